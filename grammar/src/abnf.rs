@@ -1,0 +1,126 @@
+//! Core rules shared by every grammar (RFC 5234 Appendix B.1, RFC 9110 §5.6).
+//!
+//! Byte classes are 256-entry lookup tables built at compile time: one load and one test per
+//! byte, instead of a chain of comparisons.
+
+use nom::IResult;
+use nom::Parser;
+use nom::bytes::complete::take_while;
+use nom::bytes::complete::take_while1;
+
+/// A set of bytes, as a lookup table.
+pub(crate) struct ByteClass([bool; 256]);
+
+impl ByteClass {
+    /// Whether `b` is in the class.
+    #[inline(always)]
+    pub(crate) const fn contains(&self, b: u8) -> bool {
+        self.0[b as usize]
+    }
+}
+
+/// Builds a class from a predicate, at compile time.
+const fn class(pred: fn(u8) -> bool) -> ByteClass {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = pred(i as u8);
+        i += 1;
+    }
+    ByteClass(table)
+}
+
+/// ```text
+/// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+///         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+/// ```
+/// RFC 9110 §5.6.2
+pub(crate) static TCHAR: ByteClass = class(|b| {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
+        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+});
+
+/// ```text
+/// field-vchar = VCHAR / obs-text
+/// VCHAR       = %x21-7E
+/// obs-text    = %x80-FF
+/// ```
+/// RFC 9110 §5.5, plus SP and HTAB, which may appear inside a field value
+/// (`field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]`).
+pub(crate) static FIELD_VALUE_BYTE: ByteClass =
+    class(|b| b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80);
+
+/// `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (RFC 5234 B.1; case-insensitive, as
+/// ABNF strings are).
+pub(crate) static HEXDIG: ByteClass = class(|b| b.is_ascii_hexdigit());
+
+/// `token = 1*tchar` (RFC 9110 §5.6.2)
+pub(crate) fn token(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b| TCHAR.contains(b)).parse(input)
+}
+
+/// `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3)
+pub(crate) fn ows(input: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while(|b| b == b' ' || b == b'\t').parse(input)
+}
+
+/// The value of one HEXDIG.
+#[inline(always)]
+pub(crate) const fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// The bytes of a token as `&str`. Tokens are ASCII by construction, so this never fails.
+pub(crate) fn token_str(token: &[u8]) -> &str {
+    std::str::from_utf8(token).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tchar_is_exactly_the_rfc_set() {
+        let listed = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        for b in 0..=255u8 {
+            assert_eq!(TCHAR.contains(b), listed.contains(&b), "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn field_value_bytes_exclude_ctls_and_del() {
+        for b in 0..=255u8 {
+            let expected = b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80;
+            assert_eq!(FIELD_VALUE_BYTE.contains(b), expected, "byte {b:#04x}");
+        }
+        assert!(!FIELD_VALUE_BYTE.contains(0));
+        assert!(!FIELD_VALUE_BYTE.contains(b'\r'));
+        assert!(!FIELD_VALUE_BYTE.contains(b'\n'));
+        assert!(!FIELD_VALUE_BYTE.contains(0x7f));
+    }
+
+    #[test]
+    fn token_takes_tchars_and_stops() {
+        assert_eq!(token(b"GET / x"), Ok((&b" / x"[..], &b"GET"[..])));
+        assert!(token(b" GET").is_err());
+    }
+
+    #[test]
+    fn ows_takes_sp_and_htab_only() {
+        assert_eq!(ows(b" \t x"), Ok((&b"x"[..], &b" \t "[..])));
+        assert_eq!(ows(b"x"), Ok((&b"x"[..], &b""[..])));
+    }
+
+    #[test]
+    fn hex_values() {
+        assert_eq!(hex_value(b'0'), 0);
+        assert_eq!(hex_value(b'a'), 10);
+        assert_eq!(hex_value(b'F'), 15);
+    }
+}

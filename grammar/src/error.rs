@@ -1,0 +1,262 @@
+//! Positioned parse errors.
+//!
+//! Every rejection the grammar makes is an [`Error`]: *what* rule failed ([`ErrorKind`]), *where*
+//! (the byte offset into the buffer that was parsed), the HTTP status a server should answer
+//! with, and a sentence naming the rule and its RFC section, for the response body and the log.
+
+use std::fmt;
+
+/// A rejection: which rule failed, and at which byte of the input.
+///
+/// ```
+/// use nomserve_grammar::{parse_request, Header, Limits};
+///
+/// let mut headers = [Header::EMPTY; 16];
+/// let err = parse_request(b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", &mut headers, &Limits::default())
+///     .unwrap_err();
+/// assert_eq!(err.status(), 400);
+/// assert_eq!(err.offset(), 20);
+/// assert_eq!(
+///     err.to_string(),
+///     "whitespace between field name and colon at byte 20 (RFC 9112 §5.1)"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    offset: usize,
+}
+
+impl Error {
+    /// An error of `kind` found at byte `offset` of the parsed input.
+    pub const fn new(kind: ErrorKind, offset: usize) -> Self {
+        Error { kind, offset }
+    }
+
+    /// Which rule failed.
+    pub const fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The byte offset, from the start of the parsed input, where the failure was found.
+    pub const fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// The status code a server should answer with.
+    pub const fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
+    /// The same error with its offset moved by `base`, for inputs parsed as a slice of a larger
+    /// buffer (a field value inside a header section, a chunk line inside a body).
+    pub const fn shifted(self, base: usize) -> Self {
+        Error {
+            kind: self.kind,
+            offset: self.offset + base,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at byte {} ({})",
+            self.kind.description(),
+            self.offset,
+            self.kind.section()
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Which rule a request broke. Each kind knows its status, its sentence and its RFC section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    // request-line, RFC 9112 §3
+    /// The method is empty or holds a byte that is not a `tchar`.
+    InvalidMethod,
+    /// Not exactly one SP between the request-line's parts.
+    ExpectedSingleSpace,
+    /// The request-target is empty.
+    MissingTarget,
+    /// A byte the request-target's form does not allow (RFC 3986 §2, §3).
+    InvalidTargetByte,
+    /// A `%` not followed by two hex digits (RFC 3986 §2.1).
+    InvalidPercentEncoding,
+    /// A `#fragment` in the request-target, which RFC 9112 §3.2 does not allow.
+    FragmentInTarget,
+    /// asterisk-form with a method other than OPTIONS, or authority-form other than CONNECT.
+    TargetFormMismatch,
+    /// The authority of an absolute-form or authority-form target is malformed.
+    InvalidAuthority,
+    /// The request-line is longer than [`Limits::max_request_line`](crate::Limits).
+    RequestLineTooLong,
+    /// The HTTP-version is not `HTTP/` DIGIT `.` DIGIT.
+    InvalidVersion,
+    /// A well-formed HTTP-version whose major version is not 1.
+    UnsupportedVersion,
+    /// A line ended by a CR not followed by LF, or a bare LF (RFC 9112 §2.2).
+    InvalidLineEnding,
+
+    // field lines, RFC 9112 §5 and RFC 9110 §5
+    /// Whitespace between the start-line and the first field line (RFC 9112 §2.2).
+    WhitespaceAfterStartLine,
+    /// A field line with an empty name.
+    EmptyFieldName,
+    /// A field-name byte that is not a `tchar`.
+    InvalidFieldName,
+    /// A field line without a colon.
+    MissingColon,
+    /// SP or HTAB between the field name and the colon.
+    WhitespaceBeforeColon,
+    /// A field value holding NUL, a bare CR, or another control character.
+    InvalidFieldValue,
+    /// A field line continued on the next line (obs-fold), which RFC 9112 §5.2 lets a server reject.
+    ObsoleteLineFolding,
+    /// More field lines than [`Limits::max_headers`](crate::Limits).
+    TooManyHeaders,
+    /// A header section larger than [`Limits::max_head`](crate::Limits).
+    HeaderSectionTooLarge,
+
+    // the fields that frame a request, RFC 9112 §3.2, §6
+    /// HTTP/1.1 request without a Host field.
+    MissingHost,
+    /// More than one Host field line.
+    DuplicateHost,
+    /// A Host value that is not `uri-host [ ":" port ]`.
+    InvalidHost,
+    /// A Content-Length that is not `1*DIGIT` or does not fit in 64 bits.
+    InvalidContentLength,
+    /// Content-Length values that differ.
+    ConflictingContentLength,
+    /// Both Content-Length and Transfer-Encoding.
+    ContentLengthWithTransferEncoding,
+    /// Transfer-Encoding in an HTTP/1.0 request.
+    TransferEncodingInHttp10,
+    /// Transfer-Encoding whose final coding is not chunked, or that applies chunked twice.
+    ChunkedNotFinal,
+    /// A Transfer-Encoding value that is not a list of transfer-codings.
+    InvalidTransferEncoding,
+    /// A transfer-coding this server does not implement.
+    UnknownTransferCoding,
+
+    // chunked transfer coding, RFC 9112 §7.1
+    /// A chunk-size that is not 1*HEXDIG.
+    InvalidChunkSize,
+    /// A chunk-size larger than the decoder's bound.
+    ChunkSizeTooLarge,
+    /// A malformed chunk extension.
+    InvalidChunkExtension,
+    /// Chunk extensions longer than the decoder's bound.
+    ChunkExtensionTooLong,
+    /// Chunk data not followed by CRLF.
+    MissingChunkDataCrlf,
+    /// A malformed trailer field line.
+    InvalidTrailer,
+    /// A trailer section larger than the decoder's bound.
+    TrailerTooLarge,
+
+    // paths, RFC 3986 §2.1, §3.3
+    /// A percent-encoded NUL (`%00`) in a path.
+    EncodedNulInPath,
+    /// A percent-encoded `/` or `\` inside a path segment (`%2F`, `%5C`).
+    EncodedSeparatorInPath,
+}
+
+impl ErrorKind {
+    /// The status code a server should answer with.
+    pub const fn status(self) -> u16 {
+        use ErrorKind::*;
+        match self {
+            RequestLineTooLong => 414,
+            TooManyHeaders | HeaderSectionTooLarge => 431,
+            UnsupportedVersion => 505,
+            UnknownTransferCoding => 501,
+            _ => 400,
+        }
+    }
+
+    /// What was wrong, as a sentence fragment that names the rule.
+    pub const fn description(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            InvalidMethod => "method is not a token",
+            ExpectedSingleSpace => "expected a single SP in the request-line",
+            MissingTarget => "empty request-target",
+            InvalidTargetByte => "invalid byte in request-target",
+            InvalidPercentEncoding => "malformed percent-encoding in request-target",
+            FragmentInTarget => "fragment in request-target",
+            TargetFormMismatch => "request-target form does not match the method",
+            InvalidAuthority => "invalid authority in request-target",
+            RequestLineTooLong => "request-line too long",
+            InvalidVersion => "malformed HTTP-version",
+            UnsupportedVersion => "unsupported HTTP major version",
+            InvalidLineEnding => "line not ended by CRLF",
+            WhitespaceAfterStartLine => "whitespace between start-line and first field",
+            EmptyFieldName => "empty field name",
+            InvalidFieldName => "invalid byte in field name",
+            MissingColon => "field line without a colon",
+            WhitespaceBeforeColon => "whitespace between field name and colon",
+            InvalidFieldValue => "invalid byte in field value",
+            ObsoleteLineFolding => "obsolete line folding (obs-fold) is not accepted",
+            TooManyHeaders => "too many header fields",
+            HeaderSectionTooLarge => "header section too large",
+            MissingHost => "missing Host field in HTTP/1.1 request",
+            DuplicateHost => "more than one Host field",
+            InvalidHost => "invalid Host field value",
+            InvalidContentLength => "invalid Content-Length",
+            ConflictingContentLength => "conflicting Content-Length values",
+            ContentLengthWithTransferEncoding => "both Content-Length and Transfer-Encoding",
+            TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
+            ChunkedNotFinal => "chunked is not the final transfer coding, exactly once",
+            InvalidTransferEncoding => "malformed Transfer-Encoding",
+            UnknownTransferCoding => "unknown transfer coding",
+            InvalidChunkSize => "invalid chunk-size",
+            ChunkSizeTooLarge => "chunk-size too large",
+            InvalidChunkExtension => "invalid chunk extension",
+            ChunkExtensionTooLong => "chunk extensions too long",
+            MissingChunkDataCrlf => "chunk data not followed by CRLF",
+            InvalidTrailer => "invalid trailer field",
+            TrailerTooLarge => "trailer section too large",
+            EncodedNulInPath => "percent-encoded NUL in path",
+            EncodedSeparatorInPath => "percent-encoded slash or backslash in path segment",
+        }
+    }
+
+    /// The RFC section that states the rule.
+    pub const fn section(self) -> &'static str {
+        use ErrorKind::*;
+        match self {
+            InvalidMethod => "RFC 9112 §3.1",
+            ExpectedSingleSpace | MissingTarget => "RFC 9112 §3",
+            InvalidTargetByte | FragmentInTarget => "RFC 9112 §3.2",
+            InvalidPercentEncoding => "RFC 3986 §2.1",
+            TargetFormMismatch => "RFC 9112 §3.2.3, §3.2.4",
+            InvalidAuthority => "RFC 3986 §3.2",
+            RequestLineTooLong => "RFC 9112 §3",
+            InvalidVersion => "RFC 9112 §2.3",
+            UnsupportedVersion => "RFC 9110 §15.6.6",
+            InvalidLineEnding => "RFC 9112 §2.2",
+            WhitespaceAfterStartLine => "RFC 9112 §2.2",
+            EmptyFieldName | InvalidFieldName => "RFC 9110 §5.1",
+            MissingColon => "RFC 9112 §5",
+            WhitespaceBeforeColon => "RFC 9112 §5.1",
+            InvalidFieldValue => "RFC 9110 §5.5",
+            ObsoleteLineFolding => "RFC 9112 §5.2",
+            TooManyHeaders | HeaderSectionTooLarge => "RFC 6585 §5",
+            MissingHost | DuplicateHost | InvalidHost => "RFC 9112 §3.2",
+            InvalidContentLength | ConflictingContentLength => "RFC 9112 §6.3",
+            ContentLengthWithTransferEncoding | TransferEncodingInHttp10 => "RFC 9112 §6.1",
+            ChunkedNotFinal => "RFC 9112 §6.3",
+            InvalidTransferEncoding | UnknownTransferCoding => "RFC 9112 §6.1",
+            InvalidChunkSize | ChunkSizeTooLarge | MissingChunkDataCrlf => "RFC 9112 §7.1",
+            InvalidChunkExtension | ChunkExtensionTooLong => "RFC 9112 §7.1.1",
+            InvalidTrailer | TrailerTooLarge => "RFC 9112 §7.1.2",
+            EncodedNulInPath | EncodedSeparatorInPath => "RFC 3986 §3.3",
+        }
+    }
+}

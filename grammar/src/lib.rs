@@ -1,0 +1,34 @@
+//! The HTTP/1.1 request grammar of nomserve, sans-I/O.
+//!
+//! Bytes in, typed borrowed structs or a positioned [`Error`] out. No sockets, files, logging
+//! or allocation while parsing a request head. Each ABNF rule of RFC 9112, RFC 9110 and
+//! RFC 3986 that the server needs is one function, named after the rule, with the ABNF and
+//! its section in the doc comment.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod accept_encoding;
+mod chunked;
+mod date;
+mod error;
+mod etag;
+mod path;
+mod query;
+mod range;
+mod request;
+mod types;
+
+pub use accept_encoding::{Coding, parse_accept_encoding};
+pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
+pub use date::{format_http_date, parse_http_date};
+pub use error::{Error, ErrorKind};
+pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
+pub use path::{DecodedPath, decode_path};
+pub use query::parse_query;
+pub use range::{ByteRangeSpec, parse_range, resolve_ranges};
+pub use request::parse_request;
+pub use types::{
+    BodyFraming, ConnectionOptions, Header, Headers, Limits, Method, Parsed, Request,
+    RequestTarget, Version,
+};

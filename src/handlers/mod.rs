@@ -1,0 +1,3 @@
+//! Handlers: what the server answers to a parsed request.
+
+pub mod files;

@@ -1,0 +1,105 @@
+//! What a handler answers: a status, its own header fields and a body.
+//!
+//! Handlers build a [`Response`]; the connection layer writes it, adding the fields every
+//! response carries (Date, Server, Content-Length, Connection) and leaving the body out for
+//! HEAD and for statuses that have none (RFC 9110 §6.4.1).
+
+use std::borrow::Cow;
+use std::fs::File;
+
+/// A field value: usually a static string, sometimes one built for this response.
+pub type FieldValue = Cow<'static, str>;
+
+/// A response, before framing.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Fields set by the handler, in the order they are written. The connection layer adds
+    /// Date, Server, Content-Length and Connection itself; handlers never set those.
+    pub headers: Vec<(&'static str, FieldValue)>,
+    /// The content.
+    pub body: Body,
+}
+
+/// The content of a response.
+#[derive(Debug)]
+pub enum Body {
+    /// No content (Content-Length: 0, or none at all for 204 and 304).
+    Empty,
+    /// Content held in memory.
+    Bytes(Cow<'static, [u8]>),
+    /// `len` bytes of `file` from `offset`, sent with the kernel's zero-copy path.
+    File {
+        /// The open file.
+        file: File,
+        /// Where the content starts.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+    /// A `multipart/byteranges` body (RFC 9110 §14.6): each part's head, then that range
+    /// of the file; then the closing delimiter.
+    Multipart {
+        /// The open file.
+        file: File,
+        /// Each part: its delimiter and header fields, then the range's offset and length.
+        parts: Vec<(Vec<u8>, u64, u64)>,
+        /// The closing delimiter.
+        tail: Vec<u8>,
+    },
+}
+
+impl Body {
+    /// The number of bytes the body holds: the Content-Length to send.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File { len, .. } => *len,
+            Body::Multipart { parts, tail, .. } => {
+                parts
+                    .iter()
+                    .map(|(head, _, len)| head.len() as u64 + len)
+                    .sum::<u64>()
+                    + tail.len() as u64
+            }
+        }
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Response {
+    /// A response with no fields and no body.
+    pub fn new(status: u16) -> Self {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A `text/plain` response whose body is exactly `text`.
+    pub fn text(status: u16, text: impl Into<String>) -> Self {
+        let text: String = text.into();
+        Response::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(Body::Bytes(Cow::Owned(text.into_bytes())))
+    }
+
+    /// Adds a field.
+    pub fn header(mut self, name: &'static str, value: impl Into<FieldValue>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+}

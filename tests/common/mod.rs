@@ -1,0 +1,317 @@
+//! The harness every integration test uses: it starts the real `nomserve` binary on a free
+//! port, reads the port from the banner, and talks to it over real sockets with read
+//! timeouts. It never sleeps to wait for something: it waits on the server's own output or
+//! on a socket, each with a deadline.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running server, killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The document root it serves.
+    pub root: PathBuf,
+    log: Arc<Mutex<String>>,
+    log_lines: Receiver<String>,
+    stdout: Arc<Mutex<String>>,
+}
+
+/// The repository's own `www/`.
+pub fn www() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
+}
+
+impl Server {
+    /// Serves the repository's `www/` with default settings.
+    pub fn start() -> Server {
+        Server::with_args(&www(), &[])
+    }
+
+    /// Serves `root` with extra command-line arguments, `RUST_LOG=info`.
+    pub fn with_args(root: &Path, args: &[&str]) -> Server {
+        Server::with_env(root, args, &[("RUST_LOG", "info")])
+    }
+
+    /// Serves `root` with extra arguments and environment variables.
+    pub fn with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nomserve"));
+        cmd.arg("--port")
+            .arg("0")
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start the nomserve binary");
+
+        // stderr is the log: keep all of it, and pass each line on for `wait_for_log`.
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, log_lines) = channel();
+        let stderr = child.stderr.take().unwrap();
+        let log_sink = Arc::clone(&log);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                log_sink.lock().unwrap().push_str(&line);
+                log_sink.lock().unwrap().push('\n');
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        // stdout carries the banner: "Server is listening on port N..."
+        let stdout_text = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let stdout_sink = Arc::clone(&stdout_text);
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("Server is listening on port ") {
+                    let port: u16 = rest.trim_end_matches("...").parse().expect("port in banner");
+                    let _ = port_tx.send(port);
+                }
+                stdout_sink.lock().unwrap().push_str(&line);
+                stdout_sink.lock().unwrap().push('\n');
+            }
+        });
+        let port = match port_rx.recv_timeout(TIMEOUT) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "no banner from nomserve within {TIMEOUT:?} ({status:?}); stderr:\n{}",
+                    log.lock().unwrap()
+                );
+            }
+        };
+        let ip = args
+            .windows(2)
+            .find(|w| w[0] == "--bind")
+            .map(|w| w[1].parse().expect("--bind address"))
+            .unwrap_or_else(|| "127.0.0.1".parse().unwrap());
+        Server {
+            child: Some(child),
+            addr: SocketAddr::new(ip, port),
+            root: root.to_path_buf(),
+            log,
+            log_lines,
+            stdout: stdout_text,
+        }
+    }
+
+    /// `http://ADDR` with `path` appended.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A new connection with read and write timeouts.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect_timeout(&self.addr, TIMEOUT).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// Sends `request` on a new connection, half-closes it, and reads until the server
+    /// closes: every byte the server sent.
+    pub fn exchange(&self, request: &[u8]) -> Vec<u8> {
+        let mut stream = self.connect();
+        stream.write_all(request).expect("send request");
+        stream.shutdown(Shutdown::Write).expect("half-close");
+        read_to_close(&mut stream)
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Everything printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `needle`, and returns it.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    panic!("no log line containing {needle:?}; log:\n{}", self.log())
+                }
+            }
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Sends `signal` (such as `libc`'s SIGTERM, 15) to the server with `kill`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the server to exit and returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server still owned");
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for server") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("server did not exit within {TIMEOUT:?}");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Reads until the peer closes (or the read timeout fails the test).
+pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => out,
+        Err(e) => panic!(
+            "reading until close: {e}; got so far:\n{}",
+            String::from_utf8_lossy(&out)
+        ),
+    }
+}
+
+/// A response read off the wire, its head checked by httparse (a parser no one here wrote).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first field named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Parses the head at the start of `bytes` with httparse; returns the head and its length.
+pub fn parse_head(bytes: &[u8]) -> Option<(Response, usize)> {
+    let mut fields = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut fields);
+    match parsed.parse(bytes).expect("httparse accepts the response head") {
+        httparse::Status::Partial => None,
+        httparse::Status::Complete(len) => {
+            let headers = parsed
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8(h.value.to_vec()).expect("ASCII field value"),
+                    )
+                })
+                .collect();
+            let response = Response {
+                status: parsed.code.unwrap(),
+                reason: parsed.reason.unwrap_or_default().to_string(),
+                headers,
+                body: Vec::new(),
+            };
+            Some((response, len))
+        }
+    }
+}
+
+/// Splits a byte stream into the responses it holds, framed by Content-Length. `head_only`
+/// marks responses to HEAD requests, which carry no body whatever their Content-Length.
+pub fn split_responses(mut bytes: &[u8], head_only: &[bool]) -> Vec<Response> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while !bytes.is_empty() {
+        let (mut response, len) = parse_head(bytes).expect("a whole response head");
+        bytes = &bytes[len..];
+        let no_body = head_only.get(i).copied().unwrap_or(false)
+            || response.status == 304
+            || response.status == 204
+            || (100..200).contains(&response.status);
+        if !no_body {
+            let n = match response.header("Content-Length") {
+                Some(v) => v.parse::<usize>().expect("numeric Content-Length"),
+                None => bytes.len(),
+            };
+            assert!(bytes.len() >= n, "body shorter than its Content-Length");
+            response.body = bytes[..n].to_vec();
+            bytes = &bytes[n..];
+        }
+        out.push(response);
+        i += 1;
+    }
+    out
+}
+
+/// Sends one request on a new connection and returns the single response.
+pub fn request(server: &Server, raw: &str) -> Response {
+    let bytes = server.exchange(raw.as_bytes());
+    let head = raw.starts_with("HEAD ");
+    let mut responses = split_responses(&bytes, &[head]);
+    assert_eq!(responses.len(), 1, "expected one response to {raw:?}");
+    responses.remove(0)
+}
+
+/// `GET path` with a Host and `Connection: close`.
+pub fn get(server: &Server, path: &str) -> Response {
+    request(
+        server,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    )
+}
