@@ -79,6 +79,8 @@ pub enum ErrorKind {
     // request-line, RFC 9112 §3
     /// The method is empty or holds a byte that is not a `tchar`.
     InvalidMethod,
+    /// A method longer than the request-line bound. Not 414: that status is about the URI.
+    MethodTooLong,
     /// Not exactly one SP between the request-line's parts.
     ExpectedSingleSpace,
     /// The request-target is empty.
@@ -185,6 +187,7 @@ impl ErrorKind {
         use ErrorKind::*;
         match self {
             InvalidMethod => "method is not a token",
+            MethodTooLong => "method too long",
             ExpectedSingleSpace => "expected a single SP in the request-line",
             MissingTarget => "empty request-target",
             InvalidTargetByte => "invalid byte in request-target",
@@ -231,7 +234,7 @@ impl ErrorKind {
     pub const fn section(self) -> &'static str {
         use ErrorKind::*;
         match self {
-            InvalidMethod => "RFC 9112 §3.1",
+            InvalidMethod | MethodTooLong => "RFC 9112 §3.1",
             ExpectedSingleSpace | MissingTarget => "RFC 9112 §3",
             InvalidTargetByte | FragmentInTarget => "RFC 9112 §3.2",
             InvalidPercentEncoding => "RFC 3986 §2.1",

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod abnf;
 mod accept_encoding;
 mod chunked;
 mod date;
