@@ -86,7 +86,10 @@ impl Server {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.strip_prefix("Server is listening on port ") {
-                    let port: u16 = rest.trim_end_matches("...").parse().expect("port in banner");
+                    let port: u16 = rest
+                        .trim_end_matches("...")
+                        .parse()
+                        .expect("port in banner");
                     let _ = port_tx.send(port);
                 }
                 stdout_sink.lock().unwrap().push_str(&line);
@@ -248,7 +251,10 @@ impl Response {
 pub fn parse_head(bytes: &[u8]) -> Option<(Response, usize)> {
     let mut fields = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Response::new(&mut fields);
-    match parsed.parse(bytes).expect("httparse accepts the response head") {
+    match parsed
+        .parse(bytes)
+        .expect("httparse accepts the response head")
+    {
         httparse::Status::Partial => None,
         httparse::Status::Complete(len) => {
             let headers = parsed
