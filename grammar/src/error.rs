@@ -167,6 +167,8 @@ pub enum ErrorKind {
     EncodedNulInPath,
     /// A percent-encoded `/` or `\` inside a path segment (`%2F`, `%5C`).
     EncodedSeparatorInPath,
+    /// A raw `\` in a path: not a pchar, and a separator to some file systems.
+    BackslashInPath,
 }
 
 impl ErrorKind {
@@ -227,6 +229,7 @@ impl ErrorKind {
             TrailerTooLarge => "trailer section too large",
             EncodedNulInPath => "percent-encoded NUL in path",
             EncodedSeparatorInPath => "percent-encoded slash or backslash in path segment",
+            BackslashInPath => "backslash in path",
         }
     }
 
@@ -259,7 +262,7 @@ impl ErrorKind {
             InvalidChunkSize | ChunkSizeTooLarge | MissingChunkDataCrlf => "RFC 9112 §7.1",
             InvalidChunkExtension | ChunkExtensionTooLong => "RFC 9112 §7.1.1",
             InvalidTrailer | TrailerTooLarge => "RFC 9112 §7.1.2",
-            EncodedNulInPath | EncodedSeparatorInPath => "RFC 3986 §3.3",
+            EncodedNulInPath | EncodedSeparatorInPath | BackslashInPath => "RFC 3986 §3.3",
         }
     }
 }
