@@ -1,0 +1,272 @@
+//! nomserve seen by a real browser: headless Chromium loads pages through it.
+//!
+//! Chromium is the strictest everyday client there is: it pipelines subresource requests over
+//! keep-alive connections, sends a dozen fields, and renders only what it could parse. These
+//! tests load a page with `--dump-dom` (the DOM after load, on stdout) and check what the
+//! browser rendered and what it fetched, from the server's access log.
+//!
+//! Without Chromium the tests say how to install it and pass vacuously, so a developer without
+//! a browser can still run `cargo test`; when `CI` is set (`.ci/run` installs Chromium) its
+//! absence fails them instead.
+
+mod common;
+
+use common::{Server, get};
+use std::env;
+use std::fs;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::thread;
+use std::time::Duration;
+
+/// How long Chromium may take to load one page before the test kills it and fails.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The Chromium binary on `PATH`, Debian's `chromium` package. `None` if there is none and the
+/// test may be skipped; panics if there is none and `CI` is set.
+fn chromium() -> Option<PathBuf> {
+    let found = env::var_os("PATH").and_then(|path| {
+        env::split_paths(&path)
+            .map(|dir| dir.join("chromium"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        let message = "Chromium is not installed, so the browser tests cannot run: \
+                       install it with `apt-get install chromium`";
+        assert!(
+            env::var_os("CI").is_none(),
+            "{message} (CI is set: failing)"
+        );
+        eprintln!("SKIPPED: {message}");
+    }
+    found
+}
+
+/// Loads `url` in a fresh headless Chromium and returns the DOM it rendered.
+///
+/// The browser runs in its own process group with a throwaway profile; if it has not printed
+/// the DOM and exited within [`BROWSER_TIMEOUT`], the whole group is killed and the test fails.
+fn dump_dom(browser: &PathBuf, url: &str) -> String {
+    let profile = tempfile::tempdir().expect("temp profile dir");
+    let mut child = std::os::unix::process::CommandExt::process_group(
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--dump-dom")
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        0,
+    )
+    .spawn()
+    .expect("start chromium");
+
+    let (tx, rx) = channel();
+    let mut stdout = child.stdout.take().expect("chromium stdout");
+    let mut stderr = child.stderr.take().expect("chromium stderr");
+    thread::spawn(move || {
+        let mut dom = String::new();
+        let read = stdout.read_to_string(&mut dom);
+        let _ = tx.send(read.map(|_| dom));
+    });
+    let errors = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+
+    match rx.recv_timeout(BROWSER_TIMEOUT) {
+        Ok(Ok(dom)) => {
+            let status = child.wait().expect("wait for chromium");
+            let errors = errors.join().unwrap_or_default();
+            assert!(status.success(), "chromium failed ({status}):\n{errors}");
+            dom
+        }
+        Ok(Err(e)) => {
+            kill_group(&mut child);
+            panic!("reading chromium's output: {e}")
+        }
+        Err(_) => {
+            kill_group(&mut child);
+            panic!("chromium did not load {url} within {BROWSER_TIMEOUT:?}")
+        }
+    }
+}
+
+/// Kills the process group led by `child` (the browser and the helpers it started), and reaps
+/// the leader.
+fn kill_group(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{}", child.id()))
+        .status();
+    let _ = child.wait();
+}
+
+/// The `href` of every `<a>` in `dom`, with the `&amp;` escapes a serialised DOM uses undone.
+fn links(dom: &str) -> Vec<String> {
+    dom.split("<a ")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = tag.split('>').next()?;
+            let value = tag.split("href=\"").nth(1)?.split('"').next()?;
+            Some(value.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+/// Resolves `href` against the page at `base` (an absolute path ending in `/`) into the
+/// origin-form target a browser would request, the way RFC 3986 §5.2 merges and removes dot
+/// segments, and percent-encodes the bytes a request-target cannot hold (RFC 3986 §2.1).
+/// Absolute URLs keep only their path and query.
+fn resolve(base: &str, href: &str, origin: &str) -> String {
+    let href = href.strip_prefix(origin).unwrap_or(href);
+    let merged = if href.starts_with('/') {
+        href.to_string()
+    } else {
+        format!("{base}{href}")
+    };
+    let (path, query) = match merged.split_once('?') {
+        Some((path, query)) => (path.to_string(), Some(query.to_string())),
+        None => (merged, None),
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, segment) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        match *segment {
+            "." if last => segments.push(""),
+            "." => {}
+            ".." => {
+                segments.pop();
+                if last {
+                    segments.push("");
+                }
+            }
+            other => segments.push(other),
+        }
+    }
+    let mut target = format!("/{}", segments.join("/"));
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(&query);
+    }
+    target
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `/` renders `www/index.html`, and the browser fetched its stylesheet through nomserve.
+#[test]
+fn browser_renders_index_and_fetches_stylesheet() {
+    let Some(browser) = chromium() else { return };
+    let server = Server::start();
+
+    let dom = dump_dom(&browser, &server.url("/"));
+    assert!(dom.contains("<h1>Welcome!</h1>"), "rendered DOM:\n{dom}");
+    assert!(
+        dom.contains("<title>nomserve</title>"),
+        "rendered DOM:\n{dom}"
+    );
+
+    let css = server.wait_for_log("\"GET /style.css HTTP/1.1\" 200 ");
+    assert!(
+        css.contains("Chrome/"),
+        "the stylesheet request should come from Chromium: {css}"
+    );
+    assert!(
+        server.log().contains("\"GET / HTTP/1.1\" 200 "),
+        "{}",
+        server.log()
+    );
+}
+
+/// With `--list-dirs`, a directory without index.html renders as a page of links, and every
+/// link, resolved against the page as the browser would, is served with 200.
+#[test]
+fn browser_directory_listing_links_resolve() {
+    let Some(browser) = chromium() else { return };
+    let root = tempfile::tempdir().expect("temp root");
+    fs::write(root.path().join("alpha.txt"), "alpha\n").unwrap();
+    fs::write(root.path().join("beta gamma.txt"), "beta gamma\n").unwrap();
+    fs::write(root.path().join("page.html"), "<p>page</p>\n").unwrap();
+    fs::create_dir(root.path().join("sub")).unwrap();
+    fs::write(root.path().join("sub/inner.txt"), "inner\n").unwrap();
+    fs::create_dir(root.path().join("sub/deeper")).unwrap();
+    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let origin = server.url("");
+
+    for (page, expected) in [
+        (
+            "/",
+            &["/alpha.txt", "/beta%20gamma.txt", "/page.html", "/sub/"][..],
+        ),
+        ("/sub/", &["/sub/inner.txt", "/sub/deeper/"][..]),
+    ] {
+        let dom = dump_dom(&browser, &server.url(page));
+        let targets: Vec<String> = links(&dom)
+            .iter()
+            .map(|href| resolve(page, href, &origin))
+            .collect();
+        for name in expected {
+            assert!(
+                targets.iter().any(|t| t == name),
+                "the listing of {page} has no link to {name}: {targets:?}\n{dom}"
+            );
+        }
+        for target in &targets {
+            let response = get(&server, target);
+            assert_eq!(
+                response.status, 200,
+                "link {target} on the listing of {page}"
+            );
+        }
+    }
+}
+
+/// The resolver itself, on the cases the listings can produce.
+#[test]
+fn resolve_follows_rfc3986_merging() {
+    let origin = "http://127.0.0.1:1";
+    for (base, href, want) in [
+        ("/", "a.txt", "/a.txt"),
+        ("/sub/", "a.txt", "/sub/a.txt"),
+        ("/sub/", "../", "/"),
+        ("/sub/", "..", "/"),
+        ("/sub/", "./", "/sub/"),
+        ("/sub/", "deeper/", "/sub/deeper/"),
+        ("/sub/", "/x", "/x"),
+        ("/sub/", "http://127.0.0.1:1/y/", "/y/"),
+        ("/", "b c.txt", "/b%20c.txt"),
+        ("/", "b%20c.txt", "/b%20c.txt"),
+        ("/", "q?a=1&b=2", "/q?a=1&b=2"),
+    ] {
+        assert_eq!(resolve(base, href, origin), want, "{base} + {href}");
+    }
+    assert_eq!(
+        links(
+            r#"<ul><li><a href="a&amp;b">a&amp;b</a></li><li><a class="d" href="d/">d/</a></li></ul>"#
+        ),
+        ["a&b", "d/"]
+    );
+}
