@@ -33,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// - Dates before 1970 are clamped to the epoch: they stay valid HTTP-dates (so an
 ///   If-Unmodified-Since of 1969 still fails for any file), but cannot be earlier than every
 ///   time this server emits.
-/// - rfc850-date's two-digit year is resolved against the clock: see [`parse_http_date_at`].
+/// - rfc850-date's two-digit year is resolved against the clock: see `parse_http_date_at`.
 ///
 /// ```
 /// use nomserve_grammar::parse_http_date;
