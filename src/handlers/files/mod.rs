@@ -1,9 +1,42 @@
 //! Static files from the document root.
+//!
+//! A request travels through these steps, each in its own module:
+//!
+//! 1. [`map`]: the grammar's decoded path becomes a path relative to the root, or a refusal
+//!    (pure; dotfiles hidden unless `--dotfiles`).
+//! 2. [`open`]: the path is opened beneath the root's descriptor with `openat2`
+//!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root.
+//! 3. `fstat` decides: a directory is redirected (`301` to add the slash), served by its
+//!    `index.html`, listed ([`listing`], with `--list-dirs`) or refused; a regular file is
+//!    served; anything else (FIFO, socket, device) is `404`.
+//! 4. [`precompressed`]: a `.br`/`.zst`/`.gz` variant replaces the file when the client
+//!    accepts it.
+//! 5. [`validators`]: the entity-tag and Last-Modified of what is sent, and the conditional
+//!    request's outcome (`412`, `304`).
+//! 6. [`ranges`]: `206`, `416` or the whole file; [`mime`] gives the Content-Type.
+//!
+//! Files are streamed (`Body::File`, `Body::Multipart`): nothing reads a whole file into
+//! memory.
 
-use crate::response::Response;
-use nomserve_grammar::Request;
+mod listing;
+mod map;
+mod mime;
+mod open;
+mod precompressed;
+mod ranges;
+mod validators;
+
+use crate::response::{Body, Response};
+use nomserve_grammar::{DecodedPath, Request, decode_path};
+use open::{Beneath, Failure};
+use ranges::Decision;
+use std::borrow::Cow;
+use std::fs::{File, Metadata};
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+use validators::{Precondition, Validators};
 
 /// How the static file handler behaves, from the command line.
 #[derive(Debug, Clone)]
@@ -20,18 +53,259 @@ pub struct FileOptions {
 
 /// Serves files under one root.
 #[derive(Debug)]
-pub struct StaticFiles {}
+pub struct StaticFiles {
+    beneath: Beneath,
+    options: FileOptions,
+}
+
+/// The file a directory is served by.
+const INDEX: &str = "index.html";
+
+/// The body of every `404`.
+const NOT_FOUND: &str = "Not Found";
 
 impl StaticFiles {
-    /// Opens the root; fails if it is missing or not a directory.
+    /// Opens the root once, as a directory descriptor every request resolves beneath, and
+    /// probes whether the kernel has `openat2`. Fails, with a message naming the root, if the
+    /// root is missing, not a directory, or cannot be opened.
     pub fn new(options: FileOptions) -> io::Result<Self> {
-        let _ = options;
-        todo!()
+        let beneath = Beneath::open_root(&options.root)?;
+        log::info!(
+            "serving {} (paths resolved with {:?})",
+            options.root.display(),
+            beneath.strategy()
+        );
+        Ok(StaticFiles { beneath, options })
     }
 
-    /// Answers a GET or HEAD request for a path under the root.
+    /// Answers a GET or HEAD request for a path under the root. HEAD is answered like GET;
+    /// the connection layer leaves the body out. Never panics: every failure is a response
+    /// (`400` for a malformed path, `403`, `404`, `500` for the server's own errors).
     pub fn serve(&self, request: &Request<'_, '_>) -> Response {
-        let _ = request;
-        todo!()
+        let Some(raw) = request.target.path() else {
+            return not_found();
+        };
+        let decoded = match decode_path(raw) {
+            Ok(decoded) => decoded,
+            Err(error) => return nosniff(Response::text(error.status(), error.to_string())),
+        };
+        let rel = match map::map_path(&decoded, self.options.dotfiles) {
+            Ok(rel) => rel,
+            Err(refusal) => {
+                log::debug!("{raw}: refused ({refusal:?})");
+                return not_found();
+            }
+        };
+        let (file, meta) = match self.open(&rel) {
+            Ok(opened) => opened,
+            Err(failure) => return failure_response(raw, failure),
+        };
+        if meta.is_dir() {
+            if !decoded.trailing_slash && !decoded.segments.is_empty() {
+                let location = map::directory_location(&decoded, request.target.query());
+                return nosniff(
+                    Response::text(301, "Moved Permanently").header("Location", location),
+                );
+            }
+            return self.directory(request, &decoded, &rel, file);
+        }
+        // A regular file named with a trailing slash names nothing (as POSIX path resolution
+        // says: "file.txt/" is ENOTDIR).
+        if !meta.is_file() || decoded.trailing_slash {
+            return not_found();
+        }
+        self.file(request, &rel, file, &meta)
+    }
+
+    /// Opens `rel` beneath the root for reading and `fstat`s it.
+    fn open(&self, rel: &Path) -> Result<(File, Metadata), Failure> {
+        let file = self.beneath.open(rel)?;
+        let meta = file.metadata().map_err(Failure::Other)?;
+        Ok((file, meta))
+    }
+
+    /// A directory requested with its trailing slash: its index.html if that is a regular
+    /// file, else a listing with `--list-dirs`, else `404`. An index.html that exists but may
+    /// not be read is `403`.
+    fn directory(
+        &self,
+        request: &Request<'_, '_>,
+        decoded: &DecodedPath<'_>,
+        rel: &Path,
+        dir: File,
+    ) -> Response {
+        let index = rel.join(INDEX);
+        match self.open(&index) {
+            Ok((file, meta)) if meta.is_file() => return self.file(request, &index, file, &meta),
+            Ok(_) | Err(Failure::NotFound) => {}
+            Err(failure) => return failure_response(INDEX, failure),
+        }
+        if !self.options.list_dirs {
+            return not_found();
+        }
+        let (mut entries, truncated) =
+            match listing::read_entries(&self.beneath, dir, rel, self.options.dotfiles) {
+                Ok(read) => read,
+                Err(error) => return failure_response(INDEX, Failure::Other(error)),
+            };
+        let mut title = String::from("/");
+        for segment in &decoded.segments {
+            title.push_str(&String::from_utf8_lossy(segment));
+            title.push('/');
+        }
+        let page = listing::render(&title, decoded.segments.is_empty(), &mut entries, truncated);
+        Response::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", self.options.cache_control.clone())
+            .header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'",
+            )
+            .header("X-Content-Type-Options", "nosniff")
+            .body(Body::Bytes(Cow::Owned(page.into_bytes())))
+    }
+
+    /// Serves the regular file `file` (at `rel`, with metadata `meta`), or a precompressed
+    /// variant of it, after the conditional and range steps of RFC 9110 §13.2.2.
+    fn file(&self, request: &Request<'_, '_>, rel: &Path, file: File, meta: &Metadata) -> Response {
+        let now = SystemTime::now();
+        let content_type = mime::content_type(rel);
+
+        // Precompressed variants, each a regular file beside this one, or ignored.
+        let mut variants: [Option<(File, Metadata)>; 3] = [None, None, None];
+        for (slot, variant) in variants.iter_mut().zip(precompressed::VARIANTS) {
+            let mut name = rel.as_os_str().to_owned();
+            name.push(variant.suffix);
+            *slot = self
+                .open(Path::new(&name))
+                .ok()
+                .filter(|(_, meta)| meta.is_file());
+        }
+        let vary = variants.iter().any(Option::is_some);
+        let codings = precompressed::accepted(&request.headers);
+        let available = variants.each_ref().map(Option::is_some);
+        let chosen = precompressed::choose(codings.as_deref(), available).and_then(|i| {
+            let (file, meta) = variants[i].take()?;
+            Some((file, meta, precompressed::VARIANTS[i].coding))
+        });
+        let (file, stat, coding) = match chosen {
+            Some((file, meta, coding)) => (file, Stat::of(&meta), Some(coding)),
+            None => (file, Stat::of(meta), None),
+        };
+        let len = stat.len;
+        let current = Validators::new(len, stat.mtime_sec, stat.mtime_nsec, coding, now);
+        // Fields every answer about this representation carries: Vary whenever variants
+        // exist, so caches key on Accept-Encoding (RFC 9110 §12.5.5), on 200, 206, 304, 412
+        // and 416 alike.
+        let finish = |response: Response| {
+            let response = if vary {
+                response.header("Vary", "Accept-Encoding")
+            } else {
+                response
+            };
+            nosniff(response)
+        };
+
+        match validators::evaluate(request.method, &request.headers, &current, now) {
+            Precondition::Proceed => {}
+            Precondition::Failed => return finish(Response::text(412, "Precondition Failed")),
+            // RFC 9110 §15.4.5: a 304 carries the fields a 200 would among Content-Location,
+            // Date, ETag, Vary, Cache-Control and Expires; Last-Modified helps caches too.
+            Precondition::NotModified => {
+                return finish(
+                    Response::new(304)
+                        .header("ETag", current.etag())
+                        .header("Last-Modified", current.last_modified_value())
+                        .header("Cache-Control", self.options.cache_control.clone()),
+                );
+            }
+        }
+
+        let if_range = validators::if_range_holds(&request.headers, &current);
+        let decision = ranges::decide(request.method, &request.headers, len, if_range);
+        let response = |status: u16| {
+            let response = Response::new(status)
+                .header("ETag", current.etag())
+                .header("Last-Modified", current.last_modified_value())
+                .header("Cache-Control", self.options.cache_control.clone())
+                .header("Accept-Ranges", "bytes");
+            match coding {
+                Some(coding) => response.header("Content-Encoding", coding),
+                None => response,
+            }
+        };
+        finish(match decision {
+            Decision::Full => response(200)
+                .header("Content-Type", content_type)
+                .body(Body::File {
+                    file,
+                    offset: 0,
+                    len,
+                }),
+            Decision::Partial(parts) => match parts.as_slice() {
+                [one] => response(206)
+                    .header("Content-Type", content_type)
+                    .header("Content-Range", ranges::content_range(one, len))
+                    .body(Body::File {
+                        file,
+                        offset: one.start,
+                        len: one.end - one.start,
+                    }),
+                many => {
+                    let boundary = ranges::boundary();
+                    let (parts, tail) = ranges::multipart(&boundary, &content_type, many, len);
+                    response(206)
+                        .header(
+                            "Content-Type",
+                            format!("multipart/byteranges; boundary={boundary}"),
+                        )
+                        .body(Body::Multipart { file, parts, tail })
+                }
+            },
+            Decision::Unsatisfiable => Response::text(416, "Range Not Satisfiable")
+                .header("Content-Range", ranges::unsatisfied_range(len))
+                .header("Accept-Ranges", "bytes"),
+        })
+    }
+}
+
+/// The parts of a file's metadata the validators use.
+struct Stat {
+    len: u64,
+    mtime_sec: i64,
+    mtime_nsec: i64,
+}
+
+impl Stat {
+    /// The length and modification time `fstat` gave.
+    fn of(meta: &Metadata) -> Stat {
+        Stat {
+            len: meta.len(),
+            mtime_sec: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+}
+
+/// `X-Content-Type-Options: nosniff` added: the browser must believe our Content-Type.
+fn nosniff(response: Response) -> Response {
+    response.header("X-Content-Type-Options", "nosniff")
+}
+
+/// `404` with the body exactly `Not Found`.
+fn not_found() -> Response {
+    nosniff(Response::text(404, NOT_FOUND))
+}
+
+/// The response for an open that failed; a server-side error is logged with `what` (the
+/// request path or the index name).
+fn failure_response(what: &str, failure: Failure) -> Response {
+    match failure {
+        Failure::NotFound => not_found(),
+        Failure::Forbidden => nosniff(Response::text(403, "Forbidden")),
+        Failure::Other(error) => {
+            log::error!("{what}: {error}");
+            nosniff(Response::text(500, "Internal Server Error"))
+        }
     }
 }

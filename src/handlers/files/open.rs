@@ -1,0 +1,344 @@
+//! Opening a path beneath the document root, race-free.
+//!
+//! Checking a path and then opening it leaves a window in which a directory can be swapped for
+//! a symlink that points out of the root. So the kernel does the check while it resolves the
+//! path: `openat2(root_fd, path, …, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` refuses, as one
+//! step, any resolution that would leave the directory `root_fd` names — through `..`, an
+//! absolute symlink, a relative symlink that climbs out, or a `/proc` magic link. Symlinks
+//! that stay beneath the root are followed.
+//!
+//! Kernels before Linux 5.6 lack `openat2` (`ENOSYS`), and some container sandboxes filter it
+//! (`EPERM`). There the fallback walks the path one component at a time with
+//! `openat(dir_fd, component, O_NOFOLLOW)`, each directory opened relative to the previous
+//! one's descriptor: no symlink is ever followed, so nothing outside the root can be reached.
+//! The price: under the fallback every symlink is refused, even one that stays inside the
+//! root. Which strategy applies is probed once, when the root is opened.
+
+use rustix::fs::{Mode, OFlags, ResolveFlags, openat, openat2};
+use rustix::io::Errno;
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path};
+
+/// How paths are resolved beneath the root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Strategy {
+    /// One `openat2` call with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS`; symlinks that stay
+    /// beneath the root are followed.
+    Openat2,
+    /// One `openat(…, O_NOFOLLOW)` per component; every symlink is refused.
+    Walk,
+}
+
+/// Why an open failed, reduced to what the response says.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Nothing servable there: missing, a path through a non-directory, a symlink that leaves
+    /// the root (or any symlink, under [`Strategy::Walk`]), a socket. Answered `404`.
+    NotFound,
+    /// The file exists but the server may not read it (`EACCES`, `EPERM`). Answered `403`.
+    Forbidden,
+    /// Anything else (out of descriptors, an I/O error): the server's fault, answered `500`.
+    Other(io::Error),
+}
+
+impl Failure {
+    /// Classifies an `errno` from `openat2`/`openat`.
+    ///
+    /// `ENOENT`, `ENOTDIR`, `ENAMETOOLONG` name nothing; `EXDEV` is `RESOLVE_BENEATH` refusing
+    /// to leave the root; `ELOOP` is a symlink refused (`O_NOFOLLOW`, or
+    /// `RESOLVE_NO_MAGICLINKS`) or a loop; `ENXIO` is a Unix socket, which cannot be opened.
+    /// A refusal to escape is answered like a missing file so that it tells nothing about what
+    /// lies outside the root.
+    pub(super) fn from_errno(errno: Errno) -> Failure {
+        match errno {
+            Errno::NOENT
+            | Errno::NOTDIR
+            | Errno::NAMETOOLONG
+            | Errno::XDEV
+            | Errno::LOOP
+            | Errno::NXIO => Failure::NotFound,
+            Errno::ACCESS | Errno::PERM => Failure::Forbidden,
+            other => Failure::Other(other.into()),
+        }
+    }
+}
+
+/// How often an `openat2` that answered `EAGAIN` is retried. With `RESOLVE_BENEATH`, the
+/// kernel answers `EAGAIN` when a rename or mount raced the resolution and it could not rule
+/// out an escape; a second try almost always succeeds, and the bound keeps a hostile rename
+/// loop from holding a worker.
+const OPENAT2_RETRIES: usize = 4;
+
+/// The flags every open for reading uses: `O_NONBLOCK` so that opening a FIFO returns at once
+/// instead of blocking a worker until a writer appears (the caller then refuses it after
+/// `fstat`; on a regular file the flag changes nothing), `O_NOCTTY` so that a terminal device
+/// never becomes the server's controlling terminal.
+fn read_flags() -> OFlags {
+    OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY
+}
+
+/// The document root, held open as a directory descriptor, and the way paths beneath it are
+/// resolved.
+#[derive(Debug)]
+pub(super) struct Beneath {
+    root: OwnedFd,
+    strategy: Strategy,
+}
+
+impl Beneath {
+    /// Opens `path` as the root and probes once whether `openat2` works here.
+    ///
+    /// Fails with a message naming `path` if it is missing, not a directory or unreadable.
+    pub(super) fn open_root(path: &Path) -> io::Result<Beneath> {
+        let root = openat(
+            rustix::fs::CWD,
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| {
+            let error = io::Error::from(errno);
+            let message = if errno == Errno::NOTDIR {
+                format!("document root {} is not a directory", path.display())
+            } else {
+                format!("document root {}: {error}", path.display())
+            };
+            io::Error::new(error.kind(), message)
+        })?;
+        let strategy = match openat2(
+            &root,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(_) => Strategy::Openat2,
+            Err(Errno::NOSYS | Errno::PERM) => Strategy::Walk,
+            Err(errno) => {
+                let error = io::Error::from(errno);
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("document root {}: {error}", path.display()),
+                ));
+            }
+        };
+        Ok(Beneath { root, strategy })
+    }
+
+    /// The same root resolved with `strategy`: lets tests exercise the fallback on a kernel
+    /// that has `openat2`.
+    #[cfg(test)]
+    pub(super) fn with_strategy(self, strategy: Strategy) -> Beneath {
+        Beneath { strategy, ..self }
+    }
+
+    /// The strategy in use.
+    pub(super) fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// Opens `rel` (relative, no `..`; empty for the root itself) for reading, beneath the
+    /// root, with the flags of [`read_flags`]. The result may be any kind of file: the caller
+    /// must `fstat` it before reading.
+    pub(super) fn open(&self, rel: &Path) -> Result<File, Failure> {
+        self.open_with(rel, read_flags())
+    }
+
+    /// Opens `rel` with `O_PATH`, to look at what it is without opening it for reading: no
+    /// device driver is called, a FIFO is not touched. For directory listings.
+    pub(super) fn inspect(&self, rel: &Path) -> Result<File, Failure> {
+        self.open_with(rel, OFlags::PATH | OFlags::CLOEXEC)
+    }
+
+    fn open_with(&self, rel: &Path, flags: OFlags) -> Result<File, Failure> {
+        match self.strategy {
+            Strategy::Openat2 => self.open_openat2(rel, flags),
+            Strategy::Walk => self.open_walk(rel, flags),
+        }
+        .map(File::from)
+    }
+
+    /// One `openat2` call; `EAGAIN` retried [`OPENAT2_RETRIES`] times.
+    fn open_openat2(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, Failure> {
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        let mut tries = 0;
+        loop {
+            match openat2(&self.root, rel, flags, Mode::empty(), resolve) {
+                Ok(fd) => return Ok(fd),
+                Err(Errno::AGAIN) if tries < OPENAT2_RETRIES => tries += 1,
+                Err(errno) => return Err(Failure::from_errno(errno)),
+            }
+        }
+    }
+
+    /// The component walk: every directory opened with `O_DIRECTORY | O_NOFOLLOW` relative to
+    /// the previous one, the last component with `O_NOFOLLOW`. A symlink anywhere fails with
+    /// `ELOOP` (or `ENOTDIR`), and a component that is not a plain name is refused outright.
+    fn open_walk(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, Failure> {
+        let names: Vec<&std::ffi::OsStr> = rel
+            .components()
+            .filter(|c| *c != Component::CurDir)
+            .map(|c| match c {
+                Component::Normal(name) => Ok(name),
+                _ => Err(Failure::NotFound),
+            })
+            .collect::<Result<_, _>>()?;
+        let Some((last, dirs)) = names.split_last() else {
+            return openat(&self.root, ".", flags, Mode::empty()).map_err(Failure::from_errno);
+        };
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let mut dir: Option<OwnedFd> = None;
+        for name in dirs {
+            let parent = dir.as_ref().unwrap_or(&self.root);
+            let next =
+                openat(parent, *name, dir_flags, Mode::empty()).map_err(Failure::from_errno)?;
+            dir = Some(next);
+        }
+        let parent = dir.as_ref().unwrap_or(&self.root);
+        openat(parent, *last, flags | OFlags::NOFOLLOW, Mode::empty()).map_err(Failure::from_errno)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::Read;
+    use std::os::unix::fs::symlink;
+
+    /// A root holding `a.txt`, `dir/b.txt`, a symlink inside (`in -> dir/b.txt`), symlinks out
+    /// (`out -> ../secret.txt`, `abs -> /etc/hostname`, `outdir -> ..`), and a secret beside
+    /// the root.
+    fn fixture() -> (tempfile::TempDir, std::path::PathBuf) {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("root");
+        fs::create_dir_all(root.join("dir")).unwrap();
+        fs::write(root.join("a.txt"), "a").unwrap();
+        fs::write(root.join("dir/b.txt"), "b").unwrap();
+        fs::write(top.path().join("secret.txt"), "secret").unwrap();
+        symlink("dir/b.txt", root.join("in")).unwrap();
+        symlink("../secret.txt", root.join("out")).unwrap();
+        symlink("/etc/hostname", root.join("abs")).unwrap();
+        symlink("..", root.join("outdir")).unwrap();
+        symlink("../../secret.txt", root.join("dir/up")).unwrap();
+        (top, root)
+    }
+
+    fn read(beneath: &Beneath, rel: &str) -> Result<String, Failure> {
+        let mut text = String::new();
+        beneath
+            .open(Path::new(rel))?
+            .read_to_string(&mut text)
+            .map_err(Failure::Other)?;
+        Ok(text)
+    }
+
+    fn both(root: &Path) -> Vec<Beneath> {
+        let openat2 = Beneath::open_root(root).unwrap();
+        let walk = Beneath::open_root(root)
+            .unwrap()
+            .with_strategy(Strategy::Walk);
+        vec![openat2, walk]
+    }
+
+    #[test]
+    fn opens_plain_files_with_either_strategy() {
+        let (_top, root) = fixture();
+        for beneath in both(&root) {
+            assert_eq!(read(&beneath, "a.txt").unwrap(), "a");
+            assert_eq!(read(&beneath, "dir/b.txt").unwrap(), "b");
+            assert!(
+                beneath
+                    .open(Path::new(""))
+                    .unwrap()
+                    .metadata()
+                    .unwrap()
+                    .is_dir()
+            );
+            assert!(matches!(read(&beneath, "missing"), Err(Failure::NotFound)));
+            assert!(matches!(read(&beneath, "a.txt/x"), Err(Failure::NotFound)));
+        }
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_not_found() {
+        let (_top, root) = fixture();
+        for beneath in both(&root) {
+            for rel in ["out", "abs", "outdir/secret.txt", "dir/up", "../secret.txt"] {
+                assert!(
+                    matches!(read(&beneath, rel), Err(Failure::NotFound)),
+                    "{rel} with {:?}",
+                    beneath.strategy()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn symlinks_inside_are_followed_by_openat2_only() {
+        let (_top, root) = fixture();
+        let [openat2, walk]: [Beneath; 2] = both(&root).try_into().unwrap();
+        if openat2.strategy() == Strategy::Openat2 {
+            assert_eq!(read(&openat2, "in").unwrap(), "b");
+        }
+        assert!(matches!(read(&walk, "in"), Err(Failure::NotFound)));
+    }
+
+    #[test]
+    fn inspect_does_not_follow_symlinks_out() {
+        let (_top, root) = fixture();
+        for beneath in both(&root) {
+            assert!(beneath.inspect(Path::new("a.txt")).is_ok());
+            assert!(matches!(
+                beneath.inspect(Path::new("outdir/secret.txt")),
+                Err(Failure::NotFound)
+            ));
+        }
+    }
+
+    #[test]
+    fn errno_mapping() {
+        assert!(matches!(
+            Failure::from_errno(Errno::ACCESS),
+            Failure::Forbidden
+        ));
+        assert!(matches!(
+            Failure::from_errno(Errno::PERM),
+            Failure::Forbidden
+        ));
+        for errno in [
+            Errno::NOENT,
+            Errno::NOTDIR,
+            Errno::XDEV,
+            Errno::LOOP,
+            Errno::NXIO,
+            Errno::NAMETOOLONG,
+        ] {
+            assert!(matches!(Failure::from_errno(errno), Failure::NotFound));
+        }
+        assert!(matches!(
+            Failure::from_errno(Errno::MFILE),
+            Failure::Other(_)
+        ));
+    }
+
+    #[test]
+    fn a_missing_or_file_root_is_a_clear_error() {
+        let top = tempfile::tempdir().unwrap();
+        let missing = top.path().join("nope");
+        let err = Beneath::open_root(&missing).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(err.to_string().contains("nope"), "{err}");
+        let file = top.path().join("file");
+        fs::write(&file, "x").unwrap();
+        let err = Beneath::open_root(&file).unwrap_err();
+        assert!(err.to_string().ends_with("is not a directory"), "{err}");
+    }
+}
