@@ -309,3 +309,183 @@ fn failure_response(what: &str, failure: Failure) -> Response {
         }
     }
 }
+
+/// `serve` called in-process with requests built by hand: the handler's decisions without a
+/// socket. `tests/files.rs` checks the same behaviour through the real binary.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nomserve_grammar::{
+        BodyFraming, ConnectionOptions, Header, Headers, Method, RequestTarget, Version,
+    };
+    use std::os::unix::fs::FileExt;
+
+    fn files(root: &Path, list_dirs: bool) -> StaticFiles {
+        StaticFiles::new(FileOptions {
+            root: root.to_path_buf(),
+            dotfiles: false,
+            list_dirs,
+            cache_control: "no-cache".to_string(),
+        })
+        .unwrap()
+    }
+
+    fn serve(
+        files: &StaticFiles,
+        method: Method<'_>,
+        target: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let fields: Vec<Header<'_>> = fields
+            .iter()
+            .map(|(name, value)| Header {
+                name,
+                value: value.as_bytes(),
+            })
+            .collect();
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (target, None),
+        };
+        files.serve(&Request {
+            method,
+            target: RequestTarget::Origin { path, query },
+            version: Version::HTTP_11,
+            headers: Headers::new(&fields),
+            host: Some("localhost"),
+            framing: BodyFraming::None,
+            connection: ConnectionOptions::default(),
+        })
+    }
+
+    fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+        response
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// The bytes the body stands for, read from its file where it has one.
+    fn body(response: &Response) -> Vec<u8> {
+        let read = |file: &File, offset: u64, len: u64| {
+            let mut buf = vec![0; usize::try_from(len).unwrap()];
+            file.read_exact_at(&mut buf, offset).unwrap();
+            buf
+        };
+        match &response.body {
+            Body::Empty => Vec::new(),
+            Body::Bytes(bytes) => bytes.to_vec(),
+            Body::File { file, offset, len } => read(file, *offset, *len),
+            Body::Multipart { file, parts, tail } => {
+                let mut out = Vec::new();
+                for (head, offset, len) in parts {
+                    out.extend_from_slice(head);
+                    out.extend(read(file, *offset, *len));
+                }
+                out.extend_from_slice(tail);
+                out
+            }
+        }
+    }
+
+    #[test]
+    fn files_directories_and_refusals() {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path();
+        std::fs::create_dir_all(root.join("dir")).unwrap();
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        std::fs::write(root.join("dir/index.html"), "<p>dir</p>").unwrap();
+        std::fs::write(root.join("a.txt"), "hello").unwrap();
+        std::fs::write(root.join(".env"), "x").unwrap();
+        let files = files(root, false);
+        let get = Method::Get;
+
+        let response = serve(&files, get, "/a.txt", &[]);
+        assert_eq!(response.status, 200);
+        assert_eq!(body(&response), b"hello");
+        assert_eq!(
+            header(&response, "Content-Type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert_eq!(header(&response, "X-Content-Type-Options"), Some("nosniff"));
+
+        let response = serve(&files, get, "/dir?q=1", &[]);
+        assert_eq!(response.status, 301);
+        assert_eq!(header(&response, "Location"), Some("/dir/?q=1"));
+        assert_eq!(body(&serve(&files, get, "/dir/", &[])), b"<p>dir</p>");
+
+        for target in ["/missing", "/.env", "/empty/", "/a.txt/", "/../a.txt/"] {
+            let response = serve(&files, get, target, &[]);
+            assert_eq!(response.status, 404, "{target}");
+            assert_eq!(body(&response), b"Not Found", "{target}");
+        }
+        let response = serve(&files, get, "/a%2fb", &[]);
+        assert_eq!(response.status, 400);
+        assert!(
+            String::from_utf8(body(&response))
+                .unwrap()
+                .contains("RFC 3986")
+        );
+    }
+
+    #[test]
+    fn listing_when_asked_for() {
+        let top = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(top.path().join("d/sub")).unwrap();
+        std::fs::write(top.path().join("d/f.txt"), "f").unwrap();
+        let response = serve(&files(top.path(), true), Method::Get, "/d/", &[]);
+        assert_eq!(response.status, 200);
+        let page = String::from_utf8(body(&response)).unwrap();
+        assert!(
+            page.contains("href=\"sub/\"") && page.contains("href=\"f.txt\""),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn conditionals_ranges_and_variants() {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path();
+        std::fs::write(root.join("d.txt"), "0123456789").unwrap();
+        std::fs::write(root.join("d.txt.gz"), "GZIPPED").unwrap();
+        let files = files(root, false);
+        let get = Method::Get;
+
+        let plain = serve(&files, get, "/d.txt", &[]);
+        let tag = header(&plain, "ETag").unwrap().to_string();
+        assert_eq!(header(&plain, "Vary"), Some("Accept-Encoding"));
+        let not_modified = serve(&files, get, "/d.txt", &[("If-None-Match", &tag)]);
+        assert_eq!(not_modified.status, 304);
+        assert!(body(&not_modified).is_empty());
+        assert_eq!(
+            serve(&files, get, "/d.txt", &[("If-Match", "\"x\"")]).status,
+            412
+        );
+
+        let part = serve(&files, get, "/d.txt", &[("Range", "bytes=2-4")]);
+        assert_eq!(part.status, 206);
+        assert_eq!(body(&part), b"234");
+        assert_eq!(header(&part, "Content-Range"), Some("bytes 2-4/10"));
+
+        let parts = serve(&files, get, "/d.txt", &[("Range", "bytes=0-0,-1")]);
+        assert_eq!(parts.status, 206);
+        let content_type = header(&parts, "Content-Type").unwrap();
+        let boundary = content_type
+            .strip_prefix("multipart/byteranges; boundary=")
+            .unwrap();
+        let text = String::from_utf8(body(&parts)).unwrap();
+        assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
+        assert!(text.ends_with(&format!("\r\n--{boundary}--\r\n")), "{text}");
+        assert_eq!(parts.body.len(), text.len() as u64);
+
+        let refused = serve(&files, get, "/d.txt", &[("Range", "bytes=10-")]);
+        assert_eq!(refused.status, 416);
+        assert_eq!(header(&refused, "Content-Range"), Some("bytes */10"));
+
+        let gz = serve(&files, get, "/d.txt", &[("Accept-Encoding", "gzip")]);
+        assert_eq!(body(&gz), b"GZIPPED");
+        assert_eq!(header(&gz, "Content-Encoding"), Some("gzip"));
+        assert_ne!(header(&gz, "ETag"), Some(tag.as_str()));
+    }
+}

@@ -52,28 +52,28 @@ pub(super) fn accepted<'b>(headers: &Headers<'b, '_>) -> Option<Vec<Coding<'b>>>
     all
 }
 
-/// The weight (thousandths) the list `codings` gives to the content-coding `name`: its own
-/// entry's, else the `*` entry's, else none. `x-gzip` counts as `gzip` (RFC 9110 §8.4.1.3:
-/// "A recipient SHOULD consider "x-gzip" to be equivalent to "gzip"").
-fn weight(codings: &[Coding<'_>], name: &str) -> Option<u16> {
-    let named = |coding: &&Coding<'_>| {
-        coding.name.eq_ignore_ascii_case(name)
-            || (name == "gzip" && coding.name.eq_ignore_ascii_case("x-gzip"))
-    };
-    codings
-        .iter()
-        .find(named)
-        .or_else(|| codings.iter().find(|c| c.name == "*"))
-        .map(|c| c.q)
+/// The weight (thousandths) the list `codings` gives to the content-coding `name`
+/// ([`Coding::weight`]: its own entry's, else the `*` entry's, else 0), where an `x-gzip`
+/// entry stands for `gzip` when `gzip` itself is not listed (RFC 9110 §8.4.1.3: "A recipient
+/// SHOULD consider "x-gzip" to be equivalent to "gzip"").
+fn weight(codings: &[Coding<'_>], name: &str) -> u16 {
+    let listed = |wanted: &str| codings.iter().any(|c| c.name.eq_ignore_ascii_case(wanted));
+    if name == "gzip" && !listed("gzip") && listed("x-gzip") {
+        Coding::weight(codings, "x-gzip")
+    } else {
+        Coding::weight(codings, name)
+    }
 }
 
 /// Which variant to send, as an index into [`VARIANTS`], given the request's codings
 /// (`None`: no valid Accept-Encoding) and which variants exist. `None` means the file as it is.
 ///
-/// RFC 9110 §12.5.3 rules: a coding is acceptable if its weight is above 0; `identity` is
-/// acceptable unless weighed 0 (itself, or `*` without an `identity` entry). Among the
+/// RFC 9110 §12.5.3 rules: a coding is acceptable if its weight is above 0. Among the
 /// variants that exist and are acceptable, the highest weight wins, ties going to the
-/// order of [`VARIANTS`]; it is sent unless `identity` weighs more.
+/// order of [`VARIANTS`]. It is sent unless the client weighed `identity` higher, by an
+/// `identity` entry or a `*` entry. An `identity` the client did not weigh at all is
+/// acceptable (§12.5.3) but not preferred: `br;q=0.5, gzip;q=0.8` ranks the codings the
+/// client listed, and sending neither would ignore what it said.
 ///
 /// Deviation, argued: RFC 9110 §12.5.3 says a request without Accept-Encoding accepts any
 /// coding; we send the file as it is, because a client that did not ask (curl, scripts)
@@ -82,12 +82,15 @@ fn weight(codings: &[Coding<'_>], name: &str) -> Option<u16> {
 /// allows either, and a usable answer beats an error.
 pub(super) fn choose(codings: Option<&[Coding<'_>]>, available: [bool; 3]) -> Option<usize> {
     let codings = codings?;
-    let identity = weight(codings, "identity").unwrap_or(1000);
+    let weighed = |name: &str| codings.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+    let identity = if weighed("identity") || weighed("*") {
+        Coding::weight(codings, "identity")
+    } else {
+        0
+    };
     let mut best: Option<(usize, u16)> = None;
     for (i, variant) in VARIANTS.iter().enumerate() {
-        let Some(q) = weight(codings, variant.coding) else {
-            continue;
-        };
+        let q = weight(codings, variant.coding);
         if available[i] && q > 0 && best.is_none_or(|(_, best_q)| q > best_q) {
             best = Some((i, q));
         }
@@ -127,6 +130,7 @@ mod tests {
         assert_eq!(pick("br;q=0.5, *;q=0.9", ALL), Some("zstd"));
         assert_eq!(pick("gzip;q=0.5, identity", ALL), None);
         assert_eq!(pick("gzip;q=0.5, identity;q=0.4", ALL), Some("gzip"));
+        assert_eq!(pick("gzip;q=0.5, *;q=0.6", [false, false, true]), None);
     }
 
     #[test]

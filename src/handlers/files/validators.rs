@@ -57,7 +57,7 @@ impl Validators {
 
     /// The ETag field value (RFC 9110 §8.8.3): `entity-tag = [ weak ] opaque-tag`, strong.
     pub(super) fn etag(&self) -> String {
-        format!("\"{}\"", self.tag)
+        self.entity_tag().to_header()
     }
 
     /// The Last-Modified field value (RFC 9110 §8.8.2), an IMF-fixdate.
@@ -68,15 +68,22 @@ impl Validators {
             .collect()
     }
 
+    /// Our entity-tag, always strong.
+    fn entity_tag(&self) -> EntityTag<'_> {
+        EntityTag {
+            weak: false,
+            tag: &self.tag,
+        }
+    }
+
     /// Strong comparison (RFC 9110 §8.8.3.2): both tags strong and their opaque-tags equal.
-    /// Ours is always strong.
     fn strong_match(&self, other: &EntityTag<'_>) -> bool {
-        !other.weak && other.tag == self.tag
+        self.entity_tag().strong_eq(other)
     }
 
     /// Weak comparison (RFC 9110 §8.8.3.2): the opaque-tags are equal, weak or not.
     fn weak_match(&self, other: &EntityTag<'_>) -> bool {
-        other.tag == self.tag
+        self.entity_tag().weak_eq(other)
     }
 }
 
