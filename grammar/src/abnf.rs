@@ -58,6 +58,72 @@ pub(crate) static FIELD_VALUE_BYTE: ByteClass =
 /// ABNF strings are).
 pub(crate) static HEXDIG: ByteClass = class!(|b| b.is_ascii_hexdigit());
 
+/// `DIGIT = %x30-39` (RFC 5234 B.1)
+pub(crate) static DIGIT: ByteClass = class!(|b| b.is_ascii_digit());
+
+/// ```text
+/// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+/// ```
+/// RFC 3986 §2.3
+const fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// ```text
+/// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+/// ```
+/// RFC 3986 §2.2
+const fn is_sub_delim(b: u8) -> bool {
+    matches!(
+        b,
+        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+    )
+}
+
+/// The single bytes of `pchar`; its third form, pct-encoded, is two more bytes after a `%`
+/// and is parsed apart.
+/// ```text
+/// pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
+/// ```
+/// RFC 3986 §3.3
+pub(crate) static PCHAR: ByteClass =
+    class!(|b| is_unreserved(b) || is_sub_delim(b) || b == b':' || b == b'@');
+
+/// The single bytes of `query` (pct-encoded apart).
+/// ```text
+/// query = *( pchar / "/" / "?" )
+/// ```
+/// RFC 3986 §3.4
+pub(crate) static QUERY_CHAR: ByteClass =
+    class!(|b| is_unreserved(b) || is_sub_delim(b) || matches!(b, b':' | b'@' | b'/' | b'?'));
+
+/// The single bytes of `reg-name` (pct-encoded apart).
+/// ```text
+/// reg-name = *( unreserved / pct-encoded / sub-delims )
+/// ```
+/// RFC 3986 §3.2.2
+pub(crate) static REG_NAME_CHAR: ByteClass = class!(|b| is_unreserved(b) || is_sub_delim(b));
+
+/// The bytes that may appear between the brackets of an `IP-literal`: the union of the
+/// alphabets of IPv6address (HEXDIG, ":", and "." for an embedded IPv4address) and IPvFuture
+/// ( "v", HEXDIG, ".", unreserved, sub-delims, ":" ). Used to find the closing bracket; the
+/// contents are then checked against the one rule they claim.
+/// ```text
+/// IP-literal = "[" ( IPv6address / IPvFuture  ) "]"
+/// IPvFuture  = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+/// ```
+/// RFC 3986 §3.2.2
+pub(crate) static IP_LITERAL_CHAR: ByteClass =
+    class!(|b| is_unreserved(b) || is_sub_delim(b) || b == b':');
+
+/// The bytes after a scheme's first letter.
+/// ```text
+/// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+/// ```
+/// RFC 3986 §3.1
+pub(crate) static SCHEME_CHAR: ByteClass =
+    class!(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+
 /// `token = 1*tchar` (RFC 9110 §5.6.2)
 pub(crate) fn token(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while1(|b| TCHAR.contains(b)).parse(input)
@@ -82,6 +148,12 @@ pub(crate) const fn hex_value(b: u8) -> u8 {
 /// The bytes of a token as `&str`. Tokens are ASCII by construction, so this never fails.
 pub(crate) fn token_str(token: &[u8]) -> &str {
     std::str::from_utf8(token).unwrap_or_default()
+}
+
+/// Bytes that a rule has already checked to be ASCII, as `&str`. For ASCII input this is the
+/// identity; it returns `""` only if a caller broke that contract.
+pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
+    std::str::from_utf8(ascii).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -119,6 +191,37 @@ mod tests {
     fn ows_takes_sp_and_htab_only() {
         assert_eq!(ows(b" \t x"), Ok((&b"x"[..], &b" \t "[..])));
         assert_eq!(ows(b"x"), Ok((&b"x"[..], &b""[..])));
+    }
+
+    #[test]
+    fn uri_classes_are_exactly_the_rfc_sets() {
+        let unreserved = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+        let sub_delims = b"!$&'()*+,;=";
+        for b in 0..=255u8 {
+            let base = unreserved.contains(&b) || sub_delims.contains(&b);
+            assert_eq!(REG_NAME_CHAR.contains(b), base, "reg-name {b:#04x}");
+            assert_eq!(
+                IP_LITERAL_CHAR.contains(b),
+                base || b == b':',
+                "IP-literal {b:#04x}"
+            );
+            assert_eq!(
+                PCHAR.contains(b),
+                base || b":@".contains(&b),
+                "pchar {b:#04x}"
+            );
+            assert_eq!(
+                QUERY_CHAR.contains(b),
+                base || b":@/?".contains(&b),
+                "query {b:#04x}"
+            );
+            let scheme = b.is_ascii_alphanumeric() || b"+-.".contains(&b);
+            assert_eq!(SCHEME_CHAR.contains(b), scheme, "scheme {b:#04x}");
+            assert_eq!(DIGIT.contains(b), b.is_ascii_digit(), "DIGIT {b:#04x}");
+        }
+        for b in b"#%[]/?\\\"<>^`{|} \x7f" {
+            assert!(!PCHAR.contains(*b), "{b:#04x} is not a pchar");
+        }
     }
 
     #[test]

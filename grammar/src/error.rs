@@ -145,6 +145,8 @@ pub enum ErrorKind {
     InvalidTransferEncoding,
     /// A transfer-coding this server does not implement.
     UnknownTransferCoding,
+    /// A Connection value that is not a list of connection options (tokens).
+    InvalidConnection,
 
     // chunked transfer coding, RFC 9112 §7.1
     /// A chunk-size that is not 1*HEXDIG.
@@ -220,6 +222,7 @@ impl ErrorKind {
             ChunkedNotFinal => "chunked is not the final transfer coding, exactly once",
             InvalidTransferEncoding => "malformed Transfer-Encoding",
             UnknownTransferCoding => "unknown transfer coding",
+            InvalidConnection => "malformed Connection field",
             InvalidChunkSize => "invalid chunk-size",
             ChunkSizeTooLarge => "chunk-size too large",
             InvalidChunkExtension => "invalid chunk extension",
@@ -259,6 +262,7 @@ impl ErrorKind {
             ContentLengthWithTransferEncoding | TransferEncodingInHttp10 => "RFC 9112 §6.1",
             ChunkedNotFinal => "RFC 9112 §6.3",
             InvalidTransferEncoding | UnknownTransferCoding => "RFC 9112 §6.1",
+            InvalidConnection => "RFC 9110 §7.6.1",
             InvalidChunkSize | ChunkSizeTooLarge | MissingChunkDataCrlf => "RFC 9112 §7.1",
             InvalidChunkExtension | ChunkExtensionTooLong => "RFC 9112 §7.1.1",
             InvalidTrailer | TrailerTooLarge => "RFC 9112 §7.1.2",

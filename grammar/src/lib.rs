@@ -14,10 +14,14 @@ mod chunked;
 mod date;
 mod error;
 mod etag;
+mod fail;
+mod fields;
+mod framing;
 mod path;
 mod query;
 mod range;
 mod request;
+mod target;
 mod types;
 
 pub use accept_encoding::{Coding, parse_accept_encoding};

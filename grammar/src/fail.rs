@@ -1,0 +1,115 @@
+//! The head grammar's internal failure type, and the glue between nom's primitives and it.
+//!
+//! Every rule of the request head returns a [`PResult`]: nom's `IResult` whose error is a
+//! [`Fail`], the [`ErrorKind`] of the rule that failed and the input at the failing byte.
+//! `Err::Incomplete` means "the input ended where the rule still needed bytes": the caller
+//! answers [`Parsed::Partial`](crate::Parsed) or, past a limit, a 414/431.
+//!
+//! nom's own error types stay inside this module: primitives run with the unit error `()`,
+//! which carries nothing, and [`classify`] names their failure after the rule that called
+//! them. The position of a failed primitive is always the input it was given.
+
+use crate::{Error, ErrorKind};
+use nom::{IResult, Needed};
+
+/// A rule's failure: which rule, and the input from the offending byte on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fail<'b> {
+    /// The rule that failed.
+    pub(crate) kind: ErrorKind,
+    /// The input from the offending byte on; a sub-slice of the buffer being parsed.
+    pub(crate) at: &'b [u8],
+}
+
+impl Fail<'_> {
+    /// The public error, its offset counted from the start of `buf`.
+    ///
+    /// Contract: `self.at` is a sub-slice of `buf` (every rule returns sub-slices of its
+    /// input); the offset is then the distance between their starts.
+    pub(crate) fn into_error(self, buf: &[u8]) -> Error {
+        Error::new(self.kind, offset_in(buf, self.at))
+    }
+}
+
+/// What every head rule returns.
+pub(crate) type PResult<'b, O> = IResult<&'b [u8], O, Fail<'b>>;
+
+/// Fails with `kind` at the start of `at`.
+pub(crate) fn fail<'b, O>(kind: ErrorKind, at: &'b [u8]) -> PResult<'b, O> {
+    Err(nom::Err::Error(Fail { kind, at }))
+}
+
+/// Asks for more input.
+pub(crate) fn incomplete<'b, O>() -> PResult<'b, O> {
+    Err(nom::Err::Incomplete(Needed::Unknown))
+}
+
+/// Names the failure of a nom primitive that ran on `at`: an error becomes a [`Fail`] of
+/// `kind` at the start of `at`; `Incomplete` passes through.
+pub(crate) fn classify<'b, O>(
+    kind: ErrorKind,
+    at: &'b [u8],
+    result: IResult<&'b [u8], O, ()>,
+) -> PResult<'b, O> {
+    result.map_err(|e| e.map(|()| Fail { kind, at }))
+}
+
+/// The bytes of `input` that a rule consumed, given what it left (`rest`, a suffix of
+/// `input`).
+pub(crate) fn consumed<'b>(input: &'b [u8], rest: &[u8]) -> &'b [u8] {
+    let used = input.len().saturating_sub(rest.len());
+    input.get(..used).unwrap_or(input)
+}
+
+/// Where `part` starts inside `buf`, for a `part` that is a sub-slice of `buf`.
+pub(crate) fn offset_in(buf: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nom::Parser;
+    use nom::bytes::streaming::tag;
+
+    #[test]
+    fn classify_names_errors_and_keeps_incomplete() {
+        let input = &b"HTTX/1.1"[..];
+        let named = classify(
+            ErrorKind::InvalidVersion,
+            input,
+            tag(&b"HTTP/"[..]).parse(input),
+        );
+        assert_eq!(
+            named,
+            Err(nom::Err::Error(Fail {
+                kind: ErrorKind::InvalidVersion,
+                at: input
+            }))
+        );
+        let short = &b"HTT"[..];
+        let partial = classify(
+            ErrorKind::InvalidVersion,
+            short,
+            tag(&b"HTTP/"[..]).parse(short),
+        );
+        assert!(matches!(partial, Err(nom::Err::Incomplete(_))));
+    }
+
+    #[test]
+    fn offsets_and_consumed_slices() {
+        let buf = &b"GET / HTTP/1.1"[..];
+        let at = &buf[4..];
+        assert_eq!(
+            Fail {
+                kind: ErrorKind::InvalidTargetByte,
+                at
+            }
+            .into_error(buf)
+            .offset(),
+            4
+        );
+        assert_eq!(consumed(buf, &buf[3..]), b"GET");
+        assert_eq!(consumed(buf, b""), buf);
+    }
+}
