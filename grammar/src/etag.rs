@@ -120,7 +120,7 @@ pub fn parse_entity_tag_list(input: &[u8]) -> Option<EntityTagList<'_>> {
     let (_, list) = all_consuming(alt((
         value(EntityTagList::Any, tag("*")),
         map(entity_tag_list, |raw| {
-            EntityTagList::Tags(raw.iter().filter_map(RawTag::to_str).collect())
+            EntityTagList::Tags(raw.into_iter().filter_map(RawTag::to_str).collect())
         }),
     )))
     .parse(input)
@@ -137,7 +137,7 @@ struct RawTag<'a> {
 
 impl<'a> RawTag<'a> {
     /// The tag as an [`EntityTag`], if its bytes are UTF-8.
-    fn to_str(&self) -> Option<EntityTag<'a>> {
+    fn to_str(self) -> Option<EntityTag<'a>> {
         Some(EntityTag {
             weak: self.weak,
             tag: std::str::from_utf8(self.tag).ok()?,
