@@ -1,6 +1,189 @@
 //! nomserve: a strict, fast HTTP/1.1 static file server.
+//!
+//! `main` only starts things: it reads the command line, sets up the log, opens the document
+//! root and the listening socket, prints the banner, and runs the [`listener`] until a
+//! shutdown signal. A request travels listener → poller → worker pool → connection (parse,
+//! body, handler) → writer.
 
+#![forbid(unsafe_code)]
+
+mod access_log;
+mod cli;
+mod clock;
+mod connection;
 mod handlers;
+mod listener;
+mod poller;
+mod pool;
 mod response;
+mod writer;
 
-fn main() {}
+use clap::Parser;
+use handlers::Router;
+use handlers::files::{FileOptions, StaticFiles};
+use listener::{Config, Server, ShutdownHandle};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::{fs, thread};
+
+/// Exit status for a bad document root: the command line was wrong, as clap's usage errors.
+const EXIT_BAD_ROOT: u8 = 2;
+/// Exit status when the server cannot start for another reason (the port is taken, ...).
+const EXIT_CANNOT_START: u8 = 1;
+
+/// Why the server could not start: a one-line message and the exit status.
+struct Fatal {
+    message: String,
+    status: u8,
+}
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    init_logging();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fatal) => {
+            eprintln!("nomserve: {}", fatal.message);
+            ExitCode::from(fatal.status)
+        }
+    }
+}
+
+/// The log goes to stderr, at `info` unless `RUST_LOG` says otherwise. Access-log lines are
+/// written bare (Combined Log Format, for log tools); other records carry time, level and
+/// target.
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .target(env_logger::Target::Stderr)
+        .format(|buf, record| {
+            if record.target() == access_log::TARGET {
+                writeln!(buf, "{}", record.args())
+            } else {
+                writeln!(
+                    buf,
+                    "[{} {:<5} {}] {}",
+                    buf.timestamp(),
+                    record.level(),
+                    record.target(),
+                    record.args()
+                )
+            }
+        })
+        .init();
+}
+
+/// Starts the server and serves until SIGINT or SIGTERM; then finishes in-flight responses
+/// (up to the grace period) and returns.
+fn run(args: cli::Args) -> Result<(), Fatal> {
+    let root = document_root(&args.root)?;
+    let requested = SocketAddr::new(args.bind, args.port);
+    let cannot_start = |what: &str, e: std::io::Error| Fatal {
+        message: format!("{what}: {e}"),
+        status: EXIT_CANNOT_START,
+    };
+    let socket = TcpListener::bind(requested)
+        .map_err(|e| cannot_start(&format!("cannot listen on {requested}"), e))?;
+    let addr = socket
+        .local_addr()
+        .map_err(|e| cannot_start("cannot read the listening address", e))?;
+    // After binding: a port in use is reported before the file handler logs anything.
+    let files = StaticFiles::new(FileOptions {
+        root: root.clone(),
+        dotfiles: args.dotfiles,
+        list_dirs: args.list_dirs,
+        cache_control: args.cache_control.clone(),
+    })
+    .map_err(|e| Fatal {
+        message: format!("document root {}: {e}", root.display()),
+        status: EXIT_BAD_ROOT,
+    })?;
+
+    let config = Config {
+        threads: args.worker_threads(),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        header_timeout: args.header_timeout,
+        keep_alive_timeout: args.keep_alive_timeout,
+    };
+    let server = Server::start(socket, config, Box::new(Router::new(files)))
+        .map_err(|e| cannot_start("cannot start the worker threads", e))?;
+    let shutdown = server
+        .shutdown_handle()
+        .map_err(|e| cannot_start("cannot set up shutdown", e))?;
+    let signals =
+        Signals::new([SIGINT, SIGTERM]).map_err(|e| cannot_start("cannot handle signals", e))?;
+    thread::Builder::new()
+        .name("signals".to_string())
+        .spawn(move || on_signals(signals, &shutdown))
+        .map_err(|e| cannot_start("cannot start the signal thread", e))?;
+
+    // The first line is what scripts (and the test harness) read the port from.
+    println!("Server is listening on port {}...", addr.port());
+    println!("Serving {} at http://{addr}/", root.display());
+    log::info!(
+        "{} workers, at most {} connections, header timeout {:?}, keep-alive timeout {:?}",
+        config.threads,
+        config.max_connections,
+        config.header_timeout,
+        config.keep_alive_timeout
+    );
+
+    let still_open = server.run();
+    if still_open == 0 {
+        println!("Server stopped: all connections closed.");
+    } else {
+        println!(
+            "Server stopped: {still_open} connections still open after {:?} were cut off.",
+            listener::SHUTDOWN_GRACE
+        );
+    }
+    Ok(())
+}
+
+/// The signal thread: the first SIGINT or SIGTERM starts a graceful shutdown; a second one
+/// ends the process at once, for an operator who does not want to wait out the grace period.
+fn on_signals(mut signals: Signals, shutdown: &ShutdownHandle) {
+    let mut received = 0;
+    for signal in signals.forever() {
+        let name = if signal == SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        received += 1;
+        if received == 1 {
+            log::info!("{name} received: shutting down gracefully (again to stop at once)");
+            shutdown.trigger();
+        } else {
+            log::warn!("{name} received again: stopping now");
+            std::process::exit(130);
+        }
+    }
+}
+
+/// The absolute path of the document root `root`, checked to be a directory the server can
+/// list. Any problem is fatal with exit status 2 and says what is wrong.
+fn document_root(root: &std::path::Path) -> Result<PathBuf, Fatal> {
+    let bad = |message: String| Fatal {
+        message,
+        status: EXIT_BAD_ROOT,
+    };
+    let absolute = fs::canonicalize(root)
+        .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
+    if !absolute.is_dir() {
+        return Err(bad(format!(
+            "document root {} is not a directory",
+            root.display()
+        )));
+    }
+    fs::read_dir(&absolute).map_err(|e| {
+        bad(format!(
+            "document root {} cannot be read: {e}",
+            root.display()
+        ))
+    })?;
+    Ok(absolute)
+}

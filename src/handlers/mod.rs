@@ -1,3 +1,57 @@
 //! Handlers: what the server answers to a parsed request.
+//!
+//! The connection layer has read and checked the head; a [`Handler`] turns it into a
+//! [`Response`]. [`Router`] is the server's handler: it allows GET and HEAD only, answers
+//! `/echo` itself and sends every other path to the static files.
 
+pub mod echo;
 pub mod files;
+
+use crate::response::Response;
+use files::StaticFiles;
+use nomserve_grammar::{Method, Request};
+
+/// Something that answers requests. Called on worker threads, one request at a time per
+/// connection; a panic is caught by the caller and answered with 500.
+pub trait Handler: Send + Sync {
+    /// Answers `request`, whose raw head (request-line, field lines and the empty line,
+    /// exactly as received) is `head`. The body, if any, is not available: the connection
+    /// layer reads and discards it before the response is sent.
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response;
+}
+
+/// The value of `Allow` on a 405 (RFC 9110 §10.2.1): the methods this server implements.
+pub const ALLOW: &str = "GET, HEAD";
+
+/// Routes by method and path.
+#[derive(Debug)]
+pub struct Router {
+    files: StaticFiles,
+}
+
+impl Router {
+    /// A router whose non-`/echo` paths go to `files`.
+    pub fn new(files: StaticFiles) -> Self {
+        Router { files }
+    }
+}
+
+impl Handler for Router {
+    /// GET and HEAD are served; any other method, standard or extension, gets 405 with
+    /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler; every
+    /// other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
+    /// static file.
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
+        if !matches!(request.method, Method::Get | Method::Head) {
+            return Response::text(
+                405,
+                "method not allowed: this server answers GET and HEAD\n",
+            )
+            .header("Allow", ALLOW);
+        }
+        match request.target.path() {
+            Some("/echo") => echo::respond(request, head),
+            _ => self.files.serve(request),
+        }
+    }
+}

@@ -27,6 +27,7 @@ pub struct Server {
     log: Arc<Mutex<String>>,
     log_lines: Receiver<String>,
     stdout: Arc<Mutex<String>>,
+    stdout_lines: Receiver<String>,
 }
 
 /// The repository's own `www/`.
@@ -80,6 +81,7 @@ impl Server {
         // stdout carries the banner: "Server is listening on port N..."
         let stdout_text = Arc::new(Mutex::new(String::new()));
         let (port_tx, port_rx) = channel();
+        let (stdout_tx, stdout_lines) = channel();
         let stdout = child.stdout.take().unwrap();
         let stdout_sink = Arc::clone(&stdout_text);
         thread::spawn(move || {
@@ -94,6 +96,7 @@ impl Server {
                 }
                 stdout_sink.lock().unwrap().push_str(&line);
                 stdout_sink.lock().unwrap().push('\n');
+                let _ = stdout_tx.send(line);
             }
         });
         let port = match port_rx.recv_timeout(TIMEOUT) {
@@ -119,6 +122,7 @@ impl Server {
             log,
             log_lines,
             stdout: stdout_text,
+            stdout_lines,
         }
     }
 
@@ -169,6 +173,40 @@ impl Server {
         }
     }
 
+    /// Waits until a line printed on stdout contains `needle`, and returns it.
+    pub fn wait_for_stdout(&self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout_lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "no stdout line containing {needle:?}; stdout:\n{}",
+                        self.stdout()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits until the server has closed its stderr (it exited), then returns the whole log.
+    /// Use after [`Server::wait_exit`] to assert on everything it ever logged.
+    pub fn wait_for_log_end(&self) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log_lines.recv_timeout(left) {
+                Ok(_) => {}
+                Err(RecvTimeoutError::Disconnected) => return self.log(),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("the server's stderr is still open; log:\n{}", self.log())
+                }
+            }
+        }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
@@ -208,6 +246,101 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// What a run of the binary that was expected to end on its own left behind.
+#[derive(Debug)]
+pub struct Exited {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary with exactly `args` (no `--port` or `--root` added) and waits for it to
+/// exit on its own: for `--help`, `--version` and the ways it refuses to start. Fails the test
+/// (killing the server) if it is still running after [`TIMEOUT`].
+pub fn run_to_exit(args: &[&str]) -> Exited {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nomserve"))
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the nomserve binary");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for nomserve") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nomserve {args:?} did not exit within {TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Exited {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Reads one response from `stream` (which stays open): the head, then a body framed by
+/// Content-Length (none for HEAD requests, `head_request`, and for 1xx, 204 and 304).
+/// `leftover` holds bytes read past earlier responses and keeps those read past this one.
+pub fn read_response(
+    stream: &mut TcpStream,
+    leftover: &mut Vec<u8>,
+    head_request: bool,
+) -> Response {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut chunk = [0u8; 16 * 1024];
+    let (mut response, head_len) = loop {
+        if let Some(parsed) = parse_head(leftover) {
+            break parsed;
+        }
+        assert!(Instant::now() < deadline, "no whole response head");
+        let n = stream.read(&mut chunk).expect("read a response");
+        assert!(
+            n > 0,
+            "connection closed before a whole response head; got:\n{}",
+            String::from_utf8_lossy(leftover)
+        );
+        leftover.extend_from_slice(&chunk[..n]);
+    };
+    leftover.drain(..head_len);
+    let no_body = head_request
+        || response.status == 204
+        || response.status == 304
+        || (100..200).contains(&response.status);
+    if !no_body {
+        let len: usize = response
+            .header("Content-Length")
+            .expect("Content-Length on a response with a body")
+            .parse()
+            .expect("numeric Content-Length");
+        while leftover.len() < len {
+            let n = stream.read(&mut chunk).expect("read a response body");
+            assert!(n > 0, "connection closed inside a response body");
+            leftover.extend_from_slice(&chunk[..n]);
+        }
+        response.body = leftover.drain(..len).collect();
+    }
+    response
 }
 
 /// Reads until the peer closes (or the read timeout fails the test).

@@ -1,0 +1,170 @@
+//! The command line: where nomserve listens, what it serves, and the bounds it keeps.
+//!
+//! Parsed with clap's derive API. Every value is checked here, before anything starts, so a
+//! bad flag is one clear line on stderr and exit status 2 (clap's usage-error status).
+
+use clap::Parser;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The longest timeout the flags accept. Deadlines are `Instant::now() + timeout`; a day is
+/// far past any useful header or keep-alive timeout and keeps that sum from overflowing.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A strict HTTP/1.1 static file server whose request grammar is written in nom.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Args {
+    /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// TCP port to listen on; 0 picks a free one (the banner says which).
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    pub port: u16,
+
+    /// The document root: the directory whose files are served.
+    #[arg(long, value_name = "DIR", default_value = "www")]
+    pub root: PathBuf,
+
+    /// Worker threads that parse requests and write responses [default: 2 × CPU cores, at
+    /// least 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
+    /// Most connections open at once; past it a new connection gets 503 and is closed.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1024,
+        value_parser = clap::value_parser!(u32).range(1..=65536)
+    )]
+    pub max_connections: u32,
+
+    /// Time a client has from the first byte of a request to the end of its head (then 408),
+    /// and to send a request body. Examples: 10s, 500ms.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+
+    /// How long an idle keep-alive connection is kept open. Examples: 5s, 1min.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_timeout)]
+    pub keep_alive_timeout: Duration,
+
+    /// Serve dotfiles and dot-directories (hidden by default).
+    #[arg(long)]
+    pub dotfiles: bool,
+
+    /// List the contents of directories that have no index.html.
+    #[arg(long)]
+    pub list_dirs: bool,
+
+    /// The Cache-Control value sent with files.
+    #[arg(long, value_name = "VALUE", default_value = "no-cache", value_parser = parse_field_value)]
+    pub cache_control: String,
+}
+
+impl Args {
+    /// The worker count: `--threads`, or twice the available cores and at least 4, so that a
+    /// worker blocked writing to a slow client leaves others free.
+    pub fn worker_threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n),
+            None => {
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                (2 * cores).max(4)
+            }
+        }
+    }
+}
+
+/// Parses a humantime duration (`10s`, `500ms`, `1min`) that is neither zero nor longer than
+/// [`MAX_TIMEOUT`].
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        Err("a timeout must be longer than zero".to_string())
+    } else if duration > MAX_TIMEOUT {
+        Err(format!(
+            "a timeout may be at most {}",
+            humantime::format_duration(MAX_TIMEOUT)
+        ))
+    } else {
+        Ok(duration)
+    }
+}
+
+/// Accepts `text` only if it can be sent as a field value: `field-value = *field-content`,
+/// VCHAR, SP and HTAB (RFC 9110 §5.5), without leading or trailing whitespace. A configured
+/// value holding CR or LF would otherwise split the response.
+fn parse_field_value(text: &str) -> Result<String, String> {
+    let valid = text
+        .bytes()
+        .all(|b| b == b'\t' || b == b' ' || b.is_ascii_graphic());
+    if !valid {
+        Err("a field value holds only visible ASCII, spaces and tabs (RFC 9110 §5.5)".to_string())
+    } else if text.trim() != text {
+        Err("a field value has no leading or trailing whitespace (RFC 9110 §5.5)".to_string())
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let args = Args::try_parse_from(["nomserve"]).unwrap();
+        assert_eq!(args.bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(args.port, 8080);
+        assert_eq!(args.root, PathBuf::from("www"));
+        assert_eq!(args.max_connections, 1024);
+        assert_eq!(args.header_timeout, Duration::from_secs(10));
+        assert_eq!(args.keep_alive_timeout, Duration::from_secs(5));
+        assert_eq!(args.cache_control, "no-cache");
+        assert!(!args.dotfiles && !args.list_dirs);
+        assert!(args.worker_threads() >= 4);
+    }
+
+    #[test]
+    fn durations_addresses_and_bounds() {
+        let args = Args::try_parse_from([
+            "nomserve",
+            "--bind",
+            "::1",
+            "--header-timeout",
+            "500ms",
+            "--keep-alive-timeout",
+            "1min",
+            "--threads",
+            "3",
+        ])
+        .unwrap();
+        assert_eq!(args.bind, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(args.header_timeout, Duration::from_millis(500));
+        assert_eq!(args.keep_alive_timeout, Duration::from_secs(60));
+        assert_eq!(args.worker_threads(), 3);
+
+        for bad in [
+            &["--header-timeout", "0s"][..],
+            &["--header-timeout", "2days"],
+            &["--keep-alive-timeout", "soon"],
+            &["--threads", "0"],
+            &["--max-connections", "0"],
+            &["--bind", "localhost"],
+            &["--cache-control", "no-cache\r\nX-Evil: 1"],
+            &["--cache-control", " no-cache"],
+        ] {
+            let argv = std::iter::once("nomserve").chain(bad.iter().copied());
+            assert!(Args::try_parse_from(argv).is_err(), "{bad:?} accepted");
+        }
+    }
+}
