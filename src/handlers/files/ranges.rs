@@ -93,6 +93,10 @@ pub(super) fn boundary() -> String {
     format!("nomserve-{:016x}", RandomState::new().hash_one(0u8))
 }
 
+/// One part of a `multipart/byteranges` body, as `Body::Multipart` holds it: the part's
+/// delimiter and header fields, then the offset and length of its range of the file.
+pub(super) type Part = (Vec<u8>, u64, u64);
+
 /// The layout of a `multipart/byteranges` body (RFC 9110 §14.6, RFC 2046 §5.1.1) for `ranges`
 /// of a representation of `len` bytes of type `content_type`: each part's head bytes with the
 /// part's offset and length, then the closing delimiter. The body is, in order:
@@ -110,7 +114,7 @@ pub(super) fn multipart(
     content_type: &str,
     ranges: &[Range<u64>],
     len: u64,
-) -> (Vec<(Vec<u8>, u64, u64)>, Vec<u8>) {
+) -> (Vec<Part>, Vec<u8>) {
     let parts = ranges
         .iter()
         .enumerate()
@@ -183,25 +187,30 @@ mod tests {
         decide(method, &Headers::new(&fields), len, if_range)
     }
 
+    /// Ranges from `(start, end)` pairs.
+    fn spans(pairs: &[(u64, u64)]) -> Vec<Range<u64>> {
+        pairs.iter().map(|&(start, end)| start..end).collect()
+    }
+
     #[test]
     fn decisions() {
         let get = Method::Get;
         assert_eq!(decide_with(get, &[], 10, true), Decision::Full);
         assert_eq!(
             decide_with(get, &[("Range", "bytes=0-4")], 10, true),
-            Decision::Partial(vec![0..5])
+            Decision::Partial(spans(&[(0, 5)]))
         );
         assert_eq!(
             decide_with(get, &[("Range", "bytes=-3")], 10, true),
-            Decision::Partial(vec![7..10])
+            Decision::Partial(spans(&[(7, 10)]))
         );
         assert_eq!(
             decide_with(get, &[("Range", "bytes=8-")], 10, true),
-            Decision::Partial(vec![8..10])
+            Decision::Partial(spans(&[(8, 10)]))
         );
         assert_eq!(
             decide_with(get, &[("Range", "bytes=0-1, 1-2, 6-7")], 10, true),
-            Decision::Partial(vec![0..3, 6..8])
+            Decision::Partial(spans(&[(0, 3), (6, 8)]))
         );
         assert_eq!(
             decide_with(get, &[("Range", "bytes=10-")], 10, true),
