@@ -249,7 +249,7 @@ impl StaticFiles {
                     .body(Body::File {
                         file,
                         offset: one.start,
-                        len: one.end - one.start,
+                        len: one.end.saturating_sub(one.start),
                     }),
                 many => {
                     let boundary = ranges::boundary();

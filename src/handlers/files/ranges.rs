@@ -124,7 +124,11 @@ pub(super) fn multipart(
                 "{crlf}--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
                 content_range(range, len)
             );
-            (head.into_bytes(), range.start, range.end - range.start)
+            (
+                head.into_bytes(),
+                range.start,
+                range.end.saturating_sub(range.start),
+            )
         })
         .collect();
     let tail = format!("\r\n--{boundary}--\r\n").into_bytes();
