@@ -1,11 +1,11 @@
 //! The response writer: serialises a [`Response`] onto the connection.
 //!
 //! The head (status line and fields) is built in one buffer. A small body leaves with it in
-//! one `writev`; a file body follows the head with the kernel's zero-copy path: `io::copy`
-//! from a `Take<&File>` to a `TcpStream` is `sendfile(2)` on Linux (seen with
-//! `strace -f -e trace=sendfile,sendto,writev`: one `sendto(…, MSG_MORE)` for the head, then
-//! `sendfile(sock, file, NULL, len)`). The head goes with `MSG_MORE` so it shares a segment
-//! with the file's first bytes despite `TCP_NODELAY`.
+//! one `writev`; a file body follows the head with the kernel's zero-copy path,
+//! `sendfile(2)` (seen with `strace -f -e trace=sendfile,sendto,writev`: one
+//! `sendto(…, MSG_MORE)` for the head, then `sendfile(sock, file, [offset], len)` calls of up
+//! to the socket buffer's size). The head goes with `MSG_MORE` so it shares a segment with
+//! the file's first bytes despite `TCP_NODELAY`.
 //!
 //! The writer adds the fields every response carries (RFC 9110 §6.6.1 Date, §10.2.4 Server,
 //! §8.6 Content-Length, RFC 9112 §9.6 Connection) and leaves the body out for HEAD and for
@@ -14,7 +14,7 @@
 use crate::clock;
 use crate::response::{Body, Response};
 use std::fs::File;
-use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 
 /// The Server field value (RFC 9110 §10.2.4): product and version.
@@ -219,10 +219,15 @@ fn write_all_vectored(
 }
 
 /// Sends all of `bytes` with `MSG_MORE`: more data follows at once, so the kernel may hold
-/// a partial segment back for it instead of sending it alone (`TCP_NODELAY` is set).
+/// a partial segment back for it instead of sending it alone (`TCP_NODELAY` is set). With
+/// `MSG_NOSIGNAL`, as std's own writes: a client that went away is an `EPIPE` error.
 fn send_more(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
-        match rustix::net::send(stream, bytes, rustix::net::SendFlags::MORE) {
+        match rustix::net::send(
+            stream,
+            bytes,
+            rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL,
+        ) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
             Err(rustix::io::Errno::INTR) => {}
@@ -232,24 +237,46 @@ fn send_more(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Sends `len` bytes of `file` from `offset` with `sendfile(2)` (std's `io::copy` picks it
-/// for `Take<&File>` into a `TcpStream`), adding to `sent` the bytes that went out. A file
-/// that ends early (it shrank since it was opened) is an `UnexpectedEof` error.
+/// Sends `len` bytes of `file` from `offset` with `sendfile(2)`: the kernel moves the bytes
+/// from the page cache to the socket without a copy through user space. The calls block
+/// under the socket's write timeout. A file that ends early (it shrank since it was opened)
+/// is an `UnexpectedEof` error once the bytes it still had are sent.
+///
+/// Not `io::copy`: std stopped using sendfile from a `File` into a socket (its
+/// `safe_kernel_copy` check, so that changes to the file after the call cannot show in bytes
+/// already "written") and copies through an 8 KiB buffer instead, which strace shows as
+/// `read`/`sendto` pairs. A static file server takes that trade-off knowingly, as nginx's
+/// `sendfile on` does: a file rewritten while it is sent yields mixed content either way.
 fn send_file_range(
-    stream: &mut TcpStream,
-    mut file: &File,
+    stream: &TcpStream,
+    file: &File,
     offset: u64,
     len: u64,
     sent: &mut u64,
 ) -> io::Result<()> {
-    file.seek(SeekFrom::Start(offset))?;
-    let copied = io::copy(&mut file.take(len), stream)?;
-    *sent += copied;
-    if copied < len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("file ended after {copied} of {len} bytes: it shrank while being sent"),
-        ));
+    let mut position = offset;
+    let mut left = len;
+    while left > 0 {
+        // The kernel sends at most about 2 GiB per call; a larger count is simply cut.
+        let count = usize::try_from(left).unwrap_or(usize::MAX);
+        match rustix::fs::sendfile(stream, file, Some(&mut position), count) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "file ended after {} of {len} bytes: it shrank while being sent",
+                        len - left
+                    ),
+                ));
+            }
+            Ok(n) => {
+                let n = n as u64;
+                left = left.saturating_sub(n);
+                *sent += n;
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(())
 }
@@ -318,6 +345,7 @@ pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     const DATE: &[u8; 29] = b"Tue, 24 Nov 2026 06:02:13 GMT";
     const KEEP: Framing = Framing {
