@@ -266,9 +266,12 @@ impl ShutdownHandle {
     }
 }
 
-/// Answers a connection past the cap with 503 and `Connection: close`, under a short write
-/// timeout, then closes it after taking in what the client already sent, so the close does
-/// not reset the connection before the client reads the answer.
+/// Answers a connection past the cap with 503 (Service Unavailable: "temporarily overloaded",
+/// RFC 9110 §15.6.4) and `Connection: close`, under a short write timeout, then closes it
+/// after taking in what the client already sent, so the close does not reset the connection
+/// before the client reads the answer. The request itself is not read: the accept thread
+/// must not wait on a client, so the 503 may precede the request; clients watch for such an
+/// early error response while they send (RFC 9112 §9.5).
 fn reject_busy(mut stream: TcpStream, peer: SocketAddr) {
     if stream.set_write_timeout(Some(BUSY_WRITE_TIMEOUT)).is_err() {
         return;
