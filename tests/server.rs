@@ -38,6 +38,8 @@ fn only_response(bytes: &[u8]) -> common::Response {
 #[test]
 fn banner_names_the_port_the_url_and_the_absolute_root() {
     let server = Server::start();
+    let second = server.wait_for_stdout("http://");
+    // Lines reach `stdout()` before `wait_for_stdout` sees them: the first is there now.
     let first = server
         .stdout()
         .lines()
@@ -48,7 +50,6 @@ fn banner_names_the_port_the_url_and_the_absolute_root() {
         first,
         format!("Server is listening on port {}...", server.addr.port())
     );
-    let second = server.wait_for_stdout("http://");
     let root = std::fs::canonicalize(www()).unwrap();
     assert!(
         second.contains(&format!("http://{}/", server.addr)),

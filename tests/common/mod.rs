@@ -87,6 +87,9 @@ impl Server {
         thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                // Kept before anyone is told of it: `stdout()` holds every line announced.
+                stdout_sink.lock().unwrap().push_str(&line);
+                stdout_sink.lock().unwrap().push('\n');
                 if let Some(rest) = line.strip_prefix("Server is listening on port ") {
                     let port: u16 = rest
                         .trim_end_matches("...")
@@ -94,8 +97,6 @@ impl Server {
                         .expect("port in banner");
                     let _ = port_tx.send(port);
                 }
-                stdout_sink.lock().unwrap().push_str(&line);
-                stdout_sink.lock().unwrap().push('\n');
                 let _ = stdout_tx.send(line);
             }
         });
