@@ -8,7 +8,7 @@
 //! parsed and fails at the line that breaks a rule; [`Framing::finish`] checks what only the
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
-use crate::abnf::{DIGIT, TCHAR, ascii_str, ows, token};
+use crate::abnf::{DIGIT, TCHAR, TextView, ows, token};
 use crate::fail::Fail;
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
@@ -29,7 +29,7 @@ pub(crate) struct Checked<'b> {
 #[derive(Debug)]
 pub(crate) struct Framing<'b> {
     version: Version,
-    host: Option<&'b str>,
+    host: Option<&'b [u8]>,
     content_length: Option<u64>,
     chunked: bool,
     connection: ConnectionOptions,
@@ -60,7 +60,8 @@ impl<'b> Framing<'b> {
                         at: name,
                     });
                 }
-                self.host = Some(host(line.value, line.value_through_cr)?);
+                host(line.value, line.value_through_cr)?;
+                self.host = Some(line.value);
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 connection(line.value, &mut self.connection)?;
@@ -98,8 +99,13 @@ impl<'b> Framing<'b> {
     /// The checks that need the whole head: an HTTP/1.1 request must carry Host
     /// (RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
     /// HTTP/1.1 request message that lacks a Host header field"). `end_of_head` is the input
-    /// from the empty line that ends the head, where `MissingHost` is reported.
-    pub(crate) fn finish(self, end_of_head: &'b [u8]) -> Result<Checked<'b>, Fail<'b>> {
+    /// from the empty line that ends the head, where `MissingHost` is reported; `text`, the
+    /// field section checked for UTF-8, turns the Host value into `&str`.
+    pub(crate) fn finish(
+        self,
+        end_of_head: &'b [u8],
+        text: TextView<'b>,
+    ) -> Result<Checked<'b>, Fail<'b>> {
         if self.host.is_none() && self.version >= Version::HTTP_11 {
             return Err(Fail {
                 kind: ErrorKind::MissingHost,
@@ -114,7 +120,7 @@ impl<'b> Framing<'b> {
             BodyFraming::None
         };
         Ok(Checked {
-            host: self.host,
+            host: self.host.map(|h| text.str_of(h)),
             framing,
             connection: self.connection,
         })
@@ -133,7 +139,7 @@ impl<'b> Framing<'b> {
 /// one when the target URI has no authority. Every request this server serves is for an
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
-fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
+fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<(), Fail<'b>> {
     let as_host = |e: nom::Err<Fail<'b>>| match e {
         nom::Err::Error(f) | nom::Err::Failure(f) => Fail {
             kind: ErrorKind::InvalidHost,
@@ -156,7 +162,7 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> 
         _ => rest,
     };
     if rest.len() + value.len() == through_cr.len() {
-        Ok(ascii_str(value))
+        Ok(())
     } else {
         Err(Fail {
             kind: ErrorKind::InvalidHost,

@@ -194,7 +194,7 @@ pub(crate) fn scheme(input: &[u8]) -> PResult<'_, &[u8]> {
 /// "A sender MUST NOT generate an "http" URI with an empty host identifier").
 pub(crate) fn authority(input: &[u8]) -> PResult<'_, &[u8]> {
     let (rest, host) = uri_host(input)?;
-    if let [] = rest {
+    if rest.is_empty() {
         return incomplete();
     }
     if host.is_empty() {
