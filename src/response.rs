@@ -66,11 +66,6 @@ impl Body {
             }
         }
     }
-
-    /// Whether the body is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Response {
