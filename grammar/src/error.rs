@@ -165,8 +165,8 @@ pub enum ErrorKind {
     TrailerTooLarge,
 
     // paths, RFC 3986 §2.1, §3.3
-    /// A percent-encoded NUL (`%00`) in a path.
-    EncodedNulInPath,
+    /// A percent-encoded control character (`%00` to `%1F`, `%7F`) in a path.
+    EncodedControlInPath,
     /// A percent-encoded `/` or `\` inside a path segment (`%2F`, `%5C`).
     EncodedSeparatorInPath,
     /// A raw `\` in a path: not a pchar, and a separator to some file systems.
@@ -230,7 +230,7 @@ impl ErrorKind {
             MissingChunkDataCrlf => "chunk data not followed by CRLF",
             InvalidTrailer => "invalid trailer field",
             TrailerTooLarge => "trailer section too large",
-            EncodedNulInPath => "percent-encoded NUL in path",
+            EncodedControlInPath => "percent-encoded control character in path",
             EncodedSeparatorInPath => "percent-encoded slash or backslash in path segment",
             BackslashInPath => "backslash in path",
         }
@@ -266,7 +266,7 @@ impl ErrorKind {
             InvalidChunkSize | ChunkSizeTooLarge | MissingChunkDataCrlf => "RFC 9112 §7.1",
             InvalidChunkExtension | ChunkExtensionTooLong => "RFC 9112 §7.1.1",
             InvalidTrailer | TrailerTooLarge => "RFC 9112 §7.1.2",
-            EncodedNulInPath | EncodedSeparatorInPath | BackslashInPath => "RFC 3986 §3.3",
+            EncodedControlInPath | EncodedSeparatorInPath | BackslashInPath => "RFC 3986 §3.3",
         }
     }
 }
