@@ -100,11 +100,11 @@ impl<'b> Framing<'b> {
     /// (RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
     /// HTTP/1.1 request message that lacks a Host header field"). `end_of_head` is the input
     /// from the empty line that ends the head, where `MissingHost` is reported; `text`, the
-    /// field section checked for UTF-8, turns the Host value into `&str`.
+    /// head checked for UTF-8, turns the Host value into `&str`.
     pub(crate) fn finish(
         self,
         end_of_head: &'b [u8],
-        text: TextView<'b>,
+        text: &TextView<'b>,
     ) -> Result<Checked<'b>, Fail<'b>> {
         if self.host.is_none() && self.version >= Version::HTTP_11 {
             return Err(Fail {

@@ -11,15 +11,17 @@
 //! borrows from `buf`.
 
 use crate::abnf::{TCHAR, TextView};
-use crate::fail::{PResult, classify, consumed, fail, incomplete, offset_in};
+use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
 use crate::framing::Framing;
 use crate::target::request_target;
 use crate::{
     Error, ErrorKind, Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version,
 };
+use memchr::memmem::Finder;
 use nom::Parser;
 use nom::bytes::streaming::{tag, take_while1};
+use std::sync::LazyLock;
 
 /// Parses a request head from the start of `buf`.
 ///
@@ -97,14 +99,12 @@ fn request_head<'b, 'h>(
     limits: &Limits,
 ) -> PResult<'b, Request<'b, 'h>> {
     let (start, ()) = empty_lines(input)?;
+    let text = head_text(start);
     let (rest, (method, target, version)) = bounded_request_line(start, limits)?;
     let bound = limits.max_headers.min(headers.len());
     let mut framing = Framing::new(version);
-    let section = rest;
-    let (rest, (empty_line, count)) = field_section(section, headers, bound, &mut framing)?;
-    let text = TextView::new(consumed(section, rest));
-    name_fields(section, headers.get_mut(..count).unwrap_or_default(), text);
-    let checked = framing.finish(empty_line, text).map_err(nom::Err::Error)?;
+    let (rest, (empty_line, count)) = field_section(rest, headers, bound, &mut framing, &text)?;
+    let checked = framing.finish(empty_line, &text).map_err(nom::Err::Error)?;
     let host = match target {
         RequestTarget::Absolute { authority, .. } => Some(authority),
         _ => checked.host,
@@ -122,6 +122,24 @@ fn request_head<'b, 'h>(
             connection: checked.connection,
         },
     ))
+}
+
+/// The head that starts at `start` (the request-line), through the empty line that ends it,
+/// checked for UTF-8 once, so that every name, path and Host value inside it becomes `&str`
+/// by slicing instead of by a validation of its own.
+///
+/// The end is the first CRLF CRLF from `start`, found with `memchr::memmem`: in a valid head
+/// no field line is empty and no line holds a CR of its own, so the first CRLF CRLF after
+/// the request-line's start is the end of the head. When there is none yet (a partial head,
+/// which cannot complete) or the head is not UTF-8 (obs-text in a field value), the view is
+/// empty and each string is validated on its own, which is correct and only slower.
+fn head_text(start: &[u8]) -> TextView<'_> {
+    static END_OF_HEAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n\r\n"));
+    let head = END_OF_HEAD
+        .find(start)
+        .and_then(|end| start.get(..end + 4))
+        .unwrap_or_default();
+    TextView::new(head)
 }
 
 /// `*( CRLF )` before the request-line, skipped as RFC 9112 §2.2 recommends. They count
@@ -289,10 +307,10 @@ fn version_digit(input: &[u8]) -> PResult<'_, u8> {
 /// ```text
 /// *( field-line CRLF ) CRLF
 /// ```
-/// RFC 9112 §2.1, §5. Stores each field line in `headers` (at most `bound` of them), passes
-/// it to `framing`. The names are left empty for [`name_fields`] to fill in once the whole
-/// section is known. Returns the input after the final empty line, that empty line (where a
-/// missing Host is reported) and the count.
+/// RFC 9112 §2.1, §5. Stores each field line in `headers` (at most `bound` of them), its name
+/// as `&str` through `text` (see [`head_text`]), and passes it to `framing`. Returns the
+/// input after the final empty line, that empty line (where a missing Host is reported) and
+/// the count.
 ///
 /// Errors, at the line's first byte: a line starting with SP or HTAB is
 /// `WhitespaceAfterStartLine` right after the request-line (RFC 9112 §2.2: the server MUST
@@ -305,6 +323,7 @@ fn field_section<'b>(
     headers: &mut [Header<'b>],
     bound: usize,
     framing: &mut Framing<'b>,
+    text: &TextView<'b>,
 ) -> PResult<'b, (&'b [u8], usize)> {
     let mut rest = input;
     let mut count = 0;
@@ -326,43 +345,11 @@ fn field_section<'b>(
         let (after, line) = field_line(rest)?;
         framing.field(&line).map_err(nom::Err::Error)?;
         *slot = Header {
-            name: "",
+            name: text.str_of(line.name),
             value: line.value,
         };
         count += 1;
         rest = after;
-    }
-}
-
-/// Fills in the names of the field lines that [`field_section`] stored, once the whole
-/// section (`text`) is known to be complete and has been checked for UTF-8 in one call.
-///
-/// Why a second, short pass: the only safe way from bytes to `&str` is
-/// `std::str::from_utf8`, and its cost is mostly per call; one call per field name was a
-/// quarter of the parse time on the benchmark corpora. Contract: `section` starts at the
-/// first field line and `headers` are the lines `field_section` parsed from it, in order, so
-/// each line is its name, `:`, OWS, the stored value, OWS, CRLF. The name is found from the
-/// value backwards (over the OWS and the colon), which costs a byte or two per line.
-fn name_fields<'b>(section: &'b [u8], headers: &mut [Header<'b>], text: TextView<'b>) {
-    let mut line_start = 0;
-    for header in headers {
-        let value_start = offset_in(section, header.value);
-        let before_value = section.get(..value_start).unwrap_or_default();
-        let leading_ows = before_value
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
-        let name_end = value_start.saturating_sub(leading_ows + 1);
-        header.name = text.str_of(section.get(line_start..name_end).unwrap_or_default());
-        let after_value = section
-            .get(value_start + header.value.len()..)
-            .unwrap_or_default();
-        let trailing_ows = after_value
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
-        line_start = value_start + header.value.len() + trailing_ows + 2;
     }
 }
 
