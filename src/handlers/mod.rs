@@ -23,6 +23,13 @@ pub trait Handler: Send + Sync {
 /// The value of `Allow` on a 405 (RFC 9110 §10.2.1): the methods this server implements.
 pub const ALLOW: &str = "GET, HEAD";
 
+/// Test-only: in debug builds (which `cargo test` runs), a GET of this path panics inside the
+/// handler, so that the integration tests can check that a handler panic is contained: the
+/// client gets 500 and a closed connection, the panic is logged, and the server keeps
+/// serving. Release builds have no such route: there the path is an ordinary, missing file.
+#[cfg(debug_assertions)]
+pub const PANIC_PATH: &str = "/__nomserve/panic";
+
 /// Routes by method and path.
 #[derive(Debug)]
 pub struct Router {
@@ -40,7 +47,7 @@ impl Handler for Router {
     /// GET and HEAD are served; any other method, standard or extension, gets 405 with
     /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler; every
     /// other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
-    /// static file.
+    /// static file. In debug builds, `PANIC_PATH` panics (test-only).
     fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(
@@ -51,6 +58,8 @@ impl Handler for Router {
         }
         match request.target.path() {
             Some("/echo") => echo::respond(request, head),
+            #[cfg(debug_assertions)]
+            Some(PANIC_PATH) => panic!("forced by the test-only route {PANIC_PATH}"),
             _ => self.files.serve(request),
         }
     }
