@@ -283,6 +283,11 @@ pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
 /// `HTTP/1`, `HTTP/01.01`, `HTTP/1.10` are malformed. Error: `InvalidVersion` at the first
 /// byte that does not fit (at the start for a wrong name). Any major version parses here;
 /// the request-line rejects those it does not support.
+///
+/// Every minor version of HTTP/1 is accepted, `HTTP/1.2` to `HTTP/1.9` included: RFC 9110
+/// §2.5 says a recipient can assume a higher minor version is backwards compatible and
+/// answer with the highest version it conforms to (1.1). httparse accepts only 1.0 and 1.1;
+/// this is an intended difference, allowed as such in the fuzz crate's `differential` target.
 pub(crate) fn http_version(input: &[u8]) -> PResult<'_, Version> {
     let (rest, _) = classify(
         ErrorKind::InvalidVersion,
