@@ -130,11 +130,17 @@ fn request_head<'b, 'h>(
 ///
 /// The end is the first CRLF CRLF from `start`, found with `memchr::memmem`: in a valid head
 /// no field line is empty and no line holds a CR of its own, so the first CRLF CRLF after
-/// the request-line's start is the end of the head. When there is none yet (a partial head,
+/// the request-line's start is the end of the head. When the buffer itself ends with CRLF
+/// CRLF (a head read on its own, or pipelined heads) the search is skipped and the view is
+/// the whole buffer: it then holds the head and maybe more, which costs a longer check but
+/// changes no string. When there is none yet (a partial head,
 /// which cannot complete) or the head is not UTF-8 (obs-text in a field value), the view is
 /// empty and each string is validated on its own, which is correct and only slower.
 fn head_text(start: &[u8]) -> TextView<'_> {
     static END_OF_HEAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n\r\n"));
+    if start.ends_with(b"\r\n\r\n") {
+        return TextView::new(start);
+    }
     let head = END_OF_HEAD
         .find(start)
         .and_then(|end| start.get(..end + 4))
