@@ -26,6 +26,7 @@ use nom::combinator::recognize;
 ///
 /// Errors at the first byte: `ExpectedSingleSpace` for a second SP or an HTAB,
 /// `MissingTarget` for the end of the line.
+#[inline(always)]
 pub(crate) fn request_target(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
     match input {
         [] => incomplete(),
@@ -42,6 +43,7 @@ pub(crate) fn request_target(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
 /// origin-form = absolute-path [ "?" query ]
 /// ```
 /// RFC 9112 §3.2.1
+#[inline(always)]
 pub(crate) fn origin_form(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
     let (rest, path) = absolute_path(input)?;
     let (rest, query) = optional_query(rest)?;
@@ -55,6 +57,7 @@ pub(crate) fn origin_form(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
 }
 
 /// `[ "?" query ]`, the optional tail of origin-form and absolute-form.
+#[inline]
 fn optional_query(input: &[u8]) -> PResult<'_, Option<&[u8]>> {
     match input {
         [] => incomplete(),
@@ -305,6 +308,7 @@ pub(crate) fn port(input: &[u8]) -> PResult<'_, &[u8]> {
 /// absolute-path = 1*( "/" segment )
 /// ```
 /// RFC 9110 §4.1
+#[inline]
 pub(crate) fn absolute_path(input: &[u8]) -> PResult<'_, &[u8]> {
     match input {
         [] => incomplete(),
@@ -321,6 +325,7 @@ pub(crate) fn absolute_path(input: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 3986 §3.3. Empty, or a `/` followed by `*( pchar / "/" )`: a `/` inside the run
 /// starts the next segment, so the segments are one run of [`PATH_CHAR`] (pchar's single
 /// bytes and `/`) with pct-encoded triplets, scanned in one pass instead of one per segment.
+#[inline]
 pub(crate) fn path_abempty(input: &[u8]) -> PResult<'_, &[u8]> {
     match input {
         [] => incomplete(),
@@ -336,6 +341,7 @@ pub(crate) fn path_abempty(input: &[u8]) -> PResult<'_, &[u8]> {
 /// query = *( pchar / "/" / "?" )
 /// ```
 /// RFC 3986 §3.4
+#[inline]
 pub(crate) fn query(input: &[u8]) -> PResult<'_, &[u8]> {
     with_pct_encoded(input, &QUERY_CHAR)
 }
@@ -344,6 +350,7 @@ pub(crate) fn query(input: &[u8]) -> PResult<'_, &[u8]> {
 /// pct-encoded = "%" HEXDIG HEXDIG
 /// ```
 /// RFC 3986 §2.1. Error: `InvalidPercentEncoding` at the `%`.
+#[inline]
 pub(crate) fn pct_encoded(input: &[u8]) -> PResult<'_, &[u8]> {
     classify(
         ErrorKind::InvalidPercentEncoding,
