@@ -411,3 +411,51 @@ fn a_panicking_handler_is_contained() {
     server.wait_for_log("handler panicked");
     assert_eq!(get(&server, "/echo").status, 200);
 }
+
+/// Past the server's own descriptor limit (lowered here to 48 with `prlimit`, below the
+/// default `--max-connections` of 1,024), a new client must still get an answer — 503 and a
+/// close, as past the cap (RFC 9110 §15.6.4) — and never be left waiting in the accept
+/// backlog. Each client holds its connection open (a 60 s keep-alive), so no descriptor
+/// frees itself during the test. Skipped, saying so, where `prlimit` is not installed.
+#[test]
+fn past_the_descriptor_limit_a_client_is_answered_not_left_waiting() {
+    let server = Server::with_args(&www(), &["--keep-alive-timeout", "60s"]);
+    let lowered = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", server.pid()))
+        .arg("--nofile=48:48")
+        .status();
+    if !lowered.is_ok_and(|s| s.success()) {
+        println!("prlimit is not available: the descriptor limit cannot be lowered; skipped");
+        return;
+    }
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for i in 0..64 {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut bytes = Vec::new();
+        let mut chunk = [0u8; 1024];
+        let response = loop {
+            if let Some((response, _)) = parse_head(&bytes) {
+                break response;
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => panic!("connection {i} closed without a response"),
+                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+                Err(e) => panic!("connection {i}: no response ({e}); the client was left waiting"),
+            }
+        };
+        match response.status {
+            200 => held.push(stream),
+            503 => refused += 1,
+            other => panic!("connection {i}: status {other}"),
+        }
+    }
+    println!(
+        "{} connections held, {refused} refused with 503",
+        held.len()
+    );
+    assert!(refused > 0);
+}
