@@ -76,6 +76,22 @@ fn slow_reader(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// Whether process `pid` is alive: it exists and is not a zombie waiting to be reaped.
+fn is_running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let state = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .next()?
+                .to_owned();
+            Some(state != "Z" && state != "X")
+        })
+        .unwrap_or(false)
+}
+
 /// A field of `/proc/<pid>/status`, such as `VmRSS`, in kB.
 fn proc_status_kb(pid: u32, field: &str) -> u64 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
@@ -361,11 +377,15 @@ fn a_file_changed_while_being_sent_ends_the_connection_cleanly() {
     assert!(!server.log().contains("panicked"), "{}", server.log());
 }
 
-/// SIGTERM while a slow client is downloading 1 MiB: the download completes with every
-/// byte, then the server exits with status 0 and says it stopped.
+/// SIGTERM while a slow client is downloading: the download completes with every byte, and
+/// the server then exits 0 with its shutdown line. The file (16 MiB) is larger than the most
+/// the kernel buffers for a socket (net.ipv4.tcp_wmem's 4 MiB maximum here, with a 4 KiB
+/// receive buffer on the client), so the server is still sending when the signal arrives;
+/// the test checks it is still running after it logged the shutdown, before the client has
+/// read the rest.
 #[test]
 fn sigterm_during_a_slow_download_lets_it_finish() {
-    const SIZE: usize = 1 << 20;
+    const SIZE: usize = 16 << 20;
     let (root, contents) = root_with_big_file(SIZE);
     let mut server = Server::with_args(root.path(), &[]);
     let mut stream = slow_reader(server.addr);
@@ -377,7 +397,11 @@ fn sigterm_during_a_slow_download_lets_it_finish() {
 
     server.signal("TERM");
     server.wait_for_log("shutting down");
-    body.extend(read_rest(&mut stream, 1024));
+    assert!(
+        is_running(server.pid()),
+        "the server exited before the download it was sending had been read"
+    );
+    body.extend(read_rest(&mut stream, 64 * 1024));
     assert!(body == contents, "{} of {SIZE} bytes", body.len());
 
     let status = server.wait_exit();
