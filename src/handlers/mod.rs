@@ -47,7 +47,13 @@ impl Handler for Router {
     /// GET and HEAD are served; any other method, standard or extension, gets 405 with
     /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler; every
     /// other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
-    /// static file. In debug builds, `PANIC_PATH` panics (test-only).
+    /// static file.
+    ///
+    /// An `Upgrade` field is ignored and the request answered over HTTP/1.1, as RFC 9110
+    /// §7.8 lets a server do ("A server MAY ignore a received Upgrade header field"): nomserve
+    /// speaks no other protocol, so there is nothing to switch to, and a 426 would demand an
+    /// upgrade it cannot perform. (Http11Probe's COMP-UPGRADE-INVALID-VER grades this as a
+    /// warning; it prefers 426.) In debug builds, `PANIC_PATH` panics (test-only).
     fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(
