@@ -2,12 +2,13 @@
 //!
 //! One thread blocks in `accept`. Each accepted connection takes a slot (at most
 //! `--max-connections` exist; past that the connection gets 503 and is closed at once) and is
-//! parked in the [`Poller`] until its first bytes arrive. The poller hands readable
-//! connections to a fixed pool of worker threads through a bounded queue; a worker runs the
-//! connection's state machine until it needs bytes that have not arrived, then parks it again.
+//! parked in the [`Poller`] until its first bytes arrive. A fixed pool of worker threads
+//! wait on the poller themselves; a worker takes a readable connection (or one whose deadline
+//! passed, which the poller's timer thread sets aside), runs its state machine until it needs
+//! bytes that have not arrived, then parks it again.
 //!
 //! ```text
-//! accept ──park──▶ poller ──readable / deadline──▶ queue ──▶ worker ──park──▶ poller …
+//! accept ──park──▶ poller ──readable / deadline──▶ worker ──park──▶ poller …
 //! ```
 //!
 //! Shutdown (SIGINT, SIGTERM): the accept is woken with `shutdown(2)` on the listening socket,
@@ -16,13 +17,12 @@
 
 use crate::connection::Conn;
 use crate::handlers::Handler;
-use crate::poller::{Job, Poller};
+use crate::poller::Poller;
 use crate::response::Response;
 use crate::{access_log, pool, writer};
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,8 +39,9 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// client, so it must not wait on one. A 503 is one small segment into an empty send buffer.
 const BUSY_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// How long the accept thread pauses when it runs out of file descriptors or memory, so that
-/// a full table is not retried in a tight loop; connections closing meanwhile free descriptors.
+/// How long the accept thread pauses when it runs out of memory, or out of file descriptors
+/// without a spare one to answer with, so that a full table is not retried in a tight loop;
+/// connections closing meanwhile free descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The server's settings, from the command line.
@@ -134,6 +135,10 @@ pub struct Server {
     shared: Arc<Shared>,
     live: Arc<Live>,
     next_token: AtomicU64,
+    /// A descriptor held in reserve (a duplicate of the listening socket): when the process
+    /// runs out of descriptors, closing it lets one more connection be accepted, answered 503
+    /// and closed, instead of leaving clients waiting in the backlog (see [`Server::run`]).
+    spare: Option<TcpListener>,
 }
 
 /// Asks a running server to shut down, from another thread (the signal handler's).
@@ -153,7 +158,7 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Server {
-    /// Starts the poller thread and `config.threads` workers that answer with `handler`;
+    /// Starts the poller's timer thread and `config.threads` workers that answer with `handler`;
     /// connections are accepted from `listener` once [`Server::run`] is called. Fails if a
     /// thread or the poller's descriptors cannot be created.
     pub fn start(
@@ -167,19 +172,18 @@ impl Server {
             poller: Poller::new()?,
             shutting_down: AtomicBool::new(false),
         });
-        // Every job holds a connection and at most `max_connections` exist, so a queue of
-        // that capacity never fills: the poller's sends never block.
-        let (jobs, queue) = sync_channel::<Job>(config.max_connections);
-        let poller = Arc::clone(&shared);
+        let timer = Arc::clone(&shared);
         thread::Builder::new()
-            .name("poller".to_string())
-            .spawn(move || poller.poller.run(&jobs))?;
-        pool::spawn(config.threads, queue, &shared)?;
+            .name("timer".to_string())
+            .spawn(move || timer.poller.run_timer())?;
+        pool::spawn(config.threads, &shared)?;
+        let spare = Some(listener.try_clone()?);
         Ok(Server {
             listener,
             shared,
             live: Live::new(config.max_connections),
             next_token: AtomicU64::new(0),
+            spare,
         })
     }
 
@@ -194,7 +198,13 @@ impl Server {
     /// Accepts connections until a shutdown is triggered; then closes the parked connections,
     /// waits up to [`SHUTDOWN_GRACE`] for the others to finish, and returns how many were
     /// still open at the end.
-    pub fn run(self) -> usize {
+    ///
+    /// Out of descriptors (`EMFILE`, `ENFILE`: the process's limit can be below the connection
+    /// cap, or lowered while it runs), a waiting client is answered as past the cap: the spare
+    /// descriptor is closed, the client accepted into its place, answered 503 and closed, and
+    /// the spare taken again. Without the spare (it could not be taken back), and out of
+    /// memory, the accept pauses [`ACCEPT_BACKOFF`] and retries.
+    pub fn run(mut self) -> usize {
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
@@ -205,6 +215,14 @@ impl Server {
                 }
                 Err(_) if self.shared.shutting_down() => break,
                 Err(e) => match e.raw_os_error() {
+                    Some(code)
+                        if self.spare.is_some()
+                            && [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE]
+                                .iter()
+                                .any(|errno| errno.raw_os_error() == code) =>
+                    {
+                        self.reject_with_spare();
+                    }
                     // Out of descriptors or memory: accepting again at once would fail again.
                     Some(code)
                         if [
@@ -218,6 +236,9 @@ impl Server {
                     {
                         log::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
                         thread::sleep(ACCEPT_BACKOFF);
+                        if self.spare.is_none() {
+                            self.spare = self.listener.try_clone().ok();
+                        }
                     }
                     // A connection reset before it was accepted, an interrupted call: next.
                     _ => log::debug!("accept failed: {e}"),
@@ -229,6 +250,23 @@ impl Server {
         );
         self.shared.poller.close_all();
         self.live.wait_all_closed(SHUTDOWN_GRACE)
+    }
+
+    /// Frees the spare descriptor, accepts one waiting client into its place and answers it
+    /// 503, then takes the spare again (logged if it cannot be: the next shortage backs off).
+    fn reject_with_spare(&mut self) {
+        drop(self.spare.take());
+        match self.listener.accept() {
+            Ok((stream, peer)) => {
+                log::warn!("{peer}: out of file descriptors; answered 503");
+                reject_busy(stream, peer);
+            }
+            Err(e) => log::debug!("accept with the spare descriptor failed: {e}"),
+        }
+        match self.listener.try_clone() {
+            Ok(spare) => self.spare = Some(spare),
+            Err(e) => log::warn!("cannot take a spare descriptor again: {e}"),
+        }
     }
 
     /// Gives an accepted connection a slot and parks it until its first bytes arrive; without

@@ -1,12 +1,20 @@
 //! The poller: where connections wait for bytes, so that no worker waits on a client.
 //!
 //! A connection that needs bytes that have not arrived (a new connection, an idle keep-alive
-//! one, a head or body still arriving, a lingering close) is *parked*: registered with epoll
-//! for readability with `EPOLLONESHOT`, together with its deadline. One thread waits in
-//! `epoll_wait` until a parked connection is readable or the nearest deadline passes, and
-//! hands the connection to the workers as a [`Job`]. `EPOLLONESHOT` disarms the descriptor
-//! when it fires, so a connection is never in two places at once: parked here, queued, or
-//! held by one worker.
+//! one, a head or body still arriving, a lingering close) is *parked*: registered with one
+//! shared epoll instance for readability with `EPOLLONESHOT`, together with its deadline.
+//!
+//! The workers wait in `epoll_wait` on that instance themselves ([`Poller::next`]), one event
+//! at a time: the worker that finished a response and parked its connection takes the next
+//! ready connection at once, without handing it over through another thread or queue. (The
+//! kernel wakes one waiter per event: an epoll instance's waiters are exclusive.) A separate
+//! timer thread ([`Poller::run_timer`]) sleeps until the nearest deadline and moves the
+//! connections that passed it to the `expired` list, then wakes a worker through an eventfd.
+//!
+//! `EPOLLONESHOT` disarms the descriptor when it fires, and the map of parked connections,
+//! under one lock, decides who owns a connection: a worker that takes it out of the map after
+//! an event, or the timer thread after its deadline. So a connection is never in two places
+//! at once: parked here, expired and waiting for a worker, or held by one worker.
 //!
 //! The poller owns the parked connections; closing them at shutdown is dropping them.
 
@@ -14,19 +22,15 @@ use crate::connection::Conn;
 use rustix::buffer::spare_capacity;
 use rustix::event::{EventfdFlags, epoll, eventfd};
 use rustix::fd::OwnedFd;
-use std::collections::{BTreeSet, HashMap};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-/// The epoll token of the eventfd that wakes the poller; connection tokens count up from 0
-/// and never reach it.
+/// The epoll token of the eventfd that wakes workers; connection tokens count up from 0 and
+/// never reach it.
 const WAKE_TOKEN: u64 = u64::MAX;
 
-/// Most events taken from one `epoll_wait`; more simply wait for the next call.
-const EVENTS_PER_WAIT: usize = 256;
-
-/// A connection handed to the workers.
+/// A connection handed to a worker.
 #[derive(Debug)]
 pub struct Job {
     /// The connection.
@@ -35,12 +39,16 @@ pub struct Job {
     pub expired: bool,
 }
 
-/// Parked connections and the thread that watches them.
+/// Parked connections, the epoll instance the workers wait on, and the timer's state.
 #[derive(Debug)]
 pub struct Poller {
     epoll: OwnedFd,
+    /// Readable (level-triggered) while expired connections wait for a worker, and for good
+    /// once the poller is closed, so that every worker wakes and stops.
     wake: OwnedFd,
     state: Mutex<State>,
+    /// Wakes the timer thread when a park brings the nearest deadline forward, or at close.
+    timer: Condvar,
 }
 
 /// What the poller knows, under one lock.
@@ -50,15 +58,18 @@ struct State {
     parked: HashMap<u64, (Box<Conn>, Instant)>,
     /// The same deadlines, ordered, to find the nearest.
     deadlines: BTreeSet<(Instant, u64)>,
-    /// When the poller thread will wake on its own (`None`: only for an event). A park with
-    /// an earlier deadline must wake it.
-    sleeping_until: Option<Instant>,
-    /// Shutting down: parked connections are closed, new parks close at once.
+    /// Connections whose deadline passed, waiting for a worker.
+    expired: VecDeque<Box<Conn>>,
+    /// When the timer thread will wake on its own (`None`: only when notified). A park with
+    /// an earlier deadline must notify it.
+    timer_until: Option<Instant>,
+    /// Shutting down: parked connections are closed, new parks close at once, workers stop.
     closed: bool,
 }
 
 impl Poller {
-    /// An epoll instance and the eventfd that wakes it. Fails if the kernel refuses either.
+    /// An epoll instance and the eventfd that wakes its waiters. Fails if the kernel refuses
+    /// either.
     pub fn new() -> std::io::Result<Poller> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
@@ -72,6 +83,7 @@ impl Poller {
             epoll,
             wake,
             state: Mutex::new(State::default()),
+            timer: Condvar::new(),
         })
     }
 
@@ -79,9 +91,9 @@ impl Poller {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Parks `conn` until it is readable (or its peer hangs up) or `deadline` passes; then it
-    /// becomes a [`Job`]. After [`Poller::close_all`], closes it instead. A connection epoll
-    /// refuses is closed, with the reason logged.
+    /// Parks `conn` until it is readable (or its peer hangs up) or `deadline` passes; then a
+    /// worker's [`Poller::next`] returns it as a [`Job`]. After [`Poller::close_all`], closes
+    /// it instead. A connection epoll refuses is closed, with the reason logged.
     pub fn park(&self, mut conn: Box<Conn>, deadline: Instant) {
         let mut state = self.lock();
         if state.closed {
@@ -106,110 +118,136 @@ impl Poller {
         conn.registered = true;
         state.parked.insert(token, (conn, deadline));
         state.deadlines.insert((deadline, token));
-        let wake = state.sleeping_until.is_none_or(|until| deadline < until);
-        if wake {
-            state.sleeping_until = Some(deadline);
-        }
-        drop(state);
-        if wake {
-            self.wake();
+        let sooner = state.timer_until.is_none_or(|until| deadline < until);
+        if sooner {
+            state.timer_until = Some(deadline);
+            self.timer.notify_one();
         }
     }
 
-    /// Closes every parked connection and every connection parked from now on, and stops the
-    /// poller thread.
+    /// Closes every parked and expired connection and every connection parked from now on,
+    /// stops the timer thread, and makes every worker's [`Poller::next`] return `None`.
     pub fn close_all(&self) {
-        let parked = {
+        let (parked, expired) = {
             let mut state = self.lock();
             state.closed = true;
             state.deadlines.clear();
-            std::mem::take(&mut state.parked)
+            (
+                std::mem::take(&mut state.parked),
+                std::mem::take(&mut state.expired),
+            )
         };
-        log::debug!("closing {} idle connections", parked.len());
+        log::debug!("closing {} idle connections", parked.len() + expired.len());
         drop(parked);
+        drop(expired);
+        self.timer.notify_one();
+        // Never read again: the eventfd stays readable and wakes every worker.
         self.wake();
     }
 
-    /// Makes the poller thread's `epoll_wait` return.
+    /// Makes the eventfd readable, which wakes a worker waiting in `epoll_wait`.
     fn wake(&self) {
         if let Err(e) = rustix::io::write(&self.wake, &1u64.to_ne_bytes()) {
-            // EAGAIN: the counter is at its maximum, so the poller is already woken.
+            // EAGAIN: the counter is at its maximum, so it is readable already.
             if e != rustix::io::Errno::AGAIN {
-                log::error!("cannot wake the poller: {e}");
+                log::error!("cannot wake the workers: {e}");
             }
         }
     }
 
-    /// The poller thread: waits for parked connections to become readable or to pass their
-    /// deadlines and sends them to `jobs`, until [`Poller::close_all`] or until the workers
-    /// are gone.
-    pub fn run(&self, jobs: &SyncSender<Job>) {
-        let mut events = Vec::with_capacity(EVENTS_PER_WAIT);
-        let mut ready = Vec::new();
+    /// The next connection for a worker: one whose deadline passed, else one that becomes
+    /// readable (waiting in `epoll_wait` until there is one). `None` once the poller is closed
+    /// (or if `epoll_wait` fails, which is logged): the worker then stops.
+    pub fn next(&self) -> Option<Job> {
+        let mut events = Vec::with_capacity(1);
         loop {
-            let timeout = {
+            {
                 let mut state = self.lock();
                 if state.closed {
-                    return;
+                    return None;
                 }
-                let now = Instant::now();
-                while let Some(&(deadline, token)) = state.deadlines.first() {
-                    if deadline > now {
-                        break;
-                    }
-                    state.deadlines.pop_first();
-                    if let Some((conn, _)) = state.parked.remove(&token) {
-                        ready.push(Job {
-                            conn,
-                            expired: true,
-                        });
-                    }
-                }
-                state.sleeping_until = state.deadlines.first().map(|&(deadline, _)| deadline);
-                state.sleeping_until.map(|until| until - now)
-            };
-            if !send_all(jobs, &mut ready) {
-                return;
-            }
-            // Durations from the command line are at most a day: the conversion cannot fail.
-            let timeout = timeout.and_then(|t| rustix::event::Timespec::try_from(t).ok());
-            events.clear();
-            match epoll::wait(&self.epoll, spare_capacity(&mut events), timeout.as_ref()) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                Err(e) => {
-                    log::error!("epoll_wait failed: {e}; the poller stops");
-                    return;
-                }
-            }
-            let mut state = self.lock();
-            for event in &events {
-                let token = event.data.u64();
-                if token == WAKE_TOKEN {
-                    let mut counter = [0u8; 8];
-                    // Resets the counter; EAGAIN means another read already did.
-                    let _ = rustix::io::read(&self.wake, &mut counter);
-                } else if let Some((conn, deadline)) = state.parked.remove(&token) {
-                    state.deadlines.remove(&(deadline, token));
-                    ready.push(Job {
+                if let Some(conn) = state.expired.pop_front() {
+                    return Some(Job {
                         conn,
-                        expired: false,
+                        expired: true,
                     });
                 }
             }
-            drop(state);
-            if !send_all(jobs, &mut ready) {
-                return;
+            events.clear();
+            match epoll::wait(&self.epoll, spare_capacity(&mut events), None) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => {
+                    log::error!("epoll_wait failed: {e}; a worker stops");
+                    return None;
+                }
+            }
+            let Some(event) = events.first() else {
+                continue;
+            };
+            let token = event.data.u64();
+            if token == WAKE_TOKEN {
+                let state = self.lock();
+                if !state.closed {
+                    let mut counter = [0u8; 8];
+                    // Resets the counter; EAGAIN means another worker already did.
+                    let _ = rustix::io::read(&self.wake, &mut counter);
+                    // More expired connections than this worker takes: wake another for them.
+                    if state.expired.len() > 1 {
+                        self.wake();
+                    }
+                }
+                continue;
+            }
+            let mut state = self.lock();
+            // Absent: the timer thread took it after its deadline, just before the event.
+            if let Some((conn, deadline)) = state.parked.remove(&token) {
+                state.deadlines.remove(&(deadline, token));
+                return Some(Job {
+                    conn,
+                    expired: false,
+                });
             }
         }
     }
-}
 
-/// Sends every job in `ready` to the workers; `false` if they are gone.
-fn send_all(jobs: &SyncSender<Job>, ready: &mut Vec<Job>) -> bool {
-    for job in ready.drain(..) {
-        if jobs.send(job).is_err() {
-            return false;
+    /// The timer thread: sleeps until the nearest deadline of a parked connection, moves the
+    /// connections that passed theirs to the expired list and wakes a worker for them, until
+    /// [`Poller::close_all`].
+    pub fn run_timer(&self) {
+        let mut state = self.lock();
+        loop {
+            if state.closed {
+                return;
+            }
+            let now = Instant::now();
+            let mut moved = false;
+            while let Some(&(deadline, token)) = state.deadlines.first() {
+                if deadline > now {
+                    break;
+                }
+                state.deadlines.pop_first();
+                if let Some((conn, _)) = state.parked.remove(&token) {
+                    state.expired.push_back(conn);
+                    moved = true;
+                }
+            }
+            if moved {
+                self.wake();
+            }
+            let until = state.deadlines.first().map(|&(deadline, _)| deadline);
+            state.timer_until = until;
+            state = match until {
+                Some(until) => {
+                    self.timer
+                        .wait_timeout(state, until.saturating_duration_since(now))
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .timer
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
         }
     }
-    true
 }
