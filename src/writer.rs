@@ -505,6 +505,78 @@ mod tests {
         assert!(received.ends_with(b"\r\n\r\n456789"));
     }
 
+    /// A connected pair: the server's end and the client's.
+    fn socket_pair() -> (TcpStream, TcpStream) {
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (server, client)
+    }
+
+    /// Everything the client receives until the server's end closes.
+    fn received(server: TcpStream, client: &TcpStream) -> Vec<u8> {
+        drop(server);
+        let mut bytes = Vec::new();
+        (&*client).read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn file_ranges_on_either_side_of_the_small_file_threshold_arrive_intact() {
+        let content: Vec<u8> = (0..3 * SMALL_FILE as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&content).unwrap();
+        for (offset, len) in [
+            (0, 0),
+            (7, 100),
+            (0, SMALL_FILE),
+            (3, SMALL_FILE + 1),
+            (SMALL_FILE, 2 * SMALL_FILE),
+        ] {
+            let (mut server, client) = socket_pair();
+            let response = Response::new(200).body(Body::File {
+                file: file.try_clone().unwrap(),
+                offset,
+                len,
+            });
+            let written = write_response(&mut server, response, KEEP);
+            written.result.unwrap();
+            assert_eq!(written.body_bytes, len, "{offset}+{len}");
+            let bytes = received(server, &client);
+            let expected = &content[offset as usize..(offset + len) as usize];
+            let body_start = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            assert!(&bytes[body_start..] == expected, "{offset}+{len}");
+            let text = String::from_utf8_lossy(&bytes[..body_start]);
+            assert!(
+                text.contains(&format!("Content-Length: {len}\r\n")),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_file_that_shrank_ends_the_response_with_an_error() {
+        let (mut server, client) = socket_pair();
+        let mut file = tempfile::tempfile().unwrap();
+        let content = vec![b'x'; 2 * SMALL_FILE as usize];
+        file.write_all(&content).unwrap();
+        // The handler saw more than the threshold and twice what is there: sendfile's path.
+        let response = Response::new(200).body(Body::File {
+            file,
+            offset: 0,
+            len: 4 * SMALL_FILE,
+        });
+        let written = write_response(&mut server, response, KEEP);
+        assert_eq!(written.body_bytes, content.len() as u64);
+        let err = written.result.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let bytes = received(server, &client);
+        assert!(bytes.ends_with(&content));
+    }
+
     #[test]
     fn multipart_bodies_send_each_part_then_the_tail() {
         use std::net::TcpListener;
