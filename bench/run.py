@@ -201,9 +201,12 @@ class Servers:
 
 
 def parse_duration_us(text):
-    value = float(re.match(r"[\d.]+", text).group())
-    unit = text[len(re.match(r"[\d.]+", text).group()):]
-    return value * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[unit]
+    """A wrk duration such as `890.00us` or `2.43ms` in microseconds; NaN for anything else
+    (wrk prints `-nan` or `0.00us` when it has no latency samples)."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not m:
+        return float("nan")
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[m.group(2)]
 
 
 def wrk(port, path, conns, seconds, extra):
@@ -220,6 +223,8 @@ def wrk(port, path, conns, seconds, extra):
         raise RuntimeError(f"wrk failed (status {done.returncode}): {out}{done.stderr}")
     rps, p50, p99 = float(rps.group(1)), parse_duration_us(p50.group(1)), \
         parse_duration_us(p99.group(1))
+    if p50 != p50 or p99 != p99:
+        print(f"warning: wrk gave no usable latency; its output:\n{out}", flush=True)
     errors = 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
