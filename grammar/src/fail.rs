@@ -66,6 +66,20 @@ pub(crate) fn offset_in(buf: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize)
 }
 
+/// Test support for the rules' unit tests: the kind and offset (in `input`) of a rule's
+/// failure, `None` for `Incomplete`; panics if the rule succeeded.
+#[cfg(test)]
+pub(crate) fn failure<O: std::fmt::Debug>(
+    input: &[u8],
+    result: PResult<'_, O>,
+) -> Option<(ErrorKind, usize)> {
+    match result {
+        Err(nom::Err::Error(Fail { kind, at })) => Some((kind, offset_in(input, at))),
+        Err(nom::Err::Incomplete(_)) => None,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,14 +183,9 @@ fn non_value_mask(eight: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fail::Fail;
 
     fn failure(input: &[u8]) -> Option<(ErrorKind, usize)> {
-        match field_line(input) {
-            Err(nom::Err::Error(Fail { kind, at })) => Some((kind, input.len() - at.len())),
-            Err(nom::Err::Incomplete(_)) => None,
-            other => panic!("expected a failure, got {other:?}"),
-        }
+        crate::fail::failure(input, field_line(input))
     }
 
     #[test]

@@ -399,18 +399,7 @@ fn field_section<'b>(
 mod tests {
     use super::*;
     use crate::BodyFraming;
-    use crate::fail::Fail;
-
-    fn failure<O: std::fmt::Debug>(
-        input: &[u8],
-        result: PResult<'_, O>,
-    ) -> Option<(ErrorKind, usize)> {
-        match result {
-            Err(nom::Err::Error(Fail { kind, at })) => Some((kind, offset_in(input, at))),
-            Err(nom::Err::Incomplete(_)) => None,
-            other => panic!("expected a failure, got {other:?}"),
-        }
-    }
+    use crate::fail::failure;
 
     fn parse(buf: &[u8]) -> Result<Parsed<(usize, usize)>, Error> {
         let mut headers = [Header::EMPTY; 8];

@@ -380,19 +380,7 @@ fn with_pct_encoded<'a>(input: &'a [u8], single: &'static ByteClass) -> PResult<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fail::Fail;
-
-    /// The kind and offset of a failure, `None` for `Incomplete`, panics on success.
-    fn failure<O: std::fmt::Debug>(
-        input: &[u8],
-        result: PResult<'_, O>,
-    ) -> Option<(ErrorKind, usize)> {
-        match result {
-            Err(nom::Err::Error(Fail { kind, at })) => Some((kind, input.len() - at.len())),
-            Err(nom::Err::Incomplete(_)) => None,
-            other => panic!("expected a failure, got {other:?}"),
-        }
-    }
+    use crate::fail::failure;
 
     #[test]
     fn origin_form_splits_path_and_query() {
