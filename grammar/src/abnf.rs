@@ -5,8 +5,12 @@
 
 use nom::IResult;
 use nom::Parser;
+use nom::bytes::complete::tag;
 use nom::bytes::complete::take_while;
 use nom::bytes::complete::take_while1;
+use nom::combinator::{map, opt};
+use nom::multi::many0;
+use nom::sequence::preceded;
 
 /// A set of bytes, as a lookup table.
 pub(crate) struct ByteClass([bool; 256]);
@@ -178,6 +182,33 @@ pub(crate) fn token(input: &[u8]) -> IResult<&[u8], &[u8]> {
 /// `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3)
 pub(crate) fn ows(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while(|b| b == b' ' || b == b'\t').parse(input)
+}
+
+/// `#element`, as a recipient reads a list (RFC 9110 §5.6.1.2):
+/// ```text
+/// #element => [ element ] *( OWS "," OWS [ element ] )
+/// ```
+/// Empty elements (`a, , b`, a leading or trailing comma) are skipped, as the RFC asks of
+/// recipients; the elements are returned in order. Stops before the first byte that does not
+/// continue the list (the caller checks that the whole value was used).
+pub(crate) fn list<'a, O, F>(
+    element: F,
+) -> impl Parser<&'a [u8], Output = Vec<O>, Error = nom::error::Error<&'a [u8]>>
+where
+    F: Fn(&'a [u8]) -> IResult<&'a [u8], O> + Copy,
+{
+    map(
+        (
+            opt(element),
+            many0(preceded((ows, tag(","), ows), opt(element))),
+        ),
+        |(first, more)| {
+            first
+                .into_iter()
+                .chain(more.into_iter().flatten())
+                .collect()
+        },
+    )
 }
 
 /// The value of one HEXDIG.

@@ -7,10 +7,9 @@
 //!
 //! The entry point is total, with work linear in its input.
 
-use crate::abnf::{ows, token, token_str};
+use crate::abnf::{list, ows, token, token_str};
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
 use nom::combinator::{all_consuming, map, opt};
-use nom::multi::many0;
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
@@ -102,24 +101,17 @@ impl Coding<'_> {
 /// `Accept-Encoding = #( codings [ weight ] )`, as
 /// `[ element ] *( OWS "," OWS [ element ] )` (RFC 9110 §12.5.3, §5.6.1.2).
 fn accept_encoding(input: &[u8]) -> IResult<&[u8], Vec<Coding<'_>>> {
-    let element = || {
-        map((codings, opt(weight)), |(name, q)| Coding {
-            name,
-            q: q.unwrap_or(1000),
-        })
-    };
-    let (rest, (first, more)) = (
-        opt(element()),
-        many0(preceded((ows, tag(","), ows), opt(element()))),
-    )
-        .parse(input)?;
-    Ok((
-        rest,
-        first
-            .into_iter()
-            .chain(more.into_iter().flatten())
-            .collect(),
-    ))
+    list(coding_with_weight).parse(input)
+}
+
+/// `codings [ weight ]`, one element of Accept-Encoding; no weight means `q=1` (RFC 9110
+/// §12.4.2).
+fn coding_with_weight(input: &[u8]) -> IResult<&[u8], Coding<'_>> {
+    map((codings, opt(weight)), |(name, q)| Coding {
+        name,
+        q: q.unwrap_or(1000),
+    })
+    .parse(input)
 }
 
 /// `codings = content-coding / "identity" / "*"` with `content-coding = token`

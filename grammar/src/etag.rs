@@ -7,12 +7,10 @@
 //!
 //! Both entry points are total, with work linear in their input.
 
-use crate::abnf::ows;
+use crate::abnf::list;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while};
 use nom::combinator::{all_consuming, map, opt, value};
-use nom::multi::many0;
-use nom::sequence::preceded;
 use nom::{IResult, Parser};
 use std::fmt;
 
@@ -147,18 +145,7 @@ impl<'a> RawTag<'a> {
 
 /// `#entity-tag`, read as `[ element ] *( OWS "," OWS [ element ] )` (RFC 9110 §5.6.1.2).
 fn entity_tag_list(input: &[u8]) -> IResult<&[u8], Vec<RawTag<'_>>> {
-    let (rest, (first, more)) = (
-        opt(entity_tag),
-        many0(preceded((ows, tag(","), ows), opt(entity_tag))),
-    )
-        .parse(input)?;
-    Ok((
-        rest,
-        first
-            .into_iter()
-            .chain(more.into_iter().flatten())
-            .collect(),
-    ))
+    list(entity_tag).parse(input)
 }
 
 /// `entity-tag = [ weak ] opaque-tag` (RFC 9110 §8.8.3)
