@@ -19,7 +19,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nomserve_fuzz::target_text;
 use nomserve_grammar::{Header, Limits, Parsed, RequestTarget, parse_request};
 
 /// As many field lines as either parser can hold here; our limit is the default's 100, so
@@ -28,7 +27,7 @@ const FIELDS: usize = 32;
 
 /// Whether httparse's raw target `theirs` and our parsed `target` name the same thing.
 fn same_target(target: &RequestTarget<'_>, theirs: &str) -> bool {
-    let ours = target_text(target);
+    let ours = target.to_string();
     if ours == theirs {
         return true;
     }

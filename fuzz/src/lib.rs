@@ -2,27 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use nomserve_grammar::{Request, RequestTarget};
-
-/// The request-target written back from its parts, as RFC 9112 §3.2 spells each form.
-///
-/// Contract: re-parsing the text gives the same `RequestTarget`. It equals the bytes received
-/// except for an absolute-form with an empty path, which the parser reports as `/`
-/// (RFC 9112 §3.2.1) and which is written back with the `/`.
-pub fn target_text(target: &RequestTarget<'_>) -> String {
-    let query = |q: Option<&str>| q.map(|q| format!("?{q}")).unwrap_or_default();
-    match target {
-        RequestTarget::Origin { path, query: q } => format!("{path}{}", query(*q)),
-        RequestTarget::Absolute {
-            scheme,
-            authority,
-            path,
-            query: q,
-        } => format!("{scheme}://{authority}{path}{}", query(*q)),
-        RequestTarget::Authority(authority) => (*authority).to_string(),
-        RequestTarget::Asterisk => "*".to_string(),
-    }
-}
+use nomserve_grammar::Request;
 
 /// The request head written back in the canonical form of RFC 9112 §2.1:
 /// `request-line *( field-line CRLF ) CRLF`, one SP between the request-line's parts and
@@ -34,7 +14,7 @@ pub fn serialise(request: &Request<'_, '_>) -> Vec<u8> {
     let mut out = format!(
         "{} {} HTTP/{}.{}\r\n",
         request.method.as_str(),
-        target_text(&request.target),
+        request.target,
         version.major,
         version.minor
     )

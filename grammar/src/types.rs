@@ -143,6 +143,36 @@ impl<'b> RequestTarget<'b> {
     }
 }
 
+/// The request-target written back as RFC 9112 §3.2 spells each form. Parsing the text again
+/// gives an equal `RequestTarget`; the text equals the bytes received except for an
+/// absolute-form with an empty path, which the parser reports as `/` (RFC 9112 §3.2.1) and
+/// which is written back with that `/`.
+impl std::fmt::Display for RequestTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let query = match self {
+            RequestTarget::Origin { path, query } => {
+                f.write_str(path)?;
+                query
+            }
+            RequestTarget::Absolute {
+                scheme,
+                authority,
+                path,
+                query,
+            } => {
+                write!(f, "{scheme}://{authority}{path}")?;
+                query
+            }
+            RequestTarget::Authority(authority) => return f.write_str(authority),
+            RequestTarget::Asterisk => return f.write_str("*"),
+        };
+        match query {
+            Some(query) => write!(f, "?{query}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `HTTP-version = HTTP-name "/" DIGIT "." DIGIT` (RFC 9112 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {
