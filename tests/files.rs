@@ -117,7 +117,7 @@ const AFTER: &str = "Tue, 02 Jan 2024 03:04:06 GMT";
 /// Whether the server resolves paths with `openat2` (it logs which strategy it probed).
 fn uses_openat2(server: &Server) -> bool {
     let line = server.wait_for_log("paths resolved with");
-    line.contains("Openat2")
+    line.contains("openat2(RESOLVE_BENEATH)")
 }
 
 // ---------------------------------------------------------------------------------------

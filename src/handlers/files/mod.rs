@@ -71,7 +71,7 @@ impl StaticFiles {
     pub fn new(options: FileOptions) -> io::Result<Self> {
         let beneath = Beneath::open_root(&options.root)?;
         log::info!(
-            "serving {} (paths resolved with {:?})",
+            "serving {} (paths resolved with {})",
             options.root.display(),
             beneath.strategy()
         );

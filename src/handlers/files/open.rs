@@ -31,6 +31,16 @@ pub(super) enum Strategy {
     Walk,
 }
 
+/// What the startup log says about how paths are resolved.
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Strategy::Openat2 => "openat2(RESOLVE_BENEATH), symlinks within the root followed",
+            Strategy::Walk => "openat per component with O_NOFOLLOW, symlinks refused",
+        })
+    }
+}
+
 /// Why an open failed, reduced to what the response says.
 #[derive(Debug)]
 pub(super) enum Failure {
