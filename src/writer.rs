@@ -14,6 +14,7 @@
 
 use crate::clock;
 use crate::response::{Body, Response};
+use nomserve_grammar::{is_field_value, is_token};
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
@@ -91,9 +92,9 @@ fn checked(response: Response) -> Response {
         Some(format!("status {} out of range", response.status))
     } else {
         response.headers.iter().find_map(|(name, value)| {
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 Some(format!("field name {name:?} is not a token"))
-            } else if !is_field_value(value) {
+            } else if !is_field_value(value.as_bytes()) {
                 Some(format!("field {name} has a value that cannot be sent"))
             } else if RESERVED_FIELDS
                 .iter()
@@ -114,23 +115,6 @@ fn checked(response: Response) -> Response {
     }
 }
 
-/// `token = 1*tchar` (RFC 9110 §5.6.2), with
-/// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA`.
-fn is_token(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// `field-value = *field-content` (RFC 9110 §5.5): VCHAR, obs-text, SP and HTAB only, so no
-/// CR, LF or NUL can split the response.
-fn is_field_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || b == b' ' || (b'!'..=b'~').contains(&b) || b >= 0x80)
-}
-
 /// The status line and fields of `response`, ending with the empty line.
 ///
 /// `status-line = HTTP-version SP status-code SP [ reason-phrase ]` (RFC 9112 §4): always
@@ -138,11 +122,13 @@ fn is_field_value(value: &str) -> bool {
 /// version the client sent.
 pub fn head(response: &Response, framing: Framing, date: &[u8; 29]) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(b"HTTP/1.1 ");
-    head.extend_from_slice(response.status.to_string().as_bytes());
-    head.push(b' ');
-    head.extend_from_slice(reason_phrase(response.status).as_bytes());
-    head.extend_from_slice(b"\r\nDate: ");
+    // Formatting into a Vec cannot fail; the numbers are written without a String between.
+    let _ = write!(
+        head,
+        "HTTP/1.1 {} {}\r\nDate: ",
+        response.status,
+        reason_phrase(response.status)
+    );
     head.extend_from_slice(date);
     head.extend_from_slice(b"\r\nServer: ");
     head.extend_from_slice(SERVER.as_bytes());
@@ -157,9 +143,7 @@ pub fn head(response: &Response, framing: Framing, date: &[u8; 29]) -> Vec<u8> {
     // only repeat the selected representation's length. A HEAD response carries the length
     // a GET would get.
     if has_content(response.status) {
-        head.extend_from_slice(b"Content-Length: ");
-        head.extend_from_slice(response.body.len().to_string().as_bytes());
-        head.extend_from_slice(b"\r\n");
+        let _ = write!(head, "Content-Length: {}\r\n", response.body.len());
     }
     if framing.close {
         head.extend_from_slice(b"Connection: close\r\n");

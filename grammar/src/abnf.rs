@@ -174,6 +174,18 @@ pub(crate) static IP_LITERAL_CHAR: ByteClass =
 pub(crate) static SCHEME_CHAR: ByteClass =
     class!(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
 
+/// Whether `bytes` is a `token` (`1*tchar`, RFC 9110 §5.6.2), as a field name must be: for a
+/// sender checking the fields it is about to write.
+pub fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && TCHAR.prefix_len(bytes) == bytes.len()
+}
+
+/// Whether `bytes` may be sent as a field value: only VCHAR, obs-text, SP and HTAB
+/// (RFC 9110 §5.5), so no CR, LF or NUL can split a message.
+pub fn is_field_value(bytes: &[u8]) -> bool {
+    FIELD_VALUE_BYTE.prefix_len(bytes) == bytes.len()
+}
+
 /// `token = 1*tchar` (RFC 9110 §5.6.2)
 pub(crate) fn token(input: &[u8]) -> IResult<&[u8], &[u8]> {
     take_while1(|b| TCHAR.contains(b)).parse(input)
@@ -266,6 +278,22 @@ impl<'b> TextView<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_checks_of_names_and_values() {
+        assert!(is_token(b"X-Content-Type-Options"));
+        assert!(!is_token(b""));
+        assert!(!is_token(b"X Test"));
+        assert!(!is_token(b"X-Test:"));
+        assert!(!is_token("Tést".as_bytes()));
+        assert!(is_field_value(b""));
+        assert!(is_field_value(b"text/plain; charset=utf-8\t \x80\xff"));
+        assert!(!is_field_value(b"a\r\nSet-Cookie: x"));
+        assert!(!is_field_value(b"a\0b"));
+        assert!(!is_field_value(b"a\x7fb"));
+        // Long values go through the eight-byte steps; the bad byte is past the first word.
+        assert!(!is_field_value(b"0123456789abcdef\n"));
+    }
 
     #[test]
     fn tchar_is_exactly_the_rfc_set() {

@@ -24,6 +24,7 @@ mod request;
 mod target;
 mod types;
 
+pub use abnf::{is_field_value, is_token};
 pub use accept_encoding::{Coding, parse_accept_encoding};
 pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
 pub use date::{format_http_date, parse_http_date};
