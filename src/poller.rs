@@ -19,10 +19,10 @@
 //! The poller owns the parked connections; closing them at shutdown is dropping them.
 
 use crate::connection::Conn;
-use rustix::buffer::spare_capacity;
 use rustix::event::{EventfdFlags, epoll, eventfd};
 use rustix::fd::OwnedFd;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::mem::MaybeUninit;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -159,7 +159,8 @@ impl Poller {
     /// readable (waiting in `epoll_wait` until there is one). `None` once the poller is closed
     /// (or if `epoll_wait` fails, which is logged): the worker then stops.
     pub fn next(&self) -> Option<Job> {
-        let mut events = Vec::with_capacity(1);
+        // One event per wait: a worker takes one connection. On the stack, not a Vec per call.
+        let mut events = [MaybeUninit::<epoll::Event>::uninit(); 1];
         loop {
             {
                 let mut state = self.lock();
@@ -173,15 +174,15 @@ impl Poller {
                     });
                 }
             }
-            events.clear();
-            match epoll::wait(&self.epoll, spare_capacity(&mut events), None) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            let ready = match epoll::wait(&self.epoll, &mut events, None) {
+                Ok((ready, _)) => ready,
+                Err(rustix::io::Errno::INTR) => continue,
                 Err(e) => {
                     log::error!("epoll_wait failed: {e}; a worker stops");
                     return None;
                 }
-            }
-            let Some(event) = events.first() else {
+            };
+            let Some(event) = ready.first() else {
                 continue;
             };
             let token = event.data.u64();
