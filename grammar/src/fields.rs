@@ -8,9 +8,7 @@
 
 use crate::ErrorKind;
 use crate::abnf::{FIELD_VALUE_BYTE, TCHAR};
-use crate::fail::{PResult, classify, fail, incomplete};
-use nom::Parser;
-use nom::bytes::streaming::take_while;
+use crate::fail::{PResult, fail, incomplete};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,11 +63,12 @@ pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
 /// caller names that failure after the byte that follows). `Incomplete` when the input ends
 /// inside the name.
 pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &[u8]> {
-    classify(
-        ErrorKind::InvalidFieldName,
-        input,
-        take_while(|b| TCHAR.contains(b)).parse(input),
-    )
+    let len = TCHAR.prefix_len(input);
+    if len == input.len() {
+        return incomplete();
+    }
+    let (name, rest) = input.split_at(len);
+    Ok((rest, name))
 }
 
 /// ```text
