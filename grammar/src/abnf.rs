@@ -22,12 +22,23 @@ impl ByteClass {
         self.0[b as usize]
     }
 
+    /// Whether every byte of the class is ASCII (below 0x80).
+    pub(crate) const fn is_ascii(&self) -> bool {
+        let mut b = 0x80;
+        while b < 0x100 {
+            if self.0[b] {
+                return false;
+            }
+            b += 1;
+        }
+        true
+    }
+
     /// How many bytes at the start of `bytes` are in the class.
     ///
-    /// Eight bytes per block, each tested with its own branch: the loop over a block is
-    /// unrolled, so a byte costs a load, a table test and a branch, with no index or bounds
-    /// to keep, and the branch that leaves the run is at a fixed place in the block. The
-    /// bytes after the last whole block go one by one.
+    /// Eight bytes per step: the eight lookups are folded with `&` and tested once, so a
+    /// run of class bytes costs one branch per word instead of one per byte; the step that
+    /// fails, and the last bytes, go one by one.
     #[inline]
     pub(crate) fn prefix_len(&self, bytes: &[u8]) -> usize {
         let mut clean = 0;
@@ -237,45 +248,43 @@ pub(crate) const fn hex_value(b: u8) -> u8 {
     }
 }
 
-/// The bytes of a token as `&str`. Tokens are ASCII by construction, so this never fails.
-pub(crate) fn token_str(token: &[u8]) -> &str {
-    std::str::from_utf8(token).unwrap_or_default()
-}
-
 /// Bytes that a rule has already checked to be ASCII, as `&str`. For ASCII input this is the
-/// identity; it returns `""` only if a caller broke that contract.
+/// identity; it returns `""` only if a caller broke that contract. For the strings a request
+/// holds once or never (a method name, a scheme, an authority); the hot ones go through
+/// [`ascii_str_unchecked`].
 pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
     std::str::from_utf8(ascii).unwrap_or_default()
 }
 
-/// A region of the input checked for UTF-8 once, so that the `&str` of each name inside it
-/// is a slice instead of another validation. `std::str::from_utf8` is the only safe way from
-/// bytes to `&str`, and its cost is mostly per call: one call over a header section instead
-/// of one per field name was a quarter of the parse time on the benchmark corpora.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TextView<'b> {
-    bytes: &'b [u8],
-    text: Option<&'b str>,
+/// `ascii` as `&str`, without a UTF-8 check, for the strings every request carries: its field
+/// names, its path and query, its Host.
+///
+/// `std::str::from_utf8` costs mostly per call, and these strings are short: checking them
+/// again after their rule had already matched every byte against an ASCII class was, with
+/// `from_utf8`, 15–20% of the parse time on the benchmark corpora (`benches/parse.rs`), and
+/// with a `<[u8]>::is_ascii` check in front of the conversion, as much.
+///
+/// # Safety
+/// Every byte of `ascii` must be below 0x80. A debug assertion checks it in tests and
+/// fuzzing, which build with debug assertions.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) unsafe fn ascii_str_unchecked(ascii: &[u8]) -> &str {
+    debug_assert!(ascii.is_ascii(), "not ASCII: {ascii:?}");
+    // SAFETY: the caller guarantees that every byte is ASCII, and ASCII is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(ascii) }
 }
 
-impl<'b> TextView<'b> {
-    /// Checks `bytes` once. Bytes that are not UTF-8 (obs-text in a field value) leave the
-    /// view empty, and every lookup then validates its own part.
-    pub(crate) fn new(bytes: &'b [u8]) -> Self {
-        TextView {
-            bytes,
-            text: std::str::from_utf8(bytes).ok(),
-        }
-    }
-
-    /// `part`, already checked to be ASCII, as `&str`: a slice of the checked region when
-    /// `part` lies inside it, else [`ascii_str`] on its own.
-    pub(crate) fn str_of(&self, part: &'b [u8]) -> &'b str {
-        let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
-        self.text
-            .and_then(|text| text.get(start..start.checked_add(part.len())?))
-            .unwrap_or_else(|| ascii_str(part))
-    }
+/// The run of tchar at the start of `bytes`, possibly empty, as `&str` (a field name), and
+/// the bytes after it.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn tchar_run(bytes: &[u8]) -> (&str, &[u8]) {
+    const { assert!(TCHAR.is_ascii()) };
+    let (run, rest) = bytes.split_at(TCHAR.prefix_len(bytes));
+    // SAFETY: `prefix_len` counts the leading bytes that are in TCHAR, and TCHAR holds only
+    // ASCII bytes (the const assertion above).
+    (unsafe { ascii_str_unchecked(run) }, rest)
 }
 
 #[cfg(test)]
@@ -368,18 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn text_view_slices_inside_and_validates_outside() {
-        let buf = b"Host: x\r\nAccept: y\r\n\r\n";
-        let view = TextView::new(&buf[..20]);
-        assert_eq!(view.str_of(&buf[9..15]), "Accept");
-        assert_eq!(view.str_of(&buf[18..22]), "\r\n\r\n");
-        let obs = b"Name: caf\xe9\r\n";
-        let view = TextView::new(obs);
-        assert_eq!(view.str_of(&obs[..4]), "Name");
-        assert_eq!(TextView::new(b"").str_of(b"x"), "x");
-    }
-
-    #[test]
     fn prefix_len_matches_a_byte_by_byte_scan() {
         for len in 0..40 {
             for stop in 0..=len {
@@ -396,6 +393,29 @@ mod tests {
         );
         assert_eq!(take_class(&TCHAR)(b"ab:c"), Ok((&b":c"[..], &b"ab"[..])));
         assert_eq!(take_class(&TCHAR)(b":c"), Ok((&b":c"[..], &b""[..])));
+    }
+
+    #[test]
+    fn classes_turned_into_text_are_ascii() {
+        let classes = [
+            &TCHAR,
+            &PCHAR,
+            &PATH_CHAR,
+            &QUERY_CHAR,
+            &REG_NAME_CHAR,
+            &IP_LITERAL_CHAR,
+            &SCHEME_CHAR,
+            &DIGIT,
+            &HEXDIG,
+        ];
+        for class in classes {
+            assert!(class.is_ascii());
+        }
+        assert!(!FIELD_VALUE_BYTE.is_ascii());
+        assert_eq!(tchar_run(b"Content-Type: x"), ("Content-Type", &b": x"[..]));
+        assert_eq!(tchar_run("Tést".as_bytes()).0, "T");
+        assert_eq!(tchar_run(b""), ("", &b""[..]));
+        assert_eq!(ascii_str(b"caf\xe9"), "");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! The entry point is total, with work linear in its input.
 
-use crate::abnf::{list, ows, token, token_str};
+use crate::abnf::{ascii_str, list, ows, token};
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
 use nom::combinator::{all_consuming, map, opt};
 use nom::sequence::preceded;
@@ -117,7 +117,7 @@ fn coding_with_weight(input: &[u8]) -> IResult<&[u8], Coding<'_>> {
 /// `codings = content-coding / "identity" / "*"` with `content-coding = token`
 /// (RFC 9110 §12.5.3, §8.4.1). `identity` and `*` are tokens too, so one rule reads all three.
 fn codings(input: &[u8]) -> IResult<&[u8], &str> {
-    map(token, token_str).parse(input)
+    map(token, ascii_str).parse(input)
 }
 
 /// `weight = OWS ";" OWS "q=" qvalue` (RFC 9110 §12.4.2); `"q="` is case-insensitive, as

@@ -7,14 +7,14 @@
 //! the LF would be followed by a second pass over the same bytes to validate them.
 
 use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, TCHAR};
+use crate::abnf::{FIELD_VALUE_BYTE, tchar_run};
 use crate::fail::{PResult, fail, incomplete};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FieldLine<'b> {
     /// The field name (a token).
-    pub(crate) name: &'b [u8],
+    pub(crate) name: &'b str,
     /// The field value without leading or trailing OWS.
     pub(crate) value: &'b [u8],
     /// The value followed by its trailing OWS and the line's CR: the value with the byte that
@@ -62,13 +62,11 @@ pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
 /// RFC 9110 §5.1, §5.6.2. Returns the tchars before the first other byte, possibly none (the
 /// caller names that failure after the byte that follows). `Incomplete` when the input ends
 /// inside the name.
-pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &[u8]> {
-    let len = TCHAR.prefix_len(input);
-    if len == input.len() {
-        return incomplete();
+pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
+    match tchar_run(input) {
+        (_, []) => incomplete(),
+        (name, rest) => Ok((rest, name)),
     }
-    let (name, rest) = input.split_at(len);
-    Ok((rest, name))
 }
 
 /// ```text
@@ -237,7 +235,7 @@ mod tests {
     fn splits_name_and_trimmed_value() {
         let (rest, line) = field_line(b"Host: \t example.com \t\r\nnext").unwrap();
         assert_eq!(rest, b"next");
-        assert_eq!(line.name, b"Host");
+        assert_eq!(line.name, "Host");
         assert_eq!(line.value, b"example.com");
         assert_eq!(line.value_through_cr, b"example.com \t\r");
         let (_, line) = field_line(b"X-Empty:\r\n").unwrap();

@@ -8,7 +8,9 @@
 //! parsed and fails at the line that breaks a rule; [`Framing::finish`] checks what only the
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
-use crate::abnf::{DIGIT, TCHAR, TextView, ows, token};
+use crate::abnf::{
+    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, ows, token,
+};
 use crate::fail::Fail;
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
@@ -29,7 +31,7 @@ pub(crate) struct Checked<'b> {
 #[derive(Debug)]
 pub(crate) struct Framing<'b> {
     version: Version,
-    host: Option<&'b [u8]>,
+    host: Option<&'b str>,
     content_length: Option<u64>,
     chunked: bool,
     connection: ConnectionOptions,
@@ -51,7 +53,7 @@ impl<'b> Framing<'b> {
     /// value, or at the field name when the line itself is the problem (a second Host, a
     /// second Transfer-Encoding, Transfer-Encoding next to Content-Length or in HTTP/1.0).
     pub(crate) fn field(&mut self, line: &FieldLine<'b>) -> Result<(), Fail<'b>> {
-        let name = line.name;
+        let name = line.name.as_bytes();
         match name.len() {
             4 if name.eq_ignore_ascii_case(b"host") => {
                 if self.host.is_some() {
@@ -60,8 +62,7 @@ impl<'b> Framing<'b> {
                         at: name,
                     });
                 }
-                host(line.value, line.value_through_cr)?;
-                self.host = Some(line.value);
+                self.host = Some(host(line.value, line.value_through_cr)?);
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 connection(line.value, &mut self.connection)?;
@@ -99,13 +100,8 @@ impl<'b> Framing<'b> {
     /// The checks that need the whole head: an HTTP/1.1 request must carry Host
     /// (RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
     /// HTTP/1.1 request message that lacks a Host header field"). `end_of_head` is the input
-    /// from the empty line that ends the head, where `MissingHost` is reported; `text`, the
-    /// head checked for UTF-8, turns the Host value into `&str`.
-    pub(crate) fn finish(
-        self,
-        end_of_head: &'b [u8],
-        text: &TextView<'b>,
-    ) -> Result<Checked<'b>, Fail<'b>> {
+    /// from the empty line that ends the head, where `MissingHost` is reported.
+    pub(crate) fn finish(self, end_of_head: &'b [u8]) -> Result<Checked<'b>, Fail<'b>> {
         if self.host.is_none() && self.version >= Version::HTTP_11 {
             return Err(Fail {
                 kind: ErrorKind::MissingHost,
@@ -120,7 +116,7 @@ impl<'b> Framing<'b> {
             BodyFraming::None
         };
         Ok(Checked {
-            host: self.host.map(|h| text.str_of(h)),
+            host: self.host,
             framing,
             connection: self.connection,
         })
@@ -132,14 +128,24 @@ impl<'b> Framing<'b> {
 /// ```
 /// RFC 9110 §7.2, RFC 9112 §3.2. `through_cr` is `value` followed by its trailing OWS and the
 /// CR (see [`FieldLine::value_through_cr`]), so the streaming URI rules see where the value
-/// ends. Errors: `InvalidHost` at the first byte that is not part of `uri-host [":" port]`
+/// ends. Returns the value as `&str`. Errors: `InvalidHost` at the first byte that is not
+/// part of `uri-host [":" port]`
 /// (`user@x` at `@`, `x/path` at `/`, `x, y` at the SP), or at the value for an empty one.
 ///
 /// **Decision, argued**: an empty Host is rejected although RFC 9110 §7.2 lets a client send
 /// one when the target URI has no authority. Every request this server serves is for an
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
-fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<(), Fail<'b>> {
+#[allow(unsafe_code)]
+fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
+    const {
+        assert!(
+            REG_NAME_CHAR.is_ascii()
+                && IP_LITERAL_CHAR.is_ascii()
+                && HEXDIG.is_ascii()
+                && DIGIT.is_ascii()
+        )
+    };
     let as_host = |e: nom::Err<Fail<'b>>| match e {
         nom::Err::Error(f) | nom::Err::Failure(f) => Fail {
             kind: ErrorKind::InvalidHost,
@@ -162,7 +168,11 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<(), Fail<'b>> {
         _ => rest,
     };
     if rest.len() + value.len() == through_cr.len() {
-        Ok(())
+        // SAFETY: the rules above matched the whole value: a reg-name (REG_NAME_CHAR bytes
+        // and `%` HEXDIG HEXDIG triplets) or an IP-literal (`[`, IP_LITERAL_CHAR bytes, `]`),
+        // then maybe `:` and DIGIT bytes. Those classes hold only ASCII bytes (the const
+        // assertion above).
+        Ok(unsafe { ascii_str_unchecked(value) })
     } else {
         Err(Fail {
             kind: ErrorKind::InvalidHost,

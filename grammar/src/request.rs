@@ -10,7 +10,7 @@
 //! Nothing here allocates: the field lines go into the caller's `headers` slice, every string
 //! borrows from `buf`.
 
-use crate::abnf::{TCHAR, TextView};
+use crate::abnf::TCHAR;
 use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
 use crate::framing::Framing;
@@ -18,10 +18,8 @@ use crate::target::request_target;
 use crate::{
     Error, ErrorKind, Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version,
 };
-use memchr::memmem::Finder;
 use nom::Parser;
 use nom::bytes::streaming::{tag, take_while1};
-use std::sync::LazyLock;
 
 /// Parses a request head from the start of `buf`.
 ///
@@ -99,12 +97,11 @@ fn request_head<'b, 'h>(
     limits: &Limits,
 ) -> PResult<'b, Request<'b, 'h>> {
     let (start, ()) = empty_lines(input)?;
-    let text = head_text(start);
     let (rest, (method, target, version)) = bounded_request_line(start, limits)?;
     let bound = limits.max_headers.min(headers.len());
     let mut framing = Framing::new(version);
-    let (rest, (empty_line, count)) = field_section(rest, headers, bound, &mut framing, &text)?;
-    let checked = framing.finish(empty_line, &text).map_err(nom::Err::Error)?;
+    let (rest, (empty_line, count)) = field_section(rest, headers, bound, &mut framing)?;
+    let checked = framing.finish(empty_line).map_err(nom::Err::Error)?;
     let host = match target {
         RequestTarget::Absolute { authority, .. } => Some(authority),
         _ => checked.host,
@@ -122,30 +119,6 @@ fn request_head<'b, 'h>(
             connection: checked.connection,
         },
     ))
-}
-
-/// The head that starts at `start` (the request-line), through the empty line that ends it,
-/// checked for UTF-8 once, so that every name, path and Host value inside it becomes `&str`
-/// by slicing instead of by a validation of its own.
-///
-/// The end is the first CRLF CRLF from `start`, found with `memchr::memmem`: in a valid head
-/// no field line is empty and no line holds a CR of its own, so the first CRLF CRLF after
-/// the request-line's start is the end of the head. When the buffer itself ends with CRLF
-/// CRLF (a head read on its own, or pipelined heads) the search is skipped and the view is
-/// the whole buffer: it then holds the head and maybe more, which costs a longer check but
-/// changes no string. When there is none yet (a partial head,
-/// which cannot complete) or the head is not UTF-8 (obs-text in a field value), the view is
-/// empty and each string is validated on its own, which is correct and only slower.
-fn head_text(start: &[u8]) -> TextView<'_> {
-    static END_OF_HEAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n\r\n"));
-    if start.ends_with(b"\r\n\r\n") {
-        return TextView::new(start);
-    }
-    let head = END_OF_HEAD
-        .find(start)
-        .and_then(|end| start.get(..end + 4))
-        .unwrap_or_default();
-    TextView::new(head)
 }
 
 /// `*( CRLF )` before the request-line, skipped as RFC 9112 §2.2 recommends ("SHOULD ignore
@@ -286,7 +259,7 @@ pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
         b"OPTIONS" => Method::Options,
         b"TRACE" => Method::Trace,
         b"PATCH" => Method::Patch,
-        _ => Method::Extension(crate::abnf::token_str(name)),
+        _ => Method::Extension(crate::abnf::ascii_str(name)),
     };
     Ok((rest, method))
 }
@@ -349,10 +322,9 @@ fn version_digit(input: &[u8]) -> PResult<'_, u8> {
 /// ```text
 /// *( field-line CRLF ) CRLF
 /// ```
-/// RFC 9112 §2.1, §5. Stores each field line in `headers` (at most `bound` of them), its name
-/// as `&str` through `text` (see [`head_text`]), and passes it to `framing`. Returns the
-/// input after the final empty line, that empty line (where a missing Host is reported) and
-/// the count.
+/// RFC 9112 §2.1, §5. Stores each field line in `headers` (at most `bound` of them) and passes
+/// it to `framing`. Returns the input after the final empty line, that empty line (where a
+/// missing Host is reported) and the count.
 ///
 /// Errors, at the line's first byte: a line starting with SP or HTAB is
 /// `WhitespaceAfterStartLine` right after the request-line (RFC 9112 §2.2: the server MUST
@@ -365,7 +337,6 @@ fn field_section<'b>(
     headers: &mut [Header<'b>],
     bound: usize,
     framing: &mut Framing<'b>,
-    text: &TextView<'b>,
 ) -> PResult<'b, (&'b [u8], usize)> {
     let mut rest = input;
     let mut count = 0;
@@ -387,7 +358,7 @@ fn field_section<'b>(
         let (after, line) = field_line(rest)?;
         framing.field(&line).map_err(nom::Err::Error)?;
         *slot = Header {
-            name: text.str_of(line.name),
+            name: line.name,
             value: line.value,
         };
         count += 1;

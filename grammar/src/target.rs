@@ -9,7 +9,7 @@
 
 use crate::abnf::{
     ByteClass, DIGIT, HEXDIG, IP_LITERAL_CHAR, PATH_CHAR, QUERY_CHAR, REG_NAME_CHAR, SCHEME_CHAR,
-    ascii_str, take_class,
+    ascii_str, ascii_str_unchecked, take_class,
 };
 use crate::fail::{PResult, classify, consumed, fail, incomplete};
 use crate::{ErrorKind, RequestTarget};
@@ -44,16 +44,21 @@ pub(crate) fn request_target(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
 /// ```
 /// RFC 9112 §3.2.1
 #[inline(always)]
+#[allow(unsafe_code)]
 pub(crate) fn origin_form(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
+    const { assert!(PATH_CHAR.is_ascii() && QUERY_CHAR.is_ascii() && HEXDIG.is_ascii()) };
     let (rest, path) = absolute_path(input)?;
     let (rest, query) = optional_query(rest)?;
-    Ok((
-        rest,
-        RequestTarget::Origin {
-            path: ascii_str(path),
-            query: query.map(ascii_str),
-        },
-    ))
+    // SAFETY: `path` is what `absolute_path` matched, a `/` and then PATH_CHAR bytes and
+    // `%` HEXDIG HEXDIG triplets (`with_pct_encoded`); `query` is QUERY_CHAR bytes and
+    // triplets. Those classes hold only ASCII bytes (the const assertion above).
+    let (path, query) = unsafe {
+        (
+            ascii_str_unchecked(path),
+            query.map(|q| ascii_str_unchecked(q)),
+        )
+    };
+    Ok((rest, RequestTarget::Origin { path, query }))
 }
 
 /// `[ "?" query ]`, the optional tail of origin-form and absolute-form.
