@@ -238,7 +238,7 @@ pub(crate) fn request_line(input: &[u8]) -> PResult<'_, (Method<'_>, RequestTarg
 /// ```
 /// RFC 9112 §3.1. Case-sensitive (RFC 9110 §9.1): `GET` is [`Method::Get`], `get` an
 /// extension method. Error: `InvalidMethod` when the line does not start with a tchar.
-#[inline]
+#[inline(always)]
 pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
     // The commonest token, ended by the SP that the request-line requires, needs no scan.
     if let [b'G', b'E', b'T', b' ', ..] = input {
@@ -277,7 +277,7 @@ pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
 /// §2.5 says a recipient can assume a higher minor version is backwards compatible and
 /// answer with the highest version it conforms to (1.1). httparse accepts only 1.0 and 1.1;
 /// this is an intended difference, allowed as such in the fuzz crate's `differential` target.
-#[inline]
+#[inline(always)]
 pub(crate) fn http_version(input: &[u8]) -> PResult<'_, Version> {
     // The whole rule in one comparison when it is all there; the combinators below find
     // the failing byte, or ask for more input, otherwise.

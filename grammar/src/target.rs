@@ -62,7 +62,7 @@ pub(crate) fn origin_form(input: &[u8]) -> PResult<'_, RequestTarget<'_>> {
 }
 
 /// `[ "?" query ]`, the optional tail of origin-form and absolute-form.
-#[inline]
+#[inline(always)]
 fn optional_query(input: &[u8]) -> PResult<'_, Option<&[u8]>> {
     match input {
         [] => incomplete(),
@@ -229,6 +229,7 @@ pub(crate) fn authority(input: &[u8]) -> PResult<'_, &[u8]> {
 /// `IPv4address` is not parsed apart: every IPv4address is also a reg-name, and RFC 3986
 /// §3.2.2 resolves the overlap in favour of the address without changing which strings are
 /// valid. The host may be empty (reg-name allows it); callers that forbid it check.
+#[inline(always)]
 pub(crate) fn uri_host(input: &[u8]) -> PResult<'_, &[u8]> {
     match input {
         [b'[', ..] => ip_literal(input),
@@ -293,6 +294,7 @@ pub(crate) fn ipv_future(contents: &[u8]) -> bool {
 /// reg-name = *( unreserved / pct-encoded / sub-delims )
 /// ```
 /// RFC 3986 §3.2.2
+#[inline(always)]
 pub(crate) fn reg_name(input: &[u8]) -> PResult<'_, &[u8]> {
     with_pct_encoded(input, &REG_NAME_CHAR)
 }
@@ -313,7 +315,7 @@ pub(crate) fn port(input: &[u8]) -> PResult<'_, &[u8]> {
 /// absolute-path = 1*( "/" segment )
 /// ```
 /// RFC 9110 §4.1
-#[inline]
+#[inline(always)]
 pub(crate) fn absolute_path(input: &[u8]) -> PResult<'_, &[u8]> {
     match input {
         [] => incomplete(),
@@ -330,7 +332,7 @@ pub(crate) fn absolute_path(input: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 3986 §3.3. Empty, or a `/` followed by `*( pchar / "/" )`: a `/` inside the run
 /// starts the next segment, so the segments are one run of [`PATH_CHAR`] (pchar's single
 /// bytes and `/`) with pct-encoded triplets, scanned in one pass instead of one per segment.
-#[inline]
+#[inline(always)]
 pub(crate) fn path_abempty(input: &[u8]) -> PResult<'_, &[u8]> {
     match input {
         [] => incomplete(),
@@ -366,7 +368,7 @@ pub(crate) fn pct_encoded(input: &[u8]) -> PResult<'_, &[u8]> {
 
 /// `*( single / pct-encoded )`: the shape shared by the path, query and reg-name, where
 /// `single` is the class of the rule's one-byte alternatives. Returns the bytes matched.
-#[inline]
+#[inline(always)]
 fn with_pct_encoded<'a>(input: &'a [u8], single: &'static ByteClass) -> PResult<'a, &'a [u8]> {
     let mut rest = input;
     loop {
