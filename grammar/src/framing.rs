@@ -137,6 +137,7 @@ impl<'b> Framing<'b> {
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
 #[allow(unsafe_code)]
+#[inline(never)]
 fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
     const {
         assert!(
@@ -193,6 +194,7 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> 
 ///
 /// **Decision, argued**: empty list elements (`5,,5`), which RFC 9110 §5.6.1 asks recipients
 /// to tolerate, are errors here: a framing field admits no ambiguity (RFC 9112 §11.2).
+#[inline(never)]
 fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'b>> {
     let invalid = |at| Fail {
         kind: ErrorKind::InvalidContentLength,
@@ -252,6 +254,7 @@ fn decimal(input: &[u8]) -> Result<(&[u8], u64), &[u8]> {
 /// - `UnknownTransferCoding` (501, RFC 9112 §6.1) at the first coding before the final
 ///   `chunked` that is not one of the registered compressions (gzip, x-gzip, deflate,
 ///   compress, x-compress, RFC 9112 §7.2, §7.3).
+#[inline(never)]
 fn transfer_encoding(value: &[u8]) -> Result<(), Fail<'_>> {
     let invalid = |at| Fail {
         kind: ErrorKind::InvalidTransferEncoding,
@@ -374,6 +377,7 @@ fn quoted_string(input: &[u8]) -> Option<&[u8]> {
 /// but at least one option must be present (`1#`). Options are case-insensitive; `close` and
 /// `keep-alive` are recorded in `options`. Error: `InvalidConnection` at the first byte that
 /// is neither a tchar, OWS nor a comma, or at the value when it holds no option.
+#[inline(never)]
 fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<(), Fail<'b>> {
     let invalid = |at| Fail {
         kind: ErrorKind::InvalidConnection,
