@@ -14,7 +14,7 @@ use crate::abnf::TCHAR;
 use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
 use crate::framing::Framing;
-use crate::target::request_target;
+use crate::target::{origin_form, request_target};
 use crate::{
     Error, ErrorKind, Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version,
 };
@@ -200,7 +200,14 @@ pub(crate) fn request_line(input: &[u8]) -> PResult<'_, (Method<'_>, RequestTarg
         [b'\r' | b'\n', ..] => return fail(ErrorKind::MissingTarget, rest),
         _ => return fail(ErrorKind::InvalidMethod, rest),
     };
-    let (rest, target) = request_target(target_start)?;
+    // Origin-form, the form of nearly every request, is taken here directly: through
+    // request_target's four-way match its result went to memory and was read back with a
+    // wider load than the stores that wrote it, a store-forwarding stall that perf put at 8%
+    // of the parse of a short request.
+    let (rest, target) = match target_start {
+        [b'/', ..] => origin_form(target_start)?,
+        _ => request_target(target_start)?,
+    };
     let version_start = match rest {
         [] => return incomplete(),
         [b' ', after @ ..] => match after {
