@@ -9,7 +9,7 @@
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
 use crate::abnf::{
-    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, ows, token,
+    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, token,
 };
 use crate::fail::Fail;
 use crate::fields::FieldLine;
@@ -392,7 +392,7 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
             [] => return Err(invalid(value)),
             [b',', after @ ..] => rest = after,
             [first, ..] if TCHAR.contains(*first) => {
-                let (after, option) = token(rest).map_err(|_| invalid(rest))?;
+                let (option, after) = rest.split_at(TCHAR.prefix_len(rest));
                 if option.eq_ignore_ascii_case(b"close") {
                     options.close = true;
                 } else if option.eq_ignore_ascii_case(b"keep-alive") {
@@ -411,8 +411,11 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
 }
 
 /// `input` after its leading OWS (RFC 9110 §5.6.3).
-fn skip_ows(input: &[u8]) -> &[u8] {
-    ows(input).map_or(input, |(rest, _)| rest)
+fn skip_ows(mut input: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', after @ ..] = input {
+        input = after;
+    }
+    input
 }
 
 #[cfg(test)]
