@@ -224,8 +224,10 @@ def wrk(port, path, conns, seconds, extra):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
+    # Anchored at the line's start: "50%" also ends the "+/- Stdev" column of a line like
+    # "Latency 8.60ms 5.77ms 83.73ms 70.50%", which an unanchored search matched first.
+    p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
     if done.returncode != 0 or not (rps and p50 and p99):
         raise RuntimeError(f"wrk failed (status {done.returncode}): {out}{done.stderr}")
     rps, p50, p99 = float(rps.group(1)), parse_duration_us(p50.group(1)), \
