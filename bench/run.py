@@ -3,7 +3,8 @@
 
 One command (`python3 bench/run.py`) builds the release binary, starts the three servers on the
 same document root, drives each with wrk in alternating rounds, and prints a table of
-requests/s, p50 and p99 latency, socket errors and the ratio to nginx. It writes the table to
+requests/s, p50 and p99 latency, socket errors and the ratio to nginx. Then it runs the
+grammar's benches against httparse (criterion, and an interleaved one). It writes the tables to
 bench/RESULTS.md and a bar chart of the ratios to bench/ratios.svg, which the README shows.
 
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
@@ -314,6 +315,20 @@ def grammar_bench(rounds):
     return result
 
 
+def grammar_interleaved():
+    """Runs the grammar's interleaved bench (`grammar/benches/interleaved.rs`: the two parsers
+    take turns in short bursts, each keeps its best) and returns {corpus: (nomserve ns,
+    httparse ns)}; empty if it fails."""
+    done = subprocess.run(["cargo", "bench", "-p", "nomserve-grammar", "--bench", "interleaved"],
+                          cwd=REPO, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        print(f"interleaved grammar bench failed:\n{done.stderr[-2000:]}", flush=True)
+        return {}
+    pattern = r"^(\w+) nomserve ([\d.]+) httparse ([\d.]+) ratio"
+    return {m.group(1): (float(m.group(2)), float(m.group(3)))
+            for m in re.finditer(pattern, done.stdout, re.M)}
+
+
 def svg_chart(rows):
     """A horizontal bar chart of nomserve's ratio to nginx per scenario, 1.0 marked."""
     width, bar_h, gap, left = 640, 22, 10, 250
@@ -348,8 +363,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (2)")
     ap.add_argument("--only", help="comma-separated scenario keys to run")
     ap.add_argument("--no-grammar", action="store_true", help="skip the criterion bench")
-    ap.add_argument("--grammar-rounds", type=int, default=3,
-                    help="criterion runs of the grammar bench, best of each kept (3)")
+    ap.add_argument("--grammar-rounds", type=int, default=5,
+                    help="criterion runs of the grammar bench, best of each kept (5)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no files")
     args = ap.parse_args()
 
@@ -443,17 +458,24 @@ def main():
         for name, kib in memory.items():
             lines.append(f"| {name} (all its processes) | {kib / 1024:.1f} |")
     grammar = {} if args.no_grammar else grammar_bench(args.grammar_rounds)
+    interleaved = {} if args.no_grammar else grammar_interleaved()
     if grammar:
         lines.append("")
-        lines.append(f"Request parsing, nomserve's grammar against httparse (criterion, "
-                     f"`grammar/benches/parse.rs`; best of {args.grammar_rounds} runs):")
+        lines.append(f"Request parsing, nomserve's grammar against httparse: criterion "
+                     f"(`grammar/benches/parse.rs`, best of {args.grammar_rounds} runs), and the "
+                     f"two parsers taking turns in bursts, each keeping its best "
+                     f"(`grammar/benches/interleaved.rs`), which a drifting machine cannot "
+                     f"tilt towards one side:")
         lines.append("")
-        lines.append("| grammar corpus | nomserve | httparse | throughput ratio |")
-        lines.append("|---|---:|---:|---:|")
+        lines.append("| grammar corpus | nomserve | httparse | throughput ratio "
+                     "| interleaved: nomserve | httparse | ratio |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for corpus, t in grammar.items():
             if "nomserve" in t and "httparse" in t:
+                ours, theirs = interleaved.get(corpus, (float("nan"), float("nan")))
                 lines.append(f"| {corpus} | {t['nomserve']:.1f} ns | {t['httparse']:.1f} ns | "
-                             f"{t['httparse'] / t['nomserve']:.2f} |")
+                             f"{t['httparse'] / t['nomserve']:.2f} | {ours:.1f} ns | "
+                             f"{theirs:.1f} ns | {theirs / ours:.2f} |")
 
     header = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
               f"{os.cpu_count()} cores ({platform.machine()}), {args.rounds} alternating rounds "
