@@ -285,11 +285,11 @@ def process_tree(pid):
 
 def grammar_bench(rounds):
     """Runs the criterion bench of the grammar `rounds` times and returns {corpus: {parser:
-    ns}}, each the lowest of its rounds' estimates; empty, with the reason printed, if a run
-    fails (the server table is still written). Criterion measures all of one parser before the
-    other, so a burst of load on a shared machine lands on one side only; taking each side's
-    best round, as the server table does, keeps such a burst out of the ratio."""
-    result = {}
+    ns}} from the round whose throughput ratio is the median for that corpus; empty, with the
+    reason printed, if a run fails (the server table is still written). Criterion measures all
+    of one parser before the other, so a slow spell on a shared machine lands on one side of a
+    round's ratio; the median round is the one such spells tilted least, either way."""
+    runs = {}  # corpus -> [(ratio, {parser: ns})]
     for rnd in range(rounds):
         try:
             done = subprocess.run(
@@ -303,16 +303,18 @@ def grammar_bench(rounds):
             print(f"grammar bench failed; left out of the table:\n{done.stderr[-2000:]}",
                   flush=True)
             return {}
+        times = {}
         pattern = r"parse_request/(\w+)/(\w+)\s+time:\s+\[\S+ \S+ ([\d.]+) (\w+)"
         for m in re.finditer(pattern, done.stdout):
             parser, corpus, value, unit = m.groups()
             ns = float(value) * {"ps": 1e-3, "ns": 1, "µs": 1e3, "us": 1e3, "ms": 1e6}[unit]
-            best = result.setdefault(corpus, {})
-            best[parser] = min(ns, best.get(parser, ns))
-        ratios = ", ".join(f"{c} {t['httparse'] / t['nomserve']:.2f}"
-                           for c, t in result.items() if "nomserve" in t and "httparse" in t)
-        print(f"grammar bench round {rnd + 1}: best so far {ratios}", flush=True)
-    return result
+            times.setdefault(corpus, {})[parser] = ns
+        for corpus, t in times.items():
+            if "nomserve" in t and "httparse" in t:
+                runs.setdefault(corpus, []).append((t["httparse"] / t["nomserve"], t))
+        print(f"grammar bench round {rnd + 1}: " + ", ".join(
+            f"{c} {r[-1][0]:.2f}" for c, r in runs.items()), flush=True)
+    return {corpus: sorted(r, key=lambda x: x[0])[len(r) // 2][1] for corpus, r in runs.items()}
 
 
 def grammar_interleaved():
@@ -364,7 +366,7 @@ def main():
     ap.add_argument("--only", help="comma-separated scenario keys to run")
     ap.add_argument("--no-grammar", action="store_true", help="skip the criterion bench")
     ap.add_argument("--grammar-rounds", type=int, default=5,
-                    help="criterion runs of the grammar bench, best of each kept (5)")
+                    help="criterion runs of the grammar bench, the median one kept (5)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no files")
     args = ap.parse_args()
 
@@ -466,7 +468,7 @@ def main():
     if grammar:
         lines.append("")
         lines.append(f"Request parsing, nomserve's grammar against httparse: criterion "
-                     f"(`grammar/benches/parse.rs`, best of {args.grammar_rounds} runs), and the "
+                     f"(`grammar/benches/parse.rs`, the median of {args.grammar_rounds} runs), and the "
                      f"two parsers taking turns in bursts, each keeping its best "
                      f"(`grammar/benches/interleaved.rs`), which a drifting machine cannot "
                      f"tilt towards one side:")
