@@ -28,19 +28,29 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub root: PathBuf,
 
-    /// Worker threads that parse requests and write responses [default: 2 × CPU cores, at
-    /// least 4].
+    /// Worker threads, each serving its share of the connections [default: one per CPU
+    /// core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Most connections open at once; past it a new connection gets 503 and is closed.
+    /// Most connections open at once; past it the longest-idle connection is closed to make
+    /// room, or, if none is idle, the new connection gets 503 and is closed.
     #[arg(
         long,
         value_name = "N",
         default_value_t = 1024,
-        value_parser = clap::value_parser!(u32).range(1..=65536)
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
     pub max_connections: u32,
+
+    /// Most connections open at once from one client address; past it 503 and close.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    pub max_connections_per_ip: u32,
 
     /// Time a client has from the first byte of a request to the end of its head (then 408),
     /// and to send a request body. Examples: 10s, 500ms.
@@ -50,6 +60,17 @@ pub struct Args {
     /// How long an idle keep-alive connection is kept open. Examples: 5s, 1min.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_timeout)]
     pub keep_alive_timeout: Duration,
+
+    /// How long a response may wait for a client that takes none of it; then the
+    /// connection is closed. Also the window over which --min-send-rate is measured.
+    /// Examples: 10s, 30s.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
+    pub send_timeout: Duration,
+
+    /// The slowest a client may read a response, on average over each --send-timeout
+    /// window, before it is disconnected; 0 for no minimum. Examples: 1KiB/s, 512B/s.
+    #[arg(long, value_name = "RATE", default_value = "1KiB/s", value_parser = parse_rate)]
+    pub min_send_rate: u64,
 
     /// Serve dotfiles and dot-directories (hidden by default).
     #[arg(long)]
@@ -65,15 +86,12 @@ pub struct Args {
 }
 
 impl Args {
-    /// The worker count: `--threads`, or twice the available cores and at least 4, so that a
-    /// worker blocked writing to a slow client leaves others free.
+    /// The worker count: `--threads`, or one per available core. No worker ever waits on a
+    /// client, so more workers than cores would only take turns on them.
     pub fn worker_threads(&self) -> usize {
         match self.threads {
             Some(n) => usize::from(n),
-            None => {
-                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-                (2 * cores).max(4)
-            }
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -92,6 +110,28 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     } else {
         Ok(duration)
     }
+}
+
+/// Parses a rate in bytes a second: a count, an optional unit (`B`, `KB` = 1000 B, `KiB` =
+/// 1024 B, `MB`, `MiB`) and `/s`, such as `1KiB/s` or `512B/s`; or `0` (no minimum).
+fn parse_rate(text: &str) -> Result<u64, String> {
+    if text == "0" {
+        return Ok(0);
+    }
+    let bad = || format!("{text:?} is not a rate such as 1KiB/s, 512B/s or 0");
+    let amount = text.strip_suffix("/s").ok_or_else(bad)?;
+    let digits = amount.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = amount.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "KiB" => 1024,
+        "MB" => 1000 * 1000,
+        "MiB" => 1024 * 1024,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(scale).ok_or_else(bad)
 }
 
 /// Accepts `text` only if it can be sent as a field value: `field-value = *field-content`,
@@ -127,11 +167,25 @@ mod tests {
         assert_eq!(args.port, 8080);
         assert_eq!(args.root, PathBuf::from("www"));
         assert_eq!(args.max_connections, 1024);
+        assert_eq!(args.max_connections_per_ip, 64);
+        assert_eq!(args.send_timeout, Duration::from_secs(10));
+        assert_eq!(args.min_send_rate, 1024);
         assert_eq!(args.header_timeout, Duration::from_secs(10));
         assert_eq!(args.keep_alive_timeout, Duration::from_secs(5));
         assert_eq!(args.cache_control, "no-cache");
         assert!(!args.dotfiles && !args.list_dirs);
-        assert!(args.worker_threads() >= 4);
+        assert!(args.worker_threads() >= 1);
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0"), Ok(0));
+        assert_eq!(parse_rate("512B/s"), Ok(512));
+        assert_eq!(parse_rate("512/s"), Ok(512));
+        assert_eq!(parse_rate("4KiB/s"), Ok(4096));
+        assert_eq!(parse_rate("4KB/s"), Ok(4000));
+        assert_eq!(parse_rate("2MiB/s"), Ok(2 * 1024 * 1024));
+        assert!(parse_rate("99999999999999999999MiB/s").is_err());
     }
 
     #[test]
@@ -159,6 +213,11 @@ mod tests {
             &["--keep-alive-timeout", "soon"],
             &["--threads", "0"],
             &["--max-connections", "0"],
+            &["--max-connections-per-ip", "0"],
+            &["--send-timeout", "0s"],
+            &["--min-send-rate", "1KiB"],
+            &["--min-send-rate", "fast/s"],
+            &["--min-send-rate", "1GiB/s"],
             &["--bind", "localhost"],
             &["--cache-control", "no-cache\r\nX-Evil: 1"],
             &["--cache-control", " no-cache"],

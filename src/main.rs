@@ -1,27 +1,26 @@
 //! nomserve: a strict, fast HTTP/1.1 static file server.
 //!
 //! `main` only starts things: it reads the command line, sets up the log, opens the document
-//! root and the listening socket, prints the banner, and runs the [`listener`] until a
-//! shutdown signal. A request travels listener → poller → worker pool → connection (parse,
-//! body, handler) → writer.
+//! root and the listening socket, prints the banner, and runs the [`server`] until a
+//! shutdown signal. A request travels the modules in order, each importing only those after
+//! it: [`server`] (accept, limits, workers, the socket) → [`conn`] (the connection's state
+//! machine: head, body, dispatch) → [`handlers`] (echo, static files) → [`http`] (response,
+//! writer, output, access log).
 
 #![forbid(unsafe_code)]
 
-mod access_log;
 mod cli;
-mod clock;
-mod connection;
+mod conn;
 mod handlers;
-mod listener;
-mod poller;
-mod pool;
-mod response;
-mod writer;
+mod http;
+mod server;
 
 use clap::Parser;
 use handlers::Router;
 use handlers::files::{FileOptions, StaticFiles};
-use listener::{Config, Server, ShutdownHandle};
+use conn::Timeouts;
+use http::access_log;
+use server::{Config, Server, ShutdownHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::Write;
@@ -105,8 +104,14 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     let config = Config {
         threads: args.worker_threads(),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        header_timeout: args.header_timeout,
-        keep_alive_timeout: args.keep_alive_timeout,
+        max_connections_per_ip: usize::try_from(args.max_connections_per_ip)
+            .unwrap_or(usize::MAX),
+        timeouts: Timeouts {
+            header: args.header_timeout,
+            keep_alive: args.keep_alive_timeout,
+            send: args.send_timeout,
+            min_send_rate: args.min_send_rate,
+        },
     };
     let server = Server::start(socket, config, Box::new(Router::new(files)))
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
@@ -124,11 +129,15 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     println!("Server is listening on port {}...", addr.port());
     println!("Serving {} at http://{addr}/", root.display());
     log::info!(
-        "{} workers, at most {} connections, header timeout {:?}, keep-alive timeout {:?}",
+        "{} workers, at most {} connections ({} per address), header timeout {:?}, \
+         keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
         config.threads,
         config.max_connections,
-        config.header_timeout,
-        config.keep_alive_timeout
+        config.max_connections_per_ip,
+        config.timeouts.header,
+        config.timeouts.keep_alive,
+        config.timeouts.send,
+        config.timeouts.min_send_rate
     );
 
     let still_open = server.run();
@@ -137,7 +146,7 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     } else {
         println!(
             "Server stopped: {still_open} connections still open after {:?} were cut off.",
-            listener::SHUTDOWN_GRACE
+            server::SHUTDOWN_GRACE
         );
     }
     Ok(())

@@ -4,7 +4,7 @@
 //! field lines, the empty line), followed by one `name: value` line per query parameter,
 //! form-decoded, in order, repeats kept.
 
-use crate::response::{Body, Response};
+use crate::http::response::{Body, Response};
 use nomserve_grammar::{Request, parse_query};
 use std::borrow::Cow;
 

@@ -7,7 +7,7 @@
 pub mod echo;
 pub mod files;
 
-use crate::response::Response;
+use crate::http::response::Response;
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
 
@@ -22,13 +22,6 @@ pub trait Handler: Send + Sync {
 
 /// The value of `Allow` on a 405 (RFC 9110 §10.2.1): the methods this server implements.
 pub const ALLOW: &str = "GET, HEAD";
-
-/// Test-only: in debug builds (which `cargo test` runs), a GET of this path panics inside the
-/// handler, so that the integration tests can check that a handler panic is contained: the
-/// client gets 500 and a closed connection, the panic is logged, and the server keeps
-/// serving. Release builds have no such route: there the path is an ordinary, missing file.
-#[cfg(debug_assertions)]
-pub const PANIC_PATH: &str = "/__nomserve/panic";
 
 /// Routes by method and path.
 #[derive(Debug)]
@@ -52,8 +45,7 @@ impl Handler for Router {
     /// An `Upgrade` field is ignored and the request answered over HTTP/1.1, as RFC 9110
     /// §7.8 lets a server do ("A server MAY ignore a received Upgrade header field"): nomserve
     /// speaks no other protocol, so there is nothing to switch to, and a 426 would demand an
-    /// upgrade it cannot perform. (Http11Probe's COMP-UPGRADE-INVALID-VER grades this as a
-    /// warning; it prefers 426.) In debug builds, `PANIC_PATH` panics (test-only).
+    /// upgrade it cannot perform.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(
@@ -64,8 +56,6 @@ impl Handler for Router {
         }
         match request.target.path() {
             Some("/echo") => echo::respond(request, head),
-            #[cfg(debug_assertions)]
-            Some(PANIC_PATH) => panic!("forced by the test-only route {PANIC_PATH}"),
             _ => self.files.serve(request),
         }
     }

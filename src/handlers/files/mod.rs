@@ -26,7 +26,7 @@ mod precompressed;
 mod ranges;
 mod validators;
 
-use crate::response::{Body, Response};
+use crate::http::response::{Body, Response};
 use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure};
 use ranges::Decision;

@@ -8,7 +8,7 @@
 //! silences them. Every field that comes from the client is escaped: bytes outside printable
 //! ASCII, `"` and `\` become `\xHH`, so a request cannot forge or break log lines.
 
-use crate::clock;
+use crate::http::clock;
 use nomserve_grammar::Request;
 use std::net::IpAddr;
 

@@ -1,0 +1,640 @@
+//! One connection's life: a state machine that owns no socket.
+//!
+//! ```text
+//!            bytes                 head complete              body read
+//!   Idle ───────────▶ Head ───────────────────────▶ Body ────────────────▶ respond
+//!    ▲                 │ deadline: 408                │ deadline: close        │
+//!    │                 ▼                              ▼                        │
+//!    │           respond, Lingering ──▶ close       close                      │
+//!    └──────────── keep-alive ◀────────────────────────────────────────────────┘
+//! ```
+//!
+//! A transport drives a [`Conn`] by asking [`Conn::poll`] what it wants: bytes written (an
+//! [`Item`] of its output, then [`Conn::wrote`]), bytes read (appended to
+//! [`Conn::read_buffer`], or [`Conn::peer_closed`] at the end of the stream), the write side
+//! shut down ([`Conn::write_shut`]), or the end. It asks again until it must wait for the
+//! socket, and calls [`Conn::expire`] once [`Conn::deadline`] has passed (after trying to read,
+//! so that bytes that arrived in time are served). The clock comes in as an argument; the
+//! core reads none itself, so it is tested transition by transition with plain buffers, and
+//! TLS can sit between it and the socket.
+//!
+//! Buffered bytes are processed before reading again, so pipelined requests are answered in
+//! order, their responses queued together (up to [`OUTPUT_HIGH`] bytes) and written at once;
+//! a client that half-closed still gets its responses. Nothing more is read while output
+//! waits for the socket: a client that does not read cannot make the server buffer.
+//!
+//! Deadlines:
+//! - A new connection has the header timeout to send a request's first byte, an idle
+//!   keep-alive one the keep-alive timeout; then it is closed silently, as RFC 9112 §9.5 lets a
+//!   server close an idle connection at any time. (The RFC sets no timeout before the first
+//!   byte; sending nothing at all earns no response, so that a browser's speculative
+//!   pre-connection is not answered with a 408 it would show.)
+//! - From a request's first byte, its head must be complete within the header timeout, else
+//!   408 (RFC 9110 §15.5.9) and close.
+//! - Its body must be complete within one more header timeout, checked on every read and at
+//!   the deadline, else the connection is closed without a response. Deviation, argued: a 408
+//!   there would be an answer sent before the request it answers is complete, which is
+//!   exactly what a smuggling test (a Content-Length larger than what arrives) grades as a
+//!   failure unless it is a 400; a close is the answer every client and intermediary reads
+//!   the same way.
+//! - While output waits for the socket, the send clocks of [`send`] run.
+
+mod body;
+mod dispatch;
+mod head;
+mod send;
+
+use crate::handlers::Handler;
+use crate::http::output::{Item, Output};
+use crate::http::response::Response;
+use crate::http::writer::{self, Framing};
+use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
+use dispatch::{Close, Exchange, Prepared, prepare};
+use head::{HeadScan, Scan};
+use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
+use send::{SendClock, TooSlow};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
+pub const READ_CHUNK: usize = 8 * 1024;
+
+/// Responses to pipelined requests are queued together until this many bytes wait (or a
+/// file region does), then written before more requests are processed: enough for dozens of
+/// small responses in one write, little enough per connection.
+pub const OUTPUT_HIGH: u64 = 64 * 1024;
+
+/// How long a lingering close waits for the client to stop sending after the server's final
+/// response. Long enough for bytes in flight to arrive, short enough that a client that
+/// keeps sending cannot hold the connection.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Most bytes a lingering close reads and discards before closing anyway.
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// Header storage per parse: the grammar's default field count bound.
+const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
+
+/// The time limits a connection keeps, from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From a request's first byte to the end of its head; also the time for its body, and
+    /// for a new connection's first byte.
+    pub header: Duration,
+    /// How long an idle keep-alive connection is kept.
+    pub keep_alive: Duration,
+    /// How long queued output may wait without the client taking any of it; also the
+    /// window over which `min_send_rate` is measured.
+    pub send: Duration,
+    /// The lowest average rate, in bytes a second, at which a client must take queued
+    /// output; 0: no minimum.
+    pub min_send_rate: u64,
+}
+
+/// What a connection needs from the server to process requests.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Answers requests.
+    pub handler: &'a dyn Handler,
+    /// Whether the server is shutting down: responses then close their connections.
+    pub shutting_down: bool,
+}
+
+/// What the connection wants done next.
+#[derive(Debug)]
+pub enum Want<'a> {
+    /// Write (a prefix of) this, then call [`Conn::wrote`] with the count.
+    Write(Item<'a>),
+    /// Read: append to [`Conn::read_buffer`], or call [`Conn::peer_closed`] at the end.
+    Read,
+    /// Shut down the write side, then call [`Conn::write_shut`].
+    ShutdownWrite,
+    /// Close the connection: it is over.
+    Close,
+}
+
+/// Counts kept for the transport's fairness and for logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Responses queued.
+    pub responses: u64,
+    /// Bytes handed to the request parser, over every parse.
+    pub head_bytes_parsed: u64,
+}
+
+/// A client connection, without its socket.
+#[derive(Debug)]
+pub struct Conn {
+    peer: SocketAddr,
+    timeouts: Timeouts,
+    /// Bytes read and not yet used start at `pos`; `input[..pos]` is used up.
+    input: Vec<u8>,
+    pos: usize,
+    state: State,
+    output: Output,
+    send: SendClock,
+    /// The client ended its side of the stream: nothing more will arrive.
+    peer_closed: bool,
+    /// When the connection last became idle (or was accepted).
+    idle_since: Instant,
+    stats: Stats,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug)]
+enum State {
+    /// Waiting for the first byte of a request; closed silently at the deadline.
+    Idle { deadline: Instant },
+    /// Part of a head has arrived; the rest must arrive by the deadline (else 408).
+    Head { deadline: Instant, scan: HeadScan },
+    /// Reading and discarding a request body; then `pending` is sent.
+    Body {
+        body: BodyReader,
+        deadline: Instant,
+        pending: Box<Pending>,
+    },
+    /// The final response is queued: once it is written, shut the write side (`shut`), then
+    /// discard what the client still sends, until it closes, the deadline passes or
+    /// [`LINGER_BYTES`] were read. This is the staged close of RFC 9112 §9.6: closing at once
+    /// with unread bytes would make the kernel reset the connection, and the client could
+    /// lose the response it has not read yet.
+    Lingering {
+        deadline: Instant,
+        drained: usize,
+        shut: bool,
+    },
+    /// Over, once the queued output is written.
+    Closed,
+}
+
+/// A response waiting for its request's body to be read.
+#[derive(Debug)]
+struct Pending {
+    response: Response,
+    exchange: Exchange,
+    close: Option<Close>,
+}
+
+/// One step of the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The state changed; step again.
+    Continue,
+    /// The buffered bytes are used up; read more.
+    NeedBytes,
+    /// Shut the write side down.
+    Shutdown,
+    /// The connection is over.
+    Close,
+}
+
+impl Conn {
+    /// A new connection from `peer`, accepted at `now`, which must send a request's first
+    /// byte within the header timeout.
+    pub fn new(peer: SocketAddr, timeouts: Timeouts, now: Instant) -> Conn {
+        Conn {
+            peer,
+            timeouts,
+            input: Vec::new(),
+            pos: 0,
+            state: State::Idle {
+                deadline: now + timeouts.header,
+            },
+            output: Output::default(),
+            send: SendClock::new(now),
+            peer_closed: false,
+            idle_since: now,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Counts of what the connection did.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Whether the connection waits for a request with nothing of one buffered and nothing
+    /// to send: closing it loses nothing (RFC 9112 §9.5).
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle { .. })
+            && self.output.is_empty()
+            && self.unprocessed().is_empty()
+    }
+
+    /// Whether the connection has nothing to send and no response to finish: a shutdown
+    /// closes it, as it would a connection waiting for its next request. (Bytes of a request
+    /// that has not been answered yet are dropped with it; its client sees the close.)
+    pub fn is_quiet(&self) -> bool {
+        self.output.is_empty() && !matches!(self.state, State::Lingering { .. })
+    }
+
+    /// When the connection last became idle.
+    pub fn idle_since(&self) -> Instant {
+        self.idle_since
+    }
+
+    /// When [`Conn::expire`] must be called; `None` once the connection is over.
+    pub fn deadline(&self) -> Option<Instant> {
+        if !self.output.is_empty() {
+            return Some(self.send.deadline(self.timeouts.send));
+        }
+        match &self.state {
+            State::Idle { deadline }
+            | State::Head { deadline, .. }
+            | State::Body { deadline, .. }
+            | State::Lingering { deadline, .. } => Some(*deadline),
+            State::Closed => None,
+        }
+    }
+
+    /// The buffer to append read bytes to (with room for at least [`READ_CHUNK`] more).
+    pub fn read_buffer(&mut self) -> &mut Vec<u8> {
+        if self.pos > 0 {
+            self.input.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.input.reserve(READ_CHUNK);
+        &mut self.input
+    }
+
+    /// The client closed its side: the buffered bytes are all there will be.
+    pub fn peer_closed(&mut self) {
+        self.peer_closed = true;
+    }
+
+    /// The transport wrote `n` bytes of the item [`Conn::poll`] gave, at `now`.
+    pub fn wrote(&mut self, n: usize, now: Instant) {
+        self.send.took(n as u64, now);
+        self.output.advance(n as u64, self.peer.ip());
+    }
+
+    /// The transport shut the write side down, at `now`: the lingering close starts.
+    pub fn write_shut(&mut self, now: Instant) {
+        if let State::Lingering { drained, .. } = self.state {
+            self.state = State::Lingering {
+                deadline: now + LINGER_TIME,
+                drained,
+                shut: true,
+            };
+        }
+    }
+
+    /// What to do next, after processing what is buffered: write queued output first, then
+    /// read, shut down or close.
+    pub fn poll(&mut self, ctx: &Context<'_>, now: Instant) -> Want<'_> {
+        while self.output.queued() < OUTPUT_HIGH && !self.output.has_file() {
+            let step = self.step(ctx, now);
+            if step == Step::Continue {
+                continue;
+            }
+            if !self.output.is_empty() {
+                break;
+            }
+            return match step {
+                Step::NeedBytes if self.peer_closed => {
+                    log::debug!("{}: closed by the client", self.peer);
+                    self.state = State::Closed;
+                    Want::Close
+                }
+                Step::NeedBytes => Want::Read,
+                Step::Shutdown => Want::ShutdownWrite,
+                Step::Continue | Step::Close => Want::Close,
+            };
+        }
+        match self.output.front() {
+            Some(item) => Want::Write(item),
+            None => Want::Close,
+        }
+    }
+
+    /// Called once [`Conn::deadline`] has passed at `now` and a read found nothing new: a
+    /// client that stopped reading (or reads too slowly) is cut off, an idle connection is
+    /// closed silently, an unfinished head gets 408 (then a lingering close), an unfinished
+    /// body or a lingering close ends without a response. Before its deadline, nothing
+    /// changes.
+    pub fn expire(&mut self, now: Instant) {
+        if !self.output.is_empty() {
+            let timeouts = self.timeouts;
+            if let Err(why) = self.send.check(now, timeouts.send, timeouts.min_send_rate) {
+                match why {
+                    TooSlow::Stalled => log::debug!(
+                        "{}: took nothing of its response for {:?}; closing",
+                        self.peer,
+                        timeouts.send
+                    ),
+                    TooSlow::BelowRate { bytes, window } => log::debug!(
+                        "{}: took {bytes} bytes in {window:?}, below {} bytes/s; closing",
+                        self.peer,
+                        timeouts.min_send_rate
+                    ),
+                }
+                self.output.abandon(self.peer.ip());
+                self.state = State::Closed;
+            }
+            return;
+        }
+        let passed = self.deadline().is_some_and(|deadline| now >= deadline);
+        if !passed {
+            return;
+        }
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Idle { .. } => log::debug!("{}: idle until its deadline; closing", self.peer),
+            State::Head { .. } => {
+                log::debug!(
+                    "{}: request head unfinished at its deadline; 408",
+                    self.peer
+                );
+                let exchange = Exchange::unparsed(self.unprocessed());
+                let response = Response::text(408, "the request head did not arrive in time\n");
+                self.finish(response, exchange, Some(Close::Error), false, now);
+            }
+            State::Body { .. } => log::debug!(
+                "{}: request body unfinished at its deadline; closing",
+                self.peer
+            ),
+            State::Lingering { .. } | State::Closed => {}
+        }
+    }
+
+    /// The bytes read and not yet used.
+    fn unprocessed(&self) -> &[u8] {
+        self.input.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Advances the state machine with the buffered bytes.
+    fn step(&mut self, ctx: &Context<'_>, now: Instant) -> Step {
+        match std::mem::replace(&mut self.state, State::Closed) {
+            State::Idle { deadline } => {
+                if self.unprocessed().is_empty() {
+                    self.state = State::Idle { deadline };
+                    Step::NeedBytes
+                } else {
+                    // A request's first byte: its head has the header timeout from now.
+                    self.state = State::Head {
+                        deadline: now + self.timeouts.header,
+                        scan: HeadScan::default(),
+                    };
+                    Step::Continue
+                }
+            }
+            State::Head { deadline, scan } => self.read_head(deadline, scan, ctx, now),
+            State::Body {
+                body,
+                deadline,
+                pending,
+            } => self.read_body(body, deadline, *pending, ctx, now),
+            State::Lingering {
+                deadline,
+                drained,
+                shut,
+            } => {
+                if !shut {
+                    self.state = State::Lingering {
+                        deadline,
+                        drained,
+                        shut,
+                    };
+                    return Step::Shutdown;
+                }
+                let drained = drained + self.unprocessed().len();
+                self.pos = self.input.len();
+                if drained > LINGER_BYTES {
+                    Step::Close
+                } else {
+                    self.state = State::Lingering {
+                        deadline,
+                        drained,
+                        shut,
+                    };
+                    Step::NeedBytes
+                }
+            }
+            State::Closed => Step::Close,
+        }
+    }
+
+    /// Looks for the end of the head in the buffered bytes and parses it when the scanner
+    /// says a parse can decide: waits for more if it is incomplete, answers a malformed one
+    /// with its error's status and sentence (and closes), and otherwise calls the handler and
+    /// goes on to the body, if any, or the response.
+    fn read_head(
+        &mut self,
+        deadline: Instant,
+        mut scan: HeadScan,
+        ctx: &Context<'_>,
+        now: Instant,
+    ) -> Step {
+        enum Outcome {
+            Complete(Box<Prepared>, usize),
+            Partial,
+            Invalid(Error),
+        }
+        let limits = Limits::default();
+        if scan.scan(self.unprocessed(), &limits) == Scan::NeedMore {
+            self.state = State::Head { deadline, scan };
+            return Step::NeedBytes;
+        }
+        let peer = self.peer;
+        self.stats.head_bytes_parsed += self.unprocessed().len() as u64;
+        let input = self.input.get(self.pos..).unwrap_or_default();
+        let outcome = {
+            let mut fields = [Header::EMPTY; MAX_HEADERS];
+            match parse_request(input, &mut fields, &limits) {
+                Ok(Parsed::Complete { value, consumed }) => {
+                    let head = input.get(..consumed).unwrap_or(input);
+                    let prepared = prepare(&value, head, peer, ctx.handler);
+                    Outcome::Complete(Box::new(prepared), head.len())
+                }
+                Ok(Parsed::Partial) => Outcome::Partial,
+                Err(e) => Outcome::Invalid(e),
+            }
+        };
+        match outcome {
+            // The scanner looks on: the buffered bytes may hold the head's end already.
+            Outcome::Partial => {
+                self.state = State::Head { deadline, scan };
+                Step::Continue
+            }
+            Outcome::Invalid(e) => {
+                log::debug!("{peer}: malformed request: {e}");
+                let exchange = Exchange::unparsed(self.unprocessed());
+                let response = Response::text(e.status(), format!("{e}\n"));
+                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+            }
+            Outcome::Complete(prepared, consumed) => {
+                self.pos += consumed;
+                let Prepared {
+                    response,
+                    exchange,
+                    body,
+                    send_continue,
+                    close,
+                } = *prepared;
+                let Some(body) = body else {
+                    return self.finish(response, exchange, close, ctx.shutting_down, now);
+                };
+                // RFC 9110 §10.1.1: a server may omit 100 (Continue) once content arrived.
+                if send_continue && self.unprocessed().is_empty() {
+                    self.start_output(now);
+                    writer::queue_continue(&mut self.output);
+                }
+                self.state = State::Body {
+                    body,
+                    deadline: now + self.timeouts.header,
+                    pending: Box::new(Pending {
+                        response,
+                        exchange,
+                        close,
+                    }),
+                };
+                Step::Continue
+            }
+        }
+    }
+
+    /// Discards the buffered body bytes; once the body is through, queues the pending
+    /// response. A malformed chunked body is answered with its error (400), a body past
+    /// [`MAX_DISCARDED_BODY`] with 413; both close. A body still arriving after its deadline
+    /// closes the connection.
+    fn read_body(
+        &mut self,
+        mut body: BodyReader,
+        deadline: Instant,
+        pending: Pending,
+        ctx: &Context<'_>,
+        now: Instant,
+    ) -> Step {
+        if now >= deadline {
+            log::debug!(
+                "{}: request body unfinished at its deadline; closing",
+                self.peer
+            );
+            return Step::Close;
+        }
+        let Pending {
+            response,
+            exchange,
+            close,
+        } = pending;
+        match body.consume(self.unprocessed()) {
+            Ok((used, BodyState::More)) => {
+                self.pos += used;
+                self.state = State::Body {
+                    body,
+                    deadline,
+                    pending: Box::new(Pending {
+                        response,
+                        exchange,
+                        close,
+                    }),
+                };
+                Step::NeedBytes
+            }
+            Ok((used, BodyState::Done)) => {
+                self.pos += used;
+                self.finish(response, exchange, close, ctx.shutting_down, now)
+            }
+            Ok((used, BodyState::TooLarge)) => {
+                self.pos += used;
+                log::debug!(
+                    "{}: request body past {MAX_DISCARDED_BODY} bytes; 413",
+                    self.peer
+                );
+                let response = Response::text(
+                    413,
+                    format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
+                );
+                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+            }
+            Err(e) => {
+                log::debug!("{}: malformed request body: {e}", self.peer);
+                let response = Response::text(e.status(), format!("{e}\n"));
+                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+            }
+        }
+    }
+
+    /// Starts the send clocks if nothing was queued: output is about to be.
+    fn start_output(&mut self, now: Instant) {
+        if self.output.is_empty() {
+            self.send = SendClock::new(now);
+        }
+    }
+
+    /// Queues `response` and decides what follows: the next request (keep-alive), a
+    /// lingering close (the framing is in doubt, or unread bytes are buffered), or the end.
+    fn finish(
+        &mut self,
+        response: Response,
+        exchange: Exchange,
+        close: Option<Close>,
+        shutting_down: bool,
+        now: Instant,
+    ) -> Step {
+        let close = close.or(shutting_down.then_some(Close::Requested));
+        let framing = Framing {
+            head_request: exchange.head_request,
+            close: close.is_some(),
+            http10_keep_alive: close.is_none() && exchange.http10,
+        };
+        self.start_output(now);
+        let queued = writer::queue(&mut self.output, response, framing, exchange.info);
+        self.stats.responses += 1;
+        if !queued.complete {
+            log::warn!(
+                "{}: a file shrank while its response was built; closing after what it had",
+                self.peer
+            );
+            self.state = State::Closed;
+            return Step::Close;
+        }
+        match close {
+            None if self.unprocessed().is_empty() => {
+                // Nothing of a next request yet: an idle connection holds no buffers.
+                self.input = Vec::new();
+                self.pos = 0;
+                self.output.release();
+                self.idle_since = now;
+                self.state = State::Idle {
+                    deadline: now + self.timeouts.keep_alive,
+                };
+                Step::Continue
+            }
+            // A pipelined request's first bytes are here: its head deadline starts now.
+            None => {
+                self.state = State::Head {
+                    deadline: now + self.timeouts.header,
+                    scan: HeadScan::default(),
+                };
+                Step::Continue
+            }
+            Some(Close::Requested) if self.unprocessed().is_empty() => {
+                self.state = State::Closed;
+                Step::Close
+            }
+            Some(_) => {
+                self.state = State::Lingering {
+                    deadline: now + LINGER_TIME,
+                    drained: 0,
+                    shut: false,
+                };
+                Step::Continue
+            }
+        }
+    }
+}
+
+impl Drop for Conn {
+    /// Logs the responses that were queued but not (wholly) written.
+    fn drop(&mut self) {
+        self.output.abandon(self.peer.ip());
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,8 @@
+//! HTTP on the way out: the response a handler builds, how it is serialised into a
+//! connection's output, the Date clock and the access log. Nothing here touches a socket.
+
+pub mod access_log;
+pub mod clock;
+pub mod output;
+pub mod response;
+pub mod writer;

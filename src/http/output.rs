@@ -1,0 +1,310 @@
+//! What a connection has to send: the bytes and file regions of its responses, in order,
+//! with how far the socket has taken them.
+//!
+//! The writer queues whole responses here; the transport takes the front item, writes what
+//! the socket accepts and reports the count back ([`Output::advance`]). Consecutive bytes
+//! (the heads and in-memory bodies of pipelined responses) share one buffer, so they leave in
+//! one write. A file region stays a region: the transport sends it with `sendfile(2)`, or
+//! reads it through a bounded buffer where the kernel cannot (TLS).
+//!
+//! Each queued response is tracked by its length in the stream, so that the access log
+//! records it when its last byte is written, with the content bytes that really left, and a
+//! response cut short by a closing connection is logged with what was sent.
+
+use crate::http::access_log::{self, RequestInfo};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A buffer that held no more than this is kept for the next response instead of freed: it
+/// fits any head, an error body or a small file, so a keep-alive connection's steady state
+/// allocates nothing for its output.
+const KEEP_BUFFER: usize = 32 * 1024;
+
+/// One item of a connection's output.
+#[derive(Debug)]
+enum Segment {
+    /// Bytes in memory, from `written` on still to send.
+    Bytes { bytes: Vec<u8>, written: usize },
+    /// `len` bytes of `file` from `offset`, still to send.
+    File {
+        file: Arc<File>,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// What the transport writes next.
+#[derive(Debug, Clone, Copy)]
+pub enum Item<'a> {
+    /// These bytes; `more` says a file region follows at once (send with `MSG_MORE`, so the
+    /// head shares a segment with the file's first bytes).
+    Bytes { bytes: &'a [u8], more: bool },
+    /// `len` bytes of `file` from `offset`.
+    File {
+        /// The file.
+        file: &'a File,
+        /// Where to start.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+}
+
+/// A response whose bytes are in the queue.
+#[derive(Debug)]
+struct InFlight {
+    /// Stream bytes of this response not written yet.
+    left: u64,
+    /// Bytes of its head (status line and fields).
+    head_len: u64,
+    /// Its whole length: head and content.
+    total: u64,
+    /// What the access log records of it; `None` for an interim response (100 Continue),
+    /// which is not logged.
+    log: Option<LogEntry>,
+}
+
+/// A final response, as the access log records it.
+#[derive(Debug)]
+pub struct LogEntry {
+    /// The status sent.
+    pub status: u16,
+    /// The request, as logged (`None`: no request was read, or logging is off).
+    pub info: Option<RequestInfo>,
+}
+
+/// A connection's queued output.
+#[derive(Debug, Default)]
+pub struct Output {
+    segments: VecDeque<Segment>,
+    responses: VecDeque<InFlight>,
+    /// Bytes queued and not yet written.
+    queued: u64,
+    /// An emptied buffer kept for the next response.
+    spare: Vec<u8>,
+}
+
+impl Output {
+    /// Whether everything queued has been written.
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// Whether a file region is queued (then no more responses are queued behind it before
+    /// the socket has taken it: a file's length is unbounded).
+    pub fn has_file(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|segment| matches!(segment, Segment::File { .. }))
+    }
+
+    /// The buffer the next bytes are appended to: the last segment's, if it holds bytes.
+    pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        if !matches!(self.segments.back(), Some(Segment::Bytes { .. })) {
+            let bytes = std::mem::take(&mut self.spare);
+            self.segments.push_back(Segment::Bytes { bytes, written: 0 });
+        }
+        match self.segments.back_mut() {
+            Some(Segment::Bytes { bytes, .. }) => bytes,
+            // Pushed just above when the back was not a bytes segment.
+            _ => unreachable!("the back segment holds bytes"),
+        }
+    }
+
+    /// Appends `bytes`.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.bytes_mut().extend_from_slice(bytes);
+    }
+
+    /// Appends `len` bytes of `file` from `offset`.
+    pub fn push_file(&mut self, file: Arc<File>, offset: u64, len: u64) {
+        if len > 0 {
+            self.segments
+                .push_back(Segment::File { file, offset, len });
+        }
+    }
+
+    /// Records that the last `total` bytes appended (`head_len` of them the head) are one
+    /// response, logged as `log` once written (`None`: an interim response, not logged).
+    pub fn track(&mut self, total: u64, head_len: u64, log: Option<LogEntry>) {
+        self.queued += total;
+        self.responses.push_back(InFlight {
+            left: total,
+            head_len,
+            total,
+            log,
+        });
+    }
+
+    /// The next thing to write; `None` when everything is written.
+    pub fn front(&self) -> Option<Item<'_>> {
+        match self.segments.front()? {
+            Segment::Bytes { bytes, written } => Some(Item::Bytes {
+                bytes: bytes.get(*written..).unwrap_or_default(),
+                more: matches!(self.segments.get(1), Some(Segment::File { .. })),
+            }),
+            Segment::File { file, offset, len } => Some(Item::File {
+                file,
+                offset: *offset,
+                len: *len,
+            }),
+        }
+    }
+
+    /// Takes `n` bytes off the front (the socket accepted them), and logs each response
+    /// whose last byte they were, as sent to `peer`.
+    pub fn advance(&mut self, mut n: u64, peer: IpAddr) {
+        self.queued = self.queued.saturating_sub(n);
+        let mut left = n;
+        while let Some(segment) = self.segments.front_mut() {
+            let done = match segment {
+                Segment::Bytes { bytes, written } => {
+                    let rest = (bytes.len() - *written) as u64;
+                    let take = rest.min(left);
+                    // `take` is at most the rest of an in-memory buffer, a usize.
+                    *written += usize::try_from(take).unwrap_or(usize::MAX);
+                    left -= take;
+                    *written >= bytes.len()
+                }
+                Segment::File { offset, len, .. } => {
+                    let take = (*len).min(left);
+                    *offset += take;
+                    *len -= take;
+                    left -= take;
+                    *len == 0
+                }
+            };
+            // A segment not done took all that was left.
+            if !done {
+                break;
+            }
+            if let Some(Segment::Bytes { mut bytes, .. }) = self.segments.pop_front() {
+                if bytes.capacity() <= KEEP_BUFFER {
+                    bytes.clear();
+                    self.spare = bytes;
+                }
+            }
+        }
+        while n > 0 {
+            let Some(response) = self.responses.front_mut() else {
+                break;
+            };
+            let take = response.left.min(n);
+            response.left -= take;
+            n -= take;
+            if response.left == 0 {
+                if let Some(response) = self.responses.pop_front() {
+                    record(peer, response);
+                }
+            }
+        }
+    }
+
+    /// Drops what was not written (the connection is closing) and logs each response cut
+    /// short with the content bytes that did leave.
+    pub fn abandon(&mut self, peer: IpAddr) {
+        self.segments.clear();
+        self.queued = 0;
+        for response in self.responses.drain(..) {
+            record(peer, response);
+        }
+    }
+
+    /// Frees the kept buffer: an idle connection holds no output memory.
+    pub fn release(&mut self) {
+        self.spare = Vec::new();
+    }
+}
+
+/// Logs `response` (if it is a final response) with the content bytes written of it.
+fn record(peer: IpAddr, response: InFlight) {
+    if let Some(log) = response.log {
+        let sent = response.total - response.left;
+        let body = sent.saturating_sub(response.head_len);
+        access_log::record(peer, log.info.as_ref(), log.status, body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn front_bytes(output: &Output) -> Vec<u8> {
+        match output.front() {
+            Some(Item::Bytes { bytes, .. }) => bytes.to_vec(),
+            other => panic!("expected bytes, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn consecutive_bytes_share_one_buffer_and_leave_in_order() {
+        let mut output = Output::default();
+        output.push_bytes(b"first ");
+        output.track(6, 6, None);
+        output.push_bytes(b"second");
+        output.track(6, 6, None);
+        assert_eq!(output.queued(), 12);
+        assert_eq!(front_bytes(&output), b"first second");
+        output.advance(4, PEER);
+        assert_eq!(front_bytes(&output), b"t second");
+        output.advance(8, PEER);
+        assert!(output.is_empty());
+        assert!(output.front().is_none());
+        assert_eq!(output.queued(), 0);
+    }
+
+    #[test]
+    fn a_file_region_follows_its_head_and_advances_by_what_was_sent() {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(b"0123456789").unwrap();
+        let mut output = Output::default();
+        output.push_bytes(b"HEAD");
+        output.push_file(Arc::new(file), 2, 6);
+        output.push_bytes(b"TAIL");
+        output.track(14, 4, None);
+        assert!(output.has_file());
+        assert!(matches!(output.front(), Some(Item::Bytes { more: true, .. })));
+        output.advance(4, PEER);
+        match output.front() {
+            Some(Item::File { offset, len, .. }) => assert_eq!((offset, len), (2, 6)),
+            other => panic!("expected the file, got {other:?}"),
+        }
+        output.advance(5, PEER);
+        match output.front() {
+            Some(Item::File { offset, len, .. }) => assert_eq!((offset, len), (7, 1)),
+            other => panic!("expected the file's rest, got {other:?}"),
+        }
+        output.advance(1, PEER);
+        assert!(!output.has_file());
+        assert_eq!(front_bytes(&output), b"TAIL");
+        output.advance(4, PEER);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn an_empty_file_region_is_not_queued() {
+        let mut output = Output::default();
+        output.push_file(Arc::new(tempfile::tempfile().unwrap()), 0, 0);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn abandoning_clears_the_queue() {
+        let mut output = Output::default();
+        output.push_bytes(b"abc");
+        output.track(3, 3, None);
+        output.abandon(PEER);
+        assert!(output.is_empty());
+        assert_eq!(output.queued(), 0);
+    }
+}

@@ -1,0 +1,163 @@
+//! Plain TCP under a connection core: one turn of a [`Conn`] over its non-blocking socket.
+//!
+//! The turn does what the core asks (write, read, shut down, close) until the socket would
+//! block or the turn's budget is spent. Readiness is edge-triggered (the worker's epoll
+//! reports each change once), so it is tracked here: a read that fills less than the room it
+//! was given, or any `EAGAIN`, means the socket is drained until the next event; a write that
+//! meets `EAGAIN` means it is full until the next event. No call ever waits.
+//!
+//! Bytes leave with `send` (`MSG_MORE` when a file region follows, so a head shares a
+//! segment with the file's first bytes despite `TCP_NODELAY`), file regions with
+//! `sendfile(2)`: the kernel moves the bytes from the page cache to the socket without a
+//! copy through user space. (Not `io::copy`, which no longer uses sendfile from a `File` to
+//! a socket and copies through an 8 KiB buffer.) A static file server takes sendfile's
+//! trade-off knowingly, as nginx's `sendfile on` does: a file rewritten while it is sent
+//! yields mixed content either way.
+
+use crate::conn::{Context, Conn, Want};
+use crate::http::output::Item;
+use rustix::buffer::spare_capacity;
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags};
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
+
+/// A turn ends after this many responses, so that a client pipelining as fast as it reads
+/// takes its turn like everyone else.
+const TURN_RESPONSES: u64 = 16;
+
+/// A turn ends after this many bytes written, so that a fast download shares the worker.
+const TURN_BYTES: u64 = 256 * 1024;
+
+/// What the socket can do without blocking, as far as the events so far tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read may find bytes (or the end of the stream).
+    pub readable: bool,
+    /// A write may be taken.
+    pub writable: bool,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The socket must become readable or writable (or a deadline pass) before more can be
+    /// done.
+    Wait,
+    /// The budget is spent with work left: take the next turn after the others.
+    Yield,
+    /// The connection is over: close it.
+    Close,
+}
+
+/// Runs one turn of `conn` over `socket`.
+pub fn drive(
+    conn: &mut Conn,
+    socket: &TcpStream,
+    ready: &mut Readiness,
+    ctx: &Context<'_>,
+) -> Turn {
+    let peer = conn.peer();
+    let first_response = conn.stats().responses;
+    let mut written = 0u64;
+    loop {
+        let now = Instant::now();
+        match conn.poll(ctx, now) {
+            Want::Write(item) => {
+                if !ready.writable {
+                    return Turn::Wait;
+                }
+                match write(socket, item) {
+                    Ok(n) => {
+                        conn.wrote(n, now);
+                        written += n as u64;
+                    }
+                    Err(Errno::AGAIN) => {
+                        ready.writable = false;
+                        return Turn::Wait;
+                    }
+                    Err(Errno::INTR) => {}
+                    // A file that shrank: logged where it was found.
+                    Err(Errno::NODATA) => return Turn::Close,
+                    Err(e) => {
+                        log_io_error(peer, "writing the response", &e.into());
+                        return Turn::Close;
+                    }
+                }
+            }
+            Want::Read => {
+                if !ready.readable {
+                    return Turn::Wait;
+                }
+                let buffer = conn.read_buffer();
+                let room = buffer.capacity() - buffer.len();
+                match rustix::net::recv(socket, spare_capacity(buffer), RecvFlags::empty()) {
+                    Ok((0, _)) => conn.peer_closed(),
+                    Ok((n, _)) => {
+                        if n < room {
+                            ready.readable = false;
+                        }
+                    }
+                    Err(Errno::AGAIN) => ready.readable = false,
+                    Err(Errno::INTR) => {}
+                    Err(e) => {
+                        log_io_error(peer, "reading", &e.into());
+                        return Turn::Close;
+                    }
+                }
+            }
+            Want::ShutdownWrite => match rustix::net::shutdown(socket, rustix::net::Shutdown::Write)
+            {
+                Ok(()) => conn.write_shut(now),
+                Err(e) => {
+                    log_io_error(peer, "shutting down the write side", &e.into());
+                    return Turn::Close;
+                }
+            },
+            Want::Close => return Turn::Close,
+        }
+        if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {
+            return Turn::Yield;
+        }
+    }
+}
+
+/// Writes a prefix of `item`; returns how many bytes the socket took. A file region that
+/// ends early (the file shrank since it was opened) is an error.
+fn write(socket: &TcpStream, item: Item<'_>) -> Result<usize, Errno> {
+    match item {
+        Item::Bytes { bytes, more } => {
+            let mut flags = SendFlags::NOSIGNAL;
+            if more {
+                flags |= SendFlags::MORE;
+            }
+            rustix::net::send(socket, bytes, flags)
+        }
+        Item::File { file, offset, len } => {
+            let mut position = offset;
+            // The kernel sends at most about 2 GiB per call; a larger count is simply cut.
+            let count = usize::try_from(len).unwrap_or(usize::MAX);
+            match rustix::fs::sendfile(socket, file, Some(&mut position), count)? {
+                0 => {
+                    log::warn!(
+                        "closing a connection: a file ended {len} bytes early (it shrank while being sent)"
+                    );
+                    Err(Errno::NODATA)
+                }
+                n => Ok(n),
+            }
+        }
+    }
+}
+
+/// Logs an I/O error on the connection to `peer` during `what`: at debug level when the
+/// client went away (reset, broken pipe), which is routine; at warn level otherwise.
+pub fn log_io_error(peer: SocketAddr, what: &str, e: &io::Error) {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => log::debug!("{peer}: {what}: {e}"),
+        _ => log::warn!("{peer}: {what}: {e}"),
+    }
+}
