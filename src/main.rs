@@ -16,9 +16,9 @@ mod http;
 mod server;
 
 use clap::Parser;
+use conn::Timeouts;
 use handlers::Router;
 use handlers::files::{FileOptions, StaticFiles};
-use conn::Timeouts;
 use http::access_log;
 use server::{Config, Server, ShutdownHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -104,8 +104,7 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     let config = Config {
         threads: args.worker_threads(),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        max_connections_per_ip: usize::try_from(args.max_connections_per_ip)
-            .unwrap_or(usize::MAX),
+        max_connections_per_ip: usize::try_from(args.max_connections_per_ip).unwrap_or(usize::MAX),
         timeouts: Timeouts {
             header: args.header_timeout,
             keep_alive: args.keep_alive_timeout,

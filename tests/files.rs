@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Response, Server, parse_head, request, www};
+use common::{Response, Server, get, parse_head, request, www};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -83,10 +83,6 @@ fn send(server: &Server, method: &str, path: &str, fields: &[(&str, &str)]) -> R
     }
     raw.push_str("Connection: close\r\n\r\n");
     request(server, &raw)
-}
-
-fn get(server: &Server, path: &str) -> Response {
-    send(server, "GET", path, &[])
 }
 
 fn get_with(server: &Server, path: &str, fields: &[(&str, &str)]) -> Response {

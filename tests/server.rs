@@ -13,7 +13,6 @@ use common::{
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
-use std::time::Duration;
 
 const SERVER: &str = concat!("nomserve/", env!("CARGO_PKG_VERSION"));
 
@@ -233,32 +232,6 @@ fn a_missing_file_is_404() {
 }
 
 #[test]
-fn a_head_that_trickles_past_the_header_timeout_gets_408() {
-    let server = Server::with_args(&www(), &["--header-timeout", "500ms"]);
-    let mut reader = server.connect();
-    let mut writer = reader.try_clone().unwrap();
-    reader.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
-    // One byte every 100 ms of a field 200 bytes long: the head could not end before 20 s,
-    // so only the header deadline can answer it. The client keeps sending until it fails.
-    let trickle = thread::spawn(move || {
-        for _ in 0..200 {
-            if writer.write_all(b"a").is_err() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    });
-    let bytes = read_to_close(&mut reader);
-    let response = only_response(&bytes);
-    assert_eq!(response.status, 408);
-    assert_eq!(response.reason, "Request Timeout");
-    assert_eq!(response.header("Connection"), Some("close"));
-    drop(reader);
-    trickle.join().unwrap();
-    server.wait_for_log("\"GET / HTTP/1.1\" 408 ");
-}
-
-#[test]
 fn a_body_past_the_limit_gets_413_once_the_limit_has_arrived() {
     let server = Server::start();
     let mut stream = server.connect();
@@ -346,28 +319,6 @@ fn an_unknown_transfer_coding_is_501() {
     ));
     assert_eq!(response.status, 501);
     assert_eq!(response.reason, "Not Implemented");
-}
-
-#[test]
-fn past_the_connection_cap_a_connection_gets_503_and_service_resumes() {
-    let server = Server::with_args(&www(), &["--max-connections", "1"]);
-    let mut first = server.connect();
-    // The first connection is accepted before the second (the backlog is FIFO); it holds
-    // the only place.
-    let mut second = server.connect();
-    let rejected = only_response(&read_to_close(&mut second));
-    assert_eq!(rejected.status, 503);
-    assert_eq!(rejected.reason, "Service Unavailable");
-    assert_eq!(rejected.header("Connection"), Some("close"));
-
-    first
-        .write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let served = only_response(&read_to_close(&mut first));
-    assert_eq!(served.status, 200);
-    // The place is free before the first connection's close is visible.
-    assert_eq!(get(&server, "/echo").status, 200);
-    server.wait_for_log("\"-\" 503 ");
 }
 
 #[test]

@@ -464,7 +464,13 @@ impl Conn {
                 log::debug!("{peer}: malformed request: {e}");
                 let exchange = Exchange::unparsed(self.unprocessed());
                 let response = Response::text(e.status(), format!("{e}\n"));
-                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+                self.finish(
+                    response,
+                    exchange,
+                    Some(Close::Error),
+                    ctx.shutting_down,
+                    now,
+                )
             }
             Outcome::Complete(prepared, consumed) => {
                 self.pos += consumed;
@@ -549,12 +555,24 @@ impl Conn {
                     413,
                     format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
                 );
-                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+                self.finish(
+                    response,
+                    exchange,
+                    Some(Close::Error),
+                    ctx.shutting_down,
+                    now,
+                )
             }
             Err(e) => {
                 log::debug!("{}: malformed request body: {e}", self.peer);
                 let response = Response::text(e.status(), format!("{e}\n"));
-                self.finish(response, exchange, Some(Close::Error), ctx.shutting_down, now)
+                self.finish(
+                    response,
+                    exchange,
+                    Some(Close::Error),
+                    ctx.shutting_down,
+                    now,
+                )
             }
         }
     }

@@ -62,7 +62,11 @@ impl Harness {
     fn new() -> Harness {
         let now = Instant::now();
         Harness {
-            conn: Conn::new(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9), TIMEOUTS, now),
+            conn: Conn::new(
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9),
+                TIMEOUTS,
+                now,
+            ),
             now,
             sent: Vec::new(),
             writes: 0,
@@ -240,9 +244,16 @@ fn an_unfinished_head_gets_408_then_a_lingering_close() {
     assert_eq!(h.run(), Ended::Read);
     h.later(TIMEOUTS.header);
     h.conn.expire(h.now);
-    assert_eq!(h.run(), Ended::Read, "lingering: reads what the client still sends");
+    assert_eq!(
+        h.run(),
+        Ended::Read,
+        "lingering: reads what the client still sends"
+    );
     let sent = h.take_sent();
-    assert!(sent.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{sent}");
+    assert!(
+        sent.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{sent}"
+    );
     assert!(sent.contains("\r\nConnection: close\r\n"), "{sent}");
     assert!(h.shut);
     // What the client still sends is discarded until it closes.
@@ -339,7 +350,9 @@ fn a_body_is_read_and_discarded_before_the_response() {
 #[test]
 fn a_chunked_body_is_read_to_its_end() {
     let mut h = Harness::new();
-    h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    h.feed(
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
     h.feed(GET);
     assert_eq!(h.run(), Ended::Read);
     assert_eq!(statuses(&h.take_sent()), [405, 200]);
@@ -404,7 +417,10 @@ fn a_handler_panic_is_answered_500_and_closes_only_its_connection() {
     h.feed(b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n");
     h.run();
     let sent = h.take_sent();
-    assert!(sent.starts_with("HTTP/1.1 500 Internal Server Error\r\n"), "{sent}");
+    assert!(
+        sent.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+        "{sent}"
+    );
     assert!(sent.contains("\r\nConnection: close\r\n"), "{sent}");
     let mut other = Harness::new();
     other.feed(GET);

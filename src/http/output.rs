@@ -109,7 +109,8 @@ impl Output {
     pub fn bytes_mut(&mut self) -> &mut Vec<u8> {
         if !matches!(self.segments.back(), Some(Segment::Bytes { .. })) {
             let bytes = std::mem::take(&mut self.spare);
-            self.segments.push_back(Segment::Bytes { bytes, written: 0 });
+            self.segments
+                .push_back(Segment::Bytes { bytes, written: 0 });
         }
         match self.segments.back_mut() {
             Some(Segment::Bytes { bytes, .. }) => bytes,
@@ -126,8 +127,7 @@ impl Output {
     /// Appends `len` bytes of `file` from `offset`.
     pub fn push_file(&mut self, file: Arc<File>, offset: u64, len: u64) {
         if len > 0 {
-            self.segments
-                .push_back(Segment::File { file, offset, len });
+            self.segments.push_back(Segment::File { file, offset, len });
         }
     }
 
@@ -273,7 +273,10 @@ mod tests {
         output.push_bytes(b"TAIL");
         output.track(14, 4, None);
         assert!(output.has_file());
-        assert!(matches!(output.front(), Some(Item::Bytes { more: true, .. })));
+        assert!(matches!(
+            output.front(),
+            Some(Item::Bytes { more: true, .. })
+        ));
         output.advance(4, PEER);
         match output.front() {
             Some(Item::File { offset, len, .. }) => assert_eq!((offset, len), (2, 6)),

@@ -395,7 +395,12 @@ mod tests {
             ..KEEP
         };
         let mut output = Output::default();
-        let queued = queue(&mut output, Response::text(200, "twelve bytes"), framing, None);
+        let queued = queue(
+            &mut output,
+            Response::text(200, "twelve bytes"),
+            framing,
+            None,
+        );
         assert!(queued.complete);
         let sent = text(drain(output));
         assert!(sent.contains("Content-Length: 12\r\n"), "{sent}");
@@ -501,9 +506,18 @@ mod tests {
 
     #[test]
     fn serialized_responses_are_whole() {
-        let bytes = serialize(Response::text(503, "busy\n"), Framing { close: true, ..KEEP });
+        let bytes = serialize(
+            Response::text(503, "busy\n"),
+            Framing {
+                close: true,
+                ..KEEP
+            },
+        );
         let text = text(bytes);
-        assert!(text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{text}");
+        assert!(
+            text.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+            "{text}"
+        );
         assert!(text.ends_with("Connection: close\r\n\r\nbusy\n"), "{text}");
     }
 }

@@ -115,10 +115,9 @@ impl Server {
     /// still open at the end.
     ///
     /// Out of descriptors (`EMFILE`, `ENFILE`: the process's limit can be below the connection
-    /// cap, or lowered while it runs), a waiting client is answered as past the cap: the spare
-    /// descriptor is closed, the client accepted into its place, answered 503 and closed, and
-    /// the spare taken again. Without the spare (it could not be taken back), and out of
-    /// memory, the accept pauses [`ACCEPT_BACKOFF`] and retries.
+    /// cap, or lowered while it runs), a waiting client is answered as past the cap (see
+    /// [`Server::out_of_descriptors`]). Out of memory, the accept pauses [`ACCEPT_BACKOFF`]
+    /// and retries.
     pub fn run(mut self) -> usize {
         loop {
             match self.listener.accept() {
@@ -130,23 +129,13 @@ impl Server {
                 }
                 Err(_) if self.shared.shutting_down() => break,
                 Err(e) => match rustix::io::Errno::from_io_error(&e) {
-                    Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
-                        if self.spare.is_some() =>
-                    {
-                        self.refuse_with_spare();
+                    Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) => {
+                        self.out_of_descriptors();
                     }
-                    // Out of descriptors or memory: accepting again at once would fail again.
-                    Some(
-                        rustix::io::Errno::MFILE
-                        | rustix::io::Errno::NFILE
-                        | rustix::io::Errno::NOBUFS
-                        | rustix::io::Errno::NOMEM,
-                    ) => {
+                    // Out of memory: accepting again at once would fail again.
+                    Some(rustix::io::Errno::NOBUFS | rustix::io::Errno::NOMEM) => {
                         log::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
                         thread::sleep(ACCEPT_BACKOFF);
-                        if self.spare.is_none() {
-                            self.spare = self.listener.try_clone().ok();
-                        }
                     }
                     // A connection reset before it was accepted, an interrupted call: next.
                     _ => log::debug!("accept failed: {e}"),
@@ -162,33 +151,66 @@ impl Server {
         self.limits.wait_all_closed(SHUTDOWN_GRACE)
     }
 
-    /// Frees the spare descriptor, accepts one waiting client into its place and answers it
-    /// 503, then takes the spare again (logged if it cannot be: the next shortage backs off).
-    /// The accept does not wait: if the client that could not be accepted has gone, there is
-    /// nobody to answer, and a client that comes later is not refused for a shortage that
-    /// may be over.
-    fn refuse_with_spare(&mut self) {
-        drop(self.spare.take());
-        let accepted = self
-            .listener
-            .set_nonblocking(true)
-            .and_then(|()| self.listener.accept());
+    /// After `accept` failed for want of a descriptor. `accept` takes its descriptor before
+    /// it looks for a client, so it fails at once whether or not one is waiting: wait (at
+    /// most [`ACCEPT_BACKOFF`]) until one is, then accept it without blocking. If
+    /// descriptors came back meanwhile it is served; else the spare descriptor is closed, the
+    /// client accepted into its place, answered 503 and closed, and the spare taken again.
+    /// Nothing here waits past the backoff, and no client is answered for a shortage that
+    /// was over before it came.
+    fn out_of_descriptors(&mut self) {
+        let mut fds = [rustix::event::PollFd::new(
+            &self.listener,
+            rustix::event::PollFlags::IN,
+        )];
+        let backoff = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: i64::try_from(ACCEPT_BACKOFF.as_nanos()).unwrap_or(0),
+        };
+        if !matches!(rustix::event::poll(&mut fds, Some(&backoff)), Ok(n) if n > 0) {
+            return;
+        }
+        if let Err(e) = self.listener.set_nonblocking(true) {
+            log::error!("cannot make the listening socket non-blocking: {e}");
+            return;
+        }
+        match self.listener.accept() {
+            Ok((stream, peer)) => self.admit(stream, peer),
+            Err(e)
+                if matches!(
+                    rustix::io::Errno::from_io_error(&e),
+                    Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
+                ) =>
+            {
+                self.refuse_with_spare();
+            }
+            Err(e) => log::debug!("the waiting client left before it was accepted: {e}"),
+        }
         if let Err(e) = self.listener.set_nonblocking(false) {
             log::error!("cannot make the listening socket blocking again: {e}");
         }
-        match accepted {
-            Ok((stream, peer)) => match stream.set_nonblocking(true) {
-                Ok(()) => {
-                    log::warn!("{peer}: out of file descriptors; answered 503");
-                    limits::refuse(
-                        stream,
-                        peer,
-                        "the server is out of file descriptors; try again shortly",
-                    );
-                }
-                Err(e) => log::debug!("{peer}: cannot make the socket non-blocking: {e}"),
-            },
-            Err(e) => log::debug!("accept with the spare descriptor found nobody: {e}"),
+    }
+
+    /// Closes the spare descriptor, accepts the waiting client into its place (the
+    /// listening socket is non-blocking here) and answers it 503, then takes the spare
+    /// again. Without a spare (it could not be taken back last time), tries to take it.
+    fn refuse_with_spare(&mut self) {
+        if let Some(spare) = self.spare.take() {
+            drop(spare);
+            match self.listener.accept() {
+                Ok((stream, peer)) => match stream.set_nonblocking(true) {
+                    Ok(()) => {
+                        log::warn!("{peer}: out of file descriptors; answered 503");
+                        limits::refuse(
+                            stream,
+                            peer,
+                            "the server is out of file descriptors; try again shortly",
+                        );
+                    }
+                    Err(e) => log::debug!("{peer}: cannot make the socket non-blocking: {e}"),
+                },
+                Err(e) => log::debug!("accept with the spare descriptor failed: {e}"),
+            }
         }
         match self.listener.try_clone() {
             Ok(spare) => self.spare = Some(spare),

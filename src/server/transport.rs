@@ -14,7 +14,7 @@
 //! trade-off knowingly, as nginx's `sendfile on` does: a file rewritten while it is sent
 //! yields mixed content either way.
 
-use crate::conn::{Context, Conn, Want};
+use crate::conn::{Conn, Context, Want};
 use crate::http::output::Item;
 use rustix::buffer::spare_capacity;
 use rustix::io::Errno;
@@ -107,14 +107,15 @@ pub fn drive(
                     }
                 }
             }
-            Want::ShutdownWrite => match rustix::net::shutdown(socket, rustix::net::Shutdown::Write)
-            {
-                Ok(()) => conn.write_shut(now),
-                Err(e) => {
-                    log_io_error(peer, "shutting down the write side", &e.into());
-                    return Turn::Close;
+            Want::ShutdownWrite => {
+                match rustix::net::shutdown(socket, rustix::net::Shutdown::Write) {
+                    Ok(()) => conn.write_shut(now),
+                    Err(e) => {
+                        log_io_error(peer, "shutting down the write side", &e.into());
+                        return Turn::Close;
+                    }
                 }
-            },
+            }
             Want::Close => return Turn::Close,
         }
         if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {

@@ -468,7 +468,7 @@ impl Worker {
             if entry.timer == Some(at) {
                 entry.timer = None;
             }
-            if !entry.conn.deadline().is_some_and(|deadline| deadline <= now) {
+            if entry.conn.deadline().is_none_or(|deadline| deadline > now) {
                 self.settle(token);
                 continue;
             }
@@ -477,7 +477,11 @@ impl Worker {
             let Some(entry) = self.entry(token) else {
                 continue;
             };
-            if entry.conn.deadline().is_some_and(|deadline| deadline <= now) {
+            if entry
+                .conn
+                .deadline()
+                .is_some_and(|deadline| deadline <= now)
+            {
                 entry.conn.expire(now);
                 self.turn(token);
             }

@@ -80,7 +80,8 @@ impl StaticFiles {
 
     /// Answers a GET or HEAD request for a path under the root. HEAD is answered like GET;
     /// the connection layer leaves the body out. Never panics: every failure is a response
-    /// (`400` for a malformed path, `403`, `404`, `500` for the server's own errors).
+    /// (`400` for a malformed path, `403`, `404`, `503` when out of file descriptors, `500`
+    /// for the server's own errors).
     pub fn serve(&self, request: &Request<'_, '_>) -> Response {
         let Some(raw) = request.target.path() else {
             return not_found();
@@ -303,6 +304,14 @@ fn failure_response(what: &str, failure: Failure) -> Response {
     match failure {
         Failure::NotFound => not_found(),
         Failure::Forbidden => nosniff(Response::text(403, "Forbidden")),
+        Failure::Unavailable => {
+            log::warn!("{what}: out of file descriptors; answered 503");
+            nosniff(Response::text(
+                503,
+                "the server is out of file descriptors; try again shortly\n",
+            ))
+            .header("Retry-After", "1")
+        }
         Failure::Other(error) => {
             log::error!("{what}: {error}");
             nosniff(Response::text(500, "Internal Server Error"))

@@ -49,7 +49,10 @@ pub(super) enum Failure {
     NotFound,
     /// The file exists but the server may not read it (`EACCES`, `EPERM`). Answered `403`.
     Forbidden,
-    /// Anything else (out of descriptors, an I/O error): the server's fault, answered `500`.
+    /// The process or the system is out of file descriptors (`EMFILE`, `ENFILE`): a
+    /// temporary overload, answered `503` with `Retry-After` (RFC 9110 §15.6.4).
+    Unavailable,
+    /// Anything else (an I/O error): the server's fault, answered `500`.
     Other(io::Error),
 }
 
@@ -70,6 +73,7 @@ impl Failure {
             | Errno::LOOP
             | Errno::NXIO => Failure::NotFound,
             Errno::ACCESS | Errno::PERM => Failure::Forbidden,
+            Errno::MFILE | Errno::NFILE => Failure::Unavailable,
             other => Failure::Other(other.into()),
         }
     }
@@ -333,10 +337,10 @@ mod tests {
         ] {
             assert!(matches!(Failure::from_errno(errno), Failure::NotFound));
         }
-        assert!(matches!(
-            Failure::from_errno(Errno::MFILE),
-            Failure::Other(_)
-        ));
+        for errno in [Errno::MFILE, Errno::NFILE] {
+            assert!(matches!(Failure::from_errno(errno), Failure::Unavailable));
+        }
+        assert!(matches!(Failure::from_errno(Errno::IO), Failure::Other(_)));
     }
 
     #[test]
