@@ -166,7 +166,8 @@ class Servers:
                 env = {**os.environ, "RUST_LOG": "info" if access_log else "warn"}
                 cmd = [str(self.binary), "--port", str(port), "--root", str(self.root),
                        "--keep-alive-timeout", KEEP_ALIVE,
-                       "--max-connections", str(MAX_CONNECTIONS)]
+                       "--max-connections", str(MAX_CONNECTIONS),
+                       "--max-connections-per-ip", str(MAX_CONNECTIONS)]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
                 conf = nginx_conf(self.tmp, self.root, port, access_log, nopush)
