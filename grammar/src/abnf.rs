@@ -36,10 +36,9 @@ impl ByteClass {
 
     /// How many bytes at the start of `bytes` are in the class.
     ///
-    /// Eight bytes per block, each tested with its own branch: the loop over a block is
-    /// unrolled, so a byte costs a load, a table test and a branch, with no index or bounds to
-    /// keep, and the branch that leaves the run sits at a fixed place in the block. The bytes
-    /// after the last whole block go one by one.
+    /// Eight bytes per step: the eight lookups are folded with `&` and tested once, so a
+    /// run of class bytes costs one branch per word instead of one per byte; the step that
+    /// fails, and the last bytes, go one by one.
     #[inline]
     pub(crate) fn prefix_len(&self, bytes: &[u8]) -> usize {
         let mut clean = 0;
@@ -251,8 +250,8 @@ pub(crate) const fn hex_value(b: u8) -> u8 {
 
 /// Bytes that a rule has already checked to be ASCII, as `&str`. For ASCII input this is the
 /// identity; it returns `""` only if a caller broke that contract. For the strings a request
-/// holds once or never (an extension method, a scheme, an authority, an Accept-Encoding
-/// coding); field names, the path, the query and Host go through [`ascii_str_unchecked`].
+/// holds once or never (a method name, a scheme, an authority); the hot ones go through
+/// [`ascii_str_unchecked`].
 pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
     std::str::from_utf8(ascii).unwrap_or_default()
 }

