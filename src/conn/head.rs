@@ -15,8 +15,27 @@
 //! Leading empty lines (RFC 9112 §2.2) are stepped over before the request-line is looked
 //! for; what they are is the parse's to judge.
 
+use crate::conn::dispatch::{Prepared, prepare};
+use crate::handlers::Handler;
 use memchr::memchr_iter;
-use nomserve_grammar::Limits;
+use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
+use std::net::SocketAddr;
+
+/// Header storage per parse: the grammar's default field count bound.
+const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
+
+/// What the buffered bytes of a head came to.
+#[derive(Debug)]
+pub enum Head {
+    /// Nothing to decide yet: read more.
+    NeedMore,
+    /// Parsed, and a strict prefix of a valid head: look on, then read more.
+    Partial,
+    /// Parsed, and it breaks a rule.
+    Invalid(Error),
+    /// A whole head of this many bytes, and what to do with it.
+    Complete(Box<Prepared>, usize),
+}
 
 /// What the buffered head bytes call for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +60,32 @@ pub struct HeadScan {
 }
 
 impl HeadScan {
+    /// Scans `input` (the buffered bytes from the head's first one) and, when the scan calls
+    /// for it, parses it (adding the bytes handed to the parser to `parsed`) and prepares the
+    /// answer to a complete head with `handler`.
+    pub fn read(
+        &mut self,
+        input: &[u8],
+        peer: SocketAddr,
+        handler: &dyn Handler,
+        parsed: &mut u64,
+    ) -> Head {
+        let limits = Limits::default();
+        if self.scan(input, &limits) == Scan::NeedMore {
+            return Head::NeedMore;
+        }
+        *parsed += input.len() as u64;
+        let mut fields = [Header::EMPTY; MAX_HEADERS];
+        match parse_request(input, &mut fields, &limits) {
+            Ok(Parsed::Complete { value, consumed }) => {
+                let head = input.get(..consumed).unwrap_or(input);
+                Head::Complete(Box::new(prepare(&value, head, peer, handler)), consumed)
+            }
+            Ok(Parsed::Partial) => Head::Partial,
+            Err(e) => Head::Invalid(e),
+        }
+    }
+
     /// Looks at the bytes of `head` (the buffered bytes from the head's first one, longer
     /// than at the last call or the same) not looked at before, and says whether to parse.
     pub fn scan(&mut self, head: &[u8], limits: &Limits) -> Scan {

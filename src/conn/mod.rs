@@ -49,10 +49,9 @@ use crate::http::output::{Item, Output};
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
 use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
-use dispatch::{Close, Exchange, Prepared, prepare};
-use head::{HeadScan, Scan};
-use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
-use send::{SendClock, TooSlow};
+use dispatch::{Close, Exchange, Prepared};
+use head::{Head, HeadScan};
+use send::SendClock;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -71,9 +70,6 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// Most bytes a lingering close reads and discards before closing anyway.
 const LINGER_BYTES: usize = 64 * 1024;
-
-/// Header storage per parse: the grammar's default field count bound.
-const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
 
 /// The time limits a connection keeps, from the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,18 +317,7 @@ impl Conn {
         if !self.output.is_empty() {
             let timeouts = self.timeouts;
             if let Err(why) = self.send.check(now, timeouts.send, timeouts.min_send_rate) {
-                match why {
-                    TooSlow::Stalled => log::debug!(
-                        "{}: took nothing of its response for {:?}; closing",
-                        self.peer,
-                        timeouts.send
-                    ),
-                    TooSlow::BelowRate { bytes, window } => log::debug!(
-                        "{}: took {bytes} bytes in {window:?}, below {} bytes/s; closing",
-                        self.peer,
-                        timeouts.min_send_rate
-                    ),
-                }
+                log::debug!("{}: {why}; closing", self.peer);
                 self.output.abandon(self.peer.ip());
                 self.state = State::Closed;
             }
@@ -351,7 +336,7 @@ impl Conn {
                 );
                 let exchange = Exchange::unparsed(self.unprocessed());
                 let response = Response::text(408, "the request head did not arrive in time\n");
-                self.finish(response, exchange, Some(Close::Error), false, now);
+                self.fail(response, exchange, now);
             }
             State::Body { .. } => log::debug!(
                 "{}: request body unfinished at its deadline; closing",
@@ -368,53 +353,38 @@ impl Conn {
 
     /// Advances the state machine with the buffered bytes.
     fn step(&mut self, ctx: &Context<'_>, now: Instant) -> Step {
-        match std::mem::replace(&mut self.state, State::Closed) {
-            State::Idle { deadline } => {
-                if self.unprocessed().is_empty() {
-                    self.state = State::Idle { deadline };
-                    Step::NeedBytes
-                } else {
-                    // A request's first byte: its head has the header timeout from now.
-                    self.state = State::Head {
-                        deadline: now + self.timeouts.header,
-                        scan: HeadScan::default(),
-                    };
-                    Step::Continue
-                }
+        let buffered = self.input.len() - self.pos;
+        match &mut self.state {
+            State::Idle { .. } if buffered == 0 => return Step::NeedBytes,
+            State::Idle { .. } => {
+                // A request's first byte: its head has the header timeout from now.
+                self.state = State::Head {
+                    deadline: now + self.timeouts.header,
+                    scan: HeadScan::default(),
+                };
+                return Step::Continue;
             }
+            State::Lingering { shut: false, .. } => return Step::Shutdown,
+            State::Lingering { drained, .. } => {
+                *drained += buffered;
+                self.pos = self.input.len();
+                if *drained <= LINGER_BYTES {
+                    return Step::NeedBytes;
+                }
+                self.state = State::Closed;
+                return Step::Close;
+            }
+            State::Closed => return Step::Close,
+            State::Head { .. } | State::Body { .. } => {}
+        }
+        match std::mem::replace(&mut self.state, State::Closed) {
             State::Head { deadline, scan } => self.read_head(deadline, scan, ctx, now),
             State::Body {
                 body,
                 deadline,
                 pending,
             } => self.read_body(body, deadline, *pending, ctx, now),
-            State::Lingering {
-                deadline,
-                drained,
-                shut,
-            } => {
-                if !shut {
-                    self.state = State::Lingering {
-                        deadline,
-                        drained,
-                        shut,
-                    };
-                    return Step::Shutdown;
-                }
-                let drained = drained + self.unprocessed().len();
-                self.pos = self.input.len();
-                if drained > LINGER_BYTES {
-                    Step::Close
-                } else {
-                    self.state = State::Lingering {
-                        deadline,
-                        drained,
-                        shut,
-                    };
-                    Step::NeedBytes
-                }
-            }
-            State::Closed => Step::Close,
+            State::Idle { .. } | State::Lingering { .. } | State::Closed => Step::Close,
         }
     }
 
@@ -429,50 +399,30 @@ impl Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) -> Step {
-        enum Outcome {
-            Complete(Box<Prepared>, usize),
-            Partial,
-            Invalid(Error),
-        }
-        let limits = Limits::default();
-        if scan.scan(self.unprocessed(), &limits) == Scan::NeedMore {
-            self.state = State::Head { deadline, scan };
-            return Step::NeedBytes;
-        }
+        let outcome = scan.read(
+            self.input.get(self.pos..).unwrap_or_default(),
+            self.peer,
+            ctx.handler,
+            &mut self.stats.head_bytes_parsed,
+        );
         let peer = self.peer;
-        self.stats.head_bytes_parsed += self.unprocessed().len() as u64;
-        let input = self.input.get(self.pos..).unwrap_or_default();
-        let outcome = {
-            let mut fields = [Header::EMPTY; MAX_HEADERS];
-            match parse_request(input, &mut fields, &limits) {
-                Ok(Parsed::Complete { value, consumed }) => {
-                    let head = input.get(..consumed).unwrap_or(input);
-                    let prepared = prepare(&value, head, peer, ctx.handler);
-                    Outcome::Complete(Box::new(prepared), head.len())
-                }
-                Ok(Parsed::Partial) => Outcome::Partial,
-                Err(e) => Outcome::Invalid(e),
-            }
-        };
         match outcome {
+            Head::NeedMore => {
+                self.state = State::Head { deadline, scan };
+                Step::NeedBytes
+            }
             // The scanner looks on: the buffered bytes may hold the head's end already.
-            Outcome::Partial => {
+            Head::Partial => {
                 self.state = State::Head { deadline, scan };
                 Step::Continue
             }
-            Outcome::Invalid(e) => {
+            Head::Invalid(e) => {
                 log::debug!("{peer}: malformed request: {e}");
                 let exchange = Exchange::unparsed(self.unprocessed());
                 let response = Response::text(e.status(), format!("{e}\n"));
-                self.finish(
-                    response,
-                    exchange,
-                    Some(Close::Error),
-                    ctx.shutting_down,
-                    now,
-                )
+                self.fail(response, exchange, now)
             }
-            Outcome::Complete(prepared, consumed) => {
+            Head::Complete(prepared, consumed) => {
                 self.pos += consumed;
                 let Prepared {
                     response,
@@ -555,24 +505,12 @@ impl Conn {
                     413,
                     format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
                 );
-                self.finish(
-                    response,
-                    exchange,
-                    Some(Close::Error),
-                    ctx.shutting_down,
-                    now,
-                )
+                self.fail(response, exchange, now)
             }
             Err(e) => {
                 log::debug!("{}: malformed request body: {e}", self.peer);
                 let response = Response::text(e.status(), format!("{e}\n"));
-                self.finish(
-                    response,
-                    exchange,
-                    Some(Close::Error),
-                    ctx.shutting_down,
-                    now,
-                )
+                self.fail(response, exchange, now)
             }
         }
     }
@@ -582,6 +520,11 @@ impl Conn {
         if self.output.is_empty() {
             self.send = SendClock::new(now);
         }
+    }
+
+    /// Queues `response` to a request whose framing is in doubt, then closes (lingering).
+    fn fail(&mut self, response: Response, exchange: Exchange, now: Instant) -> Step {
+        self.finish(response, exchange, Some(Close::Error), false, now)
     }
 
     /// Queues `response` and decides what follows: the next request (keep-alive), a

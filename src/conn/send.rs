@@ -13,14 +13,37 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TooSlow {
     /// Nothing was taken for a whole send timeout.
-    Stalled,
+    Stalled {
+        /// The send timeout.
+        timeout: Duration,
+    },
     /// Less than the minimum rate was taken over a window.
     BelowRate {
         /// Bytes taken in the window.
         bytes: u64,
         /// The window's length.
         window: Duration,
+        /// The minimum rate, in bytes a second.
+        min_rate: u64,
     },
+}
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TooSlow::Stalled { timeout } => {
+                write!(f, "took nothing of its response for {timeout:?}")
+            }
+            TooSlow::BelowRate {
+                bytes,
+                window,
+                min_rate,
+            } => write!(
+                f,
+                "took {bytes} bytes in {window:?}, below {min_rate} bytes/s"
+            ),
+        }
+    }
 }
 
 /// The clocks of one connection's sending.
@@ -62,7 +85,7 @@ impl SendClock {
     /// ended at a good rate makes way for the next.
     pub fn check(&mut self, now: Instant, timeout: Duration, min_rate: u64) -> Result<(), TooSlow> {
         if now >= self.progress + timeout {
-            return Err(TooSlow::Stalled);
+            return Err(TooSlow::Stalled { timeout });
         }
         if now >= self.window_start + timeout {
             let window = now - self.window_start;
@@ -71,6 +94,7 @@ impl SendClock {
                 return Err(TooSlow::BelowRate {
                     bytes: self.window_bytes,
                     window,
+                    min_rate,
                 });
             }
             self.window_start = now;
@@ -95,7 +119,7 @@ mod tests {
         assert_eq!(clock.check(start + TIMEOUT / 2, TIMEOUT, RATE), Ok(()));
         assert_eq!(
             clock.check(start + TIMEOUT, TIMEOUT, RATE),
-            Err(TooSlow::Stalled)
+            Err(TooSlow::Stalled { timeout: TIMEOUT })
         );
     }
 
@@ -126,7 +150,8 @@ mod tests {
             clock.check(end, TIMEOUT, RATE),
             Err(TooSlow::BelowRate {
                 bytes: 5 * RATE,
-                window: TIMEOUT
+                window: TIMEOUT,
+                min_rate: RATE,
             })
         );
         // Without a minimum rate, the same client is kept.
@@ -147,7 +172,7 @@ mod tests {
         assert_eq!(clock.deadline(TIMEOUT), last + TIMEOUT);
         assert_eq!(
             clock.check(last + TIMEOUT, TIMEOUT, RATE),
-            Err(TooSlow::Stalled)
+            Err(TooSlow::Stalled { timeout: TIMEOUT })
         );
     }
 }
