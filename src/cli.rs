@@ -72,6 +72,19 @@ pub struct Args {
     #[arg(long, value_name = "RATE", default_value = "1KiB/s", value_parser = parse_rate)]
     pub min_send_rate: u64,
 
+    /// Most files kept open in the open-file cache (with their metadata and, when small,
+    /// their bytes); 0 turns the cache off.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub file_cache_entries: usize,
+
+    /// Files up to this size are kept in memory by the open-file cache. Examples: 64KiB, 1MiB.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_size)]
+    pub file_cache_max_file: u64,
+
+    /// Most bytes of file contents the open-file cache keeps in memory. Examples: 64MiB.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub file_cache_size: u64,
+
     /// Serve dotfiles and dot-directories (hidden by default).
     #[arg(long)]
     pub dotfiles: bool,
@@ -112,23 +125,32 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Parses a rate in bytes a second: a count, an optional unit (`B`, `KB` = 1000 B, `KiB` =
-/// 1024 B, `MB`, `MiB`) and `/s`, such as `1KiB/s` or `512B/s`; or `0` (no minimum).
+/// Parses a rate in bytes a second: a size (see [`parse_size`]) and `/s`, such as `1KiB/s`
+/// or `512B/s`; or `0` (no minimum).
 fn parse_rate(text: &str) -> Result<u64, String> {
     if text == "0" {
         return Ok(0);
     }
     let bad = || format!("{text:?} is not a rate such as 1KiB/s, 512B/s or 0");
     let amount = text.strip_suffix("/s").ok_or_else(bad)?;
-    let digits = amount.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = amount.split_at(digits);
+    parse_size(amount).map_err(|_| bad())
+}
+
+/// Parses a size in bytes: a count and an optional unit (`B`, `KB` = 1000 B, `KiB` =
+/// 1024 B, `MB`, `MiB`, `GB`, `GiB`), such as `64KiB` or `512`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not a size such as 64KiB, 1MiB or 512");
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
     let number: u64 = number.parse().map_err(|_| bad())?;
-    let scale = match unit {
+    let scale: u64 = match unit {
         "" | "B" => 1,
         "KB" => 1000,
-        "KiB" => 1024,
+        "KiB" => 1 << 10,
         "MB" => 1000 * 1000,
-        "MiB" => 1024 * 1024,
+        "MiB" => 1 << 20,
+        "GB" => 1000 * 1000 * 1000,
+        "GiB" => 1 << 30,
         _ => return Err(bad()),
     };
     number.checked_mul(scale).ok_or_else(bad)
@@ -186,6 +208,9 @@ mod tests {
         assert_eq!(parse_rate("4KB/s"), Ok(4000));
         assert_eq!(parse_rate("2MiB/s"), Ok(2 * 1024 * 1024));
         assert!(parse_rate("99999999999999999999MiB/s").is_err());
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert!(parse_size("64 KiB").is_err());
     }
 
     #[test]
@@ -217,7 +242,8 @@ mod tests {
             &["--send-timeout", "0s"],
             &["--min-send-rate", "1KiB"],
             &["--min-send-rate", "fast/s"],
-            &["--min-send-rate", "1GiB/s"],
+            &["--min-send-rate", "1TiB/s"],
+            &["--file-cache-max-file", "big"],
             &["--bind", "localhost"],
             &["--cache-control", "no-cache\r\nX-Evil: 1"],
             &["--cache-control", " no-cache"],

@@ -18,7 +18,7 @@ mod server;
 use clap::Parser;
 use conn::Timeouts;
 use handlers::Router;
-use handlers::files::{FileOptions, StaticFiles};
+use handlers::files::{CacheLimits, FileOptions, StaticFiles};
 use http::access_log;
 use server::{Config, Server, ShutdownHandle};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -95,6 +95,11 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
         dotfiles: args.dotfiles,
         list_dirs: args.list_dirs,
         cache_control: args.cache_control.clone(),
+        cache: CacheLimits {
+            entries: args.file_cache_entries,
+            bytes: args.file_cache_size,
+            max_file: args.file_cache_max_file,
+        },
     })
     .map_err(|e| Fatal {
         message: format!("document root {}: {e}", root.display()),

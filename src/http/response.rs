@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::sync::Arc;
 
 /// A field value: usually a static string, sometimes one built for this response.
 pub type FieldValue = Cow<'static, str>;
@@ -18,6 +19,9 @@ pub struct Response {
     /// Fields set by the handler, in the order they are written. The connection layer adds
     /// Date, Server, Content-Length and Connection itself; handlers never set those.
     pub headers: Vec<(&'static str, FieldValue)>,
+    /// Field lines serialised ahead of time (`Name: value` CRLF each), written after
+    /// `headers`: a cached file's fields, built and checked once, sent without allocating.
+    pub fields: Option<Arc<[u8]>>,
     /// The content.
     pub body: Body,
 }
@@ -29,10 +33,12 @@ pub enum Body {
     Empty,
     /// Content held in memory.
     Bytes(Cow<'static, [u8]>),
+    /// Content held in memory and shared, such as a cached small file.
+    Shared(Arc<[u8]>),
     /// `len` bytes of `file` from `offset`, sent with the kernel's zero-copy path.
     File {
-        /// The open file.
-        file: File,
+        /// The open file (shared with the open-file cache).
+        file: Arc<File>,
         /// Where the content starts.
         offset: u64,
         /// How many bytes.
@@ -42,7 +48,7 @@ pub enum Body {
     /// of the file; then the closing delimiter.
     Multipart {
         /// The open file.
-        file: File,
+        file: Arc<File>,
         /// Each part: its delimiter and header fields, then the range's offset and length.
         parts: Vec<(Vec<u8>, u64, u64)>,
         /// The closing delimiter.
@@ -56,6 +62,7 @@ impl Body {
         match self {
             Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
+            Body::Shared(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,
             Body::Multipart { parts, tail, .. } => {
                 parts
@@ -74,6 +81,7 @@ impl Response {
         Response {
             status,
             headers: Vec::new(),
+            fields: None,
             body: Body::Empty,
         }
     }

@@ -82,17 +82,20 @@ pub fn queue(
                 out.push_bytes(&bytes);
                 total += bytes.len() as u64;
             }
+            Body::Shared(bytes) => {
+                out.push_bytes(&bytes);
+                total += bytes.len() as u64;
+            }
             Body::File { file, offset, len } if len <= SMALL_FILE => {
                 let read = read_small_file(out.bytes_mut(), &file, offset, len);
                 total += read;
                 complete = read == len;
             }
             Body::File { file, offset, len } => {
-                out.push_file(Arc::new(file), offset, len);
+                out.push_file(file, offset, len);
                 total += len;
             }
             Body::Multipart { file, parts, tail } => {
-                let file = Arc::new(file);
                 for (part_head, offset, len) in parts {
                     out.push_bytes(&part_head);
                     out.push_file(Arc::clone(&file), offset, len);
@@ -119,9 +122,11 @@ pub fn serialize(response: Response, framing: Framing) -> Vec<u8> {
     let response = checked(response);
     let mut out = Vec::with_capacity(256);
     head(&mut out, &response, framing, &clock::http_date());
-    if let Body::Bytes(bytes) = &response.body {
-        if !framing.head_request && has_content(response.status) {
-            out.extend_from_slice(bytes);
+    if !framing.head_request && has_content(response.status) {
+        match &response.body {
+            Body::Bytes(bytes) => out.extend_from_slice(bytes),
+            Body::Shared(bytes) => out.extend_from_slice(bytes),
+            Body::Empty | Body::File { .. } | Body::Multipart { .. } => {}
         }
     }
     out
@@ -132,7 +137,8 @@ fn has_content(status: u16) -> bool {
     !(status < 200 || status == 204 || status == 304)
 }
 
-/// `response` if it can be sent as it is; else (a status outside 100–599, a field name that
+/// `response` if it can be sent as it is (its prebuilt `fields` are checked where they are
+/// built); else (a status outside 100–599, a field name that
 /// is not a token, a value with control bytes, or a field only the writer may set) a 500
 /// saying so, with the fault logged.
 fn checked(response: Response) -> Response {
@@ -185,6 +191,9 @@ pub fn head(out: &mut Vec<u8>, response: &Response, framing: Framing, date: &[u8
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(fields) = &response.fields {
+        out.extend_from_slice(fields);
     }
     // RFC 9110 §8.6: no Content-Length in 1xx or 204; none in 304 either, where it could
     // only repeat the selected representation's length. A HEAD response carries the length
@@ -340,10 +349,10 @@ mod tests {
         sent
     }
 
-    fn file_of(content: &[u8]) -> File {
+    fn file_of(content: &[u8]) -> Arc<File> {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(content).unwrap();
-        file
+        Arc::new(file)
     }
 
     fn body_of(bytes: &[u8]) -> &[u8] {
@@ -458,7 +467,7 @@ mod tests {
             (SMALL_FILE, 2 * SMALL_FILE),
         ] {
             let response = Response::new(200).body(Body::File {
-                file: file.try_clone().unwrap(),
+                file: Arc::clone(&file),
                 offset,
                 len,
             });

@@ -18,6 +18,7 @@
 //! Files are streamed (`Body::File`, `Body::Multipart`): nothing reads a whole file into
 //! memory.
 
+mod cache;
 mod listing;
 mod map;
 mod mime;
@@ -27,14 +28,17 @@ mod ranges;
 mod validators;
 
 use crate::http::response::{Body, Response};
+pub use cache::CacheLimits;
+use cache::FileCache;
 use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure};
 use ranges::Decision;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 use validators::{Precondition, Validators};
 
@@ -49,6 +53,8 @@ pub struct FileOptions {
     pub list_dirs: bool,
     /// The Cache-Control value sent with files (`--cache-control`, default `no-cache`).
     pub cache_control: String,
+    /// The open-file cache's bounds.
+    pub cache: CacheLimits,
 }
 
 /// Serves files under one root.
@@ -56,6 +62,7 @@ pub struct FileOptions {
 pub struct StaticFiles {
     beneath: Beneath,
     options: FileOptions,
+    cache: Arc<FileCache>,
 }
 
 /// The file a directory is served by.
@@ -75,7 +82,12 @@ impl StaticFiles {
             options.root.display(),
             beneath.strategy()
         );
-        Ok(StaticFiles { beneath, options })
+        let cache = FileCache::new(&options.root, options.cache);
+        Ok(StaticFiles {
+            beneath,
+            options,
+            cache,
+        })
     }
 
     /// Answers a GET or HEAD request for a path under the root. HEAD is answered like GET;
@@ -86,6 +98,9 @@ impl StaticFiles {
         let Some(raw) = request.target.path() else {
             return not_found();
         };
+        if let Some(resource) = self.cache.get(raw) {
+            return self.represent(request, &resource);
+        }
         let decoded = match decode_path(raw) {
             Ok(decoded) => decoded,
             Err(error) => return nosniff(Response::text(error.status(), error.to_string())),
@@ -108,14 +123,14 @@ impl StaticFiles {
                     Response::text(301, "Moved Permanently").header("Location", location),
                 );
             }
-            return self.directory(request, &decoded, &rel, file);
+            return self.directory(request, raw, &decoded, &rel, file);
         }
         // A regular file named with a trailing slash names nothing (as POSIX path resolution
         // says: "file.txt/" is ENOTDIR).
         if !meta.is_file() || decoded.trailing_slash {
             return not_found();
         }
-        self.file(request, &rel, file, &meta)
+        self.file(request, raw, &rel, file, &meta)
     }
 
     /// Opens `rel` beneath the root for reading and `fstat`s it.
@@ -131,13 +146,16 @@ impl StaticFiles {
     fn directory(
         &self,
         request: &Request<'_, '_>,
+        key: &str,
         decoded: &DecodedPath<'_>,
         rel: &Path,
         dir: File,
     ) -> Response {
         let index = rel.join(INDEX);
         match self.open(&index) {
-            Ok((file, meta)) if meta.is_file() => return self.file(request, &index, file, &meta),
+            Ok((file, meta)) if meta.is_file() => {
+                return self.file(request, key, &index, file, &meta);
+            }
             Ok(_) | Err(Failure::NotFound) => {}
             Err(failure) => return failure_response(INDEX, failure),
         }
@@ -166,35 +184,121 @@ impl StaticFiles {
             .body(Body::Bytes(Cow::Owned(page.into_bytes())))
     }
 
-    /// Serves the regular file `file` (at `rel`, with metadata `meta`), or a precompressed
-    /// variant of it, after the conditional and range steps of RFC 9110 §13.2.2.
-    fn file(&self, request: &Request<'_, '_>, rel: &Path, file: File, meta: &Metadata) -> Response {
-        let now = SystemTime::now();
-        let content_type = mime::content_type(rel);
-
-        // Precompressed variants, each a regular file beside this one, or ignored.
-        let mut variants: [Option<(File, Metadata)>; 3] = [None, None, None];
+    /// Serves the regular file `file` (at `rel`, with metadata `meta`), requested as `key`:
+    /// looks for its precompressed variants (after watching its directories, so that a
+    /// variant made meanwhile is not missed), keeps the lot in the open-file cache when it
+    /// may, and answers.
+    fn file(
+        &self,
+        request: &Request<'_, '_>,
+        key: &str,
+        rel: &Path,
+        file: File,
+        meta: &Metadata,
+    ) -> Response {
+        let ticket = self.cache.watch(rel);
+        let mut variants: [Option<(Arc<File>, Stat)>; 3] = [None, None, None];
         for (slot, variant) in variants.iter_mut().zip(precompressed::VARIANTS) {
             let mut name = rel.as_os_str().to_owned();
             name.push(variant.suffix);
             *slot = self
                 .open(Path::new(&name))
                 .ok()
-                .filter(|(_, meta)| meta.is_file());
+                .filter(|(_, meta)| meta.is_file())
+                .map(|(file, meta)| (Arc::new(file), Stat::of(&meta)));
         }
-        let vary = variants.iter().any(Option::is_some);
+        let now = SystemTime::now();
+        let stat = Stat::of(meta);
+        let keep = self.cache.enabled() && self.cacheable(rel, &stat, &variants, now);
+        let resource = Arc::new(Resource::new(
+            rel,
+            Arc::new(file),
+            stat,
+            variants,
+            &self.options.cache_control,
+            keep.then_some(self.cache.limits().max_file),
+            now,
+        ));
+        if keep {
+            self.cache.insert(key, ticket, Arc::clone(&resource));
+        }
+        self.represent(request, &resource)
+    }
+
+    /// Whether the file at `rel` (and each variant found) may be cached: reached without a
+    /// symlink and unchanged since it was opened (the same inode, size and modification
+    /// time when opened again, now that its directories are watched), and not modified in
+    /// the future (its Last-Modified would then depend on the clock).
+    fn cacheable(
+        &self,
+        rel: &Path,
+        stat: &Stat,
+        variants: &[Option<(Arc<File>, Stat)>; 3],
+        now: SystemTime,
+    ) -> bool {
+        let same = |rel: &Path, stat: &Stat| {
+            self.beneath
+                .open_without_symlinks(rel)
+                .and_then(|file| file.metadata().map_err(Failure::Other))
+                .is_ok_and(|meta| Stat::of(&meta) == *stat)
+        };
+        let in_past = |stat: &Stat| {
+            u64::try_from(stat.mtime_sec).is_ok_and(|sec| {
+                now.duration_since(SystemTime::UNIX_EPOCH)
+                    .is_ok_and(|d| sec < d.as_secs())
+            })
+        };
+        in_past(stat)
+            && same(rel, stat)
+            && variants
+                .iter()
+                .zip(precompressed::VARIANTS)
+                .all(|(variant, suffix)| match variant {
+                    None => true,
+                    Some((_, stat)) => {
+                        let mut name = rel.as_os_str().to_owned();
+                        name.push(suffix.suffix);
+                        in_past(stat) && same(Path::new(&name), stat)
+                    }
+                })
+    }
+
+    /// Answers `request` for `resource`: a plain GET or HEAD (no precondition, no range, no
+    /// variant to choose) from what is prepared, without allocating; anything else after
+    /// the conditional and range steps of RFC 9110 §13.2.2.
+    fn represent(&self, request: &Request<'_, '_>, resource: &Resource) -> Response {
+        let plain = CONDITIONAL_FIELDS
+            .iter()
+            .all(|name| request.headers.get(name).is_none())
+            && (resource.variants.iter().all(Option::is_none)
+                || request.headers.get("Accept-Encoding").is_none());
+        if plain {
+            let mut response = Response::new(200);
+            response.fields = Some(Arc::clone(&resource.fields));
+            return response.body(match &resource.bytes {
+                Some(bytes) => Body::Shared(Arc::clone(bytes)),
+                None => Body::File {
+                    file: Arc::clone(&resource.file),
+                    offset: 0,
+                    len: resource.stat.len,
+                },
+            });
+        }
+        let now = SystemTime::now();
+        let vary = resource.variants.iter().any(Option::is_some);
         let codings = precompressed::accepted(&request.headers);
-        let available = variants.each_ref().map(Option::is_some);
+        let available = resource.variants.each_ref().map(Option::is_some);
         let chosen = precompressed::choose(codings.as_deref(), available).and_then(|i| {
-            let (file, meta) = variants[i].take()?;
-            Some((file, meta, precompressed::VARIANTS[i].coding))
+            let (file, stat) = resource.variants.get(i)?.as_ref()?;
+            Some((file, stat, precompressed::VARIANTS[i].coding))
         });
         let (file, stat, coding) = match chosen {
-            Some((file, meta, coding)) => (file, Stat::of(&meta), Some(coding)),
-            None => (file, Stat::of(meta), None),
+            Some((file, stat, coding)) => (Arc::clone(file), stat, Some(coding)),
+            None => (Arc::clone(&resource.file), &resource.stat, None),
         };
         let len = stat.len;
         let current = Validators::new(len, stat.mtime_sec, stat.mtime_nsec, coding, now);
+        let content_type = resource.content_type.clone();
         // Fields every answer about this representation carries: Vary whenever variants
         // exist, so caches key on Accept-Encoding (RFC 9110 §12.5.5), on 200, 206, 304, 412
         // and 416 alike.
@@ -270,7 +374,91 @@ impl StaticFiles {
     }
 }
 
+/// The request fields that make an answer depend on more than the file: with none of them,
+/// a GET or HEAD of an identity representation is a plain `200`.
+const CONDITIONAL_FIELDS: [&str; 6] = [
+    "Range",
+    "If-Match",
+    "If-None-Match",
+    "If-Modified-Since",
+    "If-Unmodified-Since",
+    "If-Range",
+];
+
+/// A regular file as the handler serves it, and the open-file cache keeps it: the file and
+/// its precompressed variants, each open, with what answering needs.
+#[derive(Debug)]
+pub struct Resource {
+    file: Arc<File>,
+    stat: Stat,
+    content_type: Cow<'static, str>,
+    variants: [Option<(Arc<File>, Stat)>; 3],
+    /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
+    /// Cache-Control, Accept-Ranges, Content-Type, Vary (with variants), nosniff.
+    fields: Arc<[u8]>,
+    /// The content, for a file small enough to keep in memory.
+    bytes: Option<Arc<[u8]>>,
+}
+
+impl Resource {
+    /// The resource of `file` at `rel` with its `variants`; its content read into memory
+    /// when `keep_up_to` is given and the file is no larger (a read that fails or comes up
+    /// short keeps nothing, and the file is sent from its descriptor).
+    fn new(
+        rel: &Path,
+        file: Arc<File>,
+        stat: Stat,
+        variants: [Option<(Arc<File>, Stat)>; 3],
+        cache_control: &str,
+        keep_up_to: Option<u64>,
+        now: SystemTime,
+    ) -> Resource {
+        let content_type = mime::content_type(rel);
+        let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
+        let mut fields = String::with_capacity(256);
+        let mut field = |name: &str, value: &str| {
+            fields.push_str(name);
+            fields.push_str(": ");
+            fields.push_str(value);
+            fields.push_str("\r\n");
+        };
+        field("ETag", &current.etag());
+        field("Last-Modified", &current.last_modified_value());
+        field("Cache-Control", cache_control);
+        field("Accept-Ranges", "bytes");
+        field("Content-Type", &content_type);
+        if variants.iter().any(Option::is_some) {
+            field("Vary", "Accept-Encoding");
+        }
+        field("X-Content-Type-Options", "nosniff");
+        let bytes = keep_up_to
+            .filter(|&max| stat.len <= max)
+            .and_then(|_| read_whole(&file, stat.len));
+        Resource {
+            file,
+            stat,
+            content_type,
+            variants,
+            fields: Arc::from(fields.into_bytes()),
+            bytes,
+        }
+    }
+
+    /// The bytes the cache counts for this entry: its content kept in memory.
+    pub fn kept_bytes(&self) -> u64 {
+        self.bytes.as_ref().map_or(0, |bytes| bytes.len() as u64)
+    }
+}
+
+/// All `len` bytes of `file`, or `None` if a read fails or the file turns out shorter.
+fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
+    let mut bytes = vec![0; usize::try_from(len).ok()?];
+    file.read_exact_at(&mut bytes, 0).ok()?;
+    Some(Arc::from(bytes))
+}
+
 /// The parts of a file's metadata the validators use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
     len: u64,
     mtime_sec: i64,
@@ -335,6 +523,11 @@ mod tests {
             dotfiles: false,
             list_dirs,
             cache_control: "no-cache".to_string(),
+            cache: CacheLimits {
+                entries: 64,
+                bytes: 1 << 20,
+                max_file: 64 * 1024,
+            },
         })
         .unwrap()
     }
@@ -367,12 +560,21 @@ mod tests {
         })
     }
 
+    /// The value of the field `name`, set by the handler or among the prebuilt fields.
     fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
+        let prebuilt = response.fields.as_deref().map(|fields| {
+            std::str::from_utf8(fields)
+                .unwrap()
+                .split("\r\n")
+                .filter_map(|line| line.split_once(": "))
+        });
         response
             .headers
             .iter()
+            .map(|(n, v)| (*n, v.as_ref()))
+            .chain(prebuilt.into_iter().flatten())
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v)
     }
 
     /// The bytes the body stands for, read from its file where it has one.
@@ -385,6 +587,7 @@ mod tests {
         match &response.body {
             Body::Empty => Vec::new(),
             Body::Bytes(bytes) => bytes.to_vec(),
+            Body::Shared(bytes) => bytes.to_vec(),
             Body::File { file, offset, len } => read(file, *offset, *len),
             Body::Multipart { file, parts, tail } => {
                 let mut out = Vec::new();

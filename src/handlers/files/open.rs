@@ -166,22 +166,39 @@ impl Beneath {
         self.open_with(rel, OFlags::PATH | OFlags::CLOEXEC)
     }
 
+    /// Opens `rel` for reading as [`Beneath::open`] does, but refusing a symlink anywhere in
+    /// the path (`RESOLVE_NO_SYMLINKS`; the walk refuses every symlink already): the file is
+    /// then the one its directory holds, which the open-file cache requires.
+    pub(super) fn open_without_symlinks(&self, rel: &Path) -> Result<File, Failure> {
+        match self.strategy {
+            Strategy::Openat2 => self
+                .open_openat2(rel, read_flags(), ResolveFlags::NO_SYMLINKS)
+                .map(File::from),
+            Strategy::Walk => self.open(rel),
+        }
+    }
+
     fn open_with(&self, rel: &Path, flags: OFlags) -> Result<File, Failure> {
         match self.strategy {
-            Strategy::Openat2 => self.open_openat2(rel, flags),
+            Strategy::Openat2 => self.open_openat2(rel, flags, ResolveFlags::empty()),
             Strategy::Walk => self.open_walk(rel, flags),
         }
         .map(File::from)
     }
 
     /// One `openat2` call; `EAGAIN` retried [`OPENAT2_RETRIES`] times.
-    fn open_openat2(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, Failure> {
+    fn open_openat2(
+        &self,
+        rel: &Path,
+        flags: OFlags,
+        extra: ResolveFlags,
+    ) -> Result<OwnedFd, Failure> {
         let rel = if rel.as_os_str().is_empty() {
             Path::new(".")
         } else {
             rel
         };
-        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS | extra;
         let mut tries = 0;
         loop {
             match openat2(&self.root, rel, flags, Mode::empty(), resolve) {
