@@ -202,7 +202,7 @@ impl FileCache {
             }
             let wd = match watches.by_dir.get(&dir) {
                 Some(&wd) => wd,
-                None => match inotify::add_watch(inotify, &self.root.join(&dir), watch_flags()) {
+                None => match inotify::add_watch(inotify, self.root.join(&dir), watch_flags()) {
                     Ok(wd) => {
                         watches.by_dir.insert(dir.clone(), wd);
                         watches.by_wd.insert(
