@@ -242,13 +242,13 @@ impl StaticFiles {
                 .and_then(|file| file.metadata().map_err(Failure::Other))
                 .is_ok_and(|meta| Stat::of(&meta) == *stat)
         };
-        let in_past = |stat: &Stat| {
+        let not_in_future = |stat: &Stat| {
             u64::try_from(stat.mtime_sec).is_ok_and(|sec| {
                 now.duration_since(SystemTime::UNIX_EPOCH)
-                    .is_ok_and(|d| sec < d.as_secs())
+                    .is_ok_and(|d| sec <= d.as_secs())
             })
         };
-        in_past(stat)
+        not_in_future(stat)
             && same(rel, stat)
             && variants
                 .iter()
@@ -258,7 +258,7 @@ impl StaticFiles {
                     Some((_, stat)) => {
                         let mut name = rel.as_os_str().to_owned();
                         name.push(suffix.suffix);
-                        in_past(stat) && same(Path::new(&name), stat)
+                        not_in_future(stat) && same(Path::new(&name), stat)
                     }
                 })
     }

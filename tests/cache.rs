@@ -1,0 +1,198 @@
+//! The open-file cache is never stale: each kind of change on disk, made under a hot cache,
+//! is what the next request sees 50 ms later.
+//!
+//! "Hot" is checked, not assumed: a cached file is held open by the server, so one of its
+//! descriptors in /proc names the file. The 50 ms pause after each change is the bound the
+//! server promises (README, "Limits and security"), not a wait for something to happen.
+
+mod common;
+
+use common::{Response, Server, request};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::thread;
+use std::time::Duration;
+
+/// How long after a change on disk a request must see it.
+const BOUND: Duration = Duration::from_millis(50);
+
+fn get(server: &Server, path: &str, fields: &str) -> Response {
+    request(
+        server,
+        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{fields}Connection: close\r\n\r\n"),
+    )
+}
+
+/// Whether the server holds `path` open (it is in the open-file cache).
+fn held_open(server: &Server, path: &Path) -> bool {
+    let path = fs::canonicalize(path).unwrap();
+    fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .unwrap()
+        .filter_map(|entry| fs::read_link(entry.ok()?.path()).ok())
+        .any(|target| target == path)
+}
+
+/// Requests `path` twice and checks that the file behind it is cached; returns the answer.
+fn warm(server: &Server, path: &str, file: &Path) -> Response {
+    get(server, path, "");
+    let response = get(server, path, "");
+    assert_eq!(response.status, 200);
+    assert!(held_open(server, file), "{} is not cached", file.display());
+    response
+}
+
+fn server_with(files: &[(&str, &str)], args: &[&str]) -> (tempfile::TempDir, Server) {
+    let root = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = root.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, content).unwrap();
+    }
+    let server = Server::with_args(root.path(), args);
+    (root, server)
+}
+
+#[test]
+fn an_edit_in_place_of_the_same_size_is_seen() {
+    let (root, server) = server_with(&[("page.txt", "AAAA")], &[]);
+    let file = root.path().join("page.txt");
+    let before = warm(&server, "/page.txt", &file);
+    assert_eq!(before.text(), "AAAA");
+    let mut handle = fs::OpenOptions::new().write(true).open(&file).unwrap();
+    handle.write_all(b"BBBB").unwrap();
+    drop(handle);
+    thread::sleep(BOUND);
+    let after = get(&server, "/page.txt", "");
+    assert_eq!(after.text(), "BBBB");
+    assert_ne!(after.header("ETag"), before.header("ETag"));
+}
+
+#[test]
+fn growth_is_seen() {
+    let (root, server) = server_with(&[("log.txt", "one\n")], &[]);
+    let file = root.path().join("log.txt");
+    warm(&server, "/log.txt", &file);
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all(b"two\n")
+        .unwrap();
+    thread::sleep(BOUND);
+    let after = get(&server, "/log.txt", "");
+    assert_eq!(after.text(), "one\ntwo\n");
+    assert_eq!(after.header("Content-Length"), Some("8"));
+}
+
+#[test]
+fn an_atomic_replace_by_rename_is_seen() {
+    let (root, server) = server_with(&[("app.js", "old();")], &[]);
+    let file = root.path().join("app.js");
+    warm(&server, "/app.js", &file);
+    let temporary = root.path().join(".app.js.tmp");
+    fs::write(&temporary, "new();").unwrap();
+    fs::rename(&temporary, &file).unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(get(&server, "/app.js", "").text(), "new();");
+}
+
+#[test]
+fn a_delete_then_a_re_create_is_seen() {
+    let (root, server) = server_with(&[("gone.txt", "here")], &[]);
+    let file = root.path().join("gone.txt");
+    warm(&server, "/gone.txt", &file);
+    fs::remove_file(&file).unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(get(&server, "/gone.txt", "").status, 404);
+    fs::write(&file, "back").unwrap();
+    thread::sleep(BOUND);
+    let again = get(&server, "/gone.txt", "");
+    assert_eq!((again.status, again.text().as_str()), (200, "back"));
+}
+
+#[test]
+fn a_touch_changes_the_validators() {
+    let (root, server) = server_with(&[("t.txt", "same")], &[]);
+    let file = root.path().join("t.txt");
+    let before = warm(&server, "/t.txt", &file);
+    let handle = fs::File::options().write(true).open(&file).unwrap();
+    handle
+        .set_modified(std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000))
+        .unwrap();
+    drop(handle);
+    thread::sleep(BOUND);
+    let after = get(&server, "/t.txt", "");
+    assert_eq!(
+        after.header("Last-Modified"),
+        Some("Sun, 09 Sep 2001 01:46:40 GMT")
+    );
+    assert_ne!(after.header("ETag"), before.header("ETag"));
+}
+
+#[test]
+fn a_new_precompressed_sibling_is_seen() {
+    let (root, server) = server_with(&[("style.css", "body{}")], &[]);
+    let file = root.path().join("style.css");
+    warm(&server, "/style.css", &file);
+    let plain = get(&server, "/style.css", "Accept-Encoding: gzip\r\n");
+    assert_eq!(plain.header("Content-Encoding"), None);
+    fs::write(root.path().join("style.css.gz"), "gzipped").unwrap();
+    thread::sleep(BOUND);
+    let encoded = get(&server, "/style.css", "Accept-Encoding: gzip\r\n");
+    assert_eq!(encoded.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(encoded.text(), "gzipped");
+    assert_eq!(encoded.header("Vary"), Some("Accept-Encoding"));
+}
+
+#[test]
+fn a_renamed_directory_takes_its_cached_files_with_it() {
+    let (root, server) = server_with(&[("sub/deep/a.txt", "a")], &[]);
+    warm(&server, "/sub/deep/a.txt", &root.path().join("sub/deep/a.txt"));
+    fs::rename(root.path().join("sub"), root.path().join("moved")).unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(get(&server, "/sub/deep/a.txt", "").status, 404);
+    assert_eq!(get(&server, "/moved/deep/a.txt", "").text(), "a");
+}
+
+#[test]
+fn a_large_file_edited_in_place_is_seen() {
+    let big = "x".repeat(200 * 1024);
+    let (root, server) = server_with(&[("big.txt", &big)], &["--file-cache-max-file", "1KiB"]);
+    let file = root.path().join("big.txt");
+    warm(&server, "/big.txt", &file);
+    let mut handle = fs::OpenOptions::new().write(true).open(&file).unwrap();
+    handle.write_all(b"yyyy").unwrap();
+    drop(handle);
+    thread::sleep(BOUND);
+    let after = get(&server, "/big.txt", "");
+    assert!(after.text().starts_with("yyyyxxxx"));
+}
+
+#[test]
+fn a_new_entry_in_a_listed_directory_is_seen() {
+    let (root, server) = server_with(&[("dir/a.txt", "a")], &["--list-dirs"]);
+    warm(&server, "/dir/a.txt", &root.path().join("dir/a.txt"));
+    assert!(!get(&server, "/dir/", "").text().contains("b.txt"));
+    fs::write(root.path().join("dir/b.txt"), "b").unwrap();
+    thread::sleep(BOUND);
+    assert!(get(&server, "/dir/", "").text().contains("b.txt"));
+}
+
+#[test]
+fn a_file_reached_through_a_symlink_is_served_but_not_cached() {
+    let (root, server) = server_with(&[("real.txt", "real")], &[]);
+    std::os::unix::fs::symlink("real.txt", root.path().join("link.txt")).unwrap();
+    get(&server, "/link.txt", "");
+    let response = get(&server, "/link.txt", "");
+    assert_eq!(response.text(), "real");
+    assert!(!held_open(&server, &root.path().join("real.txt")));
+}
+
+#[test]
+fn with_the_cache_off_nothing_is_held_open() {
+    let (root, server) = server_with(&[("a.txt", "a")], &["--file-cache-entries", "0"]);
+    get(&server, "/a.txt", "");
+    assert_eq!(get(&server, "/a.txt", "").text(), "a");
+    assert!(!held_open(&server, &root.path().join("a.txt")));
+}
