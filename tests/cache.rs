@@ -148,7 +148,11 @@ fn a_new_precompressed_sibling_is_seen() {
 #[test]
 fn a_renamed_directory_takes_its_cached_files_with_it() {
     let (root, server) = server_with(&[("sub/deep/a.txt", "a")], &[]);
-    warm(&server, "/sub/deep/a.txt", &root.path().join("sub/deep/a.txt"));
+    warm(
+        &server,
+        "/sub/deep/a.txt",
+        &root.path().join("sub/deep/a.txt"),
+    );
     fs::rename(root.path().join("sub"), root.path().join("moved")).unwrap();
     thread::sleep(BOUND);
     assert_eq!(get(&server, "/sub/deep/a.txt", "").status, 404);

@@ -244,6 +244,8 @@ fn clients_resetting_mid_response_leak_no_descriptor() {
     let server = Server::with_args(root.path(), &[]);
     let pid = server.pid();
     assert_eq!(get(&server, "/echo").status, 200);
+    // The file, once served, stays open in the open-file cache: part of the baseline.
+    assert_eq!(get(&server, "/big.bin").status, 200);
     let baseline = fd_count(pid);
     let addr = server.addr;
     let clients: Vec<_> = (0..8)

@@ -24,8 +24,10 @@ use std::net::SocketAddr;
 /// Header storage per parse: the grammar's default field count bound.
 const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
 
-/// What the buffered bytes of a head came to.
+/// What the buffered bytes of a head came to. (`Complete` is large; boxing it would
+/// allocate once per request.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Head {
     /// Nothing to decide yet: read more.
     NeedMore,
@@ -34,7 +36,7 @@ pub enum Head {
     /// Parsed, and it breaks a rule.
     Invalid(Error),
     /// A whole head of this many bytes, and what to do with it.
-    Complete(Box<Prepared>, usize),
+    Complete(Prepared, usize),
 }
 
 /// What the buffered head bytes call for.
@@ -79,7 +81,7 @@ impl HeadScan {
         match parse_request(input, &mut fields, &limits) {
             Ok(Parsed::Complete { value, consumed }) => {
                 let head = input.get(..consumed).unwrap_or(input);
-                Head::Complete(Box::new(prepare(&value, head, peer, handler)), consumed)
+                Head::Complete(prepare(&value, head, peer, handler), consumed)
             }
             Ok(Parsed::Partial) => Head::Partial,
             Err(e) => Head::Invalid(e),

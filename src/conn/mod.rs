@@ -45,6 +45,7 @@ mod head;
 mod send;
 
 use crate::handlers::Handler;
+use crate::http::buffers;
 use crate::http::output::{Item, Output};
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
@@ -254,6 +255,9 @@ impl Conn {
             self.input.drain(..self.pos);
             self.pos = 0;
         }
+        if self.input.capacity() == 0 {
+            self.input = buffers::take(READ_CHUNK);
+        }
         self.input.reserve(READ_CHUNK);
         &mut self.input
     }
@@ -430,7 +434,7 @@ impl Conn {
                     body,
                     send_continue,
                     close,
-                } = *prepared;
+                } = prepared;
                 let Some(body) = body else {
                     return self.finish(response, exchange, close, ctx.shutting_down, now);
                 };
@@ -557,7 +561,7 @@ impl Conn {
         match close {
             None if self.unprocessed().is_empty() => {
                 // Nothing of a next request yet: an idle connection holds no buffers.
-                self.input = Vec::new();
+                buffers::give(std::mem::take(&mut self.input));
                 self.pos = 0;
                 self.output.release();
                 self.idle_since = now;
@@ -591,9 +595,12 @@ impl Conn {
 }
 
 impl Drop for Conn {
-    /// Logs the responses that were queued but not (wholly) written.
+    /// Logs the responses that were queued but not (wholly) written, and gives the buffers
+    /// back to the thread.
     fn drop(&mut self) {
         self.output.abandon(self.peer.ip());
+        self.output.release();
+        buffers::give(std::mem::take(&mut self.input));
     }
 }
 

@@ -472,3 +472,70 @@ fn a_large_head_arriving_a_byte_at_a_time_is_parsed_a_bounded_number_of_times() 
         head.len()
     );
 }
+
+/// A GET answered from the open-file cache allocates nothing, from the bytes read to the
+/// bytes written: counted on this thread by allocation-counter's global allocator (test
+/// builds only).
+mod allocations {
+    use super::*;
+    use crate::handlers::Router;
+    use crate::handlers::files::{CacheLimits, FileOptions, StaticFiles};
+
+    /// Feeds one GET and runs the connection until it wants bytes again; returns how many
+    /// allocations that took on this thread, and the bytes sent.
+    fn one_get(conn: &mut Conn, ctx: &Context<'_>, path: &str) -> (u64, Vec<u8>) {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n");
+        let mut sent = Vec::with_capacity(4096);
+        let now = Instant::now();
+        let counted = allocation_counter::measure(|| {
+            conn.read_buffer().extend_from_slice(request.as_bytes());
+            loop {
+                match conn.poll(ctx, now) {
+                    Want::Write(Item::Bytes { bytes, .. }) => {
+                        let n = bytes.len();
+                        sent.extend_from_slice(bytes);
+                        conn.wrote(n, now);
+                    }
+                    Want::Read => break,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        });
+        (counted.count_total, sent)
+    }
+
+    #[test]
+    fn a_cached_get_allocates_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("hello.txt"), "hello, world\n").unwrap();
+        let files = StaticFiles::new(FileOptions {
+            root: root.path().to_path_buf(),
+            dotfiles: false,
+            list_dirs: false,
+            cache_control: "no-cache".to_string(),
+            cache: CacheLimits {
+                entries: 16,
+                bytes: 1 << 20,
+                max_file: 64 * 1024,
+            },
+        })
+        .unwrap();
+        let router = Router::new(files);
+        let ctx = Context {
+            handler: &router,
+            shutting_down: false,
+        };
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+        let mut conn = Conn::new(peer, TIMEOUTS, Instant::now());
+        // The first request fills the cache and the thread's buffers; the second may still
+        // give a queue its first capacity.
+        let (cold, _) = one_get(&mut conn, &ctx, "/hello.txt");
+        one_get(&mut conn, &ctx, "/hello.txt");
+        let (hot, sent) = one_get(&mut conn, &ctx, "/hello.txt");
+        let text = String::from_utf8(sent).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nhello, world\n"), "{text}");
+        assert!(cold > 0, "the first request opens and caches the file");
+        assert_eq!(hot, 0, "allocations for a cached GET");
+    }
+}

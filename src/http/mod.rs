@@ -2,6 +2,7 @@
 //! connection's output, the Date clock and the access log. Nothing here touches a socket.
 
 pub mod access_log;
+pub mod buffers;
 pub mod clock;
 pub mod output;
 pub mod response;

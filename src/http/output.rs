@@ -12,6 +12,7 @@
 //! response cut short by a closing connection is logged with what was sent.
 
 use crate::http::access_log::{self, RequestInfo};
+use crate::http::buffers;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::net::IpAddr;
@@ -19,8 +20,8 @@ use std::sync::Arc;
 
 /// A buffer that held no more than this is kept for the next response instead of freed: it
 /// fits any head, an error body or a small file, so a keep-alive connection's steady state
-/// allocates nothing for its output.
-const KEEP_BUFFER: usize = 32 * 1024;
+/// allocates nothing for its output. A new buffer starts with this much room.
+const KEEP_BUFFER: usize = 16 * 1024;
 
 /// One item of a connection's output.
 #[derive(Debug)]
@@ -217,9 +218,10 @@ impl Output {
         }
     }
 
-    /// Frees the kept buffer: an idle connection holds no output memory.
+    /// Gives the kept buffer back to the thread's buffers: an idle connection holds no
+    /// output memory.
     pub fn release(&mut self) {
-        self.spare = Vec::new();
+        buffers::give(std::mem::take(&mut self.spare));
     }
 }
 
