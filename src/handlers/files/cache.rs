@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Shards of the entry map: lookups on different paths rarely share a lock.
@@ -73,13 +73,15 @@ pub struct FileCache {
     inotify: Option<OwnedFd>,
     /// The watcher thread is reading events: entries may be served.
     alive: AtomicBool,
-    tick: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Shard {
     map: HashMap<Box<str>, Slot>,
     bytes: u64,
+    /// Counts uses, to order the entries by their last: a shard's own, so that lookups on
+    /// different shards share no counter.
+    tick: u64,
 }
 
 #[derive(Debug)]
@@ -135,7 +137,6 @@ impl FileCache {
             watches: Mutex::default(),
             alive: AtomicBool::new(inotify.is_some()),
             inotify,
-            tick: AtomicU64::new(0),
         });
         if cache.inotify.is_some() {
             let watcher = Arc::clone(&cache);
@@ -178,8 +179,9 @@ impl FileCache {
         if !self.enabled() {
             return None;
         }
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut shard = self.shard(key);
+        shard.tick += 1;
+        let tick = shard.tick;
         let slot = shard.map.get_mut(key)?;
         slot.used = tick;
         Some(Arc::clone(&slot.resource))
@@ -246,8 +248,9 @@ impl FileCache {
         let size = resource.kept_bytes();
         let per_shard_entries = self.limits.entries.div_ceil(SHARDS).max(1);
         let per_shard_bytes = self.limits.bytes / SHARDS as u64;
-        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut shard = self.shard(key);
+        shard.tick += 1;
+        let tick = shard.tick;
         if let Some(old) = shard.map.remove(key) {
             shard.bytes -= old.resource.kept_bytes();
             forget(&mut watches, key, &old.watches);
