@@ -389,6 +389,29 @@ fn a_body_still_arriving_after_its_deadline_closes_the_connection() {
 }
 
 #[test]
+fn an_unfinished_body_at_its_deadline_closes_without_a_response() {
+    let mut h = Harness::new();
+    h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n123");
+    assert_eq!(h.run(), Ended::Read);
+    assert_eq!(h.conn.deadline(), Some(h.now + TIMEOUTS.header));
+    h.later(TIMEOUTS.header);
+    h.conn.expire(h.now);
+    assert_eq!(h.run(), Ended::Closed);
+    assert!(h.sent.is_empty());
+}
+
+#[test]
+fn the_write_side_is_shut_only_after_the_last_response_is_written() {
+    let mut h = Harness::new();
+    h.feed(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\nBAD\x01 / HTTP/1.1\r\n\r\n");
+    assert_eq!(h.run_with(10_000), Ended::Blocked);
+    assert!(!h.shut, "shut down with a response still queued");
+    assert_eq!(h.run(), Ended::Read, "lingering");
+    assert!(h.shut);
+    assert_eq!(statuses(&h.take_sent()), [200, 400]);
+}
+
+#[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let mut h = Harness::new();
     h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
