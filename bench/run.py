@@ -1,18 +1,39 @@
 #!/usr/bin/env python3
-"""Side-by-side load benchmark: nomserve against nginx and python3 -m http.server.
+"""Side-by-side load benchmark: nomserve against nginx, h2o, python3 -m http.server and the limit.
 
-One command (`python3 bench/run.py`) builds the release binary, starts the three servers on the
-same document root, drives each with wrk in alternating rounds, and prints a table of
-requests/s, p50 and p99 latency, socket errors and the ratio to nginx. Then it runs the
-grammar's benches against httparse (criterion, and an interleaved one). It writes the tables to
-bench/RESULTS.md and a bar chart of the ratios to bench/ratios.svg, which the README shows.
+One command (`python3 bench/run.py`) builds the release binary, starts the servers on the same
+document root, drives each with wrk in alternating rounds, and prints a table of requests/s,
+p50 and p99 latency, socket errors and the ratio to nginx, and what each request cost: the
+server's CPU time per request, alone and as a ratio to the limit's and to nginx's, and its peak
+resident memory. Then it runs the grammar's benches against httparse (criterion, and an
+interleaved one). It writes the tables to bench/RESULTS.md and bar charts of the ratios to
+bench/ratios.svg, which the README shows.
+
+The servers: nomserve; nginx and h2o (Debian's packages, installed if missing), both with 2
+workers, the two anchors; python3 -m http.server on one row, for scale; and the limit,
+bench/limit.c, compiled at start: an epoll loop that answers every request with a fixed
+response, no parsing, no files. The limit is the cost floor, not a server: CPU per request ÷
+the limit's is what a server spends on top of the syscalls no server can avoid.
+
+CPU per request = the user+system CPU time of the server's processes (all their threads) over
+the wrk run, from /proc/PID/stat, divided by the requests wrk counted. The small-file rows run
+with wrk -t1 (wrk on one core, the server on the other: the server is saturated, as a busy
+server is, and its CPU per request is what it costs at full load) and with wrk -t2 (wrk and
+the server compete for both cores).
 
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
+
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 33 runs a round)
+takes about 6 minutes for the servers on a 2-core machine, plus the build and the grammar
+benches (skip those with --no-grammar).
+`--only small-50-t1,small-10000` runs some rows; `--servers nomserve,nginx` some servers.
 """
 
 import argparse
+import collections
+import http.client
 import os
 import platform
 import re
@@ -23,21 +44,28 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 
-# Both servers are configured alike where the two have the same knob: an idle keep-alive
+# The servers are configured alike where they have the same knob: an idle keep-alive
 # connection is kept 65 s and up to 4,096 connections are admitted (nginx's keepalive_timeout
-# and worker_connections below).
+# and worker_connections, h2o's http1-request-timeout and max-connections below).
 KEEP_ALIVE = "65s"
 MAX_CONNECTIONS = 4096
 
-# Descriptors the script and what it starts may open: 1,000-connection runs need more than the
-# usual soft limit of 1,024 (wrk, the idle-connection count, and each server).
-NOFILE = 8192
+# The rows with more connections than MAX_CONNECTIONS (the 10,000-connection one) run every
+# server with room for BIG_CONNECTIONS: nomserve --max-connections (and per IP: wrk is one
+# address), h2o max-connections, nginx worker_rlimit_nofile; nginx's worker_connections see
+# nginx_conf.
+BIG_CONNECTIONS = 20000
+
+# Descriptors the script and what it starts may open, within the hard limit (20,000 on the
+# bench machine): the 10,000-connection row needs 10,000 in wrk and as many in the server.
+NOFILE = 20000
 
 # Scenarios where nginx runs with tcp_nopush off. With it on (TCP_CORK around sendfile, the
 # usual advice), nginx holds pipelined responses in the corked socket: measured here, 1,478
@@ -45,22 +73,39 @@ NOFILE = 8192
 # off. The pipelined row compares against nginx at its best for that load.
 NGINX_NOPUSH_OFF = {"pipeline-50"}
 
-SMALL = "/index.html"
+# The small file: 18 bytes, the body the limit sends, so the small-file rows compare the cost
+# of the same response. PAGE, the site's index page (218 bytes), is what the HTTP/1.0,
+# pipelined, access-log and idle-connection rows ask for (bench/http10.lua, pipeline.lua).
+SMALL = "/small.txt"
+SMALL_BODY = b"nomserve bench 18\n"
+PAGE = "/index.html"
 LARGE = "/1mib.bin"
 
+SERVERS = ["nomserve", "nginx", "h2o", "python", "limit"]
 
-def scenarios(duration):
-    """The rows of the table: (key, title, path, connections, wrk extra args, servers)."""
-    every = ["nomserve", "nginx"]
+
+def scenarios():
+    """The rows of the table: (key, title, path, connections, wrk threads, wrk extra args,
+    servers). The limit answers any request with the small file's length of body, so it runs
+    where that is the answer, and on the pipelined row, where its body is 200 bytes shorter
+    than the index page the others send (a rough floor there, cheap to have); not on the
+    HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file."""
+    pair = ["nomserve", "nginx"]
+    anchors = pair + ["h2o"]
+    every = anchors + ["limit"]
     return [
-        ("small-50", "small file, keep-alive, 50 conns", SMALL, 50, [], every + ["python"]),
-        ("small-1000", "small file, keep-alive, 1000 conns", SMALL, 1000, [], every),
-        ("large-10", "1 MiB file, 10 conns", LARGE, 10, [], every),
-        ("echo-50", "/echo, 50 conns", "/echo?name=test", 50, [], every),
-        ("http10-50", "HTTP/1.0, no keep-alive, 50 conns", SMALL, 50,
-         ["-s", str(BENCH / "http10.lua")], every),
-        ("pipeline-50", "pipelined depth 16, 50 conns", SMALL, 50,
+        ("small-50-t1", "small file, 50 conns, wrk -t1", SMALL, 50, 1, [], every),
+        ("small-50-t2", "small file, 50 conns, wrk -t2", SMALL, 50, 2, [],
+         every + ["python"]),
+        ("small-1000-t1", "small file, 1000 conns, wrk -t1", SMALL, 1000, 1, [], every),
+        ("small-1000-t2", "small file, 1000 conns, wrk -t2", SMALL, 1000, 2, [], every),
+        ("large-10", "1 MiB file, 10 conns", LARGE, 10, 2, [], anchors),
+        ("echo-50", "/echo, 50 conns", "/echo?name=test", 50, 2, [], pair),
+        ("http10-50", "HTTP/1.0, no keep-alive, 50 conns", PAGE, 50, 2,
+         ["-s", str(BENCH / "http10.lua")], anchors),
+        ("pipeline-50", "pipelined depth 16, 50 conns", PAGE, 50, 2,
          ["-s", str(BENCH / "pipeline.lua")], every),
+        ("small-10000", "small file, 10000 conns, wrk -t2", SMALL, 10000, 2, [], every),
     ]
 
 
@@ -84,12 +129,13 @@ def free_port():
 
 def raise_nofile():
     """Raises the soft descriptor limit to NOFILE (within the hard limit) for this process and
-    everything it starts."""
+    everything it starts; returns the soft limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = NOFILE if hard == resource.RLIM_INFINITY else min(hard, NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= want:
-        return
+        return soft
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    return want
 
 
 def wait_port(proc, name, port, deadline=10.0):
@@ -108,25 +154,42 @@ def wait_port(proc, name, port, deadline=10.0):
 
 
 def make_root(tmp):
-    """The shared document root: the repo's www/ plus a 1 MiB file."""
+    """The shared document root: the repo's www/ plus the 18-byte small file and a 1 MiB file.
+    Readable by all: nginx's workers and h2o run as nobody."""
     root = Path(tmp) / "www"
     shutil.copytree(REPO / "www", root)
+    assert len(SMALL_BODY) == 18
+    (root / SMALL.lstrip("/")).write_bytes(SMALL_BODY)
     (root / LARGE.lstrip("/")).write_bytes(os.urandom(1 << 20))
     os.chmod(tmp, 0o755)
     return root
 
 
-def nginx_conf(tmp, root, port, access_log, nopush=True):
+def build_limit(tmp):
+    """Compiles bench/limit.c into the scratch directory; returns the binary's path."""
+    binary = Path(tmp) / "limit"
+    subprocess.run(["cc", "-O2", "-pthread", "-o", str(binary), str(BENCH / "limit.c")],
+                   check=True)
+    return binary
+
+
+def nginx_conf(tmp, root, port, access_log, nopush=True, big=False):
     """nginx as an operator would tune it for static files: 2 workers, sendfile, no access log.
-    `nopush` is tcp_nopush, on except for pipelined requests (see NGINX_NOPUSH_OFF)."""
+    `nopush` is tcp_nopush, on except for pipelined requests (see NGINX_NOPUSH_OFF). `big` is
+    for the rows past MAX_CONNECTIONS: worker_connections is per worker, and without
+    accept_mutex or reuseport one worker may accept nearly all of them, so each gets room for
+    10,240; not BIG_CONNECTIONS, as nginx allocates and initializes all worker_connections
+    slots at start (about 0.4 KiB each), which would add to the resident memory it is measured
+    by on that row."""
     log = f"access_log {tmp}/nginx-access.log;" if access_log else "access_log off;"
+    worker_connections = 10240 if big else MAX_CONNECTIONS
     conf = Path(tmp) / "nginx.conf"
     conf.write_text(f"""
 worker_processes 2;
 worker_rlimit_nofile {NOFILE};
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {worker_connections}; }}
 http {{
     sendfile on;
     tcp_nopush {"on" if nopush else "off"};
@@ -149,37 +212,101 @@ http {{
     return conf
 
 
+def h2o_conf(tmp, root, port, big=False):
+    """h2o 2.2 configured as nginx is: 2 threads, idle connections kept KEEP_ALIVE (in h2o 2.2
+    http1-request-timeout is also the keep-alive timeout: it is re-armed for the next request
+    once a response is done), no access log (h2o logs only where access-log is given), room
+    for MAX_CONNECTIONS or, for the rows past it, BIG_CONNECTIONS. No pid-file: h2o drops to
+    nobody before writing it, and nobody cannot write in the scratch directory; the bench
+    knows its pid anyway."""
+    conf = Path(tmp) / "h2o.conf"
+    conf.write_text(f"""
+num-threads: 2
+max-connections: {BIG_CONNECTIONS if big else MAX_CONNECTIONS}
+http1-request-timeout: {int(KEEP_ALIVE.rstrip("s"))}
+error-log: {tmp}/h2o-error.log
+listen:
+  host: 127.0.0.1
+  port: {port}
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: {root}
+""")
+    return conf
+
+
+def check_serves(name, port, path, root):
+    """Fails unless the server answers a GET of `path` with 200 and the file's bytes (the
+    limit: a body of the small file's length, whatever the path): a server that answers 404
+    or errors quickly would otherwise bench well."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"{name}: GET {path} answered {resp.status}")
+    if name == "limit":
+        want = len(SMALL_BODY)
+    else:
+        file = root / path.lstrip("/")
+        want = file.stat().st_size if file.is_file() else None
+    if want is not None and len(body) != want:
+        raise RuntimeError(f"{name}: GET {path} sent {len(body)} bytes of body, not {want}")
+
+
 class Servers:
     """Starts and stops the servers under test."""
 
     def __init__(self, tmp, root, binary):
         self.tmp, self.root, self.binary = tmp, root, binary
+        self.limit = None  # the compiled bench/limit.c, once built
         self.procs = {}
         self.ports = {}
 
-    def start(self, name, access_log=False, nopush=True):
-        """Starts server `name` on a free port; returns the process once it accepts."""
+    def start(self, name, access_log=False, nopush=True, big=False):
+        """Starts server `name` on a free port; returns the process once it accepts and, for
+        nginx, once its workers are up (their CPU and memory are counted from their pids).
+        `big`: configured for more than MAX_CONNECTIONS connections."""
         self.stop(name)
         port = self.ports[name] = free_port()
+        conns = str(BIG_CONNECTIONS if big else MAX_CONNECTIONS)
         with open(Path(self.tmp) / f"{name}.log", "ab") as out:
             if name == "nomserve":
                 env = {**os.environ, "RUST_LOG": "info" if access_log else "warn"}
                 cmd = [str(self.binary), "--port", str(port), "--root", str(self.root),
                        "--keep-alive-timeout", KEEP_ALIVE,
-                       "--max-connections", str(MAX_CONNECTIONS),
-                       "--max-connections-per-ip", str(MAX_CONNECTIONS)]
+                       "--max-connections", conns, "--max-connections-per-ip", conns]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
-                conf = nginx_conf(self.tmp, self.root, port, access_log, nopush)
+                conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big)
                 cmd = ["nginx", "-c", str(conf), "-p", self.tmp, "-e",
                        f"{self.tmp}/nginx-error.log", "-g", "daemon off;"]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+            elif name == "h2o":
+                # h2o stays in the foreground unless told to daemonize (-m daemon).
+                cmd = ["h2o", "-c", str(h2o_conf(self.tmp, self.root, port, big))]
+                proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+            elif name == "limit":
+                if self.limit is None:
+                    self.limit = build_limit(self.tmp)
+                proc = subprocess.Popen([str(self.limit), str(port), "2"], stdout=out,
+                                        stderr=out)
             else:
                 cmd = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                        "--directory", str(self.root)]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
         self.procs[name] = proc
         wait_port(proc, name, port)
+        if name == "nginx":
+            # The master listens before it forks the workers.
+            end = time.monotonic() + 10
+            while len(process_tree(proc.pid)) < 3 and time.monotonic() < end:
+                time.sleep(0.05)
         return proc
 
     def port(self, name):
@@ -218,9 +345,10 @@ def parse_duration_us(text):
     return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[m.group(2)]
 
 
-def wrk(port, path, conns, seconds, extra):
-    """Runs wrk once; returns requests/s, p50 and p99 in microseconds, and socket errors."""
-    threads = min(2, conns)
+def wrk(port, path, conns, seconds, extra, threads=2):
+    """Runs wrk once; returns requests/s, p50 and p99 in microseconds, socket errors (with
+    non-2xx answers), and the requests it completed."""
+    threads = min(threads, conns)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--latency",
            "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
@@ -230,7 +358,8 @@ def wrk(port, path, conns, seconds, extra):
     # "Latency 8.60ms 5.77ms 83.73ms 70.50%", which an unanchored search matched first.
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
-    if done.returncode != 0 or not (rps and p50 and p99):
+    requests = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    if done.returncode != 0 or not (rps and p50 and p99 and requests):
         raise RuntimeError(f"wrk failed (status {done.returncode}): {out}{done.stderr}")
     rps, p50, p99 = float(rps.group(1)), parse_duration_us(p50.group(1)), \
         parse_duration_us(p99.group(1))
@@ -243,7 +372,73 @@ def wrk(port, path, conns, seconds, extra):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
-    return rps, p50, p99, errors
+    return rps, p50, p99, errors, int(requests.group(1))
+
+
+# One wrk run against one server: requests/s, p50 and p99 (µs), socket errors, requests
+# completed, CPU per request (µs; NaN if none completed), and peak resident memory (KiB) of the
+# server's processes during the run.
+Run = collections.namedtuple("Run", "rps p50 p99 errors requests cpu_us rss_kib")
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pids):
+    """{pid: utime + stime} in clock ticks, from /proc/PID/stat: a process's figures include
+    all its threads, live and ended. Processes gone are left out."""
+    ticks = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # The fields after the command name, which is in parentheses and may hold spaces:
+        # [0] is field 3 (state), so utime (field 14) is [11] and stime (15) is [12].
+        fields = stat[stat.rindex(")") + 2:].split()
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+class PeakRss(threading.Thread):
+    """Samples the resident memory of `pids` (summed) five times a second until stopped, and
+    keeps the highest: the memory a load needs is its peak, which a single sample at some
+    moment of the run may miss."""
+
+    def __init__(self, pids):
+        super().__init__(daemon=True)
+        self.pids, self.peak = pids, 0
+        self.done = threading.Event()
+
+    def run(self):
+        while True:
+            self.peak = max(self.peak, rss_kib(self.pids))
+            if self.done.wait(0.2):
+                return
+
+    def stop(self):
+        """Stops sampling (after one last sample) and returns the peak in KiB."""
+        self.done.set()
+        self.join()
+        self.peak = max(self.peak, rss_kib(self.pids))
+        return self.peak
+
+
+def measure(proc, port, path, conns, threads, seconds, extra):
+    """One wrk run against the server `proc` (and its worker processes), with the CPU time
+    they used over the run, per request, and their peak resident memory: a Run."""
+    pids = process_tree(proc.pid)
+    before = cpu_ticks(pids)
+    sampler = PeakRss(pids)
+    sampler.start()
+    try:
+        rps, p50, p99, errors, requests = wrk(port, path, conns, seconds, extra, threads)
+    finally:
+        rss = sampler.stop()
+    # Read again over the tree as it is now: a worker started during the run counts whole.
+    after = cpu_ticks(process_tree(proc.pid))
+    seconds_cpu = sum(t - before.get(pid, 0) for pid, t in after.items()) / CLK_TCK
+    cpu_us = seconds_cpu * 1e6 / requests if requests else float("nan")
+    return Run(rps, p50, p99, errors, requests, cpu_us, rss)
 
 
 def open_idle_connections(port, count=1000):
@@ -270,15 +465,22 @@ def open_idle_connections(port, count=1000):
 
 
 def rss_kib(pids):
+    """The resident memory of `pids`, summed, in KiB; processes gone count nothing."""
     total = 0
     for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in status.splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
     return total
 
 
 def process_tree(pid):
+    """`pid` and its children: nginx's master and workers, h2o and its crash handler (a perl
+    process, idle unless h2o crashes). One level is all the servers here have."""
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
                          text=True).stdout
     return [pid] + [int(p) for p in out.split()]
@@ -332,32 +534,51 @@ def grammar_interleaved():
             for m in re.finditer(pattern, done.stdout, re.M)}
 
 
-def svg_chart(rows):
-    """A horizontal bar chart of nomserve's ratio to nginx per scenario, 1.0 marked."""
-    width, bar_h, gap, left = 640, 22, 10, 250
-    height = 40 + len(rows) * (bar_h + gap)
-    scale = (width - left - 60) / max(1.5, max(r for _, r in rows) * 1.1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="12">',
-             f'<text x="{left}" y="16" font-weight="bold">nomserve throughput / nginx '
-             f'(higher is better)</text>']
-    for i, (title, ratio) in enumerate(rows):
-        y = 30 + i * (bar_h + gap)
-        w = ratio * scale
-        color = "#2a7d4f" if ratio >= 1 else "#b5651d"
-        parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{title}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                     f'fill="{color}"/>')
-        parts.append(f'<text x="{left + w + 4:.1f}" y="{y + 15}">{ratio:.2f}</text>')
-    x1 = left + scale
-    parts.append(f'<line x1="{x1:.1f}" y1="24" x2="{x1:.1f}" y2="{height - 4}" '
-                 f'stroke="#333" stroke-dasharray="4 3"/>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+def svg_chart(throughput, cpu):
+    """Two horizontal bar charts: nomserve's requests/s ÷ nginx's per row (higher is better,
+    1.0 marked), and, on the small-file rows, the CPU per request of nomserve, h2o and nginx
+    ÷ the limit's (lower is better; the limit is the 1.0 mark). `throughput` is [(title,
+    ratio)], `cpu` [(title, server, ratio)]; NaN ratios are left out."""
+    width, bar_h, gap, left = 700, 22, 10, 300
+    colors = {"nomserve": "#2a7d4f", "nginx": "#4a6fa5", "h2o": "#8a6bb0"}
+    parts = []
+
+    def panel(top, title, bars):
+        """Draws one chart from y = top; returns the y where the next may start."""
+        bars = [b for b in bars if b[1] == b[1]]
+        if not bars:
+            return top
+        scale = (width - left - 60) / max(1.5, max(v for _, v, _ in bars) * 1.1)
+        parts.append(f'<text x="{left}" y="{top + 16}" font-weight="bold">{title}</text>')
+        for i, (label, value, color) in enumerate(bars):
+            y = top + 30 + i * (bar_h + gap)
+            w = value * scale
+            parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{label}</text>')
+            parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                         f'fill="{color}"/>')
+            parts.append(f'<text x="{left + w + 4:.1f}" y="{y + 15}">{value:.2f}</text>')
+        bottom = top + 30 + len(bars) * (bar_h + gap)
+        x1 = left + scale
+        parts.append(f'<line x1="{x1:.1f}" y1="{top + 24}" x2="{x1:.1f}" y2="{bottom - 4}" '
+                     f'stroke="#333" stroke-dasharray="4 3"/>')
+        return bottom + 10
+
+    y = panel(0, "nomserve throughput / nginx (higher is better)",
+              [(t, r, "#2a7d4f" if r >= 1 else "#b5651d") for t, r in throughput])
+    y = panel(y, "CPU per request / the limit's (lower is better)",
+              [(f"{t}: {name}", r, colors.get(name, "#999")) for t, name, r in cpu])
+    return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
+                      f'height="{max(y, 40)}" font-family="sans-serif" font-size="12">',
+                      *parts, "</svg>"]) + "\n"
 
 
 def fmt_us(us):
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def fmt_ratio(x):
+    """A ratio to two decimals; a dash where there is none (the row has no such server)."""
+    return "—" if x is None or x != x else f"{x:.2f}"
 
 
 def main():
@@ -365,18 +586,42 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (5)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (2)")
     ap.add_argument("--only", help="comma-separated scenario keys to run")
+    ap.add_argument("--servers", help=f"comma-separated servers to run, of {','.join(SERVERS)} "
+                                      f"(all); ratios to one left out are blank")
     ap.add_argument("--no-grammar", action="store_true", help="skip the criterion bench")
     ap.add_argument("--grammar-rounds", type=int, default=5,
                     help="criterion runs of the grammar bench, the median one kept (5)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no files")
     args = ap.parse_args()
 
+    chosen = scenarios()
+    extras = ["small-50-log", "idle-1000"]
+    keys = set(args.only.split(",")) if args.only else {s[0] for s in chosen} | set(extras)
+    unknown = keys - {s[0] for s in chosen} - set(extras)
+    if unknown:
+        ap.error(f"unknown scenario keys: {', '.join(sorted(unknown))}; the keys: "
+                 f"{', '.join([s[0] for s in chosen] + extras)}")
+    wanted = set(args.servers.split(",")) if args.servers else set(SERVERS)
+    if wanted - set(SERVERS):
+        ap.error(f"unknown servers: {', '.join(sorted(wanted - set(SERVERS)))}")
+    chosen = [(*s[:-1], [n for n in s[-1] if n in wanted]) for s in chosen if s[0] in keys]
+
     # SIGTERM and SIGHUP end the run like Ctrl+C: through the cleanup below.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, signal.default_int_handler)
-    raise_nofile()
+    nofile = raise_nofile()
+    most = max([s[3] for s in chosen], default=0)
+    if nofile < most + 256:
+        # wrk and the server each hold one descriptor per connection, plus a few of their own
+        # (each process has its own count, under the same limit).
+        raise SystemExit(f"the descriptor limit is {nofile}, too low for {most:,} connections "
+                         f"(raise the hard limit, or leave the row out with --only)")
     need("wrk", "wrk")
     need("nginx", "nginx-light")
+    if "h2o" in wanted:
+        need("h2o", "h2o")
+    if "limit" in wanted:
+        need("cc", "gcc")
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=REPO, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     binary = target / "release" / "nomserve"
@@ -387,38 +632,34 @@ def main():
     grammar = {} if args.no_grammar else grammar_bench(args.grammar_rounds)
     interleaved = {} if args.no_grammar else grammar_interleaved()
 
-    chosen = scenarios(args.duration)
-    extras = ["small-50-log", "idle-1000"]
-    keys = set(args.only.split(",")) if args.only else {s[0] for s in chosen} | set(extras)
-    unknown = keys - {s[0] for s in chosen} - set(extras)
-    if unknown:
-        ap.error(f"unknown scenario keys: {', '.join(sorted(unknown))}")
-    chosen = [s for s in chosen if s[0] in keys]
-
     tmp = tempfile.mkdtemp(prefix="nomserve-bench-")
     servers = Servers(tmp, None, binary)
-    results = {}  # (scenario, server) -> list of runs
+    results = {}  # (scenario, server) -> list of Run
     logged = {}
     memory = {}
     try:
         servers.root = make_root(tmp)
         for rnd in range(args.rounds):
-            for key, title, path, conns, extra, names in chosen:
-                # Alternate the order each round so neither server always runs first.
+            for key, title, path, conns, threads, extra, names in chosen:
+                # Alternate the order each round so no server always runs first.
                 order = names if rnd % 2 == 0 else list(reversed(names))
                 for name in order:
-                    servers.start(name, nopush=key not in NGINX_NOPUSH_OFF)
-                    run = wrk(servers.port(name), path, conns, args.duration, extra)
+                    proc = servers.start(name, nopush=key not in NGINX_NOPUSH_OFF,
+                                         big=conns > MAX_CONNECTIONS)
+                    check_serves(name, servers.port(name), path, servers.root)
+                    run = measure(proc, servers.port(name), path, conns, threads,
+                                  args.duration, extra)
                     servers.stop(name)
                     results.setdefault((key, name), []).append(run)
-                    print(f"round {rnd + 1} {key:12} {name:9} {run[0]:>10.0f} req/s "
-                          f"p50 {fmt_us(run[1])} p99 {fmt_us(run[2])} errors {run[3]}",
+                    print(f"round {rnd + 1} {key:13} {name:9} {run.rps:>10.0f} req/s "
+                          f"p50 {fmt_us(run.p50)} p99 {fmt_us(run.p99)} errors {run.errors} "
+                          f"CPU/req {run.cpu_us:.1f} µs peak RSS {run.rss_kib / 1024:.1f} MiB",
                           flush=True)
         # One row with access logging on in both, to show its cost.
         if "small-50-log" in keys:
             for name in ["nomserve", "nginx"]:
                 servers.start(name, access_log=True)
-                logged[name] = wrk(servers.port(name), SMALL, 50, args.duration, [])
+                logged[name] = wrk(servers.port(name), PAGE, 50, args.duration, [])
                 servers.stop(name)
                 print(f"access log {name:9} {logged[name][0]:>10.0f} req/s", flush=True)
         # Resident memory with 1,000 idle keep-alive connections.
@@ -440,26 +681,46 @@ def main():
         servers.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def best(key, name):
+    def row(key, name):
+        """The rounds of one server on one row, combined: requests/s and latency from the
+        round with the most requests/s; the least CPU per request of any round (like the
+        most requests/s, what the server does when the shared machine disturbs it least);
+        the errors of all rounds, summed; the highest peak memory of any round."""
         runs = results.get((key, name), [])
-        return max(runs, key=lambda r: r[0]) if runs else None
+        if not runs:
+            return None
+        cpus = [r.cpu_us for r in runs if r.cpu_us == r.cpu_us]
+        return max(runs, key=lambda r: r.rps)._replace(
+            errors=sum(r.errors for r in runs),
+            cpu_us=min(cpus) if cpus else float("nan"),
+            rss_kib=max(r.rss_kib for r in runs))
 
-    lines = ["| scenario | server | requests/s | p50 | p99 | socket errors | ratio to nginx |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    chart = []
-    for key, title, _, _, _, names in chosen:
-        ng = best(key, "nginx")
+    lines = ["| scenario | server | requests/s | p50 | p99 | socket errors | req/s ÷ nginx "
+             "| CPU/req (µs) | CPU/req ÷ limit | CPU/req ÷ nginx | peak RSS (MiB) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    chart, cpu_chart = [], []
+    for key, title, path, _, _, _, names in chosen:
+        ng, lim = row(key, "nginx"), row(key, "limit")
         for name in names:
-            r = best(key, name)
-            ratio = r[0] / ng[0] if ng else float("nan")
-            lines.append(f"| {title} | {name} | {r[0]:,.0f} | {fmt_us(r[1])} | {fmt_us(r[2])} "
-                         f"| {r[3]} | {ratio:.2f} |")
-            if name == "nomserve":
+            r = row(key, name)
+            ratio = r.rps / ng.rps if ng else None
+            to_limit = r.cpu_us / lim.cpu_us if lim else None
+            to_nginx = r.cpu_us / ng.cpu_us if ng else None
+            lines.append(f"| {title} | {name} | {r.rps:,.0f} | {fmt_us(r.p50)} | "
+                         f"{fmt_us(r.p99)} | {r.errors} | {fmt_ratio(ratio)} | "
+                         f"{r.cpu_us:.1f} | {fmt_ratio(to_limit)} | {fmt_ratio(to_nginx)} | "
+                         f"{r.rss_kib / 1024:.1f} |")
+            if name == "nomserve" and ratio is not None:
                 chart.append((title, ratio))
+            # The small-file rows only: the limit sends the small file's bytes, and on the
+            # pipelined row nginx's ratio (around 30) would flatten every other bar.
+            if name in ("nomserve", "h2o", "nginx") and to_limit is not None and path == SMALL:
+                cpu_chart.append((title, name, to_limit))
     for name, r in logged.items():
-        ratio = r[0] / logged["nginx"][0]
-        lines.append(f"| small file, 50 conns, access log ON | {name} | {r[0]:,.0f} | "
-                     f"{fmt_us(r[1])} | {fmt_us(r[2])} | {r[3]} | {ratio:.2f} |")
+        ratio = r[0] / logged["nginx"][0] if "nginx" in logged else None
+        lines.append(f"| index page, 50 conns, access log ON | {name} | {r[0]:,.0f} | "
+                     f"{fmt_us(r[1])} | {fmt_us(r[2])} | {r[3]} | {fmt_ratio(ratio)} "
+                     f"| — | — | — | — |")
     if memory:
         lines.append("")
         lines.append("| resident memory, 1,000 idle keep-alive connections | MiB |")
@@ -484,13 +745,33 @@ def main():
                              f"{t['httparse'] / t['nomserve']:.2f} | {ours:.1f} ns | "
                              f"{theirs:.1f} ns | {theirs / ours:.2f} |")
 
-    header = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-              f"{os.cpu_count()} cores ({platform.machine()}), {args.rounds} alternating rounds "
-              f"of {args.duration} s per server and scenario, best round shown; wrk -t2 on the "
-              f"same machine. nomserve with RUST_LOG=warn and its default worker count, nginx "
-              f"{subprocess.run(['nginx', '-v'], capture_output=True, text=True).stderr.strip().split('/')[-1]} "
-              f"with 2 workers, sendfile on, tcp_nopush on (off for the pipelined row), access_log off; both keep idle connections "
-              f"{KEEP_ALIVE} and admit {MAX_CONNECTIONS:,} connections.")
+    nginx_version = subprocess.run(["nginx", "-v"], capture_output=True,
+                                   text=True).stderr.strip().split("/")[-1]
+    h2o_version = "?"
+    if shutil.which("h2o"):
+        h2o_version = subprocess.run(["h2o", "--version"], capture_output=True,
+                                     text=True).stdout.split("\n")[0].split()[-1]
+    header = (
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
+        f"{os.cpu_count()} cores ({platform.machine()}), {args.rounds} alternating rounds of "
+        f"{args.duration} s per server and scenario; wrk on the same machine, -t2 unless the "
+        f"row says -t1. Per row and server: requests/s and latency from the round with the "
+        f"most requests/s, CPU per request the least of the rounds, socket errors (with non-2xx "
+        f"answers) summed over the rounds, peak resident memory the highest of the rounds. "
+        f"CPU/req is the user+system CPU time of the server's processes (all threads; nginx's "
+        f"master and workers, h2o and its crash handler, an idle perl process of about 5.5 MiB "
+        f"resident, counted in its memory too) over the wrk run, from /proc, divided by the "
+        f"requests wrk completed; ÷ limit divides it by the limit's on "
+        f"the same row: bench/limit.c, an epoll loop answering each request with a fixed "
+        f"18-byte response, no parsing, no files, the cost floor. Peak RSS: the servers' "
+        f"processes' resident memory summed, sampled five times a second during the run. "
+        f"The small file is 18 bytes ({SMALL}), the index page {PAGE}. nomserve with "
+        f"RUST_LOG=warn and its default worker count; nginx {nginx_version} with 2 workers, "
+        f"sendfile on, tcp_nopush on (off for the pipelined row), access_log off; h2o "
+        f"{h2o_version} with 2 threads, no access log; all keep idle connections {KEEP_ALIVE} "
+        f"and admit {MAX_CONNECTIONS:,} connections, or, on the 10,000-connection row, "
+        f"{BIG_CONNECTIONS:,} (nomserve --max-connections and --max-connections-per-ip, h2o "
+        f"max-connections; nginx 10,240 worker_connections per worker).")
     table = "\n".join(lines)
     print()
     print(header)
@@ -499,7 +780,7 @@ def main():
         (BENCH / "RESULTS.md").write_text(
             f"# Benchmark results\n\n{header}\n\nProduced by `python3 bench/run.py`.\n\n"
             f"![nomserve / nginx](ratios.svg)\n\n{table}\n")
-        (BENCH / "ratios.svg").write_text(svg_chart(chart))
+        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart))
 
 
 if __name__ == "__main__":
