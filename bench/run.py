@@ -262,8 +262,8 @@ def check_serves(name, port, path, root):
 class Servers:
     """Starts and stops the servers under test."""
 
-    def __init__(self, tmp, root, binary):
-        self.tmp, self.root, self.binary = tmp, root, binary
+    def __init__(self, tmp, root, binary, baseline=None):
+        self.tmp, self.root, self.binary, self.baseline = tmp, root, binary, baseline
         self.limit = None  # the compiled bench/limit.c, once built
         self.procs = {}
         self.ports = {}
@@ -281,6 +281,13 @@ class Servers:
                 cmd = [str(self.binary), "--port", str(port), "--root", str(self.root),
                        "--keep-alive-timeout", KEEP_ALIVE,
                        "--max-connections", conns, "--max-connections-per-ip", conns]
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
+            elif name == "baseline":
+                # An earlier nomserve build, for a before/after comparison in one run. It may
+                # predate --max-connections-per-ip, so it is started without it.
+                env = {**os.environ, "RUST_LOG": "info" if access_log else "warn"}
+                cmd = [str(self.baseline), "--port", str(port), "--root", str(self.root),
+                       "--keep-alive-timeout", KEEP_ALIVE, "--max-connections", conns]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
                 conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big)
@@ -592,6 +599,9 @@ def main():
     ap.add_argument("--grammar-rounds", type=int, default=5,
                     help="criterion runs of the grammar bench, the median one kept (5)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no files")
+    ap.add_argument("--baseline", type=Path,
+                    help="an earlier nomserve binary, run as 'baseline' beside nomserve in every "
+                         "row nomserve runs, for a before/after comparison in one run")
     args = ap.parse_args()
 
     chosen = scenarios()
@@ -605,6 +615,9 @@ def main():
     if wanted - set(SERVERS):
         ap.error(f"unknown servers: {', '.join(sorted(wanted - set(SERVERS)))}")
     chosen = [(*s[:-1], [n for n in s[-1] if n in wanted]) for s in chosen if s[0] in keys]
+    if args.baseline:
+        chosen = [(*s[:-1], [m for n in s[-1] for m in ([n, "baseline"] if n == "nomserve"
+                                                         else [n])]) for s in chosen]
 
     # SIGTERM and SIGHUP end the run like Ctrl+C: through the cleanup below.
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -633,7 +646,8 @@ def main():
     interleaved = {} if args.no_grammar else grammar_interleaved()
 
     tmp = tempfile.mkdtemp(prefix="nomserve-bench-")
-    servers = Servers(tmp, None, binary)
+    servers = Servers(tmp, None, binary, args.baseline)
+    pair = ["nomserve", "nginx"] + (["baseline"] if args.baseline else [])
     results = {}  # (scenario, server) -> list of Run
     logged = {}
     memory = {}
@@ -657,14 +671,14 @@ def main():
                           flush=True)
         # One row with access logging on in both, to show its cost.
         if "small-50-log" in keys:
-            for name in ["nomserve", "nginx"]:
+            for name in pair:
                 servers.start(name, access_log=True)
                 logged[name] = wrk(servers.port(name), PAGE, 50, args.duration, [])
                 servers.stop(name)
                 print(f"access log {name:9} {logged[name][0]:>10.0f} req/s", flush=True)
         # Resident memory with 1,000 idle keep-alive connections.
         if "idle-1000" in keys:
-            for name in ["nomserve", "nginx"]:
+            for name in pair:
                 proc = servers.start(name)
                 socks = open_idle_connections(servers.port(name))
                 try:
