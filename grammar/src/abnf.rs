@@ -3,6 +3,8 @@
 //! Byte classes are 256-entry lookup tables built at compile time: one load and one test per
 //! byte, instead of a chain of comparisons.
 
+#![forbid(unsafe_code)]
+
 use nom::IResult;
 use nom::Parser;
 use nom::bytes::complete::tag;
@@ -11,6 +13,8 @@ use nom::bytes::complete::take_while1;
 use nom::combinator::{map, opt};
 use nom::multi::many0;
 use nom::sequence::preceded;
+
+use crate::text::AsciiClass;
 
 /// A set of bytes, as a lookup table.
 pub(crate) struct ByteClass([bool; 256]);
@@ -55,25 +59,6 @@ impl ByteClass {
     }
 }
 
-/// nom's streaming `take_while(|b| class.contains(b))`, scanning with
-/// [`ByteClass::prefix_len`]: the longest run of class bytes at the start of the input,
-/// possibly empty, and `Incomplete` when the run reaches the end of the input (more bytes
-/// could extend it).
-#[inline]
-pub(crate) fn take_class<'a>(
-    class: &'static ByteClass,
-) -> impl Fn(&'a [u8]) -> IResult<&'a [u8], &'a [u8], ()> {
-    move |input| {
-        let len = class.prefix_len(input);
-        if len == input.len() {
-            Err(nom::Err::Incomplete(nom::Needed::new(1)))
-        } else {
-            let (run, rest) = input.split_at(len);
-            Ok((rest, run))
-        }
-    }
-}
-
 /// Builds a class from a predicate on a byte `$b`, at compile time.
 macro_rules! class {
     (|$b:ident| $pred:expr) => {{
@@ -93,11 +78,11 @@ macro_rules! class {
 ///         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 /// ```
 /// RFC 9110 §5.6.2
-pub(crate) static TCHAR: ByteClass = class!(|b| {
+pub(crate) static TCHAR: AsciiClass = AsciiClass::new(class!(|b| {
     matches!(b,
         b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
         b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-});
+}));
 
 /// ```text
 /// field-vchar = VCHAR / obs-text
@@ -144,29 +129,52 @@ const fn is_sub_delim(b: u8) -> bool {
 pub(crate) static PCHAR: ByteClass =
     class!(|b| is_unreserved(b) || is_sub_delim(b) || b == b':' || b == b'@');
 
-/// The single bytes of a path after its first `/`: pchar's single bytes, and `/`, which
-/// starts the next segment (pct-encoded apart).
+/// The single bytes of a path after its first `/`: pchar's single bytes, `/` (which starts
+/// the next segment), and the bytes a browser sends unencoded that pchar leaves out
+/// (pct-encoded and non-ASCII UTF-8 are parsed apart).
 /// ```text
-/// path-abempty = *( "/" segment )
+/// path-abempty = *( "/" segment )                        ; RFC 3986 §3.3
 /// segment      = *pchar
 /// ```
-/// RFC 3986 §3.3
-pub(crate) static PATH_CHAR: ByteClass = class!(|b| PCHAR.contains(b) || b == b'/');
+/// **Deviation, argued**: `[`, `]`, `|` and `^` are taken too. RFC 9112 §3.2 asks a server to
+/// parse the request-target by RFC 3986, whose pchar excludes them, but the WHATWG URL
+/// Standard, which is what browsers implement, leaves `[`, `]` and `|` out of the *path
+/// percent-encode set* (the C0 controls, SP, `"`, `#`, `<`, `>`, `?`, `^`, `` ` ``, `{`, `}`
+/// and everything above `~`), so a browser sends them as they are; `^` joined that set only
+/// in a 2024 revision, and browsers and curl still send it raw. None of the four ends a
+/// segment, starts a query or a fragment, or means anything to a file system; refusing them
+/// only made files like `photo [1].txt` unreachable. Still refused in a path: `\` (WHATWG's
+/// parser turns it into `/` for http URLs, so no browser sends it, and it is a separator to
+/// some file systems), and the bytes of the path percent-encode set.
+pub(crate) static PATH_CHAR: AsciiClass = AsciiClass::new(class!(|b| {
+    PCHAR.contains(b) || matches!(b, b'/' | b'[' | b']' | b'|' | b'^')
+}));
 
-/// The single bytes of `query` (pct-encoded apart).
+/// The single bytes of a query: every byte the WHATWG URL Standard's *query percent-encode
+/// set* leaves unencoded, that is VCHAR except `"`, `#`, `<` and `>` (non-ASCII UTF-8 is
+/// parsed apart).
 /// ```text
-/// query = *( pchar / "/" / "?" )
+/// query = *( pchar / "/" / "?" )                          ; RFC 3986 §3.4
 /// ```
-/// RFC 3986 §3.4
-pub(crate) static QUERY_CHAR: ByteClass =
-    class!(|b| is_unreserved(b) || is_sub_delim(b) || matches!(b, b':' | b'@' | b'/' | b'?'));
+/// **Deviation, argued**: beyond RFC 3986's query, this takes `[`, `]`, `\`, `^`, `` ` ``,
+/// `{`, `|`, `}` and a `%` that does not start a `%XX` escape. Browsers send the first eight
+/// unencoded in a query (WHATWG URL: the query percent-encode set is the C0 control
+/// percent-encode set and SP, `"`, `#`, `<`, `>`; for http URLs also `'`, which is a
+/// sub-delim anyway), and a stray `%` (`?q=100%`) as typed. A query is not a path and not
+/// framing: it reaches handlers only through the form decoder, which keeps a `%` without two
+/// hex digits as it is, as WHATWG's *percent-decode* does. `"`, `<` and `>`, which every
+/// browser encodes, stay refused, as do `#`, SP, controls and DEL (RFC 9112 §3.2).
+pub(crate) static QUERY_CHAR: AsciiClass = AsciiClass::new(class!(|b| {
+    matches!(b, 0x21..=0x7e) && !matches!(b, b'"' | b'#' | b'<' | b'>')
+}));
 
 /// The single bytes of `reg-name` (pct-encoded apart).
 /// ```text
 /// reg-name = *( unreserved / pct-encoded / sub-delims )
 /// ```
 /// RFC 3986 §3.2.2
-pub(crate) static REG_NAME_CHAR: ByteClass = class!(|b| is_unreserved(b) || is_sub_delim(b));
+pub(crate) static REG_NAME_CHAR: AsciiClass =
+    AsciiClass::new(class!(|b| is_unreserved(b) || is_sub_delim(b)));
 
 /// The bytes that may appear between the brackets of an `IP-literal`: the union of the
 /// alphabets of IPv6address (HEXDIG, ":", and "." for an embedded IPv4address) and IPvFuture
@@ -250,41 +258,10 @@ pub(crate) const fn hex_value(b: u8) -> u8 {
 
 /// Bytes that a rule has already checked to be ASCII, as `&str`. For ASCII input this is the
 /// identity; it returns `""` only if a caller broke that contract. For the strings a request
-/// holds once or never (a method name, a scheme, an authority); the hot ones go through
-/// [`ascii_str_unchecked`].
+/// holds once or never (a method name, a scheme, an authority); the hot ones are returned as
+/// `&str` by the scan that matched them ([`AsciiClass::run`], [`AsciiClass::text`]).
 pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
     std::str::from_utf8(ascii).unwrap_or_default()
-}
-
-/// `ascii` as `&str`, without a UTF-8 check, for the strings every request carries: its field
-/// names, its path and query, its Host.
-///
-/// `std::str::from_utf8` costs mostly per call, and these strings are short: checking them
-/// again after their rule had already matched every byte against an ASCII class was, with
-/// `from_utf8`, 15–20% of the parse time on the benchmark corpora (`benches/parse.rs`), and
-/// with a `<[u8]>::is_ascii` check in front of the conversion, as much.
-///
-/// # Safety
-/// Every byte of `ascii` must be below 0x80. A debug assertion checks it in tests and
-/// fuzzing, which build with debug assertions.
-#[inline(always)]
-#[allow(unsafe_code)]
-pub(crate) unsafe fn ascii_str_unchecked(ascii: &[u8]) -> &str {
-    debug_assert!(ascii.is_ascii(), "not ASCII: {ascii:?}");
-    // SAFETY: the caller guarantees that every byte is ASCII, and ASCII is valid UTF-8.
-    unsafe { std::str::from_utf8_unchecked(ascii) }
-}
-
-/// The run of tchar at the start of `bytes`, possibly empty, as `&str` (a field name), and
-/// the bytes after it.
-#[inline(always)]
-#[allow(unsafe_code)]
-pub(crate) fn tchar_run(bytes: &[u8]) -> (&str, &[u8]) {
-    const { assert!(TCHAR.is_ascii()) };
-    let (run, rest) = bytes.split_at(TCHAR.prefix_len(bytes));
-    // SAFETY: `prefix_len` counts the leading bytes that are in TCHAR, and TCHAR holds only
-    // ASCII bytes (the const assertion above).
-    (unsafe { ascii_str_unchecked(run) }, rest)
 }
 
 #[cfg(test)]
@@ -357,16 +334,19 @@ mod tests {
                 base || b":@".contains(&b),
                 "pchar {b:#04x}"
             );
+            // WHATWG URL: the bytes a browser leaves unencoded in a path and a query.
+            let c0_set = !(0x20..=0x7e).contains(&b);
+            let query_set = c0_set || b" \"#<>".contains(&b);
+            let path_set = query_set || b"?^`{}".contains(&b);
             assert_eq!(
                 PATH_CHAR.contains(b),
-                base || b":@/".contains(&b),
+                (!path_set && b != b'%' && b != b'\\') || b == b'^',
                 "path {b:#04x}"
             );
-            assert_eq!(
-                QUERY_CHAR.contains(b),
-                base || b":@/?".contains(&b),
-                "query {b:#04x}"
-            );
+            assert_eq!(QUERY_CHAR.contains(b), !query_set, "query {b:#04x}");
+            if !PATH_CHAR.contains(b) && !query_set {
+                assert!(b"%\\?`{}".contains(&b), "path refuses {b:#04x}");
+            }
             let scheme = b.is_ascii_alphanumeric() || b"+-.".contains(&b);
             assert_eq!(SCHEME_CHAR.contains(b), scheme, "scheme {b:#04x}");
             assert_eq!(DIGIT.contains(b), b.is_ascii_digit(), "DIGIT {b:#04x}");
@@ -387,34 +367,14 @@ mod tests {
                 assert_eq!(TCHAR.prefix_len(&bytes), stop, "{len} {stop}");
             }
         }
-        assert_eq!(
-            take_class(&TCHAR)(b"abc"),
-            Err(nom::Err::Incomplete(nom::Needed::new(1)))
-        );
-        assert_eq!(take_class(&TCHAR)(b"ab:c"), Ok((&b":c"[..], &b"ab"[..])));
-        assert_eq!(take_class(&TCHAR)(b":c"), Ok((&b":c"[..], &b""[..])));
     }
 
     #[test]
-    fn classes_turned_into_text_are_ascii() {
-        let classes = [
-            &TCHAR,
-            &PCHAR,
-            &PATH_CHAR,
-            &QUERY_CHAR,
-            &REG_NAME_CHAR,
-            &IP_LITERAL_CHAR,
-            &SCHEME_CHAR,
-            &DIGIT,
-            &HEXDIG,
-        ];
-        for class in classes {
-            assert!(class.is_ascii());
-        }
+    fn ascii_class_runs_are_text() {
         assert!(!FIELD_VALUE_BYTE.is_ascii());
-        assert_eq!(tchar_run(b"Content-Type: x"), ("Content-Type", &b": x"[..]));
-        assert_eq!(tchar_run("Tést".as_bytes()).0, "T");
-        assert_eq!(tchar_run(b""), ("", &b""[..]));
+        assert_eq!(TCHAR.run(b"Content-Type: x"), ("Content-Type", &b": x"[..]));
+        assert_eq!(TCHAR.run("Tést".as_bytes()).0, "T");
+        assert_eq!(TCHAR.run(b""), ("", &b""[..]));
         assert_eq!(ascii_str(b"caf\xe9"), "");
     }
 

@@ -7,6 +7,8 @@
 //!
 //! The entry point is total, with work linear in its input.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::{ascii_str, list, ows, token};
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
 use nom::combinator::{all_consuming, map, opt};

@@ -38,6 +38,8 @@
 //! assert!(body.is_empty());
 //! ```
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::{FIELD_VALUE_BYTE, HEXDIG, TCHAR, hex_value};
 use crate::{Error, ErrorKind, Parsed};
 use nom::bytes::streaming::{tag, take_while, take_while_m_n, take_while1};

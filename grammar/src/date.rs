@@ -8,6 +8,8 @@
 //!
 //! Both entry points are total and do constant work: any input gives a value or `None`.
 
+#![forbid(unsafe_code)]
+
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::combinator::{all_consuming, map, value};

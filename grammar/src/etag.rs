@@ -7,6 +7,8 @@
 //!
 //! Both entry points are total, with work linear in their input.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::list;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while};

@@ -9,6 +9,8 @@
 //! which carries nothing, and [`classify`] names their failure after the rule that called
 //! them. The position of a failed primitive is always the input it was given.
 
+#![forbid(unsafe_code)]
+
 use crate::{Error, ErrorKind};
 use nom::{IResult, Needed};
 
@@ -22,12 +24,17 @@ pub(crate) struct Fail<'b> {
 }
 
 impl Fail<'_> {
-    /// The public error, its offset counted from the start of `buf`.
+    /// The public error, its offset counted from the start of `buf`; for a byte the
+    /// request-target does not allow, naming that byte.
     ///
     /// Contract: `self.at` is a sub-slice of `buf` (every rule returns sub-slices of its
     /// input); the offset is then the distance between their starts.
     pub(crate) fn into_error(self, buf: &[u8]) -> Error {
-        Error::new(self.kind, offset_in(buf, self.at))
+        let error = Error::new(self.kind, offset_in(buf, self.at));
+        match (self.kind, self.at.first()) {
+            (ErrorKind::InvalidTargetByte, Some(&byte)) => error.with_byte(byte),
+            _ => error,
+        }
     }
 }
 

@@ -6,8 +6,10 @@
 //! This one scan finds the line's end and validates the value together, where a `memchr` for
 //! the LF would be followed by a second pass over the same bytes to validate them.
 
+#![forbid(unsafe_code)]
+
 use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, tchar_run};
+use crate::abnf::{FIELD_VALUE_BYTE, TCHAR};
 use crate::fail::{PResult, fail, incomplete};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
@@ -63,7 +65,7 @@ pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
 /// caller names that failure after the byte that follows). `Incomplete` when the input ends
 /// inside the name.
 pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
-    match tchar_run(input) {
+    match TCHAR.run(input) {
         (_, []) => incomplete(),
         (name, rest) => Ok((rest, name)),
     }

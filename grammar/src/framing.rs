@@ -8,9 +8,9 @@
 //! parsed and fails at the line that breaks a rule; [`Framing::finish`] checks what only the
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
-use crate::abnf::{
-    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, token,
-};
+#![forbid(unsafe_code)]
+
+use crate::abnf::{DIGIT, REG_NAME_CHAR, TCHAR, ascii_str, token};
 use crate::fail::Fail;
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
@@ -136,23 +136,14 @@ impl<'b> Framing<'b> {
 /// one when the target URI has no authority. Every request this server serves is for an
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
-#[allow(unsafe_code)]
 #[inline(never)]
 fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
-    const {
-        assert!(
-            REG_NAME_CHAR.is_ascii()
-                && IP_LITERAL_CHAR.is_ascii()
-                && HEXDIG.is_ascii()
-                && DIGIT.is_ascii()
-        )
-    };
     // The usual Host, a name with neither `%` nor a port, is a run of reg-name's single bytes
     // to the end of the value: checked in one scan, without the streaming rules below.
-    if !value.is_empty() && REG_NAME_CHAR.prefix_len(value) == value.len() {
-        // SAFETY: every byte of `value` is in REG_NAME_CHAR, which holds only ASCII bytes (the
-        // const assertion above).
-        return Ok(unsafe { ascii_str_unchecked(value) });
+    if let (name, []) = REG_NAME_CHAR.run(value) {
+        if !name.is_empty() {
+            return Ok(name);
+        }
     }
     let as_host = |e: nom::Err<Fail<'b>>| match e {
         nom::Err::Error(f) | nom::Err::Failure(f) => Fail {
@@ -176,11 +167,9 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> 
         _ => rest,
     };
     if rest.len() + value.len() == through_cr.len() {
-        // SAFETY: the rules above matched the whole value: a reg-name (REG_NAME_CHAR bytes
-        // and `%` HEXDIG HEXDIG triplets) or an IP-literal (`[`, IP_LITERAL_CHAR bytes, `]`),
-        // then maybe `:` and DIGIT bytes. Those classes hold only ASCII bytes (the const
-        // assertion above).
-        Ok(unsafe { ascii_str_unchecked(value) })
+        // The rules above matched the whole value, so it is ASCII; this rarer shape (a port,
+        // an escape, an IP-literal) pays for a checked conversion.
+        Ok(ascii_str(value))
     } else {
         Err(Fail {
             kind: ErrorKind::InvalidHost,

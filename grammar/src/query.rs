@@ -8,6 +8,8 @@
 //!
 //! The entry point is total: any `&str` gives pairs, with work linear in its length.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::{HEXDIG, hex_value};
 use std::borrow::Cow;
 

@@ -9,6 +9,8 @@
 //!
 //! Both entry points are total, with work linear in their input.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::{ows, token};
 use nom::bytes::complete::{tag, take_while1};
 use nom::combinator::{all_consuming, map_opt, opt, verify};

@@ -10,6 +10,8 @@
 //! Nothing here allocates: the field lines go into the caller's `headers` slice, every string
 //! borrows from `buf`.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::TCHAR;
 use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
@@ -181,9 +183,9 @@ fn bounded_request_line<'b>(
 ///   other non-tchar `InvalidMethod`; in the target, see [`request_target`];
 /// - after the target: HTAB, or a second SP, `ExpectedSingleSpace`; `#` `FragmentInTarget`
 ///   (RFC 9112 §3.2: the target has no fragment); the line's end `InvalidVersion` (an
-///   HTTP/0.9 `GET /` line has no version); any other byte `InvalidTargetByte` (a byte that
-///   no form of the target allows: CTL, `\`, `"`, `<`, `>`, `^`, backtick, `{`, `|`, `}`,
-///   DEL, non-ASCII);
+///   HTTP/0.9 `GET /` line has no version); any other byte `InvalidTargetByte`, naming the
+///   byte (one that no form of the target allows: a CTL, DEL, `"`, `<`, `>`, and in a path
+///   also `\`, `{`, `}`, backtick; see `PATH_CHAR` and `QUERY_CHAR`);
 /// - `InvalidVersion`, `InvalidLineEnding` in and after the version;
 /// - `UnsupportedVersion` (505) at the version when it is well-formed but not HTTP/1.x:
 ///   checked before the target's form, so `PRI * HTTP/2.0` (the HTTP/2 preface) is a 505;
