@@ -1,12 +1,12 @@
-//! The URLs real clients send: file names with the characters browsers leave unencoded, raw
-//! UTF-8 as curl sends a typed path, and form queries with brackets, bars, braces and a stray
-//! `%`.
+//! The URLs real clients send: file names with the characters browsers leave unencoded,
+//! non-ASCII names as browsers and curl encode them, and form queries with brackets, bars,
+//! braces and a stray `%`.
 //!
 //! Headless Chromium requests each file twice: through a link in a page (the page's script
 //! fetches every `<a href>` and writes what came back into the DOM) and through a typed URL
 //! (the URL given to the browser as it would be typed into its address bar). Every fetch must
-//! be a 200 with the file's own body. The same bytes are then sent raw over a socket, as curl
-//! sends them, for the cases a browser would encode.
+//! be a 200 with the file's own body. The same bytes are then sent over a raw socket and with
+//! curl.
 //!
 //! Without Chromium the browser tests print a skip and pass, unless `CI` is set (see
 //! `common/browser.rs`).
@@ -201,12 +201,11 @@ fn chromium_fetches_typed_urls_of_every_special_file_name() {
 }
 
 #[test]
-fn raw_targets_as_curl_sends_them_reach_the_files() {
+fn raw_targets_reach_the_files_or_name_the_refused_byte() {
     let root = root_with_files();
     let server = Server::with_args(root.path(), &[]);
 
     for (target, body) in [
-        ("/日本.txt", "nihon\n"),
         ("/%E6%97%A5%E6%9C%AC.txt", "nihon\n"),
         ("/photo%20[1].txt", "photo one\n"),
         ("/x[y.txt", "the file named with '['\n"),
@@ -230,6 +229,10 @@ fn raw_targets_as_curl_sends_them_reach_the_files() {
             "/x{y.txt",
             "invalid byte 0x7b in request-target at byte 6 (RFC 9112 §3.2)\n",
         ),
+        (
+            "/日本.txt",
+            "invalid byte 0xe6 in request-target at byte 5 (RFC 9112 §3.2)\n",
+        ),
     ] {
         let response = get(&server, target);
         assert_eq!(
@@ -240,10 +243,10 @@ fn raw_targets_as_curl_sends_them_reach_the_files() {
     }
 }
 
-/// curl 7.88 percent-encodes a typed non-ASCII path itself; `--request-target` makes it send
-/// the bytes as they are, as other curl builds and tools do. Both reach the file.
+/// curl percent-encodes a typed non-ASCII path itself, and gets the file; told to send the
+/// bytes raw (`--request-target`), it gets the 400 that names the first of them.
 #[test]
-fn curl_gets_a_utf8_path_sent_raw_or_encoded() {
+fn curl_gets_a_utf8_path_it_encodes_and_a_400_for_raw_bytes() {
     let root = root_with_files();
     let server = Server::with_args(root.path(), &[]);
     let curl = |args: &[&str]| {
@@ -252,23 +255,25 @@ fn curl_gets_a_utf8_path_sent_raw_or_encoded() {
             .args(args)
             .output()
     };
-    let Ok(raw) = curl(&["--request-target", "/日本.txt", &server.url("/")]) else {
+    let Ok(typed) = curl(&[&server.url("/日本.txt")]) else {
         let _ =
             std::io::Write::write_all(&mut std::io::stderr(), b"SKIPPED: curl is not installed\n");
         return;
     };
-    assert!(raw.status.success(), "{raw:?}");
-    assert_eq!(raw.stdout, b"nihon\n");
-    // The access log escapes bytes above 0x7E: the path went out as raw UTF-8.
-    let line = server.wait_for_log("\"GET /\\xE6");
-    assert_eq!(
-        logged_targets(&line),
-        ["/\\xE6\\x97\\xA5\\xE6\\x9C\\xAC.txt"]
-    );
-
-    let typed = curl(&[&server.url("/日本.txt")]).expect("curl ran once already");
     assert!(typed.status.success(), "{typed:?}");
     assert_eq!(typed.stdout, b"nihon\n");
+    let line = server.wait_for_log("\"GET /%");
+    let targets: Vec<String> = logged_targets(&line)
+        .iter()
+        .map(|t| t.to_ascii_uppercase())
+        .collect();
+    assert_eq!(targets, ["/%E6%97%A5%E6%9C%AC.TXT"]);
+
+    let raw = curl(&["--request-target", "/日本.txt", &server.url("/")]).expect("curl ran");
+    assert_eq!(
+        String::from_utf8_lossy(&raw.stdout),
+        "invalid byte 0xe6 in request-target at byte 5 (RFC 9112 §3.2)\n"
+    );
 }
 
 /// The queries reach `/echo` as sent and are listed decoded, one `name: value` line each.

@@ -12,8 +12,7 @@
 //!   `static` class is checked at compile time.
 //! - [`AsciiClass::run`] returns the run of class bytes at the start of the input as `&str`.
 //! - [`AsciiClass::text`] returns runs of class bytes joined by pieces that a rule names (a
-//!   `%XX` escape, a UTF-8 sequence); each piece is checked to be UTF-8 on its own, a few
-//!   bytes, and text made of UTF-8 pieces is UTF-8.
+//!   `%XX` escape); each piece, a few bytes, is checked to be ASCII as it is taken.
 
 #![allow(unsafe_code)]
 
@@ -57,10 +56,9 @@ impl AsciiClass {
     /// Contract: at each byte that is not in the class, and at the end of the input,
     /// `piece(rest)` is called with the input from that byte on (empty at the end). It returns
     /// `Ok(0)` to end the text there, `Ok(n)` to take the next `n` bytes as one piece and go
-    /// on, or an error, which is returned as it is. A piece must be UTF-8 on its own (an
-    /// escape like `%2F`, one UTF-8 sequence); one that is not, or that is longer than
-    /// `rest`, ends the text before it instead, so no caller can make this return a `&str`
-    /// that is not UTF-8.
+    /// on, or an error, which is returned as it is. A piece must be ASCII (an escape like
+    /// `%2F`); one that is not, or that is longer than `rest`, ends the text before it
+    /// instead, so no caller can make this return a `&str` that is not UTF-8.
     ///
     /// Returns the text as `&str` and the bytes after it.
     #[inline(always)]
@@ -76,13 +74,54 @@ impl AsciiClass {
             let rest = bytes.get(len..).unwrap_or_default();
             let n = piece(rest)?;
             match rest.get(..n) {
-                Some(p) if n > 0 && (p.is_ascii() || std::str::from_utf8(p).is_ok()) => len += n,
+                Some(p) if n > 0 && p.is_ascii() => len += n,
                 _ => break,
             }
         }
         let (text, rest) = bytes.split_at(len);
         // SAFETY: `text` is runs of class bytes, which are ASCII (checked in `new`), and
-        // pieces each checked above to be UTF-8; a concatenation of UTF-8 strings is UTF-8.
+        // pieces each checked above to be ASCII; ASCII is UTF-8.
         Ok((unsafe { std::str::from_utf8_unchecked(text) }, rest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::abnf::TCHAR;
+
+    /// Takes `[` and the two bytes after it as a piece, whatever they are; fails at `"`.
+    fn three_after_bracket(rest: &[u8]) -> Result<usize, ()> {
+        match rest {
+            [b'[', ..] => Ok(3),
+            [b'"', ..] => Err(()),
+            _ => Ok(0),
+        }
+    }
+
+    #[test]
+    fn runs_and_pieces_are_text() {
+        assert_eq!(TCHAR.run(b"Host: x"), ("Host", &b": x"[..]));
+        assert_eq!(
+            TCHAR.text(b"ab[41cd:e", three_after_bracket),
+            Ok(("ab[41cd", &b":e"[..]))
+        );
+        assert_eq!(TCHAR.text(b"", three_after_bracket), Ok(("", &b""[..])));
+    }
+
+    #[test]
+    fn a_piece_that_is_not_ascii_or_too_long_ends_the_text() {
+        assert_eq!(
+            TCHAR.text(b"ab[\xc3\xa9cd", three_after_bracket),
+            Ok(("ab", &b"[\xc3\xa9cd"[..]))
+        );
+        assert_eq!(
+            TCHAR.text(b"ab[4", three_after_bracket),
+            Ok(("ab", &b"[4"[..]))
+        );
+    }
+
+    #[test]
+    fn a_piece_error_is_returned() {
+        assert_eq!(TCHAR.text(b"a[41a\"", three_after_bracket), Err(()));
     }
 }

@@ -3,13 +3,16 @@
 //!
 //! The rule (argued in `abnf.rs` at `PATH_CHAR` and `QUERY_CHAR`, and in `target.rs`): a
 //! target takes every byte a browser leaves unencoded (WHATWG URL Standard, the *path* and
-//! *query percent-encode sets*), `^` in a path, and non-ASCII text as raw UTF-8; it refuses
-//! what RFC 9112 §3.2 and the path's safety need refused. The model below states that rule
+//! *query percent-encode sets*) and `^` in a path; it refuses what RFC 9112 §3.2 and the
+//! path's safety need refused, and raw bytes above `~`, which browsers encode but httparse
+//! takes. The model below states that rule
 //! byte by byte, one refusal per rule, and the property tests check, over generated targets:
 //! - the grammar refuses a target exactly when the model names a rule, with the model's kind
 //!   at the model's byte;
 //! - every target httparse accepts and a browser could have sent (the WHATWG sets allow it)
 //!   is accepted, except a `%` without two hex digits in a path, which the model lists;
+//! - non-ASCII text reaches the grammar percent-encoded, as browsers send it, and raw, as
+//!   httparse would take it: the first is accepted, the second refused at its first byte.
 //! - every target the grammar accepts, httparse accepts too, with the same target.
 
 use nomserve_grammar::ErrorKind::{self, *};
@@ -48,6 +51,10 @@ fn split_query(target: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
+/// The rule that refuses raw bytes above `~`.
+const NON_ASCII: &str = "RFC 3986 §2.1, WHATWG C0 control percent-encode set: a browser encodes \
+                         every byte above `~`; Http11Probe MAL-NON-ASCII-URL requires the 400";
+
 /// The model: the first rule that `target` (an origin-form, starting with `/`) breaks.
 fn model(target: &[u8]) -> Result<(), Refusal> {
     let (path, query) = split_query(target);
@@ -64,7 +71,7 @@ fn model(target: &[u8]) -> Result<(), Refusal> {
                     ));
                 }
             },
-            0x80..=0xff => utf8_width(&path[i..]).map_err(|(k, at, r)| (k, at + i, r))?,
+            0x80..=0xff => return Err((InvalidTargetByte, i, NON_ASCII)),
             b'#' => {
                 return Err((
                     FragmentInTarget,
@@ -95,7 +102,7 @@ fn model(target: &[u8]) -> Result<(), Refusal> {
     let mut i = 0;
     while let Some(&b) = query.get(i) {
         i += match b {
-            0x80..=0xff => utf8_width(&query[i..]).map_err(|(k, at, r)| (k, at + start + i, r))?,
+            0x80..=0xff => return Err((InvalidTargetByte, start + i, NON_ASCII)),
             b'#' => {
                 return Err((
                     FragmentInTarget,
@@ -114,26 +121,6 @@ fn model(target: &[u8]) -> Result<(), Refusal> {
         };
     }
     Ok(())
-}
-
-/// The length of the UTF-8 sequence at the start of `bytes` (its first byte is not ASCII),
-/// or the refusal at offset 0 when it is not one.
-fn utf8_width(bytes: &[u8]) -> Result<usize, Refusal> {
-    let refused = (
-        InvalidTargetByte,
-        0,
-        "RFC 3629 §4: raw non-ASCII text must be UTF-8",
-    );
-    let width = match bytes[0] {
-        0xc2..=0xdf => 2,
-        0xe0..=0xef => 3,
-        0xf0..=0xf4 => 4,
-        _ => return Err(refused),
-    };
-    match bytes.get(..width).map(std::str::from_utf8) {
-        Some(Ok(_)) => Ok(width),
-        _ => Err(refused),
-    }
 }
 
 /// Offsets of the model are within the target; a request puts `GET ` before it.
@@ -248,8 +235,8 @@ fn the_targets_browsers_and_curl_send() {
         b"/?q=100%",
         b"/x?q=%zz",
         b"/?x={%22a%22:1}&t=`^\\",
-        "/日本.txt".as_bytes(),
-        "/?q=日本".as_bytes(),
+        b"/%E6%97%A5%E6%9C%AC.txt",
+        b"/?q=%E6%97%A5",
     ] {
         assert_eq!(
             check(target),
@@ -277,6 +264,21 @@ fn atom() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
+
+    #[test]
+    fn non_ascii_text_is_taken_encoded_and_refused_raw(text in "[^\\x00-\\x7F]{1,6}") {
+        let encoded: String = text
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .collect();
+        prop_assert_eq!(check(format!("/{encoded}?q={encoded}").as_bytes()), Ok(()));
+        // The first byte of the text, right after `GET /`.
+        let raw = format!("/{text}");
+        prop_assert_eq!(
+            check(raw.as_bytes()).err().map(|(kind, at, _)| (kind, at)),
+            Some((InvalidTargetByte, 5))
+        );
+    }
 
     #[test]
     fn generated_targets_agree_with_the_model_and_httparse(
