@@ -5,16 +5,14 @@
 
 #![forbid(unsafe_code)]
 
-use nom::IResult;
+use crate::ErrorKind;
+use crate::fail::{Fail, PResult, fail, incomplete};
+use crate::text::AsciiClass;
 use nom::Parser;
 use nom::bytes::complete::tag;
-use nom::bytes::complete::take_while;
-use nom::bytes::complete::take_while1;
 use nom::combinator::{map, opt};
 use nom::multi::many0;
 use nom::sequence::preceded;
-
-use crate::text::AsciiClass;
 
 /// A set of bytes, as a lookup table.
 pub(crate) struct ByteClass([bool; 256]);
@@ -214,14 +212,104 @@ pub fn is_field_value(bytes: &[u8]) -> bool {
     FIELD_VALUE_BYTE.prefix_len(bytes) == bytes.len()
 }
 
-/// `token = 1*tchar` (RFC 9110 §5.6.2)
-pub(crate) fn token(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    take_while1(|b| TCHAR.contains(b)).parse(input)
+/// `token = 1*tchar` (RFC 9110 §5.6.2). Complete: a token that reaches the end of the input
+/// ends there. Fails at the first byte when it is not a tchar.
+pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
+    match TCHAR.prefix_len(input) {
+        0 => Err(nom::Err::Error(Fail {
+            kind: ErrorKind::InvalidFieldValue,
+            at: input,
+        })),
+        len => Ok((&input[len..], &input[..len])),
+    }
 }
 
-/// `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3)
-pub(crate) fn ows(input: &[u8]) -> IResult<&[u8], &[u8]> {
-    take_while(|b| b == b' ' || b == b'\t').parse(input)
+/// ```text
+/// OWS = *( SP / HTAB )
+/// BWS = OWS
+/// ```
+/// RFC 9110 §5.6.3: optional whitespace, and "bad" whitespace, which the grammar allows only
+/// for recipients to tolerate; both are this one rule. Never fails; complete: a run that
+/// reaches the end of the input ends there (a streaming caller checks for that).
+pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
+    let len = input
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    Ok((&input[len..], &input[..len]))
+}
+
+/// ```text
+/// CRLF = CR LF
+/// ```
+/// RFC 5234 B.1, RFC 9112 §2.1; for a line ending where one is due. Streaming: `Incomplete`
+/// for no input or a lone CR at its end.
+///
+/// **Decision, argued**: RFC 9112 §2.2 lets a recipient accept a bare LF as a line terminator,
+/// and says a bare CR MUST be rejected or replaced with SP. This grammar accepts neither: any
+/// other byte where the CRLF is due is `InvalidLineEnding` there (at the LF, or at the CR
+/// that no LF follows). Two parsers that disagree on where a line ends can be made to disagree
+/// on where a request ends (request smuggling); CRLF only leaves no room for that.
+pub(crate) fn crlf(input: &[u8]) -> PResult<'_, ()> {
+    match input {
+        [b'\r', b'\n', rest @ ..] => Ok((rest, ())),
+        [] | [b'\r'] => incomplete(),
+        _ => fail(ErrorKind::InvalidLineEnding, input),
+    }
+}
+
+/// ```text
+/// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+/// qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+/// quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
+/// ```
+/// RFC 9110 §5.6.4. Returns the whole quoted string, quotes included. Streaming:
+/// `Incomplete` when the input ends before the closing DQUOTE. Fails at the first byte that
+/// does not fit: not a DQUOTE at the start, a control or DEL inside (`InvalidFieldValue`;
+/// the caller names the rule it was parsing).
+pub(crate) fn quoted_string(input: &[u8]) -> PResult<'_, &[u8]> {
+    let [b'"', inside @ ..] = input else {
+        return match input {
+            [] => incomplete(),
+            _ => fail(ErrorKind::InvalidFieldValue, input),
+        };
+    };
+    let mut rest = inside;
+    loop {
+        rest = match rest {
+            [b'"', after @ ..] => {
+                let len = input.len() - after.len();
+                return Ok((after, &input[..len]));
+            }
+            [] | [b'\\'] => return incomplete(),
+            [b'\\', b, after @ ..] if FIELD_VALUE_BYTE.contains(*b) => after,
+            [b'\\', _, ..] => return fail(ErrorKind::InvalidFieldValue, &rest[1..]),
+            [b, after @ ..] if FIELD_VALUE_BYTE.contains(*b) => after,
+            _ => return fail(ErrorKind::InvalidFieldValue, rest),
+        };
+    }
+}
+
+/// `1*DIGIT` (RFC 5234 B.1) as a `u64`: the one decimal rule, for Content-Length, byte
+/// ranges and the fields of a date. Complete: digits that reach the end of the input end
+/// there. Fails at the first byte when it is not a digit, and at the digit that would take
+/// the value past `u64::MAX` (never wraps).
+pub(crate) fn decimal(input: &[u8]) -> PResult<'_, u64> {
+    let len = DIGIT.prefix_len(input);
+    if len == 0 {
+        return fail(ErrorKind::InvalidFieldValue, input);
+    }
+    let mut value: u64 = 0;
+    for (i, &d) in input[..len].iter().enumerate() {
+        value = match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+        {
+            Some(v) => v,
+            None => return fail(ErrorKind::InvalidFieldValue, &input[i..]),
+        };
+    }
+    Ok((&input[len..], value))
 }
 
 /// `#element`, as a recipient reads a list (RFC 9110 §5.6.1.2):
@@ -231,11 +319,9 @@ pub(crate) fn ows(input: &[u8]) -> IResult<&[u8], &[u8]> {
 /// Empty elements (`a, , b`, a leading or trailing comma) are skipped, as the RFC asks of
 /// recipients; the elements are returned in order. Stops before the first byte that does not
 /// continue the list (the caller checks that the whole value was used).
-pub(crate) fn list<'a, O, F>(
-    element: F,
-) -> impl Parser<&'a [u8], Output = Vec<O>, Error = nom::error::Error<&'a [u8]>>
+pub(crate) fn list<'a, O, F>(element: F) -> impl Parser<&'a [u8], Output = Vec<O>, Error = Fail<'a>>
 where
-    F: Fn(&'a [u8]) -> IResult<&'a [u8], O> + Copy,
+    F: Fn(&'a [u8]) -> PResult<'a, O> + Copy,
 {
     map(
         (
@@ -273,6 +359,7 @@ pub(crate) fn ascii_str(ascii: &[u8]) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fail::failure;
 
     #[test]
     fn sender_checks_of_names_and_values() {
@@ -314,13 +401,65 @@ mod tests {
     #[test]
     fn token_takes_tchars_and_stops() {
         assert_eq!(token(b"GET / x"), Ok((&b" / x"[..], &b"GET"[..])));
+        assert_eq!(token(b"GET"), Ok((&b""[..], &b"GET"[..])));
         assert!(token(b" GET").is_err());
+    }
+
+    #[test]
+    fn crlf_only() {
+        assert_eq!(crlf(b"\r\nx"), Ok((&b"x"[..], ())));
+        assert_eq!(failure(b"", crlf(b"")), None);
+        assert_eq!(failure(b"\r", crlf(b"\r")), None);
+        for input in [&b"\nx"[..], b"\rx", b"x\r\n"] {
+            assert_eq!(
+                failure(input, crlf(input)),
+                Some((ErrorKind::InvalidLineEnding, 0)),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_strings() {
+        for (input, quoted, rest) in [
+            (&b"\"a b\" x"[..], &b"\"a b\""[..], &b" x"[..]),
+            (b"\"\"", b"\"\"", b""),
+            (b"\"a\\\"b\";", b"\"a\\\"b\"", b";"),
+            (b"\"\x80\t\"", b"\"\x80\t\"", b""),
+        ] {
+            assert_eq!(quoted_string(input), Ok((rest, quoted)), "{input:?}");
+        }
+        for input in [&b"\"abc"[..], b"\"a\\", b""] {
+            assert_eq!(failure(input, quoted_string(input)), None, "{input:?}");
+        }
+        for (input, at) in [(&b"a\""[..], 0), (b"\"a\x00\"", 2), (b"\"\\\x7f\"", 2)] {
+            assert_eq!(
+                failure(input, quoted_string(input)),
+                Some((ErrorKind::InvalidFieldValue, at)),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals_refuse_to_overflow() {
+        assert_eq!(decimal(b"0042,"), Ok((&b","[..], 42)));
+        assert_eq!(decimal(b"18446744073709551615"), Ok((&b""[..], u64::MAX)));
+        assert_eq!(
+            failure(b"18446744073709551616", decimal(b"18446744073709551616")),
+            Some((ErrorKind::InvalidFieldValue, 19))
+        );
+        assert_eq!(
+            failure(b"+1", decimal(b"+1")),
+            Some((ErrorKind::InvalidFieldValue, 0))
+        );
     }
 
     #[test]
     fn ows_takes_sp_and_htab_only() {
         assert_eq!(ows(b" \t x"), Ok((&b"x"[..], &b" \t "[..])));
         assert_eq!(ows(b"x"), Ok((&b"x"[..], &b""[..])));
+        assert_eq!(ows(b" "), Ok((&b""[..], &b" "[..])));
     }
 
     #[test]
