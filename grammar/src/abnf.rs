@@ -232,11 +232,14 @@ pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
 /// for recipients to tolerate; both are this one rule. Never fails; complete: a run that
 /// reaches the end of the input ends there (a streaming caller checks for that).
 pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
-    let len = input
-        .iter()
-        .take_while(|&&b| b == b' ' || b == b'\t')
-        .count();
+    let len = input.iter().take_while(|&&b| is_ows_byte(b)).count();
     Ok((&input[len..], &input[..len]))
+}
+
+/// The bytes of [`ows`]: SP and HTAB (RFC 9110 §5.6.3), for a caller that trims OWS from
+/// the end of a value.
+pub(crate) const fn is_ows_byte(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 /// ```text

@@ -9,7 +9,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::abnf::{ascii_str, list, ows, token};
+use crate::abnf::{DIGIT, ascii_str, list, ows, token};
 use crate::fail::{Fail, PResult};
 use nom::Parser;
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
@@ -148,7 +148,7 @@ fn qvalue(input: &[u8]) -> PResult<'_, u16> {
     };
     match tag::<_, _, Fail<'_>>("1").parse(input) {
         Ok((rest, _)) => map(fraction(|b| b == b'0'), |_| 1000).parse(rest),
-        Err(_) => preceded(tag("0"), fraction(|b| b.is_ascii_digit())).parse(input),
+        Err(_) => preceded(tag("0"), fraction(|b| DIGIT.contains(b))).parse(input),
     }
 }
 

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, TCHAR};
+use crate::abnf::{FIELD_VALUE_BYTE, TCHAR, crlf, is_ows_byte, ows};
 use crate::fail::{PResult, fail, incomplete};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
@@ -81,11 +81,7 @@ pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
 /// through the CR (see [`FieldLine::value_through_cr`]). obs-text (bytes 0x80–0xFF) is kept
 /// as received, as RFC 9110 §5.5 allows; the bytes are not decoded.
 pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
-    let leading_ows = input
-        .iter()
-        .take_while(|&&b| b == b' ' || b == b'\t')
-        .count();
-    let start = input.get(leading_ows..).unwrap_or_default();
+    let (start, _) = ows(input)?;
     let Some(end) = first_non_value_byte(start) else {
         return incomplete();
     };
@@ -97,30 +93,19 @@ pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
 }
 
 /// The line ending after a field value: `tail` starts at the first byte that is not a
-/// field-value byte. Returns the input after the CRLF.
-///
-/// **Decision, argued**: RFC 9112 §2.2 lets a recipient accept a bare LF as a line
-/// terminator, and says a bare CR MUST be rejected or replaced with SP. This grammar accepts
-/// neither: a bare LF is `InvalidLineEnding` at the LF, a CR not followed by LF is
-/// `InvalidLineEnding` at the CR. Two parsers that disagree on where a line ends can be made
-/// to disagree on where a request ends (request smuggling); CRLF only leaves no room for that.
+/// field-value byte. Returns the input after the CRLF. A CR or LF there must be the line's
+/// CRLF ([`crlf`]: `InvalidLineEnding` otherwise); any other byte is a control or DEL inside
+/// the value, `InvalidFieldValue`.
 fn crlf_after_value(tail: &[u8]) -> PResult<'_, ()> {
     match tail {
-        [b'\r', b'\n', rest @ ..] => Ok((rest, ())),
-        [] | [b'\r'] => incomplete(),
-        [b'\r' | b'\n', ..] => fail(ErrorKind::InvalidLineEnding, tail),
+        [] | [b'\r' | b'\n', ..] => crlf(tail),
         _ => fail(ErrorKind::InvalidFieldValue, tail),
     }
 }
 
 /// `value` without the SP and HTAB at its end (the OWS before the line's CRLF).
 fn trim_trailing_ows(value: &[u8]) -> &[u8] {
-    let kept = value.len()
-        - value
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
+    let kept = value.len() - value.iter().rev().take_while(|&&b| is_ows_byte(b)).count();
     value.get(..kept).unwrap_or(value)
 }
 

@@ -10,8 +10,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::abnf::{DIGIT, REG_NAME_CHAR, TCHAR, ascii_str, token};
-use crate::fail::Fail;
+use crate::abnf::{REG_NAME_CHAR, TCHAR, ascii_str, decimal, ows, quoted_string, token};
+use crate::fail::{Fail, PResult};
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
 use crate::{BodyFraming, ConnectionOptions, ErrorKind, Version};
@@ -200,7 +200,10 @@ fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'
     let mut rest = value;
     loop {
         let element = rest;
-        let (after, length) = decimal(rest).map_err(invalid)?;
+        let (after, length) = decimal(rest).map_err(|e| match e {
+            nom::Err::Error(f) | nom::Err::Failure(f) => invalid(f.at),
+            nom::Err::Incomplete(_) => invalid(rest),
+        })?;
         if agreed.is_some_and(|a| a != length) {
             return Err(Fail {
                 kind: ErrorKind::ConflictingContentLength,
@@ -214,23 +217,6 @@ fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'
             other => return Err(invalid(other)),
         }
     }
-}
-
-/// `1*DIGIT` as a `u64`, and the rest of the input. `Err` with the input from the offending
-/// byte when `input` does not start with a digit, or from the digit that overflows 64 bits.
-fn decimal(input: &[u8]) -> Result<(&[u8], u64), &[u8]> {
-    let digits = input.iter().take_while(|&&b| DIGIT.contains(b)).count();
-    if digits == 0 {
-        return Err(input);
-    }
-    let mut length: u64 = 0;
-    for (i, &d) in input.iter().take(digits).enumerate() {
-        length = length
-            .checked_mul(10)
-            .and_then(|l| l.checked_add(u64::from(d - b'0')))
-            .ok_or_else(|| input.get(i..).unwrap_or_default())?;
-    }
-    Ok((input.get(digits..).unwrap_or_default(), length))
 }
 
 /// ```text
@@ -262,7 +248,7 @@ fn transfer_encoding(value: &[u8]) -> Result<(), Fail<'_>> {
     let mut first_unknown = None;
     loop {
         let element = rest;
-        let (after, coding) = transfer_coding(rest).ok_or_else(|| invalid(rest))?;
+        let (after, coding) = transfer_coding(rest).map_err(|_| invalid(rest))?;
         if chunked {
             return Err(Fail {
                 kind: ErrorKind::ChunkedNotFinal,
@@ -312,55 +298,43 @@ fn is_compression(coding: &[u8]) -> bool {
 /// ```text
 /// transfer-coding = token *( OWS ";" OWS transfer-parameter )
 /// ```
-/// RFC 9112 §7. Returns the rest and the coding's name; `None` when `input` does not start
-/// with one, or a parameter is malformed.
-fn transfer_coding(input: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (mut rest, name) = token(input).ok()?;
+/// RFC 9112 §7. Returns the coding's name; fails when `input` does not start with one, or a
+/// parameter is malformed (the caller names the failure).
+fn transfer_coding(input: &[u8]) -> PResult<'_, &[u8]> {
+    let (mut rest, name) = token(input)?;
     loop {
         match skip_ows(rest) {
-            [b';', after @ ..] => rest = transfer_parameter(skip_ows(after))?,
-            _ => return Some((rest, name)),
+            [b';', after @ ..] => rest = transfer_parameter(skip_ows(after))?.0,
+            _ => return Ok((rest, name)),
         }
     }
 }
 
 /// ```text
 /// transfer-parameter = token BWS "=" BWS ( token / quoted-string )
-/// BWS = OWS
 /// ```
-/// RFC 9112 §7, RFC 9110 §5.6.3. Returns the rest, `None` if malformed.
-fn transfer_parameter(input: &[u8]) -> Option<&[u8]> {
-    let (rest, _) = token(input).ok()?;
+/// RFC 9112 §7; BWS is OWS (RFC 9110 §5.6.3). The value is a whole field value, so a
+/// quoted-string still open at its end is malformed, not incomplete.
+fn transfer_parameter(input: &[u8]) -> PResult<'_, ()> {
+    let (rest, _) = token(input)?;
     let [b'=', after @ ..] = skip_ows(rest) else {
-        return None;
+        return Err(nom::Err::Error(Fail {
+            kind: ErrorKind::InvalidTransferEncoding,
+            at: rest,
+        }));
     };
     let after = skip_ows(after);
-    match after {
-        [b'"', ..] => quoted_string(after),
-        _ => token(after).ok().map(|(rest, _)| rest),
-    }
-}
-
-/// ```text
-/// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-/// qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-/// quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
-/// ```
-/// RFC 9110 §5.6.4. Returns the rest after the closing DQUOTE, `None` if malformed. The
-/// bytes come from a field value, so they are already VCHAR, obs-text, SP or HTAB.
-fn quoted_string(input: &[u8]) -> Option<&[u8]> {
-    let [b'"', inside @ ..] = input else {
-        return None;
+    let (rest, _) = match after {
+        [b'"', ..] => quoted_string(after).map_err(|e| match e {
+            nom::Err::Incomplete(_) => nom::Err::Error(Fail {
+                kind: ErrorKind::InvalidTransferEncoding,
+                at: after,
+            }),
+            other => other,
+        })?,
+        _ => token(after)?,
     };
-    let mut rest = inside;
-    loop {
-        match rest {
-            [b'"', after @ ..] => return Some(after),
-            [b'\\', _, after @ ..] => rest = after,
-            [] | [b'\\'] => return None,
-            [_, after @ ..] => rest = after,
-        }
-    }
+    Ok((rest, ()))
 }
 
 /// ```text
@@ -406,12 +380,9 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
     }
 }
 
-/// `input` after its leading OWS (RFC 9110 §5.6.3).
-fn skip_ows(mut input: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', after @ ..] = input {
-        input = after;
-    }
-    input
+/// `input` after its leading OWS (RFC 9110 §5.6.3), by [`ows`], which never fails.
+fn skip_ows(input: &[u8]) -> &[u8] {
+    ows(input).map_or(input, |(rest, _)| rest)
 }
 
 #[cfg(test)]

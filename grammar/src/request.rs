@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::abnf::TCHAR;
+use crate::abnf::{TCHAR, crlf, token};
 use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
 use crate::framing::Framing;
@@ -21,7 +21,7 @@ use crate::{
     Error, ErrorKind, Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version,
 };
 use nom::Parser;
-use nom::bytes::streaming::{tag, take_while1};
+use nom::bytes::streaming::tag;
 
 /// Parses a request head from the start of `buf`.
 ///
@@ -133,9 +133,7 @@ fn empty_lines(input: &[u8]) -> PResult<'_, ()> {
     let mut rest = input;
     loop {
         match rest {
-            [b'\r', b'\n', after @ ..] => rest = after,
-            [] | [b'\r'] => return incomplete(),
-            [b'\r' | b'\n', ..] => return fail(ErrorKind::InvalidLineEnding, rest),
+            [] | [b'\r' | b'\n', ..] => rest = crlf(rest)?.0,
             _ => return Ok((rest, ())),
         }
     }
@@ -223,9 +221,7 @@ pub(crate) fn request_line(input: &[u8]) -> PResult<'_, (Method<'_>, RequestTarg
     };
     let (rest, version) = http_version(version_start)?;
     let rest = match rest {
-        [b'\r', b'\n', after @ ..] => after,
-        [] | [b'\r'] => return incomplete(),
-        [b'\r' | b'\n', ..] => return fail(ErrorKind::InvalidLineEnding, rest),
+        [] | [b'\r' | b'\n', ..] => crlf(rest)?.0,
         _ => return fail(ErrorKind::InvalidVersion, rest),
     };
     if version.major != 1 {
@@ -250,14 +246,19 @@ pub(crate) fn request_line(input: &[u8]) -> PResult<'_, (Method<'_>, RequestTarg
 #[inline(always)]
 pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
     // The commonest token, ended by the SP that the request-line requires, needs no scan.
-    if let [b'G', b'E', b'T', b' ', ..] = input {
-        return Ok((input.get(3..).unwrap_or_default(), Method::Get));
+    match input {
+        [b'G', b'E', b'T', b' ', ..] => {
+            return Ok((input.get(3..).unwrap_or_default(), Method::Get));
+        }
+        [] => return incomplete(),
+        _ => {}
     }
-    let (rest, name) = classify(
-        ErrorKind::InvalidMethod,
-        input,
-        take_while1(|b| TCHAR.contains(b)).parse(input),
-    )?;
+    // token is complete; the method is streaming: a run of tchars to the end of the input
+    // could go on.
+    let (rest, name) = classify(ErrorKind::InvalidMethod, input, token(input))?;
+    if rest.is_empty() {
+        return incomplete();
+    }
     let method = match name {
         b"GET" => Method::Get,
         b"HEAD" => Method::Head,
@@ -351,9 +352,7 @@ fn field_section<'b>(
     let mut count = 0;
     loop {
         match rest {
-            [b'\r', b'\n', after @ ..] => return Ok((after, (rest, count))),
-            [] | [b'\r'] => return incomplete(),
-            [b'\r' | b'\n', ..] => return fail(ErrorKind::InvalidLineEnding, rest),
+            [] | [b'\r' | b'\n', ..] => return Ok((crlf(rest)?.0, (rest, count))),
             [b' ' | b'\t', ..] if count == 0 => {
                 return fail(ErrorKind::WhitespaceAfterStartLine, rest);
             }
