@@ -166,8 +166,8 @@ pub(crate) static PATH_CHAR: AsciiClass = AsciiClass::new(class!(|b| {
 /// **Decision, argued**: raw bytes above `~` stay refused in a path and a query, although
 /// nginx, h2o and hyper take raw UTF-8. RFC 3986 §2.1 has them percent-encoded, WHATWG's C0
 /// control percent-encode set encodes them (so browsers never send them raw), and curl 7.88
-/// encodes a typed `/日本.txt` itself; Http11Probe's scored MAL-NON-ASCII-URL case requires a
-/// 400 for them, which this server's conformance run keeps.
+/// encodes a typed `/日本.txt` itself; the conformance suite this server is held to (Http11Probe)
+/// requires a 400 for them.
 pub(crate) static QUERY_CHAR: AsciiClass = AsciiClass::new(class!(|b| {
     matches!(b, 0x21..=0x7e) && !matches!(b, b'"' | b'#' | b'<' | b'>')
 }));

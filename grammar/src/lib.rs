@@ -43,6 +43,8 @@ mod query;
 mod range;
 mod request;
 mod target;
+#[doc(hidden)]
+pub mod testing;
 mod text;
 mod types;
 

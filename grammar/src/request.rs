@@ -125,8 +125,8 @@ fn request_head<'b, 'h>(
 
 /// `*( CRLF )` before the request-line, skipped as RFC 9112 §2.2 recommends ("SHOULD ignore
 /// at least one empty line"): a client may send a stray CRLF after a previous request's body.
-/// Rejecting them would also be allowed, and Http11Probe (COMP-LEADING-CRLF) would grade that
-/// higher, but the SHOULD is followed. They count toward `max_head` (they are part of what
+/// Rejecting them would also be allowed, and a conformance suite may grade that higher, but
+/// the SHOULD is followed. They count toward `max_head` (they are part of what
 /// the caller buffers), so a stream of empty lines is bounded. Errors: a bare LF or a CR not
 /// followed by LF, `InvalidLineEnding`.
 fn empty_lines(input: &[u8]) -> PResult<'_, ()> {

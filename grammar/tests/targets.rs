@@ -53,7 +53,7 @@ fn split_query(target: &[u8]) -> (&[u8], Option<&[u8]>) {
 
 /// The rule that refuses raw bytes above `~`.
 const NON_ASCII: &str = "RFC 3986 §2.1, WHATWG C0 control percent-encode set: a browser encodes \
-                         every byte above `~`; Http11Probe MAL-NON-ASCII-URL requires the 400";
+                         every byte above `~`; Http11Probe requires the 400";
 
 /// The model: the first rule that `target` (an origin-form, starting with `/`) breaks.
 fn model(target: &[u8]) -> Result<(), Refusal> {
