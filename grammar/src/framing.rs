@@ -10,7 +10,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::abnf::{REG_NAME_CHAR, TCHAR, ascii_str, decimal, ows, quoted_string, token};
+use crate::abnf::{REG_NAME_CHAR, ascii_str, decimal, ows, quoted_string, token};
 use crate::fail::{Fail, PResult};
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
@@ -361,8 +361,8 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
             [] if any => return Ok(()),
             [] => return Err(invalid(value)),
             [b',', after @ ..] => rest = after,
-            [first, ..] if TCHAR.contains(*first) => {
-                let (option, after) = rest.split_at(TCHAR.prefix_len(rest));
+            _ => {
+                let (after, option) = token(rest).map_err(|_| invalid(rest))?;
                 if option.eq_ignore_ascii_case(b"close") {
                     options.close = true;
                 } else if option.eq_ignore_ascii_case(b"keep-alive") {
@@ -375,7 +375,6 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
                     other => return Err(invalid(other)),
                 };
             }
-            _ => return Err(invalid(rest)),
         }
     }
 }
