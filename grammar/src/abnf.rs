@@ -41,7 +41,7 @@ impl ByteClass {
     /// Eight bytes per step: the eight lookups are folded with `&` and tested once, so a
     /// run of class bytes costs one branch per word instead of one per byte; the step that
     /// fails, and the last bytes, go one by one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn prefix_len(&self, bytes: &[u8]) -> usize {
         let mut clean = 0;
         for block in bytes.chunks_exact(8) {
@@ -214,6 +214,7 @@ pub fn is_field_value(bytes: &[u8]) -> bool {
 
 /// `token = 1*tchar` (RFC 9110 §5.6.2). Complete: a token that reaches the end of the input
 /// ends there. Fails at the first byte when it is not a tchar.
+#[inline]
 pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
     match TCHAR.prefix_len(input) {
         0 => Err(nom::Err::Error(Fail {
@@ -231,6 +232,7 @@ pub(crate) fn token(input: &[u8]) -> PResult<'_, &[u8]> {
 /// RFC 9110 §5.6.3: optional whitespace, and "bad" whitespace, which the grammar allows only
 /// for recipients to tolerate; both are this one rule. Never fails; complete: a run that
 /// reaches the end of the input ends there (a streaming caller checks for that).
+#[inline(always)]
 pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
     let len = input.iter().take_while(|&&b| is_ows_byte(b)).count();
     Ok((&input[len..], &input[..len]))
@@ -238,6 +240,7 @@ pub(crate) fn ows(input: &[u8]) -> PResult<'_, &[u8]> {
 
 /// The bytes of [`ows`]: SP and HTAB (RFC 9110 §5.6.3), for a caller that trims OWS from
 /// the end of a value.
+#[inline(always)]
 pub(crate) const fn is_ows_byte(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -253,6 +256,7 @@ pub(crate) const fn is_ows_byte(b: u8) -> bool {
 /// other byte where the CRLF is due is `InvalidLineEnding` there (at the LF, or at the CR
 /// that no LF follows). Two parsers that disagree on where a line ends can be made to disagree
 /// on where a request ends (request smuggling); CRLF only leaves no room for that.
+#[inline(always)]
 pub(crate) fn crlf(input: &[u8]) -> PResult<'_, ()> {
     match input {
         [b'\r', b'\n', rest @ ..] => Ok((rest, ())),

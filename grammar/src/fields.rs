@@ -37,6 +37,11 @@ pub(crate) struct FieldLine<'b> {
 ///   non-tchar, `EmptyFieldName` for a line that starts with `:`;
 /// - in the value: `InvalidFieldValue` for NUL, another CTL or DEL, `InvalidLineEnding` for a
 ///   CR not followed by LF or a bare LF (see [`crlf_after_value`]).
+///
+/// Inlined into both its callers, the header section's loop and the trailer section: once the
+/// trailer section called it too, the compiler stopped inlining it into the head's loop, and
+/// `benches/interleaved.rs` measured the short request 6 ns (11%) slower.
+#[inline(always)]
 pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
     let (rest, name) = field_name(input)?;
     let after_colon = match rest {
@@ -80,6 +85,7 @@ pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
 /// RFC 9110 §5.5, RFC 9112 §5. Returns the value without its surrounding OWS, and the value
 /// through the CR (see [`FieldLine::value_through_cr`]). obs-text (bytes 0x80–0xFF) is kept
 /// as received, as RFC 9110 §5.5 allows; the bytes are not decoded.
+#[inline(always)]
 pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
     let (start, _) = ows(input)?;
     let Some(end) = first_non_value_byte(start) else {
@@ -96,10 +102,13 @@ pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
 /// field-value byte. Returns the input after the CRLF. A CR or LF there must be the line's
 /// CRLF ([`crlf`]: `InvalidLineEnding` otherwise); any other byte is a control or DEL inside
 /// the value, `InvalidFieldValue`.
+#[inline(always)]
 fn crlf_after_value(tail: &[u8]) -> PResult<'_, ()> {
-    match tail {
-        [] | [b'\r' | b'\n', ..] => crlf(tail),
-        _ => fail(ErrorKind::InvalidFieldValue, tail),
+    match crlf(tail) {
+        Err(nom::Err::Error(_)) if !matches!(tail, [b'\r' | b'\n', ..]) => {
+            fail(ErrorKind::InvalidFieldValue, tail)
+        }
+        result => result,
     }
 }
 
@@ -122,6 +131,7 @@ const fn is_field_value_byte(b: u8) -> bool {
 /// fold vectorises to compares and a movemask); in the step that fails, [`non_value_mask`]
 /// locates the byte eight at a time instead of a second byte-by-byte scan. The last bytes,
 /// fewer than sixteen, go through the table one by one.
+#[inline(always)]
 fn first_non_value_byte(bytes: &[u8]) -> Option<usize> {
     const STEP: usize = 16;
     let mut clean = 0;
@@ -149,6 +159,7 @@ fn first_non_value_byte(bytes: &[u8]) -> Option<usize> {
 /// byte is not a field-value byte: below 0x20 but not HTAB, or DEL. Exact per byte: each
 /// step keeps every byte's sum below 0x100, so no carry crosses into the next byte. Fewer
 /// than eight bytes count as clean.
+#[inline(always)]
 fn non_value_mask(eight: &[u8]) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -12,7 +12,7 @@
 use crate::abnf::{
     DIGIT, HEXDIG, IP_LITERAL_CHAR, PATH_CHAR, QUERY_CHAR, REG_NAME_CHAR, SCHEME_CHAR, ascii_str,
 };
-use crate::fail::{PResult, classify, consumed, fail, incomplete};
+use crate::fail::{Fail, PResult, classify, consumed, fail, incomplete};
 use crate::{ErrorKind, RequestTarget};
 use nom::bytes::streaming::{tag, take_while, take_while_m_n};
 use nom::combinator::recognize;
@@ -283,11 +283,7 @@ pub(crate) fn ipv_future(contents: &[u8]) -> bool {
 /// RFC 3986 §3.2.2
 #[inline(always)]
 pub(crate) fn reg_name(input: &[u8]) -> PResult<'_, &[u8]> {
-    let (name, rest) = REG_NAME_CHAR.text(input, |rest| match rest {
-        [] => Err(nom::Err::Incomplete(Needed::Unknown)),
-        [b'%', ..] => pct_encoded(rest).map(|(_, escape)| escape.len()),
-        _ => Ok(0),
-    })?;
+    let (name, rest) = REG_NAME_CHAR.text(input, escape_len)?;
     Ok((rest, name.as_bytes()))
 }
 
@@ -334,11 +330,7 @@ pub(crate) fn absolute_path(input: &[u8]) -> PResult<'_, &str> {
 pub(crate) fn path_abempty(input: &[u8]) -> PResult<'_, &str> {
     match input {
         [] => Err(nom::Err::Incomplete(Needed::Unknown)),
-        [b'/', ..] => PATH_CHAR.text(input, |rest| match rest {
-            [] => Err(nom::Err::Incomplete(Needed::Unknown)),
-            [b'%', ..] => pct_encoded(rest).map(|(_, escape)| escape.len()),
-            _ => Ok(0),
-        }),
+        [b'/', ..] => PATH_CHAR.text(input, escape_len),
         _ => Ok(("", input)),
     }
     .map(|(path, rest)| (rest, path))
@@ -355,6 +347,19 @@ pub(crate) fn query(input: &[u8]) -> PResult<'_, &str> {
     match rest {
         [] => incomplete(),
         _ => Ok((rest, query)),
+    }
+}
+
+/// The length of the `pct-encoded` escape at the start of `rest`, for
+/// [`AsciiClass::text`](crate::text::AsciiClass::text): 3 for `%XX`, 0 for any other byte
+/// (the run ends there); `Incomplete` at the end of the input, and [`pct_encoded`]'s failure
+/// for a `%` without two HEXDIG.
+#[inline(always)]
+fn escape_len(rest: &[u8]) -> Result<usize, nom::Err<Fail<'_>>> {
+    match rest {
+        [] => Err(nom::Err::Incomplete(Needed::Unknown)),
+        [b'%', ..] => pct_encoded(rest).map(|(_, escape)| escape.len()),
+        _ => Ok(0),
     }
 }
 
