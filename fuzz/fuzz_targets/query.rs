@@ -6,20 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nomserve_grammar::parse_query;
-
-/// The WHATWG *urlencoded byte serializer* (URL Standard §5.2): `*-._` and alphanumerics as
-/// they are, SP as `+`, every other byte as `%XX`.
-fn serialize(text: &str, out: &mut String) {
-    for &b in text.as_bytes() {
-        match b {
-            b'*' | b'-' | b'.' | b'_' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-}
+use nomserve_grammar::testing::serialize_query;
 
 fuzz_target!(|input: &[u8]| {
     let Ok(query) = std::str::from_utf8(input) else {
@@ -29,15 +16,7 @@ fuzz_target!(|input: &[u8]| {
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
     assert!(pairs.len() <= query.len());
-    let mut written = String::new();
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            written.push('&');
-        }
-        serialize(name, &mut written);
-        written.push('=');
-        serialize(value, &mut written);
-    }
+    let written = serialize_query(pairs.iter().map(|(n, v)| (n, v)));
     let again: Vec<(String, String)> = parse_query(&written)
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();

@@ -7,11 +7,14 @@
 //!
 //! The entry point is total, with work linear in its input.
 
-use crate::abnf::{ascii_str, list, ows, token};
+#![forbid(unsafe_code)]
+
+use crate::abnf::{DIGIT, ascii_str, list, ows, token};
+use crate::fail::{Fail, PResult};
+use nom::Parser;
 use nom::bytes::complete::{tag, tag_no_case, take_while_m_n};
 use nom::combinator::{all_consuming, map, opt};
 use nom::sequence::preceded;
-use nom::{IResult, Parser};
 
 /// One codings element with its weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +103,13 @@ impl Coding<'_> {
 
 /// `Accept-Encoding = #( codings [ weight ] )`, as
 /// `[ element ] *( OWS "," OWS [ element ] )` (RFC 9110 §12.5.3, §5.6.1.2).
-fn accept_encoding(input: &[u8]) -> IResult<&[u8], Vec<Coding<'_>>> {
+fn accept_encoding(input: &[u8]) -> PResult<'_, Vec<Coding<'_>>> {
     list(coding_with_weight).parse(input)
 }
 
 /// `codings [ weight ]`, one element of Accept-Encoding; no weight means `q=1` (RFC 9110
 /// §12.4.2).
-fn coding_with_weight(input: &[u8]) -> IResult<&[u8], Coding<'_>> {
+fn coding_with_weight(input: &[u8]) -> PResult<'_, Coding<'_>> {
     map((codings, opt(weight)), |(name, q)| Coding {
         name,
         q: q.unwrap_or(1000),
@@ -116,13 +119,13 @@ fn coding_with_weight(input: &[u8]) -> IResult<&[u8], Coding<'_>> {
 
 /// `codings = content-coding / "identity" / "*"` with `content-coding = token`
 /// (RFC 9110 §12.5.3, §8.4.1). `identity` and `*` are tokens too, so one rule reads all three.
-fn codings(input: &[u8]) -> IResult<&[u8], &str> {
+fn codings(input: &[u8]) -> PResult<'_, &str> {
     map(token, ascii_str).parse(input)
 }
 
 /// `weight = OWS ";" OWS "q=" qvalue` (RFC 9110 §12.4.2); `"q="` is case-insensitive, as
 /// ABNF strings are.
-fn weight(input: &[u8]) -> IResult<&[u8], u16> {
+fn weight(input: &[u8]) -> PResult<'_, u16> {
     preceded((ows, tag(";"), ows, tag_no_case("q=")), qvalue).parse(input)
 }
 
@@ -131,7 +134,7 @@ fn weight(input: &[u8]) -> IResult<&[u8], u16> {
 ///        / ( "1" [ "." 0*3("0") ] )
 /// ```
 /// RFC 9110 §12.4.2, as thousandths: `0.5` is 500, `1` is 1000.
-fn qvalue(input: &[u8]) -> IResult<&[u8], u16> {
+fn qvalue(input: &[u8]) -> PResult<'_, u16> {
     let fraction = |digit: fn(u8) -> bool| {
         map(
             opt(preceded(tag("."), take_while_m_n(0, 3, digit))),
@@ -143,9 +146,9 @@ fn qvalue(input: &[u8]) -> IResult<&[u8], u16> {
             },
         )
     };
-    match tag::<_, _, nom::error::Error<&[u8]>>("1").parse(input) {
+    match tag::<_, _, Fail<'_>>("1").parse(input) {
         Ok((rest, _)) => map(fraction(|b| b == b'0'), |_| 1000).parse(rest),
-        Err(_) => preceded(tag("0"), fraction(|b| b.is_ascii_digit())).parse(input),
+        Err(_) => preceded(tag("0"), fraction(|b| DIGIT.contains(b))).parse(input),
     }
 }
 

@@ -38,13 +38,12 @@
 //! assert!(body.is_empty());
 //! ```
 
-use crate::abnf::{FIELD_VALUE_BYTE, HEXDIG, TCHAR, hex_value};
+#![forbid(unsafe_code)]
+
+use crate::abnf::{HEXDIG, crlf, hex_value, ows, quoted_string, token};
+use crate::fail::{PResult, fail, incomplete, renamed};
+use crate::fields::field_line;
 use crate::{Error, ErrorKind, Parsed};
-use nom::bytes::streaming::{tag, take_while, take_while_m_n, take_while1};
-use nom::combinator::{cut, opt};
-use nom::multi::many0_count;
-use nom::sequence::preceded;
-use nom::{IResult, Parser};
 
 /// Bounds on a chunked body, set by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,71 +276,15 @@ impl ChunkedDecoder {
     }
 }
 
-/// A failed rule: where the parse stopped, and the kind of the innermost rule that named
-/// one (`None` until a rule does).
-#[derive(Debug)]
-struct Fail<'a> {
-    rest: &'a [u8],
-    kind: Option<ErrorKind>,
-}
-
-impl<'a> Fail<'a> {
-    /// The positioned error, offset from the start of `input`, the slice that was parsed.
-    fn into_error(self, input: &[u8]) -> Error {
-        Error::new(
-            self.kind.unwrap_or(ErrorKind::InvalidChunkSize),
-            input.len().saturating_sub(self.rest.len()),
-        )
-    }
-}
-
-impl<'a> nom::error::ParseError<&'a [u8]> for Fail<'a> {
-    fn from_error_kind(rest: &'a [u8], _: nom::error::ErrorKind) -> Self {
-        Fail { rest, kind: None }
-    }
-
-    fn append(_: &'a [u8], _: nom::error::ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-/// What the grammar's rules return: streaming, with [`Fail`] errors.
-type Res<'a, T> = IResult<&'a [u8], T, Fail<'a>>;
-
-/// `parser`, with failures that no inner rule named given `kind`.
-fn rule<'a, O>(
-    kind: ErrorKind,
-    mut parser: impl Parser<&'a [u8], Output = O, Error = Fail<'a>>,
-) -> impl Parser<&'a [u8], Output = O, Error = Fail<'a>> {
-    move |input: &'a [u8]| {
-        parser.parse(input).map_err(|e| {
-            e.map(|fail| Fail {
-                kind: fail.kind.or(Some(kind)),
-                ..fail
-            })
-        })
-    }
-}
-
-/// A failure of `kind` at `rest`, which no alternative can recover from.
-fn failure<T>(kind: ErrorKind, rest: &[u8]) -> Res<'_, T> {
-    Err(nom::Err::Failure(Fail {
-        rest,
-        kind: Some(kind),
-    }))
-}
-
 /// `chunk-size [ chunk-ext ] CRLF`, the first line of a `chunk` (RFC 9112 §7.1).
 ///
-/// **Deviation** (stricter than RFC 9112 §2.2, which lets a recipient accept a bare LF as a
-/// line terminator): only CRLF ends the line. The head parser refuses bare LF too, and two
-/// parsers that disagree about where a line ends are how request smuggling starts.
+/// Only CRLF ends the line, as everywhere in this grammar (see [`crlf`]).
 ///
 /// What follows the chunk-size decides the error kind: whitespace not leading to `;`, or any
 /// other stray byte, means the size was malformed (`InvalidChunkSize`: `5 `, `0x5`, `1_0`);
 /// once an extension began, anything wrong is `InvalidChunkExtension` (`5;a\rX`); a bare LF or
 /// a CR without LF right after the size is `InvalidLineEnding`.
-fn chunk_line(input: &[u8], max_chunk_size: u64) -> Res<'_, u64> {
+fn chunk_line(input: &[u8], max_chunk_size: u64) -> PResult<'_, u64> {
     let (rest, size) = chunk_size(input, max_chunk_size)?;
     let (rest, extensions) = chunk_ext(rest)?;
     let kind = match rest.first() {
@@ -349,7 +292,7 @@ fn chunk_line(input: &[u8], max_chunk_size: u64) -> Res<'_, u64> {
         Some(b'\r' | b'\n') => ErrorKind::InvalidLineEnding,
         _ => ErrorKind::InvalidChunkSize,
     };
-    let (rest, _) = rule(kind, crlf).parse(rest)?;
+    let (rest, ()) = renamed(kind, crlf(rest))?;
     Ok((rest, size))
 }
 
@@ -361,27 +304,24 @@ fn chunk_line(input: &[u8], max_chunk_size: u64) -> Res<'_, u64> {
 /// is computed: more than 16 significant digits (leading zeros do not count) or a value above
 /// `max_chunk_size` is `ChunkSizeTooLarge`, reported as soon as the digits seen so far show
 /// it, at the chunk-size's first byte. An empty chunk-size is `InvalidChunkSize`.
-fn chunk_size(input: &[u8], max_chunk_size: u64) -> Res<'_, u64> {
-    let len = input
-        .iter()
-        .position(|&b| !HEXDIG.contains(b))
-        .unwrap_or(input.len());
+fn chunk_size(input: &[u8], max_chunk_size: u64) -> PResult<'_, u64> {
+    let len = HEXDIG.prefix_len(input);
     let (digits, rest) = input.split_at(len);
     let significant = digits.iter().skip_while(|&&d| d == b'0').count();
     if significant > 16 {
-        return failure(ErrorKind::ChunkSizeTooLarge, input);
+        return fail(ErrorKind::ChunkSizeTooLarge, input);
     }
     let size = digits
         .iter()
         .fold(0u64, |acc, &d| acc << 4 | u64::from(hex_value(d)));
     if size > max_chunk_size {
-        return failure(ErrorKind::ChunkSizeTooLarge, input);
+        return fail(ErrorKind::ChunkSizeTooLarge, input);
     }
     if rest.is_empty() {
-        return Err(nom::Err::Incomplete(nom::Needed::Unknown));
+        return incomplete();
     }
     if digits.is_empty() {
-        return failure(ErrorKind::InvalidChunkSize, input);
+        return fail(ErrorKind::InvalidChunkSize, input);
     }
     Ok((rest, size))
 }
@@ -392,73 +332,55 @@ fn chunk_size(input: &[u8], max_chunk_size: u64) -> Res<'_, u64> {
 /// ```
 /// RFC 9112 §7.1.1. Parsed to find where the line ends, then ignored, as §7.1.1 requires of
 /// a recipient for unrecognized extensions (this server recognizes none). Returns how many
-/// extensions there were. After a `;` a name must follow, and after `=` a value: a bare `;`
-/// is `InvalidChunkExtension`.
-fn chunk_ext(input: &[u8]) -> Res<'_, usize> {
-    many0_count(preceded(
-        (bws, tag(";")),
-        cut(rule(
-            ErrorKind::InvalidChunkExtension,
-            (
-                bws,
-                chunk_ext_name,
-                opt(preceded((bws, tag("=")), cut((bws, chunk_ext_val)))),
-            ),
-        )),
-    ))
-    .parse(input)
-}
-
-/// `chunk-ext-name = token` (RFC 9112 §7.1.1)
-fn chunk_ext_name(input: &[u8]) -> Res<'_, &[u8]> {
-    take_while1(|b| TCHAR.contains(b)).parse(input)
-}
-
-/// `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1)
-fn chunk_ext_val(input: &[u8]) -> Res<'_, ()> {
-    match input.first() {
-        Some(b'"') => quoted_string(input),
-        _ => chunk_ext_name.map(|_| ()).parse(input),
+/// extensions there were, and leaves whitespace that no `;` follows to the caller. After a
+/// `;` a name must follow, and after `=` a value: anything else is `InvalidChunkExtension`
+/// at the byte that does not fit (a bare `;`, `;=x`, `a="x<NUL>"`).
+fn chunk_ext(input: &[u8]) -> PResult<'_, usize> {
+    let mut rest = input;
+    let mut count = 0;
+    loop {
+        let (after_ws, _) = ows(rest)?;
+        match after_ws {
+            [] => return incomplete(),
+            [b';', after @ ..] => {
+                rest = renamed(ErrorKind::InvalidChunkExtension, chunk_ext_element(after))?.0;
+                count += 1;
+            }
+            _ => return Ok((rest, count)),
+        }
     }
 }
 
-/// ```text
-/// quoted-string  = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-/// qdtext         = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-/// quoted-pair    = "\" ( HTAB / SP / VCHAR / obs-text )
-/// ```
-/// RFC 9110 §5.6.4
-fn quoted_string(input: &[u8]) -> Res<'_, ()> {
-    let qdtext = |b: u8| {
-        b == b'\t'
-            || b == b' '
-            || b == 0x21
-            || ((0x23..=0x7e).contains(&b) && b != b'\\')
-            || b >= 0x80
+/// `BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ]`, one extension after its `;`
+/// (RFC 9112 §7.1.1). Leaves whitespace that no `=` follows to the caller.
+fn chunk_ext_element(input: &[u8]) -> PResult<'_, ()> {
+    let (name, _) = ows(input)?;
+    if name.is_empty() {
+        return incomplete();
+    }
+    let (rest, _) = chunk_ext_name(name)?;
+    match ows(rest)?.0 {
+        [] => incomplete(),
+        [b'=', after @ ..] => match ows(after)?.0 {
+            [] => incomplete(),
+            value => chunk_ext_val(value),
+        },
+        _ => Ok((rest, ())),
+    }
+}
+
+/// `chunk-ext-name = token` (RFC 9112 §7.1.1)
+fn chunk_ext_name(input: &[u8]) -> PResult<'_, &[u8]> {
+    token(input)
+}
+
+/// `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1)
+fn chunk_ext_val(input: &[u8]) -> PResult<'_, ()> {
+    let (rest, _) = match input {
+        [b'"', ..] => quoted_string(input)?,
+        _ => token(input)?,
     };
-    let quoted_pair = preceded(
-        tag("\\"),
-        take_while_m_n(1, 1, |b: u8| {
-            b == b'\t' || b == b' ' || (b >= 0x21 && b != 0x7f)
-        }),
-    );
-    let (rest, _) = (
-        tag("\""),
-        many0_count(nom::branch::alt((take_while1(qdtext), quoted_pair))),
-        tag("\""),
-    )
-        .parse(input)?;
     Ok((rest, ()))
-}
-
-/// `BWS = OWS` (RFC 9110 §5.6.3): whitespace the grammar allows but a sender ought not send.
-fn bws(input: &[u8]) -> Res<'_, &[u8]> {
-    take_while(|b| b == b' ' || b == b'\t').parse(input)
-}
-
-/// `CRLF` (RFC 5234 B.1; bare LF refused, see [`chunk_line`]).
-fn crlf(input: &[u8]) -> Res<'_, &[u8]> {
-    tag("\r\n").parse(input)
 }
 
 /// The CRLF after chunk-data (`chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF`,
@@ -493,18 +415,21 @@ enum TrailerLine {
 /// ```
 /// RFC 9112 §7.1.2; the body's final `CRLF` is from `chunked-body` (§7.1). A line that begins
 /// with CR or LF can only be that final CRLF (a field line starts with a token), so a bare LF
-/// or a CR without LF there is `InvalidLineEnding`. A field line that cannot fit in `budget`
-/// is `TrailerTooLarge`, reported at the byte past the budget.
+/// or a CR without LF there is `InvalidLineEnding`. A field line is the header section's
+/// [`field_line`], whose failures (whitespace before the colon, obs-fold, a bad byte or line
+/// ending in the value) are all `InvalidTrailer` here, at the byte where they happen; the
+/// fields themselves are discarded (§7.1.2 lets a recipient drop them). A field line that
+/// cannot fit in `budget` is `TrailerTooLarge`, reported at the byte past the budget.
 fn trailer_line(input: &[u8], budget: usize) -> Result<Option<TrailerLine>, Error> {
     if let Some(b'\r' | b'\n') = input.first() {
-        return match rule(ErrorKind::InvalidLineEnding, crlf).parse(input) {
+        return match crlf(input) {
             Ok(_) => Ok(Some(TrailerLine::End)),
             Err(nom::Err::Incomplete(_)) => Ok(None),
             Err(nom::Err::Error(fail) | nom::Err::Failure(fail)) => Err(fail.into_error(input)),
         };
     }
     let window = input.get(..budget).unwrap_or(input);
-    match rule(ErrorKind::InvalidTrailer, (field_line, crlf)).parse(window) {
+    match renamed(ErrorKind::InvalidTrailer, field_line(window)) {
         Ok((rest, _)) => Ok(Some(TrailerLine::Field(window.len() - rest.len()))),
         Err(nom::Err::Incomplete(_)) if input.len() > window.len() => {
             Err(Error::new(ErrorKind::TrailerTooLarge, window.len()))
@@ -512,26 +437,6 @@ fn trailer_line(input: &[u8], budget: usize) -> Result<Option<TrailerLine>, Erro
         Err(nom::Err::Incomplete(_)) => Ok(None),
         Err(nom::Err::Error(fail) | nom::Err::Failure(fail)) => Err(fail.into_error(window)),
     }
-}
-
-/// ```text
-/// field-line   = field-name ":" OWS field-value OWS
-/// field-name   = token
-/// field-value  = *field-content
-/// ```
-/// RFC 9112 §5, RFC 9110 §5.1, §5.5: the same syntax as a header field line. No whitespace
-/// before the colon and no obs-fold (a continuation line starts with SP, which is not a
-/// token): both are `InvalidTrailer`, as the head parser refuses them in the header section
-/// (RFC 9112 §5.1, §5.2). The value (with its OWS, whose bytes are all FIELD_VALUE_BYTE) is
-/// checked and discarded.
-fn field_line(input: &[u8]) -> Res<'_, ()> {
-    let (rest, _) = (
-        take_while1(|b| TCHAR.contains(b)),
-        tag(":"),
-        take_while(|b| FIELD_VALUE_BYTE.contains(b)),
-    )
-        .parse(input)?;
-    Ok((rest, ()))
 }
 
 #[cfg(test)]

@@ -8,10 +8,15 @@
 //!
 //! Both entry points are total and do constant work: any input gives a value or `None`.
 
+#![forbid(unsafe_code)]
+
+use crate::ErrorKind;
+use crate::abnf::{DIGIT, decimal};
+use crate::fail::{Fail, PResult, fail};
+use nom::Parser;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
-use nom::combinator::{all_consuming, map, value};
-use nom::{IResult, Parser};
+use nom::combinator::{all_consuming, map, map_parser, value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parses an HTTP-date in any of its three forms; `None` if `input` is not exactly one.
@@ -160,7 +165,7 @@ enum Year {
 ///             ; e.g., 02 Jun 1982
 /// ```
 /// RFC 9110 §5.6.7
-fn imf_fixdate(input: &[u8]) -> IResult<&[u8], DateParts> {
+fn imf_fixdate(input: &[u8]) -> PResult<'_, DateParts> {
     map(
         (
             day_name,
@@ -193,7 +198,7 @@ fn imf_fixdate(input: &[u8]) -> IResult<&[u8], DateParts> {
 ///             ; e.g., 02-Jun-82
 /// ```
 /// RFC 9110 §5.6.7
-fn rfc850_date(input: &[u8]) -> IResult<&[u8], DateParts> {
+fn rfc850_date(input: &[u8]) -> PResult<'_, DateParts> {
     map(
         (
             day_name_l,
@@ -226,7 +231,7 @@ fn rfc850_date(input: &[u8]) -> IResult<&[u8], DateParts> {
 ///              ; e.g., Jun  2
 /// ```
 /// RFC 9110 §5.6.7
-fn asctime_date(input: &[u8]) -> IResult<&[u8], DateParts> {
+fn asctime_date(input: &[u8]) -> PResult<'_, DateParts> {
     map(
         (
             day_name,
@@ -255,7 +260,7 @@ fn asctime_date(input: &[u8]) -> IResult<&[u8], DateParts> {
 /// day-name = %s"Mon" / %s"Tue" / %s"Wed" / %s"Thu" / %s"Fri" / %s"Sat" / %s"Sun"
 /// ```
 /// RFC 9110 §5.6.7 (case-sensitive)
-fn day_name(input: &[u8]) -> IResult<&[u8], &[u8]> {
+fn day_name(input: &[u8]) -> PResult<'_, &[u8]> {
     alt((
         tag("Mon"),
         tag("Tue"),
@@ -273,7 +278,7 @@ fn day_name(input: &[u8]) -> IResult<&[u8], &[u8]> {
 ///            / %s"Friday" / %s"Saturday" / %s"Sunday"
 /// ```
 /// RFC 9110 §5.6.7 (case-sensitive)
-fn day_name_l(input: &[u8]) -> IResult<&[u8], &[u8]> {
+fn day_name_l(input: &[u8]) -> PResult<'_, &[u8]> {
     alt((
         tag("Monday"),
         tag("Tuesday"),
@@ -291,7 +296,7 @@ fn day_name_l(input: &[u8]) -> IResult<&[u8], &[u8]> {
 ///       / %s"Jul" / %s"Aug" / %s"Sep" / %s"Oct" / %s"Nov" / %s"Dec"
 /// ```
 /// RFC 9110 §5.6.7 (case-sensitive). The month's number, 1 to 12.
-fn month(input: &[u8]) -> IResult<&[u8], i64> {
+fn month(input: &[u8]) -> PResult<'_, i64> {
     alt((
         value(1, tag("Jan")),
         value(2, tag("Feb")),
@@ -317,30 +322,27 @@ fn month(input: &[u8]) -> IResult<&[u8], i64> {
 /// second      = 2DIGIT
 /// ```
 /// RFC 9110 §5.6.7, with the ranges in its comment enforced.
-fn time_of_day(input: &[u8]) -> IResult<&[u8], (i64, i64, i64)> {
+fn time_of_day(input: &[u8]) -> PResult<'_, (i64, i64, i64)> {
     let (rest, (hour, _, minute, _, second)) =
         (digits(2), tag(":"), digits(2), tag(":"), digits(2)).parse(input)?;
     if hour > 23 || minute > 59 || second > 60 {
-        return Err(nom::Err::Error(nom::error::Error::new(
-            input,
-            nom::error::ErrorKind::Verify,
-        )));
+        return fail(ErrorKind::InvalidFieldValue, input);
     }
     Ok((rest, (hour, minute, second)))
 }
 
 /// `GMT = %s"GMT"` (RFC 9110 §5.6.7, case-sensitive)
-fn gmt(input: &[u8]) -> IResult<&[u8], &[u8]> {
+fn gmt(input: &[u8]) -> PResult<'_, &[u8]> {
     tag("GMT").parse(input)
 }
 
-/// Exactly `n` DIGITs (RFC 5234 B.1) as a number: `day = 2DIGIT`, `year = 4DIGIT`, and so on.
-fn digits<'a>(
-    n: usize,
-) -> impl Parser<&'a [u8], Output = i64, Error = nom::error::Error<&'a [u8]>> {
+/// Exactly `n` DIGITs (RFC 5234 B.1) as a number: `day = 2DIGIT`, `year = 4DIGIT`, and so on;
+/// the `n` digits are read by [`decimal`].
+fn digits<'a>(n: usize) -> impl Parser<&'a [u8], Output = i64, Error = Fail<'a>> {
     map(
-        take_while_m_n(n, n, |b: u8| b.is_ascii_digit()),
-        |ds: &[u8]| ds.iter().fold(0, |acc, &d| acc * 10 + i64::from(d - b'0')),
+        map_parser(take_while_m_n(n, n, |b| DIGIT.contains(b)), decimal),
+        // At most four digits: far inside i64.
+        |v| v as i64,
     )
 }
 

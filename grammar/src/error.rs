@@ -4,6 +4,8 @@
 //! (the byte offset into the buffer that was parsed), the HTTP status a server should answer
 //! with, and a sentence naming the rule and its RFC section, for the response body and the log.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 /// A rejection: which rule failed, and at which byte of the input.
@@ -25,12 +27,31 @@ use std::fmt;
 pub struct Error {
     kind: ErrorKind,
     offset: usize,
+    byte: Option<u8>,
 }
 
 impl Error {
     /// An error of `kind` found at byte `offset` of the parsed input.
     pub const fn new(kind: ErrorKind, offset: usize) -> Self {
-        Error { kind, offset }
+        Error {
+            kind,
+            offset,
+            byte: None,
+        }
+    }
+
+    /// The same error, naming `byte` as the one that broke the rule. Only
+    /// [`ErrorKind::InvalidTargetByte`] shows it in its sentence; the grammar names it there.
+    pub const fn with_byte(self, byte: u8) -> Self {
+        Error {
+            byte: Some(byte),
+            ..self
+        }
+    }
+
+    /// The byte that broke the rule, when the error names it.
+    pub const fn byte(&self) -> Option<u8> {
+        self.byte
     }
 
     /// Which rule failed.
@@ -52,21 +73,23 @@ impl Error {
     /// buffer (a field value inside a header section, a chunk line inside a body).
     pub const fn shifted(self, base: usize) -> Self {
         Error {
-            kind: self.kind,
             offset: self.offset + base,
+            ..self
         }
     }
 }
 
 impl fmt::Display for Error {
+    /// `<what was wrong> at byte <offset> (<section>)`; for a byte the request-target does
+    /// not allow, the byte too: `invalid byte 0x7f in request-target at byte 18 (RFC 9112 §3.2)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at byte {} ({})",
-            self.kind.description(),
-            self.offset,
-            self.kind.section()
-        )
+        match (self.kind, self.byte) {
+            (ErrorKind::InvalidTargetByte, Some(byte)) => {
+                write!(f, "invalid byte {byte:#04x} in request-target")?;
+            }
+            _ => f.write_str(self.kind.description())?,
+        }
+        write!(f, " at byte {} ({})", self.offset, self.kind.section())
     }
 }
 
@@ -85,7 +108,9 @@ pub enum ErrorKind {
     ExpectedSingleSpace,
     /// The request-target is empty.
     MissingTarget,
-    /// A byte the request-target's form does not allow (RFC 3986 §2, §3).
+    /// A byte the request-target's form does not allow: a control, SP, DEL, a byte a browser
+    /// would have percent-encoded, or bytes that are not UTF-8 (RFC 9112 §3.2, RFC 3986 §3.3,
+    /// §3.4, WHATWG URL's path and query percent-encode sets). [`Error::byte`] names it.
     InvalidTargetByte,
     /// A `%` not followed by two hex digits (RFC 3986 §2.1).
     InvalidPercentEncoding,

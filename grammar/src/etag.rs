@@ -7,11 +7,14 @@
 //!
 //! Both entry points are total, with work linear in their input.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::list;
+use crate::fail::PResult;
+use nom::Parser;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while};
 use nom::combinator::{all_consuming, map, opt, value};
-use nom::{IResult, Parser};
 use std::fmt;
 
 /// An entity-tag.
@@ -144,12 +147,12 @@ impl<'a> RawTag<'a> {
 }
 
 /// `#entity-tag`, read as `[ element ] *( OWS "," OWS [ element ] )` (RFC 9110 §5.6.1.2).
-fn entity_tag_list(input: &[u8]) -> IResult<&[u8], Vec<RawTag<'_>>> {
+fn entity_tag_list(input: &[u8]) -> PResult<'_, Vec<RawTag<'_>>> {
     list(entity_tag).parse(input)
 }
 
 /// `entity-tag = [ weak ] opaque-tag` (RFC 9110 §8.8.3)
-fn entity_tag(input: &[u8]) -> IResult<&[u8], RawTag<'_>> {
+fn entity_tag(input: &[u8]) -> PResult<'_, RawTag<'_>> {
     map((opt(weak), opaque_tag), |(weak, tag)| RawTag {
         weak: weak.is_some(),
         tag,
@@ -158,7 +161,7 @@ fn entity_tag(input: &[u8]) -> IResult<&[u8], RawTag<'_>> {
 }
 
 /// `weak = %s"W/"` (RFC 9110 §8.8.3, case-sensitive)
-fn weak(input: &[u8]) -> IResult<&[u8], &[u8]> {
+fn weak(input: &[u8]) -> PResult<'_, &[u8]> {
     tag("W/").parse(input)
 }
 
@@ -168,7 +171,7 @@ fn weak(input: &[u8]) -> IResult<&[u8], &[u8]> {
 ///            ; VCHAR except double quotes, plus obs-text
 /// ```
 /// RFC 9110 §8.8.3. The tag's bytes without the quotes.
-fn opaque_tag(input: &[u8]) -> IResult<&[u8], &[u8]> {
+fn opaque_tag(input: &[u8]) -> PResult<'_, &[u8]> {
     let etagc = |b: u8| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80;
     let (rest, (_, tag_bytes, _)) = (tag("\""), take_while(etagc), tag("\"")).parse(input)?;
     Ok((rest, tag_bytes))

@@ -1,13 +1,18 @@
-//! The head grammar's internal failure type, and the glue between nom's primitives and it.
+//! The grammar's one internal failure type, and the glue between nom's primitives and it.
 //!
-//! Every rule of the request head returns a [`PResult`]: nom's `IResult` whose error is a
-//! [`Fail`], the [`ErrorKind`] of the rule that failed and the input at the failing byte.
+//! Every rule of the crate returns a [`PResult`]: nom's `IResult` whose error is a [`Fail`],
+//! the [`ErrorKind`] of the rule that failed and the input at the failing byte.
 //! `Err::Incomplete` means "the input ended where the rule still needed bytes": the caller
 //! answers [`Parsed::Partial`](crate::Parsed) or, past a limit, a 414/431.
 //!
-//! nom's own error types stay inside this module: primitives run with the unit error `()`,
-//! which carries nothing, and [`classify`] names their failure after the rule that called
-//! them. The position of a failed primitive is always the input it was given.
+//! nom's primitives and combinators fail with a `Fail` too (it implements nom's
+//! `ParseError`): of kind `InvalidFieldValue` at the byte where they stopped, since outside
+//! the head's own rules, which name every failure with [`classify`], nom's combinators parse
+//! field values. The rules that frame a request name their failures, and those become
+//! [`Error`]s; the value parsers behind the public `parse_*` functions drop theirs (see the
+//! crate docs for which fields are which).
+
+#![forbid(unsafe_code)]
 
 use crate::{Error, ErrorKind};
 use nom::{IResult, Needed};
@@ -22,16 +27,34 @@ pub(crate) struct Fail<'b> {
 }
 
 impl Fail<'_> {
-    /// The public error, its offset counted from the start of `buf`.
+    /// The public error, its offset counted from the start of `buf`; for a byte the
+    /// request-target does not allow, naming that byte.
     ///
     /// Contract: `self.at` is a sub-slice of `buf` (every rule returns sub-slices of its
     /// input); the offset is then the distance between their starts.
     pub(crate) fn into_error(self, buf: &[u8]) -> Error {
-        Error::new(self.kind, offset_in(buf, self.at))
+        let error = Error::new(self.kind, offset_in(buf, self.at));
+        match (self.kind, self.at.first()) {
+            (ErrorKind::InvalidTargetByte, Some(&byte)) => error.with_byte(byte),
+            _ => error,
+        }
     }
 }
 
-/// What every head rule returns.
+impl<'b> nom::error::ParseError<&'b [u8]> for Fail<'b> {
+    fn from_error_kind(at: &'b [u8], _: nom::error::ErrorKind) -> Self {
+        Fail {
+            kind: ErrorKind::InvalidFieldValue,
+            at,
+        }
+    }
+
+    fn append(_: &'b [u8], _: nom::error::ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// What every rule returns.
 pub(crate) type PResult<'b, O> = IResult<&'b [u8], O, Fail<'b>>;
 
 /// Fails with `kind` at the start of `at`.
@@ -44,14 +67,21 @@ pub(crate) fn incomplete<'b, O>() -> PResult<'b, O> {
     Err(nom::Err::Incomplete(Needed::Unknown))
 }
 
-/// Names the failure of a nom primitive that ran on `at`: an error becomes a [`Fail`] of
-/// `kind` at the start of `at`; `Incomplete` passes through.
+/// Names the failure of a rule or nom primitive that ran on `at`: an error becomes a
+/// [`Fail`] of `kind` at the start of `at`; `Incomplete` passes through.
 pub(crate) fn classify<'b, O>(
     kind: ErrorKind,
     at: &'b [u8],
-    result: IResult<&'b [u8], O, ()>,
+    result: PResult<'b, O>,
 ) -> PResult<'b, O> {
-    result.map_err(|e| e.map(|()| Fail { kind, at }))
+    result.map_err(|e| e.map(|_| Fail { kind, at }))
+}
+
+/// `result` with a failure's kind replaced by `kind` and its position kept: for a rule used
+/// inside another whose failures all have one name (a field line in a trailer section is
+/// `InvalidTrailer` wherever it breaks); `Incomplete` passes through.
+pub(crate) fn renamed<O>(kind: ErrorKind, result: PResult<'_, O>) -> PResult<'_, O> {
+    result.map_err(|e| e.map(|f| Fail { kind, at: f.at }))
 }
 
 /// The bytes of `input` that a rule consumed, given what it left (`rest`, a suffix of

@@ -6,8 +6,10 @@
 //! This one scan finds the line's end and validates the value together, where a `memchr` for
 //! the LF would be followed by a second pass over the same bytes to validate them.
 
+#![forbid(unsafe_code)]
+
 use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, tchar_run};
+use crate::abnf::{FIELD_VALUE_BYTE, TCHAR, crlf, is_ows_byte, ows};
 use crate::fail::{PResult, fail, incomplete};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
@@ -35,6 +37,11 @@ pub(crate) struct FieldLine<'b> {
 ///   non-tchar, `EmptyFieldName` for a line that starts with `:`;
 /// - in the value: `InvalidFieldValue` for NUL, another CTL or DEL, `InvalidLineEnding` for a
 ///   CR not followed by LF or a bare LF (see [`crlf_after_value`]).
+///
+/// Inlined into both its callers, the header section's loop and the trailer section: left to
+/// the compiler, a rule with two callers is not inlined into the head's loop, and
+/// `benches/interleaved.rs` measures the short request 6 ns (11%) slower.
+#[inline(always)]
 pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
     let (rest, name) = field_name(input)?;
     let after_colon = match rest {
@@ -63,7 +70,7 @@ pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
 /// caller names that failure after the byte that follows). `Incomplete` when the input ends
 /// inside the name.
 pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
-    match tchar_run(input) {
+    match TCHAR.run(input) {
         (_, []) => incomplete(),
         (name, rest) => Ok((rest, name)),
     }
@@ -78,12 +85,9 @@ pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
 /// RFC 9110 §5.5, RFC 9112 §5. Returns the value without its surrounding OWS, and the value
 /// through the CR (see [`FieldLine::value_through_cr`]). obs-text (bytes 0x80–0xFF) is kept
 /// as received, as RFC 9110 §5.5 allows; the bytes are not decoded.
+#[inline(always)]
 pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
-    let leading_ows = input
-        .iter()
-        .take_while(|&&b| b == b' ' || b == b'\t')
-        .count();
-    let start = input.get(leading_ows..).unwrap_or_default();
+    let (start, _) = ows(input)?;
     let Some(end) = first_non_value_byte(start) else {
         return incomplete();
     };
@@ -95,30 +99,22 @@ pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
 }
 
 /// The line ending after a field value: `tail` starts at the first byte that is not a
-/// field-value byte. Returns the input after the CRLF.
-///
-/// **Decision, argued**: RFC 9112 §2.2 lets a recipient accept a bare LF as a line
-/// terminator, and says a bare CR MUST be rejected or replaced with SP. This grammar accepts
-/// neither: a bare LF is `InvalidLineEnding` at the LF, a CR not followed by LF is
-/// `InvalidLineEnding` at the CR. Two parsers that disagree on where a line ends can be made
-/// to disagree on where a request ends (request smuggling); CRLF only leaves no room for that.
+/// field-value byte. Returns the input after the CRLF. A CR or LF there must be the line's
+/// CRLF ([`crlf`]: `InvalidLineEnding` otherwise); any other byte is a control or DEL inside
+/// the value, `InvalidFieldValue`.
+#[inline(always)]
 fn crlf_after_value(tail: &[u8]) -> PResult<'_, ()> {
-    match tail {
-        [b'\r', b'\n', rest @ ..] => Ok((rest, ())),
-        [] | [b'\r'] => incomplete(),
-        [b'\r' | b'\n', ..] => fail(ErrorKind::InvalidLineEnding, tail),
-        _ => fail(ErrorKind::InvalidFieldValue, tail),
+    match crlf(tail) {
+        Err(nom::Err::Error(_)) if !matches!(tail, [b'\r' | b'\n', ..]) => {
+            fail(ErrorKind::InvalidFieldValue, tail)
+        }
+        result => result,
     }
 }
 
 /// `value` without the SP and HTAB at its end (the OWS before the line's CRLF).
 fn trim_trailing_ows(value: &[u8]) -> &[u8] {
-    let kept = value.len()
-        - value
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
+    let kept = value.len() - value.iter().rev().take_while(|&&b| is_ows_byte(b)).count();
     value.get(..kept).unwrap_or(value)
 }
 
@@ -135,6 +131,7 @@ const fn is_field_value_byte(b: u8) -> bool {
 /// fold vectorises to compares and a movemask); in the step that fails, [`non_value_mask`]
 /// locates the byte eight at a time instead of a second byte-by-byte scan. The last bytes,
 /// fewer than sixteen, go through the table one by one.
+#[inline(always)]
 fn first_non_value_byte(bytes: &[u8]) -> Option<usize> {
     const STEP: usize = 16;
     let mut clean = 0;
@@ -162,6 +159,7 @@ fn first_non_value_byte(bytes: &[u8]) -> Option<usize> {
 /// byte is not a field-value byte: below 0x20 but not HTAB, or DEL. Exact per byte: each
 /// step keeps every byte's sum below 0x100, so no carry crosses into the next byte. Fewer
 /// than eight bytes count as clean.
+#[inline(always)]
 fn non_value_mask(eight: &[u8]) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     const HIGH: u64 = 0x8080_8080_8080_8080;

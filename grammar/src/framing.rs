@@ -8,10 +8,10 @@
 //! parsed and fails at the line that breaks a rule; [`Framing::finish`] checks what only the
 //! whole head can tell (a missing Host). Other fields are not looked at.
 
-use crate::abnf::{
-    DIGIT, HEXDIG, IP_LITERAL_CHAR, REG_NAME_CHAR, TCHAR, ascii_str_unchecked, token,
-};
-use crate::fail::Fail;
+#![forbid(unsafe_code)]
+
+use crate::abnf::{REG_NAME_CHAR, ascii_str, decimal, ows, quoted_string, token};
+use crate::fail::{Fail, PResult};
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
 use crate::{BodyFraming, ConnectionOptions, ErrorKind, Version};
@@ -136,23 +136,14 @@ impl<'b> Framing<'b> {
 /// one when the target URI has no authority. Every request this server serves is for an
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
-#[allow(unsafe_code)]
 #[inline(never)]
 fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
-    const {
-        assert!(
-            REG_NAME_CHAR.is_ascii()
-                && IP_LITERAL_CHAR.is_ascii()
-                && HEXDIG.is_ascii()
-                && DIGIT.is_ascii()
-        )
-    };
     // The usual Host, a name with neither `%` nor a port, is a run of reg-name's single bytes
     // to the end of the value: checked in one scan, without the streaming rules below.
-    if !value.is_empty() && REG_NAME_CHAR.prefix_len(value) == value.len() {
-        // SAFETY: every byte of `value` is in REG_NAME_CHAR, which holds only ASCII bytes (the
-        // const assertion above).
-        return Ok(unsafe { ascii_str_unchecked(value) });
+    if let (name, []) = REG_NAME_CHAR.run(value) {
+        if !name.is_empty() {
+            return Ok(name);
+        }
     }
     let as_host = |e: nom::Err<Fail<'b>>| match e {
         nom::Err::Error(f) | nom::Err::Failure(f) => Fail {
@@ -176,11 +167,9 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> 
         _ => rest,
     };
     if rest.len() + value.len() == through_cr.len() {
-        // SAFETY: the rules above matched the whole value: a reg-name (REG_NAME_CHAR bytes
-        // and `%` HEXDIG HEXDIG triplets) or an IP-literal (`[`, IP_LITERAL_CHAR bytes, `]`),
-        // then maybe `:` and DIGIT bytes. Those classes hold only ASCII bytes (the const
-        // assertion above).
-        Ok(unsafe { ascii_str_unchecked(value) })
+        // The rules above matched the whole value, so it is ASCII; this rarer shape (a port,
+        // an escape, an IP-literal) pays for a checked conversion.
+        Ok(ascii_str(value))
     } else {
         Err(Fail {
             kind: ErrorKind::InvalidHost,
@@ -211,7 +200,10 @@ fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'
     let mut rest = value;
     loop {
         let element = rest;
-        let (after, length) = decimal(rest).map_err(invalid)?;
+        let (after, length) = decimal(rest).map_err(|e| match e {
+            nom::Err::Error(f) | nom::Err::Failure(f) => invalid(f.at),
+            nom::Err::Incomplete(_) => invalid(rest),
+        })?;
         if agreed.is_some_and(|a| a != length) {
             return Err(Fail {
                 kind: ErrorKind::ConflictingContentLength,
@@ -225,23 +217,6 @@ fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'
             other => return Err(invalid(other)),
         }
     }
-}
-
-/// `1*DIGIT` as a `u64`, and the rest of the input. `Err` with the input from the offending
-/// byte when `input` does not start with a digit, or from the digit that overflows 64 bits.
-fn decimal(input: &[u8]) -> Result<(&[u8], u64), &[u8]> {
-    let digits = input.iter().take_while(|&&b| DIGIT.contains(b)).count();
-    if digits == 0 {
-        return Err(input);
-    }
-    let mut length: u64 = 0;
-    for (i, &d) in input.iter().take(digits).enumerate() {
-        length = length
-            .checked_mul(10)
-            .and_then(|l| l.checked_add(u64::from(d - b'0')))
-            .ok_or_else(|| input.get(i..).unwrap_or_default())?;
-    }
-    Ok((input.get(digits..).unwrap_or_default(), length))
 }
 
 /// ```text
@@ -273,7 +248,7 @@ fn transfer_encoding(value: &[u8]) -> Result<(), Fail<'_>> {
     let mut first_unknown = None;
     loop {
         let element = rest;
-        let (after, coding) = transfer_coding(rest).ok_or_else(|| invalid(rest))?;
+        let (after, coding) = transfer_coding(rest).map_err(|_| invalid(rest))?;
         if chunked {
             return Err(Fail {
                 kind: ErrorKind::ChunkedNotFinal,
@@ -323,55 +298,43 @@ fn is_compression(coding: &[u8]) -> bool {
 /// ```text
 /// transfer-coding = token *( OWS ";" OWS transfer-parameter )
 /// ```
-/// RFC 9112 §7. Returns the rest and the coding's name; `None` when `input` does not start
-/// with one, or a parameter is malformed.
-fn transfer_coding(input: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (mut rest, name) = token(input).ok()?;
+/// RFC 9112 §7. Returns the coding's name; fails when `input` does not start with one, or a
+/// parameter is malformed (the caller names the failure).
+fn transfer_coding(input: &[u8]) -> PResult<'_, &[u8]> {
+    let (mut rest, name) = token(input)?;
     loop {
         match skip_ows(rest) {
-            [b';', after @ ..] => rest = transfer_parameter(skip_ows(after))?,
-            _ => return Some((rest, name)),
+            [b';', after @ ..] => rest = transfer_parameter(skip_ows(after))?.0,
+            _ => return Ok((rest, name)),
         }
     }
 }
 
 /// ```text
 /// transfer-parameter = token BWS "=" BWS ( token / quoted-string )
-/// BWS = OWS
 /// ```
-/// RFC 9112 §7, RFC 9110 §5.6.3. Returns the rest, `None` if malformed.
-fn transfer_parameter(input: &[u8]) -> Option<&[u8]> {
-    let (rest, _) = token(input).ok()?;
+/// RFC 9112 §7; BWS is OWS (RFC 9110 §5.6.3). The value is a whole field value, so a
+/// quoted-string still open at its end is malformed, not incomplete.
+fn transfer_parameter(input: &[u8]) -> PResult<'_, ()> {
+    let (rest, _) = token(input)?;
     let [b'=', after @ ..] = skip_ows(rest) else {
-        return None;
+        return Err(nom::Err::Error(Fail {
+            kind: ErrorKind::InvalidTransferEncoding,
+            at: rest,
+        }));
     };
     let after = skip_ows(after);
-    match after {
-        [b'"', ..] => quoted_string(after),
-        _ => token(after).ok().map(|(rest, _)| rest),
-    }
-}
-
-/// ```text
-/// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-/// qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-/// quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
-/// ```
-/// RFC 9110 §5.6.4. Returns the rest after the closing DQUOTE, `None` if malformed. The
-/// bytes come from a field value, so they are already VCHAR, obs-text, SP or HTAB.
-fn quoted_string(input: &[u8]) -> Option<&[u8]> {
-    let [b'"', inside @ ..] = input else {
-        return None;
+    let (rest, _) = match after {
+        [b'"', ..] => quoted_string(after).map_err(|e| match e {
+            nom::Err::Incomplete(_) => nom::Err::Error(Fail {
+                kind: ErrorKind::InvalidTransferEncoding,
+                at: after,
+            }),
+            other => other,
+        })?,
+        _ => token(after)?,
     };
-    let mut rest = inside;
-    loop {
-        match rest {
-            [b'"', after @ ..] => return Some(after),
-            [b'\\', _, after @ ..] => rest = after,
-            [] | [b'\\'] => return None,
-            [_, after @ ..] => rest = after,
-        }
-    }
+    Ok((rest, ()))
 }
 
 /// ```text
@@ -398,8 +361,8 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
             [] if any => return Ok(()),
             [] => return Err(invalid(value)),
             [b',', after @ ..] => rest = after,
-            [first, ..] if TCHAR.contains(*first) => {
-                let (option, after) = rest.split_at(TCHAR.prefix_len(rest));
+            _ => {
+                let (after, option) = token(rest).map_err(|_| invalid(rest))?;
                 if option.eq_ignore_ascii_case(b"close") {
                     options.close = true;
                 } else if option.eq_ignore_ascii_case(b"keep-alive") {
@@ -412,17 +375,13 @@ fn connection<'b>(value: &'b [u8], options: &mut ConnectionOptions) -> Result<()
                     other => return Err(invalid(other)),
                 };
             }
-            _ => return Err(invalid(rest)),
         }
     }
 }
 
-/// `input` after its leading OWS (RFC 9110 §5.6.3).
-fn skip_ows(mut input: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', after @ ..] = input {
-        input = after;
-    }
-    input
+/// `input` after its leading OWS (RFC 9110 §5.6.3), by [`ows`], which never fails.
+fn skip_ows(input: &[u8]) -> &[u8] {
+    ows(input).map_or(input, |(rest, _)| rest)
 }
 
 #[cfg(test)]

@@ -3,12 +3,27 @@
 //! Bytes in, typed borrowed structs or a positioned [`Error`] out. No sockets, files, logging
 //! or allocation while parsing a request head. Each ABNF rule of RFC 9112, RFC 9110 and
 //! RFC 3986 that the server needs is one function, named after the rule, with the ABNF and
-//! its section in the doc comment.
+//! its section in the doc comment; the rules shared by several grammars (OWS, CRLF, token,
+//! quoted-string, decimal digits, field-line) are defined once, in `abnf.rs` and
+//! `fields.rs`, and every rule fails with the one internal failure type of `fail.rs`.
 //!
-//! `unsafe` is denied except in one place: `abnf::ascii_str_unchecked` turns bytes that a rule
-//! has already matched against an ASCII class (field names, the path and query, Host) into
-//! `&str` without a second UTF-8 check, which the parse benchmark shows pays; each caller
-//! states why its bytes are ASCII.
+//! **Invalid fields, one policy.** A field that frames or routes the request (Host,
+//! Content-Length, Transfer-Encoding, Connection), like the request-line and the field-line
+//! syntax, refuses the request when invalid: [`parse_request`] returns an [`Error`] with its
+//! status, since guessing at a framing field is how two parsers of one message come to
+//! disagree (RFC 9112 §11.2). A field the handler consults afterwards (Range, If-Match and
+//! If-None-Match, the HTTP-dates of If-Modified-Since and If-Unmodified-Since,
+//! Accept-Encoding) is ignored when invalid: its `parse_*` function returns `None`, meaning
+//! "as if the field were absent", and never an error. RFC 9110 requires this of the dates
+//! (§13.1.3, §13.1.4: a recipient MUST ignore an invalid one) and allows it for Range (§14.2:
+//! a server MAY ignore the field); for the entity-tag lists and Accept-Encoding it is the
+//! reading under which an invalid value costs a client an optimisation, never its request.
+//!
+//! `unsafe` is denied everywhere but in the module `text`, whose API is safe: the scan that
+//! matches a string every request carries (a field name, the path and query, Host) against
+//! an ASCII byte class also returns it as `&str`, without a second UTF-8 check, which the
+//! parse benchmark shows pays. Its classes are checked to be ASCII at compile time, and the
+//! `%XX` escapes between their runs are checked as they are taken.
 
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -28,6 +43,9 @@ mod query;
 mod range;
 mod request;
 mod target;
+#[doc(hidden)]
+pub mod testing;
+mod text;
 mod types;
 
 pub use abnf::{is_field_value, is_token};

@@ -14,6 +14,8 @@
 //!
 //! [`decode_path`] is total: any `&str` gives `Ok` or `Err`, never a panic, in linear time.
 
+#![forbid(unsafe_code)]
+
 use crate::abnf::{HEXDIG, hex_value};
 use crate::{Error, ErrorKind};
 use std::borrow::Cow;
@@ -46,9 +48,9 @@ pub struct DecodedPath<'a> {
 ///    segment before it, and at the root stay at the root (`/../a` is `/a`).
 ///
 /// Errors, each with the byte offset into `path`:
-/// - `MissingTarget` for the empty string, `InvalidTargetByte` when `path` does not start
-///   with `/` or holds a byte outside VCHAR (a control, SP, DEL, non-ASCII), `?` or `#`
-///   (which end a path, RFC 3986 §3.3, so the caller passed more than a path);
+/// - `MissingTarget` for the empty string, `InvalidTargetByte` (naming the byte) when `path`
+///   does not start with `/` or holds a byte outside VCHAR (a control, SP, DEL, non-ASCII),
+///   `?` or `#` (which end a path, RFC 3986 §3.3, so the caller passed more than a path);
 /// - `InvalidPercentEncoding`: a `%` not followed by two HEXDIG;
 /// - `EncodedSeparatorInPath`: `%2F` or `%5C` (any case). **Deviation**: RFC 3986 lets `%2F`
 ///   be data inside a segment, but a file name cannot hold `/`, and passing it on would let
@@ -75,7 +77,7 @@ pub fn decode_path(path: &str) -> Result<DecodedPath<'_>, Error> {
     match bytes.first() {
         None => return Err(Error::new(ErrorKind::MissingTarget, 0)),
         Some(b'/') => {}
-        Some(_) => return Err(Error::new(ErrorKind::InvalidTargetByte, 0)),
+        Some(&b) => return Err(Error::new(ErrorKind::InvalidTargetByte, 0).with_byte(b)),
     }
     let mut segments: Vec<Cow<'_, [u8]>> = Vec::new();
     let mut trailing_slash = true;
@@ -110,9 +112,9 @@ pub fn decode_path(path: &str) -> Result<DecodedPath<'_>, Error> {
 /// ```
 /// RFC 3986 §3.3, §2.1. Lenient on purpose about which VCHARs appear raw (`|`, `^`, `[`,
 /// `]`, `{`, `}` are not pchars, but browsers send some of them unescaped and they are
-/// harmless in a file name): deciding which targets are acceptable is the head parser's job;
-/// this rule only refuses what would make the segment unsafe. Borrowed when the segment holds
-/// no `%`. Offsets are relative to the segment.
+/// harmless in a file name): deciding which targets are acceptable is
+/// the head parser's job (`PATH_CHAR`); this rule only refuses what would make the segment
+/// unsafe. Borrowed when the segment holds no `%`. Offsets are relative to the segment.
 fn segment(raw: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
     let escaped = memchr::memchr(b'%', raw).is_some();
     let mut out = Vec::with_capacity(if escaped { raw.len() } else { 0 });
@@ -133,12 +135,12 @@ fn segment(raw: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
                 octet
             }
             b'\\' => return Err(Error::new(ErrorKind::BackslashInPath, i)),
-            b'?' | b'#' => return Err(Error::new(ErrorKind::InvalidTargetByte, i)),
+            b'?' | b'#' => return Err(Error::new(ErrorKind::InvalidTargetByte, i).with_byte(b)),
             0x21..=0x7e => {
                 i += 1;
                 b
             }
-            _ => return Err(Error::new(ErrorKind::InvalidTargetByte, i)),
+            _ => return Err(Error::new(ErrorKind::InvalidTargetByte, i).with_byte(b)),
         };
         if escaped {
             out.push(octet);
@@ -249,6 +251,12 @@ mod tests {
         for (path, kind, offset) in cases {
             assert_eq!(err(path), (*kind, *offset), "path {path:?}");
         }
+        let error = decode_path("/a/\x7f").unwrap_err();
+        assert_eq!(error.byte(), Some(0x7f));
+        assert_eq!(
+            error.to_string(),
+            "invalid byte 0x7f in request-target at byte 3 (RFC 9112 §3.2)"
+        );
     }
 
     #[test]

@@ -9,12 +9,16 @@
 //!
 //! Both entry points are total, with work linear in their input.
 
-use crate::abnf::{ows, token};
-use nom::bytes::complete::{tag, take_while1};
-use nom::combinator::{all_consuming, map_opt, opt, verify};
+#![forbid(unsafe_code)]
+
+use crate::ErrorKind;
+use crate::abnf::{decimal, ows, token};
+use crate::fail::{PResult, fail};
+use nom::Parser;
+use nom::bytes::complete::tag;
+use nom::combinator::{all_consuming, opt, verify};
 use nom::multi::many0_count;
 use nom::sequence::preceded;
-use nom::{IResult, Parser};
 use std::ops::Range;
 
 /// One byte-range-spec or suffix-range.
@@ -116,7 +120,7 @@ pub fn resolve_ranges(specs: &[ByteRangeSpec], len: u64) -> Option<Vec<Range<u64
 
 /// `ranges-specifier = range-unit "=" range-set` (RFC 9110 §14.1.1), with `range-unit`
 /// restricted to `bytes`, case-insensitively (RFC 9110 §14.1).
-fn ranges_specifier(input: &[u8], max_ranges: usize) -> IResult<&[u8], Vec<ByteRangeSpec>> {
+fn ranges_specifier(input: &[u8], max_ranges: usize) -> PResult<'_, Vec<ByteRangeSpec>> {
     let (input, _) = (
         verify(token, |unit: &[u8]| unit.eq_ignore_ascii_case(b"bytes")),
         tag("="),
@@ -131,13 +135,11 @@ fn ranges_specifier(input: &[u8], max_ranges: usize) -> IResult<&[u8], Vec<ByteR
 /// ```
 /// RFC 9110 §14.1.1, with the list rule of §5.6.1.2 that tolerates empty elements. Fails
 /// once more than `max_ranges` specs were read, without reading further.
-fn range_set(input: &[u8], max_ranges: usize) -> IResult<&[u8], Vec<ByteRangeSpec>> {
-    let too_many =
-        |at| nom::Err::Error(nom::error::Error::new(at, nom::error::ErrorKind::TooLarge));
+fn range_set(input: &[u8], max_ranges: usize) -> PResult<'_, Vec<ByteRangeSpec>> {
     let (mut input, _) = many0_count((tag(","), ows)).parse(input)?;
     let (rest, first) = range_spec(input)?;
     if max_ranges == 0 {
-        return Err(too_many(input));
+        return fail(ErrorKind::InvalidFieldValue, input);
     }
     let mut specs = vec![first];
     input = rest;
@@ -146,7 +148,7 @@ fn range_set(input: &[u8], max_ranges: usize) -> IResult<&[u8], Vec<ByteRangeSpe
             Ok((rest, (_, _, spec))) => {
                 if let Some(spec) = spec {
                     if specs.len() == max_ranges {
-                        return Err(too_many(input));
+                        return fail(ErrorKind::InvalidFieldValue, input);
                     }
                     specs.push(spec);
                 }
@@ -160,7 +162,7 @@ fn range_set(input: &[u8], max_ranges: usize) -> IResult<&[u8], Vec<ByteRangeSpe
 
 /// `range-spec = int-range / suffix-range / other-range` (RFC 9110 §14.1.1), for the `bytes`
 /// unit, where `other-range` has no meaning (RFC 9110 §14.1.2).
-fn range_spec(input: &[u8]) -> IResult<&[u8], ByteRangeSpec> {
+fn range_spec(input: &[u8]) -> PResult<'_, ByteRangeSpec> {
     match int_range(input) {
         Err(nom::Err::Error(_)) => suffix_range(input),
         result => result,
@@ -174,15 +176,12 @@ fn range_spec(input: &[u8]) -> IResult<&[u8], ByteRangeSpec> {
 /// ```
 /// RFC 9110 §14.1.1. "A range-spec is invalid if the last-pos value is present and less than
 /// the first-pos": that fails here.
-fn int_range(input: &[u8]) -> IResult<&[u8], ByteRangeSpec> {
-    let (rest, (first, _, last)) = (digits, tag("-"), opt(digits)).parse(input)?;
+fn int_range(input: &[u8]) -> PResult<'_, ByteRangeSpec> {
+    let (rest, (first, _, last)) = (decimal, tag("-"), opt(decimal)).parse(input)?;
     match last {
         None => Ok((rest, ByteRangeSpec::From(first))),
         Some(last) if first <= last => Ok((rest, ByteRangeSpec::FromTo(first, last))),
-        Some(_) => Err(nom::Err::Error(nom::error::Error::new(
-            input,
-            nom::error::ErrorKind::Verify,
-        ))),
+        Some(_) => fail(ErrorKind::InvalidFieldValue, input),
     }
 }
 
@@ -191,20 +190,10 @@ fn int_range(input: &[u8]) -> IResult<&[u8], ByteRangeSpec> {
 /// suffix-length = 1*DIGIT
 /// ```
 /// RFC 9110 §14.1.1
-fn suffix_range(input: &[u8]) -> IResult<&[u8], ByteRangeSpec> {
-    preceded(tag("-"), digits)
+fn suffix_range(input: &[u8]) -> PResult<'_, ByteRangeSpec> {
+    preceded(tag("-"), decimal)
         .map(ByteRangeSpec::Suffix)
         .parse(input)
-}
-
-/// `1*DIGIT` as a `u64`; fails on overflow rather than wrapping.
-fn digits(input: &[u8]) -> IResult<&[u8], u64> {
-    map_opt(take_while1(|b: u8| b.is_ascii_digit()), |ds: &[u8]| {
-        ds.iter().try_fold(0u64, |acc, &d| {
-            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-        })
-    })
-    .parse(input)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //!
 //! Everything here borrows from the caller's buffer: parsing a request allocates nothing.
 
+#![forbid(unsafe_code)]
+
 /// The outcome of a parse that did not fail: the input either holds a whole item, or is a
 /// prefix of one and more bytes are needed. A partial input is never an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

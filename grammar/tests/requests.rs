@@ -201,6 +201,36 @@ fn table() -> Vec<(Vec<u8>, Outcome, u16)> {
                 400,
             ),
             (
+                raw("GET /photo%20[1].txt HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Complete,
+                0,
+            ),
+            (
+                raw("GET /?ids[]=1&f=a|b HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Complete,
+                0,
+            ),
+            (
+                raw("GET /x?q=100%&r=%zz HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Complete,
+                0,
+            ),
+            (
+                raw("GET /?x={%22a%22:1} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Complete,
+                0,
+            ),
+            (
+                raw("GET /?x={\"a\":1} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Fails(InvalidTargetByte, 9),
+                400,
+            ),
+            (
+                raw("GET /a{b} HTTP/1.1\r\nHost: x\r\n\r\n"),
+                Fails(InvalidTargetByte, 6),
+                400,
+            ),
+            (
                 b"GET /\xc0\xaf HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
                 Fails(InvalidTargetByte, 5),
                 400,
@@ -386,6 +416,21 @@ fn every_request_in_the_table() {
             assert_eq!(kind.status(), status, "{shown:?}");
         }
     }
+}
+
+#[test]
+fn a_refused_target_byte_is_named_in_the_sentence() {
+    let mut headers = [Header::EMPTY; 4];
+    let buf = b"GET /files/report\x7f.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    let error = parse_request(buf, &mut headers, &Limits::default()).unwrap_err();
+    assert_eq!(
+        (error.kind(), error.byte()),
+        (InvalidTargetByte, Some(0x7f))
+    );
+    assert_eq!(
+        error.to_string(),
+        "invalid byte 0x7f in request-target at byte 17 (RFC 9112 §3.2)"
+    );
 }
 
 #[test]
