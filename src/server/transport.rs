@@ -61,8 +61,10 @@ pub fn drive(
     let peer = conn.peer();
     let first_response = conn.stats().responses;
     let mut written = 0u64;
+    // One reading of the clock per turn: a turn lasts microseconds, and deadlines are
+    // kept to milliseconds.
+    let now = Instant::now();
     loop {
-        let now = Instant::now();
         match conn.poll(ctx, now) {
             Want::Write(item) => {
                 if !ready.writable {

@@ -286,12 +286,7 @@ impl Worker {
     }
 
     fn entry(&mut self, token: u64) -> Option<&mut Entry> {
-        let index = (token & u64::from(u32::MAX)) as usize;
-        let generation = (token >> 32) as u32;
-        if self.generations.get(index) != Some(&generation) {
-            return None;
-        }
-        self.entries.get_mut(index)?.as_mut()
+        entry_mut(&mut self.entries, &self.generations, token)
     }
 
     /// Records what an event says of a connection's socket and queues it to run.
@@ -422,13 +417,12 @@ impl Worker {
 
     /// Gives the connection one turn, then settles or closes it.
     fn turn(&mut self, token: u64) {
-        let shared = Arc::clone(&self.shared);
-        let Some(entry) = self.entry(token) else {
+        let Some(entry) = entry_mut(&mut self.entries, &self.generations, token) else {
             return;
         };
         let ctx = Context {
-            handler: &*shared.handler,
-            shutting_down: shared.shutting_down(),
+            handler: &*self.shared.handler,
+            shutting_down: self.shared.shutting_down(),
         };
         let peer = entry.conn.peer();
         let turn = catch_unwind(AssertUnwindSafe(|| {
@@ -554,4 +548,20 @@ impl Worker {
         self.free.push(index as u32);
         drop(entry);
     }
+}
+
+/// The connection `token` names in `entries`, unless the token is stale (its slot was
+/// freed, or reused by a later connection). A function of the fields it reads, so that a
+/// caller can hold it beside the worker's other fields.
+fn entry_mut<'e>(
+    entries: &'e mut [Option<Entry>],
+    generations: &[u32],
+    token: u64,
+) -> Option<&'e mut Entry> {
+    let index = (token & u64::from(u32::MAX)) as usize;
+    let generation = (token >> 32) as u32;
+    if generations.get(index) != Some(&generation) {
+        return None;
+    }
+    entries.get_mut(index)?.as_mut()
 }
