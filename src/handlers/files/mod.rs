@@ -36,6 +36,7 @@ use ranges::Decision;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -441,6 +442,28 @@ impl Resource {
             variants,
             fields: Arc::from(fields.into_bytes()),
             bytes,
+        }
+    }
+
+    /// A copy for the calling worker thread to keep: the fields and bytes copied, so that
+    /// answering from it bumps no reference count another worker bumps, and a file sent
+    /// from its descriptor opened again (through `/proc/self/fd`), so that the worker's
+    /// `sendfile` calls have an open file description of their own (its reference count and
+    /// read-ahead state are written by every read). Where that open fails, the descriptor is
+    /// shared.
+    pub fn for_this_thread(&self) -> Resource {
+        let file = match self.bytes {
+            Some(_) => Arc::clone(&self.file),
+            None => File::open(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
+                .map_or_else(|_| Arc::clone(&self.file), Arc::new),
+        };
+        Resource {
+            file,
+            stat: self.stat,
+            content_type: self.content_type.clone(),
+            variants: self.variants.clone(),
+            fields: Arc::from(&self.fields[..]),
+            bytes: self.bytes.as_deref().map(Arc::from),
         }
     }
 
