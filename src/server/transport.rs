@@ -30,6 +30,11 @@ const TURN_RESPONSES: u64 = 16;
 /// A turn ends after this many bytes written, so that a fast download shares the worker.
 const TURN_BYTES: u64 = 256 * 1024;
 
+/// Most bytes of a file one `sendfile` call moves: on loopback the socket takes a whole
+/// MiB at once, and a worker that queues it in one call does the receiving side's work too
+/// while its other connections wait; in chunks, the connections take turns.
+const SENDFILE_CHUNK: u64 = 256 * 1024;
+
 /// What the socket can do without blocking, as far as the events so far tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Readiness {
@@ -139,8 +144,7 @@ fn write(socket: &TcpStream, item: Item<'_>) -> Result<usize, Errno> {
         }
         Item::File { file, offset, len } => {
             let mut position = offset;
-            // The kernel sends at most about 2 GiB per call; a larger count is simply cut.
-            let count = usize::try_from(len).unwrap_or(usize::MAX);
+            let count = usize::try_from(len.min(SENDFILE_CHUNK)).unwrap_or(0);
             match rustix::fs::sendfile(socket, file, Some(&mut position), count)? {
                 0 => {
                     log::warn!(
