@@ -69,6 +69,44 @@ fn an_edit_in_place_of_the_same_size_is_seen() {
 }
 
 #[test]
+fn a_replace_keeping_size_and_modification_time_is_seen() {
+    let (root, server) = server_with(&[("copy.txt", "AAAA")], &[]);
+    let file = root.path().join("copy.txt");
+    let mtime = fs::metadata(&file).unwrap().modified().unwrap();
+    warm(&server, "/copy.txt", &file);
+    // As rsync -t or cp -p would: another inode, the same length and modification time.
+    let temporary = root.path().join(".copy.txt.tmp");
+    fs::write(&temporary, "BBBB").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&temporary)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    fs::rename(&temporary, &file).unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(get(&server, "/copy.txt", "").text(), "BBBB");
+}
+
+#[test]
+fn head_from_the_cache_has_the_get_fields_and_no_body() {
+    let (root, server) = server_with(&[("h.txt", "twelve bytes")], &[]);
+    let get_response = warm(&server, "/h.txt", &root.path().join("h.txt"));
+    let raw = server.exchange(b"HEAD /h.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let text = String::from_utf8(raw).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("Content-Length: 12\r\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "ETag: {}\r\n",
+            get_response.header("ETag").unwrap()
+        )),
+        "{text}"
+    );
+    assert!(text.ends_with("\r\n\r\n"), "HEAD carried a body: {text}");
+}
+
+#[test]
 fn growth_is_seen() {
     let (root, server) = server_with(&[("log.txt", "one\n")], &[]);
     let file = root.path().join("log.txt");

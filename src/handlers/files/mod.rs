@@ -480,21 +480,28 @@ fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
     Some(Arc::from(bytes))
 }
 
-/// The parts of a file's metadata the validators use.
+/// The parts of a file's metadata the validators use (length, modification time), and its
+/// identity (device, inode): two stats are equal only for the same file, unchanged. (A file
+/// replaced by one of the same length and modification time, as `rsync -t` or `cp -p` make,
+/// is another inode.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stat {
     len: u64,
     mtime_sec: i64,
     mtime_nsec: i64,
+    dev: u64,
+    ino: u64,
 }
 
 impl Stat {
-    /// The length and modification time `fstat` gave.
+    /// What `fstat` gave.
     fn of(meta: &Metadata) -> Stat {
         Stat {
             len: meta.len(),
             mtime_sec: meta.mtime(),
             mtime_nsec: meta.mtime_nsec(),
+            dev: meta.dev(),
+            ino: meta.ino(),
         }
     }
 }
