@@ -136,15 +136,25 @@ impl<'b> Framing<'b> {
 /// one when the target URI has no authority. Every request this server serves is for an
 /// `http` URI, and RFC 9110 §4.2.1 forbids an `http` URI with an empty host, so an empty
 /// Host cannot name one of them.
-#[inline(never)]
+#[inline(always)]
 fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> {
     // The usual Host, a name with neither `%` nor a port, is a run of reg-name's single bytes
-    // to the end of the value: checked in one scan, without the streaming rules below.
+    // to the end of the value: checked in one scan, without the streaming rules below, and
+    // inline, so that the name comes back in registers.
     if let (name, []) = REG_NAME_CHAR.run(value) {
         if !name.is_empty() {
             return Ok(name);
         }
     }
+    host_with_port_or_escape(value, through_cr)
+}
+
+/// [`host`] for every value but a plain name: an IP-literal, a port, a `%` escape, an error.
+#[inline(never)]
+fn host_with_port_or_escape<'b>(
+    value: &'b [u8],
+    through_cr: &'b [u8],
+) -> Result<&'b str, Fail<'b>> {
     let as_host = |e: nom::Err<Fail<'b>>| match e {
         nom::Err::Error(f) | nom::Err::Failure(f) => Fail {
             kind: ErrorKind::InvalidHost,

@@ -234,9 +234,11 @@ pub(crate) fn request_line(input: &[u8]) -> PResult<'_, (Method<'_>, RequestTarg
         return fail(ErrorKind::UnsupportedVersion, version_start);
     }
     let form_fits = match target {
-        RequestTarget::Asterisk => method == Method::Options,
-        RequestTarget::Authority(_) => method == Method::Connect,
-        RequestTarget::Origin { .. } | RequestTarget::Absolute { .. } => method != Method::Connect,
+        RequestTarget::Asterisk => matches!(method, Method::Options),
+        RequestTarget::Authority(_) => matches!(method, Method::Connect),
+        RequestTarget::Origin { .. } | RequestTarget::Absolute { .. } => {
+            !matches!(method, Method::Connect)
+        }
     };
     if !form_fits {
         return fail(ErrorKind::TargetFormMismatch, target_start);
