@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Response, Server, request};
+use common::{Response, Server, get, get_with};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -16,13 +16,6 @@ use std::time::Duration;
 
 /// How long after a change on disk a request must see it.
 const BOUND: Duration = Duration::from_millis(50);
-
-fn get(server: &Server, path: &str, fields: &str) -> Response {
-    request(
-        server,
-        &format!("GET {path} HTTP/1.1\r\nHost: x\r\n{fields}Connection: close\r\n\r\n"),
-    )
-}
 
 /// Whether the server holds `path` open (it is in the open-file cache).
 fn held_open(server: &Server, path: &Path) -> bool {
@@ -35,8 +28,8 @@ fn held_open(server: &Server, path: &Path) -> bool {
 
 /// Requests `path` twice and checks that the file behind it is cached; returns the answer.
 fn warm(server: &Server, path: &str, file: &Path) -> Response {
-    get(server, path, "");
-    let response = get(server, path, "");
+    get(server, path);
+    let response = get(server, path);
     assert_eq!(response.status, 200);
     assert!(held_open(server, file), "{} is not cached", file.display());
     response
@@ -63,7 +56,7 @@ fn an_edit_in_place_of_the_same_size_is_seen() {
     handle.write_all(b"BBBB").unwrap();
     drop(handle);
     thread::sleep(BOUND);
-    let after = get(&server, "/page.txt", "");
+    let after = get(&server, "/page.txt");
     assert_eq!(after.text(), "BBBB");
     assert_ne!(after.header("ETag"), before.header("ETag"));
 }
@@ -85,7 +78,7 @@ fn a_replace_keeping_size_and_modification_time_is_seen() {
         .unwrap();
     fs::rename(&temporary, &file).unwrap();
     thread::sleep(BOUND);
-    assert_eq!(get(&server, "/copy.txt", "").text(), "BBBB");
+    assert_eq!(get(&server, "/copy.txt").text(), "BBBB");
 }
 
 #[test]
@@ -118,7 +111,7 @@ fn growth_is_seen() {
         .write_all(b"two\n")
         .unwrap();
     thread::sleep(BOUND);
-    let after = get(&server, "/log.txt", "");
+    let after = get(&server, "/log.txt");
     assert_eq!(after.text(), "one\ntwo\n");
     assert_eq!(after.header("Content-Length"), Some("8"));
 }
@@ -132,7 +125,7 @@ fn an_atomic_replace_by_rename_is_seen() {
     fs::write(&temporary, "new();").unwrap();
     fs::rename(&temporary, &file).unwrap();
     thread::sleep(BOUND);
-    assert_eq!(get(&server, "/app.js", "").text(), "new();");
+    assert_eq!(get(&server, "/app.js").text(), "new();");
 }
 
 #[test]
@@ -142,10 +135,10 @@ fn a_delete_then_a_re_create_is_seen() {
     warm(&server, "/gone.txt", &file);
     fs::remove_file(&file).unwrap();
     thread::sleep(BOUND);
-    assert_eq!(get(&server, "/gone.txt", "").status, 404);
+    assert_eq!(get(&server, "/gone.txt").status, 404);
     fs::write(&file, "back").unwrap();
     thread::sleep(BOUND);
-    let again = get(&server, "/gone.txt", "");
+    let again = get(&server, "/gone.txt");
     assert_eq!((again.status, again.text().as_str()), (200, "back"));
 }
 
@@ -160,7 +153,7 @@ fn a_touch_changes_the_validators() {
         .unwrap();
     drop(handle);
     thread::sleep(BOUND);
-    let after = get(&server, "/t.txt", "");
+    let after = get(&server, "/t.txt");
     assert_eq!(
         after.header("Last-Modified"),
         Some("Sun, 09 Sep 2001 01:46:40 GMT")
@@ -173,11 +166,11 @@ fn a_new_precompressed_sibling_is_seen() {
     let (root, server) = server_with(&[("style.css", "body{}")], &[]);
     let file = root.path().join("style.css");
     warm(&server, "/style.css", &file);
-    let plain = get(&server, "/style.css", "Accept-Encoding: gzip\r\n");
+    let plain = get_with(&server, "/style.css", "Accept-Encoding: gzip\r\n");
     assert_eq!(plain.header("Content-Encoding"), None);
     fs::write(root.path().join("style.css.gz"), "gzipped").unwrap();
     thread::sleep(BOUND);
-    let encoded = get(&server, "/style.css", "Accept-Encoding: gzip\r\n");
+    let encoded = get_with(&server, "/style.css", "Accept-Encoding: gzip\r\n");
     assert_eq!(encoded.header("Content-Encoding"), Some("gzip"));
     assert_eq!(encoded.text(), "gzipped");
     assert_eq!(encoded.header("Vary"), Some("Accept-Encoding"));
@@ -193,8 +186,8 @@ fn a_renamed_directory_takes_its_cached_files_with_it() {
     );
     fs::rename(root.path().join("sub"), root.path().join("moved")).unwrap();
     thread::sleep(BOUND);
-    assert_eq!(get(&server, "/sub/deep/a.txt", "").status, 404);
-    assert_eq!(get(&server, "/moved/deep/a.txt", "").text(), "a");
+    assert_eq!(get(&server, "/sub/deep/a.txt").status, 404);
+    assert_eq!(get(&server, "/moved/deep/a.txt").text(), "a");
 }
 
 #[test]
@@ -207,7 +200,7 @@ fn a_large_file_edited_in_place_is_seen() {
     handle.write_all(b"yyyy").unwrap();
     drop(handle);
     thread::sleep(BOUND);
-    let after = get(&server, "/big.txt", "");
+    let after = get(&server, "/big.txt");
     assert!(after.text().starts_with("yyyyxxxx"));
 }
 
@@ -215,18 +208,18 @@ fn a_large_file_edited_in_place_is_seen() {
 fn a_new_entry_in_a_listed_directory_is_seen() {
     let (root, server) = server_with(&[("dir/a.txt", "a")], &["--list-dirs"]);
     warm(&server, "/dir/a.txt", &root.path().join("dir/a.txt"));
-    assert!(!get(&server, "/dir/", "").text().contains("b.txt"));
+    assert!(!get(&server, "/dir/").text().contains("b.txt"));
     fs::write(root.path().join("dir/b.txt"), "b").unwrap();
     thread::sleep(BOUND);
-    assert!(get(&server, "/dir/", "").text().contains("b.txt"));
+    assert!(get(&server, "/dir/").text().contains("b.txt"));
 }
 
 #[test]
 fn a_file_reached_through_a_symlink_is_served_but_not_cached() {
     let (root, server) = server_with(&[("real.txt", "real")], &[]);
     std::os::unix::fs::symlink("real.txt", root.path().join("link.txt")).unwrap();
-    get(&server, "/link.txt", "");
-    let response = get(&server, "/link.txt", "");
+    get(&server, "/link.txt");
+    let response = get(&server, "/link.txt");
     assert_eq!(response.text(), "real");
     assert!(!held_open(&server, &root.path().join("real.txt")));
 }
@@ -234,7 +227,7 @@ fn a_file_reached_through_a_symlink_is_served_but_not_cached() {
 #[test]
 fn with_the_cache_off_nothing_is_held_open() {
     let (root, server) = server_with(&[("a.txt", "a")], &["--file-cache-entries", "0"]);
-    get(&server, "/a.txt", "");
-    assert_eq!(get(&server, "/a.txt", "").text(), "a");
+    get(&server, "/a.txt");
+    assert_eq!(get(&server, "/a.txt").text(), "a");
     assert!(!held_open(&server, &root.path().join("a.txt")));
 }

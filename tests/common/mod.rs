@@ -450,8 +450,13 @@ pub fn request(server: &Server, raw: &str) -> Response {
 
 /// `GET path` with a Host and `Connection: close`.
 pub fn get(server: &Server, path: &str) -> Response {
+    get_with(server, path, "")
+}
+
+/// `GET path` with a Host, `fields` (each line ending in CRLF) and `Connection: close`.
+pub fn get_with(server: &Server, path: &str, fields: &str) -> Response {
     request(
         server,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{fields}Connection: close\r\n\r\n"),
     )
 }
