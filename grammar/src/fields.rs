@@ -9,8 +9,9 @@
 #![forbid(unsafe_code)]
 
 use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, TCHAR, crlf, is_ows_byte, ows};
+use crate::abnf::{FIELD_VALUE_BYTE, TCHAR, crlf, is_ows_byte};
 use crate::fail::{PResult, fail, incomplete};
+use crate::text::{CHUNK, non_field_value_mask};
 
 /// One field line, cut into its parts. Every slice borrows from the parsed buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,7 @@ pub(crate) fn field_line(input: &[u8]) -> PResult<'_, FieldLine<'_>> {
 /// RFC 9110 §5.1, §5.6.2. Returns the tchars before the first other byte, possibly none (the
 /// caller names that failure after the byte that follows). `Incomplete` when the input ends
 /// inside the name.
+#[inline(always)]
 pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
     match TCHAR.run(input) {
         (_, []) => incomplete(),
@@ -87,14 +89,15 @@ pub(crate) fn field_name(input: &[u8]) -> PResult<'_, &str> {
 /// as received, as RFC 9110 §5.5 allows; the bytes are not decoded.
 #[inline(always)]
 pub(crate) fn field_value(input: &[u8]) -> PResult<'_, (&[u8], &[u8])> {
-    let (start, _) = ows(input)?;
-    let Some(end) = first_non_value_byte(start) else {
+    // SP and HTAB are field-value bytes, so one scan covers the OWS on both sides too.
+    let Some(end) = first_non_value_byte(input) else {
         return incomplete();
     };
-    let (content, tail) = start.split_at(end);
+    let (content, tail) = input.split_at(end);
     let (rest, ()) = crlf_after_value(tail)?;
-    let value = trim_trailing_ows(content);
-    let value_through_cr = start.get(..=end).unwrap_or(start);
+    let start = skip_leading_ows(content);
+    let value = trim_trailing_ows(content.get(start..).unwrap_or_default());
+    let value_through_cr = input.get(start..=end).unwrap_or_default();
     Ok((rest, (value, value_through_cr)))
 }
 
@@ -112,67 +115,64 @@ fn crlf_after_value(tail: &[u8]) -> PResult<'_, ()> {
     }
 }
 
-/// `value` without the SP and HTAB at its end (the OWS before the line's CRLF).
-fn trim_trailing_ows(value: &[u8]) -> &[u8] {
-    let kept = value.len() - value.iter().rev().take_while(|&&b| is_ows_byte(b)).count();
-    value.get(..kept).unwrap_or(value)
+/// How many SP and HTAB bytes `value` starts with (the OWS after the colon).
+#[inline(always)]
+fn skip_leading_ows(value: &[u8]) -> usize {
+    let mut skipped = 0;
+    while let Some(&b) = value.get(skipped) {
+        if !is_ows_byte(b) {
+            break;
+        }
+        skipped += 1;
+    }
+    skipped
 }
 
-/// Whether `b` may appear in a field value: VCHAR, obs-text, SP or HTAB. The same set as
-/// `FIELD_VALUE_BYTE`, written as comparisons so that the compiler can test sixteen bytes per
-/// instruction (a table lookup cannot be vectorised). A test checks both agree on every byte.
+/// `value` without the SP and HTAB at its end (the OWS before the line's CRLF).
 #[inline(always)]
-const fn is_field_value_byte(b: u8) -> bool {
-    (b >= 0x20 && b != 0x7f) || b == b'\t'
+fn trim_trailing_ows(value: &[u8]) -> &[u8] {
+    let mut kept = value;
+    while let [before @ .., last] = kept {
+        if !is_ows_byte(*last) {
+            break;
+        }
+        kept = before;
+    }
+    kept
 }
 
 /// The index of the first byte of `bytes` that is not a field-value byte, or `None` when
-/// every byte is one. Checks sixteen bytes per step without a branch inside the step (the
-/// fold vectorises to compares and a movemask); in the step that fails, [`non_value_mask`]
-/// locates the byte eight at a time instead of a second byte-by-byte scan. The last bytes,
-/// fewer than sixteen, go through the table one by one.
+/// every byte is one. Sixteen bytes per step, each step one bit mask
+/// ([`non_field_value_mask`]) whose lowest set bit is the answer. The bytes after the last
+/// whole step are checked as the last sixteen of the input, overlapping bytes already found
+/// clean, so that the first bit set is still the first such byte of the input; only an input
+/// shorter than sixteen bytes goes through the table one byte at a time.
 #[inline(always)]
 fn first_non_value_byte(bytes: &[u8]) -> Option<usize> {
-    const STEP: usize = 16;
     let mut clean = 0;
-    for chunk in bytes.chunks_exact(STEP) {
-        let any_bad = chunk
-            .iter()
-            .fold(false, |bad, &b| bad | !is_field_value_byte(b));
-        if any_bad {
-            let (low, high) = chunk.split_at(STEP / 2);
-            let in_chunk = match non_value_mask(low) {
-                0 => STEP / 2 + (non_value_mask(high).trailing_zeros() / 8) as usize,
-                mask => (mask.trailing_zeros() / 8) as usize,
-            };
-            return Some(clean + in_chunk);
+    let mut chunks = bytes.chunks_exact(CHUNK);
+    for chunk in &mut chunks {
+        if let Some(i) = first_set(non_field_value_mask(chunk)) {
+            return Some(clean + i);
         }
-        clean += STEP;
+        clean += CHUNK;
     }
-    let tail = bytes.get(clean..)?;
-    tail.iter()
-        .position(|&b| !FIELD_VALUE_BYTE.contains(b))
-        .map(|i| clean + i)
+    if chunks.remainder().is_empty() {
+        return None;
+    }
+    match bytes.len().checked_sub(CHUNK) {
+        Some(last) => bytes
+            .get(last..)
+            .and_then(|chunk| first_set(non_field_value_mask(chunk)))
+            .map(|i| last + i),
+        None => bytes.iter().position(|&b| !FIELD_VALUE_BYTE.contains(b)),
+    }
 }
 
-/// For eight bytes (read little-endian), a word with the high bit of each byte set where that
-/// byte is not a field-value byte: below 0x20 but not HTAB, or DEL. Exact per byte: each
-/// step keeps every byte's sum below 0x100, so no carry crosses into the next byte. Fewer
-/// than eight bytes count as clean.
+/// The index of the lowest bit set in `mask`, if any.
 #[inline(always)]
-fn non_value_mask(eight: &[u8]) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let x = u64::from_le_bytes(eight.try_into().unwrap_or([b' '; 8]));
-    // (b & 0x7f) + 0x60 reaches the high bit exactly when b & 0x7f >= 0x20.
-    let below_0x20 = !(((x & LOW7) + 0x6060_6060_6060_6060) | x) & HIGH;
-    // A byte equal to `v` is a zero byte of x ^ v; (y & 0x7f) + 0x7f | y sets the high bit
-    // exactly when y is not zero.
-    let equal = |v: u64| {
-        let y = x ^ v;
-        !(((y & LOW7) + LOW7) | y) & HIGH
-    };
-    (below_0x20 & !equal(0x0909_0909_0909_0909)) | equal(LOW7)
+fn first_set(mask: u32) -> Option<usize> {
+    (mask != 0).then(|| mask.trailing_zeros() as usize)
 }
 
 #[cfg(test)]
@@ -181,37 +181,6 @@ mod tests {
 
     fn failure(input: &[u8]) -> Option<(ErrorKind, usize)> {
         crate::fail::failure(input, field_line(input))
-    }
-
-    #[test]
-    fn arithmetic_class_matches_the_table() {
-        for b in 0..=255u8 {
-            assert_eq!(
-                is_field_value_byte(b),
-                FIELD_VALUE_BYTE.contains(b),
-                "{b:#04x}"
-            );
-        }
-    }
-
-    #[test]
-    fn word_mask_matches_the_table_for_every_byte_in_every_lane() {
-        for b in 0..=255u8 {
-            for lane in 0..8 {
-                let mut eight = [b'a'; 8];
-                eight[lane] = b;
-                let expected = if FIELD_VALUE_BYTE.contains(b) {
-                    0
-                } else {
-                    0x80 << (8 * lane)
-                };
-                assert_eq!(
-                    non_value_mask(&eight),
-                    expected,
-                    "byte {b:#04x} lane {lane}"
-                );
-            }
-        }
     }
 
     #[test]
