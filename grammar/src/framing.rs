@@ -52,6 +52,7 @@ impl<'b> Framing<'b> {
     /// Takes one field line into account. Errors are positioned at the offending byte of the
     /// value, or at the field name when the line itself is the problem (a second Host, a
     /// second Transfer-Encoding, Transfer-Encoding next to Content-Length or in HTTP/1.0).
+    #[inline(always)]
     pub(crate) fn field(&mut self, line: &FieldLine<'b>) -> Result<(), Fail<'b>> {
         let name = line.name.as_bytes();
         match name.len() {
@@ -141,7 +142,7 @@ fn host<'b>(value: &'b [u8], through_cr: &'b [u8]) -> Result<&'b str, Fail<'b>> 
     // The usual Host, a name with neither `%` nor a port, is a run of reg-name's single bytes
     // to the end of the value: checked in one scan, without the streaming rules below, and
     // inline, so that the name comes back in registers.
-    if let (name, []) = REG_NAME_CHAR.run(value) {
+    if let Some(name) = REG_NAME_CHAR.whole(value) {
         if !name.is_empty() {
             return Ok(name);
         }

@@ -367,7 +367,10 @@ fn escape_len(rest: &[u8]) -> Result<usize, nom::Err<Fail<'_>>> {
 /// pct-encoded = "%" HEXDIG HEXDIG
 /// ```
 /// RFC 3986 §2.1. Error: `InvalidPercentEncoding` at the `%`.
-#[inline]
+///
+/// Kept out of line: inlined, it made [`escape_len`] too large to be inlined into the path's
+/// scan, which calls it at the end of every run, escape or not.
+#[inline(never)]
 pub(crate) fn pct_encoded(input: &[u8]) -> PResult<'_, &[u8]> {
     classify(
         ErrorKind::InvalidPercentEncoding,
