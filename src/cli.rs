@@ -125,12 +125,19 @@ pub struct Args {
     pub fallback: Option<PathBuf>,
 
     /// The body of error status CODE comes from FILE (relative to the root); the status
-    /// stays CODE, the type comes from the file's name. Repeatable. Example: 404=404.html.
-    #[arg(long, value_name = "CODE=FILE", value_parser = parse_error_page)]
+    /// stays CODE, the type comes from the file's name. Repeatable, or comma-separated.
+    /// Example: 404=404.html.
+    #[arg(long, value_name = "CODE=FILE", value_delimiter = ',', value_parser = parse_error_page)]
     pub error_page: Vec<ErrorPage>,
 
-    /// The names tried, in order, for a directory's index. Repeatable.
-    #[arg(long, value_name = "NAME", default_value = "index.html", value_parser = parse_index_name)]
+    /// The names tried, in order, for a directory's index. Repeatable, or comma-separated.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "index.html",
+        value_delimiter = ',',
+        value_parser = parse_index_name
+    )]
     pub index: Vec<String>,
 
     /// A path that names no file is served by the same path with `.html` added, if that
@@ -145,8 +152,8 @@ pub struct Args {
 
     /// Allow cross-origin requests from ORIGIN (such as https://example.com), or from any
     /// origin with `*`: matching requests get Access-Control-Allow-Origin, and preflight
-    /// OPTIONS requests get 204. Repeatable.
-    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    /// OPTIONS requests get 204. Repeatable, or comma-separated.
+    #[arg(long, value_name = "ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
     pub cors: Vec<String>,
 
     /// Require HTTP Basic authentication for the whole site, checked against this htpasswd
