@@ -97,6 +97,8 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
             bytes: args.file_cache_size,
             max_file: args.file_cache_max_file,
         },
+        compress: args.compress.0,
+        compress_cache: args.compress_cache,
     })
     .map_err(|e| Fatal {
         message: format!("document root {}: {e}", root.display()),

@@ -19,6 +19,7 @@
 //! memory.
 
 mod cache;
+pub mod compress;
 mod listing;
 mod map;
 mod mime;
@@ -30,6 +31,7 @@ mod validators;
 use crate::http::response::{Body, Response};
 pub use cache::CacheLimits;
 use cache::FileCache;
+use compress::Compression;
 use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure};
 use ranges::Decision;
@@ -56,6 +58,10 @@ pub struct FileOptions {
     pub cache_control: String,
     /// The open-file cache's bounds.
     pub cache: CacheLimits,
+    /// The codings made on the fly (`--compress`), in [`compress::CODINGS`] order.
+    pub compress: [bool; 3],
+    /// The most bytes of compressed variants kept (`--compress-cache`).
+    pub compress_cache: u64,
 }
 
 /// Serves files under one root.
@@ -64,6 +70,7 @@ pub struct StaticFiles {
     beneath: Beneath,
     options: FileOptions,
     cache: Arc<FileCache>,
+    compression: Arc<Compression>,
 }
 
 /// The file a directory is served by.
@@ -84,10 +91,12 @@ impl StaticFiles {
             beneath.strategy()
         );
         let cache = FileCache::new(&options.root, options.cache);
+        let compression = Compression::new(options.compress, options.compress_cache);
         Ok(StaticFiles {
             beneath,
             options,
             cache,
+            compression,
         })
     }
 
@@ -218,6 +227,7 @@ impl StaticFiles {
             variants,
             &self.options.cache_control,
             keep.then_some(self.cache.limits().max_file),
+            &self.compression,
             now,
         ));
         if keep {
@@ -268,11 +278,12 @@ impl StaticFiles {
     /// variant to choose) from what is prepared, without allocating; anything else after
     /// the conditional and range steps of RFC 9110 §13.2.2.
     fn represent(&self, request: &Request<'_, '_>, resource: &Resource) -> Response {
+        let negotiable =
+            resource.variants.iter().any(Option::is_some) || resource.offers.contains(&true);
         let plain = CONDITIONAL_FIELDS
             .iter()
             .all(|name| request.headers.get(name).is_none())
-            && (resource.variants.iter().all(Option::is_none)
-                || request.headers.get("Accept-Encoding").is_none());
+            && (!negotiable || request.headers.get("Accept-Encoding").is_none());
         if plain {
             let mut response = Response::new(200);
             response.fields = Some(Arc::clone(&resource.fields));
@@ -286,10 +297,34 @@ impl StaticFiles {
             });
         }
         let now = SystemTime::now();
-        let vary = resource.variants.iter().any(Option::is_some);
+        let vary = negotiable;
         let codings = precompressed::accepted(&request.headers);
-        let available = resource.variants.each_ref().map(Option::is_some);
-        let chosen = precompressed::choose(codings.as_deref(), available).and_then(|i| {
+        let on_disk = resource.variants.each_ref().map(Option::is_some);
+        // A range is answered from the file as it is, never from a variant made here (RFC
+        // 9110 §12.1 leaves the choice of representation to the server): ranges serve
+        // resumed downloads and media seeking, which want offsets into the file, and a
+        // range of a variant still being made could not be answered at all.
+        let ranged = request.headers.get("Range").is_some();
+        let available: [bool; 3] =
+            std::array::from_fn(|i| on_disk[i] || (resource.offers[i] && !ranged));
+        let choice = precompressed::choose(codings.as_deref(), available);
+        if let Some(i) = choice.filter(|&i| !on_disk[i]) {
+            if let Some(response) = self.made_here(request, resource, i, now) {
+                return nosniff(response.header("Vary", "Accept-Encoding"));
+            }
+        }
+        if choice.is_none() && precompressed::identity_refused(codings.as_deref()) {
+            // RFC 9110 §12.5.3: the file as it is would be sent, but the client refused it,
+            // and no coding it accepts is available: 406 (RFC 9110 §15.5.7).
+            return nosniff(
+                Response::text(
+                    406,
+                    "Not Acceptable: no content coding the request accepts is available\n",
+                )
+                .header("Vary", "Accept-Encoding"),
+            );
+        }
+        let chosen = choice.and_then(|i| {
             let (file, stat) = resource.variants.get(i)?.as_ref()?;
             Some((file, stat, precompressed::VARIANTS[i].coding))
         });
@@ -375,6 +410,46 @@ impl StaticFiles {
     }
 }
 
+impl StaticFiles {
+    /// The answer from the variant of `resource` in coding `coding` that this server makes
+    /// ([`compress`]), when it has one to give: the variant when it is ready (200, or 304
+    /// and 412 by its validators), or 304 when the client's copy of it is current although
+    /// the variant is not in memory. `None` sends the file as it is: the variant is still
+    /// being made, or not worth sending.
+    fn made_here(
+        &self,
+        request: &Request<'_, '_>,
+        resource: &Resource,
+        coding: usize,
+        now: SystemTime,
+    ) -> Option<Response> {
+        let stat = resource.stat;
+        let name = compress::CODINGS.get(coding).copied()?;
+        let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(name), now);
+        let precondition = validators::evaluate(request.method, &request.headers, &current, now);
+        let not_modified = || {
+            Response::new(304)
+                .header("ETag", current.etag())
+                .header("Last-Modified", current.last_modified_value())
+                .header("Cache-Control", self.options.cache_control.clone())
+        };
+        match self.compression.variant(stat, coding, &resource.file) {
+            Ok(bytes) => Some(match precondition {
+                Precondition::Proceed => Response::new(200)
+                    .header("ETag", current.etag())
+                    .header("Last-Modified", current.last_modified_value())
+                    .header("Cache-Control", self.options.cache_control.clone())
+                    .header("Content-Type", resource.content_type.clone())
+                    .header("Content-Encoding", name)
+                    .body(Body::Shared(bytes)),
+                Precondition::NotModified => not_modified(),
+                Precondition::Failed => Response::text(412, "Precondition Failed"),
+            }),
+            Err(_) => (precondition == Precondition::NotModified).then(not_modified),
+        }
+    }
+}
+
 /// The request fields that make an answer depend on more than the file: with none of them,
 /// a GET or HEAD of an identity representation is a plain `200`.
 const CONDITIONAL_FIELDS: [&str; 6] = [
@@ -394,8 +469,11 @@ pub struct Resource {
     stat: Stat,
     content_type: Cow<'static, str>,
     variants: [Option<(Arc<File>, Stat)>; 3],
+    /// The codings this server makes for the file ([`compress`]).
+    offers: [bool; 3],
     /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
-    /// Cache-Control, Accept-Ranges, Content-Type, Vary (with variants), nosniff.
+    /// Cache-Control, Accept-Ranges, Content-Type, Vary (with variants, on disk or made
+    /// here), nosniff.
     fields: Arc<[u8]>,
     /// The content, for a file small enough to keep in memory.
     bytes: Option<Arc<[u8]>>,
@@ -412,9 +490,11 @@ impl Resource {
         variants: [Option<(Arc<File>, Stat)>; 3],
         cache_control: &str,
         keep_up_to: Option<u64>,
+        compression: &Compression,
         now: SystemTime,
     ) -> Resource {
         let content_type = mime::content_type(rel);
+        let offers = compression.offers(&content_type, stat.len);
         let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
         let mut fields = String::with_capacity(256);
         let mut field = |name: &str, value: &str| {
@@ -428,7 +508,7 @@ impl Resource {
         field("Cache-Control", cache_control);
         field("Accept-Ranges", "bytes");
         field("Content-Type", &content_type);
-        if variants.iter().any(Option::is_some) {
+        if variants.iter().any(Option::is_some) || offers.contains(&true) {
             field("Vary", "Accept-Encoding");
         }
         field("X-Content-Type-Options", "nosniff");
@@ -440,6 +520,7 @@ impl Resource {
             stat,
             content_type,
             variants,
+            offers,
             fields: Arc::from(fields.into_bytes()),
             bytes,
         }
@@ -462,6 +543,7 @@ impl Resource {
             stat: self.stat,
             content_type: self.content_type.clone(),
             variants: self.variants.clone(),
+            offers: self.offers,
             fields: Arc::from(&self.fields[..]),
             bytes: self.bytes.as_deref().map(Arc::from),
         }
@@ -484,8 +566,8 @@ fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
 /// identity (device, inode): two stats are equal only for the same file, unchanged. (A file
 /// replaced by one of the same length and modification time, as `rsync -t` or `cp -p` make,
 /// is another inode.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stat {
     len: u64,
     mtime_sec: i64,
     mtime_nsec: i64,
@@ -558,6 +640,8 @@ mod tests {
                 bytes: 1 << 20,
                 max_file: 64 * 1024,
             },
+            compress: [false; 3],
+            compress_cache: 0,
         })
         .unwrap()
     }
