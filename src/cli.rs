@@ -96,6 +96,27 @@ pub struct Args {
     /// The Cache-Control value sent with files.
     #[arg(long, value_name = "VALUE", default_value = "no-cache", value_parser = parse_field_value)]
     pub cache_control: String,
+
+    /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then
+    /// any intermediates. Needs --tls-key. Reloaded on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert: a PEM file (PKCS#8, PKCS#1 or SEC1). Reloaded on
+    /// SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// With HTTPS, also listen for plain HTTP on this port (same address) and answer every
+    /// request there with a 308 redirect to the same path and query over HTTPS.
+    #[arg(long, value_name = "PORT", requires = "tls_cert")]
+    pub redirect_http: Option<u16>,
+
+    /// With HTTPS, send Strict-Transport-Security with this max-age on every response, so
+    /// that browsers use HTTPS only for the host from then on. Off by default. Examples:
+    /// 1y, 180d.
+    #[arg(long, value_name = "DUR", requires = "tls_cert", value_parser = humantime::parse_duration)]
+    pub hsts: Option<Duration>,
 }
 
 impl Args {
@@ -196,6 +217,7 @@ mod tests {
         assert_eq!(args.keep_alive_timeout, Duration::from_secs(5));
         assert_eq!(args.cache_control, "no-cache");
         assert!(!args.dotfiles && !args.list_dirs);
+        assert!(args.tls_cert.is_none() && args.redirect_http.is_none() && args.hsts.is_none());
         assert!(args.worker_threads() >= 1);
     }
 
@@ -247,6 +269,11 @@ mod tests {
             &["--bind", "localhost"],
             &["--cache-control", "no-cache\r\nX-Evil: 1"],
             &["--cache-control", " no-cache"],
+            &["--tls-cert", "cert.pem"],
+            &["--tls-key", "key.pem"],
+            &["--redirect-http", "80"],
+            &["--hsts", "1y"],
+            &["--tls-cert", "c", "--tls-key", "k", "--hsts", "soon"],
         ] {
             let argv = std::iter::once("nomserve").chain(bad.iter().copied());
             assert!(Args::try_parse_from(argv).is_err(), "{bad:?} accepted");

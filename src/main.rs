@@ -17,19 +17,22 @@ mod server;
 
 use clap::Parser;
 use conn::Timeouts;
-use handlers::Router;
 use handlers::files::{CacheLimits, FileOptions, StaticFiles};
+use handlers::https::{Hsts, RedirectToHttps};
+use handlers::{Handler, Router};
 use http::access_log;
+use server::certs::{Certificates, TlsFiles};
 use server::{Config, Server, ShutdownHandle};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::{fs, thread};
 
-/// Exit status for a bad document root: the command line was wrong, as clap's usage errors.
+/// Exit status when the command line names something unusable (a bad document root, TLS
+/// files that cannot be read), as for clap's usage errors.
 const EXIT_BAD_ROOT: u8 = 2;
 /// Exit status when the server cannot start for another reason (the port is taken, ...).
 const EXIT_CANNOT_START: u8 = 1;
@@ -106,6 +109,29 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
         status: EXIT_BAD_ROOT,
     })?;
 
+    let certificates = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            Certificates::load(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .map_err(|message| Fatal {
+                message,
+                status: EXIT_BAD_ROOT,
+            })?,
+        ),
+        _ => None,
+    };
+    let tls = certificates
+        .as_ref()
+        .map(Certificates::server_config)
+        .transpose()
+        .map_err(|e| cannot_start("cannot set up TLS", std::io::Error::other(e)))?;
+    let handler: Box<dyn Handler> = match args.hsts {
+        Some(max_age) => Box::new(Hsts::new(Router::new(files), max_age)),
+        None => Box::new(Router::new(files)),
+    };
+
     let config = Config {
         threads: args.worker_threads(),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
@@ -117,21 +143,43 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
             min_send_rate: args.min_send_rate,
         },
     };
-    let server = Server::start(socket, config, Box::new(Router::new(files)))
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = Server::start(socket, config, handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
-    let shutdown = server
-        .shutdown_handle()
-        .map_err(|e| cannot_start("cannot set up shutdown", e))?;
-    let signals =
-        Signals::new([SIGINT, SIGTERM]).map_err(|e| cannot_start("cannot handle signals", e))?;
+    let mut shutdowns = vec![
+        server
+            .shutdown_handle()
+            .map_err(|e| cannot_start("cannot set up shutdown", e))?,
+    ];
+    let redirect = match args.redirect_http {
+        Some(port) => {
+            let (redirect, addr) = start_redirect(args.bind, port, &addr, config)?;
+            shutdowns.push(
+                redirect
+                    .shutdown_handle()
+                    .map_err(|e| cannot_start("cannot set up shutdown", e))?,
+            );
+            thread::Builder::new()
+                .name("redirect".to_string())
+                .spawn(move || redirect.run())
+                .map_err(|e| cannot_start("cannot start the redirect listener", e))?;
+            Some(addr)
+        }
+        None => None,
+    };
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
         .name("signals".to_string())
-        .spawn(move || on_signals(signals, &shutdown))
+        .spawn(move || on_signals(signals, &shutdowns, certificates.as_deref()))
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
     // The first line is what scripts (and the test harness) read the port from.
     println!("Server is listening on port {}...", addr.port());
-    println!("Serving {} at http://{addr}/", root.display());
+    println!("Serving {} at {scheme}://{addr}/", root.display());
+    if let Some(redirect) = redirect {
+        println!("Redirecting http://{redirect}/ to https");
+    }
     log::info!(
         "{} workers, at most {} connections ({} per address), header timeout {:?}, \
          keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
@@ -156,11 +204,49 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// The signal thread: the first SIGINT or SIGTERM starts a graceful shutdown; a second one
-/// ends the process at once, for an operator who does not want to wait out the grace period.
-fn on_signals(mut signals: Signals, shutdown: &ShutdownHandle) {
+/// Starts the plain-HTTP listener of `--redirect-http` on `bind`:`port`, with one worker,
+/// redirecting to the HTTPS listener at `https`. Returns it and the address it listens on.
+fn start_redirect(
+    bind: IpAddr,
+    port: u16,
+    https: &SocketAddr,
+    config: Config,
+) -> Result<(Server, SocketAddr), Fatal> {
+    let cannot_start = |what: String, e: std::io::Error| Fatal {
+        message: format!("{what}: {e}"),
+        status: EXIT_CANNOT_START,
+    };
+    let requested = SocketAddr::new(bind, port);
+    let socket = TcpListener::bind(requested)
+        .map_err(|e| cannot_start(format!("cannot listen on {requested} to redirect"), e))?;
+    let addr = socket
+        .local_addr()
+        .map_err(|e| cannot_start("cannot read the listening address".to_string(), e))?;
+    let fallback_host = match https.ip() {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let handler = RedirectToHttps::new(https.port(), fallback_host);
+    let config = Config {
+        threads: 1,
+        ..config
+    };
+    let server = Server::start(socket, config, Box::new(handler), None)
+        .map_err(|e| cannot_start("cannot start the redirect listener".to_string(), e))?;
+    Ok((server, addr))
+}
+
+/// The signal thread. SIGHUP reloads the TLS certificate and key (a pair that cannot be read
+/// is logged, and the current one kept). The first SIGINT or SIGTERM starts a graceful
+/// shutdown; a second one ends the process at once, for an operator who does not want to
+/// wait out the grace period.
+fn on_signals(mut signals: Signals, shutdowns: &[ShutdownHandle], tls: Option<&Certificates>) {
     let mut received = 0;
     for signal in signals.forever() {
+        if signal == SIGHUP {
+            reload(tls);
+            continue;
+        }
         let name = if signal == SIGINT {
             "SIGINT"
         } else {
@@ -169,11 +255,30 @@ fn on_signals(mut signals: Signals, shutdown: &ShutdownHandle) {
         received += 1;
         if received == 1 {
             log::info!("{name} received: shutting down gracefully (again to stop at once)");
-            shutdown.trigger();
+            for shutdown in shutdowns {
+                shutdown.trigger();
+            }
         } else {
             log::warn!("{name} received again: stopping now");
             std::process::exit(130);
         }
+    }
+}
+
+/// SIGHUP: reads the TLS certificate and key files again.
+fn reload(tls: Option<&Certificates>) {
+    let Some(certificates) = tls else {
+        log::info!("SIGHUP received: nothing to reload (no --tls-cert)");
+        return;
+    };
+    let files = certificates.files();
+    match certificates.reload() {
+        Ok(()) => log::info!(
+            "SIGHUP received: reloaded the TLS certificate {} and key {}; new connections use them",
+            files.cert.display(),
+            files.key.display()
+        ),
+        Err(e) => log::error!("SIGHUP received: {e}; keeping the current certificate"),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod echo;
 pub mod files;
+pub mod https;
 
 use crate::http::response::Response;
 use files::StaticFiles;

@@ -24,13 +24,16 @@
 //! socket, idle connections are closed, responses from then on close their connections, and
 //! the connections being served get a grace period to finish.
 
+pub mod certs;
 pub mod limits;
+mod tls;
 mod transport;
 mod worker;
 
 use crate::conn::Timeouts;
 use crate::handlers::Handler;
 use limits::{Limits, Refusal};
+use rustls::ServerConfig;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -81,15 +84,17 @@ pub struct ShutdownHandle {
 }
 
 impl Server {
-    /// Starts `config.threads` workers that answer with `handler`; connections are accepted
-    /// from `listener` once [`Server::run`] is called. Fails if a thread or a worker's
-    /// descriptors cannot be created.
+    /// Starts `config.threads` workers that answer with `handler`, over TLS made from `tls`
+    /// when it is given (HTTPS), else over plain TCP; connections are accepted from
+    /// `listener` once [`Server::run`] is called. Fails if a thread or a worker's descriptors
+    /// cannot be created.
     pub fn start(
         listener: TcpListener,
         config: Config,
         handler: Box<dyn Handler>,
+        tls: Option<Arc<ServerConfig>>,
     ) -> io::Result<Server> {
-        let shared = Arc::new(Shared::new(handler, config.timeouts));
+        let shared = Arc::new(Shared::new(handler, config.timeouts, tls));
         let lanes = worker::spawn(config.threads, &shared)?;
         let spare = Some(listener.try_clone()?);
         Ok(Server {

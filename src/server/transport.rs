@@ -25,10 +25,10 @@ use std::time::Instant;
 
 /// A turn ends after this many responses, so that a client pipelining as fast as it reads
 /// takes its turn like everyone else.
-const TURN_RESPONSES: u64 = 16;
+pub const TURN_RESPONSES: u64 = 16;
 
 /// A turn ends after this many bytes written, so that a fast download shares the worker.
-const TURN_BYTES: u64 = 256 * 1024;
+pub const TURN_BYTES: u64 = 256 * 1024;
 
 /// Most bytes of a file one `sendfile` call moves: on loopback the socket takes a whole
 /// MiB at once, and a worker that queues it in one call does the receiving side's work too

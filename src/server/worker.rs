@@ -20,9 +20,11 @@
 use crate::conn::{Conn, Context, Timeouts};
 use crate::handlers::Handler;
 use crate::server::limits::{self, Slot};
+use crate::server::tls::{self, RECORD, Tls};
 use crate::server::transport::{self, Readiness, Turn};
 use rustix::event::{EventfdFlags, Timespec, epoll, eventfd};
 use rustix::fd::OwnedFd;
+use rustls::{ServerConfig, ServerConnection};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::mem::MaybeUninit;
@@ -45,15 +47,23 @@ pub struct Shared {
     pub handler: Box<dyn Handler>,
     /// The connections' time limits.
     pub timeouts: Timeouts,
+    /// With HTTPS, what each connection's TLS session is made from.
+    pub tls: Option<Arc<ServerConfig>>,
     shutting_down: AtomicBool,
 }
 
 impl Shared {
-    /// The shared state of a server that answers with `handler`.
-    pub fn new(handler: Box<dyn Handler>, timeouts: Timeouts) -> Shared {
+    /// The shared state of a server that answers with `handler`, over TLS made from `tls`
+    /// when it is given.
+    pub fn new(
+        handler: Box<dyn Handler>,
+        timeouts: Timeouts,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> Shared {
         Shared {
             handler,
             timeouts,
+            tls,
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -173,6 +183,11 @@ pub fn spawn(threads: usize, shared: &Arc<Shared>) -> std::io::Result<Vec<Arc<La
             run: VecDeque::new(),
             timers: BinaryHeap::new(),
             draining: false,
+            stage: if shared.tls.is_some() {
+                vec![0; RECORD]
+            } else {
+                Vec::new()
+            },
         };
         std::thread::Builder::new()
             .name(format!("worker-{i}"))
@@ -189,6 +204,7 @@ struct Entry {
     _slot: Slot,
     stream: TcpStream,
     conn: Conn,
+    tls: Option<Box<Tls>>,
     ready: Readiness,
     /// In the run queue.
     queued: bool,
@@ -216,6 +232,9 @@ struct Worker {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     /// Shutting down: quiet connections are closed, and the worker stops once it has none.
     draining: bool,
+    /// Plaintext on its way to rustls, for one TLS connection's turn at a time (empty
+    /// without HTTPS).
+    stage: Vec<u8>,
 }
 
 impl Worker {
@@ -396,12 +415,26 @@ impl Worker {
             self.lane.open.fetch_sub(1, Ordering::Relaxed);
             return;
         }
+        let tls = match &self.shared.tls {
+            Some(config) => match ServerConnection::new(Arc::clone(config)) {
+                Ok(session) => Some(Box::new(Tls::new(session))),
+                Err(e) => {
+                    log::warn!("{peer}: cannot start a TLS session: {e}; closing");
+                    let _ = epoll::delete(&self.epoll, &stream);
+                    self.free.push(index as u32);
+                    self.lane.open.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+            },
+            None => None,
+        };
         let conn = Conn::new(peer, self.shared.timeouts, Instant::now());
         if let Some(place) = self.entries.get_mut(index) {
             *place = Some(Entry {
                 _slot: slot,
                 stream,
                 conn,
+                tls,
                 ready: Readiness {
                     readable: false,
                     writable: true,
@@ -425,8 +458,17 @@ impl Worker {
             shutting_down: self.shared.shutting_down(),
         };
         let peer = entry.conn.peer();
-        let turn = catch_unwind(AssertUnwindSafe(|| {
-            transport::drive(&mut entry.conn, &entry.stream, &mut entry.ready, &ctx)
+        let stage = &mut self.stage;
+        let turn = catch_unwind(AssertUnwindSafe(|| match &mut entry.tls {
+            Some(tls) => tls::drive(
+                &mut entry.conn,
+                tls,
+                &entry.stream,
+                &mut entry.ready,
+                &ctx,
+                stage,
+            ),
+            None => transport::drive(&mut entry.conn, &entry.stream, &mut entry.ready, &ctx),
         }));
         match turn {
             Ok(Turn::Wait) => self.settle(token),

@@ -1,0 +1,175 @@
+//! What HTTPS adds to the answers: the redirect that a plain-HTTP listener gives instead of
+//! content (`--redirect-http`), and Strict-Transport-Security on every HTTPS response
+//! (`--hsts`).
+
+use super::Handler;
+use crate::http::response::Response;
+use nomserve_grammar::Request;
+use std::time::Duration;
+
+/// Answers every request with 308 Permanent Redirect (RFC 9110 §15.4.9) to the same path and
+/// query over HTTPS: 308 rather than 301, so that a client repeats the request with the same
+/// method (RFC 9110 §15.4.2 lets a 301 turn a POST into a GET).
+#[derive(Debug)]
+pub struct RedirectToHttps {
+    /// The HTTPS port, left out of the URL when it is 443 (the default for `https`,
+    /// RFC 9110 §4.2.2).
+    port: u16,
+    /// The host named when a request has none (HTTP/1.0 without Host): the address the
+    /// server listens on, bracketed when it is IPv6.
+    fallback_host: String,
+}
+
+impl RedirectToHttps {
+    /// Redirects to HTTPS on `port`, naming `fallback_host` when a request names no host.
+    pub fn new(port: u16, fallback_host: String) -> Self {
+        RedirectToHttps {
+            port,
+            fallback_host,
+        }
+    }
+
+    /// The `https` URL for `request`: its host without the port it came to, the HTTPS port
+    /// unless it is 443, and its path and query (`/` for the asterisk and authority forms,
+    /// which name no resource).
+    fn location(&self, request: &Request<'_, '_>) -> String {
+        let host = request
+            .host
+            .map_or(self.fallback_host.as_str(), without_port);
+        let port = match self.port {
+            443 => String::new(),
+            port => format!(":{port}"),
+        };
+        let path = request.target.path().unwrap_or("/");
+        match request.target.query() {
+            Some(query) => format!("https://{host}{port}{path}?{query}"),
+            None => format!("https://{host}{port}{path}"),
+        }
+    }
+}
+
+impl Handler for RedirectToHttps {
+    fn handle(&self, request: &Request<'_, '_>, _head: &[u8]) -> Response {
+        let location = self.location(request);
+        Response::text(308, format!("This site is served over HTTPS: {location}\n"))
+            .header("Location", location)
+    }
+}
+
+/// `host` (the value of Host, checked by the grammar as `uri-host [":" port]`, RFC 9110 §7.2)
+/// without its port. An IP-literal ends with `]`; a port is the digits after the last `:`
+/// otherwise.
+fn without_port(host: &str) -> &str {
+    if host.ends_with(']') {
+        return host;
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Adds `Strict-Transport-Security: max-age=N` (RFC 6797 §6.1) to every response of the
+/// handler it wraps. Sent only over HTTPS: RFC 6797 §7.2 has a client ignore it over plain
+/// HTTP. Responses the connection layer makes itself (a 400 for a malformed request, a 408)
+/// go without it; a browser learns the policy from the first response it gets.
+#[derive(Debug)]
+pub struct Hsts<H> {
+    inner: H,
+    value: String,
+}
+
+impl<H: Handler> Hsts<H> {
+    /// `inner`'s responses, with a policy lasting `max_age` (whole seconds).
+    pub fn new(inner: H, max_age: Duration) -> Self {
+        Hsts {
+            inner,
+            value: format!("max-age={}", max_age.as_secs()),
+        }
+    }
+}
+
+impl<H: Handler> Handler for Hsts<H> {
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
+        self.inner
+            .handle(request, head)
+            .header("Strict-Transport-Security", self.value.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nomserve_grammar::{Header, Limits, Parsed, parse_request};
+
+    fn answer(handler: &dyn Handler, head: &str) -> Response {
+        let mut headers = [Header::EMPTY; 8];
+        let Ok(Parsed::Complete { value, .. }) =
+            parse_request(head.as_bytes(), &mut headers, &Limits::default())
+        else {
+            panic!("a valid head: {head:?}");
+        };
+        handler.handle(&value, head.as_bytes())
+    }
+
+    fn location(response: &Response) -> Option<&str> {
+        response
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "Location")
+            .map(|(_, value)| value.as_ref())
+    }
+
+    #[test]
+    fn redirects_keep_path_and_query_and_drop_the_plain_port() {
+        let redirect = RedirectToHttps::new(8443, "127.0.0.1".to_string());
+        for (head, expected) in [
+            (
+                "GET /a/b?x=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+                "https://example.com:8443/a/b?x=1",
+            ),
+            (
+                "POST /form HTTP/1.1\r\nHost: example.com\r\nContent-Length: 0\r\n\r\n",
+                "https://example.com:8443/form",
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+                "https://[::1]:8443/",
+            ),
+            (
+                "GET /x HTTP/1.1\r\nHost: [::1]\r\n\r\n",
+                "https://[::1]:8443/x",
+            ),
+            ("GET /old HTTP/1.0\r\n\r\n", "https://127.0.0.1:8443/old"),
+            (
+                "GET http://example.org/p?q HTTP/1.1\r\nHost: example.org\r\n\r\n",
+                "https://example.org:8443/p?q",
+            ),
+        ] {
+            let response = answer(&redirect, head);
+            assert_eq!(response.status, 308, "{head:?}");
+            assert_eq!(location(&response), Some(expected), "{head:?}");
+        }
+        let default_port = RedirectToHttps::new(443, "127.0.0.1".to_string());
+        let response = answer(
+            &default_port,
+            "GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n",
+        );
+        assert_eq!(location(&response), Some("https://example.com/a"));
+    }
+
+    #[test]
+    fn hsts_is_added_to_every_response() {
+        let hsts = Hsts::new(
+            RedirectToHttps::new(443, "h".to_string()),
+            Duration::from_secs(86_400),
+        );
+        let response = answer(&hsts, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let value = response
+            .headers
+            .iter()
+            .find(|(name, _)| *name == "Strict-Transport-Security")
+            .map(|(_, value)| value.as_ref());
+        assert_eq!(value, Some("max-age=86400"));
+    }
+}

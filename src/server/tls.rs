@@ -1,0 +1,443 @@
+//! TLS under a connection core: one turn of a [`Conn`] through a rustls `ServerConnection`
+//! over its non-blocking socket.
+//!
+//! The same core as plain TCP ([`super::transport`]): the TLS layer answers the core's wants
+//! with plaintext, and moves records between rustls and the socket. Readiness is tracked the
+//! same way (edge-triggered: a read or write that meets `EAGAIN` waits for the next event),
+//! and no call ever waits.
+//!
+//! - **Handshake.** While it runs, the core is idle: no request byte has arrived, so the
+//!   core's first deadline (the header timeout from the accept) bounds the handshake, and an
+//!   unfinished one is closed at it, as a connection that never sends a byte is. A
+//!   handshaking connection counts as idle for `--max-connections`.
+//! - **Plain HTTP on the TLS port.** A TLS connection starts with a handshake record (byte
+//!   0x16); anything else is answered, in plain text, with a 400 that says this port speaks
+//!   HTTPS, as nginx does, and closed after a lingering read, so the answer is not lost to a
+//!   reset.
+//! - **Sending.** Plaintext goes to rustls only once every record before it is on the
+//!   socket, at most [`RECORD`] bytes at a time, so each connection holds at most one record
+//!   of output whatever the client's pace. Files cannot go through `sendfile` (the kernel
+//!   would send them unencrypted): they are read into the worker's staging buffer with
+//!   `pread`. A head that is followed by a file is staged with the file's first bytes, so a
+//!   small file goes out in one record with its head; a small cached file is already one
+//!   slice with its head.
+//! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
+//!   plaintext, so a client cannot make the server buffer more than one record it has not
+//!   asked for. A `close_notify`, or the end of the stream, is the client's close.
+//!
+//! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
+//! and the record's overhead) and one outgoing record, besides the core's buffers.
+
+use super::transport::{Readiness, TURN_BYTES, TURN_RESPONSES, Turn, log_io_error};
+use crate::conn::{Conn, Context, Want};
+use crate::http::output::Item;
+use rustix::net::{RecvFlags, Shutdown};
+use rustls::ServerConnection;
+use std::io::{self, BufRead, ErrorKind, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
+use std::time::Instant;
+
+/// The most plaintext one TLS record carries (RFC 8446 §5.1, RFC 5246 §6.2.1): the unit
+/// plaintext is staged and handed to rustls in.
+pub const RECORD: usize = 16 * 1024;
+
+/// The first byte of a TLS handshake record (`ContentType handshake(22)`, RFC 8446 §5.1).
+const HANDSHAKE_RECORD: u8 = 0x16;
+
+/// The answer to plain HTTP sent to the TLS port.
+const PLAIN_HTTP_REFUSAL: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 63\r\n\
+Connection: close\r\n\
+\r\n\
+400 Bad Request: this port speaks HTTPS; use an https:// URL.\r\n";
+
+/// Reads of a lingering close per turn: a client that keeps sending takes turns with the
+/// others.
+const LINGER_READS: usize = 16;
+
+/// One connection's TLS state.
+#[derive(Debug)]
+pub struct Tls {
+    session: ServerConnection,
+    phase: Phase,
+    /// Every record queued so far must reach the socket before its write side is shut down.
+    shut_after_flush: bool,
+}
+
+/// Where the connection is in its life, as far as TLS is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No byte read yet: TLS or not is decided by the first.
+    Fresh,
+    /// TLS: handshaking, then carrying the core's bytes.
+    Tls,
+    /// Plain HTTP arrived: this many bytes of the refusal are written.
+    Refusing(usize),
+    /// The refusal is sent and the write side shut: reading until the client closes.
+    Lingering,
+}
+
+impl Tls {
+    /// A new server-side TLS connection.
+    pub fn new(session: ServerConnection) -> Tls {
+        Tls {
+            session,
+            phase: Phase::Fresh,
+            shut_after_flush: false,
+        }
+    }
+}
+
+/// The plaintext staged for rustls during one turn: the worker's buffer of [`RECORD`] bytes
+/// and how much of it is filled.
+struct Stage<'a> {
+    buffer: &'a mut [u8],
+    len: usize,
+}
+
+impl Stage<'_> {
+    /// Copies as much of `bytes` as fits; returns how much.
+    fn push(&mut self, bytes: &[u8]) -> usize {
+        let room = self.buffer.get_mut(self.len..).unwrap_or_default();
+        let n = bytes.len().min(room.len());
+        room[..n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        n
+    }
+
+    /// Hands the staged bytes to rustls, which encrypts them into records at once.
+    fn feed(&mut self, session: &mut ServerConnection) -> io::Result<()> {
+        if self.len > 0 {
+            session.writer().write_all(&self.buffer[..self.len])?;
+            self.len = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one turn of `conn` through `tls` over `socket`; `stage` is the worker's staging
+/// buffer (at least [`RECORD`] bytes).
+pub fn drive(
+    conn: &mut Conn,
+    tls: &mut Tls,
+    socket: &TcpStream,
+    ready: &mut Readiness,
+    ctx: &Context<'_>,
+    stage: &mut [u8],
+) -> Turn {
+    let mut stage = Stage {
+        buffer: stage,
+        len: 0,
+    };
+    let turn = turn(conn, tls, socket, ready, ctx, &mut stage);
+    // Bytes staged when the turn ended (a head waiting for its file's first bytes) go to
+    // rustls now; the next turn writes their records.
+    if turn != Turn::Close && stage.feed(&mut tls.session).is_err() {
+        return Turn::Close;
+    }
+    turn
+}
+
+fn turn(
+    conn: &mut Conn,
+    tls: &mut Tls,
+    socket: &TcpStream,
+    ready: &mut Readiness,
+    ctx: &Context<'_>,
+    stage: &mut Stage<'_>,
+) -> Turn {
+    let peer = conn.peer();
+    let first_response = conn.stats().responses;
+    let mut written = 0u64;
+    let now = Instant::now();
+    loop {
+        // Records already made go out before anything else is done.
+        if tls.session.wants_write() {
+            if !ready.writable {
+                return Turn::Wait;
+            }
+            match tls.session.write_tls(&mut &*socket) {
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    ready.writable = false;
+                    return Turn::Wait;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log_io_error(peer, "writing TLS records", &e);
+                    return Turn::Close;
+                }
+            }
+        }
+        if tls.shut_after_flush {
+            tls.shut_after_flush = false;
+            if let Err(e) = rustix::net::shutdown(socket, Shutdown::Write) {
+                log_io_error(peer, "shutting down the write side", &e.into());
+                return Turn::Close;
+            }
+            conn.write_shut(now);
+        }
+        let established = tls.phase == Phase::Tls && !tls.session.is_handshaking();
+        // Until then the core is idle, and its deadline, once passed, closes the connection.
+        if !established && matches!(conn.poll(ctx, now), Want::Close) {
+            return Turn::Close;
+        }
+        match tls.phase {
+            Phase::Tls => {}
+            Phase::Fresh => match first_byte(socket, ready) {
+                Step::Go(HANDSHAKE_RECORD) => tls.phase = Phase::Tls,
+                Step::Go(_) => {
+                    log::debug!("{peer}: plain HTTP on the TLS port; answered 400");
+                    tls.phase = Phase::Refusing(0);
+                }
+                Step::Wait => return Turn::Wait,
+                Step::Close => return Turn::Close,
+            },
+            Phase::Refusing(sent) => match refuse(socket, ready, sent) {
+                Step::Go(sent) if sent < PLAIN_HTTP_REFUSAL.len() => {
+                    tls.phase = Phase::Refusing(sent);
+                }
+                Step::Go(_) => tls.phase = Phase::Lingering,
+                Step::Wait => return Turn::Wait,
+                Step::Close => return Turn::Close,
+            },
+            Phase::Lingering => return linger(socket, ready),
+        }
+        if tls.phase != Phase::Tls {
+            continue;
+        }
+        if tls.session.is_handshaking() {
+            match receive(tls, socket, ready) {
+                Step::Go(_) => continue,
+                Step::Wait => return Turn::Wait,
+                Step::Close => return Turn::Close,
+            }
+        }
+        match conn.poll(ctx, now) {
+            Want::Write(Item::Bytes { bytes, more }) => {
+                let n = stage.push(bytes);
+                // A head followed by a file waits for the file's first bytes.
+                let wait_for_file = more && n == bytes.len();
+                conn.wrote(n, now);
+                written += n as u64;
+                if !wait_for_file && stage.feed(&mut tls.session).is_err() {
+                    return Turn::Close;
+                }
+            }
+            Want::Write(Item::File { file, offset, len }) => {
+                let room = stage.buffer.len().saturating_sub(stage.len);
+                let want = usize::try_from(len).map_or(room, |len| len.min(room));
+                let into = &mut stage.buffer[stage.len..stage.len + want];
+                match file.read_at(into, offset) {
+                    Ok(0) if want > 0 => {
+                        log::warn!(
+                            "{peer}: closing a connection: a file ended {len} bytes early \
+                             (it shrank while being sent)"
+                        );
+                        return Turn::Close;
+                    }
+                    Ok(n) => {
+                        stage.len += n;
+                        conn.wrote(n, now);
+                        written += n as u64;
+                        if stage.feed(&mut tls.session).is_err() {
+                            return Turn::Close;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        log::warn!("{peer}: closing a connection: reading a file failed: {e}");
+                        return Turn::Close;
+                    }
+                }
+            }
+            Want::Read => match deliver(tls, conn) {
+                Delivered::Bytes => {}
+                Delivered::Nothing => match receive(tls, socket, ready) {
+                    Step::Go(_) => {}
+                    Step::Wait => return Turn::Wait,
+                    Step::Close => return Turn::Close,
+                },
+                Delivered::Failed => return Turn::Close,
+            },
+            Want::ShutdownWrite => {
+                if stage.feed(&mut tls.session).is_err() {
+                    return Turn::Close;
+                }
+                tls.session.send_close_notify();
+                tls.shut_after_flush = true;
+            }
+            Want::Close => {
+                // A close_notify, if the socket takes it at once; the close follows anyway.
+                tls.session.send_close_notify();
+                let _ = tls.session.write_tls(&mut &*socket);
+                return Turn::Close;
+            }
+        }
+        if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {
+            return Turn::Yield;
+        }
+    }
+}
+
+/// The outcome of a step that may have to wait for the socket.
+enum Step<T> {
+    Go(T),
+    Wait,
+    Close,
+}
+
+/// Looks at the connection's first byte without taking it.
+fn first_byte(socket: &TcpStream, ready: &mut Readiness) -> Step<u8> {
+    let mut byte = [0u8; 1];
+    loop {
+        if !ready.readable {
+            return Step::Wait;
+        }
+        return match rustix::net::recv(socket, &mut byte, RecvFlags::PEEK) {
+            Ok((1, _)) => Step::Go(byte[0]),
+            Ok(_) => Step::Close,
+            Err(rustix::io::Errno::AGAIN) => {
+                ready.readable = false;
+                Step::Wait
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                log::debug!("reading a new connection's first byte: {e}");
+                Step::Close
+            }
+        };
+    }
+}
+
+/// Writes the rest of the plain-HTTP refusal from `sent`; returns how much is sent, and
+/// shuts the write side once all of it is.
+fn refuse(socket: &TcpStream, ready: &mut Readiness, sent: usize) -> Step<usize> {
+    if !ready.writable {
+        return Step::Wait;
+    }
+    let rest = PLAIN_HTTP_REFUSAL.get(sent..).unwrap_or_default();
+    match rustix::net::send(socket, rest, rustix::net::SendFlags::NOSIGNAL) {
+        Ok(n) if sent + n == PLAIN_HTTP_REFUSAL.len() => {
+            match rustix::net::shutdown(socket, Shutdown::Write) {
+                Ok(()) => Step::Go(sent + n),
+                Err(_) => Step::Close,
+            }
+        }
+        Ok(n) => Step::Go(sent + n),
+        Err(rustix::io::Errno::AGAIN) => {
+            ready.writable = false;
+            Step::Wait
+        }
+        Err(rustix::io::Errno::INTR) => Step::Go(sent),
+        Err(_) => Step::Close,
+    }
+}
+
+/// Reads and drops what the client still sends after the refusal, until it closes (or the
+/// core's deadline passes: see [`turn`]).
+fn linger(socket: &TcpStream, ready: &mut Readiness) -> Turn {
+    let mut sink = [0u8; 4096];
+    for _ in 0..LINGER_READS {
+        if !ready.readable {
+            return Turn::Wait;
+        }
+        match rustix::net::recv(socket, &mut sink, RecvFlags::empty()) {
+            Ok((0, _)) => return Turn::Close,
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::AGAIN) => {
+                ready.readable = false;
+                return Turn::Wait;
+            }
+            Err(_) => return Turn::Close,
+        }
+    }
+    Turn::Yield
+}
+
+/// Reads records from the socket into rustls and processes them. A TLS error (a bad record,
+/// a failed handshake) ends the connection, after its alert is sent if the socket takes it.
+fn receive(tls: &mut Tls, socket: &TcpStream, ready: &mut Readiness) -> Step<()> {
+    if !ready.readable {
+        return Step::Wait;
+    }
+    match tls.session.read_tls(&mut &*socket) {
+        Ok(0) if tls.session.is_handshaking() => return Step::Close,
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {
+            ready.readable = false;
+            return Step::Wait;
+        }
+        Err(e) if e.kind() == ErrorKind::Interrupted => return Step::Go(()),
+        Err(e) => {
+            log::debug!("reading TLS records: {e}");
+            return Step::Close;
+        }
+    }
+    match tls.session.process_new_packets() {
+        Ok(_) => Step::Go(()),
+        Err(e) => {
+            log::debug!("TLS: {e}; closing");
+            let _ = tls.session.write_tls(&mut &*socket);
+            Step::Close
+        }
+    }
+}
+
+/// What [`deliver`] did.
+enum Delivered {
+    /// Plaintext went to the core, or the client's close was passed on.
+    Bytes,
+    /// rustls holds no plaintext: records must be read.
+    Nothing,
+    /// The session cannot go on.
+    Failed,
+}
+
+/// Moves the plaintext rustls holds into the core's buffer, as much as fits.
+fn deliver(tls: &mut Tls, conn: &mut Conn) -> Delivered {
+    let mut reader = tls.session.reader();
+    match reader.fill_buf() {
+        Ok([]) => {
+            conn.peer_closed();
+            Delivered::Bytes
+        }
+        Ok(chunk) => {
+            let buffer = conn.read_buffer();
+            let room = buffer.capacity() - buffer.len();
+            let n = chunk.len().min(room);
+            buffer.extend_from_slice(&chunk[..n]);
+            reader.consume(n);
+            Delivered::Bytes
+        }
+        Err(e) if e.kind() == ErrorKind::WouldBlock => Delivered::Nothing,
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+            conn.peer_closed();
+            Delivered::Bytes
+        }
+        Err(e) => {
+            log::debug!("{}: reading TLS plaintext: {e}", conn.peer());
+            Delivered::Failed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PLAIN_HTTP_REFUSAL;
+
+    #[test]
+    fn the_plain_http_refusal_is_framed_by_its_content_length() {
+        let text = std::str::from_utf8(PLAIN_HTTP_REFUSAL).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .unwrap();
+        assert_eq!(length.parse::<usize>().unwrap(), body.len());
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(head.contains("\r\nConnection: close"));
+    }
+}
