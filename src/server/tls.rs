@@ -158,8 +158,14 @@ fn turn(
             if !ready.writable {
                 return Turn::Wait;
             }
-            match tls.session.write_tls(&mut &*socket) {
-                Ok(_) => continue,
+            let mut sink = Socket::new(socket);
+            match tls.session.write_tls(&mut sink) {
+                Ok(_) => {
+                    if sink.short {
+                        ready.writable = false;
+                    }
+                    continue;
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     ready.writable = false;
                     return Turn::Wait;
@@ -282,6 +288,49 @@ fn turn(
     }
 }
 
+/// The socket as rustls reads and writes it, noting a call that moved fewer bytes than it
+/// was given room for: the socket is then drained (or full) until its next event, so the
+/// `EAGAIN` the next call would meet is not asked for.
+struct Socket<'a> {
+    socket: &'a TcpStream,
+    short: bool,
+}
+
+impl<'a> Socket<'a> {
+    fn new(socket: &'a TcpStream) -> Self {
+        Socket {
+            socket,
+            short: false,
+        }
+    }
+}
+
+impl io::Read for Socket<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&mut &*self.socket).read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
+}
+
+impl Write for Socket<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&mut &*self.socket).write(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = (&mut &*self.socket).write_vectored(bufs)?;
+        self.short = n < bufs.iter().map(|b| b.len()).sum();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The outcome of a step that may have to wait for the socket.
 enum Step<T> {
     Go(T),
@@ -363,9 +412,14 @@ fn receive(tls: &mut Tls, socket: &TcpStream, ready: &mut Readiness) -> Step<()>
     if !ready.readable {
         return Step::Wait;
     }
-    match tls.session.read_tls(&mut &*socket) {
+    let mut source = Socket::new(socket);
+    match tls.session.read_tls(&mut source) {
         Ok(0) if tls.session.is_handshaking() => return Step::Close,
-        Ok(_) => {}
+        Ok(_) => {
+            if source.short {
+                ready.readable = false;
+            }
+        }
         Err(e) if e.kind() == ErrorKind::WouldBlock => {
             ready.readable = false;
             return Step::Wait;
