@@ -20,6 +20,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use std::collections::VecDeque;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -653,13 +654,26 @@ fn hostile_bytes(rng: &mut Rng, hellos: &[Vec<u8>]) -> Vec<u8> {
 /// Thousands of malformed, truncated or random ClientHellos, each on its own connection and
 /// ended in one of three ways (close, reset, or half-close and wait for the server to close):
 /// afterwards the server holds no more descriptors than before, logged no panic, and still
-/// serves HTTPS.
+/// serves HTTPS. A handshake that can no longer finish may be held until the header deadline,
+/// short here, so that the connections waited on close within the test's read timeout.
 #[test]
 fn malformed_client_hellos_leak_nothing_and_break_nothing() {
     let pki = Pki::new();
     let files = Files::new(&pki, &pki.leaf(1));
-    // One worker, so the file cache's descriptors are all opened by the warm-up below.
-    let server = serve(&www(), &files, &["--threads", "1"]);
+    // One worker, so the file cache's descriptors are all opened by the warm-up below; room
+    // for every connection the clients keep open at once.
+    let server = serve(
+        &www(),
+        &files,
+        &[
+            "--threads",
+            "1",
+            "--header-timeout",
+            "300ms",
+            "--max-connections-per-ip",
+            "1024",
+        ],
+    );
     let config = client_config(&pki, &[]);
     let pid = server.pid();
     for _ in 0..2 {
@@ -682,8 +696,20 @@ fn malformed_client_hellos_leak_nothing_and_break_nothing() {
             let hellos = Arc::clone(&hellos);
             thread::spawn(move || {
                 let mut rng = Rng(0xD1B5_4A32_D192_ED03 ^ (seed + 1));
+                // Half-closed connections waiting for the server to close, oldest first.
+                let mut waiting = VecDeque::new();
                 for _ in 0..750 {
-                    send_hostile(addr, &hostile_bytes(&mut rng, &hellos), rng.below(3));
+                    let bytes = hostile_bytes(&mut rng, &hellos);
+                    if let Some(stream) = send_hostile(addr, &bytes, rng.below(3)) {
+                        waiting.push_back((stream, bytes));
+                    }
+                    if waiting.len() == 50 {
+                        let (stream, bytes) = waiting.pop_front().unwrap();
+                        wait_for_close(stream, &bytes);
+                    }
+                }
+                for (stream, bytes) in waiting {
+                    wait_for_close(stream, &bytes);
                 }
             })
         })
@@ -710,23 +736,45 @@ fn malformed_client_hellos_leak_nothing_and_break_nothing() {
 }
 
 /// Sends `bytes` on a new connection to `addr`, then: 0 closes, 1 resets (SO_LINGER 0), 2
-/// half-closes and reads until the server closes.
-fn send_hostile(addr: SocketAddr, bytes: &[u8], ending: usize) {
+/// half-closes and returns the connection, to be read until the server closes it.
+fn send_hostile(addr: SocketAddr, bytes: &[u8], ending: usize) -> Option<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect");
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
     // The server may have refused the bytes and closed before all were written.
     let _ = stream.write_all(bytes);
     match ending {
-        0 => {}
-        1 => rustix::net::sockopt::set_socket_linger(&stream, Some(Duration::ZERO))
-            .expect("SO_LINGER 0"),
+        0 => None,
+        1 => {
+            rustix::net::sockopt::set_socket_linger(&stream, Some(Duration::ZERO))
+                .expect("SO_LINGER 0");
+            None
+        }
         _ => {
             let _ = stream.shutdown(Shutdown::Write);
-            let answer = read_to_close(&mut stream);
-            assert!(!answer.starts_with(b"HTTP/1.1 200"), "a 200 to {bytes:?}");
+            Some(stream)
         }
     }
+}
+
+/// Reads `stream`, on which `bytes` were sent, until the server closes it (failing the test
+/// after the read timeout), and checks that no page was served for them.
+fn wait_for_close(mut stream: TcpStream, bytes: &[u8]) {
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+        Err(e) => panic!(
+            "the server did not close after {} bytes and a half-close ({e}; {} bytes \
+             answered): {bytes:02x?}",
+            bytes.len(),
+            answer.len()
+        ),
+    }
+    assert!(
+        !answer.starts_with(b"HTTP/1.1 200"),
+        "a 200 to {bytes:02x?}"
+    );
 }
 
 /// Reads the port of the plain-HTTP redirect listener from its stdout line.
