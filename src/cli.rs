@@ -13,7 +13,7 @@ use std::time::Duration;
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A strict HTTP/1.1 static file server whose request grammar is written in nom.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Args {
     /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1.
@@ -117,6 +117,85 @@ pub struct Args {
     /// 1y, 180d.
     #[arg(long, value_name = "DUR", requires = "tls_cert", value_parser = humantime::parse_duration)]
     pub hsts: Option<Duration>,
+
+    /// For a GET or HEAD whose path names no file, from a client that prefers HTML (a
+    /// browser navigating), serve this file (relative to the root) with 200: the fallback of
+    /// a single-page app with client-side routes. Other requests still get 404.
+    #[arg(long, value_name = "FILE", value_parser = parse_site_file)]
+    pub fallback: Option<PathBuf>,
+
+    /// The body of error status CODE comes from FILE (relative to the root); the status
+    /// stays CODE, the type comes from the file's name. Repeatable, or comma-separated.
+    /// Example: 404=404.html.
+    #[arg(long, value_name = "CODE=FILE", value_delimiter = ',', value_parser = parse_error_page)]
+    pub error_page: Vec<ErrorPage>,
+
+    /// The names tried, in order, for a directory's index. Repeatable, or comma-separated.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "index.html",
+        value_delimiter = ',',
+        value_parser = parse_index_name
+    )]
+    pub index: Vec<String>,
+
+    /// A path that names no file is served by the same path with `.html` added, if that
+    /// is a file: /about serves about.html.
+    #[arg(long)]
+    pub clean_urls: bool,
+
+    /// A field added to every file response, such as "X-Frame-Options: DENY". Repeatable.
+    /// Per-path fields go in the config file's [[rules]].
+    #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<HeaderField>,
+
+    /// Allow cross-origin requests from ORIGIN (such as https://example.com), or from any
+    /// origin with `*`: matching requests get Access-Control-Allow-Origin, and preflight
+    /// OPTIONS requests get 204. Repeatable, or comma-separated.
+    #[arg(long, value_name = "ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors: Vec<String>,
+
+    /// Require HTTP Basic authentication for the whole site, checked against this htpasswd
+    /// file (bcrypt entries only, as `htpasswd -B` writes them). Per-path areas go in the
+    /// config file's [[auth]].
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+
+    /// Turn off /echo, which answers with the request it received (method, target, fields
+    /// and the query's names and values) as text; a file named `echo` is then served.
+    #[arg(long)]
+    pub no_echo: bool,
+
+    /// Read settings from this TOML file: every long flag is also a key (`-` written `_`,
+    /// repeatable flags as arrays), plus [[rules]], [[redirects]] and [[auth]] tables. The
+    /// command line, then NOMSERVE_* environment variables, take precedence over it.
+    /// Re-read on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Check the settings (command line, environment and --config file), report what is
+    /// wrong, and exit: 0 when they are valid, 2 when not.
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+/// `--error-page CODE=FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    /// An error status, 400 to 599.
+    pub status: u16,
+    /// The page, relative to the root.
+    pub file: PathBuf,
+}
+
+/// `--header "Name: value"`: a field name (a token, RFC 9110 §5.1) and a value (RFC 9110 §5.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderField {
+    /// The field name, as written.
+    pub name: String,
+    /// The field value.
+    pub value: String,
 }
 
 impl Args {
@@ -193,6 +272,99 @@ fn parse_field_value(text: &str) -> Result<String, String> {
     }
 }
 
+/// Accepts a path relative to the root that stays beneath it: not absolute, no `..`, not
+/// empty.
+fn parse_site_file(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text.trim_start_matches('/'));
+    let beneath = path
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if text.is_empty() || !beneath {
+        return Err(format!(
+            "{text:?} is not a file beneath the root (a relative path without `..`)"
+        ));
+    }
+    Ok(path)
+}
+
+/// Parses `CODE=FILE`: an error status (400 to 599) and a file beneath the root.
+fn parse_error_page(text: &str) -> Result<ErrorPage, String> {
+    let (code, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not CODE=FILE, such as 404=404.html"))?;
+    let status: u16 = code
+        .parse()
+        .ok()
+        .filter(|status| (400..=599).contains(status))
+        .ok_or_else(|| format!("{code:?} is not an error status (400 to 599)"))?;
+    Ok(ErrorPage {
+        status,
+        file: parse_site_file(file)?,
+    })
+}
+
+/// Accepts an index name: a file name, without `/`, not `.` or `..`.
+fn parse_index_name(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.contains('/') || text == "." || text == ".." {
+        Err(format!("{text:?} is not a file name"))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+/// Parses `Name: value`: a token name (RFC 9110 §5.1, §5.6.2) and a field value (see
+/// [`parse_field_value`]), with optional whitespace after the colon. Fields the server sets
+/// itself, and framing fields, are refused: a configured one would contradict the response.
+fn parse_header(text: &str) -> Result<HeaderField, String> {
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not a field such as \"X-Frame-Options: DENY\""))?;
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(tchar) {
+        return Err(format!(
+            "{name:?} is not a field name (a token: letters, digits and !#$%&'*+-.^_`|~, RFC 9110 §5.1)"
+        ));
+    }
+    const RESERVED: [&str; 6] = [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "date",
+        "server",
+        "content-range",
+    ];
+    if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+        return Err(format!(
+            "{name} is set by the server and cannot be configured"
+        ));
+    }
+    Ok(HeaderField {
+        name: name.to_string(),
+        value: parse_field_value(value.trim_matches([' ', '\t']))?,
+    })
+}
+
+/// Accepts `*` or a serialised origin (RFC 6454 §6.2): `scheme://host[:port]`, without a
+/// path; compared with a request's `Origin` as written.
+fn parse_origin(text: &str) -> Result<String, String> {
+    if text == "*" {
+        return Ok(text.to_string());
+    }
+    let bad = || format!("{text:?} is not an origin such as https://example.com, or *");
+    let (scheme, rest) = text.split_once("://").ok_or_else(bad)?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let host_ok =
+        !rest.is_empty() && !rest.contains('/') && rest.bytes().all(|b| b.is_ascii_graphic());
+    if scheme_ok && host_ok {
+        Ok(text.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,7 +390,47 @@ mod tests {
         assert_eq!(args.cache_control, "no-cache");
         assert!(!args.dotfiles && !args.list_dirs);
         assert!(args.tls_cert.is_none() && args.redirect_http.is_none() && args.hsts.is_none());
+        assert_eq!(args.index, ["index.html"]);
+        assert!(args.fallback.is_none() && args.error_page.is_empty() && args.headers.is_empty());
+        assert!(args.cors.is_empty() && !args.clean_urls && !args.no_echo);
         assert!(args.worker_threads() >= 1);
+    }
+
+    #[test]
+    fn site_flags() {
+        let args = Args::try_parse_from([
+            "nomserve",
+            "--fallback",
+            "/app/index.html",
+            "--error-page",
+            "404=errors/404.html",
+            "--index",
+            "index.htm",
+            "--index",
+            "default.html",
+            "--header",
+            "X-Frame-Options:DENY",
+            "--header",
+            "Permissions-Policy: camera=(), microphone=()",
+            "--cors",
+            "*",
+            "--cors",
+            "http://localhost:3000",
+        ])
+        .unwrap();
+        assert_eq!(args.fallback, Some(PathBuf::from("app/index.html")));
+        assert_eq!(
+            args.error_page,
+            [ErrorPage {
+                status: 404,
+                file: PathBuf::from("errors/404.html")
+            }]
+        );
+        assert_eq!(args.index, ["index.htm", "default.html"]);
+        assert_eq!(args.headers[0].value, "DENY");
+        assert_eq!(args.headers[1].name, "Permissions-Policy");
+        assert_eq!(args.headers[1].value, "camera=(), microphone=()");
+        assert_eq!(args.cors, ["*", "http://localhost:3000"]);
     }
 
     #[test]
@@ -274,6 +486,16 @@ mod tests {
             &["--redirect-http", "80"],
             &["--hsts", "1y"],
             &["--tls-cert", "c", "--tls-key", "k", "--hsts", "soon"],
+            &["--fallback", "../secret.html"],
+            &["--error-page", "200=ok.html"],
+            &["--error-page", "404"],
+            &["--index", "a/b.html"],
+            &["--header", "X-Bad\r\nInjected: 1"],
+            &["--header", "X-Value: a\rb"],
+            &["--header", "Content-Length: 5"],
+            &["--header", "NoColon"],
+            &["--cors", "example.com"],
+            &["--cors", "https://example.com/path"],
         ] {
             let argv = std::iter::once("nomserve").chain(bad.iter().copied());
             assert!(Args::try_parse_from(argv).is_err(), "{bad:?} accepted");

@@ -10,30 +10,33 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod config;
 mod conn;
 mod handlers;
 mod http;
 mod server;
 
-use clap::Parser;
+use config::Settings;
 use conn::Timeouts;
 use handlers::files::{CacheLimits, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
 use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
-use server::{Config, Server, ShutdownHandle};
+use server::{Config, Control, Server};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::{fs, thread};
 
 /// Exit status when the command line names something unusable (a bad document root, TLS
 /// files that cannot be read), as for clap's usage errors.
-const EXIT_BAD_ROOT: u8 = 2;
+const EXIT_BAD_CONFIG: u8 = 2;
 /// Exit status when the server cannot start for another reason (the port is taken, ...).
 const EXIT_CANNOT_START: u8 = 1;
 
@@ -44,14 +47,80 @@ struct Fatal {
 }
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let settings = match config::load(&argv) {
+        Ok(settings) => settings,
+        Err(config::Error::Usage(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("nomserve: {e}");
+            return ExitCode::from(EXIT_BAD_CONFIG);
+        }
+    };
     init_logging();
-    match run(args) {
+    let outcome = if settings.args.check_config {
+        check(&settings)
+    } else {
+        run(settings, argv)
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(fatal) => {
             eprintln!("nomserve: {}", fatal.message);
             ExitCode::from(fatal.status)
         }
+    }
+}
+
+/// `--check-config`: everything the server would check before listening (the document
+/// root, the site's files and rules, the TLS pair), without listening.
+fn check(settings: &Settings) -> Result<(), Fatal> {
+    let root = document_root(&settings.args.root)?;
+    build_handler(settings, &root)?;
+    load_certificates(&settings.args)?;
+    match &settings.args.config {
+        Some(file) => println!("nomserve: configuration OK ({})", file.display()),
+        None => println!("nomserve: configuration OK"),
+    }
+    Ok(())
+}
+
+/// The handler the settings describe, serving `root`.
+fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, Fatal> {
+    let args = &settings.args;
+    let files = StaticFiles::new(FileOptions {
+        root: root.to_path_buf(),
+        dotfiles: args.dotfiles,
+        list_dirs: args.list_dirs,
+        cache_control: args.cache_control.clone(),
+        cache: CacheLimits {
+            entries: args.file_cache_entries,
+            bytes: args.file_cache_size,
+            max_file: args.file_cache_max_file,
+        },
+    })
+    .map_err(|e| Fatal {
+        message: format!("document root {}: {e}", root.display()),
+        status: EXIT_BAD_CONFIG,
+    })?;
+    Ok(match args.hsts {
+        Some(max_age) => Arc::new(Hsts::new(Router::new(files), max_age)),
+        None => Arc::new(Router::new(files)),
+    })
+}
+
+/// The TLS pair `--tls-cert` and `--tls-key` name, if they do.
+fn load_certificates(args: &cli::Args) -> Result<Option<Arc<Certificates>>, Fatal> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Certificates::load(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })
+        .map(Some)
+        .map_err(|message| Fatal {
+            message,
+            status: EXIT_BAD_CONFIG,
+        }),
+        _ => Ok(None),
     }
 }
 
@@ -79,8 +148,10 @@ fn init_logging() {
 }
 
 /// Starts the server and serves until SIGINT or SIGTERM; then finishes in-flight responses
-/// (up to the grace period) and returns.
-fn run(args: cli::Args) -> Result<(), Fatal> {
+/// (up to the grace period) and returns. `argv` is read again, with the config file, on
+/// SIGHUP.
+fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
+    let args = &settings.args;
     let root = document_root(&args.root)?;
     let requested = SocketAddr::new(args.bind, args.port);
     let cannot_start = |what: &str, e: std::io::Error| Fatal {
@@ -93,44 +164,13 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
         .local_addr()
         .map_err(|e| cannot_start("cannot read the listening address", e))?;
     // After binding: a port in use is reported before the file handler logs anything.
-    let files = StaticFiles::new(FileOptions {
-        root: root.clone(),
-        dotfiles: args.dotfiles,
-        list_dirs: args.list_dirs,
-        cache_control: args.cache_control.clone(),
-        cache: CacheLimits {
-            entries: args.file_cache_entries,
-            bytes: args.file_cache_size,
-            max_file: args.file_cache_max_file,
-        },
-    })
-    .map_err(|e| Fatal {
-        message: format!("document root {}: {e}", root.display()),
-        status: EXIT_BAD_ROOT,
-    })?;
-
-    let certificates = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(
-            Certificates::load(TlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            })
-            .map_err(|message| Fatal {
-                message,
-                status: EXIT_BAD_ROOT,
-            })?,
-        ),
-        _ => None,
-    };
+    let handler = build_handler(&settings, &root)?;
+    let certificates = load_certificates(args)?;
     let tls = certificates
         .as_ref()
         .map(Certificates::server_config)
         .transpose()
         .map_err(|e| cannot_start("cannot set up TLS", std::io::Error::other(e)))?;
-    let handler: Box<dyn Handler> = match args.hsts {
-        Some(max_age) => Box::new(Hsts::new(Router::new(files), max_age)),
-        None => Box::new(Router::new(files)),
-    };
 
     let config = Config {
         threads: args.worker_threads(),
@@ -146,17 +186,17 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = Server::start(socket, config, handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
-    let mut shutdowns = vec![
+    let mut controls = vec![
         server
-            .shutdown_handle()
+            .control()
             .map_err(|e| cannot_start("cannot set up shutdown", e))?,
     ];
     let redirect = match args.redirect_http {
         Some(port) => {
             let (redirect, addr) = start_redirect(args.bind, port, &addr, config)?;
-            shutdowns.push(
+            controls.push(
                 redirect
-                    .shutdown_handle()
+                    .control()
                     .map_err(|e| cannot_start("cannot set up shutdown", e))?,
             );
             thread::Builder::new()
@@ -171,7 +211,15 @@ fn run(args: cli::Args) -> Result<(), Fatal> {
         .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
         .name("signals".to_string())
-        .spawn(move || on_signals(signals, &shutdowns, certificates.as_deref()))
+        .spawn(move || {
+            let live = Live {
+                argv,
+                settings,
+                controls,
+                certificates,
+            };
+            on_signals(signals, &live);
+        })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
     // The first line is what scripts (and the test harness) read the port from.
@@ -231,20 +279,28 @@ fn start_redirect(
         threads: 1,
         ..config
     };
-    let server = Server::start(socket, config, Box::new(handler), None)
+    let server = Server::start(socket, config, Arc::new(handler), None)
         .map_err(|e| cannot_start("cannot start the redirect listener".to_string(), e))?;
     Ok((server, addr))
 }
 
-/// The signal thread. SIGHUP reloads the TLS certificate and key (a pair that cannot be read
-/// is logged, and the current one kept). The first SIGINT or SIGTERM starts a graceful
-/// shutdown; a second one ends the process at once, for an operator who does not want to
-/// wait out the grace period.
-fn on_signals(mut signals: Signals, shutdowns: &[ShutdownHandle], tls: Option<&Certificates>) {
+/// What the signal thread acts on: how the server was configured and started, and the
+/// controls of its listeners (the main one first).
+struct Live {
+    argv: Vec<OsString>,
+    settings: Settings,
+    controls: Vec<Control>,
+    certificates: Option<Arc<Certificates>>,
+}
+
+/// The signal thread. SIGHUP reloads the settings and the TLS pair (see [`reload`]). The
+/// first SIGINT or SIGTERM starts a graceful shutdown; a second one ends the process at
+/// once, for an operator who does not want to wait out the grace period.
+fn on_signals(mut signals: Signals, live: &Live) {
     let mut received = 0;
     for signal in signals.forever() {
         if signal == SIGHUP {
-            reload(tls);
+            reload(live);
             continue;
         }
         let name = if signal == SIGINT {
@@ -255,8 +311,8 @@ fn on_signals(mut signals: Signals, shutdowns: &[ShutdownHandle], tls: Option<&C
         received += 1;
         if received == 1 {
             log::info!("{name} received: shutting down gracefully (again to stop at once)");
-            for shutdown in shutdowns {
-                shutdown.trigger();
+            for control in &live.controls {
+                control.shut_down();
             }
         } else {
             log::warn!("{name} received again: stopping now");
@@ -265,21 +321,85 @@ fn on_signals(mut signals: Signals, shutdowns: &[ShutdownHandle], tls: Option<&C
     }
 }
 
-/// SIGHUP: reads the TLS certificate and key files again.
-fn reload(tls: Option<&Certificates>) {
-    let Some(certificates) = tls else {
-        log::info!("SIGHUP received: nothing to reload (no --tls-cert)");
+/// SIGHUP: reads the settings again (the same command line and environment, the config
+/// file anew) and the TLS pair. Valid new settings answer new requests from then on, without
+/// a connection dropped; invalid ones are logged and ignored. What is fixed when the
+/// server starts (where it listens, its workers and limits, whether it speaks TLS) is
+/// logged as needing a restart when it changed.
+fn reload(live: &Live) {
+    log::info!("SIGHUP received: reloading the settings");
+    match config::load(&live.argv) {
+        Ok(settings) => {
+            let fixed = restart_only(&live.settings.args, &settings.args);
+            if !fixed.is_empty() {
+                log::warn!(
+                    "SIGHUP: {} changed; that takes a restart, the rest applies now",
+                    fixed.join(", ")
+                );
+            }
+            let handler =
+                document_root(&settings.args.root).and_then(|root| build_handler(&settings, &root));
+            match handler {
+                Ok(handler) => {
+                    if let Some(main) = live.controls.first() {
+                        main.replace_handler(handler);
+                    }
+                    log::info!("SIGHUP: new settings applied to new requests");
+                }
+                Err(fatal) => {
+                    log::error!("SIGHUP: {}; keeping the current settings", fatal.message)
+                }
+            }
+        }
+        Err(e) => log::error!(
+            "SIGHUP: {}; keeping the current settings",
+            e.to_string().trim_end()
+        ),
+    }
+    let Some(certificates) = &live.certificates else {
         return;
     };
     let files = certificates.files();
     match certificates.reload() {
         Ok(()) => log::info!(
-            "SIGHUP received: reloaded the TLS certificate {} and key {}; new connections use them",
+            "SIGHUP: reloaded the TLS certificate {} and key {}; new connections use them",
             files.cert.display(),
             files.key.display()
         ),
-        Err(e) => log::error!("SIGHUP received: {e}; keeping the current certificate"),
+        Err(e) => log::error!("SIGHUP: {e}; keeping the current certificate"),
     }
+}
+
+/// The flags, among those that differ between `old` and `new`, that only a restart applies.
+fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut note = |name, differs: bool| {
+        if differs {
+            changed.push(name);
+        }
+    };
+    note("bind", old.bind != new.bind);
+    note("port", old.port != new.port);
+    note("threads", old.threads != new.threads);
+    note(
+        "max_connections",
+        old.max_connections != new.max_connections,
+    );
+    note(
+        "max_connections_per_ip",
+        old.max_connections_per_ip != new.max_connections_per_ip,
+    );
+    note("header_timeout", old.header_timeout != new.header_timeout);
+    note(
+        "keep_alive_timeout",
+        old.keep_alive_timeout != new.keep_alive_timeout,
+    );
+    note("send_timeout", old.send_timeout != new.send_timeout);
+    note("min_send_rate", old.min_send_rate != new.min_send_rate);
+    note("tls_cert", old.tls_cert != new.tls_cert);
+    note("tls_key", old.tls_key != new.tls_key);
+    note("redirect_http", old.redirect_http != new.redirect_http);
+    changed
 }
 
 /// The absolute path of the document root `root`, checked to be a directory the server can
@@ -287,7 +407,7 @@ fn reload(tls: Option<&Certificates>) {
 fn document_root(root: &std::path::Path) -> Result<PathBuf, Fatal> {
     let bad = |message: String| Fatal {
         message,
-        status: EXIT_BAD_ROOT,
+        status: EXIT_BAD_CONFIG,
     };
     let absolute = fs::canonicalize(root)
         .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;

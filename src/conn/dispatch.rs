@@ -111,7 +111,9 @@ pub fn prepare(
         }
     }
     let close = (!request.wants_keep_alive()).then_some(Close::Requested);
-    match catch_unwind(AssertUnwindSafe(|| handler.handle(request, head))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        handler.handle(request, head, peer.ip())
+    })) {
         Ok(response) => Prepared {
             response,
             exchange,

@@ -23,7 +23,7 @@ const BIG: usize = 100 * 1024;
 struct Echo;
 
 impl Handler for Echo {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8]) -> Response {
+    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(405, "no\n");
         }

@@ -5,6 +5,7 @@
 use super::Handler;
 use crate::http::response::Response;
 use nomserve_grammar::Request;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Answers every request with 308 Permanent Redirect (RFC 9110 §15.4.9) to the same path and
@@ -49,7 +50,7 @@ impl RedirectToHttps {
 }
 
 impl Handler for RedirectToHttps {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8]) -> Response {
+    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
         let location = self.location(request);
         Response::text(308, format!("This site is served over HTTPS: {location}\n"))
             .header("Location", location)
@@ -90,9 +91,9 @@ impl<H: Handler> Hsts<H> {
 }
 
 impl<H: Handler> Handler for Hsts<H> {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         self.inner
-            .handle(request, head)
+            .handle(request, head, client)
             .header("Strict-Transport-Security", self.value.clone())
     }
 }
@@ -109,7 +110,7 @@ mod tests {
         else {
             panic!("a valid head: {head:?}");
         };
-        handler.handle(&value, head.as_bytes())
+        handler.handle(&value, head.as_bytes(), IpAddr::from([127, 0, 0, 1]))
     }
 
     fn location(response: &Response) -> Option<&str> {

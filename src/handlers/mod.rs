@@ -11,14 +11,15 @@ pub mod https;
 use crate::http::response::Response;
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
+use std::net::IpAddr;
 
 /// Something that answers requests. Called on worker threads, one request at a time per
 /// connection; a panic is caught by the caller and answered with 500.
 pub trait Handler: Send + Sync {
     /// Answers `request`, whose raw head (request-line, field lines and the empty line,
-    /// exactly as received) is `head`. The body, if any, is not available: the connection
-    /// layer reads and discards it before the response is sent.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response;
+    /// exactly as received) is `head`, from the client at `client`. The body, if any, is not
+    /// available: the connection layer reads and discards it before the response is sent.
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response;
 }
 
 /// The value of `Allow` on a 405 (RFC 9110 §10.2.1): the methods this server implements.
@@ -47,7 +48,7 @@ impl Handler for Router {
     /// §7.8 lets a server do ("A server MAY ignore a received Upgrade header field"): nomserve
     /// speaks no other protocol, so there is nothing to switch to, and a 426 would demand an
     /// upgrade it cannot perform.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8]) -> Response {
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], _client: IpAddr) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(
                 405,

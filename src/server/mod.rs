@@ -75,9 +75,10 @@ pub struct Server {
     spare: Option<TcpListener>,
 }
 
-/// Asks a running server to shut down, from another thread (the signal handler's).
+/// Controls a running server from another thread (the signal thread's): shuts it down, or
+/// replaces its handler.
 #[derive(Debug)]
-pub struct ShutdownHandle {
+pub struct Control {
     listener: TcpListener,
     shared: Arc<Shared>,
     lanes: Arc<[Arc<Lane>]>,
@@ -91,7 +92,7 @@ impl Server {
     pub fn start(
         listener: TcpListener,
         config: Config,
-        handler: Box<dyn Handler>,
+        handler: Arc<dyn Handler>,
         tls: Option<Arc<ServerConfig>>,
     ) -> io::Result<Server> {
         let shared = Arc::new(Shared::new(handler, config.timeouts, tls));
@@ -106,9 +107,9 @@ impl Server {
         })
     }
 
-    /// A handle that stops [`Server::run`].
-    pub fn shutdown_handle(&self) -> io::Result<ShutdownHandle> {
-        Ok(ShutdownHandle {
+    /// A [`Control`]: stops [`Server::run`], or replaces the handler.
+    pub fn control(&self) -> io::Result<Control> {
+        Ok(Control {
             listener: self.listener.try_clone()?,
             shared: Arc::clone(&self.shared),
             lanes: Arc::clone(&self.lanes),
@@ -271,11 +272,11 @@ impl Server {
     }
 }
 
-impl ShutdownHandle {
+impl Control {
     /// Begins the shutdown: [`Server::run`] stops accepting, idle connections close, and
     /// responses from now on close their connections. Wakes the blocked `accept` by shutting
     /// the listening socket down (on Linux, `accept` then fails with `EINVAL`).
-    pub fn trigger(&self) {
+    pub fn shut_down(&self) {
         self.shared.begin_shutdown();
         for lane in self.lanes.iter() {
             lane.wake();
@@ -283,5 +284,10 @@ impl ShutdownHandle {
         if let Err(e) = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read) {
             log::error!("could not wake the accept loop: {e}");
         }
+    }
+
+    /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]).
+    pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
+        self.shared.replace_handler(handler);
     }
 }

@@ -30,8 +30,8 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 /// The epoll token of the eventfd that wakes the worker; connection tokens never reach it.
@@ -43,8 +43,10 @@ const EVENTS: usize = 64;
 /// What every worker shares: the handler, the timeouts, and whether the server is shutting
 /// down.
 pub struct Shared {
-    /// Answers requests.
-    pub handler: Box<dyn Handler>,
+    /// Answers requests; replaced by [`Shared::replace_handler`].
+    handler: RwLock<Arc<dyn Handler>>,
+    /// Counts the handler's replacements: a worker whose copy is older takes the new one.
+    handler_generation: AtomicU64,
     /// The connections' time limits.
     pub timeouts: Timeouts,
     /// With HTTPS, what each connection's TLS session is made from.
@@ -56,16 +58,32 @@ impl Shared {
     /// The shared state of a server that answers with `handler`, over TLS made from `tls`
     /// when it is given.
     pub fn new(
-        handler: Box<dyn Handler>,
+        handler: Arc<dyn Handler>,
         timeouts: Timeouts,
         tls: Option<Arc<ServerConfig>>,
     ) -> Shared {
         Shared {
-            handler,
+            handler: RwLock::new(handler),
+            handler_generation: AtomicU64::new(0),
             timeouts,
             tls,
             shutting_down: AtomicBool::new(false),
         }
+    }
+
+    /// Answers requests with `handler` from now on: each worker takes it before its next
+    /// turn, so requests already being answered finish with the old one, and no connection
+    /// is dropped.
+    pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
+        *self.handler.write().unwrap_or_else(PoisonError::into_inner) = handler;
+        self.handler_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current handler and its generation.
+    fn handler(&self) -> (Arc<dyn Handler>, u64) {
+        let generation = self.handler_generation.load(Ordering::Acquire);
+        let handler = self.handler.read().unwrap_or_else(PoisonError::into_inner);
+        (Arc::clone(&handler), generation)
     }
 
     /// Whether a shutdown has begun.
@@ -172,7 +190,10 @@ pub fn spawn(threads: usize, shared: &Arc<Shared>) -> std::io::Result<Vec<Arc<La
             epoll::EventData::new_u64(WAKE_TOKEN),
             epoll::EventFlags::IN,
         )?;
+        let (handler, handler_generation) = shared.handler();
         let worker = Worker {
+            handler,
+            handler_generation,
             lane: Arc::clone(&lane),
             shared: Arc::clone(shared),
             epoll,
@@ -216,6 +237,9 @@ struct Entry {
 
 /// One worker's state; only its own thread touches it.
 struct Worker {
+    /// The worker's copy of the shared handler, and the generation it is.
+    handler: Arc<dyn Handler>,
+    handler_generation: u64,
     lane: Arc<Lane>,
     shared: Arc<Shared>,
     epoll: OwnedFd,
@@ -271,6 +295,9 @@ impl Worker {
                 // Resets the counter; EAGAIN means nothing was written since the last read.
                 let _ = rustix::io::read(&self.lane.wake, &mut counter);
                 self.take_inbox();
+            }
+            if self.shared.handler_generation.load(Ordering::Acquire) != self.handler_generation {
+                (self.handler, self.handler_generation) = self.shared.handler();
             }
             self.expire_due();
             for _ in 0..self.run.len() {
@@ -454,7 +481,7 @@ impl Worker {
             return;
         };
         let ctx = Context {
-            handler: &*self.shared.handler,
+            handler: &*self.handler,
             shutting_down: self.shared.shutting_down(),
         };
         let peer = entry.conn.peer();

@@ -1,0 +1,635 @@
+//! Settings: the command line, `NOMSERVE_*` environment variables and a TOML file, merged.
+//!
+//! Every long flag of [`Args`] is also an environment variable (`NOMSERVE_` and the flag's
+//! name in upper snake case: `--cache-control` is `NOMSERVE_CACHE_CONTROL`) and a key of the
+//! `--config` file (the name in snake case: `cache_control = "no-cache"`; a repeatable flag
+//! takes an array). Precedence: the command line, then the environment, then the file, then
+//! the defaults. A value from the file is checked by the same parser as the flag, so the
+//! three ways to say a thing accept exactly the same values; a bad one is reported with the
+//! file, line and key.
+//!
+//! The file also holds what has no flag: `[[rules]]` (fields per path glob), `[[redirects]]`
+//! and `[[auth]]` (see [`HeaderRule`], [`Redirect`], [`AuthArea`]).
+//!
+//! How the file is merged: the command line is parsed first (with the environment), then each
+//! key of the file that neither set becomes the flags that say it, checked, and the whole is
+//! parsed again. So the file can only fill what the command line and environment left at its
+//! default, and a rule between flags (`--tls-key` needs `--tls-cert`) holds whichever source
+//! each came from.
+
+use crate::cli::{Args, HeaderField};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
+use globset::{GlobBuilder, GlobMatcher};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+/// The prefix of the environment variables.
+const ENV_PREFIX: &str = "NOMSERVE_";
+
+/// The file's tables that are not flags.
+const TABLES: [&str; 3] = ["rules", "redirects", "auth"];
+
+/// Everything the server is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Every flag, from whichever source set it.
+    pub args: Args,
+    /// `[[rules]]`: fields added to file responses whose path matches, in file order.
+    pub rules: Vec<HeaderRule>,
+    /// `[[redirects]]`, in file order: the first that matches a path applies.
+    pub redirects: Vec<Redirect>,
+    /// `[[auth]]`: password-protected parts of the site, in file order.
+    pub auth: Vec<AuthArea>,
+}
+
+/// A `[[rules]]` table: `path` (a glob) and `headers` (a table of field names and values).
+/// For each field name, the last rule that matches a path wins.
+#[derive(Debug, Clone)]
+pub struct HeaderRule {
+    /// The glob, as written.
+    pub path: String,
+    /// The glob, compiled: matched against the request's decoded path.
+    pub glob: GlobMatcher,
+    /// The fields, in file order.
+    pub headers: Vec<HeaderField>,
+}
+
+/// A `[[redirects]]` table: `from` (a path, or a path prefix ending in `*`), `to` (a path or
+/// an absolute URL, with `*` where the rest of the path goes) and `status` (301, 302, 307 or
+/// 308; 301 when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The path or prefix matched, as written.
+    pub from: String,
+    /// Where to.
+    pub to: String,
+    /// The redirect status.
+    pub status: u16,
+}
+
+/// An `[[auth]]` table: the paths matching `path` (a glob) need a user and password from the
+/// htpasswd `file`; `realm` names the area in the challenge.
+#[derive(Debug, Clone)]
+pub struct AuthArea {
+    /// The glob, as written.
+    pub path: String,
+    /// The glob, compiled: matched against the request's decoded path.
+    pub glob: GlobMatcher,
+    /// The htpasswd file.
+    pub file: PathBuf,
+    /// The realm (RFC 7617 §2).
+    pub realm: String,
+}
+
+/// Why the settings cannot be used.
+#[derive(Debug)]
+pub enum Error {
+    /// A mistake on the command line or in the environment, as clap reports it (with usage).
+    Usage(clap::Error),
+    /// A mistake in the file: where and why.
+    File(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(e) => write!(f, "{}", e.render()),
+            Error::File(message) => f.write_str(message),
+        }
+    }
+}
+
+/// The command line's definition, each long flag with its environment variable.
+pub fn command() -> Command {
+    let mut command = Args::command();
+    let named: Vec<(String, String)> = command
+        .get_arguments()
+        .filter_map(|arg| Some((arg.get_id().to_string(), key_of(arg)?)))
+        .collect();
+    for (id, key) in named {
+        let env = format!("{ENV_PREFIX}{}", key.to_uppercase());
+        command = command.mut_arg(id, |arg| arg.env(env));
+    }
+    command
+}
+
+/// The file key (and, upper-cased after the prefix, the environment variable) of a long
+/// flag: its name with `-` written `_`.
+fn key_of(arg: &Arg) -> Option<String> {
+    arg.get_long().map(|long| long.replace('-', "_"))
+}
+
+/// Reads the settings from `argv` (the program name first), the environment, and the file
+/// that `--config` (or `NOMSERVE_CONFIG`) names.
+pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
+    let matches = command().try_get_matches_from(argv).map_err(Error::Usage)?;
+    let first = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    let Some(path) = first.config.clone() else {
+        return Ok(Settings {
+            args: first,
+            rules: Vec::new(),
+            redirects: Vec::new(),
+            auth: Vec::new(),
+        });
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::File(format!("config file {}: {e}", path.display())))?;
+    let file = File {
+        path: &path,
+        text: &text,
+    };
+    let table = DeTable::parse(&text).map_err(|e| {
+        let line = e.span().map_or(0, |span| file.line(span.start));
+        Error::File(format!("{}:{line}: {}", path.display(), e.message()))
+    })?;
+    let table = table.into_inner();
+    let mut extra: Vec<OsString> = Vec::new();
+    let mut settings_tables = Tables::default();
+    let definition = command();
+    for (key, value) in &table {
+        let name = key.get_ref().as_ref();
+        let at = file.line(key.span().start);
+        if TABLES.contains(&name) {
+            settings_tables.read(&file, name, value, at)?;
+            continue;
+        }
+        let (flag, value) = file_key(name, value);
+        let Some(arg) = definition
+            .get_arguments()
+            .find(|arg| key_of(arg).as_deref() == Some(flag))
+        else {
+            return Err(file.error(at, name, "unknown key"));
+        };
+        if flag == "config" || flag == "check_config" {
+            return Err(file.error(at, name, "a command-line option, not a setting"));
+        }
+        let flags = flags_for(arg, value).map_err(|why| file.error(at, name, &why))?;
+        if from_default(&matches, arg.get_id().as_str()) {
+            extra.extend(flags);
+        }
+    }
+    let mut merged: Vec<OsString> = argv.to_vec();
+    merged.extend(extra);
+    let matches = command().try_get_matches_from(&merged).map_err(|e| {
+        let rendered = e.render().to_string();
+        let reason = rendered.split("\n\n").next().unwrap_or_default();
+        Error::File(format!(
+            "{}: {}",
+            path.display(),
+            reason.trim_start_matches("error: ")
+        ))
+    })?;
+    let args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    Ok(Settings {
+        args,
+        rules: settings_tables.rules,
+        redirects: settings_tables.redirects,
+        auth: settings_tables.auth,
+    })
+}
+
+/// Whether `id` took its value from neither the command line nor the environment.
+fn from_default(matches: &ArgMatches, id: &str) -> bool {
+    !matches!(
+        matches.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// The key of the flag a file key stands for, and its value: the key itself, except `echo`,
+/// which says `no_echo` the other way round (`echo = false` is `--no-echo`).
+fn file_key<'a, 'i>(name: &'a str, value: &'a Spanned<DeValue<'i>>) -> (&'a str, KeyValue<'a, 'i>) {
+    match (name, value.get_ref()) {
+        ("echo", DeValue::Boolean(on)) => ("no_echo", KeyValue::Bool(!on)),
+        ("echo", _) => ("no_echo", KeyValue::NotBool),
+        _ => (name, KeyValue::Toml(value.get_ref())),
+    }
+}
+
+/// A file key's value, as [`flags_for`] reads it.
+enum KeyValue<'a, 'i> {
+    Toml(&'a DeValue<'i>),
+    Bool(bool),
+    NotBool,
+}
+
+/// The command-line words that say `value` for `arg`, each value checked by the flag's own
+/// parser. A switch takes a boolean (`true` is the flag, `false` nothing); a repeatable flag
+/// an array of values or one value; any other flag one value. A value is a string, or an
+/// integer written as its digits.
+fn flags_for(arg: &Arg, value: KeyValue<'_, '_>) -> Result<Vec<OsString>, String> {
+    let long = format!("--{}", arg.get_long().unwrap_or_default());
+    let switch = matches!(arg.get_action(), ArgAction::SetTrue);
+    let repeatable = matches!(arg.get_action(), ArgAction::Append);
+    let value = match value {
+        KeyValue::Bool(on) => return Ok(if on { vec![long.into()] } else { Vec::new() }),
+        KeyValue::NotBool => return Err("expected true or false".to_string()),
+        KeyValue::Toml(value) => value,
+    };
+    if switch {
+        return match value {
+            DeValue::Boolean(true) => Ok(vec![long.into()]),
+            DeValue::Boolean(false) => Ok(Vec::new()),
+            other => Err(format!("expected true or false, found {}", kind(other))),
+        };
+    }
+    let values: Vec<&DeValue<'_>> = match value {
+        DeValue::Array(items) if repeatable => items.iter().map(Spanned::get_ref).collect(),
+        DeValue::Array(_) => return Err("expected one value, found an array".to_string()),
+        one => vec![one],
+    };
+    let mut flags = Vec::with_capacity(values.len() * 2);
+    for value in values {
+        let text = scalar(value)?;
+        check_value(arg, &text)?;
+        flags.push(OsString::from(&long));
+        flags.push(OsString::from(text));
+    }
+    Ok(flags)
+}
+
+/// Parses `text` as one value of `arg` alone, with the flag's own parser; the error is
+/// clap's reason, without its usage text.
+fn check_value(arg: &Arg, text: &str) -> Result<ArgMatches, String> {
+    let long = format!("--{}", arg.get_long().unwrap_or_default());
+    Command::new("nomserve")
+        .no_binary_name(true)
+        .arg(
+            arg.clone()
+                .requires(clap::builder::Resettable::<clap::Id>::Reset),
+        )
+        .try_get_matches_from([long.as_str(), text])
+        .map_err(|e| match std::error::Error::source(&e) {
+            Some(reason) => format!("invalid value {text:?}: {reason}"),
+            None => format!("invalid value {text:?}: {}", e.kind()),
+        })
+}
+
+/// A string, or an integer's decimal digits.
+fn scalar(value: &DeValue<'_>) -> Result<String, String> {
+    match value {
+        DeValue::String(text) => Ok(text.to_string()),
+        DeValue::Integer(integer) => {
+            let digits = integer.as_str().replace('_', "");
+            i64::from_str_radix(&digits, integer.radix())
+                .map(|n| n.to_string())
+                .map_err(|e| format!("{digits}: {e}"))
+        }
+        other => Err(format!(
+            "expected a string or an integer, found {}",
+            kind(other)
+        )),
+    }
+}
+
+/// What sort of TOML value `value` is, for a message.
+fn kind(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date-time",
+        DeValue::Array(_) => "an array",
+        DeValue::Table(_) => "a table",
+    }
+}
+
+/// The file being read, for line numbers and messages.
+struct File<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl File<'_> {
+    /// The line (from 1) of byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        before.bytes().filter(|&b| b == b'\n').count() + 1
+    }
+
+    /// `FILE:LINE: key `KEY`: REASON`.
+    fn error(&self, line: usize, key: &str, reason: &str) -> Error {
+        Error::File(format!(
+            "{}:{line}: key `{key}`: {reason}",
+            self.path.display()
+        ))
+    }
+}
+
+/// The tables read so far.
+#[derive(Default)]
+struct Tables {
+    rules: Vec<HeaderRule>,
+    redirects: Vec<Redirect>,
+    auth: Vec<AuthArea>,
+}
+
+impl Tables {
+    /// Reads the array of tables `name` (`[[name]]`), at line `at`.
+    fn read(
+        &mut self,
+        file: &File<'_>,
+        name: &str,
+        value: &Spanned<DeValue<'_>>,
+        at: usize,
+    ) -> Result<(), Error> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return Err(file.error(at, name, "expected tables: write [[{name}]]"));
+        };
+        for item in items.iter() {
+            let at = file.line(item.span().start);
+            let DeValue::Table(table) = item.get_ref() else {
+                return Err(file.error(at, name, "expected a table"));
+            };
+            let fields = Fields {
+                file,
+                table,
+                section: name,
+                at,
+            };
+            match name {
+                "rules" => self.rules.push(fields.rule()?),
+                "redirects" => self.redirects.push(fields.redirect()?),
+                _ => self.auth.push(fields.auth()?),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The keys of one table of `[[rules]]`, `[[redirects]]` or `[[auth]]`.
+struct Fields<'a, 'i> {
+    file: &'a File<'a>,
+    table: &'a DeTable<'i>,
+    section: &'a str,
+    at: usize,
+}
+
+impl Fields<'_, '_> {
+    fn error(&self, key: &str, line: usize, reason: &str) -> Error {
+        self.file
+            .error(line, &format!("{}.{key}", self.section), reason)
+    }
+
+    /// Refuses any key but `allowed`.
+    fn only(&self, allowed: &[&str]) -> Result<(), Error> {
+        for (key, _) in self.table.iter() {
+            let name = key.get_ref().as_ref();
+            if !allowed.contains(&name) {
+                let line = self.file.line(key.span().start);
+                return Err(self.error(name, line, "unknown key"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of `key` and its line, if present.
+    fn get(&self, key: &str) -> Option<(&DeValue<'_>, usize)> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| (v.get_ref(), self.file.line(v.span().start)))
+    }
+
+    /// The string `key`, which must be present.
+    fn string(&self, key: &str) -> Result<(String, usize), Error> {
+        match self.get(key) {
+            Some((DeValue::String(text), line)) => Ok((text.to_string(), line)),
+            Some((other, line)) => Err(self.error(
+                key,
+                line,
+                &format!("expected a string, found {}", kind(other)),
+            )),
+            None => Err(self.error(key, self.at, "missing")),
+        }
+    }
+
+    /// The glob `key`: `*` matches within a path segment, `**` across segments, `?` one
+    /// character, `{a,b}` either, `[...]` a class.
+    fn glob(&self, key: &str) -> Result<(String, GlobMatcher), Error> {
+        let (pattern, line) = self.string(key)?;
+        if !pattern.starts_with('/') && !pattern.starts_with("**") {
+            return Err(self.error(key, line, "a path glob starts with / (or **)"));
+        }
+        let glob = GlobBuilder::new(&pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| self.error(key, line, &format!("bad glob: {}", e.kind())))?;
+        Ok((pattern, glob.compile_matcher()))
+    }
+
+    fn rule(&self) -> Result<HeaderRule, Error> {
+        self.only(&["path", "headers"])?;
+        let (path, glob) = self.glob("path")?;
+        let Some((DeValue::Table(table), _)) = self.get("headers") else {
+            return Err(self.error("headers", self.at, "expected a table of fields"));
+        };
+        let mut headers = Vec::new();
+        for (name, value) in table.iter() {
+            let line = self.file.line(name.span().start);
+            let DeValue::String(value) = value.get_ref() else {
+                return Err(self.error("headers", line, "a field value is a string"));
+            };
+            let field = format!("{}: {value}", name.get_ref());
+            let command = command();
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == "headers")
+                .ok_or_else(|| self.error("headers", line, "no --header flag"))?;
+            let parsed =
+                check_value(arg, &field).map_err(|why| self.error("headers", line, &why))?;
+            let field = parsed
+                .get_one::<HeaderField>("headers")
+                .cloned()
+                .ok_or_else(|| self.error("headers", line, "not a field"))?;
+            headers.push(field);
+        }
+        Ok(HeaderRule {
+            path,
+            glob,
+            headers,
+        })
+    }
+
+    fn redirect(&self) -> Result<Redirect, Error> {
+        self.only(&["from", "to", "status"])?;
+        let (from, line) = self.string("from")?;
+        if !from.starts_with('/') || from[..from.len().saturating_sub(1)].contains('*') {
+            return Err(self.error(
+                "from",
+                line,
+                "a path starting with /, with at most one * at its end",
+            ));
+        }
+        let (to, line) = self.string("to")?;
+        let absolute = to.starts_with("http://") || to.starts_with("https://");
+        let field_safe = to.bytes().all(|b| b.is_ascii_graphic());
+        if !(to.starts_with('/') || absolute) || !field_safe || to.matches('*').count() > 1 {
+            return Err(self.error(
+                "to",
+                line,
+                "a path starting with / or an http(s):// URL, visible ASCII, at most one *",
+            ));
+        }
+        if to.contains('*') && !from.ends_with('*') {
+            return Err(self.error("to", line, "a * in `to` needs a * at the end of `from`"));
+        }
+        let status = match self.get("status") {
+            None => 301,
+            Some((DeValue::Integer(n), line)) => {
+                match n
+                    .as_str()
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|s| [301, 302, 307, 308].contains(s))
+                {
+                    Some(status) => status,
+                    None => return Err(self.error("status", line, "301, 302, 307 or 308")),
+                }
+            }
+            Some((other, line)) => {
+                return Err(self.error(
+                    "status",
+                    line,
+                    &format!("expected 301, 302, 307 or 308, found {}", kind(other)),
+                ));
+            }
+        };
+        Ok(Redirect { from, to, status })
+    }
+
+    fn auth(&self) -> Result<AuthArea, Error> {
+        self.only(&["path", "file", "realm"])?;
+        let (path, glob) = self.glob("path")?;
+        let (file, _) = self.string("file")?;
+        let (realm, line) = match self.get("realm") {
+            Some(_) => self.string("realm")?,
+            None => ("nomserve".to_string(), self.at),
+        };
+        if realm
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || !(b == b' ' || b.is_ascii_graphic()))
+        {
+            return Err(self.error("realm", line, "visible ASCII and spaces, without \" or \\"));
+        }
+        Ok(AuthArea {
+            path,
+            glob,
+            file: PathBuf::from(file),
+            realm,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Loads `argv` with a config file holding `text`.
+    fn with_file(text: &str, argv: &[&str]) -> Result<Settings, String> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let path = file.path().to_str().unwrap().to_string();
+        let mut full: Vec<OsString> = vec!["nomserve".into(), "--config".into(), (&path).into()];
+        full.extend(argv.iter().map(OsString::from));
+        let prefix = format!("{path}:");
+        load(&full).map_err(|e| e.to_string().replace(&prefix, ""))
+    }
+
+    #[test]
+    fn file_keys_are_the_long_flags_and_the_command_line_wins() {
+        let text = "port = 9000\ncache_control = \"max-age=60\"\nlist_dirs = true\n\
+                    index = [\"index.htm\", \"index.html\"]\nheader = [\"X-A: 1\"]\n\
+                    echo = false\nheader_timeout = \"3s\"\n";
+        let settings = with_file(text, &["--port", "9001"]).unwrap();
+        let args = &settings.args;
+        assert_eq!(args.port, 9001);
+        assert_eq!(args.cache_control, "max-age=60");
+        assert!(args.list_dirs && args.no_echo);
+        assert_eq!(args.index, ["index.htm", "index.html"]);
+        assert_eq!(args.headers.len(), 1);
+        assert_eq!(args.header_timeout, std::time::Duration::from_secs(3));
+        let settings = with_file("index = [\"a.html\"]\n", &["--index", "b.html"]).unwrap();
+        assert_eq!(settings.args.index, ["b.html"]);
+        let settings = with_file("echo = true\n", &[]).unwrap();
+        assert!(!settings.args.no_echo);
+    }
+
+    #[test]
+    fn tables_are_read() {
+        let text = "[[rules]]\npath = \"/assets/**\"\n\
+                    headers = { \"Cache-Control\" = \"public, max-age=31536000, immutable\" }\n\
+                    [[redirects]]\nfrom = \"/old/*\"\nto = \"/new/*\"\nstatus = 308\n\
+                    [[redirects]]\nfrom = \"/a\"\nto = \"https://example.com/b\"\n\
+                    [[auth]]\npath = \"/private/**\"\nfile = \"users.htpasswd\"\nrealm = \"Staff\"\n";
+        let settings = with_file(text, &[]).unwrap();
+        assert!(settings.rules[0].glob.is_match("/assets/js/app.js"));
+        assert!(!settings.rules[0].glob.is_match("/other/assets/x"));
+        assert_eq!(settings.rules[0].headers[0].name, "Cache-Control");
+        assert_eq!(
+            settings.redirects,
+            [
+                Redirect {
+                    from: "/old/*".into(),
+                    to: "/new/*".into(),
+                    status: 308
+                },
+                Redirect {
+                    from: "/a".into(),
+                    to: "https://example.com/b".into(),
+                    status: 301
+                }
+            ]
+        );
+        assert_eq!(settings.auth[0].realm, "Staff");
+        assert!(settings.auth[0].glob.is_match("/private/a/b"));
+    }
+
+    #[test]
+    fn mistakes_name_the_line_the_key_and_the_reason() {
+        for (text, expected) in [
+            (
+                "port = 1\ncache_contrl = \"x\"\n",
+                "2: key `cache_contrl`: unknown key",
+            ),
+            ("port = \"abc\"\n", "1: key `port`: invalid value \"abc\""),
+            (
+                "list_dirs = \"yes\"\n",
+                "1: key `list_dirs`: expected true or false",
+            ),
+            (
+                "port = [1]\n",
+                "1: key `port`: expected one value, found an array",
+            ),
+            (
+                "\n\n[[rules]]\npath = \"/a/[b\"\nheaders = {}\n",
+                "4: key `rules.path`: bad glob",
+            ),
+            (
+                "header = [\"X-A: 1\\r\\nX-B: 2\"]\n",
+                "1: key `header`: invalid value \"X-A: 1\\r\\nX-B: 2\": a field value",
+            ),
+            (
+                "[[rules]]\npath = \"/x\"\nheaders = { \"X-A\" = \"a\\nb\" }\n",
+                "3: key `rules.headers`: invalid value",
+            ),
+            (
+                "[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\nstatus = 200\n",
+                "4: key `redirects.status`: 301, 302, 307 or 308",
+            ),
+            (
+                "config = \"other.toml\"\n",
+                "1: key `config`: a command-line option",
+            ),
+        ] {
+            let error = with_file(text, &[]).unwrap_err();
+            assert!(error.starts_with(expected), "{text:?}: {error}");
+        }
+    }
+}
