@@ -914,9 +914,9 @@ fn pkcs8_pkcs1_and_sec1_keys_are_accepted() {
     }
 }
 
-/// One of --tls-cert and --tls-key without the other is a usage error (exit status 2); a key
-/// that does not match the certificate, or a missing file, stops the server with a message
-/// naming the file.
+/// One of --tls-cert and --tls-key without the other, or --redirect-http or --hsts without
+/// either, is a usage error (exit status 2); a key that does not match the certificate, or a
+/// missing file, stops the server with a message naming the file.
 #[test]
 fn bad_tls_arguments_and_files_stop_the_server() {
     let pki = Pki::new();
@@ -924,12 +924,23 @@ fn bad_tls_arguments_and_files_stop_the_server() {
     let root = www();
     let base = ["--port", "0", "--root", arg(&root)];
     let (cert, key) = (files.cert(), files.key());
-    for (flag, path) in [("--tls-cert", &cert), ("--tls-key", &key)] {
+    for (flag, path, other) in [
+        ("--tls-cert", &cert, "--tls-key"),
+        ("--tls-key", &key, "--tls-cert"),
+    ] {
         let mut args = base.to_vec();
         args.extend([flag, arg(path)]);
         let run = run_to_exit(&args);
         assert_eq!(run.status.code(), Some(2), "{flag} alone: {}", run.stderr);
-        assert!(!run.stderr.is_empty(), "{flag} alone: no message");
+        assert!(run.stderr.contains(other), "{flag} alone: {}", run.stderr);
+        assert!(!run.stdout.contains("listening"), "{}", run.stdout);
+    }
+    // The redirect listener and HSTS only make sense beside HTTPS.
+    for extra in [["--redirect-http", "0"], ["--hsts", "1d"]] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        let run = run_to_exit(&args);
+        assert_eq!(run.status.code(), Some(2), "{extra:?}: {}", run.stderr);
         assert!(!run.stdout.contains("listening"), "{}", run.stdout);
     }
 
