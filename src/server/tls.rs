@@ -46,12 +46,18 @@ pub const RECORD: usize = 16 * 1024;
 const HANDSHAKE_RECORD: u8 = 0x16;
 
 /// The answer to plain HTTP sent to the TLS port.
-const PLAIN_HTTP_REFUSAL: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\
-Content-Length: 63\r\n\
-Connection: close\r\n\
-\r\n\
-400 Bad Request: this port speaks HTTPS; use an https:// URL.\r\n";
+const PLAIN_HTTP_REFUSAL: &[u8] = concat!(
+    "HTTP/1.1 400 Bad Request\r\n",
+    "Server: nomserve/",
+    env!("CARGO_PKG_VERSION"),
+    "\r\n",
+    "Content-Type: text/plain; charset=utf-8\r\n",
+    "Content-Length: 63\r\n",
+    "Connection: close\r\n",
+    "\r\n",
+    "400 Bad Request: this port speaks HTTPS; use an https:// URL.\r\n",
+)
+.as_bytes();
 
 /// Reads of a lingering close per turn: a client that keeps sending takes turns with the
 /// others.
