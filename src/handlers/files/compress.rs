@@ -145,9 +145,10 @@ impl Compression {
             return match variant {
                 Some(bytes) => {
                     self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .bytes_saved
-                        .fetch_add(stat.len.saturating_sub(bytes.len() as u64), Ordering::Relaxed);
+                    self.counters.bytes_saved.fetch_add(
+                        stat.len.saturating_sub(bytes.len() as u64),
+                        Ordering::Relaxed,
+                    );
                     Ok(bytes)
                 }
                 None => Err(false),
@@ -194,8 +195,7 @@ impl Compression {
                 .spawn(move || {
                     loop {
                         let job = {
-                            let receiver =
-                                receiver.lock().unwrap_or_else(PoisonError::into_inner);
+                            let receiver = receiver.lock().unwrap_or_else(PoisonError::into_inner);
                             receiver.recv()
                         };
                         let (Ok(job), Some(compression)) = (job, compression.upgrade()) else {
@@ -229,7 +229,9 @@ impl Compression {
                 return;
             }
         };
-        let size = variant.as_ref().map_or(0, |bytes: &Arc<[u8]>| bytes.len() as u64);
+        let size = variant
+            .as_ref()
+            .map_or(0, |bytes: &Arc<[u8]>| bytes.len() as u64);
         if size > self.limit {
             return;
         }
