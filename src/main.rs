@@ -102,9 +102,10 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
         message: format!("document root {}: {e}", root.display()),
         status: EXIT_BAD_CONFIG,
     })?;
+    let router = Router::new(files).with_echo(!args.no_echo);
     Ok(match args.hsts {
-        Some(max_age) => Arc::new(Hsts::new(Router::new(files), max_age)),
-        None => Arc::new(Router::new(files)),
+        Some(max_age) => Arc::new(Hsts::new(router, max_age)),
+        None => Arc::new(router),
     })
 }
 
