@@ -4,6 +4,7 @@
 //! [`Response`]. [`Router`] is the server's handler: it allows GET and HEAD only, answers
 //! `/echo` itself and sends every other path to the static files.
 
+pub mod auth;
 pub mod echo;
 pub mod files;
 pub mod https;
