@@ -13,7 +13,9 @@
 //! file ([`htpasswd`]); without them it gets `401` with the challenge
 //! `WWW-Authenticate: Basic realm="…", charset="UTF-8"` (RFC 7617 §2, §2.1) and
 //! `Cache-Control: no-store`. The files are read at startup and on SIGHUP (the whole handler
-//! is rebuilt then), which is how a changed password takes effect.
+//! is rebuilt then, with an empty memory), which is how a changed password takes effect. A
+//! relative `file` is taken from the working directory, as every other path in the
+//! settings is (`root`, `tls_cert`, `auth_file`), whichever source gave it.
 //!
 //! Costs and timing. bcrypt is slow on purpose, so:
 //! - a credential bcrypt accepted is remembered for [`REMEMBER_FOR`] (at most
