@@ -26,13 +26,18 @@ fn echo_is_not_stored_nor_sniffed() {
 fn no_echo_serves_the_file_named_echo() {
     let root = tempfile::tempdir().unwrap();
     fs::write(root.path().join("echo"), "the file named echo").unwrap();
-    let config = root.path().join("nomserve.toml");
-    fs::write(&config, "echo = false\n").unwrap();
-    let config = config.to_str().unwrap();
+    let config = |name: &str, text: &str| {
+        let path = root.path().join(name);
+        fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let echo_false = config("echo.toml", "echo = false\n");
+    let no_echo_true = config("no-echo.toml", "no_echo = true\n");
     let servers = [
         Server::with_args(root.path(), &["--no-echo"]),
         Server::with_env(root.path(), &[], &[("NOMSERVE_NO_ECHO", "true")]),
-        Server::with_args(root.path(), &["--config", config]),
+        Server::with_args(root.path(), &["--config", &echo_false]),
+        Server::with_args(root.path(), &["--config", &no_echo_true]),
     ];
     for server in &servers {
         let response = get(server, "/echo");
