@@ -18,6 +18,7 @@ mod server;
 
 use config::Settings;
 use conn::Timeouts;
+use handlers::auth::Auth;
 use handlers::files::{CacheLimits, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
 use handlers::{Handler, Router};
@@ -104,9 +105,15 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
         message: format!("document root {}: {e}", root.display()),
         status: EXIT_BAD_CONFIG,
     })?;
+    let router = Router::new(files).with_echo(!args.no_echo);
+    let site =
+        Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(|message| Fatal {
+            message,
+            status: EXIT_BAD_CONFIG,
+        })?;
     Ok(match args.hsts {
-        Some(max_age) => Arc::new(Hsts::new(Router::new(files), max_age)),
-        None => Arc::new(Router::new(files)),
+        Some(max_age) => Arc::new(Hsts::new(site, max_age)),
+        None => Arc::new(site),
     })
 }
 

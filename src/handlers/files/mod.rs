@@ -3,9 +3,10 @@
 //! A request travels through these steps, each in its own module:
 //!
 //! 1. [`map`]: the grammar's decoded path becomes a path relative to the root, or a refusal
-//!    (pure; dotfiles hidden unless `--dotfiles`).
+//!    (pure; dotfiles hidden unless `--dotfiles`, `/.well-known/` served all the same).
 //! 2. [`open`]: the path is opened beneath the root's descriptor with `openat2`
-//!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root.
+//!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root; with
+//!    dotfiles hidden, nor can a symlink reach a dotfile inside it.
 //! 3. `fstat` decides: a directory is redirected (`301` to add the slash), served by its
 //!    `index.html`, listed ([`listing`], with `--list-dirs`) or refused; a regular file is
 //!    served; anything else (FIFO, socket, device) is `404`.
@@ -84,7 +85,7 @@ impl StaticFiles {
     /// probes whether the kernel has `openat2`. Fails, with a message naming the root, if the
     /// root is missing, not a directory, or cannot be opened.
     pub fn new(options: FileOptions) -> io::Result<Self> {
-        let beneath = Beneath::open_root(&options.root)?;
+        let beneath = Beneath::open_root(&options.root)?.hiding_dotfiles(!options.dotfiles);
         log::info!(
             "serving {} (paths resolved with {})",
             options.root.display(),
