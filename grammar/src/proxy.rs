@@ -406,7 +406,10 @@ mod tests {
         };
         assert_eq!(consumed, 36);
         assert_eq!(value.client(), Some("[2001:db8::1]:65535".parse().unwrap()));
-        for unknown in [&b"PROXY UNKNOWN\r\n"[..], b"PROXY UNKNOWN ffff::1 whatever\r\n"] {
+        for unknown in [
+            &b"PROXY UNKNOWN\r\n"[..],
+            b"PROXY UNKNOWN ffff::1 whatever\r\n",
+        ] {
             let Ok(Parsed::Complete { value, .. }) = parse(unknown) else {
                 panic!("{unknown:?}")
             };
@@ -424,21 +427,38 @@ mod tests {
         for (bad, kind, at) in [
             (&b"GET / HTTP/1.1\r\n"[..], ErrorKind::ProxyHeaderMissing, 0),
             (b"PROXY UDP4 1.2.3.4", ErrorKind::InvalidProxyV1, 6),
-            (b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n", ErrorKind::InvalidProxyV1, 27),
-            (b"PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n", ErrorKind::InvalidProxyV1, 27),
-            (b"PROXY TCP4 1.2.3.999 5.6.7.8 1 2\r\n", ErrorKind::InvalidProxyV1, 11),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",
+                ErrorKind::InvalidProxyV1,
+                27,
+            ),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",
+                ErrorKind::InvalidProxyV1,
+                27,
+            ),
+            (
+                b"PROXY TCP4 1.2.3.999 5.6.7.8 1 2\r\n",
+                ErrorKind::InvalidProxyV1,
+                11,
+            ),
             (b"PROXY TCP4 ::1 ::1 1 2\r\n", ErrorKind::InvalidProxyV1, 11),
-            (b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n", ErrorKind::InvalidProxyV1, 30),
-            (b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", ErrorKind::InvalidProxyV1, 19),
+            (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
+                ErrorKind::InvalidProxyV1,
+                30,
+            ),
+            (
+                b"PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
+                ErrorKind::InvalidProxyV1,
+                19,
+            ),
         ] {
             let error = parse(bad).unwrap_err();
             assert_eq!((error.kind(), error.offset()), (kind, at), "{bad:?}");
         }
         let long = [b"PROXY UNKNOWN ".as_slice(), &[b'x'; 120]].concat();
-        assert_eq!(
-            parse(&long).unwrap_err().kind(),
-            ErrorKind::ProxyV1TooLong
-        );
+        assert_eq!(parse(&long).unwrap_err().kind(), ErrorKind::ProxyV1TooLong);
     }
 
     #[test]
@@ -475,7 +495,11 @@ mod tests {
         };
         assert_eq!(value.command, ProxyCommand::Local);
         assert_eq!(value.client(), None);
-        let v6 = v2_header(0x21, 0x21, &[[0; 15].as_slice(), &[1], &[0; 16], &[0, 80, 1, 187]].concat());
+        let v6 = v2_header(
+            0x21,
+            0x21,
+            &[[0; 15].as_slice(), &[1], &[0; 16], &[0, 80, 1, 187]].concat(),
+        );
         let Ok(Parsed::Complete { value, .. }) = parse(&v6) else {
             panic!()
         };

@@ -365,8 +365,8 @@ mod tests {
             }
             out
         };
-        for coding in 0..3 {
-            assert_eq!(decoded(coding), text.as_bytes(), "{}", CODINGS[coding]);
+        for (coding, name) in CODINGS.iter().enumerate() {
+            assert_eq!(decoded(coding), text.as_bytes(), "{name}");
         }
     }
 

@@ -222,13 +222,12 @@ impl StaticFiles {
         let stat = Stat::of(meta);
         let keep = self.cache.enabled() && self.cacheable(rel, &stat, &variants, now);
         let resource = Arc::new(Resource::new(
+            self,
             rel,
             Arc::new(file),
             stat,
             variants,
-            &self.options.cache_control,
             keep.then_some(self.cache.limits().max_file),
-            &self.compression,
             now,
         ));
         if keep {
@@ -481,21 +480,22 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// The resource of `file` at `rel` with its `variants`; its content read into memory
-    /// when `keep_up_to` is given and the file is no larger (a read that fails or comes up
-    /// short keeps nothing, and the file is sent from its descriptor).
+    /// The resource of `file` at `rel` with its `variants`, as `files` serves it; its
+    /// content read into memory when `keep_up_to` is given and the file is no larger (a read
+    /// that fails or comes up short keeps nothing, and the file is sent from its
+    /// descriptor).
     fn new(
+        files: &StaticFiles,
         rel: &Path,
         file: Arc<File>,
         stat: Stat,
         variants: [Option<(Arc<File>, Stat)>; 3],
-        cache_control: &str,
         keep_up_to: Option<u64>,
-        compression: &Compression,
         now: SystemTime,
     ) -> Resource {
+        let cache_control = files.options.cache_control.as_str();
         let content_type = mime::content_type(rel);
-        let offers = compression.offers(&content_type, stat.len);
+        let offers = files.compression.offers(&content_type, stat.len);
         let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
         let mut fields = String::with_capacity(256);
         let mut field = |name: &str, value: &str| {
