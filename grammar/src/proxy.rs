@@ -155,10 +155,11 @@ pub fn parse_proxy_header(buf: &[u8]) -> Result<Parsed<ProxyHeader<'_>>, Error> 
 
 /// ```text
 /// proxy-v1 = "PROXY" SP ( "TCP4" SP addresses / "TCP6" SP addresses
-///                       / "UNKNOWN" [ SP *( %x00-09 / %x0B-0C / %x0E-FF ) ] ) CRLF
+///                       / "UNKNOWN" [ SP *( %x20-7E ) ] ) CRLF
 /// addresses = source-address SP destination-address SP source-port SP destination-port
 /// ```
-/// The PROXY protocol §2.1.
+/// The PROXY protocol §2.1: the line is US-ASCII, and what follows UNKNOWN is ignored, so
+/// it may be any printable characters.
 fn v1(input: &[u8]) -> PResult<'_, ProxyHeader<'_>> {
     let invalid = |at| fail(ErrorKind::InvalidProxyV1, at);
     let (rest, _) = literal(input, b"PROXY ", ErrorKind::ProxyHeaderMissing)?;
@@ -166,7 +167,7 @@ fn v1(input: &[u8]) -> PResult<'_, ProxyHeader<'_>> {
         let (rest, _) = literal(rest, b"UNKNOWN", ErrorKind::InvalidProxyV1)?;
         let rest = match rest {
             [b' ', after @ ..] => {
-                let end = after.iter().position(|&b| b == b'\r' || b == b'\n');
+                let end = after.iter().position(|b| !(b' '..=b'~').contains(b));
                 match end {
                     Some(end) => after.get(end..).unwrap_or_default(),
                     None => return incomplete(),
@@ -258,7 +259,7 @@ fn v1_port(input: &[u8], end: u8) -> PResult<'_, u16> {
     let (text, rest) = input.split_at(digits);
     match rest {
         [] if digits <= 5 => return incomplete(),
-        [] => return fail(ErrorKind::InvalidProxyV1, rest),
+        [] => return fail(ErrorKind::InvalidProxyV1, input),
         [b, ..] if *b != end => return fail(ErrorKind::InvalidProxyV1, rest),
         _ => {}
     }
@@ -444,6 +445,11 @@ mod tests {
             ),
             (b"PROXY TCP4 ::1 ::1 1 2\r\n", ErrorKind::InvalidProxyV1, 11),
             (
+                b"PROXY TCP4 1.2.3.4 5.6.7.8 655360",
+                ErrorKind::InvalidProxyV1,
+                27,
+            ),
+            (
                 b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",
                 ErrorKind::InvalidProxyV1,
                 30,
@@ -457,6 +463,11 @@ mod tests {
             let error = parse(bad).unwrap_err();
             assert_eq!((error.kind(), error.offset()), (kind, at), "{bad:?}");
         }
+        let error = parse(b"PROXY UNKNOWN caf\xc3\xa9\r\n").unwrap_err();
+        assert_eq!(
+            (error.kind(), error.offset()),
+            (ErrorKind::InvalidProxyV1, 17)
+        );
         let long = [b"PROXY UNKNOWN ".as_slice(), &[b'x'; 120]].concat();
         assert_eq!(parse(&long).unwrap_err().kind(), ErrorKind::ProxyV1TooLong);
     }
