@@ -31,24 +31,43 @@ all of them allowing TLS 1.2 and 1.3; wrk and the checks offer OpenSSL's client 
 each server chooses from the same offer (the table's header says what each chose). The limit
 and python's http.server have no TLS and sit those rows out.
 
+The compression rows measure what serving a page compressed costs: a 100 KiB HTML page,
+generated at start from a fixed seed (an article with links, tables and lists, whose text
+compresses as real pages' does), asked for by wrk at 20 connections with one coding in
+Accept-Encoding. gzip-100k-20 runs nomserve against nginx with `gzip on;` (its defaults: level
+1, every response compressed as it is sent) and h2o with `compress: ON` (gzip at quality 1, the
+same way); br-100k-20 runs nomserve and h2o (brotli at quality 1), zstd-100k-20 nomserve alone:
+Debian's nginx has neither coding, h2o 2.2 no zstd. nomserve compresses each file version once,
+in the background, at its best levels, and serves the result from memory; before wrk starts,
+the check asks until the coding shows, so the run measures that steady state, not the first
+requests' uncompressed answers. Every server must answer in the coding, with a body that
+decodes to the page (br and zstd decoded with the brotli and zstd commands, installed if
+missing), or the run stops. Besides requests/s, latency and CPU per request, those rows report
+the bytes each response carried: the body's length (nginx and h2o send it chunked: measured
+with the chunked framing removed, the coding kept) and all that wrk read per request.
+
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 39 runs a round)
-takes about 7 minutes for the servers on a 2-core machine, plus the build and the grammar
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 45 runs a round)
+takes about 8 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
 `--only small-50-t1,small-10000` runs some rows, and
-`--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones; `--servers nomserve,nginx`
+`--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones,
+`--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones; `--servers nomserve,nginx`
 some servers. A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
 """
 
 import argparse
 import collections
+import gzip
 import http.client
+import itertools
 import os
 import platform
+import random
 import re
 import resource
 import shutil
@@ -95,6 +114,20 @@ SMALL_BODY = b"nomserve bench 18\n"
 PAGE = "/index.html"
 LARGE = "/1mib.bin"
 
+# The compression rows' page: 100 KiB of generated HTML (article_page), the same bytes every
+# run, asked for with one coding in Accept-Encoding. COMPRESSED maps each such row to that
+# coding.
+ARTICLE = "/article.html"
+ARTICLE_SIZE = 100 * 1024
+ARTICLE_SEED = 20261202
+COMPRESSED = {"gzip-100k-20": "gzip", "br-100k-20": "br", "zstd-100k-20": "zstd"}
+
+# Words English prose uses most, the commonest first: the generated page's text draws on them
+# before its made-up words, as real text does.
+COMMON_WORDS = ("the of and to in a is that for it as was with be by on not he this are or "
+                "his from at which but have an had they you were their one all we can her has "
+                "there been if more when will would who so no").split()
+
 SERVERS = ["nomserve", "nginx", "h2o", "python", "limit"]
 
 # The idle-connection rows: this many keep-alive connections opened and left idle.
@@ -111,8 +144,10 @@ def scenarios():
     servers). The limit answers any request with the small file's length of body, so it runs
     where that is the answer, and on the pipelined row, where its body is 200 bytes shorter
     than the index page the others send (a rough floor there, cheap to have); not on the
-    HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file, nor over HTTPS.
-    The HTTPS rows (keys in HTTPS) are the small-file and 1 MiB rows again over TLS."""
+    HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file, nor over HTTPS,
+    nor on the compression rows. The HTTPS rows (keys in HTTPS) are the small-file and 1 MiB
+    rows again over TLS; the compression rows (keys in COMPRESSED) ask for the 100 KiB page
+    with one coding, and run the servers that have it."""
     pair = ["nomserve", "nginx"]
     anchors = pair + ["h2o"]
     every = anchors + ["limit"]
@@ -131,6 +166,12 @@ def scenarios():
         ("small-10000", "small file, 10000 conns, wrk -t2", SMALL, 10000, 2, [], every),
         ("https-small-50", "HTTPS, small file, 50 conns, wrk -t2", SMALL, 50, 2, [], anchors),
         ("https-1m-10", "HTTPS, 1 MiB file, 10 conns", LARGE, 10, 2, [], anchors),
+        ("gzip-100k-20", "100 KiB page, gzip, 20 conns", ARTICLE, 20, 2,
+         ["-H", "Accept-Encoding: gzip"], anchors),
+        ("br-100k-20", "100 KiB page, br, 20 conns", ARTICLE, 20, 2,
+         ["-H", "Accept-Encoding: br"], ["nomserve", "h2o"]),
+        ("zstd-100k-20", "100 KiB page, zstd, 20 conns", ARTICLE, 20, 2,
+         ["-H", "Accept-Encoding: zstd"], ["nomserve"]),
     ]
 
 
@@ -178,14 +219,113 @@ def wait_port(proc, name, port, deadline=10.0):
     raise RuntimeError(f"{name}: nothing listening on port {port} after {deadline} s")
 
 
+def article_page():
+    """The compression rows' page: ARTICLE_SIZE bytes of HTML, generated from ARTICLE_SEED so
+    every run serves the same bytes. An article as a wiki or news site serves it: navigation,
+    headed sections of paragraphs with links and reference marks, tables of figures, lists. The
+    text draws on COMMON_WORDS and 2,000 made-up words with Zipf's law's frequencies, so it
+    compresses as real pages do (gzip level 1 to about 2.9:1, level 9 to 3.5:1; pages of the
+    Rust documentation measure 2.9 to 3.8 and 3.4 to 4.6), not as one line repeated would."""
+    rng = random.Random(ARTICLE_SEED)
+    onsets = ["", "b", "c", "d", "f", "g", "h", "l", "m", "n", "p", "r", "s", "t", "v", "w",
+              "br", "ch", "cl", "dr", "fl", "gr", "pl", "pr", "sh", "st", "th", "tr"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ea", "ee", "io", "ou"]
+    codas = ["", "", "", "n", "r", "s", "t", "l", "m", "nd", "ng", "nt", "rs", "st", "ck"]
+    made_up, seen = [], set(COMMON_WORDS)
+    while len(made_up) < 2000:
+        word = "".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
+                       for _ in range(1 + int(rng.random() * 2.6)))
+        if word not in seen:
+            seen.add(word)
+            made_up.append(word)
+    # The shorter a word, the more often it is used.
+    vocab = COMMON_WORDS + sorted(made_up, key=len)
+    weights = list(itertools.accumulate(1 / (rank + 1) ** 1.15 for rank in range(len(vocab))))
+
+    def words(n):
+        return rng.choices(vocab, cum_weights=weights, k=n)
+
+    def title(n):
+        return " ".join(w.capitalize() for w in words(n))
+
+    def sentence():
+        ws = words(rng.randint(5, 22))
+        for i in range(1, len(ws) - 1):
+            r = rng.random()
+            if r < 0.06:
+                ws[i] += ","
+            elif r < 0.12:
+                ws[i] = f'<a href="/wiki/{ws[i].capitalize()}" title="{ws[i].capitalize()}">' \
+                        f"{ws[i]}</a>"
+            elif r < 0.14:
+                ws[i] = f"<em>{ws[i]}</em>"
+        text = " ".join(ws)
+        end = rng.choice([".", ".", ".", "?", ";"])
+        if rng.random() < 0.25:
+            note = rng.randint(1, 120)
+            end += (f'<sup class="reference" id="cite-ref-{note}"><a href="#cite-note-{note}">'
+                    f"[{note}]</a></sup>")
+        return text[0].upper() + text[1:] + end
+
+    def table():
+        cols = words(rng.randint(3, 6))
+        rows = [f'      <tr><th scope="row">{title(2)}</th>' + "".join(
+            f'<td class="num">{rng.randint(0, 99999):,}.{rng.randint(0, 99):02}</td>'
+            if rng.random() < 0.6 else f"<td>{' '.join(words(rng.randint(1, 3)))}</td>"
+            for _ in cols) + "</tr>\n" for _ in range(rng.randint(6, 20))]
+        return (f'    <table class="data">\n      <thead><tr><th>{title(1)}</th>'
+                + "".join(f"<th>{c.capitalize()}</th>" for c in cols)
+                + "</tr></thead>\n      <tbody>\n" + "".join(rows)
+                + "      </tbody>\n    </table>\n")
+
+    def section(n):
+        parts = [f'    <h2 id="section-{n}">{title(rng.randint(2, 6))}</h2>\n']
+        for _ in range(rng.randint(2, 5)):
+            parts.append(f"    <p>{' '.join(sentence() for _ in range(rng.randint(2, 7)))}</p>\n")
+        r = rng.random()
+        if r < 0.35:
+            parts.append(table())
+        elif r < 0.6:
+            parts.append("    <ul>\n" + "".join(
+                f'      <li><a href="/wiki/{w}">{w.capitalize()}</a>: {sentence()}</li>\n'
+                for w in words(rng.randint(3, 8))) + "    </ul>\n")
+        return "".join(parts)
+
+    nav = "".join(f'        <li><a href="/topics/{w}">{w.capitalize()}</a></li>\n'
+                  for w in made_up[:12])
+    page = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n'
+            '  <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f'  <title>{title(5)}</title>\n  <link rel="stylesheet" href="/style.css">\n'
+            f"</head>\n<body>\n  <header>\n    <nav>\n      <ul>\n{nav}      </ul>\n"
+            f"    </nav>\n  </header>\n  <main>\n  <article>\n    <h1>{title(6)}</h1>\n"
+            f'    <p class="byline">By {title(2)}, {rng.randint(1, 28)} '
+            f"{rng.choice(['March', 'June', 'October'])} 2026</p>\n")
+    tail = f"  </article>\n  </main>\n  <footer><p>{sentence()}</p></footer>\n</body>\n</html>\n"
+    n = 1
+    while len(page) + len(tail) < ARTICLE_SIZE:
+        more = section(n)
+        if len(page) + len(more) + len(tail) + 64 > ARTICLE_SIZE:
+            # A last paragraph of plain words (no markup to cut in half) fills the size.
+            room = ARTICLE_SIZE - len(page) - len(tail) - len("    <p></p>\n")
+            text = " ".join(words(room))[:room].rstrip().ljust(room)
+            more = f"    <p>{text}</p>\n"
+        page += more
+        n += 1
+    body = (page + tail).encode("ascii")
+    assert len(body) == ARTICLE_SIZE, len(body)
+    return body
+
+
 def make_root(tmp):
-    """The shared document root: the repo's www/ plus the 18-byte small file and a 1 MiB file.
-    Readable by all: nginx's workers and h2o run as nobody."""
+    """The shared document root: the repo's www/ plus the 18-byte small file, a 1 MiB file and
+    the compression rows' 100 KiB page. Readable by all: nginx's workers and h2o run as
+    nobody."""
     root = Path(tmp) / "www"
     shutil.copytree(REPO / "www", root)
     assert len(SMALL_BODY) == 18
     (root / SMALL.lstrip("/")).write_bytes(SMALL_BODY)
     (root / LARGE.lstrip("/")).write_bytes(os.urandom(1 << 20))
+    (root / ARTICLE.lstrip("/")).write_bytes(article_page())
     os.chmod(tmp, 0o755)
     return root
 
@@ -219,8 +359,11 @@ def build_limit(tmp):
     return binary
 
 
-def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None):
+def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None, compress=False):
     """nginx as an operator would tune it for static files: 2 workers, sendfile, no access log.
+    `compress` adds `gzip on;` and nothing else: the gzip module's defaults, level 1
+    (gzip_comp_level), text/html always among gzip_types, each response compressed as it is
+    sent, chunked (the compressed length is not known when the header goes).
     `tls`, a (certificate, key) pair, makes it listen with TLS 1.2 and 1.3 (OpenSSL; with TLS,
     nginx reads and encrypts files itself, sendfile only sends plain ones).
     `nopush` is tcp_nopush, on except for pipelined requests (see NGINX_NOPUSH_OFF). `big` is
@@ -237,6 +380,7 @@ def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None):
                   f"        ssl_certificate_key {tls[1]};\n"
                   f"        ssl_protocols TLSv1.2 TLSv1.3;")
     worker_connections = 10240 if big else MAX_CONNECTIONS
+    gzip = "gzip on;" if compress else ""
     conf = Path(tmp) / "nginx.conf"
     conf.write_text(f"""
 worker_processes 2;
@@ -251,6 +395,7 @@ http {{
     {log}
     keepalive_requests 1000000;
     keepalive_timeout {KEEP_ALIVE};
+    {gzip}
     types {{ text/html html; text/css css; text/plain txt; application/octet-stream bin; }}
     client_body_temp_path {tmp}/body;
     server {{
@@ -266,7 +411,7 @@ http {{
     return conf
 
 
-def h2o_conf(tmp, root, port, big=False, tls=None):
+def h2o_conf(tmp, root, port, big=False, tls=None, compress=False):
     """h2o 2.2 configured as nginx is: 2 threads, idle connections kept KEEP_ALIVE (in h2o 2.2
     http1-request-timeout is also the keep-alive timeout: it is re-armed for the next request
     once a response is done), no access log (h2o logs only where access-log is given), room
@@ -274,7 +419,9 @@ def h2o_conf(tmp, root, port, big=False, tls=None):
     nobody before writing it, and nobody cannot write in the scratch directory; the bench
     knows its pid anyway. `tls`, a (certificate, key) pair, makes it listen with TLS 1.2 and
     1.3 (OpenSSL), without OCSP stapling: it would start a helper process fetching a response
-    for a certificate that names no responder, its CPU and memory counted as h2o's."""
+    for a certificate that names no responder, its CPU and memory counted as h2o's.
+    `compress` adds `compress: ON`: gzip and brotli at h2o's default quality, 1 for both, each
+    response compressed as it is sent, chunked (h2o 2.2 has no zstd)."""
     listen = f"""
   host: 127.0.0.1
   port: {port}"""
@@ -297,6 +444,7 @@ hosts:
     paths:
       /:
         file.dir: {root}
+{"        compress: ON" if compress else ""}
 """)
     return conf
 
@@ -332,6 +480,58 @@ def check_serves(name, port, path, root, tls=None):
     return negotiated
 
 
+def decode(coding, body):
+    """`body` in content coding `coding` (gzip, br or zstd) decoded: gzip by the standard
+    library, br and zstd by the brotli and zstd commands."""
+    if coding == "gzip":
+        return gzip.decompress(body)
+    cmd = {"br": ["brotli", "-d", "-c"], "zstd": ["zstd", "-d", "-c", "-q"]}[coding]
+    return subprocess.run(cmd, input=body, capture_output=True, check=True).stdout
+
+
+def check_compressed(name, port, path, root, coding, deadline=30.0):
+    """Fails unless the server answers a GET of `path` with `Accept-Encoding: coding` by a 200
+    with `Content-Encoding: coding` whose body decodes to the file's bytes (a Content-Length,
+    if sent, the body's length). Returns the body's length, the bytes per response of the
+    compression rows, and its framing: Content-Length or chunked. http.client undoes chunked
+    framing but not the coding, so the length is that of the compressed body however it is
+    framed. nomserve compresses once, in the background, and answers the file as it is until
+    its variant is ready: asked again every 20 ms until the coding shows, within `deadline`
+    seconds, so the wrk run that follows is answered from the variant from its first request.
+    An answer in no coding is allowed only while that lasts, and only with the file's bytes."""
+    want = (root / path.lstrip("/")).read_bytes()
+    end = time.monotonic() + deadline
+    while True:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", path, headers={"Accept-Encoding": coding})
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"{name}: GET {path} with Accept-Encoding: {coding} answered "
+                               f"{resp.status}")
+        sent = resp.getheader("Content-Encoding")
+        if sent == coding:
+            break
+        if sent is not None or body != want:
+            raise RuntimeError(f"{name}: GET {path} with Accept-Encoding: {coding} answered "
+                               f"Content-Encoding {sent} with {len(body)} bytes of body")
+        if time.monotonic() > end:
+            raise RuntimeError(f"{name}: GET {path} with Accept-Encoding: {coding} is still "
+                               f"answered without Content-Encoding after {deadline:.0f} s")
+        time.sleep(0.02)
+    if decode(coding, body) != want:
+        raise RuntimeError(f"{name}: GET {path} in {coding} does not decode to the file")
+    length = resp.getheader("Content-Length")
+    if length is not None and int(length) != len(body):
+        raise RuntimeError(f"{name}: GET {path} in {coding}: Content-Length {length}, "
+                           f"{len(body)} bytes of body")
+    chunked = "chunked" in (resp.getheader("Transfer-Encoding") or "").lower()
+    return len(body), "chunked" if chunked else "Content-Length"
+
+
 class Servers:
     """Starts and stops the servers under test."""
 
@@ -342,11 +542,14 @@ class Servers:
         self.procs = {}
         self.ports = {}
 
-    def start(self, name, access_log=False, nopush=True, big=False, tls=False):
+    def start(self, name, access_log=False, nopush=True, big=False, tls=False, compress=False):
         """Starts server `name` on a free port; returns the process once it accepts and, for
         nginx, once its workers are up (their CPU and memory are counted from their pids).
         `big`: configured for more than MAX_CONNECTIONS connections. `tls`: HTTPS on
-        self.cert (nomserve, baseline, nginx and h2o)."""
+        self.cert (nomserve, baseline, nginx and h2o). `compress`: nginx and h2o compress
+        responses (nginx_conf, h2o_conf); nomserve compresses with its defaults either way
+        (--compress br,zstd,gzip), and a request without Accept-Encoding, as on the other
+        rows, gets the file as it is."""
         tls_args = ["--tls-cert", str(self.cert[0]), "--tls-key", str(self.cert[1])] \
             if tls else []
         self.stop(name)
@@ -369,13 +572,14 @@ class Servers:
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
                 conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big,
-                                  self.cert if tls else None)
+                                  self.cert if tls else None, compress)
                 cmd = ["nginx", "-c", str(conf), "-p", self.tmp, "-e",
                        f"{self.tmp}/nginx-error.log", "-g", "daemon off;"]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
             elif name == "h2o":
                 # h2o stays in the foreground unless told to daemonize (-m daemon).
-                conf = h2o_conf(self.tmp, self.root, port, big, self.cert if tls else None)
+                conf = h2o_conf(self.tmp, self.root, port, big, self.cert if tls else None,
+                                compress)
                 cmd = ["h2o", "-c", str(conf)]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
             elif name == "limit":
@@ -434,7 +638,8 @@ def parse_duration_us(text):
 
 def wrk(port, path, conns, seconds, extra, threads=2, tls=False):
     """Runs wrk once, over HTTPS if `tls`; returns requests/s, p50 and p99 in microseconds,
-    socket errors (with non-2xx answers), and the requests it completed."""
+    socket errors (with non-2xx answers), the requests it completed, and the bytes it read
+    (header and body, as wrk prints them: to three significant figures or more)."""
     threads = min(threads, conns)
     scheme = "https" if tls else "http"
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--latency",
@@ -446,7 +651,7 @@ def wrk(port, path, conns, seconds, extra, threads=2, tls=False):
     # "Latency 8.60ms 5.77ms 83.73ms 70.50%", which an unanchored search matched first.
     p50 = re.search(r"^\s*50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s*99%\s+(\S+)", out, re.M)
-    requests = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    requests = re.search(r"^\s*(\d+) requests in [^,]+, ([\d.]+)([KMGTP]?)B read", out, re.M)
     if done.returncode != 0 or not (rps and p50 and p99 and requests):
         raise RuntimeError(f"wrk failed (status {done.returncode}): {out}{done.stderr}")
     rps, p50, p99 = float(rps.group(1)), parse_duration_us(p50.group(1)), \
@@ -460,13 +665,16 @@ def wrk(port, path, conns, seconds, extra, threads=2, tls=False):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
-    return rps, p50, p99, errors, int(requests.group(1))
+    # wrk's units are binary: 1.19GB is 1.19 GiB.
+    read = float(requests.group(2)) * 1024 ** " KMGTP".index(requests.group(3) or " ")
+    return rps, p50, p99, errors, int(requests.group(1)), read
 
 
 # One wrk run against one server: requests/s, p50 and p99 (µs), socket errors, requests
-# completed, CPU per request (µs; NaN if none completed), and peak resident memory (KiB) of the
-# server's processes during the run.
-Run = collections.namedtuple("Run", "rps p50 p99 errors requests cpu_us rss_kib")
+# completed, CPU per request (µs; NaN if none completed), peak resident memory (KiB) of the
+# server's processes during the run, and the bytes wrk read per request (header and body; NaN
+# if none completed).
+Run = collections.namedtuple("Run", "rps p50 p99 errors requests cpu_us rss_kib read_per_req")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -520,14 +728,16 @@ def measure(proc, port, path, conns, threads, seconds, extra, tls=False):
     sampler = PeakRss(pids)
     sampler.start()
     try:
-        rps, p50, p99, errors, requests = wrk(port, path, conns, seconds, extra, threads, tls)
+        rps, p50, p99, errors, requests, read = wrk(port, path, conns, seconds, extra, threads,
+                                                    tls)
     finally:
         rss = sampler.stop()
     # Read again over the tree as it is now: a worker started during the run counts whole.
     after = cpu_ticks(process_tree(proc.pid))
     seconds_cpu = sum(t - before.get(pid, 0) for pid, t in after.items()) / CLK_TCK
     cpu_us = seconds_cpu * 1e6 / requests if requests else float("nan")
-    return Run(rps, p50, p99, errors, requests, cpu_us, rss)
+    read_per_req = read / requests if requests else float("nan")
+    return Run(rps, p50, p99, errors, requests, cpu_us, rss, read_per_req)
 
 
 def open_idle_connections(port, count, tls=None):
@@ -627,11 +837,13 @@ def grammar_interleaved():
             for m in re.finditer(pattern, done.stdout, re.M)}
 
 
-def svg_chart(throughput, cpu):
-    """Two horizontal bar charts: nomserve's requests/s ÷ nginx's per row (higher is better,
-    1.0 marked), and, on the small-file rows, the CPU per request of nomserve, h2o and nginx
-    ÷ the limit's (lower is better; the limit is the 1.0 mark). `throughput` is [(title,
-    ratio)], `cpu` [(title, server, ratio)]; NaN ratios are left out."""
+def svg_chart(throughput, cpu, compressed=()):
+    """Horizontal bar charts: nomserve's requests/s ÷ nginx's per row (higher is better, 1.0
+    marked); on the small-file rows, the CPU per request of nomserve, h2o and nginx ÷ the
+    limit's (lower is better; the limit is the 1.0 mark); and on the compression rows, the
+    requests/s of nomserve and h2o in each coding ÷ nginx's with gzip (higher is better).
+    `throughput` is [(title, ratio)], `cpu` and `compressed` [(title, server, ratio)]; NaN
+    ratios are left out, and so is a chart with no bars."""
     width, bar_h, gap, left = 700, 22, 10, 300
     colors = {"nomserve": "#2a7d4f", "nginx": "#4a6fa5", "h2o": "#8a6bb0"}
     parts = []
@@ -660,6 +872,8 @@ def svg_chart(throughput, cpu):
               [(t, r, "#2a7d4f" if r >= 1 else "#b5651d") for t, r in throughput])
     y = panel(y, "CPU per request / the limit's (lower is better)",
               [(f"{t}: {name}", r, colors.get(name, "#999")) for t, name, r in cpu])
+    y = panel(y, "100 KiB page compressed: requests/s / nginx gzip's (higher is better)",
+              [(t, r, colors.get(name, "#999")) for t, name, r in compressed])
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
                       f'height="{max(y, 40)}" font-family="sans-serif" font-size="12">',
                       *parts, "</svg>"]) + "\n"
@@ -702,7 +916,11 @@ def main():
         ap.error(f"unknown servers: {', '.join(sorted(wanted - set(SERVERS)))}")
     chosen = [(*s[:-1], [n for n in s[-1] if n in wanted]) for s in chosen if s[0] in keys]
     if args.baseline:
-        chosen = [(*s[:-1], [m for n in s[-1] for m in ([n, "baseline"] if n == "nomserve"
+        # Not on the compression rows: an earlier build may not compress, and its check would
+        # stop the run there.
+        chosen = [(*s[:-1], [m for n in s[-1] for m in ([n, "baseline"]
+                                                         if n == "nomserve"
+                                                         and s[0] not in COMPRESSED
                                                          else [n])]) for s in chosen]
 
     # SIGTERM and SIGHUP end the run like Ctrl+C: through the cleanup below.
@@ -723,6 +941,11 @@ def main():
         need("cc", "gcc")
     if keys & HTTPS:
         need("openssl", "openssl")
+    # The checks decode the compression rows' responses: gzip in Python, br and zstd with these.
+    if "br-100k-20" in keys:
+        need("brotli", "brotli")
+    if "zstd-100k-20" in keys:
+        need("zstd", "zstd")
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=REPO, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     binary = target / "release" / "nomserve"
@@ -740,6 +963,7 @@ def main():
     logged = {}
     memory = {}  # (idle row, server) -> (KiB resident at rest, KiB with the connections open)
     negotiated = {}  # server -> the TLS protocol and cipher suite it chose
+    encoded = {}  # (compression row, server) -> (body bytes per response, framing)
     client = None  # the checks' and idle connections' TLS context, on HTTPS rows
     try:
         servers.root = make_root(tmp)
@@ -751,21 +975,28 @@ def main():
                 # Alternate the order each round so no server always runs first.
                 order = names if rnd % 2 == 0 else list(reversed(names))
                 tls = key in HTTPS
+                coding = COMPRESSED.get(key)
                 for name in order:
                     proc = servers.start(name, nopush=key not in NGINX_NOPUSH_OFF,
-                                         big=conns > MAX_CONNECTIONS, tls=tls)
+                                         big=conns > MAX_CONNECTIONS, tls=tls,
+                                         compress=coding is not None)
                     chose = check_serves(name, servers.port(name), path, servers.root,
                                          client if tls else None)
                     if chose:
                         negotiated[name] = chose
+                    sent = ""
+                    if coding:
+                        encoded[(key, name)] = check_compressed(name, servers.port(name), path,
+                                                                servers.root, coding)
+                        sent = f" {coding} body {encoded[(key, name)][0]:,} bytes"
                     run = measure(proc, servers.port(name), path, conns, threads,
                                   args.duration, extra, tls)
                     servers.stop(name)
                     results.setdefault((key, name), []).append(run)
                     print(f"round {rnd + 1} {key:13} {name:9} {run.rps:>10.0f} req/s "
                           f"p50 {fmt_us(run.p50)} p99 {fmt_us(run.p99)} errors {run.errors} "
-                          f"CPU/req {run.cpu_us:.1f} µs peak RSS {run.rss_kib / 1024:.1f} MiB",
-                          flush=True)
+                          f"CPU/req {run.cpu_us:.1f} µs peak RSS {run.rss_kib / 1024:.1f} MiB"
+                          f"{sent}", flush=True)
         # One row with access logging on in both, to show its cost.
         if "small-50-log" in keys:
             for name in pair:
@@ -820,7 +1051,7 @@ def main():
     lines = ["| scenario | server | requests/s | p50 | p99 | socket errors | req/s ÷ nginx "
              "| CPU/req (µs) | CPU/req ÷ limit | CPU/req ÷ nginx | peak RSS (MiB) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    chart, cpu_chart = [], []
+    chart, cpu_chart, gzip_chart = [], [], []
     for key, title, path, _, _, _, names in chosen:
         ng, lim = row(key, "nginx"), row(key, "limit")
         for name in names:
@@ -832,12 +1063,41 @@ def main():
                          f"{fmt_us(r.p99)} | {r.errors} | {fmt_ratio(ratio)} | "
                          f"{r.cpu_us:.1f} | {fmt_ratio(to_limit)} | {fmt_ratio(to_nginx)} | "
                          f"{r.rss_kib / 1024:.1f} |")
-            if name == "nomserve" and ratio is not None:
+            # The compression rows have a chart of their own, where their ratios (tens) do
+            # not flatten the other bars.
+            if name == "nomserve" and ratio is not None and key not in COMPRESSED:
                 chart.append((title, ratio))
             # The small-file rows only: the limit sends the small file's bytes, and on the
             # pipelined row nginx's ratio (around 30) would flatten every other bar.
             if name in ("nomserve", "h2o", "nginx") and to_limit is not None and path == SMALL:
                 cpu_chart.append((title, name, to_limit))
+    if encoded:
+        # The compression rows again, with the bytes each response carried, against nginx's
+        # gzip: the same page, which a browser asks for with all three codings and gets in
+        # the one the server prefers.
+        ng = row("gzip-100k-20", "nginx")
+        ng_bytes = encoded.get(("gzip-100k-20", "nginx"), (None,))[0]
+        lines.append("")
+        lines.append(f"| {ARTICLE_SIZE:,}-byte page ({ARTICLE}), 20 conns, one coding asked "
+                     f"| server | coding | body bytes per response | ÷ the file "
+                     f"| ÷ nginx gzip's | framing | bytes read per response (wrk) "
+                     f"| requests/s | req/s ÷ nginx gzip's | CPU/req (µs) "
+                     f"| CPU/req ÷ nginx gzip's |")
+        lines.append("|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+        for key, title, _, _, _, _, names in chosen:
+            for name in names:
+                if (key, name) not in encoded:
+                    continue
+                r, (size, framing) = row(key, name), encoded[(key, name)]
+                ratio = r.rps / ng.rps if ng else None
+                lines.append(f"| {title} | {name} | {COMPRESSED[key]} | {size:,} | "
+                             f"{size / ARTICLE_SIZE:.3f} | "
+                             f"{fmt_ratio(size / ng_bytes if ng_bytes else None)} | "
+                             f"{framing} | {r.read_per_req:,.0f} | {r.rps:,.0f} | "
+                             f"{fmt_ratio(ratio)} | {r.cpu_us:.1f} | "
+                             f"{fmt_ratio(r.cpu_us / ng.cpu_us if ng else None)} |")
+                if name != "nginx" and ratio is not None:
+                    gzip_chart.append((f"{COMPRESSED[key]}: {name}", name, ratio))
     for name, r in logged.items():
         ratio = r[0] / logged["nginx"][0] if "nginx" in logged else None
         lines.append(f"| index page, 50 conns, access log ON | {name} | {r[0]:,.0f} | "
@@ -911,6 +1171,20 @@ def main():
             f"aws-lc-rs, nginx with {openssl['nginx']}, h2o with {openssl['h2o']}; over TLS "
             f"nginx reads and encrypts files itself (its sendfile sends only plain responses). "
             f"No limit on those rows: it has no TLS.")
+    if encoded:
+        header += (
+            f" Compression rows: a {ARTICLE_SIZE:,}-byte HTML page generated at start from a "
+            f"fixed seed (the same bytes every run), asked for by wrk with one coding in "
+            f"Accept-Encoding, each server checked first to answer in it with a body that "
+            f"decodes to the page. nomserve with its defaults (--compress br,zstd,gzip: each "
+            f"variant made once, in the background, at gzip 9, zstd 19, brotli 11, and served "
+            f"from memory with a Content-Length; warmed by asking until the coding shows, "
+            f"before wrk starts); nginx with `gzip on;` added, at its defaults (level 1, each "
+            f"response compressed as it is sent, chunked); h2o with `compress: ON` (gzip and "
+            f"brotli at quality 1, per response, chunked). nginx here has no brotli or zstd "
+            f"module and h2o 2.2 no zstd: they sit out the rows they cannot answer. Body bytes "
+            f"per response: the compressed body's length (chunked framing removed); bytes read "
+            f"per response: all wrk read over the run (headers, chunk framing) per request.")
     table = "\n".join(lines)
     print()
     print(header)
@@ -919,7 +1193,7 @@ def main():
         (BENCH / "RESULTS.md").write_text(
             f"# Benchmark results\n\n{header}\n\nProduced by `python3 bench/run.py`.\n\n"
             f"![nomserve / nginx](ratios.svg)\n\n{table}\n")
-        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart))
+        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart, gzip_chart))
 
 
 if __name__ == "__main__":
