@@ -39,6 +39,7 @@ mod error;
 mod etag;
 mod fail;
 mod fields;
+mod forwarded;
 mod framing;
 mod path;
 mod proxy;
@@ -57,6 +58,7 @@ pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
 pub use date::{format_http_date, parse_http_date};
 pub use error::{Error, ErrorKind};
 pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
+pub use forwarded::{ForwardedElement, ForwardedNode, parse_forwarded};
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{
     MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,

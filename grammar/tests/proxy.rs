@@ -106,13 +106,13 @@ fn valid_header() -> impl Strategy<Value = Vec<u8>> {
         0..4,
     );
     prop_oneof![
-        v4.clone().prop_map(|(s, d, sp, dp)| format!(
+        v4.prop_map(|(s, d, sp, dp)| format!(
             "PROXY TCP4 {} {} {sp} {dp}\r\n",
             Ipv4Addr::from(s),
             Ipv4Addr::from(d)
         )
         .into_bytes()),
-        v6.clone().prop_map(|(s, d, sp, dp)| format!(
+        v6.prop_map(|(s, d, sp, dp)| format!(
             "PROXY TCP6 {} {} {sp} {dp}\r\n",
             Ipv6Addr::from(s),
             Ipv6Addr::from(d)
