@@ -18,6 +18,7 @@ mod server;
 
 use config::Settings;
 use conn::Timeouts;
+use conn::client::TrustedProxies;
 use handlers::auth::Auth;
 use handlers::files::{CacheLimits, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
@@ -191,9 +192,11 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             send: args.send_timeout,
             min_send_rate: args.min_send_rate,
         },
+        trusted: TrustedProxies::new(args.trusted_proxy.clone()),
+        proxy_protocol: args.proxy_protocol,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = Server::start(socket, config, handler, tls)
+    let server = Server::start(socket, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
     let mut controls = vec![
         server
@@ -202,7 +205,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     ];
     let redirect = match args.redirect_http {
         Some(port) => {
-            let (redirect, addr) = start_redirect(args.bind, port, &addr, config)?;
+            let (redirect, addr) = start_redirect(args.bind, port, &addr, config.clone())?;
             controls.push(
                 redirect
                     .control()

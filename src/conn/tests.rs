@@ -2,6 +2,7 @@
 //! that only moves when a test moves it.
 
 use super::*;
+use crate::conn::client::TrustedProxies;
 use crate::http::response::Body;
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;
@@ -88,6 +89,7 @@ impl Harness {
     fn run_with(&mut self, mut budget: usize) -> Ended {
         let ctx = Context {
             handler: &Echo,
+            trusted: &TrustedProxies::default(),
             shutting_down: self.shutting_down,
         };
         loop {
@@ -548,6 +550,7 @@ mod allocations {
         let router = Router::new(files);
         let ctx = Context {
             handler: &router,
+            trusted: &TrustedProxies::default(),
             shutting_down: false,
         };
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);

@@ -18,16 +18,18 @@ pub const TARGET: &str = "access";
 /// What the access log records of a request, escaped once when the head is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInfo {
+    /// The client, when it is not the connection's peer (a trusted proxy named it).
+    client: Option<IpAddr>,
     line: String,
     referer: String,
     user_agent: String,
 }
 
 impl RequestInfo {
-    /// The fields of a request that parsed, or `None` when access logging is off (so a
-    /// silenced log costs no allocation). `head` is the raw head; its first line is the
-    /// request-line.
-    pub fn parsed(head: &[u8], request: &Request<'_, '_>) -> Option<RequestInfo> {
+    /// The fields of a request that parsed, from `client`, or `None` when access logging is
+    /// off (so a silenced log costs no allocation). `head` is the raw head; its first line is
+    /// the request-line.
+    pub fn parsed(head: &[u8], request: &Request<'_, '_>, client: IpAddr) -> Option<RequestInfo> {
         if !enabled() {
             return None;
         }
@@ -37,6 +39,7 @@ impl RequestInfo {
             None => "-".to_string(),
         };
         Some(RequestInfo {
+            client: Some(client),
             line: escape(&head[..line_end]),
             referer: field("Referer"),
             user_agent: field("User-Agent"),
@@ -59,6 +62,7 @@ impl RequestInfo {
             line => line,
         };
         Some(RequestInfo {
+            client: None,
             line,
             referer: "-".to_string(),
             user_agent: "-".to_string(),
@@ -78,6 +82,7 @@ pub fn record(peer: IpAddr, info: Option<&RequestInfo>, status: u16, body_bytes:
         return;
     }
     let time = clock::clf_timestamp(&clock::http_date());
+    let peer = info.and_then(|info| info.client).unwrap_or(peer);
     let (line, referer, user_agent) = match info {
         Some(info) => (
             info.line.as_str(),
