@@ -3,7 +3,13 @@
 //! Each page is checked when the settings are read (a page that is not a regular file
 //! beneath the root refuses the start, or the reload), and opened again for every error it
 //! answers, beneath the root as any file is: an edited page is served as it is now. If it
-//! has gone since, the error keeps the body its handler gave it.
+//! has gone since, the error keeps the body its handler gave it (and a warning is logged).
+//!
+//! It covers the errors of the handlers it wraps (the file handler's `400`, `403`, `404`,
+//! `412`, `416`, `500` and `503`, the router's `405`), not those the connection layer sends
+//! before any handler runs (a malformed request's `400`, `408`, `413`, `431`, and the `503`
+//! of a full server): those answer requests that may never have been read whole, and stay
+//! short and fixed.
 
 use super::open::{Beneath, Failure};
 use super::{describe, mime};
