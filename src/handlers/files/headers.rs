@@ -14,6 +14,10 @@
 //! §12.5.5). The fields that describe the file as it is sent (validators, coding, ranges) are
 //! the handler's alone: configuring one is refused when the settings are read, since a
 //! configured `ETag` would contradict the one conditional requests are evaluated against.
+//!
+//! They go on the answers about a file or a listing (`200`, `206`, and `304` but for a
+//! configured Content-Type, RFC 9110 §15.4.5), as nginx's `add_header` does by default; not
+//! on errors (`404`, `412`, `416`, ...), whose fields describe no file.
 
 use crate::http::response::{FieldName, FieldValue};
 use globset::GlobMatcher;
