@@ -216,6 +216,10 @@ fn a_missing_fallback_or_error_page_refuses_to_start() {
             "error page 404=errors/404.html: no such file",
         ),
         (&["--header", "ETag: \"x\""], "ETag is computed"),
+        (
+            &["--check-config", "--fallback", "nothing.html"],
+            "fallback nothing.html: no such file",
+        ),
     ] {
         let mut full = vec!["--port", "0", "--root", root_arg];
         full.extend(args);
