@@ -21,14 +21,27 @@ with wrk -t1 (wrk on one core, the server on the other: the server is saturated,
 server is, and its CPU per request is what it costs at full load) and with wrk -t2 (wrk and
 the server compete for both cores).
 
+The HTTPS rows measure the same responses over TLS, the cost TLS adds, against nginx and h2o
+on OpenSSL: https-small-50 (the small file, 50 connections, wrk -t2 as on the plain rows that
+do not say -t1), https-1m-10 (the 1 MiB file, 10 connections: the bulk encryption), and
+https-idle-1000 (resident memory with 1,000 idle connections, each past a TLS handshake and
+one request, as on idle-1000: what a server keeps per TLS connection). At start the script
+makes one self-signed ECDSA P-256 certificate with the openssl command, used by every server,
+all of them allowing TLS 1.2 and 1.3; wrk and the checks offer OpenSSL's client defaults, so
+each server chooses from the same offer (the table's header says what each chose). The limit
+and python's http.server have no TLS and sit those rows out.
+
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 33 runs a round)
-takes about 6 minutes for the servers on a 2-core machine, plus the build and the grammar
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 39 runs a round)
+takes about 7 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
-`--only small-50-t1,small-10000` runs some rows; `--servers nomserve,nginx` some servers.
+`--only small-50-t1,small-10000` runs some rows, and
+`--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones; `--servers nomserve,nginx`
+some servers. A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
+others: add --no-write to a run of a few rows unless they are to replace the full tables.
 """
 
 import argparse
@@ -41,6 +54,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -83,13 +97,22 @@ LARGE = "/1mib.bin"
 
 SERVERS = ["nomserve", "nginx", "h2o", "python", "limit"]
 
+# The idle-connection rows: this many keep-alive connections opened and left idle.
+IDLE_CONNECTIONS = 1000
+
+# The HTTPS rows: the servers listen with TLS on the certificate made at start (make_cert),
+# and wrk and the checks connect over https://. Only the servers with TLS run them: nomserve,
+# nginx and h2o; neither python's http.server here nor the limit has it.
+HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000"}
+
 
 def scenarios():
     """The rows of the table: (key, title, path, connections, wrk threads, wrk extra args,
     servers). The limit answers any request with the small file's length of body, so it runs
     where that is the answer, and on the pipelined row, where its body is 200 bytes shorter
     than the index page the others send (a rough floor there, cheap to have); not on the
-    HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file."""
+    HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file, nor over HTTPS.
+    The HTTPS rows (keys in HTTPS) are the small-file and 1 MiB rows again over TLS."""
     pair = ["nomserve", "nginx"]
     anchors = pair + ["h2o"]
     every = anchors + ["limit"]
@@ -106,6 +129,8 @@ def scenarios():
         ("pipeline-50", "pipelined depth 16, 50 conns", PAGE, 50, 2,
          ["-s", str(BENCH / "pipeline.lua")], every),
         ("small-10000", "small file, 10000 conns, wrk -t2", SMALL, 10000, 2, [], every),
+        ("https-small-50", "HTTPS, small file, 50 conns, wrk -t2", SMALL, 50, 2, [], anchors),
+        ("https-1m-10", "HTTPS, 1 MiB file, 10 conns", LARGE, 10, 2, [], anchors),
     ]
 
 
@@ -165,6 +190,27 @@ def make_root(tmp):
     return root
 
 
+def make_cert(tmp):
+    """One self-signed certificate and its key in the scratch directory, for every server on
+    the HTTPS rows: ECDSA on P-256, valid for 127.0.0.1 and localhost (the names the checks
+    verify it against). Returns (certificate, key) paths: PEM, the key PKCS#8. Read by the
+    servers while they still run as root, before nginx's workers and h2o become nobody."""
+    cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-noenc", "-days", "2",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def client_tls(cert):
+    """The TLS settings of the bench's own clients (the checks, the idle connections): Python's
+    defaults (OpenSSL's, as wrk's are), trusting only the bench's certificate."""
+    return ssl.create_default_context(cafile=str(cert))
+
+
 def build_limit(tmp):
     """Compiles bench/limit.c into the scratch directory; returns the binary's path."""
     binary = Path(tmp) / "limit"
@@ -173,8 +219,10 @@ def build_limit(tmp):
     return binary
 
 
-def nginx_conf(tmp, root, port, access_log, nopush=True, big=False):
+def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None):
     """nginx as an operator would tune it for static files: 2 workers, sendfile, no access log.
+    `tls`, a (certificate, key) pair, makes it listen with TLS 1.2 and 1.3 (OpenSSL; with TLS,
+    nginx reads and encrypts files itself, sendfile only sends plain ones).
     `nopush` is tcp_nopush, on except for pipelined requests (see NGINX_NOPUSH_OFF). `big` is
     for the rows past MAX_CONNECTIONS: worker_connections is per worker, and without
     accept_mutex or reuseport one worker may accept nearly all of them, so each gets room for
@@ -182,6 +230,12 @@ def nginx_conf(tmp, root, port, access_log, nopush=True, big=False):
     slots at start (about 0.4 KiB each), which would add to the resident memory it is measured
     by on that row."""
     log = f"access_log {tmp}/nginx-access.log;" if access_log else "access_log off;"
+    listen = f"listen 127.0.0.1:{port};"
+    if tls:
+        listen = (f"listen 127.0.0.1:{port} ssl;\n"
+                  f"        ssl_certificate {tls[0]};\n"
+                  f"        ssl_certificate_key {tls[1]};\n"
+                  f"        ssl_protocols TLSv1.2 TLSv1.3;")
     worker_connections = 10240 if big else MAX_CONNECTIONS
     conf = Path(tmp) / "nginx.conf"
     conf.write_text(f"""
@@ -200,7 +254,7 @@ http {{
     types {{ text/html html; text/css css; text/plain txt; application/octet-stream bin; }}
     client_body_temp_path {tmp}/body;
     server {{
-        listen 127.0.0.1:{port};
+        {listen}
         root {root};
         location = /echo {{
             default_type text/plain;
@@ -212,22 +266,32 @@ http {{
     return conf
 
 
-def h2o_conf(tmp, root, port, big=False):
+def h2o_conf(tmp, root, port, big=False, tls=None):
     """h2o 2.2 configured as nginx is: 2 threads, idle connections kept KEEP_ALIVE (in h2o 2.2
     http1-request-timeout is also the keep-alive timeout: it is re-armed for the next request
     once a response is done), no access log (h2o logs only where access-log is given), room
     for MAX_CONNECTIONS or, for the rows past it, BIG_CONNECTIONS. No pid-file: h2o drops to
     nobody before writing it, and nobody cannot write in the scratch directory; the bench
-    knows its pid anyway."""
+    knows its pid anyway. `tls`, a (certificate, key) pair, makes it listen with TLS 1.2 and
+    1.3 (OpenSSL), without OCSP stapling: it would start a helper process fetching a response
+    for a certificate that names no responder, its CPU and memory counted as h2o's."""
+    listen = f"""
+  host: 127.0.0.1
+  port: {port}"""
+    if tls:
+        listen += f"""
+  ssl:
+    certificate-file: {tls[0]}
+    key-file: {tls[1]}
+    minimum-version: TLSv1.2
+    ocsp-update-interval: 0"""
     conf = Path(tmp) / "h2o.conf"
     conf.write_text(f"""
 num-threads: 2
 max-connections: {BIG_CONNECTIONS if big else MAX_CONNECTIONS}
 http1-request-timeout: {int(KEEP_ALIVE.rstrip("s"))}
 error-log: {tmp}/h2o-error.log
-listen:
-  host: 127.0.0.1
-  port: {port}
+listen:{listen}
 hosts:
   default:
     paths:
@@ -237,15 +301,23 @@ hosts:
     return conf
 
 
-def check_serves(name, port, path, root):
+def check_serves(name, port, path, root, tls=None):
     """Fails unless the server answers a GET of `path` with 200 and the file's bytes (the
     limit: a body of the small file's length, whatever the path): a server that answers 404
-    or errors quickly would otherwise bench well."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    or errors quickly would otherwise bench well. `tls`, a client context (client_tls), asks
+    over HTTPS, verifying the certificate; then returns the protocol and cipher suite the
+    server chose, as `TLSv1.3 TLS_AES_256_GCM_SHA384`."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=tls)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    negotiated = None
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
         body = resp.read()
+        if tls:
+            negotiated = f"{conn.sock.version()} {conn.sock.cipher()[0]}"
     finally:
         conn.close()
     if resp.status != 200:
@@ -257,6 +329,7 @@ def check_serves(name, port, path, root):
         want = file.stat().st_size if file.is_file() else None
     if want is not None and len(body) != want:
         raise RuntimeError(f"{name}: GET {path} sent {len(body)} bytes of body, not {want}")
+    return negotiated
 
 
 class Servers:
@@ -265,13 +338,17 @@ class Servers:
     def __init__(self, tmp, root, binary, baseline=None):
         self.tmp, self.root, self.binary, self.baseline = tmp, root, binary, baseline
         self.limit = None  # the compiled bench/limit.c, once built
+        self.cert = None  # (certificate, key) from make_cert, when an HTTPS row runs
         self.procs = {}
         self.ports = {}
 
-    def start(self, name, access_log=False, nopush=True, big=False):
+    def start(self, name, access_log=False, nopush=True, big=False, tls=False):
         """Starts server `name` on a free port; returns the process once it accepts and, for
         nginx, once its workers are up (their CPU and memory are counted from their pids).
-        `big`: configured for more than MAX_CONNECTIONS connections."""
+        `big`: configured for more than MAX_CONNECTIONS connections. `tls`: HTTPS on
+        self.cert (nomserve, baseline, nginx and h2o)."""
+        tls_args = ["--tls-cert", str(self.cert[0]), "--tls-key", str(self.cert[1])] \
+            if tls else []
         self.stop(name)
         port = self.ports[name] = free_port()
         conns = str(BIG_CONNECTIONS if big else MAX_CONNECTIONS)
@@ -280,23 +357,26 @@ class Servers:
                 env = {**os.environ, "RUST_LOG": "info" if access_log else "warn"}
                 cmd = [str(self.binary), "--port", str(port), "--root", str(self.root),
                        "--keep-alive-timeout", KEEP_ALIVE,
-                       "--max-connections", conns, "--max-connections-per-ip", conns]
+                       "--max-connections", conns, "--max-connections-per-ip", conns,
+                       *tls_args]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "baseline":
                 # An earlier nomserve build, for a before/after comparison in one run. It may
                 # predate --max-connections-per-ip, so it is started without it.
                 env = {**os.environ, "RUST_LOG": "info" if access_log else "warn"}
                 cmd = [str(self.baseline), "--port", str(port), "--root", str(self.root),
-                       "--keep-alive-timeout", KEEP_ALIVE, "--max-connections", conns]
+                       "--keep-alive-timeout", KEEP_ALIVE, "--max-connections", conns, *tls_args]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
-                conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big)
+                conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big,
+                                  self.cert if tls else None)
                 cmd = ["nginx", "-c", str(conf), "-p", self.tmp, "-e",
                        f"{self.tmp}/nginx-error.log", "-g", "daemon off;"]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
             elif name == "h2o":
                 # h2o stays in the foreground unless told to daemonize (-m daemon).
-                cmd = ["h2o", "-c", str(h2o_conf(self.tmp, self.root, port, big))]
+                conf = h2o_conf(self.tmp, self.root, port, big, self.cert if tls else None)
+                cmd = ["h2o", "-c", str(conf)]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
             elif name == "limit":
                 if self.limit is None:
@@ -352,12 +432,13 @@ def parse_duration_us(text):
     return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6}[m.group(2)]
 
 
-def wrk(port, path, conns, seconds, extra, threads=2):
-    """Runs wrk once; returns requests/s, p50 and p99 in microseconds, socket errors (with
-    non-2xx answers), and the requests it completed."""
+def wrk(port, path, conns, seconds, extra, threads=2, tls=False):
+    """Runs wrk once, over HTTPS if `tls`; returns requests/s, p50 and p99 in microseconds,
+    socket errors (with non-2xx answers), and the requests it completed."""
     threads = min(threads, conns)
+    scheme = "https" if tls else "http"
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s", "--latency",
-           "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
+           "--timeout", "5s", *extra, f"{scheme}://127.0.0.1:{port}{path}"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -430,15 +511,16 @@ class PeakRss(threading.Thread):
         return self.peak
 
 
-def measure(proc, port, path, conns, threads, seconds, extra):
-    """One wrk run against the server `proc` (and its worker processes), with the CPU time
-    they used over the run, per request, and their peak resident memory: a Run."""
+def measure(proc, port, path, conns, threads, seconds, extra, tls=False):
+    """One wrk run (over HTTPS if `tls`) against the server `proc` (and its worker
+    processes), with the CPU time they used over the run, per request, and their peak
+    resident memory: a Run."""
     pids = process_tree(proc.pid)
     before = cpu_ticks(pids)
     sampler = PeakRss(pids)
     sampler.start()
     try:
-        rps, p50, p99, errors, requests = wrk(port, path, conns, seconds, extra, threads)
+        rps, p50, p99, errors, requests = wrk(port, path, conns, seconds, extra, threads, tls)
     finally:
         rss = sampler.stop()
     # Read again over the tree as it is now: a worker started during the run counts whole.
@@ -448,13 +530,17 @@ def measure(proc, port, path, conns, threads, seconds, extra):
     return Run(rps, p50, p99, errors, requests, cpu_us, rss)
 
 
-def open_idle_connections(port, count=1000):
+def open_idle_connections(port, count, tls=None):
     """Opens `count` keep-alive connections, each with one request answered, and returns
-    them open and idle. The caller closes them."""
+    them open and idle. The caller closes them. `tls`, a client context (client_tls): each
+    connection completes a TLS handshake first, verifying the certificate."""
     socks = []
     try:
         for _ in range(count):
             s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if tls:
+                # A failed handshake closes the socket (wrap_socket does).
+                s = tls.wrap_socket(s, server_hostname="127.0.0.1")
             s.sendall(b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n")
             socks.append(s)
         for s in socks:
@@ -605,7 +691,7 @@ def main():
     args = ap.parse_args()
 
     chosen = scenarios()
-    extras = ["small-50-log", "idle-1000"]
+    extras = ["small-50-log", "idle-1000", "https-idle-1000"]
     keys = set(args.only.split(",")) if args.only else {s[0] for s in chosen} | set(extras)
     unknown = keys - {s[0] for s in chosen} - set(extras)
     if unknown:
@@ -635,6 +721,8 @@ def main():
         need("h2o", "h2o")
     if "limit" in wanted:
         need("cc", "gcc")
+    if keys & HTTPS:
+        need("openssl", "openssl")
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=REPO, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
     binary = target / "release" / "nomserve"
@@ -650,19 +738,28 @@ def main():
     pair = ["nomserve", "nginx"] + (["baseline"] if args.baseline else [])
     results = {}  # (scenario, server) -> list of Run
     logged = {}
-    memory = {}
+    memory = {}  # (idle row, server) -> (KiB resident at rest, KiB with the connections open)
+    negotiated = {}  # server -> the TLS protocol and cipher suite it chose
+    client = None  # the checks' and idle connections' TLS context, on HTTPS rows
     try:
         servers.root = make_root(tmp)
+        if keys & HTTPS:
+            servers.cert = make_cert(tmp)
+            client = client_tls(servers.cert[0])
         for rnd in range(args.rounds):
             for key, title, path, conns, threads, extra, names in chosen:
                 # Alternate the order each round so no server always runs first.
                 order = names if rnd % 2 == 0 else list(reversed(names))
+                tls = key in HTTPS
                 for name in order:
                     proc = servers.start(name, nopush=key not in NGINX_NOPUSH_OFF,
-                                         big=conns > MAX_CONNECTIONS)
-                    check_serves(name, servers.port(name), path, servers.root)
+                                         big=conns > MAX_CONNECTIONS, tls=tls)
+                    chose = check_serves(name, servers.port(name), path, servers.root,
+                                         client if tls else None)
+                    if chose:
+                        negotiated[name] = chose
                     run = measure(proc, servers.port(name), path, conns, threads,
-                                  args.duration, extra)
+                                  args.duration, extra, tls)
                     servers.stop(name)
                     results.setdefault((key, name), []).append(run)
                     print(f"round {rnd + 1} {key:13} {name:9} {run.rps:>10.0f} req/s "
@@ -676,18 +773,29 @@ def main():
                 logged[name] = wrk(servers.port(name), PAGE, 50, args.duration, [])
                 servers.stop(name)
                 print(f"access log {name:9} {logged[name][0]:>10.0f} req/s", flush=True)
-        # Resident memory with 1,000 idle keep-alive connections.
-        if "idle-1000" in keys:
-            for name in pair:
-                proc = servers.start(name)
-                socks = open_idle_connections(servers.port(name))
+        # Resident memory with IDLE_CONNECTIONS idle keep-alive connections, plain and with
+        # TLS: at rest (started, one request answered), then with the connections open.
+        tls_servers = [n for n in pair + ["h2o"] if n in wanted or n == "baseline"]
+        for key, names, tls in [("idle-1000", pair, None),
+                                ("https-idle-1000", tls_servers, client)]:
+            if key not in keys:
+                continue
+            for name in names:
+                proc = servers.start(name, tls=tls is not None)
+                chose = check_serves(name, servers.port(name), PAGE, servers.root, tls)
+                if chose:
+                    negotiated[name] = chose
+                rest = rss_kib(process_tree(proc.pid))
+                socks = open_idle_connections(servers.port(name), IDLE_CONNECTIONS, tls)
                 try:
-                    memory[name] = rss_kib(process_tree(proc.pid))
+                    memory[(key, name)] = (rest, rss_kib(process_tree(proc.pid)))
                 finally:
                     for s in socks:
                         s.close()
                 servers.stop(name)
-                print(f"idle-1000  {name:9} {memory[name]:>10,} KiB resident", flush=True)
+                rest, kib = memory[(key, name)]
+                print(f"{key:15} {name:9} {kib:>10,} KiB resident, {rest:,} at rest: "
+                      f"{(kib - rest) / IDLE_CONNECTIONS:.1f} KiB per connection", flush=True)
     except KeyboardInterrupt:
         print("interrupted: stopping the servers", file=sys.stderr, flush=True)
         raise SystemExit(130)
@@ -737,10 +845,14 @@ def main():
                      f"| — | — | — | — |")
     if memory:
         lines.append("")
-        lines.append("| resident memory, 1,000 idle keep-alive connections | MiB |")
-        lines.append("|---|---:|")
-        for name, kib in memory.items():
-            lines.append(f"| {name} (all its processes) | {kib / 1024:.1f} |")
+        lines.append(f"| resident memory, {IDLE_CONNECTIONS:,} idle keep-alive connections "
+                     f"| server (all its processes) | MiB | MiB at rest "
+                     f"| KiB per connection |")
+        lines.append("|---|---|---:|---:|---:|")
+        titles = {"idle-1000": "HTTP", "https-idle-1000": "HTTPS, each after a TLS handshake"}
+        for (key, name), (rest, kib) in memory.items():
+            lines.append(f"| {titles[key]} | {name} | {kib / 1024:.1f} | {rest / 1024:.1f} | "
+                         f"{(kib - rest) / IDLE_CONNECTIONS:.1f} |")
     if grammar:
         lines.append("")
         lines.append(f"Request parsing, nomserve's grammar against httparse: criterion "
@@ -759,12 +871,12 @@ def main():
                              f"{t['httparse'] / t['nomserve']:.2f} | {ours:.1f} ns | "
                              f"{theirs:.1f} ns | {theirs / ours:.2f} |")
 
-    nginx_version = subprocess.run(["nginx", "-v"], capture_output=True,
-                                   text=True).stderr.strip().split("/")[-1]
-    h2o_version = "?"
+    nginx_v = subprocess.run(["nginx", "-V"], capture_output=True, text=True).stderr
+    nginx_version = nginx_v.splitlines()[0].split("/")[-1]
+    h2o_version, h2o_v = "?", ""
     if shutil.which("h2o"):
-        h2o_version = subprocess.run(["h2o", "--version"], capture_output=True,
-                                     text=True).stdout.split("\n")[0].split()[-1]
+        h2o_v = subprocess.run(["h2o", "--version"], capture_output=True, text=True).stdout
+        h2o_version = h2o_v.split("\n")[0].split()[-1]
     header = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
         f"{os.cpu_count()} cores ({platform.machine()}), {args.rounds} alternating rounds of "
@@ -786,6 +898,19 @@ def main():
         f"and admit {MAX_CONNECTIONS:,} connections, or, on the 10,000-connection row, "
         f"{BIG_CONNECTIONS:,} (nomserve --max-connections and --max-connections-per-ip, h2o "
         f"max-connections; nginx 10,240 worker_connections per worker).")
+    if negotiated:
+        # The OpenSSL each runs with: the last one named (nginx -V names the one it was built
+        # with first).
+        openssl = {n: (re.findall(r"OpenSSL [\d.]+\w*", v) or ["OpenSSL ?"])[-1]
+                   for n, v in (("nginx", nginx_v), ("h2o", h2o_v))}
+        header += (
+            f" HTTPS rows: every server on one self-signed ECDSA P-256 certificate made at "
+            f"start, TLS 1.2 and 1.3 allowed, HTTP/1.1; what each chose for OpenSSL's client "
+            f"defaults (the checks'; wrk's are the same library's): "
+            f"{', '.join(f'{n} {c}' for n, c in negotiated.items())}. nomserve with rustls on "
+            f"aws-lc-rs, nginx with {openssl['nginx']}, h2o with {openssl['h2o']}; over TLS "
+            f"nginx reads and encrypts files itself (its sendfile sends only plain responses). "
+            f"No limit on those rows: it has no TLS.")
     table = "\n".join(lines)
     print()
     print(header)

@@ -97,6 +97,17 @@ pub struct Args {
     #[arg(long, value_name = "VALUE", default_value = "no-cache", value_parser = parse_field_value)]
     pub cache_control: String,
 
+    /// The content codings made on the fly for text files (HTML, CSS, JavaScript, JSON, SVG,
+    /// ...) of 1 KiB or more: a comma-separated list of br, zstd and gzip, or `none`. Each
+    /// file version is compressed once, in the background, and kept (see --compress-cache).
+    #[arg(long, value_name = "LIST", default_value = "br,zstd,gzip", value_parser = parse_codings)]
+    pub compress: Codings,
+
+    /// Most bytes of compressed variants kept in memory; the least recently used go first.
+    /// Examples: 64MiB, 256MiB.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub compress_cache: u64,
+
     /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then
     /// any intermediates. Needs --tls-key. Reloaded on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -125,12 +136,19 @@ pub struct Args {
     pub fallback: Option<PathBuf>,
 
     /// The body of error status CODE comes from FILE (relative to the root); the status
-    /// stays CODE, the type comes from the file's name. Repeatable. Example: 404=404.html.
-    #[arg(long, value_name = "CODE=FILE", value_parser = parse_error_page)]
+    /// stays CODE, the type comes from the file's name. Repeatable, or comma-separated.
+    /// Example: 404=404.html.
+    #[arg(long, value_name = "CODE=FILE", value_delimiter = ',', value_parser = parse_error_page)]
     pub error_page: Vec<ErrorPage>,
 
-    /// The names tried, in order, for a directory's index. Repeatable.
-    #[arg(long, value_name = "NAME", default_value = "index.html", value_parser = parse_index_name)]
+    /// The names tried, in order, for a directory's index. Repeatable, or comma-separated.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "index.html",
+        value_delimiter = ',',
+        value_parser = parse_index_name
+    )]
     pub index: Vec<String>,
 
     /// A path that names no file is served by the same path with `.html` added, if that
@@ -145,8 +163,8 @@ pub struct Args {
 
     /// Allow cross-origin requests from ORIGIN (such as https://example.com), or from any
     /// origin with `*`: matching requests get Access-Control-Allow-Origin, and preflight
-    /// OPTIONS requests get 204. Repeatable.
-    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    /// OPTIONS requests get 204. Repeatable, or comma-separated.
+    #[arg(long, value_name = "ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
     pub cors: Vec<String>,
 
     /// Require HTTP Basic authentication for the whole site, checked against this htpasswd
@@ -172,6 +190,10 @@ pub struct Args {
     #[arg(long)]
     pub check_config: bool,
 }
+
+/// `--compress`: which of br, zstd and gzip (in that order) are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Codings(pub [bool; 3]);
 
 /// `--error-page CODE=FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,6 +285,22 @@ fn parse_field_value(text: &str) -> Result<String, String> {
     } else {
         Ok(text.to_string())
     }
+}
+
+/// Parses `none` or a comma-separated list of `br`, `zstd` and `gzip`.
+fn parse_codings(text: &str) -> Result<Codings, String> {
+    let mut chosen = [false; 3];
+    if text == "none" {
+        return Ok(Codings(chosen));
+    }
+    for name in text.split(',') {
+        let i = ["br", "zstd", "gzip"]
+            .iter()
+            .position(|coding| *coding == name.trim())
+            .ok_or_else(|| format!("{name:?} is not br, zstd or gzip (or the list `none`)"))?;
+        chosen[i] = true;
+    }
+    Ok(Codings(chosen))
 }
 
 /// Accepts a path relative to the root that stays beneath it: not absolute, no `..`, not
@@ -386,6 +424,11 @@ mod tests {
         assert_eq!(args.index, ["index.html"]);
         assert!(args.fallback.is_none() && args.error_page.is_empty() && args.headers.is_empty());
         assert!(args.cors.is_empty() && !args.clean_urls && !args.no_echo);
+        assert_eq!(args.compress, Codings([true, true, true]));
+        assert_eq!(args.compress_cache, 64 << 20);
+        assert_eq!(parse_codings("none"), Ok(Codings([false; 3])));
+        assert_eq!(parse_codings("gzip"), Ok(Codings([false, false, true])));
+        assert!(parse_codings("deflate").is_err());
         assert!(args.worker_threads() >= 1);
     }
 

@@ -18,6 +18,7 @@ mod server;
 
 use config::Settings;
 use conn::Timeouts;
+use handlers::auth::Auth;
 use handlers::cors::Cors;
 use handlers::files::{CacheLimits, ErrorPages, FieldRule, FieldRules, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
@@ -88,8 +89,9 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
 
 /// The handler the settings describe, serving `root`. From the outside in: HSTS (on every
 /// answer), CORS (preflights answered before anything else, so before any authentication),
-/// the redirects, the error pages (over every error the handlers inside give), then the
-/// router. Each wrapper is there only when configured.
+/// the redirects, the error pages (over every error the handlers inside give, a `401`
+/// among them), the authentication, then the router. CORS, redirects and error pages are
+/// there only when configured.
 fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, Fatal> {
     let args = &settings.args;
     let bad = |message: String| Fatal {
@@ -128,10 +130,14 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
             bytes: args.file_cache_size,
             max_file: args.file_cache_max_file,
         },
+        compress: args.compress.0,
+        compress_cache: args.compress_cache,
     })
     .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
     files.check_fallback().map_err(bad)?;
-    let mut handler: Box<dyn Handler> = Box::new(Router::new(files));
+    let router = Router::new(files).with_echo(!args.no_echo);
+    let site = Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(bad)?;
+    let mut handler: Box<dyn Handler> = Box::new(site);
     if !args.error_page.is_empty() {
         let pages = args
             .error_page

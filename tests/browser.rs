@@ -83,7 +83,7 @@ fn browser_renders_index_and_fetches_stylesheet() {
     let Some(browser) = chromium() else { return };
     let server = Server::start();
 
-    let dom = dump_dom(&browser, &server.url("/"));
+    let dom = dump_dom(&browser, &server.url("/"), &[]);
     assert!(dom.contains("<h1>Welcome!</h1>"), "rendered DOM:\n{dom}");
     assert!(
         dom.contains("<title>nomserve</title>"),
@@ -124,7 +124,7 @@ fn browser_directory_listing_links_resolve() {
         ),
         ("/sub/", &["/sub/inner.txt", "/sub/deeper/"][..]),
     ] {
-        let dom = dump_dom(&browser, &server.url(page));
+        let dom = dump_dom(&browser, &server.url(page), &[]);
         let targets: Vec<String> = links(&dom)
             .iter()
             .map(|href| resolve(page, href, &origin))

@@ -668,7 +668,7 @@ fn browser_spa_deep_route_renders_the_app() {
         ),
     ]);
     let server = Server::with_args(root.path(), &["--fallback", "index.html"]);
-    let dom = dump_dom(&browser, &server.url("/app/users/42"));
+    let dom = dump_dom(&browser, &server.url("/app/users/42"), &[]);
     assert!(
         dom.contains("<main id=\"view\">user 42</main>"),
         "rendered DOM:\n{dom}"

@@ -153,7 +153,7 @@ fn chromium_follows_links_to_every_special_file_name() {
     let root = root_with_files();
     let server = Server::with_args(root.path(), &[]);
 
-    let dom = dump_dom(&browser, &server.url("/links.html"));
+    let dom = dump_dom(&browser, &server.url("/links.html"), &[]);
     let got = results(&dom);
     assert_eq!(got.len(), SPECIALS.len(), "one result per link:\n{dom}");
     for (&c, (status, url, body)) in SPECIALS.iter().zip(&got) {
@@ -185,7 +185,7 @@ fn chromium_fetches_typed_urls_of_every_special_file_name() {
         .chain([("日本.txt".to_string(), "nihon\n".to_string())]);
     for (name, expected) in files {
         let url = server.url(&format!("/{name}"));
-        let dom = dump_dom(&browser, &url);
+        let dom = dump_dom(&browser, &url, &[]);
         // A text/plain response renders as one <pre> holding the body, HTML-escaped.
         let shown = expected
             .trim_end()
@@ -323,7 +323,7 @@ fn chromium_typed_queries_are_echoed_decoded() {
         ("q=100%", &["q: 100%"][..]),
         ("x={\"a\":1}", &["x: {\"a\":1}"][..]),
     ] {
-        let dom = dump_dom(&browser, &server.url(&format!("/echo?{query}")));
+        let dom = dump_dom(&browser, &server.url(&format!("/echo?{query}")), &[]);
         for line in lines {
             let shown = line.replace('&', "&amp;");
             assert!(dom.contains(&shown), "{query}: {line} in\n{dom}");

@@ -196,6 +196,18 @@ pub enum ErrorKind {
     EncodedSeparatorInPath,
     /// A raw `\` in a path: not a pchar, and a separator to some file systems.
     BackslashInPath,
+
+    // the PROXY protocol header (HAProxy's "The PROXY protocol", §2.1, §2.2)
+    /// The connection starts with neither a v1 nor a v2 PROXY header.
+    ProxyHeaderMissing,
+    /// A v1 PROXY line breaks its grammar.
+    InvalidProxyV1,
+    /// A v1 PROXY line longer than 107 bytes.
+    ProxyV1TooLong,
+    /// A v2 PROXY header with a version, command, family, length or TLV not allowed.
+    InvalidProxyV2,
+    /// A v2 PROXY header longer than the bound.
+    ProxyV2TooLong,
 }
 
 impl ErrorKind {
@@ -258,6 +270,11 @@ impl ErrorKind {
             EncodedControlInPath => "percent-encoded control character in path",
             EncodedSeparatorInPath => "percent-encoded slash or backslash in path segment",
             BackslashInPath => "backslash in path",
+            ProxyHeaderMissing => "no PROXY protocol header",
+            InvalidProxyV1 => "malformed PROXY protocol v1 header",
+            ProxyV1TooLong => "PROXY protocol v1 header longer than 107 bytes",
+            InvalidProxyV2 => "malformed PROXY protocol v2 header",
+            ProxyV2TooLong => "PROXY protocol v2 header too long",
         }
     }
 
@@ -292,6 +309,9 @@ impl ErrorKind {
             InvalidChunkExtension | ChunkExtensionTooLong => "RFC 9112 §7.1.1",
             InvalidTrailer | TrailerTooLarge => "RFC 9112 §7.1.2",
             EncodedControlInPath | EncodedSeparatorInPath | BackslashInPath => "RFC 3986 §3.3",
+            ProxyHeaderMissing => "PROXY protocol §2",
+            InvalidProxyV1 | ProxyV1TooLong => "PROXY protocol §2.1",
+            InvalidProxyV2 | ProxyV2TooLong => "PROXY protocol §2.2",
         }
     }
 }

@@ -42,6 +42,7 @@ mod fail;
 mod fields;
 mod framing;
 mod path;
+mod proxy;
 mod query;
 mod range;
 mod request;
@@ -59,6 +60,9 @@ pub use date::{format_http_date, parse_http_date};
 pub use error::{Error, ErrorKind};
 pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
 pub use path::{DecodedPath, decode_path};
+pub use proxy::{
+    MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,
+};
 pub use query::parse_query;
 pub use range::{ByteRangeSpec, parse_range, resolve_ranges};
 pub use request::parse_request;

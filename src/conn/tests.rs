@@ -544,6 +544,8 @@ mod allocations {
                 bytes: 1 << 20,
                 max_file: 64 * 1024,
             },
+            compress: [false; 3],
+            compress_cache: 0,
         })
         .unwrap();
         let router = Router::new(files);

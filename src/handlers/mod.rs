@@ -4,6 +4,7 @@
 //! [`Response`]. [`Router`] is the server's handler: it allows GET and HEAD only, answers
 //! `/echo` itself and sends every other path to the static files.
 
+pub mod auth;
 pub mod cors;
 pub mod echo;
 pub mod files;
@@ -39,19 +40,26 @@ pub const ALLOW: &str = "GET, HEAD";
 #[derive(Debug)]
 pub struct Router {
     files: StaticFiles,
+    echo: bool,
 }
 
 impl Router {
-    /// A router whose non-`/echo` paths go to `files`.
+    /// A router whose non-`/echo` paths go to `files`, with `/echo` on.
     pub fn new(files: StaticFiles) -> Self {
-        Router { files }
+        Router { files, echo: true }
+    }
+
+    /// The same router with `/echo` on or off (`--no-echo`); off, `/echo` is a path like
+    /// any other, served from a file named `echo` in the root if there is one.
+    pub fn with_echo(self, echo: bool) -> Self {
+        Router { echo, ..self }
     }
 }
 
 impl Handler for Router {
     /// GET and HEAD are served; any other method, standard or extension, gets 405 with
-    /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler; every
-    /// other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
+    /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler unless it
+    /// is off; every other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
     /// static file.
     ///
     /// An `Upgrade` field is ignored and the request answered over HTTP/1.1, as RFC 9110
@@ -67,7 +75,7 @@ impl Handler for Router {
             .header("Allow", ALLOW);
         }
         match request.target.path() {
-            Some("/echo") => echo::respond(request, head),
+            Some("/echo") if self.echo => echo::respond(request, head),
             _ => self.files.serve(request),
         }
     }

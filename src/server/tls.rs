@@ -45,13 +45,30 @@ pub const RECORD: usize = 16 * 1024;
 /// The first byte of a TLS handshake record (`ContentType handshake(22)`, RFC 8446 §5.1).
 const HANDSHAKE_RECORD: u8 = 0x16;
 
+/// The bytes of a connection's start that say what it is: a TLS record's header (type,
+/// version, length: 5 bytes), its handshake message's header (type, length: 4 bytes) and,
+/// in a ClientHello, the version the client offers (2 bytes).
+const OPENING: usize = 11;
+
+/// The answer to a ClientHello that offers nothing newer than TLS 1.1: a fatal
+/// `protocol_version` alert (RFC 8446 Appendix D.2, RFC 5246 Appendix E.1: a server that
+/// supports only higher versions MUST send it). rustls would answer `handshake_failure`,
+/// since such a hello lacks the signature algorithms extension it checks first.
+const PROTOCOL_VERSION_ALERT: &[u8] = &[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46];
+
 /// The answer to plain HTTP sent to the TLS port.
-const PLAIN_HTTP_REFUSAL: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
-Content-Type: text/plain; charset=utf-8\r\n\
-Content-Length: 63\r\n\
-Connection: close\r\n\
-\r\n\
-400 Bad Request: this port speaks HTTPS; use an https:// URL.\r\n";
+const PLAIN_HTTP_REFUSAL: &[u8] = concat!(
+    "HTTP/1.1 400 Bad Request\r\n",
+    "Server: nomserve/",
+    env!("CARGO_PKG_VERSION"),
+    "\r\n",
+    "Content-Type: text/plain; charset=utf-8\r\n",
+    "Content-Length: 63\r\n",
+    "Connection: close\r\n",
+    "\r\n",
+    "400 Bad Request: this port speaks HTTPS; use an https:// URL.\r\n",
+)
+.as_bytes();
 
 /// Reads of a lingering close per turn: a client that keeps sending takes turns with the
 /// others.
@@ -73,8 +90,9 @@ enum Phase {
     Fresh,
     /// TLS: handshaking, then carrying the core's bytes.
     Tls,
-    /// Plain HTTP arrived: this many bytes of the refusal are written.
-    Refusing(usize),
+    /// The connection is refused (plain HTTP, or a TLS version too old): this many bytes of
+    /// the answer are written.
+    Refusing(&'static [u8], usize),
     /// The refusal is sent and the write side shut: reading until the client closes.
     Lingering,
 }
@@ -192,18 +210,22 @@ fn turn(
         }
         match tls.phase {
             Phase::Tls => {}
-            Phase::Fresh => match first_byte(socket, ready) {
-                Step::Go(HANDSHAKE_RECORD) => tls.phase = Phase::Tls,
-                Step::Go(_) => {
+            Phase::Fresh => match opening(socket, ready) {
+                Step::Go(Opening::Tls) => tls.phase = Phase::Tls,
+                Step::Go(Opening::OldTls) => {
+                    log::debug!("{peer}: a ClientHello older than TLS 1.2; refused");
+                    tls.phase = Phase::Refusing(PROTOCOL_VERSION_ALERT, 0);
+                }
+                Step::Go(Opening::Plain) => {
                     log::debug!("{peer}: plain HTTP on the TLS port; answered 400");
-                    tls.phase = Phase::Refusing(0);
+                    tls.phase = Phase::Refusing(PLAIN_HTTP_REFUSAL, 0);
                 }
                 Step::Wait => return Turn::Wait,
                 Step::Close => return Turn::Close,
             },
-            Phase::Refusing(sent) => match refuse(socket, ready, sent) {
-                Step::Go(sent) if sent < PLAIN_HTTP_REFUSAL.len() => {
-                    tls.phase = Phase::Refusing(sent);
+            Phase::Refusing(answer, sent) => match refuse(socket, ready, answer, sent) {
+                Step::Go(sent) if sent < answer.len() => {
+                    tls.phase = Phase::Refusing(answer, sent);
                 }
                 Step::Go(_) => tls.phase = Phase::Lingering,
                 Step::Wait => return Turn::Wait,
@@ -338,43 +360,74 @@ enum Step<T> {
     Close,
 }
 
-/// Looks at the connection's first byte without taking it.
-fn first_byte(socket: &TcpStream, ready: &mut Readiness) -> Step<u8> {
-    let mut byte = [0u8; 1];
+/// What a connection's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// A TLS handshake for TLS 1.2 or later (or one this check cannot read: rustls judges).
+    Tls,
+    /// A ClientHello whose version is older than TLS 1.2 (`legacy_version` below 0x0303;
+    /// TLS 1.3 clients send 0x0303 and name 1.3 in an extension, RFC 8446 §4.1.2).
+    OldTls,
+    /// Not TLS: the first byte is not a handshake record's.
+    Plain,
+}
+
+/// Looks at the connection's first bytes without taking them: the first says TLS or not,
+/// the first [`OPENING`] the version a ClientHello offers.
+fn opening(socket: &TcpStream, ready: &mut Readiness) -> Step<Opening> {
+    let mut bytes = [0u8; OPENING];
     loop {
         if !ready.readable {
             return Step::Wait;
         }
-        return match rustix::net::recv(socket, &mut byte, RecvFlags::PEEK) {
-            Ok((1, _)) => Step::Go(byte[0]),
-            Ok(_) => Step::Close,
+        return match rustix::net::recv(socket, &mut bytes, RecvFlags::PEEK) {
+            Ok((0, _)) => Step::Close,
+            Ok(_) if bytes[0] != HANDSHAKE_RECORD => Step::Go(Opening::Plain),
+            Ok((OPENING, _)) => {
+                let client_hello = bytes[5] == 0x01;
+                let version = u16::from_be_bytes([bytes[9], bytes[10]]);
+                Step::Go(if client_hello && version < 0x0303 {
+                    Opening::OldTls
+                } else {
+                    Opening::Tls
+                })
+            }
+            // Fewer bytes so far: the rest wakes the worker again, unless the client is done.
+            Ok(_) if ready.peer_shut => Step::Close,
+            Ok(_) => {
+                ready.readable = false;
+                Step::Wait
+            }
             Err(rustix::io::Errno::AGAIN) => {
                 ready.readable = false;
                 Step::Wait
             }
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => {
-                log::debug!("reading a new connection's first byte: {e}");
+                log::debug!("reading a new connection's first bytes: {e}");
                 Step::Close
             }
         };
     }
 }
 
-/// Writes the rest of the plain-HTTP refusal from `sent`; returns how much is sent, and
-/// shuts the write side once all of it is.
-fn refuse(socket: &TcpStream, ready: &mut Readiness, sent: usize) -> Step<usize> {
+/// Writes the rest of `answer` from `sent`; returns how much is sent, and shuts the write
+/// side once all of it is.
+fn refuse(
+    socket: &TcpStream,
+    ready: &mut Readiness,
+    answer: &'static [u8],
+    sent: usize,
+) -> Step<usize> {
     if !ready.writable {
         return Step::Wait;
     }
-    let rest = PLAIN_HTTP_REFUSAL.get(sent..).unwrap_or_default();
+    let rest = answer.get(sent..).unwrap_or_default();
     match rustix::net::send(socket, rest, rustix::net::SendFlags::NOSIGNAL) {
-        Ok(n) if sent + n == PLAIN_HTTP_REFUSAL.len() => {
-            match rustix::net::shutdown(socket, Shutdown::Write) {
-                Ok(()) => Step::Go(sent + n),
-                Err(_) => Step::Close,
-            }
-        }
+        Ok(n) if sent + n == answer.len() => match rustix::net::shutdown(socket, Shutdown::Write) {
+            Ok(()) => Step::Go(sent + n),
+            Err(_) => Step::Close,
+        },
         Ok(n) => Step::Go(sent + n),
         Err(rustix::io::Errno::AGAIN) => {
             ready.writable = false;
@@ -416,7 +469,7 @@ fn receive(tls: &mut Tls, socket: &TcpStream, ready: &mut Readiness) -> Step<()>
     match tls.session.read_tls(&mut source) {
         Ok(0) if tls.session.is_handshaking() => return Step::Close,
         Ok(_) => {
-            if source.short {
+            if source.short && !ready.peer_shut {
                 ready.readable = false;
             }
         }

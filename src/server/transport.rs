@@ -42,6 +42,10 @@ pub struct Readiness {
     pub readable: bool,
     /// A write may be taken.
     pub writable: bool,
+    /// The client shut its side (or the connection failed): reads find what is left and
+    /// then the end, with no further event to say so, so a short read does not make the
+    /// socket unreadable.
+    pub peer_shut: bool,
 }
 
 /// How a turn ended.
@@ -102,7 +106,7 @@ pub fn drive(
                 match rustix::net::recv(socket, spare_capacity(buffer), RecvFlags::empty()) {
                     Ok((0, _)) => conn.peer_closed(),
                     Ok((n, _)) => {
-                        if n < room {
+                        if n < room && !ready.peer_shut {
                             ready.readable = false;
                         }
                     }

@@ -344,6 +344,9 @@ impl Worker {
         if hangup || flags.intersects(epoll::EventFlags::IN | epoll::EventFlags::RDHUP) {
             entry.ready.readable = true;
         }
+        if hangup || flags.contains(epoll::EventFlags::RDHUP) {
+            entry.ready.peer_shut = true;
+        }
         if hangup || flags.contains(epoll::EventFlags::OUT) {
             entry.ready.writable = true;
         }
@@ -465,6 +468,7 @@ impl Worker {
                 ready: Readiness {
                     readable: false,
                     writable: true,
+                    peer_shut: false,
                 },
                 queued: false,
                 timer: None,

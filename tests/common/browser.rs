@@ -38,11 +38,12 @@ pub fn chromium() -> Option<PathBuf> {
     found
 }
 
-/// Loads `url` in a fresh headless Chromium and returns the DOM it rendered.
+/// Loads `url` in a fresh headless Chromium, started with the usual flags and `extra_flags`,
+/// and returns the DOM it rendered.
 ///
 /// The browser runs in its own process group with a throwaway profile; if it has not printed
 /// the DOM and exited within [`BROWSER_TIMEOUT`], the whole group is killed and the test fails.
-pub fn dump_dom(browser: &PathBuf, url: &str) -> String {
+pub fn dump_dom(browser: &PathBuf, url: &str, extra_flags: &[&str]) -> String {
     let profile = tempfile::tempdir().expect("temp profile dir");
     let mut child = std::os::unix::process::CommandExt::process_group(
         Command::new(browser)
@@ -57,6 +58,7 @@ pub fn dump_dom(browser: &PathBuf, url: &str) -> String {
                 "--disable-sync",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra_flags)
             .arg("--dump-dom")
             .arg(url)
             .stdin(Stdio::null())

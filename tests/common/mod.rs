@@ -132,6 +132,11 @@ impl Server {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// `https://ADDR` with `path` appended, for a server started with a certificate.
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://{}{}", self.addr, path)
+    }
+
     /// A new connection with read and write timeouts.
     pub fn connect(&self) -> TcpStream {
         let stream = TcpStream::connect_timeout(&self.addr, TIMEOUT).expect("connect");
@@ -300,11 +305,11 @@ pub fn run_to_exit(args: &[&str]) -> Exited {
     }
 }
 
-/// Reads one response from `stream` (which stays open): the head, then a body framed by
+/// Reads one response from `stream` (which stays open; a TCP or a TLS stream): the head, then a body framed by
 /// Content-Length (none for HEAD requests, `head_request`, and for 1xx, 204 and 304).
 /// `leftover` holds bytes read past earlier responses and keeps those read past this one.
 pub fn read_response(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     leftover: &mut Vec<u8>,
     head_request: bool,
 ) -> Response {

@@ -39,7 +39,10 @@ pub(super) struct Entry {
 /// Reads the entries of `dir` (consumed), which is the directory at `rel` beneath the root. Lists only
 /// what the handler would serve: regular files and directories, reached the way a request
 /// would reach them (a symlink that leaves the root, or any symlink under the walking
-/// fallback, is left out), dotfiles only if `dotfiles`. Stops after [`MAX_ENTRIES`]; the
+/// fallback, is left out), dotfiles only if `dotfiles`: without it, neither a dot-name nor
+/// an entry that resolves to one (`beneath` refuses those) is listed, and `.well-known`,
+/// served though it is, is not listed either, as nginx's autoindex lists no dot-name.
+/// Stops after [`MAX_ENTRIES`]; the
 /// flag says whether it did. The order is the file system's.
 pub(super) fn read_entries(
     beneath: &Beneath,

@@ -5,18 +5,35 @@
 //! path (RFC 3986 §2.1) and removes dot-segments (RFC 3986 §5.2.4), and promises segments
 //! that are never empty, `.`, `..`, nor hold `/`, `\` or NUL. [`map_path`] checks that promise
 //! again — `DecodedPath`'s fields are public, so a value can be built without the decoder — and
-//! adds the server's own policy: dotfiles are hidden unless asked for.
+//! adds the server's own policy: dotfiles are hidden unless asked for, except `/.well-known/`.
 
 use nomserve_grammar::DecodedPath;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
+/// The one dot-name served with dotfiles hidden, as a path's first component: the
+/// well-known URIs of RFC 8615 (ACME http-01 challenges, RFC 8555 §8.3; `security.txt`,
+/// RFC 9116 §3) live under `/.well-known/`, and serving them must not take `--dotfiles`,
+/// which would also expose `.git` and `.env`. Only the first component is excused: a
+/// dot-name below it (`/.well-known/.htaccess`, an editor's swap file) stays hidden. An
+/// ACME token never starts with a dot (its alphabet is base64url, RFC 8555 §8.3).
+const WELL_KNOWN: &[u8] = b".well-known";
+
+/// Whether the component `name`, at position `index` (from 0) of a path relative to the
+/// root, is hidden when dotfiles are: it starts with `.`, and is not `.well-known` first.
+/// The same rule judges a request's segments ([`map_path`]) and the path a file resolves to
+/// (see `open`).
+pub(super) fn is_hidden(index: usize, name: &[u8]) -> bool {
+    name.first() == Some(&b'.') && !(index == 0 && name == WELL_KNOWN)
+}
+
 /// Why a path is not mapped. Both refusals are answered `404`: a hidden file is
 /// indistinguishable from a missing one, and an unsafe segment names nothing under the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Refusal {
-    /// A segment starts with `.` (a dotfile or dot-directory) and dotfiles are not served.
+    /// A segment starts with `.` (a dotfile or dot-directory) and dotfiles are not served
+    /// ([`is_hidden`]).
     Hidden,
     /// A segment is empty, `.` or `..`, or holds `/`, `\` or NUL: it could climb out of the
     /// root or name something other than one directory entry.
@@ -26,10 +43,11 @@ pub(super) enum Refusal {
 /// Maps `decoded` to a relative path under the root: its segments joined with `/`, in order.
 /// The root itself maps to the empty path. Never returns a path that is absolute or holds a
 /// `..` component: a segment that could make one is refused as [`Refusal::Unsafe`]. A segment
-/// starting with `.` is refused as [`Refusal::Hidden`] unless `dotfiles`.
+/// starting with `.` is refused as [`Refusal::Hidden`] unless `dotfiles`, or unless it is a
+/// leading `.well-known` ([`is_hidden`]).
 pub(super) fn map_path(decoded: &DecodedPath<'_>, dotfiles: bool) -> Result<PathBuf, Refusal> {
     let mut rel = PathBuf::new();
-    for segment in &decoded.segments {
+    for (index, segment) in decoded.segments.iter().enumerate() {
         let segment: &[u8] = segment;
         if segment.is_empty()
             || segment == b"."
@@ -38,7 +56,7 @@ pub(super) fn map_path(decoded: &DecodedPath<'_>, dotfiles: bool) -> Result<Path
         {
             return Err(Refusal::Unsafe);
         }
-        if segment.first() == Some(&b'.') && !dotfiles {
+        if !dotfiles && is_hidden(index, segment) {
             return Err(Refusal::Hidden);
         }
         rel.push(OsStr::from_bytes(segment));
@@ -168,6 +186,20 @@ mod tests {
             ("/.git/config", Refused(Refusal::Hidden)),
             ("/a/.hidden/b", Refused(Refusal::Hidden)),
             ("/...", Refused(Refusal::Hidden)),
+            // RFC 8615's well-known URIs are served all the same, but only at the top.
+            (
+                "/.well-known/acme-challenge/x",
+                path(".well-known/acme-challenge/x"),
+            ),
+            (
+                "/%2ewell-known/security.txt",
+                path(".well-known/security.txt"),
+            ),
+            ("/.well-known/", path(".well-known")),
+            ("/.well-known/.htaccess", Refused(Refusal::Hidden)),
+            ("/a/.well-known/x", Refused(Refusal::Hidden)),
+            ("/.well-knownx/x", Refused(Refusal::Hidden)),
+            ("/.Well-Known/x", Refused(Refusal::Hidden)),
         ];
         for (raw, expected) in table {
             assert_eq!(outcome(raw), expected, "{raw}");

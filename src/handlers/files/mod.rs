@@ -3,9 +3,10 @@
 //! A request travels through these steps, each in its own module:
 //!
 //! 1. [`map`]: the grammar's decoded path becomes a path relative to the root, or a refusal
-//!    (pure; dotfiles hidden unless `--dotfiles`).
+//!    (pure; dotfiles hidden unless `--dotfiles`, `/.well-known/` served all the same).
 //! 2. [`open`]: the path is opened beneath the root's descriptor with `openat2`
-//!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root.
+//!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root; with
+//!    dotfiles hidden, nor can a symlink reach a dotfile inside it.
 //! 3. `fstat` decides: a directory is redirected (`301` to add the slash), served by its
 //!    first index file (`--index`, `index.html` by default), listed ([`listing`], with
 //!    `--list-dirs`) or refused; a regular file is served; anything else (FIFO, socket,
@@ -23,6 +24,7 @@
 //! memory.
 
 mod cache;
+pub mod compress;
 mod headers;
 mod listing;
 mod map;
@@ -36,6 +38,7 @@ mod validators;
 use crate::http::response::{Body, Response};
 pub use cache::CacheLimits;
 use cache::FileCache;
+use compress::Compression;
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
 use nomserve_grammar::{DecodedPath, Headers, MediaRange, Request, decode_path, parse_accept};
@@ -72,6 +75,10 @@ pub struct FileOptions {
     pub fields: FieldRules,
     /// The open-file cache's bounds.
     pub cache: CacheLimits,
+    /// The codings made on the fly (`--compress`), in [`compress::CODINGS`] order.
+    pub compress: [bool; 3],
+    /// The most bytes of compressed variants kept (`--compress-cache`).
+    pub compress_cache: u64,
 }
 
 /// Serves files under one root.
@@ -80,6 +87,7 @@ pub struct StaticFiles {
     beneath: Beneath,
     options: FileOptions,
     cache: Arc<FileCache>,
+    compression: Arc<Compression>,
 }
 
 /// The body of every `404`.
@@ -90,17 +98,19 @@ impl StaticFiles {
     /// probes whether the kernel has `openat2`. Fails, with a message naming the root, if the
     /// root is missing, not a directory, or cannot be opened.
     pub fn new(options: FileOptions) -> io::Result<Self> {
-        let beneath = Beneath::open_root(&options.root)?;
+        let beneath = Beneath::open_root(&options.root)?.hiding_dotfiles(!options.dotfiles);
         log::info!(
             "serving {} (paths resolved with {})",
             options.root.display(),
             beneath.strategy()
         );
         let cache = FileCache::new(&options.root, options.cache);
+        let compression = Compression::new(options.compress, options.compress_cache);
         Ok(StaticFiles {
             beneath,
             options,
             cache,
+            compression,
         })
     }
 
@@ -311,9 +321,9 @@ impl StaticFiles {
         let stat = Stat::of(meta);
         let keep = self.cache.enabled() && self.cacheable(rel, &stat, &variants, now);
         let resource = Arc::new(Resource::new(
+            self,
             rel,
-            Arc::new(file),
-            stat,
+            (Arc::new(file), stat),
             variants,
             self.options.fields.for_path(path),
             keep.then_some(self.cache.limits().max_file),
@@ -367,11 +377,12 @@ impl StaticFiles {
     /// variant to choose) from what is prepared, without allocating; anything else after
     /// the conditional and range steps of RFC 9110 §13.2.2.
     fn represent(&self, request: &Request<'_, '_>, resource: &Resource) -> Response {
+        let negotiable =
+            resource.variants.iter().any(Option::is_some) || resource.offers.contains(&true);
         let plain = CONDITIONAL_FIELDS
             .iter()
             .all(|name| request.headers.get(name).is_none())
-            && (resource.variants.iter().all(Option::is_none)
-                || request.headers.get("Accept-Encoding").is_none());
+            && (!negotiable || request.headers.get("Accept-Encoding").is_none());
         if plain {
             let mut response = Response::new(200);
             response.fields = Some(Arc::clone(&resource.fields));
@@ -385,10 +396,34 @@ impl StaticFiles {
             });
         }
         let now = SystemTime::now();
-        let vary = resource.variants.iter().any(Option::is_some);
+        let vary = negotiable;
         let codings = precompressed::accepted(&request.headers);
-        let available = resource.variants.each_ref().map(Option::is_some);
-        let chosen = precompressed::choose(codings.as_deref(), available).and_then(|i| {
+        let on_disk = resource.variants.each_ref().map(Option::is_some);
+        // A range is answered from the file as it is, never from a variant made here (RFC
+        // 9110 §12.1 leaves the choice of representation to the server): ranges serve
+        // resumed downloads and media seeking, which want offsets into the file, and a
+        // range of a variant still being made could not be answered at all.
+        let ranged = request.headers.get("Range").is_some();
+        let available: [bool; 3] =
+            std::array::from_fn(|i| on_disk[i] || (resource.offers[i] && !ranged));
+        let choice = precompressed::choose(codings.as_deref(), available);
+        if let Some(i) = choice.filter(|&i| !on_disk[i]) {
+            if let Some(response) = self.made_here(request, resource, i, now) {
+                return nosniff(response.header("Vary", "Accept-Encoding"));
+            }
+        }
+        if choice.is_none() && precompressed::identity_refused(codings.as_deref()) {
+            // RFC 9110 §12.5.3: the file as it is would be sent, but the client refused it,
+            // and no coding it accepts is available: 406 (RFC 9110 §15.5.7).
+            return nosniff(
+                Response::text(
+                    406,
+                    "Not Acceptable: no content coding the request accepts is available\n",
+                )
+                .header("Vary", "Accept-Encoding"),
+            );
+        }
+        let chosen = choice.and_then(|i| {
             let (file, stat) = resource.variants.get(i)?.as_ref()?;
             Some((file, stat, precompressed::VARIANTS[i].coding))
         });
@@ -477,6 +512,48 @@ impl StaticFiles {
     }
 }
 
+impl StaticFiles {
+    /// The answer from the variant of `resource` in coding `coding` that this server makes
+    /// ([`compress`]), when it has one to give: the variant when it is ready (200, or 304
+    /// and 412 by its validators), or 304 when the client's copy of it is current although
+    /// the variant is not in memory. `None` sends the file as it is: the variant is still
+    /// being made, or not worth sending.
+    fn made_here(
+        &self,
+        request: &Request<'_, '_>,
+        resource: &Resource,
+        coding: usize,
+        now: SystemTime,
+    ) -> Option<Response> {
+        let stat = resource.stat;
+        let name = compress::CODINGS.get(coding).copied()?;
+        let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(name), now);
+        let precondition = validators::evaluate(request.method, &request.headers, &current, now);
+        let not_modified = || {
+            let response = Response::new(304)
+                .header("ETag", current.etag())
+                .header("Last-Modified", current.last_modified_value());
+            with_fields(response, &without_content_type(&resource.configured))
+        };
+        match self.compression.variant(stat, coding, &resource.file) {
+            Ok(bytes) => Some(match precondition {
+                Precondition::Proceed => {
+                    let response = Response::new(200)
+                        .header("ETag", current.etag())
+                        .header("Last-Modified", current.last_modified_value())
+                        .header("Content-Type", resource.content_type.clone());
+                    with_fields(response, &resource.configured)
+                        .header("Content-Encoding", name)
+                        .body(Body::Shared(bytes))
+                }
+                Precondition::NotModified => not_modified(),
+                Precondition::Failed => Response::text(412, "Precondition Failed"),
+            }),
+            Err(_) => (precondition == Precondition::NotModified).then(not_modified),
+        }
+    }
+}
+
 /// The request fields that make an answer depend on more than the file: with none of them,
 /// a GET or HEAD of an identity representation is a plain `200`.
 const CONDITIONAL_FIELDS: [&str; 6] = [
@@ -496,31 +573,35 @@ pub struct Resource {
     stat: Stat,
     content_type: Cow<'static, str>,
     variants: [Option<(Arc<File>, Stat)>; 3],
+    /// The codings this server makes for the file ([`compress`]).
+    offers: [bool; 3],
     /// The configured fields for its path (Cache-Control among them), for the answers built
     /// per request.
     configured: Arc<[Field]>,
     /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
-    /// Accept-Ranges, Content-Type, Vary (with variants), nosniff, merged with the
-    /// configured fields.
+    /// Accept-Ranges, Content-Type, Vary (with variants, on disk or made here), nosniff,
+    /// merged with the configured fields.
     fields: Arc<[u8]>,
     /// The content, for a file small enough to keep in memory.
     bytes: Option<Arc<[u8]>>,
 }
 
 impl Resource {
-    /// The resource of `file` at `rel` with its `variants`; its content read into memory
-    /// when `keep_up_to` is given and the file is no larger (a read that fails or comes up
-    /// short keeps nothing, and the file is sent from its descriptor).
+    /// The resource of `file` at `rel` (open, with its stat) with its `variants`, as `files`
+    /// serves it with the `configured` fields; its content read into memory when
+    /// `keep_up_to` is given and the file is no larger (a read that fails or comes up short
+    /// keeps nothing, and the file is sent from its descriptor).
     fn new(
+        files: &StaticFiles,
         rel: &Path,
-        file: Arc<File>,
-        stat: Stat,
+        (file, stat): (Arc<File>, Stat),
         variants: [Option<(Arc<File>, Stat)>; 3],
         configured: Vec<Field>,
         keep_up_to: Option<u64>,
         now: SystemTime,
     ) -> Resource {
         let content_type = mime::content_type(rel);
+        let offers = files.compression.offers(&content_type, stat.len);
         let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
         let mut own: Vec<Field> = vec![
             ("ETag".into(), current.etag().into()),
@@ -528,7 +609,7 @@ impl Resource {
             ("Accept-Ranges".into(), "bytes".into()),
             ("Content-Type".into(), content_type.clone()),
         ];
-        if variants.iter().any(Option::is_some) {
+        if variants.iter().any(Option::is_some) || offers.contains(&true) {
             own.push(("Vary".into(), "Accept-Encoding".into()));
         }
         own.push(("X-Content-Type-Options".into(), "nosniff".into()));
@@ -548,6 +629,7 @@ impl Resource {
             stat,
             content_type,
             variants,
+            offers,
             configured: Arc::from(configured),
             fields: Arc::from(fields.into_bytes()),
             bytes,
@@ -571,6 +653,7 @@ impl Resource {
             stat: self.stat,
             content_type: self.content_type.clone(),
             variants: self.variants.clone(),
+            offers: self.offers,
             configured: Arc::from(&self.configured[..]),
             fields: Arc::from(&self.fields[..]),
             bytes: self.bytes.as_deref().map(Arc::from),
@@ -594,8 +677,8 @@ fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
 /// identity (device, inode): two stats are equal only for the same file, unchanged. (A file
 /// replaced by one of the same length and modification time, as `rsync -t` or `cp -p` make,
 /// is another inode.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stat {
     len: u64,
     mtime_sec: i64,
     mtime_nsec: i64,
@@ -736,6 +819,8 @@ mod tests {
                 bytes: 1 << 20,
                 max_file: 64 * 1024,
             },
+            compress: [false; 3],
+            compress_cache: 0,
         })
         .unwrap()
     }

@@ -13,13 +13,40 @@
 //! one's descriptor: no symlink is ever followed, so nothing outside the root can be reached.
 //! The price: under the fallback every symlink is refused, even one that stays inside the
 //! root. Which strategy applies is probed once, when the root is opened.
+//!
+//! # Dotfiles by what they are
+//!
+//! With dotfiles hidden, what is refused is a file whose path *as resolved* has a dot-name
+//! component (see [`map::is_hidden`](super::map::is_hidden)), not only a request that names
+//! one: an in-root symlink `page.txt -> .secret`, `cfg -> .git/config` or
+//! `page.txt.gz -> .secret.gz` serves nothing. [`Beneath::open`] and [`Beneath::inspect`]
+//! check it (so every opener gets it: files, indexes, precompressed variants, listing
+//! entries), in two steps:
+//!
+//! 1. `openat2` with `RESOLVE_NO_SYMLINKS` as well. A path without a symlink resolves to its
+//!    own components, which the request mapper already checked: this one call is the whole
+//!    cost, as before.
+//! 2. Only when that meets a symlink (`ELOOP`): the path is opened as usual (symlinks beneath
+//!    the root followed), and the path the kernel reports for the opened descriptor
+//!    (`readlink` of `/proc/self/fd/N`), made relative to the root's own (read the same way,
+//!    so a root renamed meanwhile still compares), is checked component by component.
+//!
+//! The check is of the open file itself, not of a name looked up again, so no swap of a
+//! symlink between check and use can slip a dotfile through: what is judged is what is
+//! served. It fails closed: without `/proc`, or when the file's path does not lie under the
+//! root's (a file renamed away meanwhile), a path through a symlink is refused. The open-file
+//! cache adds nothing to the fast path: it only keeps files reached without a symlink.
+//! Hard links are not symlinks: a second name of a dotfile's inode is that name's file.
+//! Under [`Strategy::Walk`] every symlink is refused already, so the request's names decide.
 
+use super::map::is_hidden;
 use rustix::fs::{Mode, OFlags, ResolveFlags, openat, openat2};
 use rustix::io::Errno;
 use std::fs::File;
 use std::io;
-use std::os::fd::OwnedFd;
-use std::path::{Component, Path};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
 /// How paths are resolved beneath the root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +126,8 @@ fn read_flags() -> OFlags {
 pub(super) struct Beneath {
     root: OwnedFd,
     strategy: Strategy,
+    /// Refuse what resolves to a dot-name (see the module's documentation).
+    hide_dotfiles: bool,
 }
 
 impl Beneath {
@@ -138,7 +167,19 @@ impl Beneath {
                 ));
             }
         };
-        Ok(Beneath { root, strategy })
+        Ok(Beneath {
+            root,
+            strategy,
+            hide_dotfiles: false,
+        })
+    }
+
+    /// The same root, refusing (as not found) what resolves to a dot-name when `hide`.
+    pub(super) fn hiding_dotfiles(self, hide: bool) -> Beneath {
+        Beneath {
+            hide_dotfiles: hide,
+            ..self
+        }
     }
 
     /// The same root resolved with `strategy`: lets tests exercise the fallback on a kernel
@@ -155,7 +196,8 @@ impl Beneath {
 
     /// Opens `rel` (relative, no `..`; empty for the root itself) for reading, beneath the
     /// root, with the flags of [`read_flags`]. The result may be any kind of file: the caller
-    /// must `fstat` it before reading.
+    /// must `fstat` it before reading. With dotfiles hidden, a file that resolves to a
+    /// dot-name is not found.
     pub(super) fn open(&self, rel: &Path) -> Result<File, Failure> {
         self.open_with(rel, read_flags())
     }
@@ -180,10 +222,39 @@ impl Beneath {
 
     fn open_with(&self, rel: &Path, flags: OFlags) -> Result<File, Failure> {
         match self.strategy {
+            Strategy::Openat2 if self.hide_dotfiles => self.open_not_hidden(rel, flags),
             Strategy::Openat2 => self.open_openat2(rel, flags, ResolveFlags::empty()),
             Strategy::Walk => self.open_walk(rel, flags),
         }
         .map(File::from)
+    }
+
+    /// Opens `rel` unless it resolves to a dot-name: without symlinks if it can, else
+    /// following them and checking where it landed (the module's documentation argues it).
+    fn open_not_hidden(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, Failure> {
+        match self.try_openat2(rel, flags, ResolveFlags::NO_SYMLINKS) {
+            Ok(fd) => Ok(fd),
+            Err(Errno::LOOP) => {
+                let fd = self.open_openat2(rel, flags, ResolveFlags::empty())?;
+                match self.resolved(&fd) {
+                    Some(resolved) if !hides(&resolved) => Ok(fd),
+                    _ => {
+                        log::debug!("{}: resolves to a hidden name; refused", rel.display());
+                        Err(Failure::NotFound)
+                    }
+                }
+            }
+            Err(errno) => Err(Failure::from_errno(errno)),
+        }
+    }
+
+    /// The path of the open file `fd` relative to the root, as the kernel reports both now;
+    /// `None` if either cannot be read or the file is not under the root's path.
+    fn resolved(&self, fd: &OwnedFd) -> Option<PathBuf> {
+        let path_of = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
+        let root = path_of(self.root.as_raw_fd())?;
+        let file = path_of(fd.as_raw_fd())?;
+        file.strip_prefix(root).ok().map(Path::to_path_buf)
     }
 
     /// One `openat2` call; `EAGAIN` retried [`OPENAT2_RETRIES`] times.
@@ -193,6 +264,17 @@ impl Beneath {
         flags: OFlags,
         extra: ResolveFlags,
     ) -> Result<OwnedFd, Failure> {
+        self.try_openat2(rel, flags, extra)
+            .map_err(Failure::from_errno)
+    }
+
+    /// [`Beneath::open_openat2`], the error left as the kernel's.
+    fn try_openat2(
+        &self,
+        rel: &Path,
+        flags: OFlags,
+        extra: ResolveFlags,
+    ) -> Result<OwnedFd, Errno> {
         let rel = if rel.as_os_str().is_empty() {
             Path::new(".")
         } else {
@@ -202,9 +284,8 @@ impl Beneath {
         let mut tries = 0;
         loop {
             match openat2(&self.root, rel, flags, Mode::empty(), resolve) {
-                Ok(fd) => return Ok(fd),
                 Err(Errno::AGAIN) if tries < OPENAT2_RETRIES => tries += 1,
-                Err(errno) => return Err(Failure::from_errno(errno)),
+                result => return result,
             }
         }
     }
@@ -235,6 +316,13 @@ impl Beneath {
         let parent = dir.as_ref().unwrap_or(&self.root);
         openat(parent, *last, flags | OFlags::NOFOLLOW, Mode::empty()).map_err(Failure::from_errno)
     }
+}
+
+/// Whether the path `rel` (relative to the root) has a hidden component ([`is_hidden`]).
+fn hides(rel: &Path) -> bool {
+    rel.components()
+        .enumerate()
+        .any(|(index, component)| is_hidden(index, component.as_os_str().as_bytes()))
 }
 
 #[cfg(test)]
@@ -320,6 +408,58 @@ mod tests {
             assert_eq!(read(&openat2, "in").unwrap(), "b");
         }
         assert!(matches!(read(&walk, "in"), Err(Failure::NotFound)));
+    }
+
+    /// With dotfiles hidden, what resolves to a dot-name is not found, however it is reached
+    /// (a link to a file, through a link to a directory, a link to a link); what resolves to
+    /// a visible name or under a leading `.well-known` is opened.
+    #[test]
+    fn hiding_dotfiles_judges_the_resolved_path() {
+        let (_top, root) = fixture();
+        fs::write(root.join(".secret"), "s").unwrap();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::write(root.join(".git/config"), "c").unwrap();
+        fs::create_dir_all(root.join(".well-known/acme-challenge")).unwrap();
+        fs::write(root.join(".well-known/acme-challenge/t"), "t").unwrap();
+        symlink(".secret", root.join("page.txt")).unwrap();
+        symlink(".git/config", root.join("cfg")).unwrap();
+        symlink(".git", root.join("git")).unwrap();
+        symlink("page.txt", root.join("again")).unwrap();
+        symlink(".well-known/acme-challenge/t", root.join("token")).unwrap();
+        let beneath = Beneath::open_root(&root).unwrap().hiding_dotfiles(true);
+        if beneath.strategy() != Strategy::Openat2 {
+            return;
+        }
+        for rel in ["page.txt", "cfg", "git/config", "again", "git"] {
+            assert!(
+                matches!(read(&beneath, rel), Err(Failure::NotFound)),
+                "{rel}"
+            );
+            assert!(
+                matches!(beneath.inspect(Path::new(rel)), Err(Failure::NotFound)),
+                "{rel}"
+            );
+        }
+        assert_eq!(read(&beneath, "in").unwrap(), "b");
+        assert_eq!(read(&beneath, "token").unwrap(), "t");
+        assert_eq!(read(&beneath, "a.txt").unwrap(), "a");
+        let shown = Beneath::open_root(&root).unwrap();
+        assert_eq!(read(&shown, "page.txt").unwrap(), "s");
+    }
+
+    #[test]
+    fn hidden_components() {
+        for (rel, hidden) in [
+            ("a/b.txt", false),
+            (".secret", true),
+            ("a/.git/config", true),
+            (".well-known/acme-challenge/x", false),
+            (".well-known/.x", true),
+            ("a/.well-known", true),
+            ("", false),
+        ] {
+            assert_eq!(hides(Path::new(rel)), hidden, "{rel}");
+        }
     }
 
     #[test]

@@ -98,6 +98,16 @@ pub(super) fn choose(codings: Option<&[Coding<'_>]>, available: [bool; 3]) -> Op
     best.filter(|&(_, q)| q >= identity).map(|(i, _)| i)
 }
 
+/// Whether `codings` refuse the file as it is: `identity;q=0`, or `*;q=0` without
+/// `identity` listed (RFC 9110 §12.5.3).
+pub(super) fn identity_refused(codings: Option<&[Coding<'_>]>) -> bool {
+    let Some(codings) = codings else {
+        return false;
+    };
+    let listed = |name: &str| codings.iter().any(|c| c.name.eq_ignore_ascii_case(name));
+    (listed("identity") || listed("*")) && Coding::weight(codings, "identity") == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +141,24 @@ mod tests {
         assert_eq!(pick("gzip;q=0.5, identity", ALL), None);
         assert_eq!(pick("gzip;q=0.5, identity;q=0.4", ALL), Some("gzip"));
         assert_eq!(pick("gzip;q=0.5, *;q=0.6", [false, false, true]), None);
+    }
+
+    #[test]
+    fn identity_is_refused_only_when_said() {
+        let refused = |accept: &str| {
+            let fields = [nomserve_grammar::Header {
+                name: "Accept-Encoding",
+                value: accept.as_bytes(),
+            }];
+            identity_refused(accepted(&Headers::new(&fields)).as_deref())
+        };
+        assert!(refused("identity;q=0"));
+        assert!(refused("br;q=0, identity;q=0"));
+        assert!(refused("*;q=0"));
+        assert!(!refused("*;q=0, identity"));
+        assert!(!refused("gzip;q=0"));
+        assert!(!refused("br"));
+        assert!(!identity_refused(None));
     }
 
     #[test]

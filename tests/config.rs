@@ -1,0 +1,184 @@
+//! Settings from a config file and the environment, against the real binary: precedence,
+//! `--check-config`, mistakes refused at startup with where and why, and SIGHUP applying a
+//! new file while a connection opened before it goes on.
+
+mod common;
+
+use common::{Server, get, read_response, run_to_exit, www};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `text` as the config file `name` in `dir`; returns its path as a string.
+fn config_file(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_file_sets_what_the_command_line_and_environment_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(
+        dir.path(),
+        "nomserve.toml",
+        "cache_control = \"max-age=60\"\nlist_dirs = true\n",
+    );
+    let server = Server::with_args(&www(), &["--config", &file]);
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=60")
+    );
+
+    // The environment beats the file, and the command line beats both.
+    let server = Server::with_env(
+        &www(),
+        &["--config", &file],
+        &[
+            ("RUST_LOG", "info"),
+            ("NOMSERVE_CACHE_CONTROL", "max-age=120"),
+        ],
+    );
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=120")
+    );
+    let server = Server::with_env(
+        &www(),
+        &["--config", &file, "--cache-control", "no-store"],
+        &[
+            ("RUST_LOG", "info"),
+            ("NOMSERVE_CACHE_CONTROL", "max-age=120"),
+        ],
+    );
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("no-store")
+    );
+}
+
+#[test]
+fn the_config_file_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(dir.path(), "c.toml", "cache_control = \"max-age=7\"\n");
+    let server = Server::with_env(
+        &www(),
+        &[],
+        &[("RUST_LOG", "info"), ("NOMSERVE_CONFIG", &file)],
+    );
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=7")
+    );
+}
+
+#[test]
+fn check_config_validates_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = www();
+    let root = root.to_str().unwrap();
+    let good = config_file(dir.path(), "good.toml", "list_dirs = true\nport = 1\n");
+    let run = run_to_exit(&["--check-config", "--config", &good, "--root", root]);
+    assert!(run.status.success(), "{run:?}");
+    assert!(run.stdout.contains("configuration OK"), "{run:?}");
+    // Nothing listened: port 1 would have needed privileges, and no banner was printed.
+    assert!(!run.stdout.contains("Server is listening"), "{run:?}");
+
+    let missing_root = config_file(dir.path(), "root.toml", "root = \"/no/such/dir\"\n");
+    let run = run_to_exit(&["--check-config", "--config", &missing_root]);
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    assert!(run.stderr.contains("/no/such/dir"), "{run:?}");
+}
+
+#[test]
+fn mistakes_are_refused_at_startup_with_file_line_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, expected) in [
+        (
+            "key.toml",
+            "list_dirs = true\ncache_contrl = \"x\"\n",
+            ":2: key `cache_contrl`: unknown key",
+        ),
+        (
+            "type.toml",
+            "list_dirs = \"yes\"\n",
+            ":1: key `list_dirs`: expected true or false",
+        ),
+        (
+            "value.toml",
+            "header_timeout = \"soon\"\n",
+            ":1: key `header_timeout`: invalid value \"soon\"",
+        ),
+        (
+            "glob.toml",
+            "[[rules]]\npath = \"/a/[b\"\nheaders = { \"X-A\" = \"1\" }\n",
+            ":2: key `rules.path`: bad glob",
+        ),
+        (
+            "field.toml",
+            "header = [\"X-A: 1\\r\\nX-Injected: 2\"]\n",
+            ":1: key `header`: invalid value \"X-A: 1\\r\\nX-Injected: 2\": a field value",
+        ),
+        ("syntax.toml", "port = \n", ":1: "),
+    ] {
+        let file = config_file(dir.path(), name, text);
+        let run = run_to_exit(&["--config", &file]);
+        assert_eq!(run.status.code(), Some(2), "{name}: {run:?}");
+        let expected = format!("{file}{expected}");
+        assert!(run.stderr.contains(&expected), "{name}: {run:?}");
+        assert!(
+            !run.stdout.contains("Server is listening"),
+            "{name}: {run:?}"
+        );
+    }
+    // A bad value in the environment is refused the same way, naming the variable's flag.
+    let run = {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nomserve"))
+            .env("NOMSERVE_PORT", "eighty")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status, stderr)
+    };
+    assert_eq!(run.0.code(), Some(2), "{run:?}");
+    assert!(run.1.contains("--port"), "{run:?}");
+}
+
+#[test]
+fn sighup_applies_a_new_file_and_keeps_open_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(dir.path(), "live.toml", "cache_control = \"max-age=60\"\n");
+    let server = Server::with_args(&www(), &["--config", &file]);
+    let mut stream = server.connect();
+    let mut leftover = Vec::new();
+    let ask = b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    stream.write_all(ask).unwrap();
+    let before = read_response(&mut stream, &mut leftover, false);
+    assert_eq!(before.header("Cache-Control"), Some("max-age=60"));
+
+    config_file(dir.path(), "live.toml", "cache_control = \"max-age=120\"\n");
+    server.signal("HUP");
+    server.wait_for_log("new settings applied");
+    // The connection opened before the reload is still served, with the new settings.
+    stream.write_all(ask).unwrap();
+    let after = read_response(&mut stream, &mut leftover, false);
+    assert_eq!(after.status, 200);
+    assert_eq!(after.header("Cache-Control"), Some("max-age=120"));
+
+    // An invalid file is logged and ignored: the settings in force stay.
+    config_file(dir.path(), "live.toml", "cache_control = 5\nbogus = 1\n");
+    server.signal("HUP");
+    let line = server.wait_for_log("keeping the current settings");
+    assert!(line.contains("live.toml"), "{line}");
+    stream.write_all(ask).unwrap();
+    let kept = read_response(&mut stream, &mut leftover, false);
+    assert_eq!(kept.header("Cache-Control"), Some("max-age=120"));
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=120")
+    );
+}
