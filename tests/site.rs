@@ -681,3 +681,47 @@ fn browser_spa_deep_route_renders_the_app() {
         server.log()
     );
 }
+
+/// With the whole site behind a password, a preflight is still answered (a browser never
+/// sends credentials with one), a cross-origin request without them gets its 401 with the
+/// grant (so the page can read the challenge), and the 401 takes its configured page.
+#[test]
+fn cors_preflight_needs_no_password_and_a_401_takes_its_page() {
+    let root = site(&[("api/data.json", "{}\n"), ("401.html", "<p>log in</p>\n")]);
+    let users = tempfile::NamedTempFile::new().unwrap();
+    fs::write(
+        users.path(),
+        format!("alice:{}\n", bcrypt::hash("alice pw", 4).unwrap()),
+    )
+    .unwrap();
+    let allowed = "https://docs.example";
+    let site = serve(
+        root.path(),
+        Via::File,
+        &[
+            Setting::One("auth_file", users.path().to_str().unwrap()),
+            Setting::Many("cors", &[allowed]),
+            Setting::Many("error_page", &["401=401.html"]),
+        ],
+        "",
+    );
+    let server = &site.server;
+    let answer = preflight(server, allowed);
+    assert_eq!(answer.status, 204);
+    assert_eq!(answer.header("Access-Control-Allow-Origin"), Some(allowed));
+    assert_eq!(answer.header("WWW-Authenticate"), None);
+    let challenged = get_with(server, "/api/data.json", &format!("Origin: {allowed}\r\n"));
+    assert_eq!(challenged.status, 401);
+    assert_eq!(
+        challenged.header("Access-Control-Allow-Origin"),
+        Some(allowed)
+    );
+    assert!(challenged.header("WWW-Authenticate").is_some());
+    assert_eq!(challenged.text(), "<p>log in</p>\n");
+    assert_eq!(
+        challenged.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    // Another origin's preflight is no preflight: it meets the password like any request.
+    assert_eq!(preflight(server, "https://evil.example").status, 401);
+}
