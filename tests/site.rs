@@ -725,3 +725,43 @@ fn cors_preflight_needs_no_password_and_a_401_takes_its_page() {
     // Another origin's preflight is no preflight: it meets the password like any request.
     assert_eq!(preflight(server, "https://evil.example").status, 401);
 }
+
+/// A variant the server compresses itself carries the rules' fields like the file: on its
+/// 200 and on its 304.
+#[test]
+fn rules_reach_variants_compressed_here() {
+    let page = "<p>a line of a page that compresses well</p>\n".repeat(1500);
+    let root = site(&[("page.html", &page)]);
+    let rules = "[[rules]]\npath = \"/**/*.html\"\n\
+                 headers = { \"Cache-Control\" = \"no-store\", \"X-Rule\" = \"html\" }\n";
+    let site = serve(root.path(), Via::File, &[], rules);
+    let server = &site.server;
+    let deadline = std::time::Instant::now() + common::TIMEOUT;
+    let gzip = loop {
+        let response = get_with(server, "/page.html", "Accept-Encoding: gzip\r\n");
+        assert_eq!(all(&response, "Cache-Control"), ["no-store"]);
+        if response.header("Content-Encoding") == Some("gzip") {
+            break response;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no gzip variant in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(gzip.body.len() < page.len() / 4);
+    assert_eq!(gzip.header("X-Rule"), Some("html"));
+    assert_eq!(
+        gzip.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    let tag = gzip.header("ETag").unwrap();
+    let not_modified = get_with(
+        server,
+        "/page.html",
+        &format!("Accept-Encoding: gzip\r\nIf-None-Match: {tag}\r\n"),
+    );
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(all(&not_modified, "Cache-Control"), ["no-store"]);
+    assert_eq!(not_modified.header("X-Rule"), Some("html"));
+}
