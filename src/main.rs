@@ -144,7 +144,7 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
             .iter()
             .map(|page| (page.status, page.file.clone()))
             .collect();
-        handler = Box::new(ErrorPages::new(handler, root, pages).map_err(bad)?);
+        handler = Box::new(ErrorPages::new(handler, root, args.dotfiles, pages).map_err(bad)?);
     }
     if !settings.redirects.is_empty() {
         let rules = settings

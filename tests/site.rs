@@ -206,7 +206,8 @@ fn fallback_answers_browsers_navigating_and_nothing_else() {
 
 #[test]
 fn a_missing_fallback_or_error_page_refuses_to_start() {
-    let root = site(&[("index.html", APP)]);
+    let root = site(&[("index.html", APP), (".secret", "secret\n")]);
+    std::os::unix::fs::symlink(".secret", root.path().join("404.html")).unwrap();
     let root_arg = root.path().to_str().unwrap();
     for (args, expected) in [
         (
@@ -222,6 +223,11 @@ fn a_missing_fallback_or_error_page_refuses_to_start() {
             &["--check-config", "--fallback", "nothing.html"],
             "fallback nothing.html: no such file",
         ),
+        // With dotfiles hidden, a page that resolves to one is not there either.
+        (
+            &["--error-page", "404=404.html"],
+            "error page 404=404.html: no such file",
+        ),
     ] {
         let mut full = vec!["--port", "0", "--root", root_arg];
         full.extend(args);
@@ -233,6 +239,8 @@ fn a_missing_fallback_or_error_page_refuses_to_start() {
             exited.stderr
         );
     }
+    let shown = Server::with_args(root.path(), &["--dotfiles", "--error-page", "404=404.html"]);
+    assert_eq!(get(&shown, "/nothing").text(), "secret\n");
 }
 
 #[test]

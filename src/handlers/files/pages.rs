@@ -2,7 +2,10 @@
 //!
 //! Each page is checked when the settings are read (a page that is not a regular file
 //! beneath the root refuses the start, or the reload), and opened again for every error it
-//! answers, beneath the root as any file is: an edited page is served as it is now. If it
+//! answers, beneath the root as any file is (with dotfiles hidden, a page that a symlink
+//! resolves to a dot-name is refused, as a request for it would be; a page named under a
+//! dot-directory in the settings is served, since the operator named it): an edited page is
+//! served as it is now. If it
 //! has gone since, the error keeps the body its handler gave it (and a warning is logged).
 //!
 //! It covers the errors of the handlers it wraps (the file handler's `400`, `403`, `404`,
@@ -32,11 +35,18 @@ pub struct ErrorPages<H> {
 }
 
 impl<H: Handler> ErrorPages<H> {
-    /// `inner`, whose errors get the `pages` (status and file relative to `root`); refuses
-    /// a page that is not a regular file beneath the root, saying which and why.
-    pub fn new(inner: H, root: &Path, pages: Vec<(u16, PathBuf)>) -> Result<Self, String> {
+    /// `inner`, whose errors get the `pages` (status and file relative to `root`, `dotfiles`
+    /// served or not as `--dotfiles` says); refuses a page that is not a regular file
+    /// beneath the root, saying which and why.
+    pub fn new(
+        inner: H,
+        root: &Path,
+        dotfiles: bool,
+        pages: Vec<(u16, PathBuf)>,
+    ) -> Result<Self, String> {
         let beneath = Beneath::open_root(root)
-            .map_err(|e| format!("document root {}: {e}", root.display()))?;
+            .map_err(|e| format!("document root {}: {e}", root.display()))?
+            .hiding_dotfiles(!dotfiles);
         for (status, page) in &pages {
             let why = match beneath.open(page) {
                 Ok(file) if file.metadata().is_ok_and(|meta| meta.is_file()) => continue,
