@@ -504,7 +504,7 @@ fn a_large_head_arriving_a_byte_at_a_time_is_parsed_a_bounded_number_of_times() 
 mod allocations {
     use super::*;
     use crate::handlers::Router;
-    use crate::handlers::files::{CacheLimits, FileOptions, StaticFiles};
+    use crate::handlers::files::{CacheLimits, FieldRules, FileOptions, StaticFiles};
 
     /// Feeds one GET and runs the connection until it wants bytes again; returns how many
     /// allocations that took on this thread, and the bytes sent.
@@ -537,7 +537,10 @@ mod allocations {
             root: root.path().to_path_buf(),
             dotfiles: false,
             list_dirs: false,
-            cache_control: "no-cache".to_string(),
+            index: vec!["index.html".to_string()],
+            clean_urls: false,
+            fallback: None,
+            fields: FieldRules::new("no-cache", &[], &[]).unwrap(),
             cache: CacheLimits {
                 entries: 16,
                 bytes: 1 << 20,
