@@ -274,13 +274,13 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     thread::Builder::new()
         .name("signals".to_string())
         .spawn(move || {
-            let live = Live {
+            let mut live = Live {
                 argv,
                 settings,
                 controls,
                 certificates,
             };
-            on_signals(signals, &live);
+            on_signals(signals, &mut live);
         })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
@@ -358,7 +358,7 @@ struct Live {
 /// The signal thread. SIGHUP reloads the settings and the TLS pair (see [`reload`]). The
 /// first SIGINT or SIGTERM starts a graceful shutdown; a second one ends the process at
 /// once, for an operator who does not want to wait out the grace period.
-fn on_signals(mut signals: Signals, live: &Live) {
+fn on_signals(mut signals: Signals, live: &mut Live) {
     let mut received = 0;
     for signal in signals.forever() {
         if signal == SIGHUP {
@@ -385,10 +385,10 @@ fn on_signals(mut signals: Signals, live: &Live) {
 
 /// SIGHUP: reads the settings again (the same command line and environment, the config
 /// file anew) and the TLS pair. Valid new settings answer new requests from then on, without
-/// a connection dropped; invalid ones are logged and ignored. What is fixed when the
-/// server starts (where it listens, its workers and limits, whether it speaks TLS) is
-/// logged as needing a restart when it changed.
-fn reload(live: &Live) {
+/// a connection dropped, and the log names the keys that changed; invalid ones are logged
+/// and ignored. What is fixed when the server starts (where it listens, its workers and
+/// limits, whether it speaks TLS) is logged as needing a restart when it changed.
+fn reload(live: &mut Live) {
     log::info!("SIGHUP received: reloading the settings");
     match config::load(&live.argv) {
         Ok(settings) => {
@@ -406,7 +406,13 @@ fn reload(live: &Live) {
                     if let Some(main) = live.controls.first() {
                         main.replace_handler(handler);
                     }
-                    log::info!("SIGHUP: new settings applied to new requests");
+                    let changed = live.settings.changed(&settings);
+                    let changed = match changed.is_empty() {
+                        true => "nothing changed".to_string(),
+                        false => format!("changed: {}", changed.join(", ")),
+                    };
+                    log::info!("SIGHUP: new settings applied to new requests ({changed})");
+                    live.settings = settings;
                 }
                 Err(fatal) => {
                     log::error!("SIGHUP: {}; keeping the current settings", fatal.message)
