@@ -462,3 +462,135 @@ fn health_turns_503_while_draining() {
     assert_eq!(fetch(addr, "/metrics").status, 200);
     assert_eq!(fetch(addr, "/nothing").status, 404);
 }
+
+/// `count` GET requests for `/a.txt` pipelined on one keep-alive connection, in batches;
+/// returns how many were answered 200.
+fn pipeline(server: &Server, count: usize) -> usize {
+    const BATCH: usize = 500;
+    let mut stream = server.connect();
+    let mut leftover = Vec::new();
+    let mut ok = 0;
+    let mut left = count;
+    while left > 0 {
+        let batch = left.min(BATCH);
+        let requests = "GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(batch);
+        stream.write_all(requests.as_bytes()).unwrap();
+        for _ in 0..batch {
+            if common::read_response(&mut stream, &mut leftover, false).status == 200 {
+                ok += 1;
+            }
+        }
+        left -= batch;
+    }
+    ok
+}
+
+#[test]
+fn a_log_that_cannot_keep_up_drops_and_counts_lines_without_holding_requests_up() {
+    let root = site();
+    let fifo = root.path().join("access.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // The reader opens the pipe (which waits for the server to open it too), then reads
+    // nothing until told: the log's writer blocks once the pipe is full, as on a stuck disk.
+    let (drain, drain_now) = std::sync::mpsc::channel::<()>();
+    let lines_read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let reader = {
+        let fifo = fifo.clone();
+        let lines_read = std::sync::Arc::clone(&lines_read);
+        std::thread::spawn(move || {
+            let pipe = fs::File::open(&fifo).unwrap();
+            drain_now.recv().unwrap();
+            let mut pipe = std::io::BufReader::new(pipe);
+            let mut line = String::new();
+            while std::io::BufRead::read_line(&mut pipe, &mut line).unwrap() > 0 {
+                assert!(line.contains("\"GET /a.txt HTTP/1.1\" 200 6 "), "{line}");
+                line.clear();
+                lines_read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    let server = Server::with_args(
+        root.path(),
+        &[
+            "--access-log",
+            fifo.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let addr = metrics_addr(&server);
+    // More than the pipe (64 KiB) and the log's buffer (8192 lines) hold.
+    const REQUESTS: usize = 12_000;
+    assert_eq!(pipeline(&server, REQUESTS), REQUESTS);
+    let get_2xx = [("status", "2xx"), ("method", "GET")];
+    let counted = scrape_until(addr, "every request counted", |s| {
+        value(s, "nomserve_requests_total", &get_2xx) == REQUESTS as f64
+    });
+    let dropped = value(&counted, "nomserve_access_log_dropped_lines_total", &[]);
+    assert!(dropped > 0.0, "no line dropped");
+
+    // Once the pipe is read again, every line is either written or counted as dropped, and
+    // the drop is reported in the process log.
+    drain.send(()).unwrap();
+    server.wait_for_log("lines dropped");
+    let deadline = Instant::now() + TIMEOUT;
+    while lines_read.load(std::sync::atomic::Ordering::Relaxed) + (dropped as usize) < REQUESTS {
+        assert!(Instant::now() < deadline, "lines missing from the log");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let after = parse_prometheus(&fetch(addr, "/metrics").text());
+    assert_eq!(
+        value(&after, "nomserve_access_log_dropped_lines_total", &[]),
+        dropped
+    );
+    assert_eq!(
+        lines_read.load(std::sync::atomic::Ordering::Relaxed) + dropped as usize,
+        REQUESTS
+    );
+    drop(server);
+    reader.join().unwrap();
+}
+
+#[test]
+fn tls_handshakes_are_counted() {
+    let root = site();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert = root.path().join("cert.pem");
+    let key = root.path().join("key.pem");
+    fs::write(&cert, certified.cert.pem()).unwrap();
+    fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let server = Server::with_args(
+        root.path(),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let addr = metrics_addr(&server);
+    let handshakes = |s: &BTreeMap<Key, f64>| value(s, "nomserve_tls_handshakes_total", &[]);
+    assert_eq!(
+        handshakes(&parse_prometheus(&fetch(addr, "/metrics").text())),
+        0.0
+    );
+    for _ in 0..2 {
+        let out = std::process::Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(server.https_url("/a.txt"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
+    }
+    // A connection that is not TLS completes no handshake.
+    let plain = request(&server, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    assert_eq!(plain.status, 400);
+    let after = scrape_until(addr, "two handshakes", |s| handshakes(s) >= 2.0);
+    assert_eq!(handshakes(&after), 2.0);
+}
