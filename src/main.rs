@@ -290,9 +290,12 @@ fn start_access_log(args: &cli::Args) -> Result<(), Fatal> {
         .access_log
         .clone()
         .unwrap_or(access_log::Destination::Logger);
-    let described = format!("{destination:?}");
+    let described = match &destination {
+        access_log::Destination::File(path) => path.display().to_string(),
+        _ => "standard output".to_string(),
+    };
     access_log::start(destination, args.log_format).map_err(|e| Fatal {
-        message: format!("access log {described}: {e}"),
+        message: format!("cannot open the access log {described}: {e}"),
         status: EXIT_BAD_CONFIG,
     })
 }

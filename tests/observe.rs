@@ -594,3 +594,25 @@ fn tls_handshakes_are_counted() {
     let after = scrape_until(addr, "two handshakes", |s| handshakes(s) >= 2.0);
     assert_eq!(handshakes(&after), 2.0);
 }
+
+#[test]
+fn an_access_log_that_cannot_be_opened_stops_the_start() {
+    let root = site();
+    let log = root.path().join("no-such-dir").join("access.log");
+    let exited = common::run_to_exit(&[
+        "--port",
+        "0",
+        "--root",
+        root.path().to_str().unwrap(),
+        "--access-log",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(exited.status.code(), Some(2), "{exited:?}");
+    assert!(
+        exited.stderr.contains("cannot open the access log")
+            && exited.stderr.contains("no-such-dir"),
+        "{}",
+        exited.stderr
+    );
+    assert!(!exited.stdout.contains("listening"), "{}", exited.stdout);
+}

@@ -202,6 +202,7 @@ impl Writer {
     /// Opens the file again by its name; on failure keeps writing to the one open.
     fn reopen(&mut self) {
         let Some(path) = self.path.clone() else {
+            log::info!("SIGUSR1: the access log is standard output; nothing to reopen");
             return;
         };
         let flushed = self.out.flush();
@@ -402,20 +403,23 @@ impl Entry<'_> {
     /// A Combined Log Format line at `time`. Like Apache's `%b`, a response without content
     /// bytes logs `-` as its size.
     fn combined(&self, time: &str) -> String {
-        let (line, referer, user_agent) = match self.text {
-            Some(text) => (
-                escape_or_dash(Some(&text.line)),
-                escape_or_dash(text.referer.as_deref()),
-                escape_or_dash(text.user_agent.as_deref()),
-            ),
-            None => ("-".to_string(), "-".to_string(), "-".to_string()),
-        };
-        let size = match self.body_bytes {
-            0 => "-".to_string(),
-            n => n.to_string(),
-        };
-        let (peer, status) = (self.peer, self.status);
-        format!("{peer} - - [{time}] \"{line}\" {status} {size} \"{referer}\" \"{user_agent}\"")
+        let text = self.text;
+        let mut out = String::with_capacity(192);
+        let _ = write!(out, "{} - - [{time}] \"", self.peer);
+        escape_or_dash(&mut out, text.map(|text| &text.line[..]));
+        let _ = write!(out, "\" {} ", self.status);
+        match self.body_bytes {
+            0 => out.push('-'),
+            n => {
+                let _ = write!(out, "{n}");
+            }
+        }
+        out.push_str(" \"");
+        escape_or_dash(&mut out, text.and_then(|text| text.referer.as_deref()));
+        out.push_str("\" \"");
+        escape_or_dash(&mut out, text.and_then(|text| text.user_agent.as_deref()));
+        out.push('"');
+        out
     }
 
     /// A JSON object at `time` (RFC 3339): `request` is the request-line as received;
@@ -460,17 +464,23 @@ impl Entry<'_> {
     }
 }
 
-/// `bytes` escaped (see [`escape`]), or `-` when absent or empty.
-fn escape_or_dash(bytes: Option<&[u8]>) -> String {
+/// Appends `bytes` escaped (see [`escape`]), or `-` when absent or empty.
+fn escape_or_dash(out: &mut String, bytes: Option<&[u8]>) {
     match bytes {
-        Some(bytes) if !bytes.is_empty() => escape(bytes),
-        _ => "-".to_string(),
+        Some(bytes) if !bytes.is_empty() => escape_into(out, bytes),
+        _ => out.push('-'),
     }
 }
 
 /// `bytes` with every byte outside printable ASCII, and `"` and `\`, written as `\xHH`.
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
+    escape_into(&mut out, bytes);
+    out
+}
+
+/// Appends `bytes` escaped as [`escape`] does.
+fn escape_into(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
         if (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\' {
             out.push(char::from(b));
@@ -478,7 +488,6 @@ pub fn escape(bytes: &[u8]) -> String {
             let _ = write!(out, "\\x{b:02X}");
         }
     }
-    out
 }
 
 /// Appends `bytes` as a JSON string, or `null` when absent.
