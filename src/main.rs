@@ -273,6 +273,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     );
 
     let still_open = server.run();
+    access_log::finish();
     if still_open == 0 {
         println!("Server stopped: all connections closed.");
     } else {

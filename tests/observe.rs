@@ -616,3 +616,21 @@ fn an_access_log_that_cannot_be_opened_stops_the_start() {
     );
     assert!(!exited.stdout.contains("listening"), "{}", exited.stdout);
 }
+
+#[test]
+fn the_last_lines_are_in_the_log_file_when_the_server_exits() {
+    let root = site();
+    let log = root.path().join("access.log");
+    let mut server = Server::with_args(root.path(), &["--access-log", log.to_str().unwrap()]);
+    for i in 0..50 {
+        assert_eq!(get(&server, &format!("/a.txt?{i}")).status, 200);
+    }
+    server.signal("TERM");
+    assert!(server.wait_exit().success());
+    let text = fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 50, "{text}");
+    assert!(
+        text.lines().last().unwrap().contains("GET /a.txt?49 "),
+        "{text}"
+    );
+}

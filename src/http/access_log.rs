@@ -43,6 +43,10 @@ pub const BUFFER_LINES: usize = 8192;
 /// How often, at most, the writer reports dropped lines or failed writes.
 pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+/// How long [`finish`] waits for the writer at exit: a stuck disk does not keep the process
+/// from exiting.
+const FINISH_WAIT: Duration = Duration::from_secs(5);
+
 /// The format of the lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -84,6 +88,8 @@ enum Message {
     Line(String),
     /// Look at [`REOPEN`].
     Wake,
+    /// Write out every line before this one, then say so.
+    Finish(SyncSender<()>),
 }
 
 /// The log, once [`start`] set it; until then lines go to the logger as Combined.
@@ -128,6 +134,36 @@ pub fn reopen() {
         Out::Logger | Out::Off => {
             log::info!("SIGUSR1: the access log is not a file; nothing to reopen")
         }
+    }
+}
+
+/// Waits until the lines logged so far are written out (at most [`FINISH_WAIT`]): called
+/// as the process exits, so that the last responses of a graceful shutdown are in the log.
+pub fn finish() {
+    let Out::Writer(sender) = &sink().out else {
+        return;
+    };
+    let deadline = Instant::now() + FINISH_WAIT;
+    let (done, finished) = sync_channel(1);
+    let mut message = Message::Finish(done);
+    loop {
+        match sender.try_send(message) {
+            Ok(()) => break,
+            Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                message = back;
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => {
+                log::warn!("the access log's last lines could not be written before exit");
+                return;
+            }
+        }
+    }
+    if finished
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .is_err()
+    {
+        log::warn!("the access log's last lines could not be written before exit");
     }
 }
 
@@ -190,9 +226,17 @@ impl Writer {
     }
 
     fn take(&mut self, message: Message) {
-        if let Message::Line(line) = message {
-            let written = self.out.write_all(line.as_bytes());
-            self.check(written);
+        match message {
+            Message::Line(line) => {
+                let written = self.out.write_all(line.as_bytes());
+                self.check(written);
+            }
+            Message::Wake => {}
+            Message::Finish(done) => {
+                let flushed = self.out.flush();
+                self.check(flushed);
+                let _ = done.send(());
+            }
         }
         if REOPEN.swap(false, Ordering::AcqRel) {
             self.reopen();
