@@ -1,9 +1,8 @@
 //! The process's counters, and the listener of `--metrics` that shows them.
 //!
 //! Counters are process-wide atomics updated with `Relaxed` ordering: a response costs a few
-//! uncontended-in-the-common-case increments and no lock. They are read only to be shown,
-//! so no ordering between them is promised: a scrape may see a request counted before its
-//! bytes. Every counter only rises for the life of the process (a SIGHUP reload keeps them).
+//! atomic increments and no lock. They are read only to be shown, so no ordering between
+//! them is promised: a scrape may see a request counted before its bytes. Every counter only rises for the life of the process (a SIGHUP reload keeps them).
 //!
 //! `GET /metrics` answers in the Prometheus text exposition format, version 0.0.4; every
 //! name starts with `nomserve_`. Requests are counted by status class and method:
@@ -215,6 +214,11 @@ fn answer(mut stream: TcpStream, sources: &Sources) -> io::Result<()> {
             "404 Not Found",
             "text/plain; charset=utf-8",
             "/metrics or /health\n".to_string(),
+        ),
+        (Some(method), Some(_)) if !method.is_empty() => (
+            "405 Method Not Allowed\r\nAllow: GET, HEAD",
+            "text/plain; charset=utf-8",
+            "GET or HEAD only\n".to_string(),
         ),
         _ => (
             "400 Bad Request",

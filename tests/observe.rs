@@ -461,6 +461,13 @@ fn health_turns_503_while_draining() {
     );
     assert_eq!(fetch(addr, "/metrics").status, 200);
     assert_eq!(fetch(addr, "/nothing").status, 404);
+    let mut post = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    post.set_read_timeout(Some(TIMEOUT)).unwrap();
+    post.write_all(b"POST /metrics HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let refused = split_responses(&read_to_close(&mut post), &[false]).remove(0);
+    assert_eq!(refused.status, 405);
+    assert_eq!(refused.header("Allow"), Some("GET, HEAD"));
 }
 
 /// `count` GET requests for `/a.txt` pipelined on one keep-alive connection, in batches;
