@@ -641,3 +641,31 @@ fn the_last_lines_are_in_the_log_file_when_the_server_exits() {
         "{text}"
     );
 }
+
+#[test]
+fn the_settings_come_from_the_environment_and_the_config_file_and_need_a_restart() {
+    let root = site();
+    let config = root.path().join("nomserve.toml");
+    fs::write(&config, "log_format = \"json\"\n").unwrap();
+    let server = Server::with_env(
+        root.path(),
+        &["--config", config.to_str().unwrap()],
+        &[("RUST_LOG", "info"), ("NOMSERVE_METRICS", "127.0.0.1:0")],
+    );
+    let addr = metrics_addr(&server);
+    assert_eq!(fetch(addr, "/health").status, 200);
+    assert_eq!(get(&server, "/a.txt").status, 200);
+    let entry = json(&server.wait_for_log("\"target\":\"/a.txt\""));
+    assert_eq!(entry["status"], 200);
+
+    fs::write(&config, "log_format = \"combined\"\naccess_log = \"off\"\n").unwrap();
+    server.signal("HUP");
+    let warning = server.wait_for_log("takes a restart");
+    assert!(
+        warning.contains("access_log") && warning.contains("log_format"),
+        "{warning}"
+    );
+    // Until then the log keeps its format.
+    assert_eq!(get(&server, "/a.txt?again").status, 200);
+    json(&server.wait_for_log("\"target\":\"/a.txt?again\""));
+}
