@@ -3,6 +3,7 @@
 //! Parsed with clap's derive API. Every value is checked here, before anything starts, so a
 //! bad flag is one clear line on stderr and exit status 2 (clap's usage-error status).
 
+use crate::conn::client::Cidr;
 use crate::http::access_log::{Destination, Format};
 use clap::Parser;
 use std::net::{IpAddr, SocketAddr};
@@ -108,6 +109,18 @@ pub struct Args {
     /// Examples: 64MiB, 256MiB.
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub compress_cache: u64,
+
+    /// Require a PROXY protocol header (HAProxy's, version 1 or 2) at the start of every
+    /// connection, and take the client's address from it; a connection without a valid one
+    /// is closed. For a load balancer that sends one (HAProxy's send-proxy, AWS NLB, ...).
+    #[arg(long)]
+    pub proxy_protocol: bool,
+
+    /// A proxy or load balancer (an address or a range such as 10.0.0.0/8) whose Forwarded or
+    /// X-Forwarded-For fields name the client, and which is exempt from
+    /// --max-connections-per-ip. Repeatable, or comma-separated.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+    pub trusted_proxy: Vec<Cidr>,
 
     /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then
     /// any intermediates. Needs --tls-key. Reloaded on SIGHUP.

@@ -19,9 +19,12 @@ mod server;
 
 use config::Settings;
 use conn::Timeouts;
+use conn::client::TrustedProxies;
 use handlers::auth::Auth;
-use handlers::files::{CacheLimits, FileOptions, StaticFiles};
+use handlers::cors::Cors;
+use handlers::files::{CacheLimits, ErrorPages, FieldRule, FieldRules, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
+use handlers::redirects::{RedirectRule, Redirects};
 use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
@@ -86,14 +89,44 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// The handler the settings describe, serving `root`.
+/// The handler the settings describe, serving `root`. From the outside in: HSTS (on every
+/// answer), CORS (preflights answered before anything else, so before any authentication),
+/// the redirects, the error pages (over every error the handlers inside give, a `401`
+/// among them), the authentication, then the router. CORS, redirects and error pages are
+/// there only when configured.
 fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, Fatal> {
     let args = &settings.args;
+    let bad = |message: String| Fatal {
+        message,
+        status: EXIT_BAD_CONFIG,
+    };
+    let headers: Vec<(String, String)> = args
+        .headers
+        .iter()
+        .map(|field| (field.name.clone(), field.value.clone()))
+        .collect();
+    let rules: Vec<FieldRule> = settings
+        .rules
+        .iter()
+        .map(|rule| FieldRule {
+            path: rule.path.clone(),
+            glob: rule.glob.clone(),
+            fields: rule
+                .headers
+                .iter()
+                .map(|field| (field.name.clone(), field.value.clone()))
+                .collect(),
+        })
+        .collect();
+    let fields = FieldRules::new(&args.cache_control, &headers, &rules).map_err(bad)?;
     let files = StaticFiles::new(FileOptions {
         root: root.to_path_buf(),
         dotfiles: args.dotfiles,
         list_dirs: args.list_dirs,
-        cache_control: args.cache_control.clone(),
+        index: args.index.clone(),
+        clean_urls: args.clean_urls,
+        fallback: args.fallback.clone(),
+        fields,
         cache: CacheLimits {
             entries: args.file_cache_entries,
             bytes: args.file_cache_size,
@@ -102,19 +135,37 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
         compress: args.compress.0,
         compress_cache: args.compress_cache,
     })
-    .map_err(|e| Fatal {
-        message: format!("document root {}: {e}", root.display()),
-        status: EXIT_BAD_CONFIG,
-    })?;
+    .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
+    files.check_fallback().map_err(bad)?;
     let router = Router::new(files).with_echo(!args.no_echo);
-    let site =
-        Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(|message| Fatal {
-            message,
-            status: EXIT_BAD_CONFIG,
-        })?;
+    let site = Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(bad)?;
+    let mut handler: Box<dyn Handler> = Box::new(site);
+    if !args.error_page.is_empty() {
+        let pages = args
+            .error_page
+            .iter()
+            .map(|page| (page.status, page.file.clone()))
+            .collect();
+        handler = Box::new(ErrorPages::new(handler, root, args.dotfiles, pages).map_err(bad)?);
+    }
+    if !settings.redirects.is_empty() {
+        let rules = settings
+            .redirects
+            .iter()
+            .map(|r| RedirectRule {
+                from: r.from.clone(),
+                to: r.to.clone(),
+                status: r.status,
+            })
+            .collect();
+        handler = Box::new(Redirects::new(handler, rules));
+    }
+    if !args.cors.is_empty() {
+        handler = Box::new(Cors::new(handler, args.cors.clone()));
+    }
     Ok(match args.hsts {
-        Some(max_age) => Arc::new(Hsts::new(site, max_age)),
-        None => Arc::new(site),
+        Some(max_age) => Arc::new(Hsts::new(handler, max_age)),
+        None => Arc::from(handler),
     })
 }
 
@@ -203,9 +254,11 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             send: args.send_timeout,
             min_send_rate: args.min_send_rate,
         },
+        trusted: TrustedProxies::new(args.trusted_proxy.clone()),
+        proxy_protocol: args.proxy_protocol,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = Server::start(socket, config, handler, tls)
+    let server = Server::start(socket, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
     let mut controls = vec![
         server
@@ -214,7 +267,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     ];
     let redirect = match args.redirect_http {
         Some(port) => {
-            let (redirect, addr) = start_redirect(args.bind, port, &addr, config)?;
+            let (redirect, addr) = start_redirect(args.bind, port, &addr, config.clone())?;
             controls.push(
                 redirect
                     .control()

@@ -299,6 +299,8 @@ impl Writer {
 /// What the access log and the metrics keep of a request, from when its head is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestInfo {
+    /// The client, when it is not the connection's peer (a trusted proxy named it).
+    client: Option<IpAddr>,
     /// When the head was read (or found malformed).
     start: Instant,
     /// The method's index in the metrics' request counts.
@@ -320,10 +322,10 @@ struct Text {
 }
 
 impl RequestInfo {
-    /// The fields of a request that parsed, or `None` when neither the access log nor the
-    /// metrics are on (so that they cost nothing then). `head` is the raw head; its first
-    /// line is the request-line.
-    pub fn parsed(head: &[u8], request: &Request<'_, '_>) -> Option<RequestInfo> {
+    /// The fields of a request that parsed, from `client`, or `None` when neither the access
+    /// log nor the metrics are on (so that they cost nothing then). `head` is the raw head;
+    /// its first line is the request-line.
+    pub fn parsed(head: &[u8], request: &Request<'_, '_>, client: IpAddr) -> Option<RequestInfo> {
         let logged = enabled();
         if !logged && !metrics::enabled() {
             return None;
@@ -345,6 +347,7 @@ impl RequestInfo {
             })
         });
         Some(RequestInfo {
+            client: Some(client),
             start: Instant::now(),
             method: metrics::method_index(&line[..method_end]),
             text,
@@ -372,6 +375,7 @@ impl RequestInfo {
             })
         });
         Some(RequestInfo {
+            client: None,
             start: Instant::now(),
             method: metrics::OTHER_METHOD,
             text,
@@ -401,6 +405,7 @@ pub fn record(peer: IpAddr, info: Option<&RequestInfo>, status: u16, body_bytes:
     if !enabled() {
         return;
     }
+    let peer = info.and_then(|info| info.client).unwrap_or(peer);
     let sink = sink();
     let entry = Entry {
         peer,

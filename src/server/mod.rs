@@ -26,11 +26,13 @@
 
 pub mod certs;
 pub mod limits;
+mod proxied;
 mod tls;
 mod transport;
 mod worker;
 
 use crate::conn::Timeouts;
+use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use limits::{Limits, Refusal};
 use rustls::ServerConfig;
@@ -51,7 +53,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// The server's settings, from the command line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Worker threads.
     pub threads: usize,
@@ -61,6 +63,11 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// The connections' time limits.
     pub timeouts: Timeouts,
+    /// The peers whose Forwarded and X-Forwarded-For fields name the client; they are also
+    /// exempt from `max_connections_per_ip`, since a balancer carries many clients.
+    pub trusted: TrustedProxies,
+    /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
+    pub proxy_protocol: bool,
 }
 
 /// A running server: the workers are up; [`Server::run`] accepts.
@@ -95,7 +102,7 @@ impl Server {
         handler: Arc<dyn Handler>,
         tls: Option<Arc<ServerConfig>>,
     ) -> io::Result<Server> {
-        let shared = Arc::new(Shared::new(handler, config.timeouts, tls));
+        let shared = Arc::new(Shared::new(handler, &config, tls));
         let lanes = worker::spawn(config.threads, &shared)?;
         let spare = Some(listener.try_clone()?);
         Ok(Server {
@@ -236,7 +243,12 @@ impl Server {
             log::debug!("{peer}: socket options failed: {e}; closing");
             return;
         }
-        let (slot, evict) = match self.limits.try_acquire(peer.ip()) {
+        // A trusted proxy carries many clients, and behind the PROXY protocol the client is
+        // not known yet (the header names it, and the cap is applied then): neither counts
+        // against --max-connections-per-ip here.
+        let exempt = self.shared.proxy_protocol || self.shared.trusted.contains(peer.ip());
+        let capped = (!exempt).then_some(peer.ip());
+        let (slot, evict) = match self.limits.try_acquire(capped) {
             Ok(slot) => (slot, false),
             Err(Refusal::PerAddress) => {
                 log::warn!("{peer}: past --max-connections-per-ip; answered 503");
@@ -253,7 +265,7 @@ impl Server {
                     limits::refuse(stream, peer, "too many connections; try again shortly");
                     return;
                 }
-                (self.limits.acquire_in_place_of_idle(peer.ip()), true)
+                (self.limits.acquire_in_place_of_idle(capped), true)
             }
         };
         let lane = if evict {
