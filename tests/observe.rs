@@ -669,3 +669,20 @@ fn the_settings_come_from_the_environment_and_the_config_file_and_need_a_restart
     assert_eq!(get(&server, "/a.txt?again").status, 200);
     json(&server.wait_for_log("\"target\":\"/a.txt?again\""));
 }
+
+#[test]
+fn the_json_log_names_the_client_a_trusted_proxy_gives() {
+    let root = site();
+    let server = Server::with_args(
+        root.path(),
+        &["--log-format", "json", "--trusted-proxy", "127.0.0.1"],
+    );
+    let response = request(
+        &server,
+        "GET /a.txt?proxied HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 203.0.113.7\r\n\
+         Connection: close\r\n\r\n",
+    );
+    assert_eq!(response.status, 200);
+    let entry = json(&server.wait_for_log("\"target\":\"/a.txt?proxied\""));
+    assert_eq!(entry["client"], "203.0.113.7");
+}
