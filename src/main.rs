@@ -14,6 +14,7 @@ mod config;
 mod conn;
 mod handlers;
 mod http;
+mod metrics;
 mod server;
 
 use config::Settings;
@@ -28,7 +29,7 @@ use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
 use server::{Config, Control, Server};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::ffi::OsString;
 use std::io::Write;
@@ -223,6 +224,17 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let addr = socket
         .local_addr()
         .map_err(|e| cannot_start("cannot read the listening address", e))?;
+    let metrics_socket = match args.metrics {
+        Some(requested) => Some(
+            TcpListener::bind(requested)
+                .and_then(|socket| Ok((socket.local_addr()?, socket)))
+                .map_err(|e| {
+                    cannot_start(&format!("cannot listen on {requested} for metrics"), e)
+                })?,
+        ),
+        None => None,
+    };
+    start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
     let handler = build_handler(&settings, &root)?;
     let certificates = load_certificates(args)?;
@@ -269,7 +281,15 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         }
         None => None,
     };
-    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let metrics_addr = match metrics_socket {
+        Some((addr, socket)) => {
+            start_metrics(socket, &server)
+                .map_err(|e| cannot_start("cannot start the metrics listener", e))?;
+            Some(addr)
+        }
+        None => None,
+    };
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
         .name("signals".to_string())
@@ -290,6 +310,9 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     if let Some(redirect) = redirect {
         println!("Redirecting http://{redirect}/ to https");
     }
+    if let Some(metrics) = metrics_addr {
+        println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
+    }
     log::info!(
         "{} workers, at most {} connections ({} per address), header timeout {:?}, \
          keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
@@ -303,6 +326,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     );
 
     let still_open = server.run();
+    access_log::finish();
     if still_open == 0 {
         println!("Server stopped: all connections closed.");
     } else {
@@ -312,6 +336,37 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         );
     }
     Ok(())
+}
+
+/// Sets up the access log as `--access-log` and `--log-format` say.
+fn start_access_log(args: &cli::Args) -> Result<(), Fatal> {
+    let destination = args
+        .access_log
+        .clone()
+        .unwrap_or(access_log::Destination::Logger);
+    let described = match &destination {
+        access_log::Destination::File(path) => path.display().to_string(),
+        _ => "standard output".to_string(),
+    };
+    access_log::start(destination, args.log_format).map_err(|e| Fatal {
+        message: format!("cannot open the access log {described}: {e}"),
+        status: EXIT_BAD_CONFIG,
+    })
+}
+
+/// Counts requests from now on, and serves `/metrics` and `/health` on `socket`, reading
+/// the connections and the shutdown state of `server`.
+fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
+    metrics::enable();
+    let control = Arc::new(server.control()?);
+    let draining = Arc::clone(&control);
+    metrics::serve(
+        socket,
+        metrics::Sources {
+            connections: Box::new(move || control.connections()),
+            draining: Box::new(move || draining.shutting_down()),
+        },
+    )
 }
 
 /// Starts the plain-HTTP listener of `--redirect-http` on `bind`:`port`, with one worker,
@@ -363,6 +418,10 @@ fn on_signals(mut signals: Signals, live: &mut Live) {
     for signal in signals.forever() {
         if signal == SIGHUP {
             reload(live);
+            continue;
+        }
+        if signal == SIGUSR1 {
+            access_log::reopen();
             continue;
         }
         let name = if signal == SIGINT {
@@ -467,6 +526,9 @@ fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
     note("tls_cert", old.tls_cert != new.tls_cert);
     note("tls_key", old.tls_key != new.tls_key);
     note("redirect_http", old.redirect_http != new.redirect_http);
+    note("access_log", old.access_log != new.access_log);
+    note("log_format", old.log_format != new.log_format);
+    note("metrics", old.metrics != new.metrics);
     changed
 }
 

@@ -298,6 +298,18 @@ impl Control {
         }
     }
 
+    /// Connections open and, of those, idle, over every worker.
+    pub fn connections(&self) -> (usize, usize) {
+        self.lanes.iter().fold((0, 0), |(open, idle), lane| {
+            (open + lane.open(), idle + lane.idle())
+        })
+    }
+
+    /// Whether a shutdown has begun.
+    pub fn shutting_down(&self) -> bool {
+        self.shared.shutting_down()
+    }
+
     /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]).
     pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
         self.shared.replace_handler(handler);
