@@ -129,16 +129,19 @@ fn curl_sends_the_header_before_tls_too() {
             key.to_str().unwrap(),
         ],
     );
+    let cacert = cert.to_str().unwrap();
+    let url = format!("https://127.0.0.1:{}/test.txt", server.addr.port());
+    fetch_from_127_0_0_5(&["--haproxy-protocol", "--cacert", cacert], &url);
+    assert_eq!(logged_client(&server, "/test.txt"), "127.0.0.5");
+}
+
+/// Fetches `url` (test.txt) with curl from the source address 127.0.0.5, with `options`, and
+/// checks the body.
+fn fetch_from_127_0_0_5(options: &[&str], url: &str) {
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--haproxy-protocol",
-            "--interface",
-            "127.0.0.5",
-            "--cacert",
-        ])
-        .arg(&cert)
-        .arg(format!("https://127.0.0.1:{}/test.txt", server.addr.port()))
+        .args(["-sS", "--interface", "127.0.0.5"])
+        .args(options)
+        .arg(url)
         .output()
         .unwrap();
     assert!(
@@ -147,7 +150,6 @@ fn curl_sends_the_header_before_tls_too() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.stdout, std::fs::read(www().join("test.txt")).unwrap());
-    assert_eq!(logged_client(&server, "/test.txt"), "127.0.0.5");
 }
 
 /// HAProxy in HTTP mode on a free port, sending PROXY v2 to `backend`.
@@ -217,17 +219,7 @@ fn behind_a_real_haproxy_the_log_names_the_client() {
     let Some(haproxy) = haproxy(server.addr.port()) else {
         return;
     };
-    let out = Command::new("curl")
-        .args(["-sS", "--interface", "127.0.0.5"])
-        .arg(format!("http://127.0.0.1:{}/test.txt", haproxy.port))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout, std::fs::read(www().join("test.txt")).unwrap());
+    fetch_from_127_0_0_5(&[], &format!("http://127.0.0.1:{}/test.txt", haproxy.port));
     assert_eq!(logged_client(&server, "/test.txt"), "127.0.0.5");
 }
 
