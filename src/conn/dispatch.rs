@@ -4,6 +4,8 @@
 use crate::conn::Context;
 use crate::conn::body::{BodyReader, MAX_DISCARDED_BODY};
 use crate::http::access_log::{self, RequestInfo};
+use crate::http::error_page;
+use crate::http::negotiate::prefers_html;
 use crate::http::response::Response;
 use nomserve_grammar::{BodyFraming, Method, Request, Version};
 use std::any::Any;
@@ -90,8 +92,14 @@ pub fn prepare(
         http10: request.version < Version::HTTP_11,
         info: RequestInfo::parsed(head, request, client),
     };
+    // An error for a browser is a page (see `error_page`), for anyone else its text.
+    let html = prefers_html(&request.headers);
+    let for_them = |response: Response| match html {
+        true => error_page::for_people(response),
+        false => response,
+    };
     let refuse = |response: Response, exchange: Exchange| Prepared {
-        response,
+        response: for_them(response),
         exchange,
         body: None,
         send_continue: false,
@@ -118,7 +126,7 @@ pub fn prepare(
         ctx.handler.handle(request, head, client)
     })) {
         Ok(response) => Prepared {
-            response,
+            response: for_them(response),
             exchange,
             body: BodyReader::new(request.framing),
             send_continue: expectation == Expectation::Continue,

@@ -4,6 +4,8 @@
 pub mod access_log;
 pub mod buffers;
 pub mod clock;
+pub mod error_page;
+pub mod negotiate;
 pub mod output;
 pub mod response;
 pub mod writer;

@@ -1,0 +1,118 @@
+//! Error responses for people: a browser gets a small HTML page where other clients get the
+//! error's text.
+//!
+//! A response of 400 or more whose body is the server's own text (`text/plain`, as
+//! [`Response::text`] makes it) is rewritten as a page when the request prefers HTML
+//! ([`prefers_html`](super::negotiate::prefers_html): a browser navigating): the status and
+//! its meaning as the title, the text as the reason (for a 400, the rule, the byte and its
+//! offset), and a link to the site's home. The status and every other field are kept; a page
+//! an operator configured (`--error-page`) is not text and is left alone. Requests that
+//! cannot be parsed are answered before any of this, as text: their Accept is not known.
+
+use super::response::{Body, Response};
+use super::writer::reason_phrase;
+use std::borrow::Cow;
+
+/// `response` as a page, when it is an error in text; else as it is.
+pub fn for_people(response: Response) -> Response {
+    let is_text = response.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && value.starts_with("text/plain")
+    });
+    if response.status < 400 || !is_text {
+        return response;
+    }
+    let Body::Bytes(text) = &response.body else {
+        return response;
+    };
+    let reason = escape(String::from_utf8_lossy(text).trim_end());
+    let title = format!("{} {}", response.status, reason_phrase(response.status));
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
+         <h1>{title}</h1>\n<p class=\"reason\">{reason}</p>\n\
+         <p><a href=\"/\">Back to the home page</a></p>\n</main>\n</body>\n</html>\n"
+    );
+    let mut response = response;
+    response
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+    response
+        .header("Content-Type", "text/html; charset=utf-8")
+        .header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
+        .body(Body::Bytes(Cow::Owned(page.into_bytes())))
+}
+
+/// The page's style: readable in light and dark (`prefers-color-scheme`), nothing fetched.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:flex;\
+min-height:100vh;align-items:center;justify-content:center;background:#fafafa;color:#222}\
+main{max-width:40em;padding:2em}h1{font-size:1.6em;margin:0 0 .5em}\
+.reason{font-family:ui-monospace,monospace;background:#eee;padding:.6em .8em;\
+border-radius:6px;overflow-wrap:anywhere}a{color:#0b63c5}\
+@media (prefers-color-scheme:dark){body{background:#16181b;color:#ddd}\
+.reason{background:#24272b}a{color:#6cb0ff}}";
+
+/// `text` with the characters HTML gives meaning to written as references.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: &Response) -> String {
+        match &response.body {
+            Body::Bytes(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+            _ => panic!("not bytes"),
+        }
+    }
+
+    #[test]
+    fn a_text_error_becomes_a_page_with_its_status_reason_and_a_way_home() {
+        let page = for_people(
+            Response::text(404, "Not Found").header("X-Content-Type-Options", "nosniff"),
+        );
+        assert_eq!(page.status, 404);
+        let html = body(&page);
+        assert!(html.contains("<title>404 Not Found</title>"), "{html}");
+        assert!(html.contains("<p class=\"reason\">Not Found</p>"), "{html}");
+        assert!(html.contains("<a href=\"/\">"), "{html}");
+        let fields: Vec<_> = page
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        assert!(fields.contains(&("Content-Type".into(), "text/html; charset=utf-8".into())));
+        assert!(fields.contains(&("X-Content-Type-Options".into(), "nosniff".into())));
+        assert_eq!(
+            fields.iter().filter(|(n, _)| n == "Content-Type").count(),
+            1
+        );
+        let hostile = for_people(Response::text(400, "bad <script>&\"'"));
+        assert!(body(&hostile).contains("bad &lt;script&gt;&amp;&quot;&#39;"));
+    }
+
+    #[test]
+    fn successes_and_pages_already_made_are_left_alone() {
+        assert_eq!(body(&for_people(Response::text(200, "fine"))), "fine");
+        let made = Response::new(404)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .body(Body::Bytes(Cow::Borrowed(b"<h1>custom</h1>")));
+        assert_eq!(body(&for_people(made)), "<h1>custom</h1>");
+    }
+}
