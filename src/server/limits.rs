@@ -7,8 +7,9 @@
 use crate::http::access_log;
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
+use rustix::fd::OwnedFd;
 use std::collections::HashMap;
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -59,9 +60,13 @@ impl Limits {
     }
 
     /// A place for a connection from `address`, or why there is none.
+    /// The unspecified address stands for a connection with no IP peer (a Unix socket's),
+    /// which is under the total only.
     pub fn try_acquire(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Refusal> {
         let mut counts = self.lock();
-        if counts.by_address.get(&address).copied().unwrap_or(0) >= self.max_per_address {
+        if !address.is_unspecified()
+            && counts.by_address.get(&address).copied().unwrap_or(0) >= self.max_per_address
+        {
             return Err(Refusal::PerAddress);
         }
         if counts.total >= self.max {
@@ -119,7 +124,7 @@ impl Drop for Slot {
 /// the connection before the client reads the answer. `stream` must be non-blocking: this
 /// never waits on the client. The request itself is not read, so the 503 may precede it;
 /// clients watch for such an early error response while they send (RFC 9112 §9.5).
-pub fn refuse(stream: TcpStream, peer: SocketAddr, message: &str) {
+pub fn refuse(stream: OwnedFd, peer: SocketAddr, message: &str) {
     let response = Response::text(503, format!("{message}\n")).header("Retry-After", "1");
     let body = response.body.len();
     let framing = Framing {
@@ -136,7 +141,7 @@ pub fn refuse(stream: TcpStream, peer: SocketAddr, message: &str) {
             return;
         }
     }
-    let _ = stream.shutdown(Shutdown::Write);
+    let _ = rustix::net::shutdown(&stream, rustix::net::Shutdown::Write);
     let mut scratch = [0u8; 4096];
     // Only what is already here, and at most 16 KiB.
     for _ in 0..4 {
@@ -165,6 +170,16 @@ mod tests {
         assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::PerAddress);
         drop(a1);
         let _a3 = limits.try_acquire(A).unwrap();
+    }
+
+    #[test]
+    fn connections_without_an_ip_peer_are_under_the_total_only() {
+        let unix = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        let limits = Limits::new(3, 1);
+        let _u1 = limits.try_acquire(unix).unwrap();
+        let _u2 = limits.try_acquire(unix).unwrap();
+        let _a = limits.try_acquire(A).unwrap();
+        assert_eq!(limits.try_acquire(unix).unwrap_err(), Refusal::Full);
     }
 
     #[test]
