@@ -121,17 +121,19 @@ fn a_unix_socket_is_served_with_its_mode_and_removed_at_exit() {
     assert!(!socket.exists(), "the socket file is left after exit");
 }
 
-/// The path of `systemd-socket-activate`, or `None` (saying so) where it is not installed;
-/// with `CI` set its absence fails the test.
-fn socket_activate() -> Option<PathBuf> {
+/// The path of `program` from Debian's `systemd` package, or `None` (saying so) where it is
+/// not installed; with `CI` set its absence fails the test.
+fn systemd_tool(program: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
-            .map(|dir| dir.join("systemd-socket-activate"))
+            .map(|dir| dir.join(program))
             .find(|candidate| candidate.is_file())
     });
     if found.is_none() {
-        let message = "systemd-socket-activate is not installed, so socket activation cannot \
-                       be tested: install it with `apt-get install systemd`";
+        let message = format!(
+            "{program} is not installed, so this test cannot run: install it with \
+             `apt-get install systemd`"
+        );
         assert!(
             std::env::var_os("CI").is_none(),
             "{message} (CI is set: failing)"
@@ -169,7 +171,7 @@ fn get_when_listening(addr: SocketAddr) -> Vec<u8> {
 /// which would fail) nor --port.
 #[test]
 fn sockets_passed_by_systemd_socket_activate_are_served() {
-    let Some(activate) = socket_activate() else {
+    let Some(activate) = systemd_tool("systemd-socket-activate") else {
         return;
     };
     let port = TcpListener::bind("127.0.0.1:0")
@@ -341,4 +343,56 @@ fn a_second_sigterm_exits_143() {
 #[test]
 fn a_second_sigint_exits_130() {
     assert_eq!(exit_code_after_two("INT", "SIGINT"), Some(130));
+}
+
+/// The example units in contrib/ pass `systemd-analyze verify` without a warning, with the
+/// service's ExecStart pointed at the binary just built (verify checks that it exists).
+#[test]
+fn the_example_units_verify() {
+    let Some(analyze) = systemd_tool("systemd-analyze") else {
+        return;
+    };
+    let contrib = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib");
+    let dir = tempfile::tempdir().unwrap();
+    let service = fs::read_to_string(contrib.join("nomserve.service")).unwrap();
+
+    // ExecStart's flags are the binary's: checked with --check-config, on the repository's
+    // www/ instead of /srv/www.
+    let exec_start = service
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart=/usr/local/bin/nomserve "))
+        .expect("ExecStart=/usr/local/bin/nomserve ...");
+    let www = www();
+    let mut args: Vec<&str> = exec_start
+        .split_whitespace()
+        .map(|arg| {
+            if arg == "/srv/www" {
+                www.to_str().unwrap()
+            } else {
+                arg
+            }
+        })
+        .collect();
+    args.push("--check-config");
+    let checked = common::run_to_exit(&args);
+    assert_eq!(checked.status.code(), Some(0), "{}", checked.stderr);
+
+    fs::write(
+        dir.path().join("nomserve.service"),
+        service.replace("/usr/local/bin/nomserve", env!("CARGO_BIN_EXE_nomserve")),
+    )
+    .unwrap();
+    fs::copy(
+        contrib.join("nomserve.socket"),
+        dir.path().join("nomserve.socket"),
+    )
+    .unwrap();
+    let output = Command::new(analyze)
+        .current_dir(dir.path())
+        .args(["verify", "nomserve.socket", "nomserve.service"])
+        .output()
+        .expect("run systemd-analyze");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.trim().is_empty(), "warnings: {stderr}");
 }
