@@ -131,8 +131,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// With HTTPS, also listen for plain HTTP on this port (same address) and answer every
-    /// request there with a 308 redirect to the same path and query over HTTPS.
+    /// With HTTPS, also listen for plain HTTP on this port (on each IP address of --bind) and
+    /// answer every request there with a 308 redirect to the same path and query over HTTPS.
     #[arg(long, value_name = "PORT", requires = "tls_cert")]
     pub redirect_http: Option<u16>,
 

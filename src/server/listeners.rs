@@ -156,14 +156,16 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<Listener> {
 
 /// The sockets systemd passed (sd_listen_fds(3)): when `LISTEN_PID` is this process's id,
 /// the `LISTEN_FDS` descriptors from 3 on, each a listening TCP or Unix stream socket.
-/// The variables are removed, so that no child takes them for its own. `None` when systemd
-/// passed none.
+/// The variables are removed (whoever they were for), so that no child takes them for its
+/// own. `None` when systemd passed none.
 pub fn from_systemd() -> Result<Option<Vec<Listener>>, String> {
     let pid = std::env::var("LISTEN_PID").ok();
-    if pid.and_then(|pid| pid.parse::<u32>().ok()) != Some(std::process::id()) {
+    let ours = pid.and_then(|pid| pid.parse::<u32>().ok()) == Some(std::process::id());
+    // Read in every case: this removes the variables. Descriptors not taken stay as they are.
+    let mut passed = listenfd::ListenFd::from_env();
+    if !ours {
         return Ok(None);
     }
-    let mut passed = listenfd::ListenFd::from_env();
     let mut listeners = Vec::with_capacity(passed.len());
     for index in 0..passed.len() {
         let not_stream = || {
