@@ -17,7 +17,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -191,7 +191,8 @@ fn sockets_passed_by_systemd_socket_activate_are_served() {
         .arg(env!("CARGO_BIN_EXE_nomserve"))
         .arg("--root")
         .arg(www())
-        .args(["--bind", "192.0.2.1", "--port", "1"]);
+        .args(["--bind", "192.0.2.1", "--port", "1"])
+        .stdin(Stdio::null());
     let first = thread::spawn(move || get_when_listening(SocketAddr::from(([127, 0, 0, 1], port))));
     let server = Server::from_command(cmd, &www(), IpAddr::from([127, 0, 0, 1]));
     assert_eq!(server.addr.port(), port);
@@ -395,4 +396,35 @@ fn the_example_units_verify() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.trim().is_empty(), "warnings: {stderr}");
+}
+
+/// A socket handed over as systemd does it (descriptor 3, `LISTEN_PID`, `LISTEN_FDS`), by a
+/// holder that keeps its own copy, as systemd does to start the next run: the server
+/// serves on it, and after it stops (SIGTERM) the socket still listens, so the holder (or
+/// the next run) takes the next client.
+#[test]
+fn a_passed_socket_still_listens_after_the_server_stops() {
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap();
+    let passed = rustix::fd::OwnedFd::from(holder.try_clone().unwrap());
+    // The shell moves its stdin (the socket) to descriptor 3 and runs the server in its own
+    // process, whose id $$ is.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("exec 3<&0 0</dev/null; LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" --root \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_nomserve"))
+        .arg(www())
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::from(passed));
+    let mut server = Server::from_command(cmd, &www(), addr.ip());
+    assert_eq!(server.addr, addr);
+    server.wait_for_stdout("Listening on the sockets systemd passed");
+    assert_eq!(get(&server, "/test.txt").text(), test_txt());
+
+    server.signal("TERM");
+    assert_eq!(server.wait_exit().code(), Some(0));
+    let _client = TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect after the stop");
+    holder.set_nonblocking(false).unwrap();
+    let (_, peer) = holder.accept().expect("the holder accepts the next client");
+    assert!(peer.ip().is_loopback());
 }

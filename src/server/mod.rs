@@ -171,11 +171,18 @@ impl Server {
                     .map(|(index, _)| index),
             );
             drop(fds);
-            for &index in &ready {
+            // Backwards, so that removing a broken listener leaves the others' indices.
+            for &index in ready.iter().rev() {
                 if self.shared.shutting_down() {
                     break;
                 }
-                self.accept_from(index);
+                if let Err(e) = self.accept_from(index) {
+                    let listener = self.listeners.remove(index);
+                    log::error!(
+                        "{}: accept failed: {e}; no longer listening there",
+                        listener.address
+                    );
+                }
             }
         }
         self.listeners.clear();
@@ -194,10 +201,12 @@ impl Server {
     /// Out of descriptors (`EMFILE`, `ENFILE`: the process's limit can be below the connection
     /// cap, or lowered while it runs), the waiting client is answered as past the cap (see
     /// [`Server::refuse_with_spare`]). Out of memory, the accept pauses [`ACCEPT_BACKOFF`].
-    fn accept_from(&mut self, index: usize) {
+    /// An error that says the socket itself is unusable (not a listening socket any more) is
+    /// returned: `poll` would report it again at once, for ever.
+    fn accept_from(&mut self, index: usize) -> Result<(), Errno> {
         for _ in 0..ACCEPT_BATCH {
             let Some(listener) = self.listeners.get(index) else {
-                return;
+                return Ok(());
             };
             let tcp = listener.is_tcp();
             let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
@@ -208,21 +217,25 @@ impl Server {
                         .unwrap_or(UNIX_PEER);
                     self.admit(stream, peer, tcp);
                 }
-                Err(Errno::AGAIN) => return,
+                Err(Errno::AGAIN) => return Ok(()),
                 Err(Errno::MFILE | Errno::NFILE) => {
                     self.refuse_with_spare(index);
-                    return;
+                    return Ok(());
                 }
                 // Out of memory: accepting again at once would fail again.
                 Err(e @ (Errno::NOBUFS | Errno::NOMEM)) => {
                     log::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
                     thread::sleep(ACCEPT_BACKOFF);
-                    return;
+                    return Ok(());
+                }
+                Err(e @ (Errno::BADF | Errno::INVAL | Errno::NOTSOCK | Errno::OPNOTSUPP)) => {
+                    return Err(e);
                 }
                 // A connection reset before it was accepted, an interrupted call: next.
                 Err(e) => log::debug!("accept failed: {e}"),
             }
         }
+        Ok(())
     }
 
     /// After `accept` on listener `index` failed for want of a descriptor while a client

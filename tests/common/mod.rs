@@ -54,7 +54,8 @@ impl Server {
             .arg("0")
             .arg("--root")
             .arg(root)
-            .args(args);
+            .args(args)
+            .stdin(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -67,11 +68,9 @@ impl Server {
     }
 
     /// Runs `cmd` (the binary, or a program that runs it, such as systemd-socket-activate),
-    /// serving `root` on `ip` and the port its banner names.
+    /// serving `root` on `ip` and the port its banner names. Its stdin is the caller's to set.
     pub fn from_command(mut cmd: Command, root: &Path, ip: IpAddr) -> Server {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start the nomserve binary");
 
         // stderr is the log: keep all of it, and pass each line on for `wait_for_log`.
