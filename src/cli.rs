@@ -3,8 +3,10 @@
 //! Parsed with clap's derive API. Every value is checked here, before anything starts, so a
 //! bad flag is one clear line on stderr and exit status 2 (clap's usage-error status).
 
+use crate::conn::client::Cidr;
+use crate::http::access_log::{Destination, Format};
 use clap::Parser;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -121,6 +123,18 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub compress_cache: u64,
 
+    /// Require a PROXY protocol header (HAProxy's, version 1 or 2) at the start of every
+    /// connection, and take the client's address from it; a connection without a valid one
+    /// is closed. For a load balancer that sends one (HAProxy's send-proxy, AWS NLB, ...).
+    #[arg(long)]
+    pub proxy_protocol: bool,
+
+    /// A proxy or load balancer (an address or a range such as 10.0.0.0/8) whose Forwarded or
+    /// X-Forwarded-For fields name the client, and which is exempt from
+    /// --max-connections-per-ip. Repeatable, or comma-separated.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+    pub trusted_proxy: Vec<Cidr>,
+
     /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then
     /// any intermediates. Needs --tls-key. Reloaded on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -202,6 +216,26 @@ pub struct Args {
     /// wrong, and exit: 0 when they are valid, 2 when not.
     #[arg(long)]
     pub check_config: bool,
+
+    /// Where the access log goes: a file (appended to, reopened on SIGUSR1), `-` for
+    /// standard output, or `off` [default: the process's log on stderr, log target
+    /// `access`, which RUST_LOG can silence]. To a file or standard output, lines pass
+    /// through a bounded buffer: when the disk cannot keep up, lines are dropped and
+    /// counted rather than holding requests up.
+    #[arg(long, value_name = "PATH", value_parser = parse_access_log)]
+    pub access_log: Option<Destination>,
+
+    /// The access log's format: `combined` (Apache's Combined Log Format) or `json` (one
+    /// object per line: time, client, method, target, protocol, request, status, bytes,
+    /// duration_us, referer, user_agent).
+    #[arg(long, value_name = "FORMAT", default_value = "combined", value_parser = parse_log_format)]
+    pub log_format: Format,
+
+    /// Serve Prometheus metrics at /metrics and a health check at /health (200 while
+    /// serving, 503 once shutting down) on this address, such as 127.0.0.1:9090; nothing
+    /// there is access-logged.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// `--bind`: where to listen.
@@ -437,6 +471,25 @@ fn parse_origin(text: &str) -> Result<String, String> {
     }
 }
 
+/// Parses `--access-log`: `off`, `-` (standard output) or a file's path.
+fn parse_access_log(text: &str) -> Result<Destination, String> {
+    match text {
+        "" => Err("the access log is a file's path, `-` or `off`".to_string()),
+        "off" => Ok(Destination::Off),
+        "-" => Ok(Destination::Stdout),
+        path => Ok(Destination::File(PathBuf::from(path))),
+    }
+}
+
+/// Parses `--log-format`: `combined` or `json`.
+fn parse_log_format(text: &str) -> Result<Format, String> {
+    match text {
+        "combined" => Ok(Format::Combined),
+        "json" => Ok(Format::Json),
+        _ => Err(format!("{text:?} is not combined or json")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +526,42 @@ mod tests {
         assert_eq!(parse_codings("gzip"), Ok(Codings([false, false, true])));
         assert!(parse_codings("deflate").is_err());
         assert!(args.worker_threads() >= 1);
+        assert_eq!(args.access_log, None);
+        assert_eq!(args.log_format, Format::Combined);
+        assert_eq!(args.metrics, None);
+    }
+
+    #[test]
+    fn observing_flags() {
+        let args = Args::try_parse_from([
+            "nomserve",
+            "--access-log",
+            "/var/log/nomserve/access.log",
+            "--log-format",
+            "json",
+            "--metrics",
+            "[::1]:9090",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.access_log,
+            Some(Destination::File(PathBuf::from(
+                "/var/log/nomserve/access.log"
+            )))
+        );
+        assert_eq!(args.log_format, Format::Json);
+        assert_eq!(args.metrics, Some("[::1]:9090".parse().unwrap()));
+        assert_eq!(parse_access_log("-"), Ok(Destination::Stdout));
+        assert_eq!(parse_access_log("off"), Ok(Destination::Off));
+        for bad in [
+            &["--access-log", ""][..],
+            &["--log-format", "common"],
+            &["--metrics", "9090"],
+            &["--metrics", "localhost:9090"],
+        ] {
+            let argv = std::iter::once("nomserve").chain(bad.iter().copied());
+            assert!(Args::try_parse_from(argv).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

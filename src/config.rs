@@ -21,6 +21,7 @@ use crate::cli::{Args, HeaderField};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use globset::{GlobBuilder, GlobMatcher};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,21 @@ pub struct Settings {
     pub redirects: Vec<Redirect>,
     /// `[[auth]]`: password-protected parts of the site, in file order.
     pub auth: Vec<AuthArea>,
+    /// Each setting as written (its key, its values joined by `, `), for telling what a
+    /// reload changed.
+    written: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// The keys whose values differ between `self` and `other` (the tables as `rules`,
+    /// `redirects`, `auth`), in key order.
+    pub fn changed(&self, other: &Settings) -> Vec<String> {
+        let keys: BTreeSet<&String> = self.written.keys().chain(other.written.keys()).collect();
+        keys.into_iter()
+            .filter(|key| self.written.get(*key) != other.written.get(*key))
+            .cloned()
+            .collect()
+    }
 }
 
 /// A `[[rules]]` table: `path` (a glob) and `headers` (a table of field names and values).
@@ -134,6 +150,7 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
             rules: Vec::new(),
             redirects: Vec::new(),
             auth: Vec::new(),
+            written: written(&matches, &Tables::default()),
         });
     };
     let text = std::fs::read_to_string(&path)
@@ -184,12 +201,50 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
         ))
     })?;
     let args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    let written = written(&matches, &settings_tables);
     Ok(Settings {
         args,
         rules: settings_tables.rules,
         redirects: settings_tables.redirects,
         auth: settings_tables.auth,
+        written,
     })
+}
+
+/// Every setting of `matches` and `tables` as written, by key.
+fn written(matches: &ArgMatches, tables: &Tables) -> BTreeMap<String, String> {
+    let mut written = BTreeMap::new();
+    for arg in command().get_arguments() {
+        let Some(key) = key_of(arg) else {
+            continue;
+        };
+        let id = arg.get_id().as_str();
+        let value = match matches.get_raw(id) {
+            Some(values) => values
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+            None => continue,
+        };
+        written.insert(key, value);
+    }
+    let rules: Vec<String> = tables
+        .rules
+        .iter()
+        .map(|rule| format!("{} {:?}", rule.path, rule.headers))
+        .collect();
+    let redirects: Vec<String> = tables.redirects.iter().map(|r| format!("{r:?}")).collect();
+    let auth: Vec<String> = tables
+        .auth
+        .iter()
+        .map(|area| format!("{} {} {}", area.path, area.file.display(), area.realm))
+        .collect();
+    for (key, entries) in [("rules", rules), ("redirects", redirects), ("auth", auth)] {
+        if !entries.is_empty() {
+            written.insert(key.to_string(), entries.join("; "));
+        }
+    }
+    written
 }
 
 /// Whether `id` took its value from neither the command line nor the environment.
@@ -559,6 +614,21 @@ mod tests {
         assert_eq!(settings.args.index, ["b.html"]);
         let settings = with_file("echo = true\n", &[]).unwrap();
         assert!(!settings.args.no_echo);
+    }
+
+    #[test]
+    fn a_reload_names_what_changed() {
+        let old = with_file("list_dirs = true\nport = 9000\n", &[]).unwrap();
+        let new = with_file(
+            "port = 9000\ncache_control = \"max-age=9\"\n[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            old.changed(&new),
+            ["cache_control", "config", "list_dirs", "redirects"]
+        );
+        assert!(new.changed(&new).is_empty());
     }
 
     #[test]

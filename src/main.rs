@@ -14,24 +14,28 @@ mod config;
 mod conn;
 mod handlers;
 mod http;
+mod metrics;
 mod server;
 mod systemd;
 
 use config::Settings;
 use conn::Timeouts;
+use conn::client::TrustedProxies;
 use handlers::auth::Auth;
-use handlers::files::{CacheLimits, FileOptions, StaticFiles};
+use handlers::cors::Cors;
+use handlers::files::{CacheLimits, ErrorPages, FieldRule, FieldRules, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
+use handlers::redirects::{RedirectRule, Redirects};
 use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
 use server::listeners::{self, Address, Listener};
 use server::{Config, Control, Server};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::ffi::OsString;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -92,14 +96,44 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// The handler the settings describe, serving `root`.
+/// The handler the settings describe, serving `root`. From the outside in: HSTS (on every
+/// answer), CORS (preflights answered before anything else, so before any authentication),
+/// the redirects, the error pages (over every error the handlers inside give, a `401`
+/// among them), the authentication, then the router. CORS, redirects and error pages are
+/// there only when configured.
 fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, Fatal> {
     let args = &settings.args;
+    let bad = |message: String| Fatal {
+        message,
+        status: EXIT_BAD_CONFIG,
+    };
+    let headers: Vec<(String, String)> = args
+        .headers
+        .iter()
+        .map(|field| (field.name.clone(), field.value.clone()))
+        .collect();
+    let rules: Vec<FieldRule> = settings
+        .rules
+        .iter()
+        .map(|rule| FieldRule {
+            path: rule.path.clone(),
+            glob: rule.glob.clone(),
+            fields: rule
+                .headers
+                .iter()
+                .map(|field| (field.name.clone(), field.value.clone()))
+                .collect(),
+        })
+        .collect();
+    let fields = FieldRules::new(&args.cache_control, &headers, &rules).map_err(bad)?;
     let files = StaticFiles::new(FileOptions {
         root: root.to_path_buf(),
         dotfiles: args.dotfiles,
         list_dirs: args.list_dirs,
-        cache_control: args.cache_control.clone(),
+        index: args.index.clone(),
+        clean_urls: args.clean_urls,
+        fallback: args.fallback.clone(),
+        fields,
         cache: CacheLimits {
             entries: args.file_cache_entries,
             bytes: args.file_cache_size,
@@ -108,19 +142,37 @@ fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, F
         compress: args.compress.0,
         compress_cache: args.compress_cache,
     })
-    .map_err(|e| Fatal {
-        message: format!("document root {}: {e}", root.display()),
-        status: EXIT_BAD_CONFIG,
-    })?;
+    .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
+    files.check_fallback().map_err(bad)?;
     let router = Router::new(files).with_echo(!args.no_echo);
-    let site =
-        Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(|message| Fatal {
-            message,
-            status: EXIT_BAD_CONFIG,
-        })?;
+    let site = Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(bad)?;
+    let mut handler: Box<dyn Handler> = Box::new(site);
+    if !args.error_page.is_empty() {
+        let pages = args
+            .error_page
+            .iter()
+            .map(|page| (page.status, page.file.clone()))
+            .collect();
+        handler = Box::new(ErrorPages::new(handler, root, args.dotfiles, pages).map_err(bad)?);
+    }
+    if !settings.redirects.is_empty() {
+        let rules = settings
+            .redirects
+            .iter()
+            .map(|r| RedirectRule {
+                from: r.from.clone(),
+                to: r.to.clone(),
+                status: r.status,
+            })
+            .collect();
+        handler = Box::new(Redirects::new(handler, rules));
+    }
+    if !args.cors.is_empty() {
+        handler = Box::new(Cors::new(handler, args.cors.clone()));
+    }
     Ok(match args.hsts {
-        Some(max_age) => Arc::new(Hsts::new(site, max_age)),
-        None => Arc::new(site),
+        Some(max_age) => Arc::new(Hsts::new(handler, max_age)),
+        None => Arc::from(handler),
     })
 }
 
@@ -185,6 +237,17 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         ),
     };
     let addresses: Vec<Address> = listeners.iter().map(|l| l.address.clone()).collect();
+    let metrics_socket = match args.metrics {
+        Some(requested) => Some(
+            TcpListener::bind(requested)
+                .and_then(|socket| Ok((socket.local_addr()?, socket)))
+                .map_err(|e| {
+                    cannot_start(&format!("cannot listen on {requested} for metrics"), e)
+                })?,
+        ),
+        None => None,
+    };
+    start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
     let handler = build_handler(&settings, &root)?;
     let certificates = load_certificates(args)?;
@@ -204,15 +267,17 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             send: args.send_timeout,
             min_send_rate: args.min_send_rate,
         },
+        trusted: TrustedProxies::new(args.trusted_proxy.clone()),
+        proxy_protocol: args.proxy_protocol,
         shutdown_timeout: args.shutdown_timeout,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = Server::start(listeners, config, handler, tls)
+    let server = Server::start(listeners, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
     let mut controls = vec![server.control()];
     let redirect = match args.redirect_http {
         Some(port) => {
-            let (redirect, addrs) = start_redirect(&args.bind, port, &addresses, config)?;
+            let (redirect, addrs) = start_redirect(&args.bind, port, &addresses, config.clone())?;
             controls.push(redirect.control());
             thread::Builder::new()
                 .name("redirect".to_string())
@@ -222,22 +287,33 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         }
         None => Vec::new(),
     };
-    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+    let metrics_addr = match metrics_socket {
+        Some((addr, socket)) => {
+            start_metrics(socket, &server)
+                .map_err(|e| cannot_start("cannot start the metrics listener", e))?;
+            Some(addr)
+        }
+        None => None,
+    };
+    let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
         .name("signals".to_string())
         .spawn(move || {
-            let live = Live {
+            let mut live = Live {
                 argv,
                 settings,
                 controls,
                 certificates,
             };
-            on_signals(signals, &live);
+            on_signals(signals, &mut live);
         })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
     print_banner(&root, scheme, &addresses, activated, &redirect);
+    if let Some(metrics) = metrics_addr {
+        println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
+    }
     systemd::ready();
     log::info!(
         "{} workers, at most {} connections ({} per address), header timeout {:?}, \
@@ -252,6 +328,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     );
 
     let still_open = server.run();
+    access_log::finish();
     if still_open == 0 {
         println!("Server stopped: all connections closed.");
     } else {
@@ -295,6 +372,37 @@ fn print_banner(
     for addr in redirect {
         println!("Redirecting http://{addr}/ to https");
     }
+}
+
+/// Sets up the access log as `--access-log` and `--log-format` say.
+fn start_access_log(args: &cli::Args) -> Result<(), Fatal> {
+    let destination = args
+        .access_log
+        .clone()
+        .unwrap_or(access_log::Destination::Logger);
+    let described = match &destination {
+        access_log::Destination::File(path) => path.display().to_string(),
+        _ => "standard output".to_string(),
+    };
+    access_log::start(destination, args.log_format).map_err(|e| Fatal {
+        message: format!("cannot open the access log {described}: {e}"),
+        status: EXIT_BAD_CONFIG,
+    })
+}
+
+/// Counts requests from now on, and serves `/metrics` and `/health` on `socket`, reading
+/// the connections and the shutdown state of `server`.
+fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
+    metrics::enable();
+    let control = Arc::new(server.control());
+    let draining = Arc::clone(&control);
+    metrics::serve(
+        socket,
+        metrics::Sources {
+            connections: Box::new(move || control.connections()),
+            draining: Box::new(move || draining.shutting_down()),
+        },
+    )
 }
 
 /// Starts the plain-HTTP listener of `--redirect-http` on `port` of each IP address in
@@ -365,13 +473,17 @@ struct Live {
 /// tells systemd it stops); a second one ends the process at once, for an operator who does
 /// not want to wait out `--shutdown-timeout`, with the status a shell gives a process the
 /// signal ended: 130 for SIGINT, 143 for SIGTERM.
-fn on_signals(mut signals: Signals, live: &Live) {
+fn on_signals(mut signals: Signals, live: &mut Live) {
     let mut received = 0;
     for signal in signals.forever() {
         if signal == SIGHUP {
             systemd::reloading();
             reload(live);
             systemd::ready();
+            continue;
+        }
+        if signal == SIGUSR1 {
+            access_log::reopen();
             continue;
         }
         let (name, status) = if signal == SIGINT {
@@ -395,10 +507,10 @@ fn on_signals(mut signals: Signals, live: &Live) {
 
 /// SIGHUP: reads the settings again (the same command line and environment, the config
 /// file anew) and the TLS pair. Valid new settings answer new requests from then on, without
-/// a connection dropped; invalid ones are logged and ignored. What is fixed when the
-/// server starts (where it listens, its workers and limits, whether it speaks TLS) is
-/// logged as needing a restart when it changed.
-fn reload(live: &Live) {
+/// a connection dropped, and the log names the keys that changed; invalid ones are logged
+/// and ignored. What is fixed when the server starts (where it listens, its workers and
+/// limits, whether it speaks TLS) is logged as needing a restart when it changed.
+fn reload(live: &mut Live) {
     log::info!("SIGHUP received: reloading the settings");
     match config::load(&live.argv) {
         Ok(settings) => {
@@ -416,7 +528,13 @@ fn reload(live: &Live) {
                     if let Some(main) = live.controls.first() {
                         main.replace_handler(handler);
                     }
-                    log::info!("SIGHUP: new settings applied to new requests");
+                    let changed = live.settings.changed(&settings);
+                    let changed = match changed.is_empty() {
+                        true => "nothing changed".to_string(),
+                        false => format!("changed: {}", changed.join(", ")),
+                    };
+                    log::info!("SIGHUP: new settings applied to new requests ({changed})");
+                    live.settings = settings;
                 }
                 Err(fatal) => {
                     log::error!("SIGHUP: {}; keeping the current settings", fatal.message)
@@ -479,6 +597,9 @@ fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
     note("tls_cert", old.tls_cert != new.tls_cert);
     note("tls_key", old.tls_key != new.tls_key);
     note("redirect_http", old.redirect_http != new.redirect_http);
+    note("access_log", old.access_log != new.access_log);
+    note("log_format", old.log_format != new.log_format);
+    note("metrics", old.metrics != new.metrics);
     changed
 }
 

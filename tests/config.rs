@@ -162,7 +162,8 @@ fn sighup_applies_a_new_file_and_keeps_open_connections() {
 
     config_file(dir.path(), "live.toml", "cache_control = \"max-age=120\"\n");
     server.signal("HUP");
-    server.wait_for_log("new settings applied");
+    let line = server.wait_for_log("new settings applied");
+    assert!(line.contains("changed: cache_control)"), "{line}");
     // The connection opened before the reload is still served, with the new settings.
     stream.write_all(ask).unwrap();
     let after = read_response(&mut stream, &mut leftover, false);

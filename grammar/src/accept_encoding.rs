@@ -125,7 +125,7 @@ fn codings(input: &[u8]) -> PResult<'_, &str> {
 
 /// `weight = OWS ";" OWS "q=" qvalue` (RFC 9110 §12.4.2); `"q="` is case-insensitive, as
 /// ABNF strings are.
-fn weight(input: &[u8]) -> PResult<'_, u16> {
+pub(crate) fn weight(input: &[u8]) -> PResult<'_, u16> {
     preceded((ows, tag(";"), ows, tag_no_case("q=")), qvalue).parse(input)
 }
 

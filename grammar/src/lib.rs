@@ -13,10 +13,10 @@
 //! status, since guessing at a framing field is how two parsers of one message come to
 //! disagree (RFC 9112 §11.2). A field the handler consults afterwards (Range, If-Match and
 //! If-None-Match, the HTTP-dates of If-Modified-Since and If-Unmodified-Since,
-//! Accept-Encoding) is ignored when invalid: its `parse_*` function returns `None`, meaning
+//! Accept-Encoding, Accept) is ignored when invalid: its `parse_*` function returns `None`, meaning
 //! "as if the field were absent", and never an error. RFC 9110 requires this of the dates
 //! (§13.1.3, §13.1.4: a recipient MUST ignore an invalid one) and allows it for Range (§14.2:
-//! a server MAY ignore the field); for the entity-tag lists and Accept-Encoding it is the
+//! a server MAY ignore the field); for the entity-tag lists, Accept-Encoding and Accept it is the
 //! reading under which an invalid value costs a client an optimisation, never its request.
 //!
 //! `unsafe` is denied everywhere but in the module `text`, whose API is safe: the scan that
@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod abnf;
+mod accept;
 mod accept_encoding;
 mod chunked;
 mod date;
@@ -53,6 +54,7 @@ mod text;
 mod types;
 
 pub use abnf::{is_field_value, is_token};
+pub use accept::{MediaRange, parse_accept};
 pub use accept_encoding::{Coding, parse_accept_encoding};
 pub use chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
 pub use date::{format_http_date, parse_http_date};

@@ -1,8 +1,8 @@
 //! From a parsed request head to a response: the expectation, the handler (with its panics
 //! contained), how the body is read, and whether the connection stays open.
 
+use crate::conn::Context;
 use crate::conn::body::{BodyReader, MAX_DISCARDED_BODY};
-use crate::handlers::Handler;
 use crate::http::access_log::{self, RequestInfo};
 use crate::http::response::Response;
 use nomserve_grammar::{BodyFraming, Method, Request, Version};
@@ -58,16 +58,19 @@ pub struct Prepared {
     pub close: Option<Close>,
 }
 
-/// Decides what to do with `request` (whose raw head is `head`) from `peer`: the handler's
-/// response, or 417 for an expectation the server cannot meet, 413 at once for a body
-/// announced with `100-continue` that is over the limit, 500 if the handler panicked.
-/// Logs the raw head and its fields at debug level.
+/// Decides what to do with `request` (whose raw head is `head`) from `peer`: the response of
+/// `ctx`'s handler, or 417 for an expectation the server cannot meet, 413 at once for a body
+/// announced with `100-continue` that is over the limit, 500 if the handler panicked. The
+/// client the handler is told of, and the access log records, is the peer or the one a
+/// trusted proxy names ([`TrustedProxies::client`]). Logs the raw head and its fields at
+/// debug level.
 pub fn prepare(
     request: &Request<'_, '_>,
     head: &[u8],
     peer: SocketAddr,
-    handler: &dyn Handler,
+    ctx: &Context<'_>,
 ) -> Prepared {
+    let client = ctx.trusted.client(peer.ip(), &request.headers);
     if log::log_enabled!(log::Level::Debug) {
         log::debug!(
             "{peer}: request head ({} bytes): \"{}\"",
@@ -85,7 +88,7 @@ pub fn prepare(
     let exchange = Exchange {
         head_request: request.method == Method::Head,
         http10: request.version < Version::HTTP_11,
-        info: RequestInfo::parsed(head, request),
+        info: RequestInfo::parsed(head, request, client),
     };
     let refuse = |response: Response, exchange: Exchange| Prepared {
         response,
@@ -112,7 +115,7 @@ pub fn prepare(
     }
     let close = (!request.wants_keep_alive()).then_some(Close::Requested);
     match catch_unwind(AssertUnwindSafe(|| {
-        handler.handle(request, head, peer.ip())
+        ctx.handler.handle(request, head, client)
     })) {
         Ok(response) => Prepared {
             response,

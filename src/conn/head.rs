@@ -15,8 +15,8 @@
 //! Leading empty lines (RFC 9112 §2.2) are stepped over before the request-line is looked
 //! for; what they are is the parse's to judge.
 
+use crate::conn::Context;
 use crate::conn::dispatch::{Prepared, prepare};
-use crate::handlers::Handler;
 use memchr::memchr_iter;
 use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
 use std::net::SocketAddr;
@@ -64,12 +64,12 @@ pub struct HeadScan {
 impl HeadScan {
     /// Scans `input` (the buffered bytes from the head's first one) and, when the scan calls
     /// for it, parses it (adding the bytes handed to the parser to `parsed`) and prepares the
-    /// answer to a complete head with `handler`.
+    /// answer to a complete head with `ctx`'s handler.
     pub fn read(
         &mut self,
         input: &[u8],
         peer: SocketAddr,
-        handler: &dyn Handler,
+        ctx: &Context<'_>,
         parsed: &mut u64,
     ) -> Head {
         let limits = Limits::default();
@@ -81,7 +81,7 @@ impl HeadScan {
         match parse_request(input, &mut fields, &limits) {
             Ok(Parsed::Complete { value, consumed }) => {
                 let head = input.get(..consumed).unwrap_or(input);
-                Head::Complete(prepare(&value, head, peer, handler), consumed)
+                Head::Complete(prepare(&value, head, peer, ctx), consumed)
             }
             Ok(Parsed::Partial) => Head::Partial,
             Err(e) => Head::Invalid(e),

@@ -40,6 +40,7 @@
 //! - While output waits for the socket, the send clocks of [`send`] run.
 
 mod body;
+pub mod client;
 mod dispatch;
 mod head;
 mod send;
@@ -50,6 +51,7 @@ use crate::http::output::{Item, Output};
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
 use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
+use client::TrustedProxies;
 use dispatch::{Close, Exchange, Prepared};
 use head::{Head, HeadScan};
 use send::SendClock;
@@ -93,6 +95,8 @@ pub struct Timeouts {
 pub struct Context<'a> {
     /// Answers requests.
     pub handler: &'a dyn Handler,
+    /// The peers whose Forwarded and X-Forwarded-For fields name the client.
+    pub trusted: &'a TrustedProxies,
     /// Whether the server is shutting down: responses then close their connections.
     pub shutting_down: bool,
 }
@@ -208,6 +212,17 @@ impl Conn {
     /// The client's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// The client is `peer` from now on: the address a PROXY protocol header named, read
+    /// before the connection's first request.
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        self.peer = peer;
+    }
+
+    /// Whether the connection is over (closed at a deadline, or after its last response).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
     }
 
     /// Counts of what the connection did.
@@ -406,7 +421,7 @@ impl Conn {
         let outcome = scan.read(
             self.input.get(self.pos..).unwrap_or_default(),
             self.peer,
-            ctx.handler,
+            ctx,
             &mut self.stats.head_bytes_parsed,
         );
         let peer = self.peer;

@@ -5,9 +5,11 @@
 //! `/echo` itself and sends every other path to the static files.
 
 pub mod auth;
+pub mod cors;
 pub mod echo;
 pub mod files;
 pub mod https;
+pub mod redirects;
 
 use crate::http::response::Response;
 use files::StaticFiles;
@@ -21,6 +23,14 @@ pub trait Handler: Send + Sync {
     /// exactly as received) is `head`, from the client at `client`. The body, if any, is not
     /// available: the connection layer reads and discards it before the response is sent.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response;
+}
+
+/// A handler chosen when the settings are read: wrappers that are configured or not
+/// compose over it.
+impl Handler for Box<dyn Handler> {
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+        (**self).handle(request, head, client)
+    }
 }
 
 /// The value of `Allow` on a 405 (RFC 9110 §10.2.1): the methods this server implements.

@@ -8,6 +8,10 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::sync::Arc;
 
+/// A field name: usually a static string; a configured one (`--header`, `[[rules]]`) is
+/// built when the settings are read. Borrowed names cost no allocation to send.
+pub type FieldName = Cow<'static, str>;
+
 /// A field value: usually a static string, sometimes one built for this response.
 pub type FieldValue = Cow<'static, str>;
 
@@ -18,7 +22,7 @@ pub struct Response {
     pub status: u16,
     /// Fields set by the handler, in the order they are written. The connection layer adds
     /// Date, Server, Content-Length and Connection itself; handlers never set those.
-    pub headers: Vec<(&'static str, FieldValue)>,
+    pub headers: Vec<(FieldName, FieldValue)>,
     /// Field lines serialised ahead of time (`Name: value` CRLF each), written after
     /// `headers`: a cached file's fields, built and checked once, sent without allocating.
     pub fields: Option<Arc<[u8]>>,
@@ -95,8 +99,8 @@ impl Response {
     }
 
     /// Adds a field.
-    pub fn header(mut self, name: &'static str, value: impl Into<FieldValue>) -> Self {
-        self.headers.push((name, value.into()));
+    pub fn header(mut self, name: impl Into<FieldName>, value: impl Into<FieldValue>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

@@ -41,7 +41,9 @@ struct Counts {
 #[derive(Debug)]
 pub struct Slot {
     limits: Arc<Limits>,
-    address: IpAddr,
+    /// The address it counts against; `None` for one that is not capped (a trusted proxy,
+    /// or a connection whose PROXY header has not named its client yet).
+    address: Option<IpAddr>,
 }
 
 impl Limits {
@@ -59,14 +61,11 @@ impl Limits {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A place for a connection from `address`, or why there is none.
-    /// The unspecified address stands for a connection with no IP peer (a Unix socket's),
-    /// which is under the total only.
-    pub fn try_acquire(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Refusal> {
+    /// A place for a connection from `address` (`None`: not capped per address), or why
+    /// there is none.
+    pub fn try_acquire(self: &Arc<Self>, address: Option<IpAddr>) -> Result<Slot, Refusal> {
         let mut counts = self.lock();
-        if !address.is_unspecified()
-            && counts.by_address.get(&address).copied().unwrap_or(0) >= self.max_per_address
-        {
+        if self.at_address_cap(&counts, address) {
             return Err(Refusal::PerAddress);
         }
         if counts.total >= self.max {
@@ -77,18 +76,27 @@ impl Limits {
 
     /// A place for a connection from `address` past `--max-connections`, for one that will
     /// take the place of an idle connection about to be closed.
-    pub fn acquire_in_place_of_idle(self: &Arc<Self>, address: IpAddr) -> Slot {
+    pub fn acquire_in_place_of_idle(self: &Arc<Self>, address: Option<IpAddr>) -> Slot {
         let mut counts = self.lock();
         self.take(&mut counts, address)
     }
 
-    fn take(self: &Arc<Self>, counts: &mut Counts, address: IpAddr) -> Slot {
+    fn take(self: &Arc<Self>, counts: &mut Counts, address: Option<IpAddr>) -> Slot {
         counts.total += 1;
-        *counts.by_address.entry(address).or_insert(0) += 1;
+        if let Some(address) = address {
+            *counts.by_address.entry(address).or_insert(0) += 1;
+        }
         Slot {
             limits: Arc::clone(self),
             address,
         }
+    }
+
+    /// Whether `address` has its fill of connections.
+    fn at_address_cap(&self, counts: &Counts, address: Option<IpAddr>) -> bool {
+        address.is_some_and(|address| {
+            counts.by_address.get(&address).copied().unwrap_or(0) >= self.max_per_address
+        })
     }
 
     /// Waits until no connection is open or `grace` has passed; returns how many are open.
@@ -102,16 +110,39 @@ impl Limits {
     }
 }
 
+impl Slot {
+    /// Counts this place against `address` from now on (the client a PROXY header named),
+    /// or says it is at its cap; the place stays as it was then.
+    pub fn readdress(&mut self, address: IpAddr) -> Result<(), Refusal> {
+        let mut counts = self.limits.lock();
+        if self.limits.at_address_cap(&counts, Some(address)) {
+            return Err(Refusal::PerAddress);
+        }
+        forget(&mut counts, self.address);
+        *counts.by_address.entry(address).or_insert(0) += 1;
+        self.address = Some(address);
+        Ok(())
+    }
+}
+
+/// Takes one connection off `address`'s count.
+fn forget(counts: &mut Counts, address: Option<IpAddr>) {
+    let Some(address) = address else {
+        return;
+    };
+    if let Some(count) = counts.by_address.get_mut(&address) {
+        *count -= 1;
+        if *count == 0 {
+            counts.by_address.remove(&address);
+        }
+    }
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut counts = self.limits.lock();
         counts.total = counts.total.saturating_sub(1);
-        if let Some(count) = counts.by_address.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                counts.by_address.remove(&self.address);
-            }
-        }
+        forget(&mut counts, self.address);
         if counts.total == 0 {
             self.limits.all_closed.notify_all();
         }
@@ -156,8 +187,8 @@ pub fn refuse(stream: OwnedFd, peer: SocketAddr, message: &str) {
 mod tests {
     use super::*;
 
-    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
-    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+    const A: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)));
+    const B: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2)));
 
     #[test]
     fn the_per_address_cap_comes_before_the_total() {
@@ -173,22 +204,28 @@ mod tests {
     }
 
     #[test]
-    fn connections_without_an_ip_peer_are_under_the_total_only() {
-        let unix = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
-        let limits = Limits::new(3, 1);
-        let _u1 = limits.try_acquire(unix).unwrap();
-        let _u2 = limits.try_acquire(unix).unwrap();
-        let _a = limits.try_acquire(A).unwrap();
-        assert_eq!(limits.try_acquire(unix).unwrap_err(), Refusal::Full);
-    }
-
-    #[test]
     fn a_place_of_an_idle_connection_goes_past_the_total_until_it_closes() {
         let limits = Limits::new(1, 4);
         let idle = limits.try_acquire(A).unwrap();
         let _new = limits.acquire_in_place_of_idle(B);
         drop(idle);
         assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::Full);
+    }
+
+    #[test]
+    fn uncapped_places_count_in_the_total_only_until_readdressed() {
+        let limits = Limits::new(4, 1);
+        let mut first = limits.try_acquire(None).unwrap();
+        let mut second = limits.try_acquire(None).unwrap();
+        let _third = limits.try_acquire(None).unwrap();
+        first.readdress(A.unwrap()).unwrap();
+        assert_eq!(second.readdress(A.unwrap()), Err(Refusal::PerAddress));
+        assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::PerAddress);
+        second.readdress(B.unwrap()).unwrap();
+        drop(first);
+        let _again = limits.try_acquire(A).unwrap();
+        let _fourth = limits.try_acquire(None).unwrap();
+        assert_eq!(limits.try_acquire(None).unwrap_err(), Refusal::Full);
     }
 
     #[test]

@@ -33,11 +33,13 @@
 pub mod certs;
 pub mod limits;
 pub mod listeners;
+mod proxied;
 mod tls;
 mod transport;
 mod worker;
 
 use crate::conn::Timeouts;
+use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use limits::{Limits, Refusal};
 use listeners::Listener;
@@ -65,7 +67,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const ACCEPT_BATCH: usize = 64;
 
 /// The server's settings, from the command line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Worker threads.
     pub threads: usize,
@@ -75,6 +77,11 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// The connections' time limits.
     pub timeouts: Timeouts,
+    /// The peers whose Forwarded and X-Forwarded-For fields name the client; they are also
+    /// exempt from `max_connections_per_ip`, since a balancer carries many clients.
+    pub trusted: TrustedProxies,
+    /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
+    pub proxy_protocol: bool,
     /// How long in-flight responses may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
 }
@@ -121,7 +128,7 @@ impl Server {
         }
         let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         let spare = Some(rustix::io::dup(&wake)?);
-        let shared = Arc::new(Shared::new(handler, config.timeouts, tls));
+        let shared = Arc::new(Shared::new(handler, &config, tls));
         let lanes = worker::spawn(config.threads, &shared)?;
         Ok(Server {
             listeners,
@@ -282,7 +289,12 @@ impl Server {
                 return;
             }
         }
-        let (slot, evict) = match self.limits.try_acquire(peer.ip()) {
+        // A trusted proxy carries many clients, and behind the PROXY protocol the client is
+        // not known yet (the header names it, and the cap is applied then), and a Unix
+        // socket's client has no address: none counts against --max-connections-per-ip here.
+        let exempt = !tcp || self.shared.proxy_protocol || self.shared.trusted.contains(peer.ip());
+        let capped = (!exempt).then_some(peer.ip());
+        let (slot, evict) = match self.limits.try_acquire(capped) {
             Ok(slot) => (slot, false),
             Err(Refusal::PerAddress) => {
                 log::warn!("{peer}: past --max-connections-per-ip; answered 503");
@@ -299,7 +311,7 @@ impl Server {
                     limits::refuse(stream, peer, "too many connections; try again shortly");
                     return;
                 }
-                (self.limits.acquire_in_place_of_idle(peer.ip()), true)
+                (self.limits.acquire_in_place_of_idle(capped), true)
             }
         };
         let lane = if evict {
@@ -332,6 +344,18 @@ impl Control {
                 log::error!("could not wake the accept loop: {e}");
             }
         }
+    }
+
+    /// Connections open and, of those, idle, over every worker.
+    pub fn connections(&self) -> (usize, usize) {
+        self.lanes.iter().fold((0, 0), |(open, idle), lane| {
+            (open + lane.open(), idle + lane.idle())
+        })
+    }
+
+    /// Whether a shutdown has begun.
+    pub fn shutting_down(&self) -> bool {
+        self.shared.shutting_down()
     }
 
     /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]).

@@ -31,6 +31,7 @@
 use super::transport::{Readiness, TURN_BYTES, TURN_RESPONSES, Turn, log_io_error};
 use crate::conn::{Conn, Context, Want};
 use crate::http::output::Item;
+use crate::metrics;
 use rustix::fd::OwnedFd;
 use rustix::net::{RecvFlags, Shutdown};
 use rustls::ServerConnection;
@@ -238,7 +239,12 @@ fn turn(
         }
         if tls.session.is_handshaking() {
             match receive(tls, socket, ready) {
-                Step::Go(_) => continue,
+                Step::Go(_) => {
+                    if !tls.session.is_handshaking() {
+                        metrics::count_tls_handshake();
+                    }
+                    continue;
+                }
                 Step::Wait => return Turn::Wait,
                 Step::Close => return Turn::Close,
             }

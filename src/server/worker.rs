@@ -17,9 +17,12 @@
 //! Handlers are plain blocking functions: while one runs, the worker's other connections
 //! wait, as in nginx's workers. They read local files; no handler waits on a client.
 
+use crate::conn::client::TrustedProxies;
 use crate::conn::{Conn, Context, Timeouts};
 use crate::handlers::Handler;
+use crate::server::Config;
 use crate::server::limits::{self, Slot};
+use crate::server::proxied::{self, Arrival, Complaints};
 use crate::server::tls::{self, RECORD, Tls};
 use crate::server::transport::{self, Readiness, Turn};
 use rustix::event::{EventfdFlags, Timespec, epoll, eventfd};
@@ -49,23 +52,32 @@ pub struct Shared {
     handler_generation: AtomicU64,
     /// The connections' time limits.
     pub timeouts: Timeouts,
+    /// The peers whose Forwarded and X-Forwarded-For fields name the client.
+    pub trusted: TrustedProxies,
+    /// Every connection starts with a PROXY protocol header.
+    pub proxy_protocol: bool,
+    /// Addresses whose missing PROXY header was logged lately.
+    complaints: Complaints,
     /// With HTTPS, what each connection's TLS session is made from.
     pub tls: Option<Arc<ServerConfig>>,
     shutting_down: AtomicBool,
 }
 
 impl Shared {
-    /// The shared state of a server that answers with `handler`, over TLS made from `tls`
-    /// when it is given.
+    /// The shared state of a server that answers with `handler`, under `config`'s timeouts,
+    /// trusted proxies and PROXY protocol setting, over TLS made from `tls` when it is given.
     pub fn new(
         handler: Arc<dyn Handler>,
-        timeouts: Timeouts,
+        config: &Config,
         tls: Option<Arc<ServerConfig>>,
     ) -> Shared {
         Shared {
             handler: RwLock::new(handler),
             handler_generation: AtomicU64::new(0),
-            timeouts,
+            timeouts: config.timeouts,
+            trusted: config.trusted.clone(),
+            proxy_protocol: config.proxy_protocol,
+            complaints: Complaints::default(),
             tls,
             shutting_down: AtomicBool::new(false),
         }
@@ -222,7 +234,9 @@ pub fn spawn(threads: usize, shared: &Arc<Shared>) -> std::io::Result<Vec<Arc<La
 struct Entry {
     // Declared first, so dropped first: the place under the limits is free before the
     // socket closes, and a client that sees the close can connect again at once.
-    _slot: Slot,
+    slot: Slot,
+    /// The PROXY header has yet to be read (`--proxy-protocol`).
+    awaiting_proxy: bool,
     stream: OwnedFd,
     conn: Conn,
     tls: Option<Box<Tls>>,
@@ -461,7 +475,8 @@ impl Worker {
         let conn = Conn::new(peer, self.shared.timeouts, Instant::now());
         if let Some(place) = self.entries.get_mut(index) {
             *place = Some(Entry {
-                _slot: slot,
+                slot,
+                awaiting_proxy: self.shared.proxy_protocol,
                 stream,
                 conn,
                 tls,
@@ -486,8 +501,17 @@ impl Worker {
         };
         let ctx = Context {
             handler: &*self.handler,
+            trusted: &self.shared.trusted,
             shutting_down: self.shared.shutting_down(),
         };
+        if entry.awaiting_proxy && !take_proxy_header(entry, &self.shared.complaints) {
+            if entry.conn.is_closed() || !entry.awaiting_proxy {
+                self.remove(token);
+            } else {
+                self.settle(token);
+            }
+            return;
+        }
         let peer = entry.conn.peer();
         let stage = &mut self.stage;
         let turn = catch_unwind(AssertUnwindSafe(|| match &mut entry.tls {
@@ -637,4 +661,35 @@ fn entry_mut<'e>(
         return None;
     }
     entries.get_mut(index)?.as_mut()
+}
+
+/// Reads the PROXY header of `entry`'s connection, if it has come. Returns whether the
+/// connection goes on to its transport now; when it does not, it waits for more bytes
+/// (`awaiting_proxy` still set) or is to be closed (`awaiting_proxy` cleared, or its core
+/// closed at its deadline). The client the header names takes the connection's place under
+/// `--max-connections-per-ip`, and a client at its cap is closed.
+fn take_proxy_header(entry: &mut Entry, complaints: &Complaints) -> bool {
+    if entry.conn.is_closed() {
+        return false;
+    }
+    let peer = entry.conn.peer();
+    match proxied::read_header(&entry.stream, &mut entry.ready, peer, complaints) {
+        Arrival::Client(client) => {
+            entry.awaiting_proxy = false;
+            let Some(client) = client else {
+                return true;
+            };
+            if entry.slot.readdress(client.ip()).is_err() {
+                log::warn!("{client} (through {peer}): past --max-connections-per-ip; closed");
+                return false;
+            }
+            entry.conn.set_peer(client);
+            true
+        }
+        Arrival::Wait => false,
+        Arrival::Close => {
+            entry.awaiting_proxy = false;
+            false
+        }
+    }
 }

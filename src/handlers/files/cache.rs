@@ -27,6 +27,7 @@
 //! there takes one shard's lock, never across a system call.
 
 use super::Resource;
+use crate::metrics;
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify;
 use std::cell::RefCell;
@@ -222,16 +223,21 @@ impl FileCache {
             front.map.get(key).map(Arc::clone)
         });
         if copy.is_some() {
+            metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
             return copy;
         }
         let shared = {
             let mut shard = self.shard(key);
             shard.tick += 1;
             let tick = shard.tick;
-            let slot = shard.map.get_mut(key)?;
+            let Some(slot) = shard.map.get_mut(key) else {
+                metrics::FILE_CACHE.misses.fetch_add(1, Ordering::Relaxed);
+                return None;
+            };
             slot.used = tick;
             Arc::clone(&slot.resource)
         };
+        metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
         let copy = Arc::new(shared.for_this_thread());
         FRONT.with(|front| {
             let mut front = front.borrow_mut();

@@ -23,11 +23,12 @@
 //!   key, compressed anew, and the old entry ages out of the cache.
 
 use super::Stat;
+use crate::metrics;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -50,18 +51,6 @@ const QUEUE: usize = 64;
 /// The codings the server can make, in the order of the precompressed variants (`br`,
 /// `zstd`, `gzip`).
 pub const CODINGS: [&str; 3] = ["br", "zstd", "gzip"];
-
-/// Counts kept for the operator: answered from the cache, compressions started, and bytes
-/// not sent thanks to compression.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Compressed responses answered from the cache.
-    pub hits: AtomicU64,
-    /// Requests that found no variant ready and started its compression.
-    pub misses: AtomicU64,
-    /// The file's size minus the variant's, summed over the compressed responses.
-    pub bytes_saved: AtomicU64,
-}
 
 /// A variant's identity: the file's version (which names the file: device and inode) and
 /// the coding.
@@ -91,8 +80,6 @@ pub struct Compression {
     limit: u64,
     cache: Mutex<Cache>,
     jobs: Mutex<Option<SyncSender<Job>>>,
-    /// What the cache did.
-    pub counters: Counters,
 }
 
 /// One file version to compress into one coding.
@@ -110,7 +97,6 @@ impl Compression {
             limit,
             cache: Mutex::new(Cache::default()),
             jobs: Mutex::new(None),
-            counters: Counters::default(),
         })
     }
 
@@ -144,8 +130,8 @@ impl Compression {
             cache.by_use.insert(now, key);
             return match variant {
                 Some(bytes) => {
-                    self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                    self.counters.bytes_saved.fetch_add(
+                    metrics::COMPRESSION.hits.fetch_add(1, Ordering::Relaxed);
+                    metrics::COMPRESSION.bytes_saved.fetch_add(
                         stat.len.saturating_sub(bytes.len() as u64),
                         Ordering::Relaxed,
                     );
@@ -158,7 +144,7 @@ impl Compression {
             return Err(true);
         }
         drop(guard);
-        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::COMPRESSION.misses.fetch_add(1, Ordering::Relaxed);
         let job = Job {
             key,
             file: Arc::clone(file),

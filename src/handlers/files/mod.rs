@@ -8,23 +8,29 @@
 //!    (`RESOLVE_BENEATH`), so no encoding or symlink can reach outside the root; with
 //!    dotfiles hidden, nor can a symlink reach a dotfile inside it.
 //! 3. `fstat` decides: a directory is redirected (`301` to add the slash), served by its
-//!    `index.html`, listed ([`listing`], with `--list-dirs`) or refused; a regular file is
-//!    served; anything else (FIFO, socket, device) is `404`.
+//!    first index file (`--index`, `index.html` by default), listed ([`listing`], with
+//!    `--list-dirs`) or refused; a regular file is served; anything else (FIFO, socket,
+//!    device) is `404`. With `--clean-urls`, a missing `/about` is served by `about.html`.
 //! 4. [`precompressed`]: a `.br`/`.zst`/`.gz` variant replaces the file when the client
 //!    accepts it.
 //! 5. [`validators`]: the entity-tag and Last-Modified of what is sent, and the conditional
 //!    request's outcome (`412`, `304`).
-//! 6. [`ranges`]: `206`, `416` or the whole file; [`mime`] gives the Content-Type.
+//! 6. [`ranges`]: `206`, `416` or the whole file; [`mime`] gives the Content-Type, and
+//!    [`headers`] the configured fields (`--cache-control`, `--header`, `[[rules]]`).
+//! 7. A `404` for a browser navigating becomes the `--fallback` page (see
+//!    [`StaticFiles::serve`]).
 //!
 //! Files are streamed (`Body::File`, `Body::Multipart`): nothing reads a whole file into
 //! memory.
 
 mod cache;
 pub mod compress;
+mod headers;
 mod listing;
 mod map;
 mod mime;
 mod open;
+mod pages;
 mod precompressed;
 mod ranges;
 mod validators;
@@ -33,8 +39,11 @@ use crate::http::response::{Body, Response};
 pub use cache::CacheLimits;
 use cache::FileCache;
 use compress::Compression;
-use nomserve_grammar::{DecodedPath, Request, decode_path};
+use headers::Field;
+pub use headers::{FieldRule, FieldRules};
+use nomserve_grammar::{DecodedPath, Headers, MediaRange, Request, decode_path, parse_accept};
 use open::{Beneath, Failure};
+pub use pages::ErrorPages;
 use ranges::Decision;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
@@ -53,10 +62,17 @@ pub struct FileOptions {
     pub root: PathBuf,
     /// Serve dotfiles and dot-directories (`--dotfiles`).
     pub dotfiles: bool,
-    /// List directories that have no index.html (`--list-dirs`).
+    /// List directories that have no index file (`--list-dirs`).
     pub list_dirs: bool,
-    /// The Cache-Control value sent with files (`--cache-control`, default `no-cache`).
-    pub cache_control: String,
+    /// The names tried, in order, for a directory's index (`--index`).
+    pub index: Vec<String>,
+    /// Serve a missing `/about` by `about.html` (`--clean-urls`).
+    pub clean_urls: bool,
+    /// The page, relative to the root, that a browser navigating to a missing path gets
+    /// (`--fallback`).
+    pub fallback: Option<PathBuf>,
+    /// The configured fields: `--cache-control`, `--header` and `[[rules]]`.
+    pub fields: FieldRules,
     /// The open-file cache's bounds.
     pub cache: CacheLimits,
     /// The codings made on the fly (`--compress`), in [`compress::CODINGS`] order.
@@ -73,9 +89,6 @@ pub struct StaticFiles {
     cache: Arc<FileCache>,
     compression: Arc<Compression>,
 }
-
-/// The file a directory is served by.
-const INDEX: &str = "index.html";
 
 /// The body of every `404`.
 const NOT_FOUND: &str = "Not Found";
@@ -101,11 +114,69 @@ impl StaticFiles {
         })
     }
 
+    /// Checks that the `--fallback` page, if any, is a regular file beneath the root: a
+    /// fallback that is missing would turn every navigation to a missing path into a `404`
+    /// without a word, so the server refuses to start (and a reload is refused) instead.
+    pub fn check_fallback(&self) -> Result<(), String> {
+        let Some(fallback) = &self.options.fallback else {
+            return Ok(());
+        };
+        match self.open(fallback) {
+            Ok((_, meta)) if meta.is_file() => Ok(()),
+            Ok(_) => Err(format!("fallback {}: not a file", fallback.display())),
+            Err(failure) => Err(format!(
+                "fallback {}: {}",
+                fallback.display(),
+                describe(&failure)
+            )),
+        }
+    }
+
     /// Answers a GET or HEAD request for a path under the root. HEAD is answered like GET;
     /// the connection layer leaves the body out. Never panics: every failure is a response
     /// (`400` for a malformed path, `403`, `404`, `503` when out of file descriptors, `500`
     /// for the server's own errors).
+    ///
+    /// With `--fallback`, a `404` becomes the fallback page, with `200`, when the client
+    /// prefers HTML ([`prefers_html`]): a browser navigating to a client-side route of a
+    /// single-page app gets the app. Any `404`, as `try_files $uri $uri/ /index.html` gives in
+    /// nginx: a missing file, a hidden one, a directory with nothing to serve. The page is
+    /// served as a request for its own path would be (its type, validators and fields; its
+    /// `[[rules]]` matched on its own path, since the requested path names nothing), and
+    /// keeps conditional requests and ranges. Since the answer for a missing path then
+    /// depends on Accept, both it and the `404` say `Vary: Accept` (RFC 9110 §12.5.5).
     pub fn serve(&self, request: &Request<'_, '_>) -> Response {
+        let response = self.find(request);
+        let Some(fallback) = &self.options.fallback else {
+            return response;
+        };
+        if response.status != 404 {
+            return response;
+        }
+        if !prefers_html(&request.headers) {
+            return response.header("Vary", "Accept");
+        }
+        let mut key = String::new();
+        for component in fallback.iter() {
+            key.push('/');
+            map::encode_segment(component.as_encoded_bytes(), &mut key);
+        }
+        let page = match self.cache.get(&key) {
+            Some(resource) => self.represent(request, &resource),
+            None => match self.open(fallback) {
+                Ok((file, meta)) if meta.is_file() => {
+                    let path = format!("/{}", fallback.to_string_lossy());
+                    self.file(request, &key, &path, fallback, file, &meta)
+                }
+                Ok(_) => return response.header("Vary", "Accept"),
+                Err(failure) => failure_response(&key, failure),
+            },
+        };
+        page.header("Vary", "Accept")
+    }
+
+    /// [`StaticFiles::serve`] without the fallback: the file the path names, or why not.
+    fn find(&self, request: &Request<'_, '_>) -> Response {
         let Some(raw) = request.target.path() else {
             return not_found();
         };
@@ -123,8 +194,12 @@ impl StaticFiles {
                 return not_found();
             }
         };
+        let path = decoded_path(&decoded);
         let (file, meta) = match self.open(&rel) {
             Ok(opened) => opened,
+            Err(Failure::NotFound) if self.options.clean_urls && !decoded.trailing_slash => {
+                return self.clean_url(request, raw, &path, &rel);
+            }
             Err(failure) => return failure_response(raw, failure),
         };
         if meta.is_dir() {
@@ -134,14 +209,32 @@ impl StaticFiles {
                     Response::text(301, "Moved Permanently").header("Location", location),
                 );
             }
-            return self.directory(request, raw, &decoded, &rel, file);
+            return self.directory(request, raw, &path, &decoded, &rel, file);
         }
         // A regular file named with a trailing slash names nothing (as POSIX path resolution
         // says: "file.txt/" is ENOTDIR).
         if !meta.is_file() || decoded.trailing_slash {
             return not_found();
         }
-        self.file(request, raw, &rel, file, &meta)
+        self.file(request, raw, &path, &rel, file, &meta)
+    }
+
+    /// `--clean-urls`: `rel` names nothing, so the file `rel` + `.html` serves it if there is
+    /// one (`/about` is served by `about.html`); else `404`. Only a path without a trailing
+    /// slash, so a directory's URL never becomes a page's. The page is not redirected to
+    /// the shorter URL: `/about.html` is served too, as the file it is.
+    fn clean_url(&self, request: &Request<'_, '_>, key: &str, path: &str, rel: &Path) -> Response {
+        let mut name = rel.as_os_str().to_owned();
+        if name.is_empty() {
+            return not_found();
+        }
+        name.push(".html");
+        let html = PathBuf::from(name);
+        match self.open(&html) {
+            Ok((file, meta)) if meta.is_file() => self.file(request, key, path, &html, file, &meta),
+            Ok(_) | Err(Failure::NotFound) => not_found(),
+            Err(failure) => failure_response(key, failure),
+        }
     }
 
     /// Opens `rel` beneath the root for reading and `fstat`s it.
@@ -151,24 +244,28 @@ impl StaticFiles {
         Ok((file, meta))
     }
 
-    /// A directory requested with its trailing slash: its index.html if that is a regular
-    /// file, else a listing with `--list-dirs`, else `404`. An index.html that exists but may
-    /// not be read is `403`.
+    /// A directory requested with its trailing slash: the first of the `--index` names that
+    /// is a regular file in it, else a listing with `--list-dirs`, else `404`. An index file
+    /// that exists but may not be read is `403` (the names after it are not tried, as nginx's
+    /// `index` stops at a file it finds).
     fn directory(
         &self,
         request: &Request<'_, '_>,
         key: &str,
+        path: &str,
         decoded: &DecodedPath<'_>,
         rel: &Path,
         dir: File,
     ) -> Response {
-        let index = rel.join(INDEX);
-        match self.open(&index) {
-            Ok((file, meta)) if meta.is_file() => {
-                return self.file(request, key, &index, file, &meta);
+        for name in &self.options.index {
+            let index = rel.join(name);
+            match self.open(&index) {
+                Ok((file, meta)) if meta.is_file() => {
+                    return self.file(request, key, path, &index, file, &meta);
+                }
+                Ok(_) | Err(Failure::NotFound) => {}
+                Err(failure) => return failure_response(name, failure),
             }
-            Ok(_) | Err(Failure::NotFound) => {}
-            Err(failure) => return failure_response(INDEX, failure),
         }
         if !self.options.list_dirs {
             return not_found();
@@ -176,7 +273,7 @@ impl StaticFiles {
         let (mut entries, truncated) =
             match listing::read_entries(&self.beneath, dir, rel, self.options.dotfiles) {
                 Ok(read) => read,
-                Err(error) => return failure_response(INDEX, Failure::Other(error)),
+                Err(error) => return failure_response(key, Failure::Other(error)),
             };
         let mut title = String::from("/");
         for segment in &decoded.segments {
@@ -184,25 +281,27 @@ impl StaticFiles {
             title.push('/');
         }
         let page = listing::render(&title, decoded.segments.is_empty(), &mut entries, truncated);
-        Response::new(200)
+        let response = Response::new(200)
             .header("Content-Type", "text/html; charset=utf-8")
-            .header("Cache-Control", self.options.cache_control.clone())
             .header(
                 "Content-Security-Policy",
                 "default-src 'none'; style-src 'unsafe-inline'",
             )
             .header("X-Content-Type-Options", "nosniff")
-            .body(Body::Bytes(Cow::Owned(page.into_bytes())))
+            .body(Body::Bytes(Cow::Owned(page.into_bytes())));
+        with_fields(response, &self.options.fields.for_path(path))
     }
 
-    /// Serves the regular file `file` (at `rel`, with metadata `meta`), requested as `key`:
-    /// looks for its precompressed variants (after watching its directories, so that a
-    /// variant made meanwhile is not missed), keeps the lot in the open-file cache when it
-    /// may, and answers.
+    /// Serves the regular file `file` (at `rel`, with metadata `meta`), requested as `key`,
+    /// whose decoded path `path` the `[[rules]]` are matched against: looks for its
+    /// precompressed variants (after watching its directories, so that a variant made
+    /// meanwhile is not missed), keeps the lot in the open-file cache when it may, and
+    /// answers.
     fn file(
         &self,
         request: &Request<'_, '_>,
         key: &str,
+        path: &str,
         rel: &Path,
         file: File,
         meta: &Metadata,
@@ -224,9 +323,9 @@ impl StaticFiles {
         let resource = Arc::new(Resource::new(
             self,
             rel,
-            Arc::new(file),
-            stat,
+            (Arc::new(file), stat),
             variants,
+            self.options.fields.for_path(path),
             keep.then_some(self.cache.limits().max_file),
             now,
         ));
@@ -352,13 +451,16 @@ impl StaticFiles {
             Precondition::Failed => return finish(Response::text(412, "Precondition Failed")),
             // RFC 9110 §15.4.5: a 304 carries the fields a 200 would among Content-Location,
             // Date, ETag, Vary, Cache-Control and Expires; Last-Modified helps caches too.
+            // The configured fields go along, but for a Content-Type, which would describe
+            // content a 304 does not have (RFC 9110 §15.4.5 limits the metadata it carries).
             Precondition::NotModified => {
-                return finish(
-                    Response::new(304)
-                        .header("ETag", current.etag())
-                        .header("Last-Modified", current.last_modified_value())
-                        .header("Cache-Control", self.options.cache_control.clone()),
-                );
+                let response = Response::new(304)
+                    .header("ETag", current.etag())
+                    .header("Last-Modified", current.last_modified_value());
+                return finish(with_fields(
+                    response,
+                    &without_content_type(&resource.configured),
+                ));
             }
         }
 
@@ -368,24 +470,23 @@ impl StaticFiles {
             let response = Response::new(status)
                 .header("ETag", current.etag())
                 .header("Last-Modified", current.last_modified_value())
-                .header("Cache-Control", self.options.cache_control.clone())
                 .header("Accept-Ranges", "bytes");
             match coding {
                 Some(coding) => response.header("Content-Encoding", coding),
                 None => response,
             }
         };
+        let configured = |response: Response| with_fields(response, &resource.configured);
         finish(match decision {
-            Decision::Full => response(200)
-                .header("Content-Type", content_type)
-                .body(Body::File {
+            Decision::Full => {
+                configured(response(200).header("Content-Type", content_type)).body(Body::File {
                     file,
                     offset: 0,
                     len,
-                }),
+                })
+            }
             Decision::Partial(parts) => match parts.as_slice() {
-                [one] => response(206)
-                    .header("Content-Type", content_type)
+                [one] => configured(response(206).header("Content-Type", content_type))
                     .header("Content-Range", ranges::content_range(one, len))
                     .body(Body::File {
                         file,
@@ -395,11 +496,12 @@ impl StaticFiles {
                 many => {
                     let boundary = ranges::boundary();
                     let (parts, tail) = ranges::multipart(&boundary, &content_type, many, len);
-                    response(206)
-                        .header(
-                            "Content-Type",
-                            format!("multipart/byteranges; boundary={boundary}"),
-                        )
+                    // The whole is multipart/byteranges whatever type is configured.
+                    let response = response(206).header(
+                        "Content-Type",
+                        format!("multipart/byteranges; boundary={boundary}"),
+                    );
+                    with_fields(response, &without_content_type(&resource.configured))
                         .body(Body::Multipart { file, parts, tail })
                 }
             },
@@ -428,20 +530,22 @@ impl StaticFiles {
         let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(name), now);
         let precondition = validators::evaluate(request.method, &request.headers, &current, now);
         let not_modified = || {
-            Response::new(304)
+            let response = Response::new(304)
                 .header("ETag", current.etag())
-                .header("Last-Modified", current.last_modified_value())
-                .header("Cache-Control", self.options.cache_control.clone())
+                .header("Last-Modified", current.last_modified_value());
+            with_fields(response, &without_content_type(&resource.configured))
         };
         match self.compression.variant(stat, coding, &resource.file) {
             Ok(bytes) => Some(match precondition {
-                Precondition::Proceed => Response::new(200)
-                    .header("ETag", current.etag())
-                    .header("Last-Modified", current.last_modified_value())
-                    .header("Cache-Control", self.options.cache_control.clone())
-                    .header("Content-Type", resource.content_type.clone())
-                    .header("Content-Encoding", name)
-                    .body(Body::Shared(bytes)),
+                Precondition::Proceed => {
+                    let response = Response::new(200)
+                        .header("ETag", current.etag())
+                        .header("Last-Modified", current.last_modified_value())
+                        .header("Content-Type", resource.content_type.clone());
+                    with_fields(response, &resource.configured)
+                        .header("Content-Encoding", name)
+                        .body(Body::Shared(bytes))
+                }
                 Precondition::NotModified => not_modified(),
                 Precondition::Failed => Response::text(412, "Precondition Failed"),
             }),
@@ -471,48 +575,52 @@ pub struct Resource {
     variants: [Option<(Arc<File>, Stat)>; 3],
     /// The codings this server makes for the file ([`compress`]).
     offers: [bool; 3],
+    /// The configured fields for its path (Cache-Control among them), for the answers built
+    /// per request.
+    configured: Arc<[Field]>,
     /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
-    /// Cache-Control, Accept-Ranges, Content-Type, Vary (with variants, on disk or made
-    /// here), nosniff.
+    /// Accept-Ranges, Content-Type, Vary (with variants, on disk or made here), nosniff,
+    /// merged with the configured fields.
     fields: Arc<[u8]>,
     /// The content, for a file small enough to keep in memory.
     bytes: Option<Arc<[u8]>>,
 }
 
 impl Resource {
-    /// The resource of `file` at `rel` with its `variants`, as `files` serves it; its
-    /// content read into memory when `keep_up_to` is given and the file is no larger (a read
-    /// that fails or comes up short keeps nothing, and the file is sent from its
-    /// descriptor).
+    /// The resource of `file` at `rel` (open, with its stat) with its `variants`, as `files`
+    /// serves it with the `configured` fields; its content read into memory when
+    /// `keep_up_to` is given and the file is no larger (a read that fails or comes up short
+    /// keeps nothing, and the file is sent from its descriptor).
     fn new(
         files: &StaticFiles,
         rel: &Path,
-        file: Arc<File>,
-        stat: Stat,
+        (file, stat): (Arc<File>, Stat),
         variants: [Option<(Arc<File>, Stat)>; 3],
+        configured: Vec<Field>,
         keep_up_to: Option<u64>,
         now: SystemTime,
     ) -> Resource {
-        let cache_control = files.options.cache_control.as_str();
         let content_type = mime::content_type(rel);
         let offers = files.compression.offers(&content_type, stat.len);
         let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
+        let mut own: Vec<Field> = vec![
+            ("ETag".into(), current.etag().into()),
+            ("Last-Modified".into(), current.last_modified_value().into()),
+            ("Accept-Ranges".into(), "bytes".into()),
+            ("Content-Type".into(), content_type.clone()),
+        ];
+        if variants.iter().any(Option::is_some) || offers.contains(&true) {
+            own.push(("Vary".into(), "Accept-Encoding".into()));
+        }
+        own.push(("X-Content-Type-Options".into(), "nosniff".into()));
+        headers::merge(&mut own, &configured);
         let mut fields = String::with_capacity(256);
-        let mut field = |name: &str, value: &str| {
+        for (name, value) in &own {
             fields.push_str(name);
             fields.push_str(": ");
             fields.push_str(value);
             fields.push_str("\r\n");
-        };
-        field("ETag", &current.etag());
-        field("Last-Modified", &current.last_modified_value());
-        field("Cache-Control", cache_control);
-        field("Accept-Ranges", "bytes");
-        field("Content-Type", &content_type);
-        if variants.iter().any(Option::is_some) || offers.contains(&true) {
-            field("Vary", "Accept-Encoding");
         }
-        field("X-Content-Type-Options", "nosniff");
         let bytes = keep_up_to
             .filter(|&max| stat.len <= max)
             .and_then(|_| read_whole(&file, stat.len));
@@ -522,6 +630,7 @@ impl Resource {
             content_type,
             variants,
             offers,
+            configured: Arc::from(configured),
             fields: Arc::from(fields.into_bytes()),
             bytes,
         }
@@ -545,6 +654,7 @@ impl Resource {
             content_type: self.content_type.clone(),
             variants: self.variants.clone(),
             offers: self.offers,
+            configured: Arc::from(&self.configured[..]),
             fields: Arc::from(&self.fields[..]),
             bytes: self.bytes.as_deref().map(Arc::from),
         }
@@ -589,6 +699,61 @@ impl Stat {
     }
 }
 
+/// `response` with the `configured` fields merged in ([`headers::merge`]: each replaces the
+/// handler's field of its name, `Vary` excepted).
+fn with_fields(mut response: Response, configured: &[Field]) -> Response {
+    headers::merge(&mut response.headers, configured);
+    response
+}
+
+/// `fields` without Content-Type.
+fn without_content_type(fields: &[Field]) -> Vec<Field> {
+    fields
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"))
+        .cloned()
+        .collect()
+}
+
+/// Whether the client prefers HTML: a browser navigating. Its Accept fields (all of them,
+/// as one list, RFC 9110 §5.3) list `text/html` explicitly, with a weight above 0 that no
+/// other range listed exceeds (RFC 9110 §12.5.1, §12.4.2). A browser's navigation says
+/// `text/html,...,*/*;q=0.8`; a script's `fetch` says `*/*`, an image `image/avif,...,*/*`,
+/// a stylesheet `text/css,*/*;q=0.1`: none of them, so a missing `/app.js` stays `404`.
+/// `*/*` alone, or `text/*`, does not count: any client accepts HTML that way. No Accept, or
+/// a malformed one, is not a preference.
+fn prefers_html(headers: &Headers<'_, '_>) -> bool {
+    let mut ranges: Vec<MediaRange<'_>> = Vec::new();
+    for value in headers.get_all("accept") {
+        match parse_accept(value) {
+            Some(more) => ranges.extend(more),
+            None => return false,
+        }
+    }
+    let listed = ranges
+        .iter()
+        .any(|r| r.kind.eq_ignore_ascii_case("text") && r.subtype.eq_ignore_ascii_case("html"));
+    let html = MediaRange::quality(&ranges, "text", "html").unwrap_or(0);
+    let highest = ranges.iter().map(|r| r.q).max().unwrap_or(0);
+    listed && html > 0 && html >= highest
+}
+
+/// The decoded path as the `[[rules]]` globs see it: `/`, the segments joined by `/` (bytes
+/// that are not UTF-8 replaced by U+FFFD), and `/` after a directory's.
+fn decoded_path(decoded: &DecodedPath<'_>) -> String {
+    let mut path = String::from("/");
+    for (i, segment) in decoded.segments.iter().enumerate() {
+        if i > 0 {
+            path.push('/');
+        }
+        path.push_str(&String::from_utf8_lossy(segment));
+    }
+    if decoded.trailing_slash && !decoded.segments.is_empty() {
+        path.push('/');
+    }
+    path
+}
+
 /// `X-Content-Type-Options: nosniff` added: the browser must believe our Content-Type.
 fn nosniff(response: Response) -> Response {
     response.header("X-Content-Type-Options", "nosniff")
@@ -597,6 +762,16 @@ fn nosniff(response: Response) -> Response {
 /// `404` with the body exactly `Not Found`.
 fn not_found() -> Response {
     nosniff(Response::text(404, NOT_FOUND))
+}
+
+/// What `failure` means, for a message about a configured file.
+fn describe(failure: &Failure) -> String {
+    match failure {
+        Failure::NotFound => "no such file beneath the root".to_string(),
+        Failure::Forbidden => "permission denied".to_string(),
+        Failure::Unavailable => "out of file descriptors".to_string(),
+        Failure::Other(error) => error.to_string(),
+    }
 }
 
 /// The response for an open that failed; a server-side error is logged with `what` (the
@@ -635,7 +810,10 @@ mod tests {
             root: root.to_path_buf(),
             dotfiles: false,
             list_dirs,
-            cache_control: "no-cache".to_string(),
+            index: vec!["index.html".to_string()],
+            clean_urls: false,
+            fallback: None,
+            fields: FieldRules::new("no-cache", &[], &[]).unwrap(),
             cache: CacheLimits {
                 entries: 64,
                 bytes: 1 << 20,
@@ -686,7 +864,7 @@ mod tests {
         response
             .headers
             .iter()
-            .map(|(n, v)| (*n, v.as_ref()))
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
             .chain(prebuilt.into_iter().flatten())
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
@@ -713,6 +891,41 @@ mod tests {
                 out.extend_from_slice(tail);
                 out
             }
+        }
+    }
+
+    #[test]
+    fn html_is_preferred_only_when_listed_first_among_equals() {
+        let prefers = |values: &[&str]| {
+            let fields: Vec<Header<'_>> = values
+                .iter()
+                .map(|value| Header {
+                    name: "Accept",
+                    value: value.as_bytes(),
+                })
+                .collect();
+            prefers_html(&Headers::new(&fields))
+        };
+        let chromium = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,\
+                        image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
+        let firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        assert!(prefers(&[chromium]));
+        assert!(prefers(&[firefox]));
+        assert!(prefers(&["TEXT/HTML;q=0.5, */*;q=0.5"]));
+        assert!(prefers(&["application/json;q=0.2", "text/html"]));
+        for not in [
+            &["*/*"][..],
+            &["text/*"],
+            &[],
+            &["text/css,*/*;q=0.1"],
+            &["image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"],
+            &["application/json, text/html;q=0.9"],
+            &["text/html;q=0"],
+            &["text/html;q=0.5, */*"],
+            &["text/html;q=2"],
+            &["text/html", "nonsense"],
+        ] {
+            assert!(!prefers(not), "{not:?}");
         }
     }
 

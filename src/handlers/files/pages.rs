@@ -1,0 +1,111 @@
+//! `--error-page CODE=FILE`: the body of an error response taken from a file of the site.
+//!
+//! Each page is checked when the settings are read (a page that is not a regular file
+//! beneath the root refuses the start, or the reload), and opened again for every error it
+//! answers, beneath the root as any file is (with dotfiles hidden, a page that a symlink
+//! resolves to a dot-name is refused, as a request for it would be; a page named under a
+//! dot-directory in the settings is served, since the operator named it): an edited page is
+//! served as it is now. If it
+//! has gone since, the error keeps the body its handler gave it (and a warning is logged).
+//!
+//! It covers the errors of the handlers it wraps (the file handler's `400`, `403`, `404`,
+//! `412`, `416`, `500` and `503`, the router's `405`), not those the connection layer sends
+//! before any handler runs (a malformed request's `400`, `408`, `413`, `431`, and the `503`
+//! of a full server): those answer requests that may never have been read whole, and stay
+//! short and fixed.
+
+use super::open::{Beneath, Failure};
+use super::{describe, mime};
+use crate::handlers::Handler;
+use crate::http::response::{Body, Response};
+use nomserve_grammar::Request;
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Gives the error responses of the handler it wraps the configured pages as bodies.
+#[derive(Debug)]
+pub struct ErrorPages<H> {
+    inner: H,
+    beneath: Beneath,
+    /// Each status with its page, relative to the root; the last one given for a status
+    /// counts.
+    pages: Vec<(u16, PathBuf)>,
+}
+
+impl<H: Handler> ErrorPages<H> {
+    /// `inner`, whose errors get the `pages` (status and file relative to `root`, `dotfiles`
+    /// served or not as `--dotfiles` says); refuses a page that is not a regular file
+    /// beneath the root, saying which and why.
+    pub fn new(
+        inner: H,
+        root: &Path,
+        dotfiles: bool,
+        pages: Vec<(u16, PathBuf)>,
+    ) -> Result<Self, String> {
+        let beneath = Beneath::open_root(root)
+            .map_err(|e| format!("document root {}: {e}", root.display()))?
+            .hiding_dotfiles(!dotfiles);
+        for (status, page) in &pages {
+            let why = match beneath.open(page) {
+                Ok(file) if file.metadata().is_ok_and(|meta| meta.is_file()) => continue,
+                Ok(_) => "not a file".to_string(),
+                Err(failure) => describe(&failure),
+            };
+            return Err(format!("error page {status}={}: {why}", page.display()));
+        }
+        Ok(ErrorPages {
+            inner,
+            beneath,
+            pages,
+        })
+    }
+
+    /// The page for `status`, opened now: its body and type.
+    fn page(&self, status: u16) -> Option<(Body, Cow<'static, str>)> {
+        let (_, page) = self.pages.iter().rev().find(|(s, _)| *s == status)?;
+        let opened = self.beneath.open(page).and_then(|file| {
+            let meta = file.metadata().map_err(Failure::Other)?;
+            Ok((file, meta))
+        });
+        match opened {
+            Ok((file, meta)) if meta.is_file() => Some((
+                Body::File {
+                    file: Arc::new(file),
+                    offset: 0,
+                    len: meta.len(),
+                },
+                mime::content_type(page),
+            )),
+            Ok(_) => None,
+            Err(failure) => {
+                log::warn!(
+                    "error page {status}={}: {}; sending the plain body",
+                    page.display(),
+                    describe(&failure)
+                );
+                None
+            }
+        }
+    }
+}
+
+impl<H: Handler> Handler for ErrorPages<H> {
+    /// A response of a status with a page keeps its status and fields but for its
+    /// Content-Type, which becomes the page's, and its body, which becomes the page. Other
+    /// responses pass as they are.
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+        let mut response = self.inner.handle(request, head, client);
+        if response.status < 400 {
+            return response;
+        }
+        let Some((body, content_type)) = self.page(response.status) else {
+            return response;
+        };
+        response
+            .headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
+        response.header("Content-Type", content_type).body(body)
+    }
+}
