@@ -18,13 +18,26 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Args {
-    /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1 (on
+    /// --port), or unix:PATH for a Unix socket. Repeatable. Ignored when systemd passes the
+    /// listening sockets (socket activation).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    pub bind: Vec<Bind>,
 
     /// TCP port to listen on; 0 picks a free one (the banner says which).
     #[arg(long, value_name = "N", default_value_t = 8080)]
     pub port: u16,
+
+    /// The file mode of a --bind unix:PATH socket, in octal. Connecting takes write
+    /// permission: 660 lets the owner and the socket's group (a front end's) connect, 666
+    /// every local user.
+    #[arg(long, value_name = "MODE", default_value = "660", value_parser = parse_mode)]
+    pub unix_socket_mode: u32,
+
+    /// After SIGINT or SIGTERM, how long responses in flight may take to finish before the
+    /// process exits anyway. Examples: 30s, 2min.
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_timeout)]
+    pub shutdown_timeout: Duration,
 
     /// The document root: the directory whose files are served.
     #[arg(long, value_name = "DIR", default_value = "www")]
@@ -132,8 +145,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// With HTTPS, also listen for plain HTTP on this port (same address) and answer every
-    /// request there with a 308 redirect to the same path and query over HTTPS.
+    /// With HTTPS, also listen for plain HTTP on this port (on each IP address of --bind) and
+    /// answer every request there with a 308 redirect to the same path and query over HTTPS.
     #[arg(long, value_name = "PORT", requires = "tls_cert")]
     pub redirect_http: Option<u16>,
 
@@ -225,6 +238,15 @@ pub struct Args {
     pub metrics: Option<SocketAddr>,
 }
 
+/// `--bind`: where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// A TCP socket on this address and --port.
+    Ip(IpAddr),
+    /// A Unix stream socket at this path.
+    Unix(PathBuf),
+}
+
 /// `--compress`: which of br, zstd and gzip (in that order) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Codings(pub [bool; 3]);
@@ -272,6 +294,25 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     } else {
         Ok(duration)
     }
+}
+
+/// Parses `unix:PATH` (a non-empty path) or an IP address literal.
+fn parse_bind(text: &str) -> Result<Bind, String> {
+    match text.strip_prefix("unix:") {
+        Some("") => Err("unix: needs a path, such as unix:/run/nomserve.sock".to_string()),
+        Some(path) => Ok(Bind::Unix(PathBuf::from(path))),
+        None => text.parse().map(Bind::Ip).map_err(|_| {
+            format!("{text:?} is not an IP address (such as 127.0.0.1 or ::1) or unix:PATH")
+        }),
+    }
+}
+
+/// Parses a file mode in octal, such as 660, at most 777.
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|mode| *mode <= 0o777)
+        .ok_or_else(|| format!("{text:?} is not a file mode in octal, such as 660"))
 }
 
 /// Parses a rate in bytes a second: a size (see [`parse_size`]) and `/s`, such as `1KiB/s`
@@ -462,8 +503,10 @@ mod tests {
     #[test]
     fn defaults() {
         let args = Args::try_parse_from(["nomserve"]).unwrap();
-        assert_eq!(args.bind, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(args.bind, [Bind::Ip(IpAddr::from([127, 0, 0, 1]))]);
         assert_eq!(args.port, 8080);
+        assert_eq!(args.unix_socket_mode, 0o660);
+        assert_eq!(args.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(args.root, PathBuf::from("www"));
         assert_eq!(args.max_connections, 1024);
         assert_eq!(args.max_connections_per_ip, 64);
@@ -578,6 +621,12 @@ mod tests {
             "nomserve",
             "--bind",
             "::1",
+            "--bind",
+            "unix:/run/nomserve.sock",
+            "--unix-socket-mode",
+            "666",
+            "--shutdown-timeout",
+            "2s",
             "--header-timeout",
             "500ms",
             "--keep-alive-timeout",
@@ -586,7 +635,15 @@ mod tests {
             "3",
         ])
         .unwrap();
-        assert_eq!(args.bind, "::1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            args.bind,
+            [
+                Bind::Ip("::1".parse().unwrap()),
+                Bind::Unix(PathBuf::from("/run/nomserve.sock"))
+            ]
+        );
+        assert_eq!(args.unix_socket_mode, 0o666);
+        assert_eq!(args.shutdown_timeout, Duration::from_secs(2));
         assert_eq!(args.header_timeout, Duration::from_millis(500));
         assert_eq!(args.keep_alive_timeout, Duration::from_secs(60));
         assert_eq!(args.worker_threads(), 3);
@@ -604,6 +661,10 @@ mod tests {
             &["--min-send-rate", "1TiB/s"],
             &["--file-cache-max-file", "big"],
             &["--bind", "localhost"],
+            &["--bind", "unix:"],
+            &["--unix-socket-mode", "1777"],
+            &["--unix-socket-mode", "rw"],
+            &["--shutdown-timeout", "0s"],
             &["--cache-control", "no-cache\r\nX-Evil: 1"],
             &["--cache-control", " no-cache"],
             &["--tls-cert", "cert.pem"],

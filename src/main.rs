@@ -16,6 +16,7 @@ mod handlers;
 mod http;
 mod metrics;
 mod server;
+mod systemd;
 
 use config::Settings;
 use conn::Timeouts;
@@ -28,6 +29,7 @@ use handlers::redirects::{RedirectRule, Redirects};
 use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
+use server::listeners::{self, Address, Listener};
 use server::{Config, Control, Server};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
@@ -44,6 +46,11 @@ use std::{fs, thread};
 const EXIT_BAD_CONFIG: u8 = 2;
 /// Exit status when the server cannot start for another reason (the port is taken, ...).
 const EXIT_CANNOT_START: u8 = 1;
+/// Exit status after a second SIGINT: 128 + the signal's number, as a shell reports a
+/// process the signal ended.
+const EXIT_SIGINT: i32 = 128 + SIGINT;
+/// Exit status after a second SIGTERM (128 + 15).
+const EXIT_SIGTERM: i32 = 128 + SIGTERM;
 
 /// Why the server could not start: a one-line message and the exit status.
 struct Fatal {
@@ -209,21 +216,27 @@ fn init_logging() {
 }
 
 /// Starts the server and serves until SIGINT or SIGTERM; then finishes in-flight responses
-/// (up to the grace period) and returns. `argv` is read again, with the config file, on
+/// (up to `--shutdown-timeout`) and returns. `argv` is read again, with the config file, on
 /// SIGHUP.
 fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let args = &settings.args;
     let root = document_root(&args.root)?;
-    let requested = SocketAddr::new(args.bind, args.port);
     let cannot_start = |what: &str, e: std::io::Error| Fatal {
         message: format!("{what}: {e}"),
         status: EXIT_CANNOT_START,
     };
-    let socket = TcpListener::bind(requested)
-        .map_err(|e| cannot_start(&format!("cannot listen on {requested}"), e))?;
-    let addr = socket
-        .local_addr()
-        .map_err(|e| cannot_start("cannot read the listening address", e))?;
+    let cannot_listen = |message: String| Fatal {
+        message,
+        status: EXIT_CANNOT_START,
+    };
+    let (listeners, activated) = match listeners::from_systemd().map_err(cannot_listen)? {
+        Some(passed) => (passed, true),
+        None => (
+            listeners::bind(&args.bind, args.port, args.unix_socket_mode).map_err(cannot_listen)?,
+            false,
+        ),
+    };
+    let addresses: Vec<Address> = listeners.iter().map(|l| l.address.clone()).collect();
     let metrics_socket = match args.metrics {
         Some(requested) => Some(
             TcpListener::bind(requested)
@@ -256,30 +269,23 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         },
         trusted: TrustedProxies::new(args.trusted_proxy.clone()),
         proxy_protocol: args.proxy_protocol,
+        shutdown_timeout: args.shutdown_timeout,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = Server::start(socket, config.clone(), handler, tls)
+    let server = Server::start(listeners, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
-    let mut controls = vec![
-        server
-            .control()
-            .map_err(|e| cannot_start("cannot set up shutdown", e))?,
-    ];
+    let mut controls = vec![server.control()];
     let redirect = match args.redirect_http {
         Some(port) => {
-            let (redirect, addr) = start_redirect(args.bind, port, &addr, config.clone())?;
-            controls.push(
-                redirect
-                    .control()
-                    .map_err(|e| cannot_start("cannot set up shutdown", e))?,
-            );
+            let (redirect, addrs) = start_redirect(&args.bind, port, &addresses, config.clone())?;
+            controls.push(redirect.control());
             thread::Builder::new()
                 .name("redirect".to_string())
                 .spawn(move || redirect.run())
                 .map_err(|e| cannot_start("cannot start the redirect listener", e))?;
-            Some(addr)
+            addrs
         }
-        None => None,
+        None => Vec::new(),
     };
     let metrics_addr = match metrics_socket {
         Some((addr, socket)) => {
@@ -304,15 +310,11 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
-    // The first line is what scripts (and the test harness) read the port from.
-    println!("Server is listening on port {}...", addr.port());
-    println!("Serving {} at {scheme}://{addr}/", root.display());
-    if let Some(redirect) = redirect {
-        println!("Redirecting http://{redirect}/ to https");
-    }
+    print_banner(&root, scheme, &addresses, activated, &redirect);
     if let Some(metrics) = metrics_addr {
         println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
     }
+    systemd::ready();
     log::info!(
         "{} workers, at most {} connections ({} per address), header timeout {:?}, \
          keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
@@ -331,11 +333,45 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         println!("Server stopped: all connections closed.");
     } else {
         println!(
-            "Server stopped: {still_open} connections still open after {:?} were cut off.",
-            server::SHUTDOWN_GRACE
+            "Server stopped: {still_open} connections still open after the shutdown timeout \
+             of {:?} were cut off.",
+            config.shutdown_timeout
         );
     }
     Ok(())
+}
+
+/// Prints where the server listens on stdout. The first line is what scripts (and the test
+/// harness) read the port from: the first TCP listener's, or the first Unix socket when
+/// there is no TCP one.
+fn print_banner(
+    root: &Path,
+    scheme: &str,
+    addresses: &[Address],
+    activated: bool,
+    redirect: &[SocketAddr],
+) {
+    let first_tcp = addresses.iter().find_map(|address| match address {
+        Address::Tcp(addr) => Some(addr.port()),
+        Address::Unix(_) => None,
+    });
+    match (first_tcp, addresses.first()) {
+        (Some(port), _) => println!("Server is listening on port {port}..."),
+        (None, Some(address)) => println!("Server is listening on {address}..."),
+        (None, None) => {}
+    }
+    if activated {
+        println!("Listening on the sockets systemd passed; --bind and --port are not used");
+    }
+    for address in addresses {
+        match address {
+            Address::Tcp(addr) => println!("Serving {} at {scheme}://{addr}/", root.display()),
+            Address::Unix(_) => println!("Serving {} at {address} ({scheme})", root.display()),
+        }
+    }
+    for addr in redirect {
+        println!("Redirecting http://{addr}/ to https");
+    }
 }
 
 /// Sets up the access log as `--access-log` and `--log-format` say.
@@ -358,7 +394,7 @@ fn start_access_log(args: &cli::Args) -> Result<(), Fatal> {
 /// the connections and the shutdown state of `server`.
 fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
     metrics::enable();
-    let control = Arc::new(server.control()?);
+    let control = Arc::new(server.control());
     let draining = Arc::clone(&control);
     metrics::serve(
         socket,
@@ -369,24 +405,46 @@ fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
     )
 }
 
-/// Starts the plain-HTTP listener of `--redirect-http` on `bind`:`port`, with one worker,
-/// redirecting to the HTTPS listener at `https`. Returns it and the address it listens on.
+/// Starts the plain-HTTP listener of `--redirect-http` on `port` of each IP address in
+/// `binds`, with one worker, redirecting to the HTTPS listener (the first TCP one in
+/// `https`). Returns it and the addresses it listens on.
 fn start_redirect(
-    bind: IpAddr,
+    binds: &[cli::Bind],
     port: u16,
-    https: &SocketAddr,
+    https: &[Address],
     config: Config,
-) -> Result<(Server, SocketAddr), Fatal> {
-    let cannot_start = |what: String, e: std::io::Error| Fatal {
-        message: format!("{what}: {e}"),
+) -> Result<(Server, Vec<SocketAddr>), Fatal> {
+    let cannot_start = |message: String| Fatal {
+        message,
         status: EXIT_CANNOT_START,
     };
-    let requested = SocketAddr::new(bind, port);
-    let socket = TcpListener::bind(requested)
-        .map_err(|e| cannot_start(format!("cannot listen on {requested} to redirect"), e))?;
-    let addr = socket
-        .local_addr()
-        .map_err(|e| cannot_start("cannot read the listening address".to_string(), e))?;
+    let Some(https) = https.iter().find_map(|address| match address {
+        Address::Tcp(addr) => Some(*addr),
+        Address::Unix(_) => None,
+    }) else {
+        return Err(cannot_start(
+            "--redirect-http needs HTTPS on a TCP address to redirect to".to_string(),
+        ));
+    };
+    let ip_binds: Vec<cli::Bind> = binds
+        .iter()
+        .filter(|bind| matches!(bind, cli::Bind::Ip(_)))
+        .cloned()
+        .collect();
+    if ip_binds.is_empty() {
+        return Err(cannot_start(
+            "--redirect-http listens on the IP addresses of --bind, and it names none".to_string(),
+        ));
+    }
+    let listeners: Vec<Listener> = listeners::bind(&ip_binds, port, 0)
+        .map_err(|e| cannot_start(format!("{e} (to redirect)")))?;
+    let addrs = listeners
+        .iter()
+        .filter_map(|listener| match listener.address {
+            Address::Tcp(addr) => Some(addr),
+            Address::Unix(_) => None,
+        })
+        .collect();
     let fallback_host = match https.ip() {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
@@ -396,9 +454,9 @@ fn start_redirect(
         threads: 1,
         ..config
     };
-    let server = Server::start(socket, config, Arc::new(handler), None)
-        .map_err(|e| cannot_start("cannot start the redirect listener".to_string(), e))?;
-    Ok((server, addr))
+    let server = Server::start(listeners, config, Arc::new(handler), None)
+        .map_err(|e| cannot_start(format!("cannot start the redirect listener: {e}")))?;
+    Ok((server, addrs))
 }
 
 /// What the signal thread acts on: how the server was configured and started, and the
@@ -410,34 +468,39 @@ struct Live {
     certificates: Option<Arc<Certificates>>,
 }
 
-/// The signal thread. SIGHUP reloads the settings and the TLS pair (see [`reload`]). The
-/// first SIGINT or SIGTERM starts a graceful shutdown; a second one ends the process at
-/// once, for an operator who does not want to wait out the grace period.
+/// The signal thread. SIGHUP reloads the settings and the TLS pair (see [`reload`]),
+/// telling systemd it reloads. The first SIGINT or SIGTERM starts a graceful shutdown (and
+/// tells systemd it stops); a second one ends the process at once, for an operator who does
+/// not want to wait out `--shutdown-timeout`, with the status a shell gives a process the
+/// signal ended: 130 for SIGINT, 143 for SIGTERM.
 fn on_signals(mut signals: Signals, live: &mut Live) {
     let mut received = 0;
     for signal in signals.forever() {
         if signal == SIGHUP {
+            systemd::reloading();
             reload(live);
+            systemd::ready();
             continue;
         }
         if signal == SIGUSR1 {
             access_log::reopen();
             continue;
         }
-        let name = if signal == SIGINT {
-            "SIGINT"
+        let (name, status) = if signal == SIGINT {
+            ("SIGINT", EXIT_SIGINT)
         } else {
-            "SIGTERM"
+            ("SIGTERM", EXIT_SIGTERM)
         };
         received += 1;
         if received == 1 {
             log::info!("{name} received: shutting down gracefully (again to stop at once)");
+            systemd::stopping();
             for control in &live.controls {
                 control.shut_down();
             }
         } else {
             log::warn!("{name} received again: stopping now");
-            std::process::exit(130);
+            std::process::exit(status);
         }
     }
 }
@@ -507,6 +570,14 @@ fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
     };
     note("bind", old.bind != new.bind);
     note("port", old.port != new.port);
+    note(
+        "unix_socket_mode",
+        old.unix_socket_mode != new.unix_socket_mode,
+    );
+    note(
+        "shutdown_timeout",
+        old.shutdown_timeout != new.shutdown_timeout,
+    );
     note("threads", old.threads != new.threads);
     note(
         "max_connections",

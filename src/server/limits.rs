@@ -7,8 +7,9 @@
 use crate::http::access_log;
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
+use rustix::fd::OwnedFd;
 use std::collections::HashMap;
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -154,7 +155,7 @@ impl Drop for Slot {
 /// the connection before the client reads the answer. `stream` must be non-blocking: this
 /// never waits on the client. The request itself is not read, so the 503 may precede it;
 /// clients watch for such an early error response while they send (RFC 9112 §9.5).
-pub fn refuse(stream: TcpStream, peer: SocketAddr, message: &str) {
+pub fn refuse(stream: OwnedFd, peer: SocketAddr, message: &str) {
     let response = Response::text(503, format!("{message}\n")).header("Retry-After", "1");
     let body = response.body.len();
     let framing = Framing {
@@ -171,7 +172,7 @@ pub fn refuse(stream: TcpStream, peer: SocketAddr, message: &str) {
             return;
         }
     }
-    let _ = stream.shutdown(Shutdown::Write);
+    let _ = rustix::net::shutdown(&stream, rustix::net::Shutdown::Write);
     let mut scratch = [0u8; 4096];
     // Only what is already here, and at most 16 KiB.
     for _ in 0..4 {

@@ -5,8 +5,9 @@
 //! accept ──limits──▶ least-loaded worker's inbox ──▶ worker: epoll ▶ turn ▶ epoll …
 //! ```
 //!
-//! One thread blocks in `accept`. Each accepted connection is made non-blocking and takes a
-//! place under the limits ([`limits`]): past `--max-connections-per-ip` it gets 503 and is
+//! One thread waits in `poll` on every listening socket ([`listeners`]: TCP, Unix, or those
+//! systemd passed) and accepts from those with a client waiting. Each accepted connection
+//! is non-blocking and takes a place under the limits ([`limits`]): past `--max-connections-per-ip` it gets 503 and is
 //! closed; at `--max-connections` the worker with the most idle connections closes its
 //! longest-idle one to make room, and only when no connection is idle does the new one get
 //! 503. Then it goes to the worker holding the fewest connections, which serves it until it
@@ -20,12 +21,18 @@
 //! per worker with `SO_REUSEPORT`, each worker accepting for itself as h2o does; the workers
 //! need no change for it.
 //!
-//! Shutdown (SIGINT, SIGTERM): the accept is woken with `shutdown(2)` on the listening
-//! socket, idle connections are closed, responses from then on close their connections, and
-//! the connections being served get a grace period to finish.
+//! A Unix socket's client has no IP address: it is given [`UNIX_PEER`] (`0.0.0.0:0`), which
+//! the access log shows as `0.0.0.0`, and it is under `--max-connections` only, not the
+//! per-address cap (the processes behind one socket are all local).
+//!
+//! Shutdown (SIGINT, SIGTERM): the accept loop is woken through an eventfd and stops
+//! (listening sockets are left as they are: systemd may hold the same ones to start the
+//! next run), idle connections are closed, responses from then on close their connections,
+//! and the connections being served get `--shutdown-timeout` to finish.
 
 pub mod certs;
 pub mod limits;
+pub mod listeners;
 mod proxied;
 mod tls;
 mod transport;
@@ -35,22 +42,29 @@ use crate::conn::Timeouts;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use limits::{Limits, Refusal};
+use listeners::Listener;
+use rustix::event::{EventfdFlags, PollFd, PollFlags};
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::net::SocketFlags;
 use rustls::ServerConfig;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 use worker::{Admitted, Lane, Shared};
 
-/// How long in-flight responses may take to finish after a shutdown signal, as systemd's
-/// default stop timeout (90 s) leaves room for; past it the process exits anyway.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// The peer address a Unix socket's connection is given: it has no IP address.
+pub const UNIX_PEER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
 
 /// How long the accept thread pauses when it runs out of memory, or out of file descriptors
 /// without a spare one to answer with, so that a full table is not retried in a tight loop;
 /// connections closing meanwhile free descriptors.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Most connections taken from one listening socket before the others are looked at again.
+const ACCEPT_BATCH: usize = 64;
 
 /// The server's settings, from the command line.
 #[derive(Debug, Clone)]
@@ -68,185 +82,217 @@ pub struct Config {
     pub trusted: TrustedProxies,
     /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
     pub proxy_protocol: bool,
+    /// How long in-flight responses may take to finish after a shutdown signal.
+    pub shutdown_timeout: Duration,
 }
 
 /// A running server: the workers are up; [`Server::run`] accepts.
 pub struct Server {
-    listener: TcpListener,
+    listeners: Vec<Listener>,
+    /// Written to wake the accept loop for a shutdown.
+    wake: Arc<OwnedFd>,
     shared: Arc<Shared>,
     lanes: Arc<[Arc<Lane>]>,
     limits: Arc<Limits>,
-    /// A descriptor held in reserve (a duplicate of the listening socket): when the process
+    shutdown_timeout: Duration,
+    /// A descriptor held in reserve (a duplicate of the wake eventfd): when the process
     /// runs out of descriptors, closing it lets one more connection be accepted, answered 503
-    /// and closed, instead of leaving clients waiting in the backlog (see [`Server::run`]).
-    spare: Option<TcpListener>,
+    /// and closed, instead of leaving clients waiting in the backlog (see
+    /// [`Server::refuse_with_spare`]).
+    spare: Option<OwnedFd>,
 }
 
 /// Controls a running server from another thread (the signal thread's): shuts it down, or
 /// replaces its handler.
 #[derive(Debug)]
 pub struct Control {
-    listener: TcpListener,
+    wake: Arc<OwnedFd>,
     shared: Arc<Shared>,
     lanes: Arc<[Arc<Lane>]>,
 }
 
 impl Server {
     /// Starts `config.threads` workers that answer with `handler`, over TLS made from `tls`
-    /// when it is given (HTTPS), else over plain TCP; connections are accepted from
-    /// `listener` once [`Server::run`] is called. Fails if a thread or a worker's descriptors
-    /// cannot be created.
+    /// when it is given (HTTPS), else in the clear; connections are accepted from
+    /// `listeners` once [`Server::run`] is called. Fails if a thread or a worker's
+    /// descriptors cannot be created, or a listening socket cannot be made non-blocking.
     pub fn start(
-        listener: TcpListener,
+        listeners: Vec<Listener>,
         config: Config,
         handler: Arc<dyn Handler>,
         tls: Option<Arc<ServerConfig>>,
     ) -> io::Result<Server> {
+        for listener in &listeners {
+            // `poll` says a client waits, but it may leave before `accept`: never block there.
+            rustix::io::ioctl_fionbio(listener.socket(), true)?;
+        }
+        let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let spare = Some(rustix::io::dup(&wake)?);
         let shared = Arc::new(Shared::new(handler, &config, tls));
         let lanes = worker::spawn(config.threads, &shared)?;
-        let spare = Some(listener.try_clone()?);
         Ok(Server {
-            listener,
+            listeners,
+            wake: Arc::new(wake),
             shared,
             lanes: lanes.into(),
             limits: Limits::new(config.max_connections, config.max_connections_per_ip),
+            shutdown_timeout: config.shutdown_timeout,
             spare,
         })
     }
 
     /// A [`Control`]: stops [`Server::run`], or replaces the handler.
-    pub fn control(&self) -> io::Result<Control> {
-        Ok(Control {
-            listener: self.listener.try_clone()?,
+    pub fn control(&self) -> Control {
+        Control {
+            wake: Arc::clone(&self.wake),
             shared: Arc::clone(&self.shared),
             lanes: Arc::clone(&self.lanes),
-        })
+        }
     }
 
-    /// Accepts connections until a shutdown is triggered; then waits up to
-    /// [`SHUTDOWN_GRACE`] for the open connections to finish, and returns how many were
-    /// still open at the end.
-    ///
-    /// Out of descriptors (`EMFILE`, `ENFILE`: the process's limit can be below the connection
-    /// cap, or lowered while it runs), a waiting client is answered as past the cap (see
-    /// [`Server::out_of_descriptors`]). Out of memory, the accept pauses [`ACCEPT_BACKOFF`]
-    /// and retries.
+    /// Accepts connections until a shutdown is triggered; then closes the listening sockets
+    /// (removing the Unix socket files it made), waits up to `--shutdown-timeout` for the
+    /// open connections to finish, and returns how many were still open at the end.
     pub fn run(mut self) -> usize {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, peer)) => {
-                    if self.shared.shutting_down() {
-                        break;
-                    }
-                    self.admit(stream, peer);
+        let mut ready = Vec::with_capacity(self.listeners.len());
+        while !self.shared.shutting_down() {
+            ready.clear();
+            let mut fds: Vec<PollFd<'_>> = self
+                .listeners
+                .iter()
+                .map(|listener| PollFd::new(listener.socket(), PollFlags::IN))
+                .collect();
+            fds.push(PollFd::new(&*self.wake, PollFlags::IN));
+            match rustix::event::poll(&mut fds, None) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(e) => {
+                    log::error!("poll on the listening sockets failed: {e}; pausing");
+                    thread::sleep(ACCEPT_BACKOFF);
                 }
-                Err(_) if self.shared.shutting_down() => break,
-                Err(e) => match rustix::io::Errno::from_io_error(&e) {
-                    Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) => {
-                        self.out_of_descriptors();
-                    }
-                    // Out of memory: accepting again at once would fail again.
-                    Some(rustix::io::Errno::NOBUFS | rustix::io::Errno::NOMEM) => {
-                        log::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
-                        thread::sleep(ACCEPT_BACKOFF);
-                    }
-                    // A connection reset before it was accepted, an interrupted call: next.
-                    _ => log::debug!("accept failed: {e}"),
-                },
+            }
+            ready.extend(
+                fds.iter()
+                    .take(self.listeners.len())
+                    .enumerate()
+                    .filter(|(_, fd)| !fd.revents().is_empty())
+                    .map(|(index, _)| index),
+            );
+            drop(fds);
+            // Backwards, so that removing a broken listener leaves the others' indices.
+            for &index in ready.iter().rev() {
+                if self.shared.shutting_down() {
+                    break;
+                }
+                if let Err(e) = self.accept_from(index) {
+                    let listener = self.listeners.remove(index);
+                    log::error!(
+                        "{}: accept failed: {e}; no longer listening there",
+                        listener.address
+                    );
+                }
             }
         }
+        self.listeners.clear();
         log::info!(
-            "shutting down: no new connections; in-flight responses have {SHUTDOWN_GRACE:?}"
+            "shutting down: no new connections; in-flight responses have {:?}",
+            self.shutdown_timeout
         );
         for lane in self.lanes.iter() {
             lane.clear_inbox();
         }
-        self.limits.wait_all_closed(SHUTDOWN_GRACE)
+        self.limits.wait_all_closed(self.shutdown_timeout)
     }
 
-    /// After `accept` failed for want of a descriptor. `accept` takes its descriptor before
-    /// it looks for a client, so it fails at once whether or not one is waiting: wait (at
-    /// most [`ACCEPT_BACKOFF`]) until one is, then accept it without blocking. If
-    /// descriptors came back meanwhile it is served; else the spare descriptor is closed, the
-    /// client accepted into its place, answered 503 and closed, and the spare taken again.
-    /// Nothing here waits past the backoff, and no client is answered for a shortage that
-    /// was over before it came.
-    fn out_of_descriptors(&mut self) {
-        let mut fds = [rustix::event::PollFd::new(
-            &self.listener,
-            rustix::event::PollFlags::IN,
-        )];
-        let backoff = rustix::event::Timespec {
-            tv_sec: 0,
-            tv_nsec: i64::try_from(ACCEPT_BACKOFF.as_nanos()).unwrap_or(0),
-        };
-        if !matches!(rustix::event::poll(&mut fds, Some(&backoff)), Ok(n) if n > 0) {
-            return;
-        }
-        if let Err(e) = self.listener.set_nonblocking(true) {
-            log::error!("cannot make the listening socket non-blocking: {e}");
-            return;
-        }
-        match self.listener.accept() {
-            Ok((stream, peer)) => self.admit(stream, peer),
-            Err(e)
-                if matches!(
-                    rustix::io::Errno::from_io_error(&e),
-                    Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)
-                ) =>
-            {
-                self.refuse_with_spare();
+    /// Accepts the clients waiting on listener `index`, up to [`ACCEPT_BATCH`].
+    ///
+    /// Out of descriptors (`EMFILE`, `ENFILE`: the process's limit can be below the connection
+    /// cap, or lowered while it runs), the waiting client is answered as past the cap (see
+    /// [`Server::refuse_with_spare`]). Out of memory, the accept pauses [`ACCEPT_BACKOFF`].
+    /// An error that says the socket itself is unusable (not a listening socket any more) is
+    /// returned: `poll` would report it again at once, for ever.
+    fn accept_from(&mut self, index: usize) -> Result<(), Errno> {
+        for _ in 0..ACCEPT_BATCH {
+            let Some(listener) = self.listeners.get(index) else {
+                return Ok(());
+            };
+            let tcp = listener.is_tcp();
+            let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+            match rustix::net::acceptfrom_with(listener.socket(), flags) {
+                Ok((stream, from)) => {
+                    let peer = from
+                        .and_then(|from| SocketAddr::try_from(from).ok())
+                        .unwrap_or(UNIX_PEER);
+                    self.admit(stream, peer, tcp);
+                }
+                Err(Errno::AGAIN) => return Ok(()),
+                Err(Errno::MFILE | Errno::NFILE) => {
+                    self.refuse_with_spare(index);
+                    return Ok(());
+                }
+                // Out of memory: accepting again at once would fail again.
+                Err(e @ (Errno::NOBUFS | Errno::NOMEM)) => {
+                    log::warn!("accept failed: {e}; pausing {ACCEPT_BACKOFF:?}");
+                    thread::sleep(ACCEPT_BACKOFF);
+                    return Ok(());
+                }
+                Err(e @ (Errno::BADF | Errno::INVAL | Errno::NOTSOCK | Errno::OPNOTSUPP)) => {
+                    return Err(e);
+                }
+                // A connection reset before it was accepted, an interrupted call: next.
+                Err(e) => log::debug!("accept failed: {e}"),
             }
-            Err(e) => log::debug!("the waiting client left before it was accepted: {e}"),
         }
-        if let Err(e) = self.listener.set_nonblocking(false) {
-            log::error!("cannot make the listening socket blocking again: {e}");
-        }
+        Ok(())
     }
 
-    /// Closes the spare descriptor, accepts the waiting client into its place (the
-    /// listening socket is non-blocking here) and answers it 503, then takes the spare
-    /// again. Without a spare (it could not be taken back last time), tries to take it.
-    fn refuse_with_spare(&mut self) {
-        if let Some(spare) = self.spare.take() {
+    /// After `accept` on listener `index` failed for want of a descriptor while a client
+    /// waits: closes the spare descriptor, accepts the client into its place and answers it
+    /// 503, then takes the spare again. Without a spare (it could not be taken back last
+    /// time), tries to take it, and pauses [`ACCEPT_BACKOFF`] if it cannot, so that the
+    /// waiting client is not retried in a tight loop.
+    fn refuse_with_spare(&mut self, index: usize) {
+        if let (Some(spare), Some(listener)) = (self.spare.take(), self.listeners.get(index)) {
             drop(spare);
-            match self.listener.accept() {
-                Ok((stream, peer)) => match stream.set_nonblocking(true) {
-                    Ok(()) => {
-                        log::warn!("{peer}: out of file descriptors; answered 503");
-                        limits::refuse(
-                            stream,
-                            peer,
-                            "the server is out of file descriptors; try again shortly",
-                        );
-                    }
-                    Err(e) => log::debug!("{peer}: cannot make the socket non-blocking: {e}"),
-                },
+            let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+            match rustix::net::acceptfrom_with(listener.socket(), flags) {
+                Ok((stream, from)) => {
+                    let peer = from
+                        .and_then(|from| SocketAddr::try_from(from).ok())
+                        .unwrap_or(UNIX_PEER);
+                    log::warn!("{peer}: out of file descriptors; answered 503");
+                    limits::refuse(
+                        stream,
+                        peer,
+                        "the server is out of file descriptors; try again shortly",
+                    );
+                }
                 Err(e) => log::debug!("accept with the spare descriptor failed: {e}"),
             }
         }
-        match self.listener.try_clone() {
+        match rustix::io::dup(&*self.wake) {
             Ok(spare) => self.spare = Some(spare),
-            Err(e) => log::warn!("cannot take a spare descriptor again: {e}"),
+            Err(e) => {
+                log::warn!("cannot take a spare descriptor again: {e}");
+                thread::sleep(ACCEPT_BACKOFF);
+            }
         }
     }
 
-    /// Makes an accepted connection non-blocking, gives it a place under the limits and
-    /// hands it to the worker holding the fewest connections; without a place, answers 503.
-    fn admit(&self, stream: TcpStream, peer: SocketAddr) {
+    /// Gives an accepted (non-blocking) connection a place under the limits and hands it to
+    /// the worker holding the fewest connections; without a place, answers 503.
+    fn admit(&self, stream: OwnedFd, peer: SocketAddr, tcp: bool) {
         // Small responses go out at once instead of waiting for an ACK (Nagle's algorithm);
         // file heads are sent with MSG_MORE instead.
-        if let Err(e) = stream
-            .set_nonblocking(true)
-            .and_then(|()| stream.set_nodelay(true))
-        {
-            log::debug!("{peer}: socket options failed: {e}; closing");
-            return;
+        if tcp {
+            if let Err(e) = rustix::net::sockopt::set_tcp_nodelay(&stream, true) {
+                log::debug!("{peer}: socket options failed: {e}; closing");
+                return;
+            }
         }
         // A trusted proxy carries many clients, and behind the PROXY protocol the client is
-        // not known yet (the header names it, and the cap is applied then): neither counts
-        // against --max-connections-per-ip here.
-        let exempt = self.shared.proxy_protocol || self.shared.trusted.contains(peer.ip());
+        // not known yet (the header names it, and the cap is applied then), and a Unix
+        // socket's client has no address: none counts against --max-connections-per-ip here.
+        let exempt = !tcp || self.shared.proxy_protocol || self.shared.trusted.contains(peer.ip());
         let capped = (!exempt).then_some(peer.ip());
         let (slot, evict) = match self.limits.try_acquire(capped) {
             Ok(slot) => (slot, false),
@@ -286,15 +332,17 @@ impl Server {
 
 impl Control {
     /// Begins the shutdown: [`Server::run`] stops accepting, idle connections close, and
-    /// responses from now on close their connections. Wakes the blocked `accept` by shutting
-    /// the listening socket down (on Linux, `accept` then fails with `EINVAL`).
+    /// responses from now on close their connections.
     pub fn shut_down(&self) {
         self.shared.begin_shutdown();
         for lane in self.lanes.iter() {
             lane.wake();
         }
-        if let Err(e) = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Read) {
-            log::error!("could not wake the accept loop: {e}");
+        if let Err(e) = rustix::io::write(&*self.wake, &1u64.to_ne_bytes()) {
+            // EAGAIN: the counter is at its maximum, so the loop is woken already.
+            if e != Errno::AGAIN {
+                log::error!("could not wake the accept loop: {e}");
+            }
         }
     }
 

@@ -12,10 +12,11 @@
 
 use super::transport::Readiness;
 use nomserve_grammar::{MAX_V2_LEN, Parsed, parse_proxy_header};
+use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ impl Complaints {
 
 /// Reads the PROXY header at the start of `socket`, from `peer`.
 pub fn read_header(
-    socket: &TcpStream,
+    socket: &OwnedFd,
     ready: &mut Readiness,
     peer: SocketAddr,
     complaints: &Complaints,

@@ -32,10 +32,10 @@ use super::transport::{Readiness, TURN_BYTES, TURN_RESPONSES, Turn, log_io_error
 use crate::conn::{Conn, Context, Want};
 use crate::http::output::Item;
 use crate::metrics;
+use rustix::fd::OwnedFd;
 use rustix::net::{RecvFlags, Shutdown};
 use rustls::ServerConnection;
 use std::io::{self, BufRead, ErrorKind, Write};
-use std::net::TcpStream;
 use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
@@ -141,7 +141,7 @@ impl Stage<'_> {
 pub fn drive(
     conn: &mut Conn,
     tls: &mut Tls,
-    socket: &TcpStream,
+    socket: &OwnedFd,
     ready: &mut Readiness,
     ctx: &Context<'_>,
     stage: &mut [u8],
@@ -162,7 +162,7 @@ pub fn drive(
 fn turn(
     conn: &mut Conn,
     tls: &mut Tls,
-    socket: &TcpStream,
+    socket: &OwnedFd,
     ready: &mut Readiness,
     ctx: &Context<'_>,
     stage: &mut Stage<'_>,
@@ -306,7 +306,7 @@ fn turn(
             Want::Close => {
                 // A close_notify, if the socket takes it at once; the close follows anyway.
                 tls.session.send_close_notify();
-                let _ = tls.session.write_tls(&mut &*socket);
+                let _ = tls.session.write_tls(&mut Socket::new(socket));
                 return Turn::Close;
             }
         }
@@ -320,12 +320,12 @@ fn turn(
 /// was given room for: the socket is then drained (or full) until its next event, so the
 /// `EAGAIN` the next call would meet is not asked for.
 struct Socket<'a> {
-    socket: &'a TcpStream,
+    socket: &'a OwnedFd,
     short: bool,
 }
 
 impl<'a> Socket<'a> {
-    fn new(socket: &'a TcpStream) -> Self {
+    fn new(socket: &'a OwnedFd) -> Self {
         Socket {
             socket,
             short: false,
@@ -335,21 +335,22 @@ impl<'a> Socket<'a> {
 
 impl io::Read for Socket<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (&mut &*self.socket).read(buf)?;
-        self.short = n < buf.len();
+        let room = buf.len();
+        let n = rustix::io::read(self.socket, buf)?;
+        self.short = n < room;
         Ok(n)
     }
 }
 
 impl Write for Socket<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = (&mut &*self.socket).write(buf)?;
+        let n = rustix::net::send(self.socket, buf, rustix::net::SendFlags::NOSIGNAL)?;
         self.short = n < buf.len();
         Ok(n)
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let n = (&mut &*self.socket).write_vectored(bufs)?;
+        let n = rustix::io::writev(self.socket, bufs)?;
         self.short = n < bufs.iter().map(|b| b.len()).sum();
         Ok(n)
     }
@@ -380,7 +381,7 @@ enum Opening {
 
 /// Looks at the connection's first bytes without taking them: the first says TLS or not,
 /// the first [`OPENING`] the version a ClientHello offers.
-fn opening(socket: &TcpStream, ready: &mut Readiness) -> Step<Opening> {
+fn opening(socket: &OwnedFd, ready: &mut Readiness) -> Step<Opening> {
     let mut bytes = [0u8; OPENING];
     loop {
         if !ready.readable {
@@ -420,7 +421,7 @@ fn opening(socket: &TcpStream, ready: &mut Readiness) -> Step<Opening> {
 /// Writes the rest of `answer` from `sent`; returns how much is sent, and shuts the write
 /// side once all of it is.
 fn refuse(
-    socket: &TcpStream,
+    socket: &OwnedFd,
     ready: &mut Readiness,
     answer: &'static [u8],
     sent: usize,
@@ -446,7 +447,7 @@ fn refuse(
 
 /// Reads and drops what the client still sends after the refusal, until it closes (or the
 /// core's deadline passes: see [`turn`]).
-fn linger(socket: &TcpStream, ready: &mut Readiness) -> Turn {
+fn linger(socket: &OwnedFd, ready: &mut Readiness) -> Turn {
     let mut sink = [0u8; 4096];
     for _ in 0..LINGER_READS {
         if !ready.readable {
@@ -467,7 +468,7 @@ fn linger(socket: &TcpStream, ready: &mut Readiness) -> Turn {
 
 /// Reads records from the socket into rustls and processes them. A TLS error (a bad record,
 /// a failed handshake) ends the connection, after its alert is sent if the socket takes it.
-fn receive(tls: &mut Tls, socket: &TcpStream, ready: &mut Readiness) -> Step<()> {
+fn receive(tls: &mut Tls, socket: &OwnedFd, ready: &mut Readiness) -> Step<()> {
     if !ready.readable {
         return Step::Wait;
     }
@@ -493,7 +494,7 @@ fn receive(tls: &mut Tls, socket: &TcpStream, ready: &mut Readiness) -> Step<()>
         Ok(_) => Step::Go(()),
         Err(e) => {
             log::debug!("TLS: {e}; closing");
-            let _ = tls.session.write_tls(&mut &*socket);
+            let _ = tls.session.write_tls(&mut Socket::new(socket));
             Step::Close
         }
     }

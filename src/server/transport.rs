@@ -1,4 +1,5 @@
-//! Plain TCP under a connection core: one turn of a [`Conn`] over its non-blocking socket.
+//! A plain stream socket (TCP or Unix) under a connection core: one turn of a [`Conn`] over
+//! its non-blocking socket.
 //!
 //! The turn does what the core asks (write, read, shut down, close) until the socket would
 //! block or the turn's budget is spent. Readiness is edge-triggered (the worker's epoll
@@ -17,10 +18,11 @@
 use crate::conn::{Conn, Context, Want};
 use crate::http::output::Item;
 use rustix::buffer::spare_capacity;
+use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// A turn ends after this many responses, so that a client pipelining as fast as it reads
@@ -61,12 +63,7 @@ pub enum Turn {
 }
 
 /// Runs one turn of `conn` over `socket`.
-pub fn drive(
-    conn: &mut Conn,
-    socket: &TcpStream,
-    ready: &mut Readiness,
-    ctx: &Context<'_>,
-) -> Turn {
+pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Context<'_>) -> Turn {
     let peer = conn.peer();
     let first_response = conn.stats().responses;
     let mut written = 0u64;
@@ -137,7 +134,7 @@ pub fn drive(
 
 /// Writes a prefix of `item`; returns how many bytes the socket took. A file region that
 /// ends early (the file shrank since it was opened) is an error.
-fn write(socket: &TcpStream, item: Item<'_>) -> Result<usize, Errno> {
+fn write(socket: &OwnedFd, item: Item<'_>) -> Result<usize, Errno> {
     match item {
         Item::Bytes { bytes, more } => {
             let mut flags = SendFlags::NOSIGNAL;

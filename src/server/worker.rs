@@ -31,7 +31,7 @@ use rustls::{ServerConfig, ServerConnection};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::mem::MaybeUninit;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -121,9 +121,9 @@ impl std::fmt::Debug for Shared {
 /// A connection accepted and given a place under the limits, on its way to a worker.
 #[derive(Debug)]
 pub struct Admitted {
-    /// The socket, non-blocking.
-    pub stream: TcpStream,
-    /// The client's address.
+    /// The socket (TCP or Unix stream), non-blocking.
+    pub stream: OwnedFd,
+    /// The client's address (for a Unix socket's, [`crate::server::UNIX_PEER`]).
     pub peer: SocketAddr,
     /// Its place under the limits.
     pub slot: Slot,
@@ -237,7 +237,7 @@ struct Entry {
     slot: Slot,
     /// The PROXY header has yet to be read (`--proxy-protocol`).
     awaiting_proxy: bool,
-    stream: TcpStream,
+    stream: OwnedFd,
     conn: Conn,
     tls: Option<Box<Tls>>,
     ready: Readiness,

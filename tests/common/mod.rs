@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -46,7 +46,8 @@ impl Server {
         Server::with_env(root, args, &[("RUST_LOG", "info")])
     }
 
-    /// Serves `root` with extra arguments and environment variables.
+    /// Serves `root` with extra arguments and environment variables, on the first `--bind`
+    /// address (which must be an IP address), 127.0.0.1 without one.
     pub fn with_env(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nomserve"));
         cmd.arg("--port")
@@ -54,12 +55,22 @@ impl Server {
             .arg("--root")
             .arg(root)
             .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdin(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
+        let ip = args
+            .windows(2)
+            .find(|w| w[0] == "--bind")
+            .map(|w| w[1].parse().expect("--bind address"))
+            .unwrap_or_else(|| "127.0.0.1".parse().unwrap());
+        Server::from_command(cmd, root, ip)
+    }
+
+    /// Runs `cmd` (the binary, or a program that runs it, such as systemd-socket-activate),
+    /// serving `root` on `ip` and the port its banner names. Its stdin is the caller's to set.
+    pub fn from_command(mut cmd: Command, root: &Path, ip: IpAddr) -> Server {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start the nomserve binary");
 
         // stderr is the log: keep all of it, and pass each line on for `wait_for_log`.
@@ -111,11 +122,6 @@ impl Server {
                 );
             }
         };
-        let ip = args
-            .windows(2)
-            .find(|w| w[0] == "--bind")
-            .map(|w| w[1].parse().expect("--bind address"))
-            .unwrap_or_else(|| "127.0.0.1".parse().unwrap());
         Server {
             child: Some(child),
             addr: SocketAddr::new(ip, port),

@@ -1,0 +1,260 @@
+//! Where the server listens: TCP sockets on `--bind`'s addresses and `--port`, Unix stream
+//! sockets at `--bind unix:PATH`, or the sockets systemd passes instead (socket activation).
+//!
+//! A Unix socket file this process made is removed when its [`Listener`] is dropped (when
+//! the server stops accepting). One left behind by a process that could not remove it (a
+//! second signal ends the process at once) is replaced by the next start, after checking
+//! that it is a socket nothing listens on.
+
+use crate::cli::Bind;
+use rustix::fd::OwnedFd;
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+/// What a listening socket is, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// A TCP socket on this address.
+    Tcp(SocketAddr),
+    /// A Unix stream socket: `unix:PATH`, `unix:@NAME` (abstract), or `unix:` (unnamed).
+    Unix(String),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Tcp(addr) => write!(f, "{addr}"),
+            Address::Unix(name) => write!(f, "unix:{name}"),
+        }
+    }
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub struct Listener {
+    socket: OwnedFd,
+    /// Where it listens.
+    pub address: Address,
+    /// The socket file this process made, removed on drop.
+    made: Option<PathBuf>,
+}
+
+impl Listener {
+    /// The listening socket.
+    pub fn socket(&self) -> &OwnedFd {
+        &self.socket
+    }
+
+    /// Whether it is a TCP socket (not a Unix one).
+    pub fn is_tcp(&self) -> bool {
+        matches!(self.address, Address::Tcp(_))
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(path) = &self.made {
+            if let Err(e) = fs::remove_file(path) {
+                log::warn!("cannot remove the socket file {}: {e}", path.display());
+            }
+        }
+    }
+}
+
+/// Listens on each of `binds`: IP addresses on `port` (when `port` is 0, the first picks a
+/// free port and the others take the same one), Unix sockets with file mode `mode`. An
+/// IPv6 address listens for IPv6 only when an IPv4 address is bound too, so that `::` and
+/// `0.0.0.0` can be given together; alone, `::` takes IPv4 clients as well (as mapped
+/// addresses).
+pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, String> {
+    let with_ipv4 = binds
+        .iter()
+        .any(|bind| matches!(bind, Bind::Ip(ip) if ip.is_ipv4()));
+    let mut port = port;
+    let mut listeners = Vec::with_capacity(binds.len());
+    for bind in binds {
+        let listener = match bind {
+            Bind::Ip(ip) => {
+                let requested = SocketAddr::new(*ip, port);
+                let listener = bind_tcp(requested, ip.is_ipv6() && with_ipv4)
+                    .map_err(|e| format!("cannot listen on {requested}: {e}"))?;
+                if let Address::Tcp(addr) = listener.address {
+                    port = addr.port();
+                }
+                listener
+            }
+            Bind::Unix(path) => bind_unix(path, mode)
+                .map_err(|e| format!("cannot listen on unix:{}: {e}", path.display()))?,
+        };
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// A TCP socket listening on `addr` (with `SO_REUSEADDR`, so that a restart need not wait
+/// out the previous run's `TIME_WAIT` connections), for IPv6 only if `v6only`.
+fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let socket = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    rustix::net::sockopt::set_socket_reuseaddr(&socket, true)?;
+    if v6only {
+        rustix::net::sockopt::set_ipv6_v6only(&socket, true)?;
+    }
+    rustix::net::bind(&socket, &addr)?;
+    // A negative backlog is the system's maximum (net.core.somaxconn).
+    rustix::net::listen(&socket, -1)?;
+    let local = SocketAddr::try_from(rustix::net::getsockname(&socket)?)
+        .map_err(|_| io::Error::other("the socket has no IP address"))?;
+    Ok(Listener {
+        socket,
+        address: Address::Tcp(local),
+        made: None,
+    })
+}
+
+/// A Unix socket listening at `path`, with file mode `mode`. A socket file already there is
+/// replaced if nothing listens on it (a previous run's); anything else there is an error.
+fn bind_unix(path: &Path, mode: u32) -> io::Result<Listener> {
+    if let Ok(metadata) = fs::symlink_metadata(path) {
+        if !metadata.file_type().is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "a file that is not a socket is there",
+            ));
+        }
+        match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another process listens on it",
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => fs::remove_file(path)?,
+            Err(e) => return Err(e),
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    let made = Listener {
+        socket: OwnedFd::from(listener),
+        address: Address::Unix(path.display().to_string()),
+        made: Some(path.to_path_buf()),
+    };
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    Ok(made)
+}
+
+/// The sockets systemd passed (sd_listen_fds(3)): when `LISTEN_PID` is this process's id,
+/// the `LISTEN_FDS` descriptors from 3 on, each a listening TCP or Unix stream socket.
+/// The variables are removed (whoever they were for), so that no child takes them for its
+/// own. `None` when systemd passed none.
+pub fn from_systemd() -> Result<Option<Vec<Listener>>, String> {
+    let pid = std::env::var("LISTEN_PID").ok();
+    let ours = pid.and_then(|pid| pid.parse::<u32>().ok()) == Some(std::process::id());
+    // Read in every case: this removes the variables. Descriptors not taken stay as they are.
+    let mut passed = listenfd::ListenFd::from_env();
+    if !ours {
+        return Ok(None);
+    }
+    let mut listeners = Vec::with_capacity(passed.len());
+    for index in 0..passed.len() {
+        let not_stream = || {
+            format!(
+                "descriptor {} from systemd is not a listening TCP or Unix stream socket",
+                index + 3
+            )
+        };
+        let listener = match passed.take_tcp_listener(index) {
+            Ok(Some(listener)) => passed_tcp(listener),
+            Ok(None) => return Err(not_stream()),
+            Err(_) => match passed.take_unix_listener(index) {
+                Ok(Some(listener)) => passed_unix(listener),
+                Ok(None) | Err(_) => return Err(not_stream()),
+            },
+        }
+        .map_err(|e| format!("descriptor {} from systemd: {e}", index + 3))?;
+        listeners.push(listener);
+    }
+    Ok((!listeners.is_empty()).then_some(listeners))
+}
+
+fn passed_tcp(listener: TcpListener) -> io::Result<Listener> {
+    let address = Address::Tcp(listener.local_addr()?);
+    Ok(Listener {
+        socket: OwnedFd::from(listener),
+        address,
+        made: None,
+    })
+}
+
+fn passed_unix(listener: UnixListener) -> io::Result<Listener> {
+    let local = listener.local_addr()?;
+    let name = match (local.as_pathname(), local.as_abstract_name()) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(name)) => format!("@{}", String::from_utf8_lossy(name)),
+        (None, None) => String::new(),
+    };
+    Ok(Listener {
+        socket: OwnedFd::from(listener),
+        address: Address::Unix(name),
+        made: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_socket_file_is_replaced_and_a_live_one_or_a_file_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        // Closed without its file removed, as a process ended at once leaves it.
+        drop(UnixListener::bind(&path).unwrap());
+        let live = bind_unix(&path, 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            bind_unix(&path, 0o600).unwrap_err().kind(),
+            io::ErrorKind::AddrInUse
+        );
+        drop(live);
+        assert!(!path.exists(), "the socket file is removed on drop");
+
+        fs::write(&path, "not a socket").unwrap();
+        assert_eq!(
+            bind_unix(&path, 0o660).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+    }
+
+    #[test]
+    fn ip_listeners_share_the_first_ones_port() {
+        let binds = [
+            Bind::Ip("127.0.0.1".parse().unwrap()),
+            Bind::Ip("127.0.0.2".parse().unwrap()),
+        ];
+        let listeners = bind(&binds, 0, 0o660).unwrap();
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| match l.address {
+                Address::Tcp(addr) => addr.port(),
+                Address::Unix(_) => 0,
+            })
+            .collect();
+        assert_ne!(ports[0], 0);
+        assert_eq!(ports[0], ports[1]);
+    }
+}
