@@ -21,11 +21,17 @@ pub struct Args {
     /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1 (on
     /// --port), or unix:PATH for a Unix socket. Repeatable. Ignored when systemd passes the
     /// listening sockets (socket activation).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    #[arg(
+        short,
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1",
+        value_parser = parse_bind
+    )]
     pub bind: Vec<Bind>,
 
     /// TCP port to listen on; 0 picks a free one (the banner says which).
-    #[arg(long, value_name = "N", default_value_t = 8080)]
+    #[arg(short, long, value_name = "N", default_value_t = 8080)]
     pub port: u16,
 
     /// The file mode of a --bind unix:PATH socket, in octal. Connecting takes write
@@ -42,6 +48,21 @@ pub struct Args {
     /// The document root: the directory whose files are served.
     #[arg(long, value_name = "DIR", default_value = "www")]
     pub root: PathBuf,
+
+    /// The folder to serve, the same as --root DIR (and ahead of NOMSERVE_ROOT or a config
+    /// file's root).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Quiet: no banner, and only warnings and errors in the log (the access log on stderr
+    /// with them). Overrides RUST_LOG.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Verbose: the log at debug level (each request head and each connection's life).
+    /// Overrides RUST_LOG.
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Worker threads, each serving its share of the connections [default: one per CPU
     /// core].

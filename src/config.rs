@@ -143,7 +143,9 @@ fn key_of(arg: &Arg) -> Option<String> {
 /// that `--config` (or `NOMSERVE_CONFIG`) names.
 pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     let matches = command().try_get_matches_from(argv).map_err(Error::Usage)?;
-    let first = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    let mut first = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    let folder_given = first.dir.is_some();
+    folder_as_root(&mut first, &matches)?;
     let Some(path) = first.config.clone() else {
         return Ok(Settings {
             args: first,
@@ -185,7 +187,8 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
             return Err(file.error(at, name, "a command-line option, not a setting"));
         }
         let flags = flags_for(arg, value).map_err(|why| file.error(at, name, &why))?;
-        if from_default(&matches, arg.get_id().as_str()) {
+        let root_given = flag == "root" && folder_given;
+        if from_default(&matches, arg.get_id().as_str()) && !root_given {
             extra.extend(flags);
         }
     }
@@ -200,7 +203,8 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
             reason.trim_start_matches("error: ")
         ))
     })?;
-    let args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    let mut args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
+    folder_as_root(&mut args, &matches)?;
     let written = written(&matches, &settings_tables);
     Ok(Settings {
         args,
@@ -245,6 +249,22 @@ fn written(matches: &ArgMatches, tables: &Tables) -> BTreeMap<String, String> {
         }
     }
     written
+}
+
+/// `nomserve DIR` is `--root DIR`, ahead of the environment and the file; both on the
+/// command line is a usage error.
+fn folder_as_root(args: &mut Args, matches: &ArgMatches) -> Result<(), Error> {
+    let Some(dir) = args.dir.take() else {
+        return Ok(());
+    };
+    if matches.value_source("root") == Some(ValueSource::CommandLine) {
+        return Err(Error::Usage(command().error(
+            clap::error::ErrorKind::ArgumentConflict,
+            "the folder to serve is given twice: as DIR and as --root; pass it once",
+        )));
+    }
+    args.root = dir;
+    Ok(())
 }
 
 /// Whether `id` took its value from neither the command line nor the environment.

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
-    init_logging();
+    init_logging(&settings.args);
     let outcome = if settings.args.check_config {
         check(&settings)
     } else {
@@ -192,11 +192,21 @@ fn load_certificates(args: &cli::Args) -> Result<Option<Arc<Certificates>>, Fata
     }
 }
 
-/// The log goes to stderr, at `info` unless `RUST_LOG` says otherwise. Access-log lines are
-/// written bare (Combined Log Format, for log tools); other records carry time, level and
-/// target.
-fn init_logging() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+/// The log goes to stderr, at `info` unless `-q` (warnings), `-v` (debug) or `RUST_LOG` says
+/// otherwise. Access-log lines are written bare (Combined Log Format, for log tools); other
+/// records carry time, level and target. A `RUST_LOG` directive that names neither a level nor
+/// one of the server's log targets is reported and left out: taken as it is, a bare word such
+/// as `bogus` would enable that target alone and silence everything else.
+fn init_logging(args: &cli::Args) {
+    let (filter, ignored) = if args.quiet {
+        ("warn".to_string(), Vec::new())
+    } else if args.verbose {
+        ("debug".to_string(), Vec::new())
+    } else {
+        log_filter(std::env::var("RUST_LOG").ok().as_deref())
+    };
+    env_logger::Builder::new()
+        .parse_filters(&filter)
         .target(env_logger::Target::Stderr)
         .format(|buf, record| {
             if record.target() == access_log::TARGET {
@@ -213,6 +223,42 @@ fn init_logging() {
             }
         })
         .init();
+    for directive in ignored {
+        log::warn!(
+            "RUST_LOG: {directive:?} is neither a level (error, warn, info, debug, trace, off) \
+             nor a log target of nomserve (nomserve, access, ...); ignored"
+        );
+    }
+}
+
+/// The filter `RUST_LOG` asks for (`info` when it is unset or says nothing usable), and its
+/// directives left out (see [`init_logging`]).
+fn log_filter(rust_log: Option<&str>) -> (String, Vec<String>) {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    let is_level = |word: &str| LEVELS.iter().any(|l| l.eq_ignore_ascii_case(word));
+    let is_target = |word: &str| {
+        word == access_log::TARGET || word == "nomserve" || word.starts_with("nomserve::")
+    };
+    let mut kept = Vec::new();
+    let mut ignored = Vec::new();
+    for directive in rust_log.unwrap_or_default().split(',').map(str::trim) {
+        if directive.is_empty() {
+            continue;
+        }
+        let usable = match directive.split_once('=') {
+            Some((target, level)) => !target.is_empty() && is_level(level),
+            None => is_level(directive) || is_target(directive),
+        };
+        if usable {
+            kept.push(directive);
+        } else {
+            ignored.push(directive.to_string());
+        }
+    }
+    if kept.is_empty() {
+        kept.push("info");
+    }
+    (kept.join(","), ignored)
 }
 
 /// Starts the server and serves until SIGINT or SIGTERM; then finishes in-flight responses
@@ -220,6 +266,7 @@ fn init_logging() {
 /// SIGHUP.
 fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let args = &settings.args;
+    let quiet = args.quiet;
     let root = document_root(&args.root)?;
     let cannot_start = |what: &str, e: std::io::Error| Fatal {
         message: format!("{what}: {e}"),
@@ -310,9 +357,11 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
-    print_banner(&root, scheme, &addresses, activated, &redirect);
-    if let Some(metrics) = metrics_addr {
-        println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
+    if !quiet {
+        print_banner(&root, scheme, &addresses, activated, &redirect);
+        if let Some(metrics) = metrics_addr {
+            println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
+        }
     }
     systemd::ready();
     log::info!(
@@ -329,7 +378,11 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
 
     let still_open = server.run();
     access_log::finish();
-    if still_open == 0 {
+    if quiet {
+        if still_open > 0 {
+            log::warn!("{still_open} connections still open at the shutdown timeout; cut off");
+        }
+    } else if still_open == 0 {
         println!("Server stopped: all connections closed.");
     } else {
         println!(
@@ -610,8 +663,16 @@ fn document_root(root: &std::path::Path) -> Result<PathBuf, Fatal> {
         message,
         status: EXIT_BAD_CONFIG,
     };
-    let absolute = fs::canonicalize(root)
-        .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
+    let absolute = fs::canonicalize(root).map_err(|e| {
+        let named = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+        match e.kind() {
+            std::io::ErrorKind::NotFound => bad(format!(
+                "no such directory {}; pass the folder to serve: nomserve DIR",
+                named.display()
+            )),
+            _ => bad(format!("document root {}: {e}", named.display())),
+        }
+    })?;
     if !absolute.is_dir() {
         return Err(bad(format!(
             "document root {} is not a directory",

@@ -89,11 +89,23 @@ fn a_missing_root_or_a_file_as_root_is_exit_status_2_with_one_line() {
     let missing = dir.path().join("nowhere");
     let file = dir.path().join("file.txt");
     std::fs::write(&file, "x").unwrap();
-    for root in [&missing, &file] {
+    for (root, says) in [
+        (
+            &missing,
+            format!(
+                "no such directory {}; pass the folder to serve: nomserve DIR",
+                missing.display()
+            ),
+        ),
+        (
+            &file,
+            format!("document root {} is not a directory", file.display()),
+        ),
+    ] {
         let run = run_to_exit(&["--port", "0", "--root", root.to_str().unwrap()]);
         assert_eq!(run.status.code(), Some(2), "{root:?}: {}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-        assert!(run.stderr.contains("document root"), "{}", run.stderr);
+        assert!(run.stderr.contains(&says), "{}", run.stderr);
         assert!(!run.stdout.contains("listening"), "{}", run.stdout);
     }
 }
