@@ -18,6 +18,11 @@
 //! whose watches moved on since its ticket was taken is not kept. If inotify cannot be had
 //! (or the watcher stops), nothing is cached: every request opens its file.
 //!
+//! Directory listings are kept by the same watches ([`FileCache::watch_dir`] for the
+//! directories down to a listed one and each subdirectory it shows, and
+//! [`FileCache::unchanged`] before a kept listing is used), so they are invalidated by the
+//! same events.
+//!
 //! Bounded by entries and by the bytes of small files kept; past either, the least recently
 //! used entry of its shard goes. A lookup first tries the calling thread's own copies of the
 //! entries it used ([`Resource::for_this_thread`]: the bytes and fields copied, a large file

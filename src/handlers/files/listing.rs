@@ -42,8 +42,9 @@ pub(super) const PAGE_SIZE: usize = 10_000;
 pub(super) const MAX_ENTRIES: usize = 10 * PAGE_SIZE;
 
 /// The most entries kept over all cached listings; past it, the least recently used
-/// listings are dropped.
-const MAX_CACHED_ENTRIES: usize = 2 * MAX_ENTRIES;
+/// listings are dropped. A row kept (its HTML and its JSON) takes some 400 bytes, so the
+/// listings take at most about 40 MB.
+const MAX_CACHED_ENTRIES: usize = MAX_ENTRIES;
 
 /// The most listings kept.
 const MAX_CACHED_LISTINGS: usize = 256;
