@@ -602,3 +602,47 @@ fn a_large_listing_is_paginated() {
     // A page past the last falls back to the first.
     assert_eq!(rows(&get(&server, "/many/?page=3").text()), first_rows);
 }
+
+/// A change the directory's watch cannot see, to a file listed through a symlink or with a
+/// second name elsewhere, is seen all the same: such a listing is read every time.
+#[test]
+fn entries_reached_by_another_name_are_never_stale() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("d");
+    let elsewhere = root.path().join("elsewhere");
+    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("target.txt"), "1").unwrap();
+    std::os::unix::fs::symlink("../elsewhere/target.txt", dir.join("link.txt")).unwrap();
+    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let sizes = |path: &str| {
+        let response = get_with(&server, path, "Accept: application/json\r\n");
+        let value: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["size"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sizes("/d/"), [("link.txt".to_string(), 1)]);
+    assert_eq!(sizes("/d/"), [("link.txt".to_string(), 1)]);
+    fs::write(elsewhere.join("target.txt"), "four").unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(sizes("/d/"), [("link.txt".to_string(), 4)]);
+
+    let linked = root.path().join("linked");
+    fs::create_dir(&linked).unwrap();
+    fs::write(elsewhere.join("shared.txt"), "1").unwrap();
+    fs::hard_link(elsewhere.join("shared.txt"), linked.join("shared.txt")).unwrap();
+    assert_eq!(sizes("/linked/"), [("shared.txt".to_string(), 1)]);
+    assert_eq!(sizes("/linked/"), [("shared.txt".to_string(), 1)]);
+    fs::write(elsewhere.join("shared.txt"), "seven!!").unwrap();
+    thread::sleep(BOUND);
+    assert_eq!(sizes("/linked/"), [("shared.txt".to_string(), 7)]);
+}
