@@ -427,7 +427,7 @@ fn listing_escapes_sorts_and_links() {
     assert!(page.contains("<title>Index of /list/</title>"), "{page}");
     // Directories first, then files, each sorted by name.
     let hrefs: Vec<&str> = page
-        .split("<a href=\"")
+        .split("<td><a href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .collect();
@@ -449,7 +449,10 @@ fn listing_escapes_sorts_and_links() {
     );
     assert!(!page.contains("<b>"), "{page}");
     assert!(!page.contains(".hidden"), "{page}");
-    assert!(page.contains("<td class=\"size\">2</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"size\" title=\"2 bytes\">2 B</td>"),
+        "{page}"
+    );
     // Every file link works, resolved against the listing's URL as a browser would.
     for (href, body) in [
         ("%3Cb%3E%26%27x%27.txt", "tricky"),

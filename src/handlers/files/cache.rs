@@ -18,6 +18,11 @@
 //! whose watches moved on since its ticket was taken is not kept. If inotify cannot be had
 //! (or the watcher stops), nothing is cached: every request opens its file.
 //!
+//! Directory listings are kept by the same watches ([`FileCache::watch_dir`] for the
+//! directories down to a listed one and each subdirectory it shows, and
+//! [`FileCache::unchanged`] before a kept listing is used), so they are invalidated by the
+//! same events.
+//!
 //! Bounded by entries and by the bytes of small files kept; past either, the least recently
 //! used entry of its shard goes. A lookup first tries the calling thread's own copies of the
 //! entries it used ([`Resource::for_this_thread`]: the bytes and fields copied, a large file
@@ -144,6 +149,21 @@ pub struct Ticket {
     watches: Vec<(i32, u64)>,
 }
 
+impl Ticket {
+    /// The watches of all of `tickets`, each once.
+    pub fn joined(tickets: impl IntoIterator<Item = Ticket>) -> Ticket {
+        let mut watches: Vec<(i32, u64)> = tickets.into_iter().flat_map(|t| t.watches).collect();
+        watches.sort_unstable();
+        watches.dedup();
+        Ticket { watches }
+    }
+
+    /// Whether the ticket holds no watch: what it stands for cannot be cached.
+    pub fn is_empty(&self) -> bool {
+        self.watches.is_empty()
+    }
+}
+
 impl FileCache {
     /// A cache of files under `root` (absolute) with `limits`. Without inotify (or with 0
     /// entries) it keeps nothing; the reason is logged.
@@ -256,13 +276,39 @@ impl FileCache {
     /// generations. Empty if the cache is off or a watch cannot be added (then nothing under
     /// it is cached).
     pub fn watch(&self, rel: &Path) -> Ticket {
+        self.watch_down_to(rel.parent())
+    }
+
+    /// Watches every directory from the root down to the directory `dir` itself, and notes
+    /// their generations: a directory listing's ticket. Empty as [`FileCache::watch`]'s can be.
+    pub fn watch_dir(&self, dir: &Path) -> Ticket {
+        self.watch_down_to(Some(dir))
+    }
+
+    /// Whether no watch of `ticket` has seen a change since it was taken (and the cache is
+    /// on; an empty ticket is never current).
+    pub fn unchanged(&self, ticket: &Ticket) -> bool {
+        if ticket.watches.is_empty() || !self.enabled() {
+            return false;
+        }
+        let watches = self.watches();
+        ticket.watches.iter().all(|&(wd, generation)| {
+            watches
+                .by_wd
+                .get(&wd)
+                .is_some_and(|w| w.generation == generation)
+        })
+    }
+
+    /// The root and the directories of `last` (a path relative to the root), watched.
+    fn watch_down_to(&self, last: Option<&Path>) -> Ticket {
         let Some(inotify) = self.inotify.as_ref().filter(|_| self.enabled()) else {
             return Ticket::default();
         };
         let mut watches = self.watches();
         let mut ticket = Ticket::default();
         let mut dir = PathBuf::new();
-        let parents = rel.parent().map(Path::components).into_iter().flatten();
+        let parents = last.map(Path::components).into_iter().flatten();
         for component in std::iter::once(None).chain(parents.map(Some)) {
             if let Some(component) = component {
                 dir.push(component);

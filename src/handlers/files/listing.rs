@@ -1,221 +1,581 @@
-//! Directory listings (`--list-dirs`): a small HTML page for a directory without index.html.
+//! Directory listings (`--list-dirs`): a page for a directory without an index file, or the
+//! same entries as JSON.
 //!
-//! Reading the entries touches the file system; rendering them is a pure function. Every
-//! name is HTML-escaped in text and percent-encoded in links, so no file name can inject
-//! markup or turn a link into another scheme or host; the response also carries a
-//! Content-Security-Policy that forbids scripts, as a second line of defence.
+//! Reading the entries touches the file system once per change of the directory: what is
+//! read is kept ([`Listings`]) until the open-file cache's inotify watches see the directory,
+//! one of its subdirectories or a directory above it change. Rendering is pure and lives in
+//! [`render`]; every name is HTML-escaped in text and percent-encoded in links, so no file
+//! name can inject markup or turn a link into another scheme or host, and the response
+//! carries a Content-Security-Policy that forbids scripts, as a second line of defence.
+//!
+//! Only what a request could fetch is listed: each name is put through the server's own
+//! rules ([`decode_path`] of the link it would get, then [`map::map_path`]), so a name with
+//! CR, LF, TAB or `\`, or a dot-name with dotfiles hidden, is left out rather than shown with
+//! a link that answers `400` or `404`.
 
-use super::map::encode_segment;
+mod render;
+
+use super::cache::{FileCache, Ticket};
+use super::map::{self, encode_segment};
 use super::open::Beneath;
-use rustix::fs::Dir;
+use crate::http::response::{Body, Response};
+use nomserve_grammar::{DecodedPath, Headers, MediaRange, decode_path, parse_accept, parse_query};
+pub(super) use render::Listing;
+use rustix::fs::{AtFlags, Dir, FileType, statat};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
-/// The most entries one listing shows. A directory of a million files would otherwise cost
-/// a million opens and a page of a hundred megabytes; past this many, the page says it is
-/// truncated.
-pub(super) const MAX_ENTRIES: usize = 10_000;
+/// Entries per page: a larger listing is split into pages of this many (`?page=N`).
+pub(super) const PAGE_SIZE: usize = 10_000;
 
-/// One listed entry.
+/// The most entries one listing reads. A directory of a million files would otherwise cost
+/// a million stats and a hundred megabytes of memory; past this many, the page says that
+/// the rest is not shown.
+pub(super) const MAX_ENTRIES: usize = 10 * PAGE_SIZE;
+
+/// The most entries kept over all cached listings; past it, the least recently used
+/// listings are dropped. A row kept (its HTML and its JSON) takes some 400 bytes, so the
+/// listings take at most about 40 MB.
+const MAX_CACHED_ENTRIES: usize = MAX_ENTRIES;
+
+/// The most listings kept.
+const MAX_CACHED_LISTINGS: usize = 256;
+
+/// One listed entry, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Entry {
     /// The name, as bytes (file names need not be UTF-8).
     pub(super) name: Vec<u8>,
     /// A directory (linked with a trailing `/`) rather than a regular file.
     pub(super) is_dir: bool,
-    /// The size in bytes (files only).
+    /// The size in bytes (files only; 0 for a directory).
     pub(super) size: u64,
-    /// The modification time.
-    pub(super) modified: SystemTime,
+    /// The modification time, in seconds since the Unix epoch.
+    pub(super) modified: i64,
 }
 
-/// Reads the entries of `dir` (consumed), which is the directory at `rel` beneath the root. Lists only
-/// what the handler would serve: regular files and directories, reached the way a request
-/// would reach them (a symlink that leaves the root, or any symlink under the walking
-/// fallback, is left out), dotfiles only if `dotfiles`: without it, neither a dot-name nor
-/// an entry that resolves to one (`beneath` refuses those) is listed, and `.well-known`,
-/// served though it is, is not listed either, as nginx's autoindex lists no dot-name.
-/// Stops after [`MAX_ENTRIES`]; the
-/// flag says whether it did. The order is the file system's.
-pub(super) fn read_entries(
-    beneath: &Beneath,
-    dir: File,
-    rel: &Path,
-    dotfiles: bool,
-) -> io::Result<(Vec<Entry>, bool)> {
-    let mut entries = Vec::new();
-    for entry in Dir::new(OwnedFd::from(dir))? {
+/// What reading a directory gave, and whether it may be cached.
+#[derive(Debug, Default)]
+struct Read {
+    entries: Vec<Entry>,
+    /// More than [`MAX_ENTRIES`] servable entries: the rest were not read.
+    truncated: bool,
+    /// Every entry was reached without a symlink and every file has one link, so a change
+    /// to any of them is seen by the watch of this directory (inotify reports a change to a
+    /// child only to the watch of the directory it was reached through).
+    watchable: bool,
+    /// The subdirectories listed, with their identity and modification time as read: their
+    /// own watches must be in place before the listing is kept, and they unchanged.
+    subdirs: Vec<(Vec<u8>, Identity)>,
+}
+
+/// A file's identity and modification time: equal only for the same, unchanged inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl Identity {
+    // The fields' types differ between architectures (`c_ulong`, `u64`, `u32`): the
+    // conversions are to the same type only on some.
+    #[allow(clippy::useless_conversion)]
+    fn of(stat: &rustix::fs::Stat) -> Identity {
+        Identity {
+            dev: u64::from(stat.st_dev),
+            ino: u64::from(stat.st_ino),
+            mtime: i64::from(stat.st_mtime),
+            mtime_nsec: i64::try_from(stat.st_mtime_nsec).unwrap_or(0),
+        }
+    }
+
+    fn of_metadata(meta: &std::fs::Metadata) -> Identity {
+        Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+}
+
+/// How many names the file `stat` describes has.
+#[allow(clippy::useless_conversion)] // `st_nlink` is `u32` on some architectures.
+fn links(stat: &rustix::fs::Stat) -> u64 {
+    u64::from(stat.st_nlink)
+}
+
+/// Whether a request could fetch the entry `name`: the link the listing would give it,
+/// `/` and the name percent-encoded, decodes to exactly that name ([`decode_path`] refuses
+/// encoded controls, CR, LF and TAB among them, and `\`) and is mapped by [`map::map_path`]
+/// (which refuses `.`, `..`, and dot-names unless `dotfiles`). `.well-known`, served though
+/// it is at the root, is not listed with dotfiles hidden, as nginx's autoindex lists no
+/// dot-name.
+fn servable(name: &[u8], dotfiles: bool) -> bool {
+    if !dotfiles && name.first() == Some(&b'.') {
+        return false;
+    }
+    let mut link = String::from("/");
+    encode_segment(name, &mut link);
+    decode_path(&link).is_ok_and(|decoded| {
+        matches!(decoded.segments.as_slice(), [only] if **only == *name)
+            && map::map_path(&decoded, dotfiles).is_ok()
+    })
+}
+
+/// Reads the entries of `dir`, the directory at `rel` beneath the root. Lists only what the
+/// handler would serve ([`servable`]): regular files and directories, reached the way a
+/// request would reach them (a symlink that leaves the root, or any symlink under the
+/// walking fallback, is left out; with dotfiles hidden, so is one that resolves to a
+/// dot-name, which `beneath` refuses). An entry that is not a symlink is looked at with one
+/// `statat` beside it in `dir`; a symlink is resolved beneath the root. Stops after
+/// [`MAX_ENTRIES`]. The order is the file system's.
+fn read_entries(beneath: &Beneath, dir: &File, rel: &Path, dotfiles: bool) -> io::Result<Read> {
+    let mut read = Read {
+        watchable: true,
+        ..Read::default()
+    };
+    for entry in Dir::new(OwnedFd::from(dir.try_clone()?))? {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." || (name.first() == Some(&b'.') && !dotfiles) {
+        if !servable(name, dotfiles) {
             continue;
         }
-        if entries.len() == MAX_ENTRIES {
-            return Ok((entries, true));
+        if read.entries.len() == MAX_ENTRIES {
+            read.truncated = true;
+            break;
         }
-        let Ok(meta) = beneath
-            .inspect(&rel.join(OsStr::from_bytes(name)))
-            .and_then(|f| f.metadata().map_err(super::open::Failure::Other))
-        else {
+        let Ok(stat) = statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) else {
             continue;
         };
-        if !(meta.is_dir() || meta.is_file()) {
+        let kind = FileType::from_raw_mode(stat.st_mode);
+        let (is_dir, is_file, size, modified) = if kind == FileType::Symlink {
+            read.watchable = false;
+            let Ok(meta) = beneath
+                .inspect(&rel.join(OsStr::from_bytes(name)))
+                .and_then(|f| f.metadata().map_err(super::open::Failure::Other))
+            else {
+                continue;
+            };
+            (meta.is_dir(), meta.is_file(), meta.len(), meta.mtime())
+        } else {
+            let is_file = kind == FileType::RegularFile;
+            if is_file && links(&stat) > 1 {
+                read.watchable = false;
+            }
+            let size = u64::try_from(stat.st_size).unwrap_or(0);
+            (
+                kind == FileType::Directory,
+                is_file,
+                size,
+                Identity::of(&stat).mtime,
+            )
+        };
+        if !(is_dir || is_file) {
             continue;
         }
-        let modified = UNIX_EPOCH
-            .checked_add(Duration::from_secs(
-                u64::try_from(meta.mtime()).unwrap_or(0),
-            ))
-            .unwrap_or(UNIX_EPOCH);
-        entries.push(Entry {
+        if is_dir && kind == FileType::Directory {
+            read.subdirs.push((name.to_vec(), Identity::of(&stat)));
+        }
+        read.entries.push(Entry {
             name: name.to_vec(),
-            is_dir: meta.is_dir(),
-            size: meta.len(),
+            is_dir,
+            size: if is_dir { 0 } else { size },
             modified,
         });
     }
-    Ok((entries, false))
+    Ok(read)
 }
 
-/// Escapes `text` for HTML text and double- or single-quoted attribute values (the five
-/// characters the HTML standard's serialisation algorithm and OWASP name).
-fn escape_html(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The listings read, by directory, each with the ticket of the watches that must not have
+/// moved for it to be current.
+#[derive(Debug, Default)]
+pub(super) struct Listings {
+    kept: Mutex<Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    map: HashMap<PathBuf, Slot>,
+    /// Entries over all listings kept.
+    entries: usize,
+    /// Counts uses, to order the listings by their last.
+    tick: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    listing: Arc<Listing>,
+    ticket: Ticket,
+    used: u64,
+}
+
+impl Listings {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The listing of `rel`, if one is kept and no watch of its ticket has seen a change
+    /// since it was read; a stale one is dropped.
+    fn get(&self, files: &FileCache, rel: &Path) -> Option<Arc<Listing>> {
+        let mut kept = self.kept();
+        kept.tick += 1;
+        let tick = kept.tick;
+        let slot = kept.map.get_mut(rel)?;
+        if files.unchanged(&slot.ticket) {
+            slot.used = tick;
+            return Some(Arc::clone(&slot.listing));
+        }
+        if let Some(old) = kept.map.remove(rel) {
+            kept.entries -= old.listing.len();
+        }
+        None
+    }
+
+    /// Keeps `listing` for `rel`, dropping the least recently used listings to stay within
+    /// [`MAX_CACHED_ENTRIES`] and [`MAX_CACHED_LISTINGS`].
+    fn insert(&self, rel: &Path, ticket: Ticket, listing: Arc<Listing>) {
+        let size = listing.len();
+        if size > MAX_CACHED_ENTRIES {
+            return;
+        }
+        let mut kept = self.kept();
+        kept.tick += 1;
+        let tick = kept.tick;
+        if let Some(old) = kept.map.remove(rel) {
+            kept.entries -= old.listing.len();
+        }
+        while kept.entries + size > MAX_CACHED_ENTRIES || kept.map.len() >= MAX_CACHED_LISTINGS {
+            let Some(oldest) = kept
+                .map
+                .iter()
+                .min_by_key(|(_, slot)| slot.used)
+                .map(|(dir, _)| dir.clone())
+            else {
+                break;
+            };
+            if let Some(old) = kept.map.remove(&oldest) {
+                kept.entries -= old.listing.len();
+            }
+        }
+        kept.entries += size;
+        kept.map.insert(
+            rel.to_path_buf(),
+            Slot {
+                listing,
+                ticket,
+                used: tick,
+            },
+        );
+    }
+}
+
+/// The listing of `dir`, the directory at `rel` beneath the root: the one kept if it is
+/// current, else read now, and kept when a change to anything it shows is sure to be seen.
+///
+/// It is kept only if the cache's watches cover it: the directories from the root down to
+/// `rel` are watched before it is read (so a change while reading moves their generation)
+/// and `rel` resolves, without a symlink, to the directory read (so the watches are on the
+/// directory whose entries these are); no entry was reached through a symlink and no file
+/// has a second link (a change through another name would be reported to that name's
+/// directory only); and each subdirectory listed is watched too (its modification time is
+/// shown, and changes with what it holds), then found unchanged since it was read.
+pub(super) fn load(
+    beneath: &Beneath,
+    files: &FileCache,
+    listings: &Listings,
+    dir: &File,
+    rel: &Path,
+    dotfiles: bool,
+) -> io::Result<Arc<Listing>> {
+    if let Some(listing) = listings.get(files, rel) {
+        return Ok(listing);
+    }
+    let ticket = files.watch_dir(rel);
+    let read = read_entries(beneath, dir, rel, dotfiles)?;
+    let listing = Arc::new(Listing::new(read.entries, read.truncated));
+    if ticket.is_empty() || !read.watchable {
+        return Ok(listing);
+    }
+    let same_dir = dir.metadata().is_ok_and(|opened| {
+        beneath
+            .open_without_symlinks(rel)
+            .ok()
+            .and_then(|again| again.metadata().ok())
+            .is_some_and(|again| Identity::of_metadata(&again) == Identity::of_metadata(&opened))
+    });
+    if !same_dir {
+        return Ok(listing);
+    }
+    let mut tickets = vec![ticket];
+    for (name, identity) in &read.subdirs {
+        let name = OsStr::from_bytes(name);
+        let sub = files.watch_dir(&rel.join(name));
+        let unchanged = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|stat| Identity::of(&stat) == *identity);
+        if sub.is_empty() || !unchanged {
+            return Ok(listing);
+        }
+        tickets.push(sub);
+    }
+    listings.insert(rel, Ticket::joined(tickets), Arc::clone(&listing));
+    Ok(listing)
+}
+
+/// The column a listing is sorted by (`?sort=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sort {
+    Name,
+    Size,
+    Modified,
+}
+
+impl Sort {
+    /// Every column, in the order the page shows them.
+    const ALL: [Sort; 3] = [Sort::Name, Sort::Size, Sort::Modified];
+
+    /// The value of `sort=` that names this column.
+    fn key(self) -> &'static str {
+        match self {
+            Sort::Name => "name",
+            Sort::Size => "size",
+            Sort::Modified => "modified",
         }
     }
 }
 
-/// The listing page for the directory whose decoded path is `title` (such as `/a b/`, shown
-/// escaped in the title and heading). Directories come first, then files, each group sorted
-/// by name (bytewise); each row links to the entry by a relative reference of one
-/// percent-encoded segment (a `/` after a directory), with the size of files and the
-/// modification time in RFC 3339 UTC. A row `../` leads up, except at the root. A truncated
-/// listing says so.
-pub(super) fn render(title: &str, at_root: bool, entries: &mut [Entry], truncated: bool) -> String {
-    entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
-    let mut escaped_title = String::new();
-    escape_html(title, &mut escaped_title);
-    let mut page = String::with_capacity(1024 + entries.len() * 160);
-    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    let _ = writeln!(page, "<title>Index of {escaped_title}</title>");
-    page.push_str(
-        "<style>body{font-family:system-ui,sans-serif;margin:2em}\
-         table{border-collapse:collapse}th,td{padding:.2em 1em;text-align:left}\
-         td.size{text-align:right;font-variant-numeric:tabular-nums}</style>\n",
-    );
-    page.push_str("</head>\n<body>\n");
-    let _ = writeln!(page, "<h1>Index of {escaped_title}</h1>");
-    page.push_str("<table>\n<thead><tr><th>Name</th><th>Size</th><th>Last modified</th></tr></thead>\n<tbody>\n");
-    if !at_root {
-        page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+/// How one request wants the listing: its order and page (`?sort=name|size|modified`,
+/// `&order=asc|desc`, `&page=N` from 1). Each parameter missing or invalid falls back to its
+/// default: by name, ascending, the first page. Directories always come first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct View {
+    pub(super) sort: Sort,
+    pub(super) descending: bool,
+    /// The page, from 0.
+    pub(super) page: usize,
+}
+
+impl View {
+    /// The view a query string asks for; the first occurrence of each parameter counts.
+    pub(super) fn from_query(query: Option<&str>) -> View {
+        let mut sort = None;
+        let mut order = None;
+        let mut page = None;
+        for (name, value) in query.map(parse_query).into_iter().flatten() {
+            match &*name {
+                "sort" if sort.is_none() => {
+                    sort = Some(Sort::ALL.into_iter().find(|s| s.key() == value));
+                }
+                "order" if order.is_none() => {
+                    order = Some(match &*value {
+                        "asc" => Some(false),
+                        "desc" => Some(true),
+                        _ => None,
+                    });
+                }
+                "page" if page.is_none() => {
+                    page = Some(value.parse::<usize>().ok().and_then(|n| n.checked_sub(1)));
+                }
+                _ => {}
+            }
+        }
+        View {
+            sort: sort.flatten().unwrap_or(Sort::Name),
+            descending: order.flatten().unwrap_or(false),
+            page: page.flatten().unwrap_or(0),
+        }
     }
-    for entry in entries.iter() {
-        let mut href = String::new();
-        encode_segment(&entry.name, &mut href);
-        let mut text = String::new();
-        escape_html(&String::from_utf8_lossy(&entry.name), &mut text);
-        let (slash, size) = if entry.is_dir {
-            ("/", String::from("-"))
-        } else {
-            ("", entry.size.to_string())
+
+    /// The query string that asks for this view: `sort=…&order=…`, then `&page=N` past the
+    /// first page.
+    fn query(self) -> String {
+        let order = if self.descending { "desc" } else { "asc" };
+        let mut query = format!("sort={}&order={order}", self.sort.key());
+        if self.page > 0 {
+            query.push_str(&format!("&page={}", self.page + 1));
+        }
+        query
+    }
+}
+
+/// Whether the client prefers JSON to HTML: its Accept fields (all of them, as one list, RFC
+/// 9110 §5.3) list `application/json` explicitly with a weight above 0 that exceeds the
+/// weight they give `text/html` (RFC 9110 §12.5.1, §12.4.2). `*/*`, no Accept, a tie or a
+/// malformed field get the page.
+pub(super) fn prefers_json(headers: &Headers<'_, '_>) -> bool {
+    let mut ranges: Vec<MediaRange<'_>> = Vec::new();
+    for value in headers.get_all("accept") {
+        match parse_accept(value) {
+            Some(more) => ranges.extend(more),
+            None => return false,
+        }
+    }
+    let listed = ranges.iter().any(|r| {
+        r.kind.eq_ignore_ascii_case("application") && r.subtype.eq_ignore_ascii_case("json")
+    });
+    let json = MediaRange::quality(&ranges, "application", "json").unwrap_or(0);
+    let html = MediaRange::quality(&ranges, "text", "html").unwrap_or(0);
+    listed && json > 0 && json > html
+}
+
+/// The `200` for `listing` of the directory `decoded`, as JSON when the client prefers it
+/// ([`prefers_json`]), else as a page, in the order and page the query asks for. Both carry
+/// `Vary: Accept` (RFC 9110 §12.5.5), and a `Link` to the previous and next pages (RFC
+/// 8288 §3) when there are several.
+pub(super) fn respond(
+    listing: &Listing,
+    decoded: &DecodedPath<'_>,
+    query: Option<&str>,
+    headers: &Headers<'_, '_>,
+) -> Response {
+    let mut view = View::from_query(query);
+    let pages = listing.pages();
+    if view.page >= pages {
+        view.page = 0;
+    }
+    let (content_type, body) = if prefers_json(headers) {
+        ("application/json", listing.json(view))
+    } else {
+        let segments: Vec<&[u8]> = decoded.segments.iter().map(|s| &**s).collect();
+        ("text/html; charset=utf-8", listing.html(&segments, view))
+    };
+    let mut response = Response::new(200)
+        .header("Content-Type", content_type)
+        .header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        )
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Vary", "Accept");
+    let mut links = Vec::new();
+    if view.page > 0 {
+        let previous = View {
+            page: view.page - 1,
+            ..view
         };
-        let _ = writeln!(
-            page,
-            "<tr><td><a href=\"{href}{slash}\">{text}{slash}</a></td><td class=\"size\">{size}</td><td>{}</td></tr>",
-            humantime::format_rfc3339_seconds(entry.modified)
-        );
+        links.push(format!("<?{}>; rel=\"prev\"", previous.query()));
     }
-    page.push_str("</tbody>\n</table>\n");
-    if truncated {
-        let _ = writeln!(
-            page,
-            "<p>Only the first {MAX_ENTRIES} entries are shown.</p>"
-        );
+    if view.page + 1 < pages {
+        let next = View {
+            page: view.page + 1,
+            ..view
+        };
+        links.push(format!("<?{}>; rel=\"next\"", next.query()));
     }
-    page.push_str("</body>\n</html>\n");
-    page
+    if !links.is_empty() {
+        response = response.header("Link", links.join(", "));
+    }
+    response.body(Body::Bytes(Cow::Owned(body.into_bytes())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn entry(name: &[u8], is_dir: bool, size: u64) -> Entry {
-        Entry {
-            name: name.to_vec(),
-            is_dir,
-            size,
-            modified: UNIX_EPOCH + Duration::from_secs(1_704_164_645),
+    #[test]
+    fn names_a_request_could_not_fetch_are_not_servable() {
+        for name in [
+            &b"a.txt"[..],
+            b"a b#c?d%e",
+            b"caf\xc3\xa9",
+            b"bad\xff",
+            b"x:y",
+        ] {
+            assert!(servable(name, false), "{name:?}");
         }
+        for name in [
+            &b"line\nfeed"[..],
+            b"carriage\rreturn",
+            b"tab\there",
+            b"back\\slash",
+            b"del\x7f",
+            b".env",
+            b".well-known",
+            b".",
+            b"..",
+        ] {
+            assert!(!servable(name, false), "{name:?}");
+        }
+        assert!(servable(b".env", true));
+        assert!(!servable(b"..", true));
     }
 
     #[test]
-    fn directories_first_then_files_by_name() {
-        let mut entries = vec![
-            entry(b"b.txt", false, 2),
-            entry(b"zdir", true, 0),
-            entry(b"a.txt", false, 1),
-            entry(b"adir", true, 0),
-        ];
-        let page = render("/x/", false, &mut entries, false);
-        let order: Vec<usize> = ["adir/", "zdir/", "a.txt", "b.txt"]
-            .iter()
-            .map(|name| page.find(&format!("href=\"{name}\"")).unwrap())
-            .collect();
-        assert!(order.windows(2).all(|w| w[0] < w[1]), "{page}");
-        assert!(page.contains("<a href=\"../\">../</a>"));
-        assert!(page.contains("<td class=\"size\">2</td><td>2024-01-02T03:04:05Z</td>"));
-        assert!(page.contains("<title>Index of /x/</title>"));
+    fn the_query_picks_the_view_and_anything_invalid_falls_back() {
+        let view = |q: &str| View::from_query(Some(q));
+        let default = View {
+            sort: Sort::Name,
+            descending: false,
+            page: 0,
+        };
+        assert_eq!(View::from_query(None), default);
+        assert_eq!(
+            view("sort=size&order=desc&page=3"),
+            View {
+                sort: Sort::Size,
+                descending: true,
+                page: 2
+            }
+        );
+        assert_eq!(
+            view("sort=modified"),
+            View {
+                sort: Sort::Modified,
+                ..default
+            }
+        );
+        for bad in [
+            "sort=bogus",
+            "order=up",
+            "page=0",
+            "page=-1",
+            "page=x",
+            "sort=Name",
+            "",
+        ] {
+            assert_eq!(view(bad), default, "{bad}");
+        }
+        assert_eq!(view("sort=size&sort=name").sort, Sort::Size);
+        assert_eq!(
+            view("sort=size&order=desc&page=2").query(),
+            "sort=size&order=desc&page=2"
+        );
+        assert_eq!(default.query(), "sort=name&order=asc");
     }
 
     #[test]
-    fn no_parent_link_at_the_root() {
-        let page = render("/", true, &mut [entry(b"a", false, 0)], false);
-        assert!(!page.contains("../"));
-    }
-
-    #[test]
-    fn names_are_escaped_and_links_encoded() {
-        let mut entries = vec![
-            entry(b"<script>alert(1)</script>", false, 0),
-            entry(b"a \"b\" & 'c'", false, 0),
-            entry(b"javascript:alert(1)", false, 0),
-            entry(b"caf\xc3\xa9 100%", true, 0),
-            entry(b"bad\xff", false, 0),
-        ];
-        let page = render("/<i>/", false, &mut entries, false);
-        assert!(!page.contains("<script>"));
-        assert!(!page.contains("<i>"));
-        assert!(page.contains(
-            "href=\"%3Cscript%3Ealert%281%29%3C%2Fscript%3E\">&lt;script&gt;alert(1)&lt;/script&gt;</a>"
-        ));
-        assert!(page.contains(
-            "href=\"a%20%22b%22%20%26%20%27c%27\">a &quot;b&quot; &amp; &#39;c&#39;</a>"
-        ));
-        assert!(page.contains("href=\"javascript%3Aalert%281%29\""));
-        assert!(page.contains("href=\"caf%C3%A9%20100%25/\">café 100%/</a>"));
-        assert!(page.contains("href=\"bad%FF\">bad\u{fffd}</a>"));
-        assert!(page.contains("<title>Index of /&lt;i&gt;/</title>"));
-    }
-
-    #[test]
-    fn truncation_is_said() {
-        let page = render("/", true, &mut [], true);
-        assert!(page.contains("Only the first 10000 entries are shown."));
+    fn json_only_when_preferred() {
+        use nomserve_grammar::Header;
+        let prefers = |value: &str| {
+            let fields = [Header {
+                name: "Accept",
+                value: value.as_bytes(),
+            }];
+            prefers_json(&Headers::new(&fields))
+        };
+        assert!(prefers("application/json"));
+        assert!(prefers("application/json, */*;q=0.1"));
+        assert!(prefers("text/html;q=0.5, application/json"));
+        for not in [
+            "*/*",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "application/json;q=0.5, text/html;q=0.5",
+            "application/*",
+            "application/json;q=0",
+            "application/json;q=2",
+        ] {
+            assert!(!prefers(not), "{not}");
+        }
+        assert!(!prefers_json(&Headers::new(&[])));
     }
 }

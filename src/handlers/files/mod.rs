@@ -89,6 +89,7 @@ pub struct StaticFiles {
     options: FileOptions,
     cache: Arc<FileCache>,
     compression: Arc<Compression>,
+    listings: listing::Listings,
 }
 
 /// The body of every `404`.
@@ -112,6 +113,7 @@ impl StaticFiles {
             options,
             cache,
             compression,
+            listings: listing::Listings::default(),
         })
     }
 
@@ -271,25 +273,19 @@ impl StaticFiles {
         if !self.options.list_dirs {
             return not_found();
         }
-        let (mut entries, truncated) =
-            match listing::read_entries(&self.beneath, dir, rel, self.options.dotfiles) {
-                Ok(read) => read,
-                Err(error) => return failure_response(key, Failure::Other(error)),
-            };
-        let mut title = String::from("/");
-        for segment in &decoded.segments {
-            title.push_str(&String::from_utf8_lossy(segment));
-            title.push('/');
-        }
-        let page = listing::render(&title, decoded.segments.is_empty(), &mut entries, truncated);
-        let response = Response::new(200)
-            .header("Content-Type", "text/html; charset=utf-8")
-            .header(
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'",
-            )
-            .header("X-Content-Type-Options", "nosniff")
-            .body(Body::Bytes(Cow::Owned(page.into_bytes())));
+        let listing = match listing::load(
+            &self.beneath,
+            &self.cache,
+            &self.listings,
+            &dir,
+            rel,
+            self.options.dotfiles,
+        ) {
+            Ok(listing) => listing,
+            Err(error) => return failure_response(key, Failure::Other(error)),
+        };
+        let response =
+            listing::respond(&listing, decoded, request.target.query(), &request.headers);
         with_fields(response, &self.options.fields.for_path(path))
     }
 

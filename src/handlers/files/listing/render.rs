@@ -1,0 +1,633 @@
+//! A listing prepared once, rendered per request: each row's HTML and JSON are made when the
+//! directory is read, with the three sort orders; a request only picks an order and a page
+//! and joins the rows.
+
+use super::super::map::encode_segment;
+use super::{Entry, MAX_ENTRIES, PAGE_SIZE, Sort, View};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+/// The style of the page: light, and dark when the reader's system prefers it
+/// (`prefers-color-scheme`, Media Queries Level 5 §11.5). Inline, as the page's
+/// Content-Security-Policy allows styles only there.
+const STYLE: &str = "\
+:root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--link:#0969da;\
+--line:#d1d9e0;--hover:#f6f8fa}\
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;\
+--link:#4493f8;--line:#30363d;--hover:#151b23}}\
+body{margin:0;padding:1.5em 2em;background:var(--bg);color:var(--fg);\
+font:15px/1.5 system-ui,-apple-system,\"Segoe UI\",sans-serif}\
+h1{font-size:1.25em;font-weight:600;margin:0 0 1em;overflow-wrap:anywhere}\
+a{color:var(--link);text-decoration:none}a:hover{text-decoration:underline}\
+table{border-collapse:collapse;width:100%;max-width:64em}\
+th,td{padding:.3em .8em;text-align:left;border-bottom:1px solid var(--line)}\
+th a{color:var(--fg)}td:first-child{overflow-wrap:anywhere}\
+.size{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
+.time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
+tbody tr:hover td{background:var(--hover)}tr.dir a{font-weight:600}\
+p,nav.pages{color:var(--muted)}nav.pages a,nav.pages strong{margin:0 .3em}";
+
+/// A directory's listing, ready to render.
+#[derive(Debug)]
+pub(in crate::handlers::files) struct Listing {
+    rows: Vec<Row>,
+    /// The rows' indices sorted by each column of [`Sort::ALL`], ascending, directories
+    /// first.
+    orders: [Vec<u32>; 3],
+    /// How many rows are directories (they lead every order).
+    dirs: usize,
+    /// The directory holds more than [`MAX_ENTRIES`] entries that could be listed.
+    truncated: bool,
+}
+
+/// One entry, rendered.
+#[derive(Debug)]
+struct Row {
+    /// The table row of the page.
+    html: String,
+    /// The object of the JSON array.
+    json: String,
+}
+
+impl Listing {
+    /// Prepares `entries`: each row rendered with times in the server's local time zone
+    /// (the `TZ` variable, else `/etc/localtime`), and the three orders sorted.
+    pub(super) fn new(entries: Vec<Entry>, truncated: bool) -> Listing {
+        let tz = TimeZone::system();
+        let keys: Vec<String> = entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.name).to_lowercase())
+            .collect();
+        let by_name = |a: usize, b: usize| {
+            natural(&keys[a], &keys[b]).then_with(|| entries[a].name.cmp(&entries[b].name))
+        };
+        let orders = Sort::ALL.map(|sort| {
+            let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+            order.sort_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                let (x, y) = (&entries[a], &entries[b]);
+                let column = match sort {
+                    Sort::Name => Ordering::Equal,
+                    Sort::Size => x.size.cmp(&y.size),
+                    Sort::Modified => x.modified.cmp(&y.modified),
+                };
+                y.is_dir
+                    .cmp(&x.is_dir)
+                    .then(column)
+                    .then_with(|| by_name(a, b))
+            });
+            order
+        });
+        let dirs = entries.iter().filter(|e| e.is_dir).count();
+        let rows = entries.iter().map(|e| Row::new(e, &tz)).collect();
+        Listing {
+            rows,
+            orders,
+            dirs,
+            truncated,
+        }
+    }
+
+    /// How many entries are listed.
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// How many pages the listing takes (at least one).
+    pub(super) fn pages(&self) -> usize {
+        self.rows.len().div_ceil(PAGE_SIZE).max(1)
+    }
+
+    /// The rows of `view`'s page, in its order: directories first, each group ascending or
+    /// descending by the column.
+    fn page(&self, view: View) -> impl Iterator<Item = &Row> {
+        let order = match view.sort {
+            Sort::Name => &self.orders[0],
+            Sort::Size => &self.orders[1],
+            Sort::Modified => &self.orders[2],
+        };
+        let (dirs, files) = order.split_at(self.dirs);
+        let ordered: Vec<u32> = if view.descending {
+            dirs.iter()
+                .rev()
+                .chain(files.iter().rev())
+                .copied()
+                .collect()
+        } else {
+            order.clone()
+        };
+        ordered
+            .into_iter()
+            .skip(view.page * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .map(|i| &self.rows[i as usize])
+    }
+
+    /// The entries of `view`'s page as a JSON array (RFC 8259): one object per entry with
+    /// `name` (a name that is not UTF-8 has U+FFFD for its invalid bytes), `type` (`"dir"`
+    /// or `"file"`), `size` (bytes; 0 for a directory) and `modified` (RFC 3339, UTC).
+    pub(super) fn json(&self, view: View) -> String {
+        let mut out = String::from("[");
+        for (i, row) in self.page(view).enumerate() {
+            out.push_str(if i == 0 { "\n" } else { ",\n" });
+            out.push_str(&row.json);
+        }
+        out.push_str("\n]\n");
+        out
+    }
+
+    /// The page for the directory whose decoded path has `segments`, showing `view`.
+    ///
+    /// The heading is the path as breadcrumbs: every ancestor a link (absolute, each segment
+    /// percent-encoded). The column headers are links that sort by their column (the
+    /// current one's reversing its order), so sorting needs no script. Each row links to its
+    /// entry by a relative reference of one percent-encoded segment (`/` after a
+    /// directory), shows a file's size in binary units with the exact bytes in its `title`,
+    /// and the modification time in the server's local time, machine-readable in its
+    /// `<time datetime>` (UTC). A row `../` leads up, except at the root.
+    pub(super) fn html(&self, segments: &[&[u8]], view: View) -> String {
+        let mut title = String::from("/");
+        for segment in segments {
+            escape_html(&String::from_utf8_lossy(segment), &mut title);
+            title.push('/');
+        }
+        let mut page = String::with_capacity(2048 + self.rows.len().min(PAGE_SIZE) * 200);
+        page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+        page.push_str("<meta name=\"color-scheme\" content=\"light dark\">\n");
+        let _ = writeln!(page, "<title>Index of {title}</title>");
+        let _ = writeln!(page, "<style>{STYLE}</style>");
+        page.push_str("</head>\n<body>\n<h1>Index of ");
+        breadcrumbs(segments, &mut page);
+        page.push_str("</h1>\n<table>\n<thead><tr>");
+        for (sort, label) in Sort::ALL.into_iter().zip(["Name", "Size", "Modified"]) {
+            let current = sort == view.sort;
+            let target = View {
+                sort,
+                descending: current && !view.descending,
+                page: 0,
+            };
+            let class = if sort == Sort::Size {
+                " class=\"size\""
+            } else {
+                ""
+            };
+            let (aria, arrow) = match (current, view.descending) {
+                (false, _) => ("", ""),
+                (true, false) => (" aria-sort=\"ascending\"", " \u{25b2}"),
+                (true, true) => (" aria-sort=\"descending\"", " \u{25bc}"),
+            };
+            let mut href = String::new();
+            escape_html(&target.query(), &mut href);
+            let _ = write!(
+                page,
+                "<th{class}{aria}><a href=\"?{href}\">{label}{arrow}</a></th>"
+            );
+        }
+        page.push_str("</tr></thead>\n<tbody>\n");
+        if !segments.is_empty() {
+            page.push_str(
+                "<tr class=\"dir\"><td><a href=\"../\">../</a></td><td class=\"size\"></td>\
+                 <td class=\"time\"></td></tr>\n",
+            );
+        }
+        for row in self.page(view) {
+            page.push_str(&row.html);
+        }
+        page.push_str("</tbody>\n</table>\n");
+        let pages = self.pages();
+        if pages > 1 {
+            self.page_links(view, pages, &mut page);
+        }
+        let files = self.rows.len() - self.dirs;
+        let _ = writeln!(
+            page,
+            "<p>{} {}, {} {}</p>",
+            self.dirs,
+            if self.dirs == 1 { "folder" } else { "folders" },
+            files,
+            if files == 1 { "file" } else { "files" }
+        );
+        if self.truncated {
+            let _ = writeln!(
+                page,
+                "<p>Only the first {MAX_ENTRIES} entries are read; the rest are not listed.</p>"
+            );
+        }
+        page.push_str("</body>\n</html>\n");
+        page
+    }
+
+    /// The navigation between pages: the previous and next, and each page by number.
+    fn page_links(&self, view: View, pages: usize, page: &mut String) {
+        let link = |n: usize| {
+            let mut href = String::new();
+            escape_html(&View { page: n, ..view }.query(), &mut href);
+            href
+        };
+        let _ = write!(
+            page,
+            "<nav class=\"pages\" aria-label=\"Pages\">Page {} of {pages}:",
+            view.page + 1
+        );
+        if view.page > 0 {
+            let _ = write!(
+                page,
+                " <a rel=\"prev\" href=\"?{}\">Previous</a>",
+                link(view.page - 1)
+            );
+        }
+        for n in 0..pages {
+            if n == view.page {
+                let _ = write!(page, " <strong aria-current=\"page\">{}</strong>", n + 1);
+            } else {
+                let _ = write!(page, " <a href=\"?{}\">{}</a>", link(n), n + 1);
+            }
+        }
+        if view.page + 1 < pages {
+            let _ = write!(
+                page,
+                " <a rel=\"next\" href=\"?{}\">Next</a>",
+                link(view.page + 1)
+            );
+        }
+        page.push_str("</nav>\n");
+    }
+}
+
+impl Row {
+    fn new(entry: &Entry, tz: &TimeZone) -> Row {
+        let mut href = String::new();
+        encode_segment(&entry.name, &mut href);
+        let name = String::from_utf8_lossy(&entry.name);
+        let mut text = String::new();
+        escape_html(&name, &mut text);
+        let slash = if entry.is_dir { "/" } else { "" };
+        let time = Timestamp::from_second(entry.modified).unwrap_or(Timestamp::UNIX_EPOCH);
+        let zoned = time.to_zoned(tz.clone());
+        let local = zoned.strftime("%Y-%m-%d %H:%M").to_string();
+        let mut full = String::new();
+        escape_html(
+            &zoned.strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+            &mut full,
+        );
+        let size = if entry.is_dir {
+            String::from("<td class=\"size\">\u{2014}</td>")
+        } else {
+            format!(
+                "<td class=\"size\" title=\"{} bytes\">{}</td>",
+                entry.size,
+                human_size(entry.size)
+            )
+        };
+        let html = format!(
+            "<tr{}><td><a href=\"{href}{slash}\">{text}{slash}</a></td>{size}\
+             <td class=\"time\"><time datetime=\"{time}\" title=\"{full}\">{local}</time></td></tr>\n",
+            if entry.is_dir { " class=\"dir\"" } else { "" },
+        );
+        let mut json = String::from("{\"name\":");
+        escape_json(&name, &mut json);
+        let _ = write!(
+            json,
+            ",\"type\":\"{}\",\"size\":{},\"modified\":\"{time}\"}}",
+            if entry.is_dir { "dir" } else { "file" },
+            entry.size
+        );
+        Row { html, json }
+    }
+}
+
+/// The breadcrumbs of the directory with `segments`: `/`, then each segment and `/`, every
+/// ancestor a link to itself and the directory itself plain text.
+fn breadcrumbs(segments: &[&[u8]], out: &mut String) {
+    if segments.is_empty() {
+        out.push_str("<span aria-current=\"page\">/</span>");
+        return;
+    }
+    out.push_str("<a href=\"/\">/</a>");
+    let mut href = String::from("/");
+    for (i, segment) in segments.iter().enumerate() {
+        encode_segment(segment, &mut href);
+        href.push('/');
+        let mut text = String::new();
+        escape_html(&String::from_utf8_lossy(segment), &mut text);
+        if i + 1 == segments.len() {
+            let _ = write!(out, "<span aria-current=\"page\">{text}/</span>");
+        } else {
+            let _ = write!(out, "<a href=\"{href}\">{text}/</a>");
+        }
+    }
+}
+
+/// `bytes` in binary units, as people read sizes: `512 B`, `1.2 KiB`, `300 MiB` (one decimal
+/// below 10, none from 10 up).
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let digits = if value < 9.95 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    // Rounding can reach the next unit: 1023.7 KiB reads as 1.0 MiB, not 1024 KiB.
+    match UNITS.get(unit + 1) {
+        Some(next) if digits == "1024" => format!("1.0 {next}"),
+        _ => format!("{digits} {}", UNITS[unit]),
+    }
+}
+
+/// Compares two names as people sort them: runs of ASCII digits by their value (`file2`
+/// before `file10`; `01` and `1` equal), everything else by code point. The callers pass
+/// names already lowercased, so the order is case-insensitive.
+fn natural(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let split = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (digits_a, rest_a) = a.split_at(split(a));
+                let (digits_b, rest_b) = b.split_at(split(b));
+                let (value_a, value_b) = (without_zeros(digits_a), without_zeros(digits_b));
+                let ordering = value_a
+                    .len()
+                    .cmp(&value_b.len())
+                    .then_with(|| value_a.cmp(value_b));
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+                (a, b) = (rest_a, rest_b);
+            }
+            // UTF-8's byte order is its code points' order.
+            (Some(x), Some(y)) if x != y => return x.cmp(y),
+            (Some(_), Some(_)) => (a, b) = (&a[1..], &b[1..]),
+        }
+    }
+}
+
+/// `digits` without its leading zeros.
+fn without_zeros(digits: &[u8]) -> &[u8] {
+    let zeros = digits.iter().take_while(|&&c| c == b'0').count();
+    &digits[zeros..]
+}
+
+/// Escapes `text` for HTML text and double- or single-quoted attribute values (the five
+/// characters the HTML standard's serialisation algorithm and OWASP name).
+fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends `text` as a JSON string (RFC 8259 §7): quoted, with `"`, `\` and the control
+/// characters escaped.
+fn escape_json(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &[u8], is_dir: bool, size: u64, modified: i64) -> Entry {
+        Entry {
+            name: name.to_vec(),
+            is_dir,
+            size,
+            modified,
+        }
+    }
+
+    fn hrefs(page: &str) -> Vec<&str> {
+        page.split("<td><a href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect()
+    }
+
+    const NAME: View = View {
+        sort: Sort::Name,
+        descending: false,
+        page: 0,
+    };
+
+    #[test]
+    fn natural_case_insensitive_order_with_directories_first() {
+        let listing = Listing::new(
+            vec![
+                entry(b"file10", false, 1, 0),
+                entry(b"Zebra.txt", false, 1, 0),
+                entry(b"file2", false, 1, 0),
+                entry(b"app.wasm", false, 1, 0),
+                entry(b"zdir", true, 0, 0),
+                entry(b"Adir", true, 0, 0),
+            ],
+            false,
+        );
+        let page = listing.html(&[b"x"], NAME);
+        assert_eq!(
+            hrefs(&page),
+            [
+                "../",
+                "Adir/",
+                "zdir/",
+                "app.wasm",
+                "file2",
+                "file10",
+                "Zebra.txt"
+            ]
+        );
+        let down = listing.html(
+            &[b"x"],
+            View {
+                descending: true,
+                ..NAME
+            },
+        );
+        assert_eq!(
+            hrefs(&down),
+            [
+                "../",
+                "zdir/",
+                "Adir/",
+                "Zebra.txt",
+                "file10",
+                "file2",
+                "app.wasm"
+            ]
+        );
+    }
+
+    #[test]
+    fn natural_compares_digit_runs_by_value() {
+        for (a, b) in [
+            ("file2", "file10"),
+            ("a", "b"),
+            ("a", "a1"),
+            ("x9y", "x10a"),
+            ("v1.2", "v1.10"),
+            ("0099", "100"),
+        ] {
+            assert_eq!(natural(a, b), Ordering::Less, "{a} < {b}");
+            assert_eq!(natural(b, a), Ordering::Greater, "{b} > {a}");
+        }
+        assert_eq!(natural("file01", "file1"), Ordering::Equal);
+    }
+
+    #[test]
+    fn human_sizes() {
+        for (bytes, text) in [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (1_258_291, "1.2 MiB"),
+            (314_572_800, "300 MiB"),
+            (1024 * 1024 - 1, "1.0 MiB"),
+            (10 * 1024 - 1, "10 KiB"),
+            (u64::MAX, "16 EiB"),
+        ] {
+            assert_eq!(human_size(bytes), text, "{bytes}");
+        }
+    }
+
+    #[test]
+    fn rows_show_human_sizes_exact_bytes_and_times() {
+        let listing = Listing::new(vec![entry(b"f", false, 1_258_291, 1_704_164_645)], false);
+        let page = listing.html(&[], NAME);
+        assert!(
+            page.contains("<td class=\"size\" title=\"1258291 bytes\">1.2 MiB</td>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<time datetime=\"2024-01-02T03:04:05Z\""),
+            "{page}"
+        );
+        assert!(!page.contains("../"));
+        assert_eq!(
+            listing.json(NAME),
+            "[\n{\"name\":\"f\",\"type\":\"file\",\"size\":1258291,\
+             \"modified\":\"2024-01-02T03:04:05Z\"}\n]\n"
+        );
+    }
+
+    #[test]
+    fn names_are_escaped_and_links_encoded() {
+        let listing = Listing::new(
+            vec![
+                entry(b"<script>alert(1)</script>", false, 0, 0),
+                entry(b"a \"b\" & 'c'", false, 0, 0),
+                entry(b"javascript:alert(1)", false, 0, 0),
+                entry(b"caf\xc3\xa9 100%", true, 0, 0),
+                entry(b"bad\xff", false, 0, 0),
+            ],
+            false,
+        );
+        let page = listing.html(&[b"<i>", b"a b"], NAME);
+        assert!(!page.contains("<script>"));
+        assert!(!page.contains("<i>"));
+        assert!(page.contains(
+            "href=\"%3Cscript%3Ealert%281%29%3C%2Fscript%3E\">&lt;script&gt;alert(1)&lt;/script&gt;</a>"
+        ));
+        assert!(page.contains(
+            "href=\"a%20%22b%22%20%26%20%27c%27\">a &quot;b&quot; &amp; &#39;c&#39;</a>"
+        ));
+        assert!(page.contains("href=\"javascript%3Aalert%281%29\""));
+        assert!(page.contains("href=\"caf%C3%A9%20100%25/\">café 100%/</a>"));
+        assert!(page.contains("href=\"bad%FF\">bad\u{fffd}</a>"));
+        assert!(page.contains("<title>Index of /&lt;i&gt;/a b/</title>"));
+        assert!(page.contains(
+            "<h1>Index of <a href=\"/\">/</a><a href=\"/%3Ci%3E/\">&lt;i&gt;/</a>\
+             <span aria-current=\"page\">a b/</span></h1>"
+        ));
+        let json = listing.json(NAME);
+        assert!(json.contains("{\"name\":\"a \\\"b\\\" & 'c'\""), "{json}");
+        assert!(
+            json.contains("{\"name\":\"caf\u{e9} 100%\",\"type\":\"dir\""),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn json_escapes_quotes_backslashes_and_controls() {
+        let mut out = String::new();
+        escape_json("a\"b\\c\u{1}d\u{7f}é", &mut out);
+        assert_eq!(out, "\"a\\\"b\\\\c\\u0001d\u{7f}é\"");
+    }
+
+    #[test]
+    fn sort_links_reverse_the_current_column_only() {
+        let listing = Listing::new(vec![entry(b"a", false, 0, 0)], false);
+        let page = listing.html(&[], NAME);
+        assert!(page.contains(
+            "<th aria-sort=\"ascending\"><a href=\"?sort=name&amp;order=desc\">Name \u{25b2}</a></th>"
+        ));
+        assert!(
+            page.contains("<th class=\"size\"><a href=\"?sort=size&amp;order=asc\">Size</a></th>")
+        );
+        let page = listing.html(
+            &[],
+            View {
+                sort: Sort::Modified,
+                descending: true,
+                page: 0,
+            },
+        );
+        assert!(page.contains(
+            "<th aria-sort=\"descending\"><a href=\"?sort=modified&amp;order=asc\">Modified \u{25bc}</a></th>"
+        ));
+        assert!(page.contains("<a href=\"?sort=name&amp;order=asc\">Name</a>"));
+    }
+
+    #[test]
+    fn pages_split_a_large_listing() {
+        let entries = (0..PAGE_SIZE + 5)
+            .map(|i| entry(format!("f{i}").as_bytes(), false, 0, 0))
+            .collect();
+        let listing = Listing::new(entries, true);
+        assert_eq!(listing.pages(), 2);
+        let second = listing.html(&[], View { page: 1, ..NAME });
+        assert_eq!(
+            hrefs(&second),
+            ["f10000", "f10001", "f10002", "f10003", "f10004"]
+        );
+        assert!(second.contains("Page 2 of 2:"));
+        assert!(second.contains("<a rel=\"prev\" href=\"?sort=name&amp;order=asc\">Previous</a>"));
+        assert!(second.contains("Only the first 100000 entries are read"));
+        let first = listing.html(&[], NAME);
+        assert_eq!(hrefs(&first).len(), PAGE_SIZE);
+        assert!(
+            first.contains("<a rel=\"next\" href=\"?sort=name&amp;order=asc&amp;page=2\">Next</a>")
+        );
+    }
+}

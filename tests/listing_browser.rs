@@ -1,0 +1,267 @@
+//! A directory listing seen by headless Chromium: screenshots in light and dark mode, the
+//! rendered DOM, sorting by following a column header's link, and every link loading.
+//!
+//! Screenshots go to a temporary directory, or to `$LISTING_SCREENSHOTS` when set (to keep
+//! them, for instance for the README). Without Chromium the tests say how to install it and
+//! pass vacuously, unless `CI` is set (see `tests/common/browser.rs`).
+
+mod common;
+#[path = "common/browser.rs"]
+mod headless;
+
+use common::{Server, get};
+use flate2::read::ZlibDecoder;
+use headless::{chromium, dump_dom};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The `href` of every `<a>` in `dom`, with the `&amp;` escapes a serialised DOM uses undone.
+fn links(dom: &str) -> Vec<String> {
+    dom.split("<a ")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = tag.split('>').next()?;
+            let value = tag.split("href=\"").nth(1)?.split('"').next()?;
+            Some(value.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+/// The links of the listing's rows, in order, without `../`.
+fn rows(dom: &str) -> Vec<String> {
+    dom.split("<td><a href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| *href != "../")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The origin-form target a browser requests for `href` on the listing at `dir` (an
+/// absolute path ending in `/`): the forms a listing uses are an absolute path, a query
+/// (the same path, RFC 3986 §5.2.2), `../`, and one segment, already percent-encoded.
+fn resolve(dir: &str, href: &str) -> String {
+    if href.starts_with('/') {
+        href.to_string()
+    } else if href.starts_with('?') {
+        format!("{dir}{href}")
+    } else if href == "../" {
+        let trimmed = dir.trim_end_matches('/');
+        format!("{}/", &trimmed[..trimmed.rfind('/').unwrap()])
+    } else {
+        format!("{dir}{href}")
+    }
+}
+
+/// The colour of the top-left pixel of the PNG `png` (8-bit RGB or RGBA, as Chromium
+/// writes them). The first pixel of the first row is the same under every PNG filter
+/// (PNG §9.2: its left, upper and upper-left neighbours are all taken as 0), so no filter
+/// needs undoing.
+fn top_left_pixel(png: &[u8]) -> [u8; 3] {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let mut rest = &png[8..];
+    let mut header = None;
+    let mut data = Vec::new();
+    while rest.len() >= 12 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let kind = &rest[4..8];
+        let body = &rest[8..8 + len];
+        match kind {
+            b"IHDR" => header = Some((body[8], body[9])),
+            b"IDAT" => data.extend_from_slice(body),
+            b"IEND" => break,
+            _ => {}
+        }
+        rest = &rest[12 + len..];
+    }
+    let (depth, colour) = header.expect("an IHDR chunk");
+    assert_eq!(depth, 8, "bit depth");
+    assert!(colour == 2 || colour == 6, "colour type {colour}");
+    let mut first = [0u8; 4];
+    ZlibDecoder::new(&data[..])
+        .read_exact(&mut first)
+        .expect("inflate the first pixel");
+    assert!(first[0] <= 4, "filter type {}", first[0]);
+    [first[1], first[2], first[3]]
+}
+
+/// Where screenshots go, and the temporary directory to keep alive meanwhile.
+fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("LISTING_SCREENSHOTS") {
+        Some(dir) => {
+            fs::create_dir_all(&dir).unwrap();
+            (None, PathBuf::from(dir))
+        }
+        None => {
+            let temp = tempfile::tempdir().unwrap();
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    }
+}
+
+/// Loads `url` with a screenshot into `shot`; returns the DOM.
+fn load(browser: &PathBuf, url: &str, shot: &Path, flags: &[&str]) -> String {
+    let screenshot = format!("--screenshot={}", shot.display());
+    let mut all = vec![screenshot.as_str(), "--window-size=900,600"];
+    all.extend_from_slice(flags);
+    let dom = dump_dom(browser, url, &all);
+    assert!(
+        fs::metadata(shot).is_ok(),
+        "no screenshot at {}",
+        shot.display()
+    );
+    dom
+}
+
+fn listed_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("files");
+    fs::create_dir_all(dir.join("docs")).unwrap();
+    fs::write(dir.join("docs/readme.txt"), "read me\n").unwrap();
+    fs::create_dir(dir.join("Music")).unwrap();
+    fs::write(dir.join("file10.txt"), vec![b'x'; 10]).unwrap();
+    fs::write(dir.join("file2.txt"), vec![b'x'; 300]).unwrap();
+    fs::write(dir.join("Zebra.txt"), vec![b'z'; 2048]).unwrap();
+    fs::write(dir.join("photo 1 #2.jpg"), vec![b'p'; 1_300_000]).unwrap();
+    fs::write(dir.join("100% caf\u{e9}?.txt"), "odd\n").unwrap();
+    root
+}
+
+#[test]
+fn browser_listing_light_and_dark_sorting_and_links() {
+    let Some(browser) = chromium() else { return };
+    let root = listed_root();
+    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let (_keep, shots) = screenshot_dir();
+
+    let light_png = shots.join("listing-light.png");
+    let dom = load(&browser, &server.url("/files/"), &light_png, &[]);
+    assert!(
+        dom.contains("<title>Index of /files/</title>"),
+        "rendered DOM:\n{dom}"
+    );
+    assert!(
+        dom.contains("<a href=\"/\">/</a><span aria-current=\"page\">files/</span>"),
+        "{dom}"
+    );
+    assert_eq!(
+        rows(&dom),
+        [
+            "docs/",
+            "Music/",
+            "100%25%20caf%C3%A9%3F.txt",
+            "file2.txt",
+            "file10.txt",
+            "photo%201%20%232.jpg",
+            "Zebra.txt"
+        ]
+    );
+    assert!(
+        dom.contains("<td class=\"size\" title=\"1300000 bytes\">1.2 MiB</td>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<td class=\"size\" title=\"2048 bytes\">2.0 KiB</td>"));
+
+    let dark_png = shots.join("listing-dark.png");
+    let dark_dom = load(
+        &browser,
+        &server.url("/files/"),
+        &dark_png,
+        &["--force-dark-mode"],
+    );
+    assert_eq!(rows(&dark_dom), rows(&dom));
+    // The page's background, in each scheme: white, then the dark style's #0d1117.
+    let light = top_left_pixel(&fs::read(&light_png).unwrap());
+    let dark = top_left_pixel(&fs::read(&dark_png).unwrap());
+    assert!(light.iter().all(|&c| c > 240), "light background {light:?}");
+    assert!(dark.iter().all(|&c| c < 40), "dark background {dark:?}");
+
+    // Clicking "Size" navigates to its link: the rows sorted by size; clicking it again
+    // reverses them. Folders stay first.
+    let size_link = |dom: &str| {
+        links(dom)
+            .into_iter()
+            .find(|href| href.starts_with("?sort=size"))
+            .expect("a Size column link")
+    };
+    let by_size_url = resolve("/files/", &size_link(&dom));
+    assert_eq!(by_size_url, "/files/?sort=size&order=asc");
+    let by_size = load(
+        &browser,
+        &server.url(&by_size_url),
+        &shots.join("listing-by-size.png"),
+        &[],
+    );
+    assert_eq!(
+        rows(&by_size),
+        [
+            "docs/",
+            "Music/",
+            "100%25%20caf%C3%A9%3F.txt",
+            "file10.txt",
+            "file2.txt",
+            "Zebra.txt",
+            "photo%201%20%232.jpg"
+        ]
+    );
+    let reversed_url = resolve("/files/", &size_link(&by_size));
+    assert_eq!(reversed_url, "/files/?sort=size&order=desc");
+    let reversed = dump_dom(&browser, &server.url(&reversed_url), &[]);
+    assert_eq!(
+        rows(&reversed),
+        [
+            "Music/",
+            "docs/",
+            "photo%201%20%232.jpg",
+            "Zebra.txt",
+            "file2.txt",
+            "file10.txt",
+            "100%25%20caf%C3%A9%3F.txt"
+        ]
+    );
+
+    // Every link on the page (breadcrumbs, column headers, rows) loads.
+    let hrefs = links(&dom);
+    assert!(hrefs.len() >= 11, "{hrefs:?}");
+    for href in hrefs {
+        let target = resolve("/files/", &href);
+        assert_eq!(get(&server, &target).status, 200, "{href} -> {target}");
+    }
+    let sub = dump_dom(&browser, &server.url("/files/docs/"), &[]);
+    for href in links(&sub) {
+        let target = resolve("/files/docs/", &href);
+        assert_eq!(get(&server, &target).status, 200, "{href} -> {target}");
+    }
+}
+
+/// The helpers on the shapes the listing produces.
+#[test]
+fn resolve_and_pixel_helpers() {
+    assert_eq!(resolve("/a/b/", "../"), "/a/");
+    assert_eq!(resolve("/a/", "../"), "/");
+    assert_eq!(
+        resolve("/a/", "?sort=size&order=asc"),
+        "/a/?sort=size&order=asc"
+    );
+    assert_eq!(resolve("/a/", "/"), "/");
+    assert_eq!(resolve("/a/", "x%20y/"), "/a/x%20y/");
+    // A 1×1 RGB PNG of #0d1117, made here: filter 0, then the pixel, deflated.
+    let mut raw = Vec::new();
+    flate2::read::ZlibEncoder::new(&[0u8, 0x0d, 0x11, 0x17][..], flate2::Compression::fast())
+        .read_to_end(&mut raw)
+        .unwrap();
+    let chunk = |kind: &[u8], body: &[u8]| {
+        let mut out = (body.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        out.extend_from_slice(&[0; 4]);
+        out
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]));
+    png.extend(chunk(b"IDAT", &raw));
+    png.extend(chunk(b"IEND", &[]));
+    assert_eq!(top_left_pixel(&png), [0x0d, 0x11, 0x17]);
+}
