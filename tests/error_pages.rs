@@ -67,3 +67,15 @@ fn a_configured_error_page_is_left_as_it_is() {
     assert_eq!(page.status, 404);
     assert_eq!(page.text(), "<h1>our own</h1>\n");
 }
+
+#[test]
+fn a_directory_without_an_index_is_a_plain_404_and_the_log_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("photos")).unwrap();
+    let server = Server::with_args(dir.path(), &[]);
+    let response = get_with(&server, "/photos/", "");
+    assert_eq!(response.status, 404);
+    assert!(!response.text().contains("--list-dirs"));
+    let line = server.wait_for_log("listings are off");
+    assert!(line.contains("--list-dirs"), "{line}");
+}

@@ -117,14 +117,21 @@ fn a_port_in_use_or_an_address_not_here_is_a_clear_error() {
     let root = www();
     let root = root.to_str().unwrap();
     // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
-    for args in [
-        &["--port", &port, "--root", root][..],
-        &["--bind", "192.0.2.1", "--port", "0", "--root", root],
+    for (args, says) in [
+        (
+            &["--port", &port, "--root", root][..],
+            "the port is in use; pick another with --port N, or let the system choose with --port 0",
+        ),
+        (
+            &["--bind", "192.0.2.1", "--port", "0", "--root", root],
+            "cannot listen on 192.0.2.1:",
+        ),
     ] {
         let run = run_to_exit(args);
         assert_eq!(run.status.code(), Some(1), "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
         assert!(run.stderr.contains("cannot listen on"), "{}", run.stderr);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     let nonsense = run_to_exit(&["--bind", "not-an-address"]);

@@ -83,8 +83,14 @@ pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, Strin
         let listener = match bind {
             Bind::Ip(ip) => {
                 let requested = SocketAddr::new(*ip, port);
-                let listener = bind_tcp(requested, ip.is_ipv6() && with_ipv4)
-                    .map_err(|e| format!("cannot listen on {requested}: {e}"))?;
+                let listener =
+                    bind_tcp(requested, ip.is_ipv6() && with_ipv4).map_err(|e| match e.kind() {
+                        std::io::ErrorKind::AddrInUse => format!(
+                            "cannot listen on {requested}: the port is in use; pick another \
+                             with --port N, or let the system choose with --port 0"
+                        ),
+                        _ => format!("cannot listen on {requested}: {e}"),
+                    })?;
                 if let Address::Tcp(addr) = listener.address {
                     port = addr.port();
                 }

@@ -271,6 +271,12 @@ impl StaticFiles {
             }
         }
         if !self.options.list_dirs {
+            // The client gets the plain 404; the operator, who can change it, is told why.
+            log::info!(
+                "{key}: a directory without an index file ({}), and listings are off \
+                 (--list-dirs turns them on): 404",
+                self.options.index.join(", ")
+            );
             return not_found();
         }
         let listing = match listing::load(
