@@ -264,8 +264,22 @@ pub struct Args {
 pub enum Bind {
     /// A TCP socket on this address and --port.
     Ip(IpAddr),
+    /// A TCP socket on each address a host name had when the server started (such as
+    /// `localhost`: 127.0.0.1 and ::1), on --port.
+    Host(String, Vec<IpAddr>),
     /// A Unix stream socket at this path.
     Unix(PathBuf),
+}
+
+impl Bind {
+    /// The IP addresses to listen on (none for a Unix socket).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        match self {
+            Bind::Ip(ip) => vec![*ip],
+            Bind::Host(_, ips) => ips.clone(),
+            Bind::Unix(_) => Vec::new(),
+        }
+    }
 }
 
 /// `--compress`: which of br, zstd and gzip (in that order) are made.
@@ -319,13 +333,41 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 /// Parses `unix:PATH` (a non-empty path) or an IP address literal.
 fn parse_bind(text: &str) -> Result<Bind, String> {
-    match text.strip_prefix("unix:") {
-        Some("") => Err("unix: needs a path, such as unix:/run/nomserve.sock".to_string()),
-        Some(path) => Ok(Bind::Unix(PathBuf::from(path))),
-        None => text.parse().map(Bind::Ip).map_err(|_| {
-            format!("{text:?} is not an IP address (such as 127.0.0.1 or ::1) or unix:PATH")
-        }),
+    if let Some(path) = text.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err("unix: needs a path, such as unix:/run/nomserve.sock".to_string());
+        }
+        return Ok(Bind::Unix(PathBuf::from(path)));
     }
+    if let Ok(ip) = text.parse() {
+        return Ok(Bind::Ip(ip));
+    }
+    let bad = || {
+        format!(
+            "{text:?} is not an IP address (such as 127.0.0.1 or ::1), a host name or unix:PATH"
+        )
+    };
+    let host_name = text.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if !host_name {
+        return Err(bad());
+    }
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    let resolved = std::net::ToSocketAddrs::to_socket_addrs(&(text, 0))
+        .map_err(|e| format!("{text:?} cannot be resolved: {e}"))?;
+    for address in resolved {
+        if !addresses.contains(&address.ip()) {
+            addresses.push(address.ip());
+        }
+    }
+    if addresses.is_empty() {
+        return Err(format!("{text:?} resolves to no address"));
+    }
+    Ok(Bind::Host(text.to_string(), addresses))
 }
 
 /// Parses a file mode in octal, such as 660, at most 777.
@@ -681,7 +723,9 @@ mod tests {
             &["--min-send-rate", "fast/s"],
             &["--min-send-rate", "1TiB/s"],
             &["--file-cache-max-file", "big"],
-            &["--bind", "localhost"],
+            &["--bind", "local host"],
+            &["--bind", "a..b"],
+            &["--bind", "unix:"],
             &["--bind", "unix:"],
             &["--unix-socket-mode", "1777"],
             &["--unix-socket-mode", "rw"],

@@ -481,7 +481,7 @@ fn start_redirect(
     };
     let ip_binds: Vec<cli::Bind> = binds
         .iter()
-        .filter(|bind| matches!(bind, cli::Bind::Ip(_)))
+        .filter(|bind| !bind.addresses().is_empty())
         .cloned()
         .collect();
     if ip_binds.is_empty() {

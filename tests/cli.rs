@@ -152,3 +152,18 @@ fn a_rust_log_that_names_nothing_is_reported_and_the_rest_applies() {
     get(&server, "/style.css");
     server.wait_for_log("GET /style.css");
 }
+
+#[test]
+fn a_host_name_binds_each_of_its_addresses() {
+    let server = Server::with_args(&www(), &["-b", "localhost"]);
+    assert_eq!(get(&server, "/test.txt").status, 200);
+    let banner = server.stdout();
+    assert!(banner.contains("at http://127.0.0.1:"), "{banner}");
+    let v6 = std::net::TcpListener::bind("[::1]:0").is_ok()
+        && std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 0))
+            .unwrap()
+            .any(|a| a.is_ipv6());
+    if v6 {
+        assert!(banner.contains("at http://[::1]:"), "{banner}");
+    }
+}

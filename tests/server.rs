@@ -134,7 +134,7 @@ fn a_port_in_use_or_an_address_not_here_is_a_clear_error() {
         assert!(run.stderr.contains(says), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
-    let nonsense = run_to_exit(&["--bind", "not-an-address"]);
+    let nonsense = run_to_exit(&["--bind", "not an address"]);
     assert_eq!(nonsense.status.code(), Some(2));
     assert!(nonsense.stderr.contains("--bind"), "{}", nonsense.stderr);
 }

@@ -76,30 +76,32 @@ impl Drop for Listener {
 pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, String> {
     let with_ipv4 = binds
         .iter()
-        .any(|bind| matches!(bind, Bind::Ip(ip) if ip.is_ipv4()));
+        .flat_map(Bind::addresses)
+        .any(|ip| ip.is_ipv4());
     let mut port = port;
     let mut listeners = Vec::with_capacity(binds.len());
     for bind in binds {
-        let listener = match bind {
-            Bind::Ip(ip) => {
-                let requested = SocketAddr::new(*ip, port);
-                let listener =
-                    bind_tcp(requested, ip.is_ipv6() && with_ipv4).map_err(|e| match e.kind() {
-                        std::io::ErrorKind::AddrInUse => format!(
-                            "cannot listen on {requested}: the port is in use; pick another \
-                             with --port N, or let the system choose with --port 0"
-                        ),
-                        _ => format!("cannot listen on {requested}: {e}"),
-                    })?;
-                if let Address::Tcp(addr) = listener.address {
-                    port = addr.port();
-                }
-                listener
+        if let Bind::Unix(path) = bind {
+            let listener = bind_unix(path, mode)
+                .map_err(|e| format!("cannot listen on unix:{}: {e}", path.display()))?;
+            listeners.push(listener);
+            continue;
+        }
+        for ip in bind.addresses() {
+            let requested = SocketAddr::new(ip, port);
+            let listener =
+                bind_tcp(requested, ip.is_ipv6() && with_ipv4).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AddrInUse => format!(
+                        "cannot listen on {requested}: the port is in use; pick another \
+                         with --port N, or let the system choose with --port 0"
+                    ),
+                    _ => format!("cannot listen on {requested}: {e}"),
+                })?;
+            if let Address::Tcp(addr) = listener.address {
+                port = addr.port();
             }
-            Bind::Unix(path) => bind_unix(path, mode)
-                .map_err(|e| format!("cannot listen on unix:{}: {e}", path.display()))?,
-        };
-        listeners.push(listener);
+            listeners.push(listener);
+        }
     }
     Ok(listeners)
 }
