@@ -18,9 +18,10 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 pub struct Args {
-    /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1 (on
-    /// --port), or unix:PATH for a Unix socket. Repeatable. Ignored when systemd passes the
-    /// listening sockets (socket activation).
+    /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1, or a
+    /// host name such as localhost (each of its addresses, resolved at start), on --port; or
+    /// unix:PATH for a Unix socket. Repeatable. Ignored when systemd passes the listening
+    /// sockets (socket activation).
     #[arg(
         short,
         long,
