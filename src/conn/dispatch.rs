@@ -92,11 +92,14 @@ pub fn prepare(
         http10: request.version < Version::HTTP_11,
         info: RequestInfo::parsed(head, request, client),
     };
-    // An error for a browser is a page (see `error_page`), for anyone else its text.
-    let html = prefers_html(&request.headers);
-    let for_them = |response: Response| match html {
-        true => error_page::for_people(response),
-        false => response,
+    // An error for a browser is a page (see `error_page`), for anyone else its text. The
+    // Accept field is read only for an error: a success costs nothing here.
+    let for_them = |response: Response| {
+        if response.status >= 400 && prefers_html(&request.headers) {
+            error_page::for_people(response)
+        } else {
+            response
+        }
     };
     let refuse = |response: Response, exchange: Exchange| Prepared {
         response: for_them(response),
