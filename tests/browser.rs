@@ -14,20 +14,8 @@ mod common;
 mod headless;
 
 use common::{Server, get};
-use headless::{chromium, dump_dom};
+use headless::{chromium, dump_dom, links};
 use std::fs;
-
-/// The `href` of every `<a>` in `dom`, with the `&amp;` escapes a serialised DOM uses undone.
-fn links(dom: &str) -> Vec<String> {
-    dom.split("<a ")
-        .skip(1)
-        .filter_map(|tag| {
-            let tag = tag.split('>').next()?;
-            let value = tag.split("href=\"").nth(1)?.split('"').next()?;
-            Some(value.replace("&amp;", "&"))
-        })
-        .collect()
-}
 
 /// Resolves `href` against the page at `base` (an absolute path ending in `/`) into the
 /// origin-form target a browser would request, the way RFC 3986 §5.2 merges and removes dot

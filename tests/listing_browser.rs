@@ -11,22 +11,10 @@ mod headless;
 
 use common::{Server, get};
 use flate2::read::ZlibDecoder;
-use headless::{chromium, dump_dom};
+use headless::{chromium, dump_dom, links};
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// The `href` of every `<a>` in `dom`, with the `&amp;` escapes a serialised DOM uses undone.
-fn links(dom: &str) -> Vec<String> {
-    dom.split("<a ")
-        .skip(1)
-        .filter_map(|tag| {
-            let tag = tag.split('>').next()?;
-            let value = tag.split("href=\"").nth(1)?.split('"').next()?;
-            Some(value.replace("&amp;", "&"))
-        })
-        .collect()
-}
 
 /// The links of the listing's rows, in order, without `../`.
 fn rows(dom: &str) -> Vec<String> {

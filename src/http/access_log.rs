@@ -19,7 +19,7 @@
 //! (and DEL, U+2028 and U+2029) as `\u00XX`, and bytes that are not UTF-8 are each replaced
 //! by U+FFFD, so that every line is one valid JSON object.
 
-use crate::http::clock;
+use crate::http::{clock, json};
 use crate::metrics;
 use nomserve_grammar::Request;
 use std::fmt::Write as _;
@@ -484,7 +484,7 @@ impl Entry<'_> {
         };
         let mut out = String::with_capacity(256);
         out.push_str("{\"time\":");
-        json_string(&mut out, time.as_bytes());
+        json::string(&mut out, time.as_bytes());
         let _ = write!(out, ",\"client\":\"{}\"", self.peer);
         out.push_str(",\"method\":");
         json_value(&mut out, part(|line, method_end, _| &line[..method_end]));
@@ -542,35 +542,9 @@ fn escape_into(out: &mut String, bytes: &[u8]) {
 /// Appends `bytes` as a JSON string, or `null` when absent.
 fn json_value(out: &mut String, bytes: Option<&[u8]>) {
     match bytes {
-        Some(bytes) => json_string(out, bytes),
+        Some(bytes) => json::string(out, bytes),
         None => out.push_str("null"),
     }
-}
-
-/// Appends `bytes` as a JSON string (RFC 8259 §7): `"` and `\` escaped with a backslash,
-/// control characters, DEL, U+2028 and U+2029 as `\u00XX` (the short forms for the common
-/// ones), and each maximal run of bytes that is not UTF-8 replaced by U+FFFD.
-fn json_string(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{0}'..='\u{1f}' | '\u{7f}' | '\u{2028}' | '\u{2029}' => {
-                    let _ = write!(out, "\\u{:04x}", u32::from(c));
-                }
-                c => out.push(c),
-            }
-        }
-        if !chunk.invalid().is_empty() {
-            out.push('\u{FFFD}');
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -590,7 +564,7 @@ mod tests {
 
     fn json(bytes: &[u8]) -> String {
         let mut out = String::new();
-        json_string(&mut out, bytes);
+        json::string(&mut out, bytes);
         out
     }
 

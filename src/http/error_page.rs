@@ -9,6 +9,7 @@
 //! an operator configured (`--error-page`) is not text and is left alone. Requests that
 //! cannot be parsed are answered before any of this, as text: their Accept is not known.
 
+use super::html;
 use super::response::{Body, Response};
 use super::writer::reason_phrase;
 use std::borrow::Cow;
@@ -24,7 +25,8 @@ pub fn for_people(response: Response) -> Response {
     let Body::Bytes(text) = &response.body else {
         return response;
     };
-    let reason = escape(String::from_utf8_lossy(text).trim_end());
+    let mut reason = String::new();
+    html::escape(String::from_utf8_lossy(text).trim_end(), &mut reason);
     let title = format!("{} {}", response.status, reason_phrase(response.status));
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -54,22 +56,6 @@ main{max-width:40em;padding:2em}h1{font-size:1.6em;margin:0 0 .5em}\
 border-radius:6px;overflow-wrap:anywhere}a{color:#0b63c5}\
 @media (prefers-color-scheme:dark){body{background:#16181b;color:#ddd}\
 .reason{background:#24272b}a{color:#6cb0ff}}";
-
-/// `text` with the characters HTML gives meaning to written as references.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

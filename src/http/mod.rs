@@ -5,6 +5,8 @@ pub mod access_log;
 pub mod buffers;
 pub mod clock;
 pub mod error_page;
+pub mod html;
+pub mod json;
 pub mod negotiate;
 pub mod output;
 pub mod response;

@@ -216,14 +216,8 @@ impl Server {
                 return Ok(());
             };
             let tcp = listener.is_tcp();
-            let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
-            match rustix::net::acceptfrom_with(listener.socket(), flags) {
-                Ok((stream, from)) => {
-                    let peer = from
-                        .and_then(|from| SocketAddr::try_from(from).ok())
-                        .unwrap_or(UNIX_PEER);
-                    self.admit(stream, peer, tcp);
-                }
+            match accept(listener) {
+                Ok((stream, peer)) => self.admit(stream, peer, tcp),
                 Err(Errno::AGAIN) => return Ok(()),
                 Err(Errno::MFILE | Errno::NFILE) => {
                     self.refuse_with_spare(index);
@@ -253,12 +247,8 @@ impl Server {
     fn refuse_with_spare(&mut self, index: usize) {
         if let (Some(spare), Some(listener)) = (self.spare.take(), self.listeners.get(index)) {
             drop(spare);
-            let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
-            match rustix::net::acceptfrom_with(listener.socket(), flags) {
-                Ok((stream, from)) => {
-                    let peer = from
-                        .and_then(|from| SocketAddr::try_from(from).ok())
-                        .unwrap_or(UNIX_PEER);
+            match accept(listener) {
+                Ok((stream, peer)) => {
                     log::warn!("{peer}: out of file descriptors; answered 503");
                     limits::refuse(
                         stream,
@@ -362,4 +352,15 @@ impl Control {
     pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
         self.shared.replace_handler(handler);
     }
+}
+
+/// Accepts one connection from `listener`, non-blocking and close-on-exec, with its peer
+/// (a Unix socket's client has no address: [`UNIX_PEER`]).
+fn accept(listener: &Listener) -> Result<(OwnedFd, SocketAddr), Errno> {
+    let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+    let (stream, from) = rustix::net::acceptfrom_with(listener.socket(), flags)?;
+    let peer = from
+        .and_then(|from| SocketAddr::try_from(from).ok())
+        .unwrap_or(UNIX_PEER);
+    Ok((stream, peer))
 }

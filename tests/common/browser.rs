@@ -5,6 +5,9 @@
 //! vacuously, so a developer without a browser can still run `cargo test`; when `CI` is set
 //! (`.ci/run` installs Chromium) its absence fails the test instead.
 
+// Each test crate that includes this file uses some of it, as with `common/mod.rs`.
+#![allow(dead_code)]
+
 use std::env;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -110,4 +113,16 @@ fn kill_group(child: &mut Child) {
         .arg(format!("-{}", child.id()))
         .status();
     let _ = child.wait();
+}
+
+/// The `href` of every `<a>` in `dom`, with the `&amp;` escapes a serialised DOM uses undone.
+pub fn links(dom: &str) -> Vec<String> {
+    dom.split("<a ")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = tag.split('>').next()?;
+            let value = tag.split("href=\"").nth(1)?.split('"').next()?;
+            Some(value.replace("&amp;", "&"))
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 use super::super::map::encode_segment;
 use super::{Entry, MAX_ENTRIES, PAGE_SIZE, Sort, View};
+use crate::http::{html, json};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::cmp::Ordering;
@@ -150,7 +151,7 @@ impl Listing {
     pub(super) fn html(&self, segments: &[&[u8]], view: View) -> String {
         let mut title = String::from("/");
         for segment in segments {
-            escape_html(&String::from_utf8_lossy(segment), &mut title);
+            html::escape(&String::from_utf8_lossy(segment), &mut title);
             title.push('/');
         }
         let mut page = String::with_capacity(2048 + self.rows.len().min(PAGE_SIZE) * 200);
@@ -180,7 +181,7 @@ impl Listing {
                 (true, true) => (" aria-sort=\"descending\"", " \u{25bc}"),
             };
             let mut href = String::new();
-            escape_html(&target.query(), &mut href);
+            html::escape(&target.query(), &mut href);
             let _ = write!(
                 page,
                 "<th{class}{aria}><a href=\"?{href}\">{label}{arrow}</a></th>"
@@ -224,7 +225,7 @@ impl Listing {
     fn page_links(&self, view: View, pages: usize, page: &mut String) {
         let link = |n: usize| {
             let mut href = String::new();
-            escape_html(&View { page: n, ..view }.query(), &mut href);
+            html::escape(&View { page: n, ..view }.query(), &mut href);
             href
         };
         let _ = write!(
@@ -263,13 +264,13 @@ impl Row {
         encode_segment(&entry.name, &mut href);
         let name = String::from_utf8_lossy(&entry.name);
         let mut text = String::new();
-        escape_html(&name, &mut text);
+        html::escape(&name, &mut text);
         let slash = if entry.is_dir { "/" } else { "" };
         let time = Timestamp::from_second(entry.modified).unwrap_or(Timestamp::UNIX_EPOCH);
         let zoned = time.to_zoned(tz.clone());
         let local = zoned.strftime("%Y-%m-%d %H:%M").to_string();
         let mut full = String::new();
-        escape_html(
+        html::escape(
             &zoned.strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
             &mut full,
         );
@@ -288,7 +289,7 @@ impl Row {
             if entry.is_dir { " class=\"dir\"" } else { "" },
         );
         let mut json = String::from("{\"name\":");
-        escape_json(&name, &mut json);
+        json::string(&mut json, name.as_bytes());
         let _ = write!(
             json,
             ",\"type\":\"{}\",\"size\":{},\"modified\":\"{time}\"}}",
@@ -312,7 +313,7 @@ fn breadcrumbs(segments: &[&[u8]], out: &mut String) {
         encode_segment(segment, &mut href);
         href.push('/');
         let mut text = String::new();
-        escape_html(&String::from_utf8_lossy(segment), &mut text);
+        html::escape(&String::from_utf8_lossy(segment), &mut text);
         if i + 1 == segments.len() {
             let _ = write!(out, "<span aria-current=\"page\">{text}/</span>");
         } else {
@@ -381,38 +382,6 @@ fn natural(a: &str, b: &str) -> Ordering {
 fn without_zeros(digits: &[u8]) -> &[u8] {
     let zeros = digits.iter().take_while(|&&c| c == b'0').count();
     &digits[zeros..]
-}
-
-/// Escapes `text` for HTML text and double- or single-quoted attribute values (the five
-/// characters the HTML standard's serialisation algorithm and OWASP name).
-fn escape_html(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Appends `text` as a JSON string (RFC 8259 §7): quoted, with `"`, `\` and the control
-/// characters escaped.
-fn escape_json(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -581,8 +550,8 @@ mod tests {
     #[test]
     fn json_escapes_quotes_backslashes_and_controls() {
         let mut out = String::new();
-        escape_json("a\"b\\c\u{1}d\u{7f}é", &mut out);
-        assert_eq!(out, "\"a\\\"b\\\\c\\u0001d\u{7f}é\"");
+        json::string(&mut out, "a\"b\\c\u{1}d\u{7f}é".as_bytes());
+        assert_eq!(out, "\"a\\\"b\\\\c\\u0001d\\u007fé\"");
     }
 
     #[test]
