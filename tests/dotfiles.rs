@@ -50,6 +50,9 @@ fn assert_not_found(response: &Response, what: &str) {
     assert_eq!(response.text(), "Not Found", "{what}");
 }
 
+/// The log filter under which the file handler says how it resolves paths.
+const FILES_DEBUG: &str = "info,nomserve::handlers::files=debug";
+
 /// Whether the server resolves paths with `openat2`; without it every symlink is refused,
 /// which hides these dotfiles too.
 fn uses_openat2(server: &Server) -> bool {
@@ -58,8 +61,9 @@ fn uses_openat2(server: &Server) -> bool {
         .contains("openat2(RESOLVE_BENEATH)")
 }
 
+/// Serves `root`, logging at debug the file handler's start (see [`uses_openat2`]).
 fn serve(root: &Path, args: &[&str]) -> Server {
-    Server::with_args(root, args)
+    Server::with_env(root, args, &[("RUST_LOG", FILES_DEBUG)])
 }
 
 #[test]

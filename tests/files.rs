@@ -70,8 +70,10 @@ impl Root {
         self
     }
 
+    /// Serves the root, logging at debug the file handler's start (which says how paths
+    /// are resolved; see [`uses_openat2`]).
     fn serve(&self, args: &[&str]) -> Server {
-        Server::with_args(&self.path(), args)
+        Server::with_env(&self.path(), args, &[("RUST_LOG", FILES_DEBUG)])
     }
 }
 
@@ -109,6 +111,9 @@ fn mtime() -> SystemTime {
 const MTIME_DATE: &str = "Tue, 02 Jan 2024 03:04:05 GMT";
 const BEFORE: &str = "Tue, 02 Jan 2024 03:04:04 GMT";
 const AFTER: &str = "Tue, 02 Jan 2024 03:04:06 GMT";
+
+/// The log filter under which the file handler says how it resolves paths.
+const FILES_DEBUG: &str = "info,nomserve::handlers::files=debug";
 
 /// Whether the server resolves paths with `openat2` (it logs which strategy it probed).
 fn uses_openat2(server: &Server) -> bool {
@@ -299,14 +304,14 @@ impl Unprivileged {
             ])
             .arg(root)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .ok()?;
-        let stdout = child.stdout.take()?;
+        let stderr = child.stderr.take()?;
         let (tx, rx) = channel();
         thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
+            for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.strip_prefix("Server is listening on port ") {
                     let _ = tx.send(rest.trim_end_matches("...").parse::<u16>().ok());

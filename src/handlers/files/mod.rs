@@ -43,7 +43,7 @@ use compress::Compression;
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
 use nomserve_grammar::{DecodedPath, Request, decode_path};
-use open::{Beneath, Failure};
+use open::{Beneath, Failure, Strategy};
 pub use pages::ErrorPages;
 use ranges::Decision;
 use std::borrow::Cow;
@@ -101,7 +101,13 @@ impl StaticFiles {
     /// root is missing, not a directory, or cannot be opened.
     pub fn new(options: FileOptions) -> io::Result<Self> {
         let beneath = Beneath::open_root(&options.root)?.hiding_dotfiles(!options.dotfiles);
-        log::info!(
+        // Without `openat2` (Linux before 5.6) symlinks are refused: worth a warning.
+        let level = match beneath.strategy() {
+            Strategy::Openat2 => log::Level::Debug,
+            Strategy::Walk => log::Level::Warn,
+        };
+        log::log!(
+            level,
             "serving {} (paths resolved with {})",
             options.root.display(),
             beneath.strategy()
