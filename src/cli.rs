@@ -287,6 +287,20 @@ impl Bind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Codings(pub [bool; 3]);
 
+impl Codings {
+    /// The codings' names, in the order of the flags.
+    const NAMES: [&'static str; 3] = ["br", "zstd", "gzip"];
+
+    /// The names of the codings chosen, in that order.
+    pub fn names(&self) -> Vec<&'static str> {
+        Codings::NAMES
+            .iter()
+            .zip(self.0)
+            .filter_map(|(name, chosen)| chosen.then_some(*name))
+            .collect()
+    }
+}
+
 /// `--error-page CODE=FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorPage {
@@ -433,7 +447,7 @@ fn parse_codings(text: &str) -> Result<Codings, String> {
         return Ok(Codings(chosen));
     }
     for name in text.split(',') {
-        let i = ["br", "zstd", "gzip"]
+        let i = Codings::NAMES
             .iter()
             .position(|coding| *coding == name.trim())
             .ok_or_else(|| format!("{name:?} is not br, zstd or gzip (or the list `none`)"))?;

@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod banner;
 mod cli;
 mod config;
 mod conn;
@@ -18,6 +19,7 @@ mod metrics;
 mod server;
 mod systemd;
 
+use banner::Banner;
 use config::Settings;
 use conn::Timeouts;
 use conn::client::TrustedProxies;
@@ -266,7 +268,6 @@ fn log_filter(rust_log: Option<&str>) -> (String, Vec<String>) {
 /// SIGHUP.
 fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let args = &settings.args;
-    let quiet = args.quiet;
     let root = document_root(&args.root)?;
     let cannot_start = |what: &str, e: std::io::Error| Fatal {
         message: format!("{what}: {e}"),
@@ -284,6 +285,13 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         ),
     };
     let addresses: Vec<Address> = listeners.iter().map(|l| l.address.clone()).collect();
+    let listening: Vec<banner::Listening> = listeners
+        .iter()
+        .map(|l| banner::Listening {
+            address: l.address.clone(),
+            takes_ipv4: l.takes_ipv4(),
+        })
+        .collect();
     let metrics_socket = match args.metrics {
         Some(requested) => Some(
             TcpListener::bind(requested)
@@ -318,7 +326,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         proxy_protocol: args.proxy_protocol,
         shutdown_timeout: args.shutdown_timeout,
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let speaks_tls = tls.is_some();
     let server = Server::start(listeners, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
     let mut controls = vec![server.control()];
@@ -342,6 +350,17 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         }
         None => None,
     };
+    let banner = Banner {
+        root: &root,
+        listening: &listening,
+        activated,
+        tls: speaks_tls,
+        list_dirs: args.list_dirs,
+        echo: !args.no_echo,
+        compress: args.compress.names(),
+        metrics: metrics_addr,
+        redirect: &redirect,
+    };
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
@@ -357,14 +376,12 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         })
         .map_err(|e| cannot_start("cannot start the signal thread", e))?;
 
-    if !quiet {
-        print_banner(&root, scheme, &addresses, activated, &redirect);
-        if let Some(metrics) = metrics_addr {
-            println!("Metrics at http://{metrics}/metrics, health at http://{metrics}/health");
-        }
+    // The banner is information: `-q` and `RUST_LOG=warn` leave it out with the rest.
+    if log::log_enabled!(log::Level::Info) {
+        banner.print();
     }
     systemd::ready();
-    log::info!(
+    log::debug!(
         "{} workers, at most {} connections ({} per address), header timeout {:?}, \
          keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
         config.threads,
@@ -378,53 +395,16 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
 
     let still_open = server.run();
     access_log::finish();
-    if quiet {
-        if still_open > 0 {
-            log::warn!("{still_open} connections still open at the shutdown timeout; cut off");
-        }
-    } else if still_open == 0 {
-        println!("Server stopped: all connections closed.");
+    if still_open == 0 {
+        log::info!("Server stopped: all connections closed.");
     } else {
-        println!(
+        log::warn!(
             "Server stopped: {still_open} connections still open after the shutdown timeout \
              of {:?} were cut off.",
             config.shutdown_timeout
         );
     }
     Ok(())
-}
-
-/// Prints where the server listens on stdout. The first line is what scripts (and the test
-/// harness) read the port from: the first TCP listener's, or the first Unix socket when
-/// there is no TCP one.
-fn print_banner(
-    root: &Path,
-    scheme: &str,
-    addresses: &[Address],
-    activated: bool,
-    redirect: &[SocketAddr],
-) {
-    let first_tcp = addresses.iter().find_map(|address| match address {
-        Address::Tcp(addr) => Some(addr.port()),
-        Address::Unix(_) => None,
-    });
-    match (first_tcp, addresses.first()) {
-        (Some(port), _) => println!("Server is listening on port {port}..."),
-        (None, Some(address)) => println!("Server is listening on {address}..."),
-        (None, None) => {}
-    }
-    if activated {
-        println!("Listening on the sockets systemd passed; --bind and --port are not used");
-    }
-    for address in addresses {
-        match address {
-            Address::Tcp(addr) => println!("Serving {} at {scheme}://{addr}/", root.display()),
-            Address::Unix(_) => println!("Serving {} at {address} ({scheme})", root.display()),
-        }
-    }
-    for addr in redirect {
-        println!("Redirecting http://{addr}/ to https");
-    }
 }
 
 /// Sets up the access log as `--access-log` and `--log-format` say.

@@ -4,43 +4,30 @@
 mod common;
 
 use common::{Server, TIMEOUT, get, run_to_exit, www};
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::IpAddr;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 #[test]
 fn the_folder_is_an_argument_and_the_common_flags_are_short() {
     let root = www();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nomserve"));
-    let child = cmd
-        .args(["-p", "0", "-b", "127.0.0.1"])
+    cmd.args(["-p", "0", "-b", "127.0.0.1"])
         .arg(&root)
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut child = Guard(child);
-    let mut stdout = child.0.stdout.take().unwrap();
-    let mut banner = Vec::new();
-    let mut byte = [0u8; 1];
-    while !banner.ends_with(b"\n") {
-        assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no banner");
-        banner.push(byte[0]);
-    }
-    let banner = String::from_utf8(banner).unwrap();
-    let port: u16 = banner
-        .trim()
-        .strip_prefix("Server is listening on port ")
-        .and_then(|rest| rest.strip_suffix("..."))
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{banner}"));
+        .stdin(Stdio::null());
+    let server = Server::from_command(cmd, &root, "127.0.0.1".parse().unwrap());
     let out = Command::new("curl")
-        .args(["-sS", &format!("http://127.0.0.1:{port}/test.txt")])
+        .args(["-sS", &server.url("/test.txt")])
         .output()
         .unwrap();
     assert_eq!(out.stdout, std::fs::read(root.join("test.txt")).unwrap());
+    let banner = server.banner();
+    let served = std::fs::canonicalize(&root).unwrap();
+    assert!(
+        banner.contains(&format!(" serving {}\n", served.display())),
+        "{banner}"
+    );
 }
 
 /// Kills the child when the test ends, however it ends.
@@ -76,59 +63,18 @@ fn the_folder_given_twice_or_missing_is_a_clear_error() {
 
 #[test]
 fn quiet_prints_no_banner_and_logs_no_request() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_nomserve"))
-        .args(["-q", "-p", &port.to_string()])
-        .arg(www())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Guard(child);
-    let deadline = Instant::now() + TIMEOUT;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "not listening");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    // `-q` wins over RUST_LOG.
+    let mut server = Server::without_banner(&www(), &["-q"], &[("RUST_LOG", "debug")]);
     let out = Command::new("curl")
-        .args(["-sS", &format!("http://127.0.0.1:{port}/test.txt")])
+        .args(["-sS", &server.url("/test.txt")])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let pid = child.0.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let status = child.0.wait().unwrap();
+    server.signal("TERM");
+    let status = server.wait_exit();
     assert!(status.success(), "{status:?}");
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child
-        .0
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(stdout, "", "a banner under -q");
-    assert!(
-        !stderr.contains("GET /test.txt"),
-        "a request logged under -q: {stderr}"
-    );
-    assert!(
-        !stderr.contains(" INFO ") && !stderr.contains(" DEBUG "),
-        "{stderr}"
-    );
+    assert_eq!(server.wait_for_log_end(), "", "output on stderr under -q");
+    assert_eq!(server.stdout(), "", "output on stdout under -q");
 }
 
 #[test]
@@ -157,13 +103,117 @@ fn a_rust_log_that_names_nothing_is_reported_and_the_rest_applies() {
 fn a_host_name_binds_each_of_its_addresses() {
     let server = Server::with_args(&www(), &["-b", "localhost"]);
     assert_eq!(get(&server, "/test.txt").status, 200);
-    let banner = server.stdout();
-    assert!(banner.contains("at http://127.0.0.1:"), "{banner}");
+    let banner = server.banner();
+    let port = server.addr.port();
+    assert!(
+        banner.contains(&format!("  http://127.0.0.1:{port}/\n")),
+        "{banner}"
+    );
     let v6 = std::net::TcpListener::bind("[::1]:0").is_ok()
         && std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 0))
             .unwrap()
             .any(|a| a.is_ipv6());
     if v6 {
-        assert!(banner.contains("at http://[::1]:"), "{banner}");
+        assert!(
+            banner.contains(&format!("  http://[::1]:{port}/\n")),
+            "{banner}"
+        );
     }
+}
+
+/// Bound to the IPv4 wildcard, the banner gives a URL for each of the machine's IPv4
+/// addresses (as `getifaddrs` lists them), loopback first, and none with 0.0.0.0.
+#[test]
+fn a_wildcard_bind_lists_each_address_a_person_can_open() {
+    let server = Server::with_args(&www(), &["-b", "0.0.0.0"]);
+    let banner = server.banner();
+    let port = server.addr.port();
+    let urls: Vec<&str> = banner
+        .lines()
+        .filter_map(|line| line.strip_prefix("  http://"))
+        .collect();
+    assert_eq!(
+        urls.first(),
+        Some(&format!("127.0.0.1:{port}/").as_str()),
+        "{banner}"
+    );
+    for interface in if_addrs::get_if_addrs().unwrap() {
+        if let IpAddr::V4(ip) = interface.ip() {
+            assert!(
+                urls.contains(&format!("{ip}:{port}/").as_str()),
+                "{ip}: {banner}"
+            );
+        }
+    }
+    assert!(
+        urls.iter().all(|url| !url.starts_with("0.0.0.0")),
+        "{banner}"
+    );
+    assert!(urls.iter().all(|url| !url.starts_with('[')), "{banner}");
+}
+
+/// The banner as a terminal shows it: `nomserve -p 0 www` run by `script` (util-linux) on a
+/// pseudo-terminal, with `extra_env` set, up to "Press Ctrl+C to stop."; then the server is
+/// stopped. A shell prints its process id first, then becomes the server.
+fn banner_on_a_terminal(extra_env: &[(&str, &str)]) -> String {
+    let command = format!(
+        "echo pid $$; exec {} -p 0 {}",
+        env!("CARGO_BIN_EXE_nomserve"),
+        www().display()
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (name, value) in extra_env {
+        cmd.env(name, value);
+    }
+    let mut child = Guard(cmd.spawn().expect("run script (util-linux)"));
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            text.push_str(line.trim_end_matches('\r'));
+            text.push('\n');
+            if line.contains("to stop.") {
+                let _ = tx.send(text.clone());
+            }
+        }
+    });
+    let text = rx.recv_timeout(TIMEOUT).expect("a banner on the terminal");
+    let pid = text
+        .lines()
+        .find_map(|line| line.strip_prefix("pid "))
+        .expect("the server's process id");
+    Command::new("kill").args(["-TERM", pid]).status().unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    text
+}
+
+#[test]
+fn the_banner_is_in_colour_on_a_terminal_unless_no_color_is_set() {
+    let coloured = banner_on_a_terminal(&[]);
+    assert!(
+        coloured.contains("Server is listening on port "),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\x1b[1;36mhttp://127.0.0.1:"),
+        "{coloured:?}"
+    );
+    assert!(
+        coloured.contains("Press \x1b[1mCtrl+C\x1b[0m to stop."),
+        "{coloured:?}"
+    );
+
+    let plain = banner_on_a_terminal(&[("NO_COLOR", "1")]);
+    assert!(plain.contains("Press Ctrl+C to stop."), "{plain:?}");
+    assert!(!plain.contains('\x1b'), "{plain:?}");
 }

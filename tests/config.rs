@@ -82,7 +82,7 @@ fn check_config_validates_and_exits() {
     assert!(run.status.success(), "{run:?}");
     assert!(run.stdout.contains("configuration OK"), "{run:?}");
     // Nothing listened: port 1 would have needed privileges, and no banner was printed.
-    assert!(!run.stdout.contains("Server is listening"), "{run:?}");
+    assert!(!run.stderr.contains("Server is listening"), "{run:?}");
 
     let missing_root = config_file(dir.path(), "root.toml", "root = \"/no/such/dir\"\n");
     let run = run_to_exit(&["--check-config", "--config", &missing_root]);
@@ -127,7 +127,7 @@ fn mistakes_are_refused_at_startup_with_file_line_key_and_reason() {
         let expected = format!("{file}{expected}");
         assert!(run.stderr.contains(&expected), "{name}: {run:?}");
         assert!(
-            !run.stdout.contains("Server is listening"),
+            !run.stderr.contains("Server is listening"),
             "{name}: {run:?}"
         );
     }

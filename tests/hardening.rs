@@ -368,7 +368,7 @@ fn sigterm_during_a_slow_download_lets_it_finish() {
 
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0));
-    server.wait_for_stdout("Server stopped");
+    server.wait_for_log("Server stopped");
 }
 
 /// A document root holding `big.bin` (20 MiB) and `small.txt`.

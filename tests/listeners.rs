@@ -57,11 +57,11 @@ fn two_ip_addresses_are_served_on_one_port() {
     let server = Server::with_args(&www(), &["--bind", "127.0.0.1", "--bind", second]);
     let port = server.addr.port();
     let other = SocketAddr::new(second.parse().unwrap(), port);
-    server.wait_for_stdout(&format!("at http://{other}/"));
+    let banner = server.banner();
+    assert!(banner.contains(&format!("  http://{other}/\n")), "{banner}");
     assert!(
-        server
-            .stdout()
-            .contains(&format!("at http://127.0.0.1:{port}/"))
+        banner.contains(&format!("  http://127.0.0.1:{port}/\n")),
+        "{banner}"
     );
 
     assert_eq!(get(&server, "/test.txt").text(), test_txt());
@@ -98,7 +98,11 @@ fn a_unix_socket_is_served_with_its_mode_and_removed_at_exit() {
             "1",
         ],
     );
-    server.wait_for_stdout(&format!("at {bind} (http)"));
+    let banner = server.banner();
+    assert!(
+        banner.contains(&format!("  {bind} (curl --unix-socket ")),
+        "{banner}"
+    );
     let mode = fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 
@@ -200,13 +204,13 @@ fn sockets_passed_by_systemd_socket_activate_are_served() {
     let (response, head) = parse_head(&first).expect("a response to the first connection");
     assert_eq!(response.status, 200);
     assert_eq!(&first[head..], test_txt().as_bytes());
-    server.wait_for_stdout(&format!("at unix:{} (http)", socket.display()));
-    let stdout = server.stdout();
+    let banner = server.banner();
     assert!(
-        stdout.contains("Listening on the sockets systemd passed"),
-        "{stdout}"
+        banner.contains(&format!("  unix:{} (curl --unix-socket ", socket.display())),
+        "{banner}"
     );
-    assert!(!stdout.contains("192.0.2.1"), "{stdout}");
+    assert!(banner.contains("on the sockets systemd passed"), "{banner}");
+    assert!(!banner.contains("192.0.2.1"), "{banner}");
 
     assert_eq!(get(&server, "/test.txt").text(), test_txt());
     assert_eq!(curl_unix(&socket, "/test.txt"), test_txt());
@@ -312,10 +316,13 @@ fn a_response_held_past_the_shutdown_timeout_is_cut_off() {
     );
     let _held = hold_a_download(&server);
     server.signal("TERM");
-    let line = server.wait_for_stdout("Server stopped");
-    assert_eq!(
-        line,
-        "Server stopped: 1 connections still open after the shutdown timeout of 1s were cut off."
+    let line = server.wait_for_log("Server stopped");
+    assert!(
+        line.ends_with(
+            "WARN  nomserve] Server stopped: 1 connections still open after the shutdown \
+             timeout of 1s were cut off."
+        ),
+        "{line}"
     );
     assert_eq!(server.wait_exit().code(), Some(0));
 }
@@ -418,7 +425,8 @@ fn a_passed_socket_still_listens_after_the_server_stops() {
         .stdin(Stdio::from(passed));
     let mut server = Server::from_command(cmd, &www(), addr.ip());
     assert_eq!(server.addr, addr);
-    server.wait_for_stdout("Listening on the sockets systemd passed");
+    let banner = server.banner();
+    assert!(banner.contains("on the sockets systemd passed"), "{banner}");
     assert_eq!(get(&server, "/test.txt").text(), test_txt());
 
     server.signal("TERM");

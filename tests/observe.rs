@@ -178,8 +178,8 @@ fn an_access_log_that_is_off_writes_nothing() {
 
 /// The address the banner gives for the metrics listener.
 fn metrics_addr(server: &Server) -> SocketAddr {
-    let line = server.wait_for_stdout("Metrics at http://");
-    let rest = line.strip_prefix("Metrics at http://").unwrap();
+    let line = server.wait_for_log("metrics at http://");
+    let rest = line.split_once("metrics at http://").unwrap().1;
     rest.split('/').next().unwrap().parse().unwrap()
 }
 

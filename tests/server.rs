@@ -34,27 +34,25 @@ fn only_response(bytes: &[u8]) -> common::Response {
 // ---------------------------------------------------------------------------------------------
 // Start-up and the command line
 
+/// The banner is one block on stderr (without colour: stderr is a pipe here), its first line
+/// the port; it names the version, the absolute root, the URL, what is on, and how to stop.
 #[test]
 fn banner_names_the_port_the_url_and_the_absolute_root() {
     let server = Server::start();
-    let second = server.wait_for_stdout("http://");
-    // Lines reach `stdout()` before `wait_for_stdout` sees them: the first is there now.
-    let first = server
-        .stdout()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    assert_eq!(
-        first,
-        format!("Server is listening on port {}...", server.addr.port())
-    );
     let root = std::fs::canonicalize(www()).unwrap();
-    assert!(
-        second.contains(&format!("http://{}/", server.addr)),
-        "{second}"
+    assert_eq!(
+        server.banner(),
+        format!(
+            "Server is listening on port {port}...\n  nomserve {version} serving {root}\n  \
+             http://{addr}/\n  listings off (--list-dirs), echo on at /echo\n  HTTPS off \
+             (--tls-cert, --tls-key), compression on (br, zstd, gzip)\nPress Ctrl+C to stop.\n",
+            port = server.addr.port(),
+            version = env!("CARGO_PKG_VERSION"),
+            root = root.display(),
+            addr = server.addr,
+        )
     );
-    assert!(second.contains(&root.display().to_string()), "{second}");
+    assert_eq!(server.stdout(), "");
 }
 
 #[test]
@@ -599,13 +597,17 @@ fn access_log_lines_are_combined_log_format_and_escape_client_bytes() {
 }
 
 #[test]
-fn rust_log_warn_silences_the_access_log() {
-    let mut server = Server::with_env(&www(), &[], &[("RUST_LOG", "warn")]);
+fn rust_log_warn_silences_the_banner_and_the_access_log() {
+    let mut server = Server::without_banner(&www(), &[], &[("RUST_LOG", "warn")]);
     assert_eq!(get(&server, "/echo").status, 200);
     server.signal("TERM");
     assert!(server.wait_exit().success());
     let log = server.wait_for_log_end();
-    assert!(!log.contains("\"GET /echo HTTP/1.1\""), "{log}");
+    assert_eq!(
+        log, "",
+        "nothing but warnings and errors under RUST_LOG=warn"
+    );
+    assert_eq!(server.stdout(), "");
 }
 
 #[test]
@@ -635,7 +637,7 @@ fn sigterm_closes_idle_connections_and_exits_0() {
     assert!(read_to_close(&mut opened).is_empty());
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0));
-    server.wait_for_stdout("Server stopped");
+    server.wait_for_log("Server stopped");
     assert!(TcpStream::connect_timeout(&server.addr, TIMEOUT).is_err());
 }
 

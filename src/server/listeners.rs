@@ -56,6 +56,13 @@ impl Listener {
     pub fn is_tcp(&self) -> bool {
         matches!(self.address, Address::Tcp(_))
     }
+
+    /// Whether it is an IPv6 socket that takes IPv4 clients too (as mapped addresses): one
+    /// without `IPV6_V6ONLY`, as `::` is when bound alone, or as systemd may pass one.
+    pub fn takes_ipv4(&self) -> bool {
+        matches!(self.address, Address::Tcp(SocketAddr::V6(_)))
+            && rustix::net::sockopt::ipv6_v6only(&self.socket).is_ok_and(|only| !only)
+    }
 }
 
 impl Drop for Listener {

@@ -1,7 +1,7 @@
 //! The harness every integration test uses: it starts the real `nomserve` binary on a free
-//! port, reads the port from the banner, and talks to it over real sockets with read
-//! timeouts. It never sleeps to wait for something: it waits on the server's own output or
-//! on a socket, each with a deadline.
+//! port, reads the port from the banner (on stderr, with the log), and talks to it over real
+//! sockets with read timeouts. It waits on the server's own output or on a socket, each with
+//! a deadline; only a server started without a banner is polled until it accepts.
 
 #![allow(dead_code)]
 
@@ -69,38 +69,73 @@ impl Server {
 
     /// Runs `cmd` (the binary, or a program that runs it, such as systemd-socket-activate),
     /// serving `root` on `ip` and the port its banner names. Its stdin is the caller's to set.
-    pub fn from_command(mut cmd: Command, root: &Path, ip: IpAddr) -> Server {
+    pub fn from_command(cmd: Command, root: &Path, ip: IpAddr) -> Server {
+        let (mut server, port_rx) = Server::spawn(cmd, root, ip);
+        match port_rx.recv_timeout(TIMEOUT) {
+            Ok(port) => server.addr.set_port(port),
+            Err(_) => {
+                let mut child = server.child.take().unwrap();
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "no banner from nomserve within {TIMEOUT:?} ({status:?}); stderr:\n{}",
+                    server.log()
+                );
+            }
+        }
+        server
+    }
+
+    /// Serves `root` on 127.0.0.1 with extra arguments and environment variables that leave
+    /// out the banner (`-q`, `RUST_LOG=warn`): on a port picked free beforehand, waiting until
+    /// a connection to it succeeds.
+    pub fn without_banner(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|socket| socket.local_addr())
+            .expect("a free port")
+            .port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nomserve"));
+        cmd.arg("--port")
+            .arg(port.to_string())
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null());
+        let (mut server, _) = Server::spawn(cmd, root, "127.0.0.1".parse().unwrap());
+        server.addr.set_port(port);
+        let deadline = Instant::now() + TIMEOUT;
+        while TcpStream::connect_timeout(&server.addr, TIMEOUT).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nomserve is not listening on {} within {TIMEOUT:?}; stderr:\n{}",
+                server.addr,
+                server.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// Starts `cmd` with its stdout and stderr read by threads: the log (stderr) kept and
+    /// passed on line by line, the port of the banner's first line sent on the receiver
+    /// returned, and stdout (where `--access-log -` writes) kept and passed on too.
+    fn spawn(mut cmd: Command, root: &Path, ip: IpAddr) -> (Server, Receiver<u16>) {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start the nomserve binary");
 
-        // stderr is the log: keep all of it, and pass each line on for `wait_for_log`.
+        // stderr is the log and the banner, "Server is listening on port N..." first.
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, log_lines) = channel();
+        let (port_tx, port_rx) = channel();
         let stderr = child.stderr.take().unwrap();
         let log_sink = Arc::clone(&log);
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                // Kept before anyone is told of it: `log()` holds every line announced.
                 log_sink.lock().unwrap().push_str(&line);
                 log_sink.lock().unwrap().push('\n');
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-
-        // stdout carries the banner: "Server is listening on port N..."
-        let stdout_text = Arc::new(Mutex::new(String::new()));
-        let (port_tx, port_rx) = channel();
-        let (stdout_tx, stdout_lines) = channel();
-        let stdout = child.stdout.take().unwrap();
-        let stdout_sink = Arc::clone(&stdout_text);
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Kept before anyone is told of it: `stdout()` holds every line announced.
-                stdout_sink.lock().unwrap().push_str(&line);
-                stdout_sink.lock().unwrap().push('\n');
                 if let Some(rest) = line.strip_prefix("Server is listening on port ") {
                     let port: u16 = rest
                         .trim_end_matches("...")
@@ -108,29 +143,34 @@ impl Server {
                         .expect("port in banner");
                     let _ = port_tx.send(port);
                 }
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let stdout_text = Arc::new(Mutex::new(String::new()));
+        let (stdout_tx, stdout_lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let stdout_sink = Arc::clone(&stdout_text);
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                stdout_sink.lock().unwrap().push_str(&line);
+                stdout_sink.lock().unwrap().push('\n');
                 let _ = stdout_tx.send(line);
             }
         });
-        let port = match port_rx.recv_timeout(TIMEOUT) {
-            Ok(port) => port,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!(
-                    "no banner from nomserve within {TIMEOUT:?} ({status:?}); stderr:\n{}",
-                    log.lock().unwrap()
-                );
-            }
-        };
-        Server {
+        let server = Server {
             child: Some(child),
-            addr: SocketAddr::new(ip, port),
+            addr: SocketAddr::new(ip, 0),
             root: root.to_path_buf(),
             log,
             log_lines,
             stdout: stdout_text,
             stdout_lines,
-        }
+        };
+        (server, port_rx)
     }
 
     /// `http://ADDR` with `path` appended.
@@ -163,6 +203,18 @@ impl Server {
     /// Everything logged so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// The banner's block, from its first line to "Press Ctrl+C to stop.", once all of it is
+    /// logged.
+    pub fn banner(&self) -> String {
+        self.wait_for_log("Press Ctrl+C to stop.");
+        let log = self.log();
+        let start = log
+            .find("Server is listening")
+            .expect("the banner's first line");
+        let end = start + log[start..].find("Press Ctrl+C to stop.\n").unwrap();
+        log[start..end + "Press Ctrl+C to stop.\n".len()].to_string()
     }
 
     /// Everything printed on stdout so far.

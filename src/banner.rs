@@ -1,0 +1,329 @@
+//! The start-up banner: one block on stderr that tells a person where to open the site, what
+//! is switched on, and how to stop. Its first line is the one scripts read the port from:
+//! `Server is listening on port N...`.
+//!
+//! A server bound to a wildcard address (`0.0.0.0`, `::`) is reachable at each of the
+//! machine's addresses, so the banner lists those (from `getifaddrs`), loopback first; it
+//! leaves out IPv6 link-local addresses, which a URL can only name with a zone.
+
+use crate::server::listeners::Address;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+/// One listening socket, as the banner shows it.
+pub struct Listening {
+    /// Where it listens.
+    pub address: Address,
+    /// Whether it is an IPv6 socket that takes IPv4 clients too.
+    pub takes_ipv4: bool,
+}
+
+/// What the banner reports.
+pub struct Banner<'a> {
+    /// The document root.
+    pub root: &'a Path,
+    /// The listening sockets, in the order they were bound.
+    pub listening: &'a [Listening],
+    /// Whether systemd passed the sockets (socket activation).
+    pub activated: bool,
+    /// Whether the server speaks TLS on them.
+    pub tls: bool,
+    /// Whether directory listings are on (`--list-dirs`).
+    pub list_dirs: bool,
+    /// Whether `/echo` is on (no `--no-echo`).
+    pub echo: bool,
+    /// The codings made on the fly (`--compress`), none when off.
+    pub compress: Vec<&'static str>,
+    /// Where `/metrics` and `/health` are served, if they are.
+    pub metrics: Option<SocketAddr>,
+    /// Where plain HTTP is redirected to HTTPS (`--redirect-http`).
+    pub redirect: &'a [SocketAddr],
+}
+
+/// The escape sequences of the banner's few styles (SGR, ECMA-48 §8.3.117), or nothing at
+/// all when colour is off.
+struct Styles {
+    bold: &'static str,
+    url: &'static str,
+    on: &'static str,
+    off: &'static str,
+    reset: &'static str,
+}
+
+impl Styles {
+    fn new(colour: bool) -> Styles {
+        match colour {
+            true => Styles {
+                bold: "\x1b[1m",
+                url: "\x1b[1;36m",
+                on: "\x1b[32m",
+                off: "\x1b[2m",
+                reset: "\x1b[0m",
+            },
+            false => Styles {
+                bold: "",
+                url: "",
+                on: "",
+                off: "",
+                reset: "",
+            },
+        }
+    }
+}
+
+impl Banner<'_> {
+    /// Writes the banner to stderr in one write, in colour when stderr is a terminal and
+    /// `NO_COLOR` is unset or empty (<https://no-color.org>) and `TERM` is not `dumb`.
+    pub fn print(&self) {
+        let stderr = std::io::stderr();
+        let colour = stderr.is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+            && std::env::var_os("TERM").is_none_or(|term| term != "dumb");
+        let interfaces = if self.has_wildcard() {
+            interface_addresses()
+        } else {
+            Vec::new()
+        };
+        let text = self.render(&interfaces, colour);
+        let _ = stderr.lock().write_all(text.as_bytes());
+    }
+
+    /// Whether a TCP socket listens on a wildcard address.
+    fn has_wildcard(&self) -> bool {
+        self.listening
+            .iter()
+            .any(|l| matches!(&l.address, Address::Tcp(addr) if addr.ip().is_unspecified()))
+    }
+
+    /// The banner's text, a wildcard address standing for each of `interfaces`.
+    fn render(&self, interfaces: &[IpAddr], colour: bool) -> String {
+        let s = Styles::new(colour);
+        let mut text = String::new();
+        let first_tcp = self.listening.iter().find_map(|l| match l.address {
+            Address::Tcp(addr) => Some(addr.port()),
+            Address::Unix(_) => None,
+        });
+        match (first_tcp, self.listening.first()) {
+            (Some(port), _) => _ = writeln!(text, "Server is listening on port {port}..."),
+            (None, Some(l)) => _ = writeln!(text, "Server is listening on {}...", l.address),
+            (None, None) => {}
+        }
+        let version = env!("CARGO_PKG_VERSION");
+        let _ = writeln!(
+            text,
+            "  {}nomserve {version}{} serving {}",
+            s.bold,
+            s.reset,
+            self.root.display()
+        );
+        if self.activated {
+            let _ = writeln!(
+                text,
+                "  on the sockets systemd passed (--bind and --port are not used)"
+            );
+        }
+        for url in self.urls(interfaces) {
+            let _ = writeln!(text, "  {}{url}{}", s.url, s.reset);
+        }
+        let switch = |on: bool, detail: &str| match on {
+            true => format!("{}on{}{detail}", s.on, s.reset),
+            false => format!("{}off{}{detail}", s.off, s.reset),
+        };
+        let listings = match self.list_dirs {
+            true => switch(true, ""),
+            false => switch(false, " (--list-dirs)"),
+        };
+        let echo = match self.echo {
+            true => switch(true, " at /echo"),
+            false => switch(false, ""),
+        };
+        let https = match self.tls {
+            true => switch(true, ""),
+            false => switch(false, " (--tls-cert, --tls-key)"),
+        };
+        let compression = match self.compress.is_empty() {
+            true => switch(false, ""),
+            false => switch(true, &format!(" ({})", self.compress.join(", "))),
+        };
+        let _ = writeln!(text, "  listings {listings}, echo {echo}");
+        let _ = writeln!(text, "  HTTPS {https}, compression {compression}");
+        if let Some(metrics) = self.metrics {
+            let _ = writeln!(
+                text,
+                "  metrics at {}http://{metrics}/metrics{}, health at {}http://{metrics}/health{}",
+                s.url, s.reset, s.url, s.reset
+            );
+        }
+        for addr in self.redirect {
+            let _ = writeln!(text, "  redirecting http://{addr}/ to HTTPS");
+        }
+        let _ = writeln!(text, "Press {}Ctrl+C{} to stop.", s.bold, s.reset);
+        text
+    }
+
+    /// Where a person can reach the site: a URL for each TCP socket (for a wildcard address,
+    /// one for each of `interfaces` of the families it takes), and for a Unix socket the
+    /// `curl` command that reaches it. Without duplicates, in the order of the sockets.
+    fn urls(&self, interfaces: &[IpAddr]) -> Vec<String> {
+        let scheme = if self.tls { "https" } else { "http" };
+        let mut urls: Vec<String> = Vec::new();
+        for listening in self.listening {
+            let addr = match &listening.address {
+                Address::Tcp(addr) => *addr,
+                Address::Unix(name) => {
+                    urls.push(format!(
+                        "unix:{name} (curl --unix-socket {name} {scheme}://localhost/)"
+                    ));
+                    continue;
+                }
+            };
+            let ips = match addr.ip() {
+                IpAddr::V4(ip) if ip.is_unspecified() => interfaces
+                    .iter()
+                    .filter(|ip| ip.is_ipv4())
+                    .copied()
+                    .collect(),
+                IpAddr::V6(ip) if ip.is_unspecified() => interfaces
+                    .iter()
+                    .filter(|ip| ip.is_ipv6() || listening.takes_ipv4)
+                    .copied()
+                    .collect(),
+                ip => vec![ip],
+            };
+            for ip in ips {
+                let url = url(scheme, SocketAddr::new(ip, addr.port()));
+                if !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+        urls
+    }
+}
+
+/// `scheme://ip:port/`, without the port when it is the scheme's default.
+fn url(scheme: &str, addr: SocketAddr) -> String {
+    let default = matches!((scheme, addr.port()), ("http", 80) | ("https", 443));
+    match (addr, default) {
+        (SocketAddr::V4(v4), true) => format!("{scheme}://{}/", v4.ip()),
+        (SocketAddr::V6(v6), true) => format!("{scheme}://[{}]/", v6.ip()),
+        (addr, false) => format!("{scheme}://{addr}/"),
+    }
+}
+
+/// The machine's IP addresses, loopback first (IPv4 before IPv6 within each kind), without
+/// IPv6 link-local ones. When they cannot be read, the log says why and the loopback
+/// addresses stand in.
+fn interface_addresses() -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces
+            .iter()
+            .map(|interface| interface.ip())
+            .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+            .collect(),
+        Err(e) => {
+            log::warn!("cannot list the network interfaces' addresses: {e}");
+            vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ]
+        }
+    };
+    ips.sort_by_key(|ip| (!ip.is_loopback(), ip.is_ipv6()));
+    ips.dedup();
+    ips
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(addr: &str, takes_ipv4: bool) -> Listening {
+        Listening {
+            address: Address::Tcp(addr.parse().unwrap()),
+            takes_ipv4,
+        }
+    }
+
+    fn banner<'a>(listening: &'a [Listening], root: &'a Path) -> Banner<'a> {
+        Banner {
+            root,
+            listening,
+            activated: false,
+            tls: false,
+            list_dirs: false,
+            echo: true,
+            compress: vec!["br", "zstd", "gzip"],
+            metrics: None,
+            redirect: &[],
+        }
+    }
+
+    #[test]
+    fn a_wildcard_stands_for_each_interface_of_its_families() {
+        let interfaces: Vec<IpAddr> = ["127.0.0.1", "::1", "192.168.1.20", "2001:db8::7"]
+            .iter()
+            .map(|ip| ip.parse().unwrap())
+            .collect();
+        let root = Path::new("/srv/www");
+        let v4 = [tcp("0.0.0.0:8080", false)];
+        assert_eq!(
+            banner(&v4, root).urls(&interfaces),
+            ["http://127.0.0.1:8080/", "http://192.168.1.20:8080/"]
+        );
+        let v6_only = [tcp("[::]:8080", false)];
+        assert_eq!(
+            banner(&v6_only, root).urls(&interfaces),
+            ["http://[::1]:8080/", "http://[2001:db8::7]:8080/"]
+        );
+        let dual = [tcp("[::]:80", true)];
+        assert_eq!(
+            banner(&dual, root).urls(&interfaces),
+            [
+                "http://127.0.0.1/",
+                "http://[::1]/",
+                "http://192.168.1.20/",
+                "http://[2001:db8::7]/"
+            ]
+        );
+        let both = [tcp("0.0.0.0:8080", false), tcp("127.0.0.1:8080", false)];
+        assert_eq!(
+            banner(&both, root).urls(&interfaces[..1]),
+            ["http://127.0.0.1:8080/"]
+        );
+    }
+
+    #[test]
+    fn the_block_says_what_is_on_and_how_to_stop() {
+        let root = Path::new("/srv/www");
+        let listening = [
+            tcp("127.0.0.1:8443", false),
+            Listening {
+                address: Address::Unix("/run/site.sock".to_string()),
+                takes_ipv4: false,
+            },
+        ];
+        let mut shown = banner(&listening, root);
+        shown.tls = true;
+        shown.list_dirs = true;
+        shown.echo = false;
+        shown.compress = Vec::new();
+        shown.metrics = Some("127.0.0.1:9100".parse().unwrap());
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(
+            shown.render(&[], false),
+            format!(
+                "Server is listening on port 8443...\n  nomserve {version} serving /srv/www\n  \
+                 https://127.0.0.1:8443/\n  unix:/run/site.sock (curl --unix-socket \
+                 /run/site.sock https://localhost/)\n  listings on, echo off\n  HTTPS on, \
+                 compression off\n  metrics at http://127.0.0.1:9100/metrics, health at \
+                 http://127.0.0.1:9100/health\nPress Ctrl+C to stop.\n"
+            )
+        );
+        let coloured = shown.render(&[], true);
+        assert!(coloured.contains("\x1b[1;36mhttps://127.0.0.1:8443/\x1b[0m"));
+        assert!(coloured.starts_with("Server is listening on port 8443...\n"));
+    }
+}
