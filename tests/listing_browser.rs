@@ -1,20 +1,18 @@
 //! A directory listing seen by headless Chromium: screenshots in light and dark mode, the
 //! rendered DOM, sorting by following a column header's link, and every link loading.
 //!
-//! Screenshots go to a temporary directory, or to `$LISTING_SCREENSHOTS` when set (to keep
-//! them, for instance for the README). Without Chromium the tests say how to install it and
-//! pass vacuously, unless `CI` is set (see `tests/common/browser.rs`).
+//! Screenshots go to a temporary directory, or to `$SCREENSHOTS` when set (to keep them, for
+//! instance for the README: see `docs/screenshots/README.md`). Without Chromium the tests say
+//! how to install it and pass vacuously, unless `CI` is set (see `tests/common/browser.rs`).
 
 mod common;
 #[path = "common/browser.rs"]
 mod headless;
 
 use common::{Server, get};
-use flate2::read::ZlibDecoder;
-use headless::{chromium, dump_dom, links};
+use headless::{chromium, dump_dom, links, load, screenshot_dir, top_left_pixel};
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 
 /// The links of the listing's rows, in order, without `../`.
 fn rows(dom: &str) -> Vec<String> {
@@ -40,67 +38,6 @@ fn resolve(dir: &str, href: &str) -> String {
     } else {
         format!("{dir}{href}")
     }
-}
-
-/// The colour of the top-left pixel of the PNG `png` (8-bit RGB or RGBA, as Chromium
-/// writes them). The first pixel of the first row is the same under every PNG filter
-/// (PNG §9.2: its left, upper and upper-left neighbours are all taken as 0), so no filter
-/// needs undoing.
-fn top_left_pixel(png: &[u8]) -> [u8; 3] {
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
-    let mut rest = &png[8..];
-    let mut header = None;
-    let mut data = Vec::new();
-    while rest.len() >= 12 {
-        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        let kind = &rest[4..8];
-        let body = &rest[8..8 + len];
-        match kind {
-            b"IHDR" => header = Some((body[8], body[9])),
-            b"IDAT" => data.extend_from_slice(body),
-            b"IEND" => break,
-            _ => {}
-        }
-        rest = &rest[12 + len..];
-    }
-    let (depth, colour) = header.expect("an IHDR chunk");
-    assert_eq!(depth, 8, "bit depth");
-    assert!(colour == 2 || colour == 6, "colour type {colour}");
-    let mut first = [0u8; 4];
-    ZlibDecoder::new(&data[..])
-        .read_exact(&mut first)
-        .expect("inflate the first pixel");
-    assert!(first[0] <= 4, "filter type {}", first[0]);
-    [first[1], first[2], first[3]]
-}
-
-/// Where screenshots go, and the temporary directory to keep alive meanwhile.
-fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
-    match std::env::var_os("LISTING_SCREENSHOTS") {
-        Some(dir) => {
-            fs::create_dir_all(&dir).unwrap();
-            (None, PathBuf::from(dir))
-        }
-        None => {
-            let temp = tempfile::tempdir().unwrap();
-            let path = temp.path().to_path_buf();
-            (Some(temp), path)
-        }
-    }
-}
-
-/// Loads `url` with a screenshot into `shot`; returns the DOM.
-fn load(browser: &PathBuf, url: &str, shot: &Path, flags: &[&str]) -> String {
-    let screenshot = format!("--screenshot={}", shot.display());
-    let mut all = vec![screenshot.as_str(), "--window-size=900,600"];
-    all.extend_from_slice(flags);
-    let dom = dump_dom(browser, url, &all);
-    assert!(
-        fs::metadata(shot).is_ok(),
-        "no screenshot at {}",
-        shot.display()
-    );
-    dom
 }
 
 fn listed_root() -> tempfile::TempDir {

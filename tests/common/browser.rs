@@ -1,5 +1,8 @@
-//! Headless Chromium for the tests that need a real browser: finding it, and loading a page
-//! with `--dump-dom` under a deadline.
+//! Headless Chromium for the tests that need a real browser: finding it, loading a page with
+//! `--dump-dom` under a deadline, with a screenshot if asked, and reading a screenshot's colour.
+//!
+//! Screenshots go to a temporary directory, or to `$SCREENSHOTS` when it is set (to keep them,
+//! for instance for the README: see `docs/screenshots/README.md`).
 //!
 //! Without Chromium, [`chromium`] says how to install it and the calling test passes
 //! vacuously, so a developer without a browser can still run `cargo test`; when `CI` is set
@@ -8,9 +11,11 @@
 // Each test crate that includes this file uses some of it, as with `common/mod.rs`.
 #![allow(dead_code)]
 
+use flate2::read::ZlibDecoder;
 use std::env;
+use std::fs;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::channel;
 use std::thread;
@@ -18,6 +23,10 @@ use std::time::Duration;
 
 /// How long Chromium may take to load one page before the test kills it and fails.
 pub const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The window a screenshot is taken in: wide enough for a listing's columns, small enough that
+/// the PNG stays well under 150 KB.
+pub const WINDOW_SIZE: &str = "--window-size=900,560";
 
 /// The Chromium binary on `PATH`, Debian's `chromium` package. `None` if there is none and the
 /// test may be skipped; panics if there is none and `CI` is set.
@@ -125,4 +134,67 @@ pub fn links(dom: &str) -> Vec<String> {
             Some(value.replace("&amp;", "&"))
         })
         .collect()
+}
+
+/// Where screenshots go (`$SCREENSHOTS`, created if need be, or a new temporary directory),
+/// and the temporary directory to keep alive meanwhile.
+pub fn screenshot_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match env::var_os("SCREENSHOTS") {
+        Some(dir) => {
+            fs::create_dir_all(&dir).unwrap();
+            (None, PathBuf::from(dir))
+        }
+        None => {
+            let temp = tempfile::tempdir().unwrap();
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    }
+}
+
+/// Loads `url` as [`dump_dom`] does, in a [`WINDOW_SIZE`] window, with a screenshot into
+/// `shot`; returns the DOM.
+pub fn load(browser: &PathBuf, url: &str, shot: &Path, flags: &[&str]) -> String {
+    let screenshot = format!("--screenshot={}", shot.display());
+    let mut all = vec![screenshot.as_str(), WINDOW_SIZE];
+    all.extend_from_slice(flags);
+    let dom = dump_dom(browser, url, &all);
+    assert!(
+        fs::metadata(shot).is_ok(),
+        "no screenshot at {}",
+        shot.display()
+    );
+    dom
+}
+
+/// The colour of the top-left pixel of the PNG `png` (8-bit RGB or RGBA, as Chromium
+/// writes them). The first pixel of the first row is the same under every PNG filter
+/// (PNG §9.2: its left, upper and upper-left neighbours are all taken as 0), so no filter
+/// needs undoing.
+pub fn top_left_pixel(png: &[u8]) -> [u8; 3] {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let mut rest = &png[8..];
+    let mut header = None;
+    let mut data = Vec::new();
+    while rest.len() >= 12 {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let kind = &rest[4..8];
+        let body = &rest[8..8 + len];
+        match kind {
+            b"IHDR" => header = Some((body[8], body[9])),
+            b"IDAT" => data.extend_from_slice(body),
+            b"IEND" => break,
+            _ => {}
+        }
+        rest = &rest[12 + len..];
+    }
+    let (depth, colour) = header.expect("an IHDR chunk");
+    assert_eq!(depth, 8, "bit depth");
+    assert!(colour == 2 || colour == 6, "colour type {colour}");
+    let mut first = [0u8; 4];
+    ZlibDecoder::new(&data[..])
+        .read_exact(&mut first)
+        .expect("inflate the first pixel");
+    assert!(first[0] <= 4, "filter type {}", first[0]);
+    [first[1], first[2], first[3]]
 }
