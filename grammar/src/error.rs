@@ -54,8 +54,8 @@ impl Error {
     }
 
     /// The same error, naming the byte at its offset in `input` (the input it was found in)
-    /// when its kind names a byte. Every error the grammar returns is built this way, so the
-    /// byte named is always the one at [`Error::offset`].
+    /// when its kind names a byte. Every error of such a kind that the grammar returns is
+    /// built this way, so the byte named is always the one at [`Error::offset`].
     pub(crate) fn with_byte_from(self, input: &[u8]) -> Self {
         match input.get(self.offset) {
             Some(&byte) => self.with_byte(byte),
