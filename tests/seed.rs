@@ -136,8 +136,9 @@ fn ticket3_malformed_request_is_400_with_a_sentence() {
         Some("text/plain; charset=utf-8")
     );
     assert!(
-        body.contains(" at byte ") && body.contains("(RFC 911"),
-        "400 body should name the rule, the byte and the RFC section: {body:?}"
+        body.starts_with("whitespace between field name and colon at byte ")
+            && body.ends_with(", found SP (0x20) (RFC 9112 §5.1)\n"),
+        "400 body should name the rule, the offset, the byte and the RFC section: {body:?}"
     );
 }
 

@@ -222,15 +222,15 @@ fn raw_targets_reach_the_files_or_name_the_refused_byte() {
     for (target, sentence) in [
         (
             "/x\u{7f}y.txt",
-            "invalid byte 0x7f in request-target at byte 6 (RFC 9112 §3.2)\n",
+            "invalid byte in request-target at byte 6, found 0x7f (RFC 9112 §3.2)\n",
         ),
         (
             "/x{y.txt",
-            "invalid byte 0x7b in request-target at byte 6 (RFC 9112 §3.2)\n",
+            "invalid byte in request-target at byte 6, found '{' (0x7b) (RFC 9112 §3.2)\n",
         ),
         (
             "/日本.txt",
-            "invalid byte 0xe6 in request-target at byte 5 (RFC 9112 §3.2)\n",
+            "invalid byte in request-target at byte 5, found 0xe6 (RFC 9112 §3.2)\n",
         ),
     ] {
         let response = get(&server, target);
@@ -271,7 +271,7 @@ fn curl_gets_a_utf8_path_it_encodes_and_a_400_for_raw_bytes() {
     let raw = curl(&["--request-target", "/日本.txt", &server.url("/")]).expect("curl ran");
     assert_eq!(
         String::from_utf8_lossy(&raw.stdout),
-        "invalid byte 0xe6 in request-target at byte 5 (RFC 9112 §3.2)\n"
+        "invalid byte in request-target at byte 5, found 0xe6 (RFC 9112 §3.2)\n"
     );
 }
 
@@ -290,13 +290,13 @@ fn form_queries_with_brackets_bars_braces_and_a_stray_percent_are_echoed_decoded
         let response = request(&server, &raw);
         if lines.is_empty() {
             // `"` is in WHATWG's query percent-encode set: a browser never sends it raw.
-            assert_eq!(response.status, 400, "{query}: {}", response.text());
-            assert!(
-                response
-                    .text()
-                    .starts_with("invalid byte 0x22 in request-target at byte 13"),
-                "{query}: {}",
-                response.text()
+            assert_eq!(
+                (response.status, response.text().as_str()),
+                (
+                    400,
+                    "invalid byte in request-target at byte 13, found '\"' (0x22) (RFC 9112 §3.2)\n"
+                ),
+                "{query}"
             );
             continue;
         }

@@ -393,7 +393,7 @@ fn chunk_data_end(input: &[u8]) -> Result<Option<usize>, Error> {
         Err(nom::Err::Incomplete(_)) => Ok(None),
         Err(_) => {
             let at = usize::from(input.first() == Some(&b'\r'));
-            Err(Error::new(ErrorKind::MissingChunkDataCrlf, at))
+            Err(Error::new(ErrorKind::MissingChunkDataCrlf, at).with_byte_from(input))
         }
     }
 }
@@ -522,6 +522,8 @@ mod tests {
         feed(body, &[body.len()], ChunkedLimits::default())
     }
 
+    /// The kind and offset of the error `body`, fed whole, ends in; checks that the error
+    /// names the body's byte at that offset exactly when its kind names one.
     fn error_of(body: &[u8]) -> (ErrorKind, usize) {
         let mut decoder = ChunkedDecoder::new(ChunkedLimits::default());
         let mut rest = body;
@@ -538,7 +540,14 @@ mod tests {
                 Ok(Parsed::Partial) => {
                     panic!("{:?} is only partial", String::from_utf8_lossy(body))
                 }
-                Err(e) => return (e.kind(), e.offset()),
+                Err(e) => {
+                    let named = body
+                        .get(e.offset())
+                        .copied()
+                        .filter(|_| e.kind().names_byte());
+                    assert_eq!(e.byte(), named, "{e}");
+                    return (e.kind(), e.offset());
+                }
             }
         }
     }
@@ -814,7 +823,7 @@ mod tests {
         assert_eq!(decoder.decode(b"0\r\n\r\n"), Err(err));
         assert_eq!(
             err.to_string(),
-            "invalid chunk-size at byte 8 (RFC 9112 §7.1)"
+            "invalid chunk-size at byte 8, found 'z' (0x7a) (RFC 9112 §7.1)"
         );
     }
 

@@ -18,9 +18,10 @@ use std::fmt;
 ///     .unwrap_err();
 /// assert_eq!(err.status(), 400);
 /// assert_eq!(err.offset(), 20);
+/// assert_eq!(err.byte(), Some(b' '));
 /// assert_eq!(
 ///     err.to_string(),
-///     "whitespace between field name and colon at byte 20 (RFC 9112 §5.1)"
+///     "whitespace between field name and colon at byte 20, found SP (0x20) (RFC 9112 §5.1)"
 /// );
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,16 +41,31 @@ impl Error {
         }
     }
 
-    /// The same error, naming `byte` as the one that broke the rule. Only
-    /// [`ErrorKind::InvalidTargetByte`] shows it in its sentence; the grammar names it there.
+    /// The same error, naming `byte` as the one that broke the rule, when its kind names a
+    /// byte ([`ErrorKind::names_byte`]); for any other kind, the error unchanged.
     pub const fn with_byte(self, byte: u8) -> Self {
+        if !self.kind.names_byte() {
+            return self;
+        }
         Error {
             byte: Some(byte),
             ..self
         }
     }
 
-    /// The byte that broke the rule, when the error names it.
+    /// The same error, naming the byte at its offset in `input` (the input it was found in)
+    /// when its kind names a byte. Every error of such a kind that the grammar returns is
+    /// built this way, so the byte named is always the one at [`Error::offset`].
+    pub(crate) fn with_byte_from(self, input: &[u8]) -> Self {
+        match input.get(self.offset) {
+            Some(&byte) => self.with_byte(byte),
+            None => self,
+        }
+    }
+
+    /// The byte that broke the rule: for a kind that names one ([`ErrorKind::names_byte`]),
+    /// the byte at [`Error::offset`]; `None` for every other kind, and for an error found at
+    /// the end of its input.
     pub const fn byte(&self) -> Option<u8> {
         self.byte
     }
@@ -80,16 +96,32 @@ impl Error {
 }
 
 impl fmt::Display for Error {
-    /// `<what was wrong> at byte <offset> (<section>)`; for a byte the request-target does
-    /// not allow, the byte too: `invalid byte 0x7f in request-target at byte 18 (RFC 9112 §3.2)`.
+    /// `<what was wrong> at byte <offset>, found <byte> (<section>)` when the error names its
+    /// byte ([`Error::byte`]), else `<what was wrong> at byte <offset> (<section>)`:
+    ///
+    /// - `whitespace between field name and colon at byte 20, found SP (0x20) (RFC 9112 §5.1)`
+    /// - `invalid byte in request-target at byte 18, found 0x7f (RFC 9112 §3.2)`
+    /// - `more than one Host field at byte 25 (RFC 9112 §3.2)`
+    ///
+    /// The byte is shown as a printable ASCII graphic character (`!` to `~`) in single quotes
+    /// followed by its hex value, `'<' (0x3c)` (a quote too: `''' (0x27)`); SP, HTAB, CR and
+    /// LF by those names followed by their hex value, `CR (0x0d)`; every other byte (another
+    /// control, DEL, a byte of 0x80 or more) as its hex value alone, `0x7f`. So the text is
+    /// printable ASCII whatever the byte, for a response body or a log line as it is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.kind, self.byte) {
-            (ErrorKind::InvalidTargetByte, Some(byte)) => {
-                write!(f, "invalid byte {byte:#04x} in request-target")?;
+        write!(f, "{} at byte {}", self.kind.description(), self.offset)?;
+        if let Some(byte) = self.byte {
+            f.write_str(", found ")?;
+            match byte {
+                b' ' => f.write_str("SP (0x20)")?,
+                b'\t' => f.write_str("HTAB (0x09)")?,
+                b'\r' => f.write_str("CR (0x0d)")?,
+                b'\n' => f.write_str("LF (0x0a)")?,
+                b'!'..=b'~' => write!(f, "'{}' ({byte:#04x})", char::from(byte))?,
+                _ => write!(f, "{byte:#04x}")?,
             }
-            _ => f.write_str(self.kind.description())?,
         }
-        write!(f, " at byte {} ({})", self.offset, self.kind.section())
+        write!(f, " ({})", self.kind.section())
     }
 }
 
@@ -110,7 +142,7 @@ pub enum ErrorKind {
     MissingTarget,
     /// A byte the request-target's form does not allow: a control, SP, DEL, a byte a browser
     /// would have percent-encoded, or bytes that are not UTF-8 (RFC 9112 §3.2, RFC 3986 §3.3,
-    /// §3.4, WHATWG URL's path and query percent-encode sets). [`Error::byte`] names it.
+    /// §3.4, WHATWG URL's path and query percent-encode sets).
     InvalidTargetByte,
     /// A `%` not followed by two hex digits (RFC 3986 §2.1).
     InvalidPercentEncoding,
@@ -223,6 +255,81 @@ impl ErrorKind {
         }
     }
 
+    /// Whether an error of this kind names the byte at its offset ([`Error::byte`]), shown in
+    /// its sentence.
+    ///
+    /// A kind names its byte when every error of that kind is reported at a byte that the rule
+    /// does not allow where it stands, so that showing the byte says what was wrong: a
+    /// non-tchar in the method or a field name, a byte the request-target does not allow, a
+    /// second SP or an HTAB in the request-line, whitespace before a colon or at the start of a
+    /// field line, a colon that starts one, a line that ends before its colon, a control in a
+    /// field value, a bare CR or LF, a `%` that starts no escape, a `#`, a raw `\`, a
+    /// non-digit in Content-Length (or the digit that takes it past 64 bits), a stray byte in
+    /// a chunk line or trailer.
+    ///
+    /// The other kinds do not: a bound passed (414, 431, the method, chunk and trailer bounds,
+    /// the PROXY header's length), a field that is duplicated or conflicting, a version or
+    /// transfer coding that is well-formed but not served, a missing Host, target or PROXY header, a form
+    /// that does not suit the method, an escape that decodes to a byte a path may not hold
+    /// (reported at its `%`), and the kinds whose offset can be the start of a malformed
+    /// token rather than a wrong byte within it: the HTTP-version (`HTTX/1.1` is reported at
+    /// its `H`), an authority or Host (an IP-literal at its `[`), a Transfer-Encoding or
+    /// Connection element, a PROXY header's address, port or binary field. There the byte at
+    /// the offset would explain nothing.
+    pub const fn names_byte(self) -> bool {
+        use ErrorKind::*;
+        match self {
+            InvalidMethod
+            | ExpectedSingleSpace
+            | InvalidTargetByte
+            | InvalidPercentEncoding
+            | FragmentInTarget
+            | InvalidLineEnding
+            | WhitespaceAfterStartLine
+            | EmptyFieldName
+            | InvalidFieldName
+            | MissingColon
+            | WhitespaceBeforeColon
+            | InvalidFieldValue
+            | ObsoleteLineFolding
+            | InvalidContentLength
+            | InvalidChunkSize
+            | InvalidChunkExtension
+            | MissingChunkDataCrlf
+            | InvalidTrailer
+            | BackslashInPath => true,
+            MethodTooLong
+            | MissingTarget
+            | TargetFormMismatch
+            | InvalidAuthority
+            | RequestLineTooLong
+            | InvalidVersion
+            | UnsupportedVersion
+            | TooManyHeaders
+            | HeaderSectionTooLarge
+            | MissingHost
+            | DuplicateHost
+            | InvalidHost
+            | ConflictingContentLength
+            | ContentLengthWithTransferEncoding
+            | TransferEncodingInHttp10
+            | ChunkedNotFinal
+            | InvalidTransferEncoding
+            | UnknownTransferCoding
+            | InvalidConnection
+            | ChunkSizeTooLarge
+            | ChunkExtensionTooLong
+            | TrailerTooLarge
+            | EncodedControlInPath
+            | EncodedSeparatorInPath
+            | ProxyHeaderMissing
+            | InvalidProxyV1
+            | ProxyV1TooLong
+            | InvalidProxyV2
+            | ProxyV2TooLong => false,
+        }
+    }
+
     /// What was wrong, as a sentence fragment that names the rule.
     pub const fn description(self) -> &'static str {
         use ErrorKind::*;
@@ -313,5 +420,150 @@ impl ErrorKind {
             InvalidProxyV1 | ProxyV1TooLong => "PROXY protocol §2.1",
             InvalidProxyV2 | ProxyV2TooLong => "PROXY protocol §2.2",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Header, Limits, parse_request};
+
+    /// The error `buf` is refused with, under `limits`.
+    fn refusal(buf: &[u8], limits: &Limits) -> Error {
+        let mut headers = [Header::EMPTY; 8];
+        parse_request(buf, &mut headers, limits).expect_err("a refused head")
+    }
+
+    #[test]
+    fn each_class_of_byte_is_shown_its_own_way() {
+        let cases: &[(&[u8], Option<u8>, &str)] = &[
+            (
+                b"GET / HTTP/1.1\r\nHo<st: x\r\n\r\n",
+                Some(b'<'),
+                "invalid byte in field name at byte 18, found '<' (0x3c) (RFC 9110 §5.1)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHo\"st: x\r\n\r\n",
+                Some(b'"'),
+                "invalid byte in field name at byte 18, found '\"' (0x22) (RFC 9110 §5.1)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+                Some(b' '),
+                "whitespace between field name and colon at byte 20, found SP (0x20) \
+                 (RFC 9112 §5.1)",
+            ),
+            (
+                b"GET\t/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                Some(b'\t'),
+                "expected a single SP in the request-line at byte 3, found HTAB (0x09) \
+                 (RFC 9112 §3)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\ry\r\n\r\n",
+                Some(b'\r'),
+                "line not ended by CRLF at byte 23, found CR (0x0d) (RFC 9112 §2.2)",
+            ),
+            (
+                b"GET / HTTP/1.1\nHost: x\r\n\r\n",
+                Some(b'\n'),
+                "line not ended by CRLF at byte 14, found LF (0x0a) (RFC 9112 §2.2)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\x01\r\n\r\n",
+                Some(0x01),
+                "invalid byte in field value at byte 23, found 0x01 (RFC 9110 §5.5)",
+            ),
+            (
+                b"GET /\x7f HTTP/1.1\r\nHost: x\r\n\r\n",
+                Some(0x7f),
+                "invalid byte in request-target at byte 5, found 0x7f (RFC 9112 §3.2)",
+            ),
+            (
+                b"GET /\xe6 HTTP/1.1\r\nHost: x\r\n\r\n",
+                Some(0xe6),
+                "invalid byte in request-target at byte 5, found 0xe6 (RFC 9112 §3.2)",
+            ),
+        ];
+        for &(buf, byte, text) in cases {
+            let error = refusal(buf, &Limits::default());
+            let shown = String::from_utf8_lossy(buf);
+            assert_eq!(error.byte(), byte, "{shown:?}");
+            assert_eq!(buf.get(error.offset()).copied(), byte, "{shown:?}");
+            assert_eq!(error.to_string(), text, "{shown:?}");
+        }
+    }
+
+    #[test]
+    fn a_single_quote_is_quoted_like_any_graphic_byte() {
+        let error = Error::new(ErrorKind::InvalidFieldName, 3).with_byte(b'\'');
+        assert_eq!(
+            error.to_string(),
+            "invalid byte in field name at byte 3, found ''' (0x27) (RFC 9110 §5.1)"
+        );
+    }
+
+    #[test]
+    fn kinds_that_do_not_name_a_byte_print_none() {
+        let small = Limits {
+            max_head: 40,
+            ..Limits::default()
+        };
+        let cases: &[(&[u8], &Limits, ErrorKind, &str)] = &[
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+                &Limits::default(),
+                ErrorKind::DuplicateHost,
+                "more than one Host field at byte 25 (RFC 9112 §3.2)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+                &Limits::default(),
+                ErrorKind::MissingHost,
+                "missing Host field in HTTP/1.1 request at byte 29 (RFC 9112 §3.2)",
+            ),
+            (
+                b"GET / HTTX/1.1\r\nHost: x\r\n\r\n",
+                &Limits::default(),
+                ErrorKind::InvalidVersion,
+                "malformed HTTP-version at byte 6 (RFC 9112 §2.3)",
+            ),
+            (
+                b"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+                &Limits::default(),
+                ErrorKind::UnsupportedVersion,
+                "unsupported HTTP major version at byte 6 (RFC 9110 §15.6.6)",
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nA: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n",
+                &small,
+                ErrorKind::HeaderSectionTooLarge,
+                "header section too large at byte 39 (RFC 6585 §5)",
+            ),
+        ];
+        for &(buf, limits, kind, text) in cases {
+            let error = refusal(buf, limits);
+            assert!(!kind.names_byte(), "{kind:?}");
+            assert_eq!((error.kind(), error.byte()), (kind, None), "{text}");
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn only_a_kind_that_names_a_byte_takes_one() {
+        let duplicate = Error::new(ErrorKind::DuplicateHost, 3);
+        assert_eq!(duplicate.with_byte(b'x'), duplicate);
+        let value = Error::new(ErrorKind::InvalidFieldValue, 3);
+        assert_eq!(value.with_byte(0).byte(), Some(0));
+        // An error at the end of its input has no byte to name.
+        assert_eq!(value.with_byte_from(b"abc"), value);
+        assert_eq!(value.with_byte_from(b"abc\x7f").byte(), Some(0x7f));
+    }
+
+    #[test]
+    fn a_shifted_error_keeps_its_byte() {
+        let error = Error::new(ErrorKind::InvalidFieldValue, 3).with_byte(0x01);
+        let shifted = error.shifted(10);
+        assert_eq!((shifted.offset(), shifted.byte()), (13, Some(0x01)));
     }
 }

@@ -27,17 +27,15 @@ pub(crate) struct Fail<'b> {
 }
 
 impl Fail<'_> {
-    /// The public error, its offset counted from the start of `buf`; for a byte the
-    /// request-target does not allow, naming that byte.
+    /// The public error, its offset counted from the start of `buf`, naming the byte there
+    /// when its kind names one ([`ErrorKind::names_byte`]).
     ///
     /// Contract: `self.at` is a sub-slice of `buf` (every rule returns sub-slices of its
-    /// input); the offset is then the distance between their starts.
+    /// input); the offset is then the distance between their starts. `self.at` may be empty
+    /// and still point at a byte of `buf` (an empty field value, at the CR after it): the byte
+    /// named is `buf`'s, at the offset.
     pub(crate) fn into_error(self, buf: &[u8]) -> Error {
-        let error = Error::new(self.kind, offset_in(buf, self.at));
-        match (self.kind, self.at.first()) {
-            (ErrorKind::InvalidTargetByte, Some(&byte)) => error.with_byte(byte),
-            _ => error,
-        }
+        Error::new(self.kind, offset_in(buf, self.at)).with_byte_from(buf)
     }
 }
 

@@ -48,7 +48,7 @@ pub struct DecodedPath<'a> {
 ///    segment before it, and at the root stay at the root (`/../a` is `/a`).
 ///
 /// Errors, each with the byte offset into `path`:
-/// - `MissingTarget` for the empty string, `InvalidTargetByte` (naming the byte) when `path`
+/// - `MissingTarget` for the empty string, `InvalidTargetByte` when `path`
 ///   does not start with `/` or holds a byte outside VCHAR (a control, SP, DEL, non-ASCII),
 ///   `?` or `#` (which end a path, RFC 3986 §3.3, so the caller passed more than a path);
 /// - `InvalidPercentEncoding`: a `%` not followed by two HEXDIG;
@@ -65,6 +65,9 @@ pub struct DecodedPath<'a> {
 ///   in its name: such a target is a header- or log-injection probe (`/a%0d%0aSet-Cookie:…`),
 ///   so it is answered 400, saying why, instead of a 404 that looks like an ordinary miss.
 ///
+/// Each error names the byte at its offset when its kind names one
+/// ([`ErrorKind::names_byte`]).
+///
 /// ```
 /// use nomserve_grammar::decode_path;
 ///
@@ -73,11 +76,15 @@ pub struct DecodedPath<'a> {
 /// assert!(path.trailing_slash);
 /// ```
 pub fn decode_path(path: &str) -> Result<DecodedPath<'_>, Error> {
-    let bytes = path.as_bytes();
+    decode(path.as_bytes()).map_err(|e| e.with_byte_from(path.as_bytes()))
+}
+
+/// [`decode_path`] on the path's bytes, its errors not yet naming their byte.
+fn decode(bytes: &[u8]) -> Result<DecodedPath<'_>, Error> {
     match bytes.first() {
         None => return Err(Error::new(ErrorKind::MissingTarget, 0)),
         Some(b'/') => {}
-        Some(&b) => return Err(Error::new(ErrorKind::InvalidTargetByte, 0).with_byte(b)),
+        Some(_) => return Err(Error::new(ErrorKind::InvalidTargetByte, 0)),
     }
     let mut segments: Vec<Cow<'_, [u8]>> = Vec::new();
     let mut trailing_slash = true;
@@ -135,12 +142,12 @@ fn segment(raw: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
                 octet
             }
             b'\\' => return Err(Error::new(ErrorKind::BackslashInPath, i)),
-            b'?' | b'#' => return Err(Error::new(ErrorKind::InvalidTargetByte, i).with_byte(b)),
+            b'?' | b'#' => return Err(Error::new(ErrorKind::InvalidTargetByte, i)),
             0x21..=0x7e => {
                 i += 1;
                 b
             }
-            _ => return Err(Error::new(ErrorKind::InvalidTargetByte, i).with_byte(b)),
+            _ => return Err(Error::new(ErrorKind::InvalidTargetByte, i)),
         };
         if escaped {
             out.push(octet);
@@ -177,8 +184,16 @@ mod tests {
         )
     }
 
+    /// The kind and offset of `path`'s error; checks that it names the byte at that offset
+    /// exactly when its kind names one.
     fn err(path: &str) -> (ErrorKind, usize) {
         let e = decode_path(path).expect_err(path);
+        let named = path
+            .as_bytes()
+            .get(e.offset())
+            .copied()
+            .filter(|_| e.kind().names_byte());
+        assert_eq!(e.byte(), named, "{path:?}: {e}");
         (e.kind(), e.offset())
     }
 
@@ -255,7 +270,7 @@ mod tests {
         assert_eq!(error.byte(), Some(0x7f));
         assert_eq!(
             error.to_string(),
-            "invalid byte 0x7f in request-target at byte 3 (RFC 9112 §3.2)"
+            "invalid byte in request-target at byte 3, found 0x7f (RFC 9112 §3.2)"
         );
     }
 

@@ -21,7 +21,8 @@ enum Outcome {
 use Outcome::{Complete, Fails, Partial};
 
 /// The outcome of parsing `buf` with the default limits and room for 100 fields. Every
-/// head in the table ends its input, so a `Complete` that leaves bytes is a failure.
+/// head in the table ends its input, so a `Complete` that leaves bytes is a failure. An
+/// error names the byte at its offset exactly when its kind names one.
 fn outcome(buf: &[u8]) -> Outcome {
     let mut headers = [Header::EMPTY; 100];
     match parse_request(buf, &mut headers, &Limits::default()) {
@@ -33,6 +34,11 @@ fn outcome(buf: &[u8]) -> Outcome {
         Err(e) => {
             assert!(e.offset() <= buf.len());
             assert_eq!(e.status(), e.kind().status());
+            let named = buf
+                .get(e.offset())
+                .copied()
+                .filter(|_| e.kind().names_byte());
+            assert_eq!(e.byte(), named, "{e}");
             Fails(e.kind(), e.offset())
         }
     }
@@ -429,7 +435,7 @@ fn a_refused_target_byte_is_named_in_the_sentence() {
     );
     assert_eq!(
         error.to_string(),
-        "invalid byte 0x7f in request-target at byte 17 (RFC 9112 §3.2)"
+        "invalid byte in request-target at byte 17, found 0x7f (RFC 9112 §3.2)"
     );
 }
 

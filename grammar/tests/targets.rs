@@ -147,9 +147,11 @@ fn ours(buf: &[u8]) -> Result<(String, Option<String>), (ErrorKind, usize)> {
         }
         Ok(Parsed::Partial) => panic!("a whole head is partial: {buf:?}"),
         Err(e) => {
-            if e.kind() == InvalidTargetByte {
-                assert_eq!(e.byte(), buf.get(e.offset()).copied(), "{e}");
-            }
+            let named = buf
+                .get(e.offset())
+                .copied()
+                .filter(|_| e.kind().names_byte());
+            assert_eq!(e.byte(), named, "{e}");
             Err((e.kind(), e.offset()))
         }
     }

@@ -93,6 +93,27 @@ mod tests {
         assert!(body(&hostile).contains("bad &lt;script&gt;&amp;&quot;&#39;"));
     }
 
+    /// A grammar error's sentence reaches the page whole, its byte escaped like the rest.
+    #[test]
+    fn a_grammar_error_keeps_its_offset_and_byte_escaped() {
+        let mut headers = [nomserve_grammar::Header::EMPTY; 4];
+        let error = nomserve_grammar::parse_request(
+            b"GET / HTTP/1.1\r\nHost: x\r\nA<b: 1\r\n\r\n",
+            &mut headers,
+            &nomserve_grammar::Limits::default(),
+        )
+        .unwrap_err();
+        let page = for_people(Response::text(400, format!("{error}\n")));
+        let html = body(&page);
+        assert!(
+            html.contains(
+                "<p class=\"reason\">invalid byte in field name at byte 26, \
+                 found &#39;&lt;&#39; (0x3c) (RFC 9110 §5.1)</p>"
+            ),
+            "{html}"
+        );
+    }
+
     #[test]
     fn successes_and_pages_already_made_are_left_alone() {
         assert_eq!(body(&for_people(Response::text(200, "fine"))), "fine");
