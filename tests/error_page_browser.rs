@@ -24,14 +24,22 @@ fn browser_404_page_light_and_dark_with_a_link_home() {
     let light_png = shots.join("error-404.png");
     let dom = load(&browser, &missing, &light_png, &[]);
     // The server answered Chromium's navigation with the status, and Chromium rendered the
-    // page: the status and its reason phrase as title and heading, the reason in its box.
+    // page: the status and its reason phrase as title and heading, then what it means.
     server.wait_for_log("\"GET /no/such/page.html HTTP/1.1\" 404 ");
     assert!(
         dom.contains("<title>404 Not Found</title>"),
         "rendered DOM:\n{dom}"
     );
     assert!(dom.contains("<h1>404 Not Found</h1>"), "{dom}");
-    assert!(dom.contains("<p class=\"reason\">Not Found</p>"), "{dom}");
+    // What 404 means, in a sentence; "Not Found", the text curl gets, is not said twice.
+    assert!(
+        dom.contains(
+            "<p class=\"meaning\">There is nothing at this address. Check it for a typing \
+             mistake.</p>"
+        ),
+        "{dom}"
+    );
+    assert!(!dom.contains("class=\"reason\""), "{dom}");
     assert_eq!(links(&dom), ["/"]);
     assert!(
         dom.contains("<a href=\"/\">Back to the home page</a>"),
@@ -56,9 +64,10 @@ fn browser_404_page_light_and_dark_with_a_link_home() {
 
 /// Chromium sends an encoded slash in a path as it is (the URL standard leaves `%2F` alone);
 /// the file handler refuses it (an encoded separator never becomes one) with a 400, which
-/// Chromium is shown as a page with the precise reason: the rule, the byte and its offset.
+/// Chromium is shown as a page with what 400 means and the precise reason: the rule and its
+/// offset.
 #[test]
-fn browser_400_page_names_the_rule_and_the_byte() {
+fn browser_400_page_names_the_rule_and_its_offset() {
     let Some(browser) = chromium() else { return };
     let server = Server::start();
     let (_keep, shots) = screenshot_dir();
@@ -76,8 +85,9 @@ fn browser_400_page_names_the_rule_and_the_byte() {
     assert!(dom.contains("<h1>400 Bad Request</h1>"), "{dom}");
     assert!(
         dom.contains(
-            "<p class=\"reason\">percent-encoded slash or backslash in path segment \
-             at byte 2 (RFC 3986 §3.3)</p>"
+            "<p class=\"meaning\">The server could not make sense of the request your \
+             browser sent.</p>\n<p class=\"reason\">percent-encoded slash or backslash in \
+             path segment at byte 2 (RFC 3986 §3.3)</p>"
         ),
         "{dom}"
     );

@@ -47,6 +47,8 @@ mod send;
 
 use crate::handlers::Handler;
 use crate::http::buffers;
+use crate::http::error_page;
+use crate::http::negotiate::refused_head_prefers_html;
 use crate::http::output::{Item, Output};
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
@@ -438,7 +440,10 @@ impl Conn {
             Head::Invalid(e) => {
                 log::debug!("{peer}: malformed request: {e}");
                 let exchange = Exchange::unparsed(self.unprocessed());
-                let response = Response::text(e.status(), format!("{e}\n"));
+                let mut response = Response::text(e.status(), format!("{e}\n"));
+                if refused_head_prefers_html(self.unprocessed()) {
+                    response = error_page::for_people(response);
+                }
                 self.fail(response, exchange, now)
             }
             Head::Complete(prepared, consumed) => {

@@ -3,11 +3,13 @@
 //!
 //! A response of 400 or more whose body is the server's own text (`text/plain`, as
 //! [`Response::text`] makes it) is rewritten as a page when the request prefers HTML
-//! ([`prefers_html`](super::negotiate::prefers_html): a browser navigating): the status and
-//! its meaning as the title, the text as the reason (for a 400, the rule, the byte and its
-//! offset), and a link to the site's home. The status and every other field are kept; a page
-//! an operator configured (`--error-page`) is not text and is left alone. Requests that
-//! cannot be parsed are answered before any of this, as text: their Accept is not known.
+//! ([`prefers_html`](super::negotiate::prefers_html): a browser navigating): the status as the
+//! title, a sentence saying what it means, the text as the precise reason when it says more
+//! than the status (for a 400, the rule, the byte and its offset), and a link to the site's
+//! home. The status and every other field are kept; a page an operator configured
+//! (`--error-page`) is not text and is left alone. A request head the grammar refused gets a
+//! page too when its Accept, read leniently, asks for one
+//! ([`refused_head_prefers_html`](super::negotiate::refused_head_prefers_html)).
 
 use super::html;
 use super::response::{Body, Response};
@@ -25,14 +27,26 @@ pub fn for_people(response: Response) -> Response {
     let Body::Bytes(text) = &response.body else {
         return response;
     };
-    let mut reason = String::new();
-    html::escape(String::from_utf8_lossy(text).trim_end(), &mut reason);
-    let title = format!("{} {}", response.status, reason_phrase(response.status));
+    let phrase = reason_phrase(response.status);
+    let text = String::from_utf8_lossy(text);
+    let text = text.trim_end();
+    let title = format!("{} {phrase}", response.status);
+    let mut paragraphs = String::new();
+    if let Some(meaning) = meaning(response.status) {
+        paragraphs.push_str("<p class=\"meaning\">");
+        paragraphs.push_str(meaning);
+        paragraphs.push_str("</p>\n");
+    }
+    if text != phrase {
+        paragraphs.push_str("<p class=\"reason\">");
+        html::escape(text, &mut paragraphs);
+        paragraphs.push_str("</p>\n");
+    }
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <h1>{title}</h1>\n<p class=\"reason\">{reason}</p>\n\
+         <h1>{title}</h1>\n{paragraphs}\
          <p><a href=\"/\">Back to the home page</a></p>\n</main>\n</body>\n</html>\n"
     );
     let mut response = response;
@@ -48,11 +62,38 @@ pub fn for_people(response: Response) -> Response {
         .body(Body::Bytes(Cow::Owned(page.into_bytes())))
 }
 
+/// What an error status means, said to a person (after the definitions of RFC 9110 §15.5
+/// and §15.6, RFC 6585 §3 to §5): for the statuses the server answers with.
+fn meaning(status: u16) -> Option<&'static str> {
+    Some(match status {
+        400 => "The server could not make sense of the request your browser sent.",
+        401 => "This page needs a user name and a password.",
+        403 => "You are not allowed to see this page.",
+        404 => "There is nothing at this address. Check it for a typing mistake.",
+        405 => "This address does not take that kind of request.",
+        406 => "The server has no version of this page in a form your browser accepts.",
+        408 => "The request took too long to arrive.",
+        411 => "The request had a body without saying how long it is.",
+        412 => "The page changed since your browser last saw it.",
+        413 => "The request carried more data than the server takes.",
+        414 => "The address is longer than the server takes.",
+        416 => "The part of the file asked for lies outside it.",
+        417 => "The server cannot meet the expectation the request stated.",
+        429 => "Too many requests came in a short time. Wait a moment and try again.",
+        431 => "The request's header fields are larger than the server takes.",
+        500 => "Something went wrong on the server while it answered.",
+        501 => "The server does not do what the request asked.",
+        503 => "The server cannot answer right now. Try again in a moment.",
+        505 => "The server does not speak the HTTP version the request used.",
+        _ => return None,
+    })
+}
+
 /// The page's style: readable in light and dark (`prefers-color-scheme`), nothing fetched.
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;display:flex;\
 min-height:100vh;align-items:center;justify-content:center;background:#fafafa;color:#222}\
 main{max-width:40em;padding:2em}h1{font-size:1.6em;margin:0 0 .5em}\
-.reason{font-family:ui-monospace,monospace;background:#eee;padding:.6em .8em;\
+.meaning{margin:0 0 1em}.reason{font-family:ui-monospace,monospace;background:#eee;padding:.6em .8em;\
 border-radius:6px;overflow-wrap:anywhere}a{color:#0b63c5}\
 @media (prefers-color-scheme:dark){body{background:#16181b;color:#ddd}\
 .reason{background:#24272b}a{color:#6cb0ff}}";
@@ -69,14 +110,20 @@ mod tests {
     }
 
     #[test]
-    fn a_text_error_becomes_a_page_with_its_status_reason_and_a_way_home() {
+    fn a_text_error_becomes_a_page_with_its_status_meaning_and_a_way_home() {
         let page = for_people(
             Response::text(404, "Not Found").header("X-Content-Type-Options", "nosniff"),
         );
         assert_eq!(page.status, 404);
         let html = body(&page);
         assert!(html.contains("<title>404 Not Found</title>"), "{html}");
-        assert!(html.contains("<p class=\"reason\">Not Found</p>"), "{html}");
+        assert!(
+            html.contains(
+                "<h1>404 Not Found</h1>\n<p class=\"meaning\">There is nothing at this \
+                 address. Check it for a typing mistake.</p>\n<p><a href=\"/\">"
+            ),
+            "a text that only repeats the status is not shown again: {html}"
+        );
         assert!(html.contains("<a href=\"/\">"), "{html}");
         let fields: Vec<_> = page
             .headers
@@ -90,7 +137,13 @@ mod tests {
             1
         );
         let hostile = for_people(Response::text(400, "bad <script>&\"'"));
-        assert!(body(&hostile).contains("bad &lt;script&gt;&amp;&quot;&#39;"));
+        assert!(body(&hostile).contains(
+            "<p class=\"meaning\">The server could not make sense of the request your \
+             browser sent.</p>\n<p class=\"reason\">bad &lt;script&gt;&amp;&quot;&#39;</p>"
+        ));
+        let unlisted = body(&for_people(Response::text(418, "short and stout")));
+        assert!(!unlisted.contains("class=\"meaning\""), "{unlisted}");
+        assert!(unlisted.contains("<p class=\"reason\">short and stout</p>"));
     }
 
     /// A grammar error's sentence reaches the page whole, its byte escaped like the rest.

@@ -10,8 +10,35 @@ use nomserve_grammar::{Headers, MediaRange, parse_accept};
 /// `*/*` alone, or `text/*`, does not count: any client accepts HTML that way. No Accept, or
 /// a malformed one, is not a preference.
 pub fn prefers_html(headers: &Headers<'_, '_>) -> bool {
+    html_first(headers.get_all("accept"))
+}
+
+/// The same preference, for a request head the grammar refused, so that a browser sees its
+/// 400 as a page: the values of the lines that start `Accept:` (the name in any case, the
+/// colon right after it), among the complete lines before the head's end or the bytes' end,
+/// with the same rule. Read leniently because nothing rides on it but the error's
+/// representation: the connection is closed after the error either way, and what the rest of
+/// the head held is not used.
+pub fn refused_head_prefers_html(received: &[u8]) -> bool {
+    let values = received
+        .split_inclusive(|&b| b == b'\n')
+        .skip(1)
+        .filter(|line| line.ends_with(b"\n"))
+        .map(|line| line.trim_ascii_end())
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (name, value) = line.split_at(line.iter().position(|&b| b == b':')?);
+            name.eq_ignore_ascii_case(b"accept")
+                .then(|| value[1..].trim_ascii())
+        });
+    html_first(values)
+}
+
+/// Whether the Accept field values `values`, as one list, put `text/html` first (see
+/// [`prefers_html`]).
+fn html_first<'a>(values: impl Iterator<Item = &'a [u8]>) -> bool {
     let mut ranges: Vec<MediaRange<'_>> = Vec::new();
-    for value in headers.get_all("accept") {
+    for value in values {
         match parse_accept(value) {
             Some(more) => ranges.extend(more),
             None => return false,
@@ -62,6 +89,30 @@ mod tests {
             &["text/html", "nonsense"],
         ] {
             assert!(!prefers(not), "{not:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_head_is_read_for_accept_leniently() {
+        let firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        let head = |fields: &str| format!("GET /a\x01 HTTP/1.1\r\n{fields}\r\n");
+        assert!(refused_head_prefers_html(
+            head(&format!("Host: x\r\naccept: {firefox}\r\n")).as_bytes()
+        ));
+        // Bare LF line ends, a field the grammar refuses beside it: still read.
+        assert!(refused_head_prefers_html(
+            b"GET / HTTP/1.1\nHost : x\nAccept:text/html\n"
+        ));
+        for not in [
+            head("Host: x\r\n"),
+            head("Accept: */*\r\n"),
+            head("Accept : text/html\r\n"),
+            head("X-Accept: text/html\r\n"),
+            "GET / HTTP/1.1\r\nHost: x\r\n\r\nAccept: text/html\r\n".to_string(),
+            "GET / HTTP/1.1\r\nAccept: text/html".to_string(),
+            "Accept: text/html\r\n".to_string(),
+        ] {
+            assert!(!refused_head_prefers_html(not.as_bytes()), "{not:?}");
         }
     }
 }
