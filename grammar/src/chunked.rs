@@ -541,11 +541,7 @@ mod tests {
                     panic!("{:?} is only partial", String::from_utf8_lossy(body))
                 }
                 Err(e) => {
-                    let named = body
-                        .get(e.offset())
-                        .copied()
-                        .filter(|_| e.kind().names_byte());
-                    assert_eq!(e.byte(), named, "{e}");
+                    crate::testing::assert_names_its_byte(body, &e);
                     return (e.kind(), e.offset());
                 }
             }

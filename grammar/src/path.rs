@@ -188,12 +188,7 @@ mod tests {
     /// exactly when its kind names one.
     fn err(path: &str) -> (ErrorKind, usize) {
         let e = decode_path(path).expect_err(path);
-        let named = path
-            .as_bytes()
-            .get(e.offset())
-            .copied()
-            .filter(|_| e.kind().names_byte());
-        assert_eq!(e.byte(), named, "{path:?}: {e}");
+        crate::testing::assert_names_its_byte(path.as_bytes(), &e);
         (e.kind(), e.offset())
     }
 

@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+use crate::Error;
+
 /// `pairs` as an `application/x-www-form-urlencoded` query, by the WHATWG URL Standard's
 /// *urlencoded serializer* (§5.2): `*-._` and ASCII alphanumerics as they are, SP as `+`,
 /// every other byte as `%XX`; pairs joined by `&`, each name and value by `=`.
@@ -38,4 +40,14 @@ fn urlencoded_bytes(text: &str, out: &mut String) {
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
+}
+
+/// Checks the contract of [`Error::byte`]: `error`, found in `input`, names the byte at its
+/// offset exactly when its kind names one ([`ErrorKind::names_byte`](crate::ErrorKind::names_byte)).
+pub fn assert_names_its_byte(input: &[u8], error: &Error) {
+    let expected = input
+        .get(error.offset())
+        .copied()
+        .filter(|_| error.kind().names_byte());
+    assert_eq!(error.byte(), expected, "{error}");
 }

@@ -6,6 +6,7 @@
 mod corpus;
 
 use nomserve_grammar::ErrorKind::{self, *};
+use nomserve_grammar::testing::assert_names_its_byte;
 use nomserve_grammar::{BodyFraming, Header, Limits, Parsed, parse_request};
 
 /// What a request must parse to.
@@ -34,11 +35,7 @@ fn outcome(buf: &[u8]) -> Outcome {
         Err(e) => {
             assert!(e.offset() <= buf.len());
             assert_eq!(e.status(), e.kind().status());
-            let named = buf
-                .get(e.offset())
-                .copied()
-                .filter(|_| e.kind().names_byte());
-            assert_eq!(e.byte(), named, "{e}");
+            assert_names_its_byte(buf, &e);
             Fails(e.kind(), e.offset())
         }
     }

@@ -16,6 +16,7 @@
 //! - every target the grammar accepts, httparse accepts too, with the same target.
 
 use nomserve_grammar::ErrorKind::{self, *};
+use nomserve_grammar::testing::assert_names_its_byte;
 use nomserve_grammar::{Header, Limits, Parsed, parse_request};
 use proptest::prelude::*;
 
@@ -147,11 +148,7 @@ fn ours(buf: &[u8]) -> Result<(String, Option<String>), (ErrorKind, usize)> {
         }
         Ok(Parsed::Partial) => panic!("a whole head is partial: {buf:?}"),
         Err(e) => {
-            let named = buf
-                .get(e.offset())
-                .copied()
-                .filter(|_| e.kind().names_byte());
-            assert_eq!(e.byte(), named, "{e}");
+            assert_names_its_byte(buf, &e);
             Err((e.kind(), e.offset()))
         }
     }
