@@ -101,11 +101,8 @@ impl Banner<'_> {
     fn render(&self, interfaces: &[IpAddr], colour: bool) -> String {
         let s = Styles::new(colour);
         let mut text = String::new();
-        let first_tcp = self.listening.iter().find_map(|l| match l.address {
-            Address::Tcp(addr) => Some(addr.port()),
-            Address::Unix(_) => None,
-        });
-        match (first_tcp, self.listening.first()) {
+        let first_tcp = self.listening.iter().find_map(|l| l.address.tcp());
+        match (first_tcp.map(|addr| addr.port()), self.listening.first()) {
             (Some(port), _) => _ = writeln!(text, "Server is listening on port {port}..."),
             (None, Some(l)) => _ = writeln!(text, "Server is listening on {}...", l.address),
             (None, None) => {}

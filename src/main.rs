@@ -31,7 +31,7 @@ use handlers::redirects::{RedirectRule, Redirects};
 use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
-use server::listeners::{self, Address, Listener};
+use server::listeners::{self, Listener};
 use server::{Config, Control, Server};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
@@ -284,7 +284,6 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             false,
         ),
     };
-    let addresses: Vec<Address> = listeners.iter().map(|l| l.address.clone()).collect();
     let listening: Vec<banner::Listening> = listeners
         .iter()
         .map(|l| banner::Listening {
@@ -332,7 +331,8 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let mut controls = vec![server.control()];
     let redirect = match args.redirect_http {
         Some(port) => {
-            let (redirect, addrs) = start_redirect(&args.bind, port, &addresses, config.clone())?;
+            let https = listening.iter().find_map(|l| l.address.tcp());
+            let (redirect, addrs) = start_redirect(&args.bind, port, https, config.clone())?;
             controls.push(redirect.control());
             thread::Builder::new()
                 .name("redirect".to_string())
@@ -439,22 +439,19 @@ fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
 }
 
 /// Starts the plain-HTTP listener of `--redirect-http` on `port` of each IP address in
-/// `binds`, with one worker, redirecting to the HTTPS listener (the first TCP one in
-/// `https`). Returns it and the addresses it listens on.
+/// `binds`, with one worker, redirecting to the HTTPS listener at `https` (the first TCP
+/// one, if there is one). Returns it and the addresses it listens on.
 fn start_redirect(
     binds: &[cli::Bind],
     port: u16,
-    https: &[Address],
+    https: Option<SocketAddr>,
     config: Config,
 ) -> Result<(Server, Vec<SocketAddr>), Fatal> {
     let cannot_start = |message: String| Fatal {
         message,
         status: EXIT_CANNOT_START,
     };
-    let Some(https) = https.iter().find_map(|address| match address {
-        Address::Tcp(addr) => Some(*addr),
-        Address::Unix(_) => None,
-    }) else {
+    let Some(https) = https else {
         return Err(cannot_start(
             "--redirect-http needs HTTPS on a TCP address to redirect to".to_string(),
         ));
@@ -473,10 +470,7 @@ fn start_redirect(
         .map_err(|e| cannot_start(format!("{e} (to redirect)")))?;
     let addrs = listeners
         .iter()
-        .filter_map(|listener| match listener.address {
-            Address::Tcp(addr) => Some(addr),
-            Address::Unix(_) => None,
-        })
+        .filter_map(|listener| listener.address.tcp())
         .collect();
     let fallback_host = match https.ip() {
         IpAddr::V4(ip) => ip.to_string(),
