@@ -213,7 +213,36 @@ fn the_banner_is_in_colour_on_a_terminal_unless_no_color_is_set() {
         "{coloured:?}"
     );
 
-    let plain = banner_on_a_terminal(&[("NO_COLOR", "1")]);
-    assert!(plain.contains("Press Ctrl+C to stop."), "{plain:?}");
-    assert!(!plain.contains('\x1b'), "{plain:?}");
+    for env in [("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let plain = banner_on_a_terminal(&[env]);
+        assert!(
+            plain.contains("Press Ctrl+C to stop."),
+            "{env:?}: {plain:?}"
+        );
+        assert!(!plain.contains('\x1b'), "{env:?}: {plain:?}");
+    }
+}
+
+/// `::` alone takes IPv4 clients too (no IPV6_V6ONLY), so the banner lists the IPv4
+/// loopback beside the IPv6 one, and both answer.
+#[test]
+fn the_ipv6_wildcard_alone_lists_and_serves_ipv4_too() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("no IPv6 on loopback: nothing to test");
+        return;
+    }
+    let server = Server::with_args(&www(), &["-b", "::"]);
+    let port = server.addr.port();
+    let banner = server.banner();
+    for url in [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://[::1]:{port}/"),
+    ] {
+        assert!(banner.contains(&format!("  {url}\n")), "{banner}");
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", &url])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{url}");
+    }
 }
