@@ -583,3 +583,5 @@ mod allocations {
         hot
     }
 }
+
+mod transforming;

@@ -24,6 +24,11 @@
 //! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
 //!   plaintext, so a client cannot make the server buffer more than one record it has not
 //!   asked for. A `close_notify`, or the end of the stream, is the client's close.
+//! - **Send deadlines.** The core's send clocks measure the records the socket takes, not
+//!   the plaintext handed to rustls, and they run while rustls holds records the socket has
+//!   not taken, as while the core has output queued (the records that end a response
+//!   included). A client cut off at a send deadline is closed at once, whatever rustls still
+//!   holds for it.
 //!
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
@@ -151,11 +156,15 @@ pub fn drive(
         len: 0,
     };
     let turn = turn(conn, tls, socket, ready, ctx, &mut stage);
+    if turn == Turn::Close {
+        return turn;
+    }
     // Bytes staged when the turn ended (a head waiting for its file's first bytes) go to
     // rustls now; the next turn writes their records.
-    if turn != Turn::Close && stage.feed(&mut tls.session).is_err() {
+    if stage.feed(&mut tls.session).is_err() {
         return Turn::Close;
     }
+    conn.set_holding(tls.session.wants_write());
     turn
 }
 
@@ -171,6 +180,10 @@ fn turn(
     let first_response = conn.stats().responses;
     let mut written = 0u64;
     let now = Instant::now();
+    // The core cut the client off at a send deadline: what rustls holds is dropped.
+    if conn.is_finished() {
+        return Turn::Close;
+    }
     loop {
         // Records already made go out before anything else is done.
         if tls.session.wants_write() {
@@ -179,7 +192,8 @@ fn turn(
             }
             let mut sink = Socket::new(socket);
             match tls.session.write_tls(&mut sink) {
-                Ok(_) => {
+                Ok(n) => {
+                    conn.sent(n, now);
                     if sink.short {
                         ready.writable = false;
                     }
@@ -254,7 +268,7 @@ fn turn(
                 let n = stage.push(bytes);
                 // A head followed by a file waits for the file's first bytes.
                 let wait_for_file = more && n == bytes.len();
-                conn.wrote(n, now);
+                conn.took(n);
                 written += n as u64;
                 if !wait_for_file && stage.feed(&mut tls.session).is_err() {
                     return Turn::Close;
@@ -274,7 +288,7 @@ fn turn(
                     }
                     Ok(n) => {
                         stage.len += n;
-                        conn.wrote(n, now);
+                        conn.took(n);
                         written += n as u64;
                         if stage.feed(&mut tls.session).is_err() {
                             return Turn::Close;
