@@ -1,6 +1,7 @@
 //! nomserve over HTTPS against clients that misbehave: ones that ask for a large file and
 //! stop reading (the send deadlines reach the TLS path, measured on the records the socket
-//! takes).
+//! takes), and requests the connection layer answers itself (400, 431), which carry the
+//! `--hsts` policy as the handler's responses do.
 
 mod common;
 
@@ -184,5 +185,39 @@ fn https_clients_that_stop_reading_are_disconnected_and_make_room() {
             received += n;
         }
         assert!(received < BIG, "the whole file arrived after the cut-off");
+    }
+}
+
+/// Over TLS with `--hsts`, the responses the connection layer makes itself carry
+/// Strict-Transport-Security as the handler's do (RFC 6797 §7.1): a malformed request's 400
+/// and the 431 of a head past 64 KiB.
+#[test]
+fn the_connection_layers_own_responses_over_tls_carry_hsts() {
+    let certified = Certified::new();
+    let server = certified.serve(&common::www(), &["--hsts", "1d"], "info");
+    let large = format!(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Large: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    for (request, status) in [
+        ("GET / HTTP/1.1\nHost: localhost\r\n\r\n".to_string(), 400),
+        (large, 431),
+        (
+            "GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n".to_string(),
+            200,
+        ),
+    ] {
+        let mut tls = certified.connect_over(server.connect());
+        tls.write_all(request.as_bytes()).expect("send the request");
+        tls.flush().expect("flush the request");
+        let response = read_response(&mut tls, &mut Vec::new(), false);
+        assert_eq!(response.status, status);
+        let policies: Vec<&str> = response
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("Strict-Transport-Security"))
+            .map(|(_, value)| value.as_str())
+            .collect();
+        assert_eq!(policies, ["max-age=86400"], "{status}");
     }
 }

@@ -67,6 +67,7 @@ use dispatch::{Close, Exchange, Prepared};
 use head::{Head, HeadScan};
 use send::SendClock;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
@@ -149,6 +150,9 @@ pub struct Conn {
     peer_closed: bool,
     /// The transport holds bytes of the output that the socket has not taken yet.
     holding: bool,
+    /// Over TLS with `--hsts`: the Strict-Transport-Security value of the responses the
+    /// connection makes itself.
+    hsts: Option<Arc<str>>,
     /// When the connection last became idle (or was accepted).
     idle_since: Instant,
     stats: Stats,
@@ -218,6 +222,7 @@ impl Conn {
             send: SendClock::new(now),
             peer_closed: false,
             holding: false,
+            hsts: None,
             idle_since: now,
             stats: Stats::default(),
         }
@@ -302,6 +307,13 @@ impl Conn {
     /// The client closed its side: the buffered bytes are all there will be.
     pub fn peer_closed(&mut self) {
         self.peer_closed = true;
+    }
+
+    /// The connection is over TLS, and the responses it makes itself (400, 408, 413, 431,
+    /// 500, ...) carry `Strict-Transport-Security: hsts` when it is given, as the handler's
+    /// do (RFC 6797 §7.1: on every response over secure transport).
+    pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
+        self.hsts = hsts;
     }
 
     /// The transport shut the write side down, at `now`: the lingering close starts.
@@ -577,6 +589,15 @@ impl Conn {
         now: Instant,
     ) -> Step {
         let close = close.or(shutting_down.then_some(Close::Requested));
+        // The responses the connection makes itself (a malformed, unfinished or refused
+        // request, a handler's panic) are the ones that close for an error; the handler's
+        // own carry the policy already.
+        let response = match (&self.hsts, close) {
+            (Some(hsts), Some(Close::Error)) => {
+                response.header("Strict-Transport-Security", hsts.to_string())
+            }
+            _ => response,
+        };
         let framing = Framing {
             head_request: exchange.head_request,
             close: close.is_some(),

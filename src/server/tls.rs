@@ -29,6 +29,9 @@
 //!   not taken, as while the core has output queued (the records that end a response
 //!   included). A client cut off at a send deadline is closed at once, whatever rustls still
 //!   holds for it.
+//! - **HSTS.** The responses the core makes itself (400, 408, 413, 431, ...) carry the
+//!   handler's Strict-Transport-Security policy too; the plain-HTTP refusal does not (RFC 6797
+//!   §7.2: not over an insecure transport).
 //!
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
@@ -226,7 +229,10 @@ fn turn(
         match tls.phase {
             Phase::Tls => {}
             Phase::Fresh => match opening(socket, ready) {
-                Step::Go(Opening::Tls) => tls.phase = Phase::Tls,
+                Step::Go(Opening::Tls) => {
+                    tls.phase = Phase::Tls;
+                    conn.set_hsts(ctx.handler.strict_transport_security());
+                }
                 Step::Go(Opening::OldTls) => {
                     log::debug!("{peer}: a ClientHello older than TLS 1.2; refused");
                     tls.phase = Phase::Refusing(PROTOCOL_VERSION_ALERT, 0);

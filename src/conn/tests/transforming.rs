@@ -1,7 +1,7 @@
 //! The core under a transport that transforms its output before the socket takes it (TLS
 //! records): what the transport takes of an item ([`Conn::took`]) is not progress; what the
 //! socket takes ([`Conn::sent`]) is, and the send clocks run while the transport holds bytes
-//! ([`Conn::set_holding`]).
+//! ([`Conn::set_holding`]). Also the responses the core makes itself over TLS with HSTS.
 
 use super::*;
 
@@ -141,4 +141,53 @@ fn a_closing_response_held_by_the_transport_is_not_dropped() {
     assert!(!t.h.conn.is_finished(), "its records are still to be sent");
     t.socket_takes(t.held);
     assert!(t.h.conn.is_finished());
+}
+
+#[test]
+fn over_tls_the_responses_the_core_makes_carry_hsts_and_the_handlers_are_left_alone() {
+    let hsts = "Strict-Transport-Security: max-age=60\r\n";
+    let mut h = Harness::new();
+    h.conn.set_hsts(Some(Arc::from("max-age=60")));
+    h.feed(GET);
+    h.run();
+    let sent = h.take_sent();
+    assert!(
+        !sent.contains(hsts),
+        "the handler's wrapper adds it: {sent}"
+    );
+    h.feed(b"GET / HTTP/1.1\nHost: x\r\n\r\n");
+    h.run();
+    let sent = h.take_sent();
+    assert_eq!(statuses(&sent), [400]);
+    assert!(sent.contains(hsts), "{sent}");
+    // The 408 of a head unfinished at its deadline.
+    let mut h = Harness::new();
+    h.conn.set_hsts(Some(Arc::from("max-age=60")));
+    h.feed(b"GET /slow HTTP/1.1\r\nHo");
+    h.run();
+    h.later(TIMEOUTS.header);
+    h.conn.expire(h.now);
+    h.run();
+    let sent = h.take_sent();
+    assert_eq!(statuses(&sent), [408]);
+    assert!(sent.contains(hsts), "{sent}");
+    // A 500 for a handler's panic, and a 413.
+    for head in [
+        "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n".to_string(),
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+            MAX_DISCARDED_BODY + 1
+        ),
+    ] {
+        let mut h = Harness::new();
+        h.conn.set_hsts(Some(Arc::from("max-age=60")));
+        h.feed(head.as_bytes());
+        h.run();
+        assert!(h.take_sent().contains(hsts), "{head}");
+    }
+    // Without the policy (plain HTTP), none.
+    let mut h = Harness::new();
+    h.feed(b"GET / HTTP/1.1\nHost: x\r\n\r\n");
+    h.run();
+    assert!(!h.take_sent().contains("Strict-Transport-Security"));
 }
