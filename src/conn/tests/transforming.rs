@@ -5,56 +5,41 @@
 
 use super::*;
 
-/// A transport that takes every byte the core offers and sends none of them until the test
-/// says the socket took them, as rustls holds records for a client that stopped reading.
-struct Holding {
-    h: Harness,
-    /// Bytes taken from the core that the socket has not taken.
-    held: usize,
-}
-
-impl Holding {
-    fn new() -> Holding {
-        Holding {
-            h: Harness::new(),
-            held: 0,
+impl Harness {
+    /// A connection under a transport that takes every byte the core offers and sends none
+    /// of them until the test says the socket took them, as rustls holds records for a
+    /// client that stopped reading.
+    fn holding() -> Harness {
+        Harness {
+            held: Some(0),
+            ..Harness::new()
         }
     }
 
-    /// Takes what the core offers until it wants bytes or is over; returns how it ended.
-    fn run(&mut self) -> Ended {
-        let ctx = Context {
-            handler: &Echo,
-            trusted: &TrustedProxies::default(),
-            shutting_down: false,
-        };
-        let ended = loop {
-            let n = match self.h.conn.poll(&ctx, self.h.now) {
-                Want::Write(Item::Bytes { bytes, .. }) => {
-                    self.h.sent.extend_from_slice(bytes);
-                    bytes.len()
-                }
-                Want::Write(Item::File { len, .. }) => len as usize,
-                Want::Read => break Ended::Read,
-                Want::ShutdownWrite => {
-                    self.h.shut = true;
-                    self.h.conn.write_shut(self.h.now);
-                    continue;
-                }
-                Want::Close => break Ended::Closed,
-            };
-            self.h.conn.took(n);
-            self.held += n;
-        };
-        self.h.conn.set_holding(self.held > 0);
-        ended
+    /// The transport took `n` bytes of the item the core gave: the socket takes them at
+    /// once, or, under a transport that holds them, when [`Harness::socket_takes`] says so.
+    pub(super) fn took(&mut self, n: usize) {
+        match &mut self.held {
+            Some(held) => {
+                *held += n;
+                self.conn.took(n);
+                self.conn.set_holding(true);
+            }
+            None => self.conn.wrote(n, self.now),
+        }
+    }
+
+    /// Bytes the transport holds.
+    fn held(&self) -> usize {
+        self.held.unwrap_or_default()
     }
 
     /// The socket takes `n` of the held bytes.
     fn socket_takes(&mut self, n: usize) {
-        self.held -= n;
-        self.h.conn.sent(n, self.h.now);
-        self.h.conn.set_holding(self.held > 0);
+        let held = self.held() - n;
+        self.held = Some(held);
+        self.conn.sent(n, self.now);
+        self.conn.set_holding(held > 0);
     }
 }
 
@@ -62,85 +47,85 @@ const BIG_GET: &[u8] = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
 
 #[test]
 fn bytes_the_transport_holds_keep_the_send_clock_running_past_the_last_item() {
-    let mut t = Holding::new();
-    let start = t.h.now;
-    t.h.feed(BIG_GET);
+    let mut t = Harness::holding();
+    let start = t.now;
+    t.feed(BIG_GET);
     assert_eq!(t.run(), Ended::Read, "the core's output is all taken");
-    assert!(t.held > BIG);
+    assert!(t.held() > BIG);
     // Not the keep-alive deadline of an idle connection: the send timeout, from the start.
-    assert!(!t.h.conn.is_idle() && !t.h.conn.is_quiet());
-    assert_eq!(t.h.conn.deadline(), Some(start + TIMEOUTS.send));
-    t.h.later(TIMEOUTS.send - Duration::from_millis(1));
-    t.h.conn.expire(t.h.now);
-    assert!(!t.h.conn.is_finished());
-    t.h.later(Duration::from_millis(1));
-    t.h.conn.expire(t.h.now);
+    assert!(!t.conn.is_idle() && !t.conn.is_quiet());
+    assert_eq!(t.conn.deadline(), Some(start + TIMEOUTS.send));
+    t.later(TIMEOUTS.send - Duration::from_millis(1));
+    t.conn.expire(t.now);
+    assert!(!t.conn.is_finished());
+    t.later(Duration::from_millis(1));
+    t.conn.expire(t.now);
     assert!(
-        t.h.conn.is_finished(),
+        t.conn.is_finished(),
         "cut off: the transport drops what it holds"
     );
-    assert_eq!(t.h.conn.deadline(), None);
+    assert_eq!(t.conn.deadline(), None);
 }
 
 #[test]
 fn progress_is_what_the_socket_takes_not_what_the_transport_takes() {
-    let mut t = Holding::new();
-    let start = t.h.now;
-    t.h.feed(BIG_GET);
+    let mut t = Harness::holding();
+    let start = t.now;
+    t.feed(BIG_GET);
     t.run();
     // Six seconds on, the socket takes half of it: progress, at a good rate.
-    t.h.later(Duration::from_secs(6));
-    t.socket_takes(t.held / 2);
-    t.h.later(Duration::from_secs(4));
-    assert_eq!(t.h.now, start + TIMEOUTS.send);
-    t.h.conn.expire(t.h.now);
-    assert!(!t.h.conn.is_finished(), "the client took bytes 4 s ago");
+    t.later(Duration::from_secs(6));
+    t.socket_takes(t.held() / 2);
+    t.later(Duration::from_secs(4));
+    assert_eq!(t.now, start + TIMEOUTS.send);
+    t.conn.expire(t.now);
+    assert!(!t.conn.is_finished(), "the client took bytes 4 s ago");
     assert_eq!(
-        t.h.conn.deadline(),
+        t.conn.deadline(),
         Some(start + Duration::from_secs(6) + TIMEOUTS.send)
     );
-    t.h.later(Duration::from_secs(6));
-    t.h.conn.expire(t.h.now);
-    assert!(t.h.conn.is_finished(), "stalled since the socket last took");
+    t.later(Duration::from_secs(6));
+    t.conn.expire(t.now);
+    assert!(t.conn.is_finished(), "stalled since the socket last took");
 }
 
 #[test]
 fn once_the_socket_took_everything_the_connection_is_idle_on_its_keep_alive_deadline() {
-    let mut t = Holding::new();
-    let start = t.h.now;
-    t.h.feed(GET);
+    let mut t = Harness::holding();
+    let start = t.now;
+    t.feed(GET);
     assert_eq!(t.run(), Ended::Read);
-    assert!(!t.h.conn.is_idle());
-    t.socket_takes(t.held);
-    assert!(t.h.conn.is_idle());
-    assert_eq!(t.h.conn.deadline(), Some(start + TIMEOUTS.keep_alive));
+    assert!(!t.conn.is_idle());
+    t.socket_takes(t.held());
+    assert!(t.conn.is_idle());
+    assert_eq!(t.conn.deadline(), Some(start + TIMEOUTS.keep_alive));
 }
 
 #[test]
 fn a_response_queued_while_the_transport_holds_bytes_does_not_restart_the_clock() {
-    let mut t = Holding::new();
-    let start = t.h.now;
-    t.h.feed(GET);
+    let mut t = Harness::holding();
+    let start = t.now;
+    t.feed(GET);
     t.run();
-    t.h.later(Duration::from_secs(9));
-    t.h.feed(GET);
+    t.later(Duration::from_secs(9));
+    t.feed(GET);
     assert_eq!(t.run(), Ended::Read);
-    assert_eq!(statuses(&t.h.take_sent()), [200, 200]);
-    assert_eq!(t.h.conn.deadline(), Some(start + TIMEOUTS.send));
-    t.h.later(Duration::from_secs(1));
-    t.h.conn.expire(t.h.now);
-    assert!(t.h.conn.is_finished());
+    assert_eq!(statuses(&t.take_sent()), [200, 200]);
+    assert_eq!(t.conn.deadline(), Some(start + TIMEOUTS.send));
+    t.later(Duration::from_secs(1));
+    t.conn.expire(t.now);
+    assert!(t.conn.is_finished());
 }
 
 #[test]
 fn a_closing_response_held_by_the_transport_is_not_dropped() {
-    let mut t = Holding::new();
-    t.h.feed(b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut t = Harness::holding();
+    t.feed(b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(t.run(), Ended::Closed);
-    assert!(t.h.conn.is_closed());
-    assert!(!t.h.conn.is_finished(), "its records are still to be sent");
-    t.socket_takes(t.held);
-    assert!(t.h.conn.is_finished());
+    assert!(t.conn.is_closed());
+    assert!(!t.conn.is_finished(), "its records are still to be sent");
+    t.socket_takes(t.held());
+    assert!(t.conn.is_finished());
 }
 
 #[test]
