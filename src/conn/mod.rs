@@ -18,6 +18,15 @@
 //! core reads none itself, so it is tested transition by transition with plain buffers, and
 //! TLS can sit between it and the socket.
 //!
+//! A transport that writes the core's bytes to the socket as they are (plain TCP) reports
+//! both at once with [`Conn::wrote`]. One that transforms them first (TLS records, and
+//! streams multiplexed on one connection) reports separately what it took of an item
+//! ([`Conn::took`]), what the client's socket took ([`Conn::sent`]: the send clocks measure
+//! this), and whether it still holds bytes the socket has not taken ([`Conn::set_holding`]:
+//! the send clocks run while it does, as while output is queued). A client cut off at a send
+//! deadline leaves the connection [`Conn::is_finished`]: the transport drops what it holds
+//! and closes.
+//!
 //! Buffered bytes are processed before reading again, so pipelined requests are answered in
 //! order, their responses queued together (up to [`OUTPUT_HIGH`] bytes) and written at once;
 //! a client that half-closed still gets its responses. Nothing more is read while output
@@ -58,6 +67,7 @@ use dispatch::{Close, Exchange, Prepared};
 use head::{Head, HeadScan};
 use send::SendClock;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
@@ -138,6 +148,11 @@ pub struct Conn {
     send: SendClock,
     /// The client ended its side of the stream: nothing more will arrive.
     peer_closed: bool,
+    /// The transport holds bytes of the output that the socket has not taken yet.
+    holding: bool,
+    /// Over TLS with `--hsts`: the Strict-Transport-Security value of the responses the
+    /// connection makes itself.
+    hsts: Option<Arc<str>>,
     /// When the connection last became idle (or was accepted).
     idle_since: Instant,
     stats: Stats,
@@ -206,6 +221,8 @@ impl Conn {
             output: Output::default(),
             send: SendClock::new(now),
             peer_closed: false,
+            holding: false,
+            hsts: None,
             idle_since: now,
             stats: Stats::default(),
         }
@@ -237,6 +254,7 @@ impl Conn {
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle { .. })
             && self.output.is_empty()
+            && !self.holding
             && self.unprocessed().is_empty()
     }
 
@@ -244,7 +262,14 @@ impl Conn {
     /// closes it, as it would a connection waiting for its next request. (Bytes of a request
     /// that has not been answered yet are dropped with it; its client sees the close.)
     pub fn is_quiet(&self) -> bool {
-        self.output.is_empty() && !matches!(self.state, State::Lingering { .. })
+        self.output.is_empty() && !self.holding && !matches!(self.state, State::Lingering { .. })
+    }
+
+    /// Whether the connection is over and owes the client nothing: closed, with nothing
+    /// queued and nothing held by the transport. A transport that still holds bytes of it
+    /// drops them and closes: [`Conn::expire`] cut off a client that stopped taking them.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Closed) && self.output.is_empty() && !self.holding
     }
 
     /// When the connection last became idle.
@@ -254,7 +279,7 @@ impl Conn {
 
     /// When [`Conn::expire`] must be called; `None` once the connection is over.
     pub fn deadline(&self) -> Option<Instant> {
-        if !self.output.is_empty() {
+        if self.is_sending() {
             return Some(self.send.deadline(self.timeouts.send));
         }
         match &self.state {
@@ -284,10 +309,11 @@ impl Conn {
         self.peer_closed = true;
     }
 
-    /// The transport wrote `n` bytes of the item [`Conn::poll`] gave, at `now`.
-    pub fn wrote(&mut self, n: usize, now: Instant) {
-        self.send.took(n as u64, now);
-        self.output.advance(n as u64, self.peer.ip());
+    /// The connection is over TLS, and the responses it makes itself (400, 408, 413, 431,
+    /// 500, ...) carry `Strict-Transport-Security: hsts` when it is given, as the handler's
+    /// do (RFC 6797 §7.1: on every response over secure transport).
+    pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
+        self.hsts = hsts;
     }
 
     /// The transport shut the write side down, at `now`: the lingering close starts.
@@ -335,11 +361,12 @@ impl Conn {
     /// body or a lingering close ends without a response. Before its deadline, nothing
     /// changes.
     pub fn expire(&mut self, now: Instant) {
-        if !self.output.is_empty() {
+        if self.is_sending() {
             let timeouts = self.timeouts;
             if let Err(why) = self.send.check(now, timeouts.send, timeouts.min_send_rate) {
                 log::debug!("{}: {why}; closing", self.peer);
                 self.output.abandon(self.peer.ip());
+                self.holding = false;
                 self.state = State::Closed;
             }
             return;
@@ -539,9 +566,9 @@ impl Conn {
         }
     }
 
-    /// Starts the send clocks if nothing was queued: output is about to be.
+    /// Starts the send clocks if nothing waits to be sent: output is about to be queued.
     fn start_output(&mut self, now: Instant) {
-        if self.output.is_empty() {
+        if !self.is_sending() {
             self.send = SendClock::new(now);
         }
     }
@@ -562,6 +589,15 @@ impl Conn {
         now: Instant,
     ) -> Step {
         let close = close.or(shutting_down.then_some(Close::Requested));
+        // The responses the connection makes itself (a malformed, unfinished or refused
+        // request, a handler's panic) are the ones that close for an error; the handler's
+        // own carry the policy already.
+        let response = match (&self.hsts, close) {
+            (Some(hsts), Some(Close::Error)) => {
+                response.header("Strict-Transport-Security", hsts.to_string())
+            }
+            _ => response,
+        };
         let framing = Framing {
             head_request: exchange.head_request,
             close: close.is_some(),

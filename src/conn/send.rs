@@ -1,12 +1,19 @@
 //! Send deadlines: how long a client may take to read what the server sends it.
 //!
-//! While a connection has output queued, two clocks run. A client that takes nothing for
+//! While a connection has output waiting to be sent, two clocks run. A client that takes nothing for
 //! `--send-timeout` has stopped reading; a client that takes something, but on average less
 //! than `--min-send-rate` over a window of `--send-timeout`, reads too slowly to be worth a
 //! connection (the "slow read" attack: a few bytes every few seconds would otherwise hold a
 //! large response open for hours). Either way the connection is closed. The clocks stop
-//! while nothing is queued, and start afresh with the next response.
+//! while nothing waits to be sent, and start afresh with the next response.
+//!
+//! What the clocks measure is what the client's socket takes, whatever the transport: the
+//! core's bytes as they are over plain TCP, TLS records over TLS. Bytes a transport took
+//! from the core but still holds (records the socket has not taken) wait to be sent as much
+//! as the core's queued output does: the clocks run on while any are held, and a client cut
+//! off loses them too.
 
+use super::Conn;
 use std::time::{Duration, Instant};
 
 /// Why a client was cut off.
@@ -101,6 +108,40 @@ impl SendClock {
             self.window_bytes = 0;
         }
         Ok(())
+    }
+}
+
+/// What the transport reports of its sending, and whether anything waits to be sent.
+impl Conn {
+    /// The socket took `n` bytes of the item [`Conn::poll`] gave, at `now`: [`Conn::took`]
+    /// and [`Conn::sent`] at once, for a transport that writes the core's bytes as they are.
+    pub fn wrote(&mut self, n: usize, now: Instant) {
+        self.send.took(n as u64, now);
+        self.output.advance(n as u64, self.peer.ip());
+    }
+
+    /// The transport took `n` bytes of the item [`Conn::poll`] gave, to send in its own
+    /// form; the send clocks wait for [`Conn::sent`].
+    pub fn took(&mut self, n: usize) {
+        self.output.advance(n as u64, self.peer.ip());
+    }
+
+    /// The client's socket took `n` bytes at `now` (in the transport's form: TLS records):
+    /// the progress the send clocks measure.
+    pub fn sent(&mut self, n: usize, now: Instant) {
+        self.send.took(n as u64, now);
+    }
+
+    /// Whether the transport holds bytes it took that the socket has not: while it does, the
+    /// send clocks run (and go on across responses), the connection is neither idle nor
+    /// quiet, and [`Conn::expire`] can cut the client off.
+    pub fn set_holding(&mut self, holding: bool) {
+        self.holding = holding;
+    }
+
+    /// Whether bytes wait to be sent, in the core or in the transport: the send clocks run.
+    pub(super) fn is_sending(&self) -> bool {
+        !self.output.is_empty() || self.holding
     }
 }
 

@@ -57,6 +57,9 @@ struct Harness {
     writes: usize,
     shut: bool,
     shutting_down: bool,
+    /// Bytes a transport that holds them took and the socket has not (see `transforming`);
+    /// `None`: the socket takes what it is given.
+    held: Option<usize>,
 }
 
 impl Harness {
@@ -73,6 +76,7 @@ impl Harness {
             writes: 0,
             shut: false,
             shutting_down: false,
+            held: None,
         }
     }
 
@@ -118,7 +122,7 @@ impl Harness {
             };
             self.writes += 1;
             budget -= n;
-            self.conn.wrote(n, self.now);
+            self.took(n);
         }
     }
 
@@ -583,3 +587,5 @@ mod allocations {
         hot
     }
 }
+
+mod transforming;

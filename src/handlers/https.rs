@@ -6,6 +6,7 @@ use super::Handler;
 use crate::http::response::Response;
 use nomserve_grammar::Request;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Answers every request with 308 Permanent Redirect (RFC 9110 §15.4.9) to the same path and
@@ -71,13 +72,14 @@ fn without_port(host: &str) -> &str {
 }
 
 /// Adds `Strict-Transport-Security: max-age=N` (RFC 6797 §6.1) to every response of the
-/// handler it wraps. Sent only over HTTPS: RFC 6797 §7.2 has a client ignore it over plain
-/// HTTP. Responses the connection layer makes itself (a 400 for a malformed request, a 408)
-/// go without it; a browser learns the policy from the first response it gets.
+/// handler it wraps, and names it to the connection layer, which adds it to the responses it
+/// makes itself over TLS (a 400 for a malformed request, a 408, ...: RFC 6797 §7.1 has it on
+/// every response over secure transport). Sent only over HTTPS: RFC 6797 §7.2 has a client
+/// ignore it over plain HTTP, and a server not send it there.
 #[derive(Debug)]
 pub struct Hsts<H> {
     inner: H,
-    value: String,
+    value: Arc<str>,
 }
 
 impl<H: Handler> Hsts<H> {
@@ -85,7 +87,7 @@ impl<H: Handler> Hsts<H> {
     pub fn new(inner: H, max_age: Duration) -> Self {
         Hsts {
             inner,
-            value: format!("max-age={}", max_age.as_secs()),
+            value: Arc::from(format!("max-age={}", max_age.as_secs())),
         }
     }
 }
@@ -94,7 +96,11 @@ impl<H: Handler> Handler for Hsts<H> {
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         self.inner
             .handle(request, head, client)
-            .header("Strict-Transport-Security", self.value.clone())
+            .header("Strict-Transport-Security", self.value.to_string())
+    }
+
+    fn strict_transport_security(&self) -> Option<Arc<str>> {
+        Some(Arc::clone(&self.value))
     }
 }
 

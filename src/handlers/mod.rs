@@ -15,6 +15,7 @@ use crate::http::response::Response;
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Something that answers requests. Called on worker threads, one request at a time per
 /// connection; a panic is caught by the caller and answered with 500.
@@ -23,6 +24,12 @@ pub trait Handler: Send + Sync {
     /// exactly as received) is `head`, from the client at `client`. The body, if any, is not
     /// available: the connection layer reads and discards it before the response is sent.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response;
+
+    /// The Strict-Transport-Security value the handler adds to its responses, if it does:
+    /// over TLS, the connection layer adds it to the responses it makes itself.
+    fn strict_transport_security(&self) -> Option<Arc<str>> {
+        None
+    }
 }
 
 /// A handler chosen when the settings are read: wrappers that are configured or not
@@ -30,6 +37,10 @@ pub trait Handler: Send + Sync {
 impl Handler for Box<dyn Handler> {
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         (**self).handle(request, head, client)
+    }
+
+    fn strict_transport_security(&self) -> Option<Arc<str>> {
+        (**self).strict_transport_security()
     }
 }
 

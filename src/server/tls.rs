@@ -24,6 +24,14 @@
 //! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
 //!   plaintext, so a client cannot make the server buffer more than one record it has not
 //!   asked for. A `close_notify`, or the end of the stream, is the client's close.
+//! - **Send deadlines.** The core's send clocks measure the records the socket takes, not
+//!   the plaintext handed to rustls, and they run while rustls holds records the socket has
+//!   not taken, as while the core has output queued (the records that end a response
+//!   included). A client cut off at a send deadline is closed at once, whatever rustls still
+//!   holds for it.
+//! - **HSTS.** The responses the core makes itself (400, 408, 413, 431, ...) carry the
+//!   handler's Strict-Transport-Security policy too; the plain-HTTP refusal does not (RFC 6797
+//!   §7.2: not over an insecure transport).
 //!
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
@@ -151,11 +159,15 @@ pub fn drive(
         len: 0,
     };
     let turn = turn(conn, tls, socket, ready, ctx, &mut stage);
+    if turn == Turn::Close {
+        return turn;
+    }
     // Bytes staged when the turn ended (a head waiting for its file's first bytes) go to
     // rustls now; the next turn writes their records.
-    if turn != Turn::Close && stage.feed(&mut tls.session).is_err() {
+    if stage.feed(&mut tls.session).is_err() {
         return Turn::Close;
     }
+    conn.set_holding(tls.session.wants_write());
     turn
 }
 
@@ -171,6 +183,10 @@ fn turn(
     let first_response = conn.stats().responses;
     let mut written = 0u64;
     let now = Instant::now();
+    // The core cut the client off at a send deadline: what rustls holds is dropped.
+    if conn.is_finished() {
+        return Turn::Close;
+    }
     loop {
         // Records already made go out before anything else is done.
         if tls.session.wants_write() {
@@ -179,7 +195,8 @@ fn turn(
             }
             let mut sink = Socket::new(socket);
             match tls.session.write_tls(&mut sink) {
-                Ok(_) => {
+                Ok(n) => {
+                    conn.sent(n, now);
                     if sink.short {
                         ready.writable = false;
                     }
@@ -212,7 +229,10 @@ fn turn(
         match tls.phase {
             Phase::Tls => {}
             Phase::Fresh => match opening(socket, ready) {
-                Step::Go(Opening::Tls) => tls.phase = Phase::Tls,
+                Step::Go(Opening::Tls) => {
+                    tls.phase = Phase::Tls;
+                    conn.set_hsts(ctx.handler.strict_transport_security());
+                }
                 Step::Go(Opening::OldTls) => {
                     log::debug!("{peer}: a ClientHello older than TLS 1.2; refused");
                     tls.phase = Phase::Refusing(PROTOCOL_VERSION_ALERT, 0);
@@ -254,7 +274,7 @@ fn turn(
                 let n = stage.push(bytes);
                 // A head followed by a file waits for the file's first bytes.
                 let wait_for_file = more && n == bytes.len();
-                conn.wrote(n, now);
+                conn.took(n);
                 written += n as u64;
                 if !wait_for_file && stage.feed(&mut tls.session).is_err() {
                     return Turn::Close;
@@ -274,7 +294,7 @@ fn turn(
                     }
                     Ok(n) => {
                         stage.len += n;
-                        conn.wrote(n, now);
+                        conn.took(n);
                         written += n as u64;
                         if stage.feed(&mut tls.session).is_err() {
                             return Turn::Close;
