@@ -387,7 +387,10 @@ impl Worker {
                 .is_some_and(|victim| !self.evict_idle(victim))
             {
                 self.lane.open.fetch_sub(1, Ordering::Relaxed);
-                log::warn!("{}: at the connection limit; answered 503", admitted.peer);
+                log::warn!(
+                    "{}: no idle connection to make room; answered 503",
+                    admitted.peer
+                );
                 limits::refuse(
                     admitted.stream,
                     admitted.peer,
@@ -423,7 +426,7 @@ impl Worker {
         let token = self.token(index);
         if let Some(entry) = self.entry(token) {
             log::debug!(
-                "{}: idle connection closed to admit a new one at the connection limit",
+                "{}: idle connection closed to make room for a new one",
                 entry.conn.peer()
             );
         }

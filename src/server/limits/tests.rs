@@ -168,3 +168,19 @@ fn waiting_for_all_closed_returns_the_count_left() {
     drop(slot);
     assert_eq!(limits.wait_all_closed(Duration::from_millis(10)), 0);
 }
+
+#[test]
+fn the_heaviest_is_the_address_holding_the_most_now_with_one_idle() {
+    let limits = Limits::new(16, None, 64, 2);
+    let mut a: Vec<Slot> = (0..10).map(|_| idle_on(0, place(&limits, A))).collect();
+    let b: Vec<Slot> = (0..6).map(|_| idle_on(1, place(&limits, B))).collect();
+    let (slot, victim) = replace(&limits, C);
+    assert!(matches!(victim, Victim::Of { group, lane: 0 } if a[0].is_of(&group)));
+    drop(slot);
+    a.truncate(5);
+    // B now holds the most; C as many as A, none of them idle.
+    let c: Vec<Slot> = (0..5).map(|_| place(&limits, C)).collect();
+    let (_slot, victim) = replace(&limits, Some("127.0.0.4".parse().unwrap()));
+    assert!(matches!(victim, Victim::Of { group, lane: 1 } if b[0].is_of(&group)));
+    drop(c);
+}
