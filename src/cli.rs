@@ -70,9 +70,9 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Most connections open at once; past it the longest-idle connection of the address
-    /// holding the most is closed to make room, or, if none is idle, the new connection gets
-    /// 503 and is closed. From half of it on, each client address is held to its fair share
+    /// Most connections open at once; past it an idle connection of the address holding the
+    /// most is closed to make room, or, if none is idle, the new connection gets 503 and is
+    /// closed. From half of it on, each client address is held to its fair share
     /// (this number divided by the addresses holding connections, at least 8): past it, the
     /// address's own idle connections make room for its new ones, and with none idle it gets
     /// 503.
