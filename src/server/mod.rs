@@ -19,7 +19,8 @@
 //! Many cores: each worker has its own epoll instance, connections, deadlines and run queue,
 //! so the workers share nothing per request, and adding cores adds workers without adding
 //! contention. What remains shared is per connection, not per request: the accept thread,
-//! the limits' lock and the inbox push. On a machine where one accept thread cannot keep up
+//! the limits' lock and the inbox push. (Each worker also counts its idle connections per
+//! client address for the limits, in counters of its own that only the accept loop reads.) On a machine where one accept thread cannot keep up
 //! with new connections (tens of thousands a second), the next step is one listening socket
 //! per worker with `SO_REUSEPORT`, each worker accepting for itself as h2o does; the workers
 //! need no change for it.
@@ -281,7 +282,8 @@ impl Server {
     }
 
     /// Gives an accepted (non-blocking) connection a place under the limits and hands it to
-    /// the worker holding the fewest connections; without a place, answers 503.
+    /// the worker holding the fewest connections, or, in place of an idle connection, to the
+    /// worker holding that one; without a place, answers 503.
     fn admit(&self, stream: OwnedFd, peer: SocketAddr, tcp: bool) {
         // Small responses go out at once instead of waiting for an ACK (Nagle's algorithm);
         // file heads are sent with MSG_MORE instead.
@@ -299,17 +301,12 @@ impl Server {
         let (mut slot, evict) = match self.limits.admit(counted) {
             Admission::Place(slot) => (slot, None),
             Admission::Replace(slot, victim) => (slot, Some(victim)),
-            Admission::Refused(Refusal::PerAddress) => {
-                log::warn!("{peer}: past --max-connections-per-ip; answered 503");
-                limits::refuse(
-                    stream,
-                    peer,
-                    "too many connections from your address; try again shortly",
-                );
-                return;
-            }
-            Admission::Refused(Refusal::OverShare) => {
-                log::warn!("{peer}: past its share of connections, none idle; answered 503");
+            Admission::Refused(why) => {
+                let past = match why {
+                    Refusal::PerAddress => "--max-connections-per-ip",
+                    Refusal::OverShare => "its share of connections, none idle",
+                };
+                log::warn!("{peer}: past {past}; answered 503");
                 limits::refuse(
                     stream,
                     peer,
