@@ -70,8 +70,12 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Most connections open at once; past it the longest-idle connection is closed to make
-    /// room, or, if none is idle, the new connection gets 503 and is closed.
+    /// Most connections open at once; past it an idle connection of the address holding the
+    /// most is closed to make room, or, if none is idle, the new connection gets 503 and is
+    /// closed. From half of it on, each client address is held to its fair share
+    /// (this number divided by the addresses holding connections, at least 8): past it, the
+    /// address's own idle connections make room for its new ones, and with none idle it gets
+    /// 503.
     #[arg(
         long,
         value_name = "N",
@@ -80,14 +84,25 @@ pub struct Args {
     )]
     pub max_connections: u32,
 
-    /// Most connections open at once from one client address; past it 503 and close.
+    /// Most connections open at once from one client address, however much room the server
+    /// has; past it 503 and close. Unset by default: only the fair share of
+    /// --max-connections applies.
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 64,
         value_parser = clap::value_parser!(u32).range(1..=1_000_000)
     )]
-    pub max_connections_per_ip: u32,
+    pub max_connections_per_ip: Option<u32>,
+
+    /// IPv6 clients are counted as one address per network of this prefix length, for the
+    /// fair share and --max-connections-per-ip: a host is usually given a whole /64.
+    #[arg(
+        long,
+        value_name = "LEN",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u8).range(0..=128)
+    )]
+    pub ipv6_prefix: u8,
 
     /// Time a client has from the first byte of a request to the end of its head (then 408),
     /// and to send a request body. Examples: 10s, 500ms.
@@ -152,7 +167,7 @@ pub struct Args {
     pub proxy_protocol: bool,
 
     /// A proxy or load balancer (an address or a range such as 10.0.0.0/8) whose Forwarded or
-    /// X-Forwarded-For fields name the client, and which is exempt from
+    /// X-Forwarded-For fields name the client, and which is exempt from the fair share and
     /// --max-connections-per-ip. Repeatable, or comma-separated.
     #[arg(long, value_name = "CIDR", value_delimiter = ',')]
     pub trusted_proxy: Vec<Cidr>,
@@ -587,7 +602,8 @@ mod tests {
         assert_eq!(args.shutdown_timeout, Duration::from_secs(30));
         assert_eq!(args.root, PathBuf::from("www"));
         assert_eq!(args.max_connections, 1024);
-        assert_eq!(args.max_connections_per_ip, 64);
+        assert_eq!(args.max_connections_per_ip, None);
+        assert_eq!(args.ipv6_prefix, 64);
         assert_eq!(args.send_timeout, Duration::from_secs(10));
         assert_eq!(args.min_send_rate, 1024);
         assert_eq!(args.header_timeout, Duration::from_secs(10));
@@ -733,6 +749,8 @@ mod tests {
             &["--threads", "0"],
             &["--max-connections", "0"],
             &["--max-connections-per-ip", "0"],
+            &["--ipv6-prefix", "129"],
+            &["--ipv6-prefix", "-1"],
             &["--send-timeout", "0s"],
             &["--min-send-rate", "1KiB"],
             &["--min-send-rate", "fast/s"],

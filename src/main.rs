@@ -314,7 +314,10 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let config = Config {
         threads: args.worker_threads(),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        max_connections_per_ip: usize::try_from(args.max_connections_per_ip).unwrap_or(usize::MAX),
+        max_connections_per_ip: args
+            .max_connections_per_ip
+            .map(|cap| usize::try_from(cap).unwrap_or(usize::MAX)),
+        ipv6_prefix: args.ipv6_prefix,
         timeouts: Timeouts {
             header: args.header_timeout,
             keep_alive: args.keep_alive_timeout,
@@ -382,11 +385,14 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     }
     systemd::ready();
     log::debug!(
-        "{} workers, at most {} connections ({} per address), header timeout {:?}, \
-         keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
+        "{} workers, at most {} connections ({} per address, IPv6 per /{}), header timeout \
+         {:?}, keep-alive timeout {:?}, send timeout {:?} at {} bytes/s at least",
         config.threads,
         config.max_connections,
-        config.max_connections_per_ip,
+        config
+            .max_connections_per_ip
+            .map_or_else(|| "fair share".to_string(), |cap| format!("at most {cap}")),
+        config.ipv6_prefix,
         config.timeouts.header,
         config.timeouts.keep_alive,
         config.timeouts.send,
@@ -614,6 +620,7 @@ fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
         "max_connections_per_ip",
         old.max_connections_per_ip != new.max_connections_per_ip,
     );
+    note("ipv6_prefix", old.ipv6_prefix != new.ipv6_prefix);
     note("header_timeout", old.header_timeout != new.header_timeout);
     note(
         "keep_alive_timeout",

@@ -1,15 +1,27 @@
-//! How many connections may be open: in all (`--max-connections`) and from one address
-//! (`--max-connections-per-ip`), and the 503 a connection past either gets.
+//! How many connections may be open: in all (`--max-connections`), from one address while
+//! the server is under pressure (its fair share, see [`fair`]), and from one address at most
+//! (`--max-connections-per-ip`, none by default); and the 503 a refused connection gets.
+//!
+//! Room is made by closing an idle connection, as RFC 9112 §9.5 allows a server to close an
+//! idle connection at any time: an address past its share under pressure loses its own idle
+//! connections to its new ones, and at `--max-connections` a newcomer takes the place of an
+//! idle connection of the address holding the most. Only when there is none to close is the
+//! newcomer answered 503.
 //!
 //! Counted under one lock, taken once when a connection opens and once when it closes,
-//! never per request and never across a system call.
+//! never per request and never across a system call. Which connections of an address are
+//! idle is counted per worker with atomics, each written by its own worker alone, so the
+//! accept loop knows which worker can make room for whom.
+
+mod fair;
 
 use crate::http::access_log;
 use crate::http::response::Response;
 use crate::http::writer::{self, Framing};
 use rustix::fd::OwnedFd;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -18,8 +30,37 @@ use std::time::Duration;
 pub enum Refusal {
     /// Its address has `--max-connections-per-ip` open already.
     PerAddress,
-    /// `--max-connections` are open.
-    Full,
+    /// The server is under pressure, its address holds its fair share, and none of that
+    /// address's connections is idle.
+    OverShare,
+}
+
+/// What a new connection is given.
+#[derive(Debug)]
+pub enum Admission {
+    /// A place within the limits.
+    Place(Slot),
+    /// A place for a connection that takes that of an idle one, which the worker holding it
+    /// closes; until then it is counted past the limits.
+    Replace(Slot, Victim),
+    /// No place.
+    Refused(Refusal),
+}
+
+/// The idle connection that closes to make room.
+#[derive(Debug)]
+pub enum Victim {
+    /// The longest-idle connection of `group` on the worker `lane`.
+    Of {
+        /// The address whose connection closes.
+        group: Arc<Group>,
+        /// The worker holding it.
+        lane: usize,
+    },
+    /// The longest-idle connection of the worker with the most idle ones: none counted per
+    /// address is idle, so it is one exempt from the per-address counts. With none idle at
+    /// all, the newcomer is refused.
+    Any,
 }
 
 /// The open connections, in all and by address.
@@ -28,32 +69,95 @@ pub struct Limits {
     counts: Mutex<Counts>,
     all_closed: Condvar,
     max: usize,
-    max_per_address: usize,
+    max_per_address: Option<usize>,
+    ipv6_prefix: u8,
+    lanes: usize,
 }
 
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
-    by_address: HashMap<IpAddr, usize>,
+    by_address: HashMap<IpAddr, Held>,
+    /// The same addresses by how many they hold, so that the heaviest is found at once.
+    by_count: BTreeSet<(usize, IpAddr)>,
+}
+
+/// What one address holds.
+#[derive(Debug)]
+struct Held {
+    count: usize,
+    group: Arc<Group>,
+}
+
+/// One address (an IPv6 one: its prefix) holding connections, and how many of them are
+/// idle on each worker.
+#[derive(Debug)]
+pub struct Group {
+    address: IpAddr,
+    idle: Box<[IdleCount]>,
+}
+
+/// One worker's count of idle connections, on a cache line of its own: only that worker
+/// writes it, so workers serving the same address do not contend for a line on every
+/// request. The price is 64 bytes per worker for each address holding connections.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct IdleCount(AtomicUsize);
+
+impl Group {
+    /// The worker holding the most idle connections of this address, if any is idle.
+    fn idle_lane(&self) -> Option<usize> {
+        self.idle
+            .iter()
+            .map(|count| count.0.load(Ordering::Relaxed))
+            .enumerate()
+            .filter(|&(_, idle)| idle > 0)
+            .max_by_key(|&(_, idle)| idle)
+            .map(|(lane, _)| lane)
+    }
+
+    fn count_idle(&self, lane: usize, idle: bool) {
+        if let Some(count) = self.idle.get(lane) {
+            if idle {
+                count.0.fetch_add(1, Ordering::Relaxed);
+            } else {
+                count.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// One connection's place under the limits; dropping it frees the place.
 #[derive(Debug)]
 pub struct Slot {
     limits: Arc<Limits>,
-    /// The address it counts against; `None` for one that is not capped (a trusted proxy,
-    /// or a connection whose PROXY header has not named its client yet).
-    address: Option<IpAddr>,
+    /// The address it counts against; `None` for one that is not counted per address (a
+    /// trusted proxy, a Unix socket's client, or a connection whose PROXY header has not
+    /// named its client yet).
+    group: Option<Arc<Group>>,
+    /// The worker holding it.
+    lane: usize,
+    /// Counted idle on its worker.
+    idle: bool,
 }
 
 impl Limits {
-    /// Limits of `max` connections in all and `max_per_address` from one address.
-    pub fn new(max: usize, max_per_address: usize) -> Arc<Limits> {
+    /// Limits of `max` connections in all and `max_per_address` from one address (`None`:
+    /// no such cap), IPv6 addresses counted by their first `ipv6_prefix` bits, for a server
+    /// of `lanes` workers.
+    pub fn new(
+        max: usize,
+        max_per_address: Option<usize>,
+        ipv6_prefix: u8,
+        lanes: usize,
+    ) -> Arc<Limits> {
         Arc::new(Limits {
             counts: Mutex::new(Counts::default()),
             all_closed: Condvar::new(),
             max,
             max_per_address,
+            ipv6_prefix,
+            lanes,
         })
     }
 
@@ -61,42 +165,79 @@ impl Limits {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A place for a connection from `address` (`None`: not capped per address), or why
-    /// there is none.
-    pub fn try_acquire(self: &Arc<Self>, address: Option<IpAddr>) -> Result<Slot, Refusal> {
+    /// What a new connection from `address` is given (`None`: not counted per address).
+    ///
+    /// Past `--max-connections-per-ip`: refused. Below half of `--max-connections`:
+    /// admitted. Under pressure, from an address holding its share or more: admitted in
+    /// place of one of that address's idle connections, or refused if it has none idle.
+    /// Otherwise below `--max-connections`: admitted; at it, in place of an idle connection
+    /// of the address holding the most of those that have one idle, or of any idle one.
+    pub fn admit(self: &Arc<Self>, address: Option<IpAddr>) -> Admission {
+        let address = address.map(|ip| fair::group_of(ip, self.ipv6_prefix));
         let mut counts = self.lock();
-        if self.at_address_cap(&counts, address) {
-            return Err(Refusal::PerAddress);
+        let held = address.and_then(|address| counts.by_address.get(&address));
+        let count = held.map_or(0, |held| held.count);
+        if address.is_some() && self.max_per_address.is_some_and(|cap| count >= cap) {
+            return Admission::Refused(Refusal::PerAddress);
         }
-        if counts.total >= self.max {
-            return Err(Refusal::Full);
+        if !fair::under_pressure(counts.total, self.max) {
+            return Admission::Place(self.take(&mut counts, address));
         }
-        Ok(self.take(&mut counts, address))
-    }
-
-    /// A place for a connection from `address` past `--max-connections`, for one that will
-    /// take the place of an idle connection about to be closed.
-    pub fn acquire_in_place_of_idle(self: &Arc<Self>, address: Option<IpAddr>) -> Slot {
-        let mut counts = self.lock();
-        self.take(&mut counts, address)
+        if address.is_some() {
+            let addresses = counts.by_address.len() + usize::from(held.is_none());
+            if count >= fair::fair_share(self.max, addresses) {
+                let own = held.and_then(|held| {
+                    let lane = held.group.idle_lane()?;
+                    Some(Victim::Of {
+                        group: Arc::clone(&held.group),
+                        lane,
+                    })
+                });
+                return match own {
+                    Some(victim) => Admission::Replace(self.take(&mut counts, address), victim),
+                    None => Admission::Refused(Refusal::OverShare),
+                };
+            }
+        }
+        if counts.total < self.max {
+            return Admission::Place(self.take(&mut counts, address));
+        }
+        let heaviest = counts.by_count.iter().rev().find_map(|(_, address)| {
+            let held = counts.by_address.get(address)?;
+            Some(Victim::Of {
+                lane: held.group.idle_lane()?,
+                group: Arc::clone(&held.group),
+            })
+        });
+        let slot = self.take(&mut counts, address);
+        Admission::Replace(slot, heaviest.unwrap_or(Victim::Any))
     }
 
     fn take(self: &Arc<Self>, counts: &mut Counts, address: Option<IpAddr>) -> Slot {
         counts.total += 1;
-        if let Some(address) = address {
-            *counts.by_address.entry(address).or_insert(0) += 1;
-        }
+        let group = address.map(|address| self.count_in(counts, address));
         Slot {
             limits: Arc::clone(self),
-            address,
+            group,
+            lane: 0,
+            idle: false,
         }
     }
 
-    /// Whether `address` has its fill of connections.
-    fn at_address_cap(&self, counts: &Counts, address: Option<IpAddr>) -> bool {
-        address.is_some_and(|address| {
-            counts.by_address.get(&address).copied().unwrap_or(0) >= self.max_per_address
-        })
+    /// Counts one more connection against `address`; returns its group.
+    fn count_in(&self, counts: &mut Counts, address: IpAddr) -> Arc<Group> {
+        let held = counts.by_address.entry(address).or_insert_with(|| Held {
+            count: 0,
+            group: Arc::new(Group {
+                address,
+                idle: (0..self.lanes).map(|_| IdleCount::default()).collect(),
+            }),
+        });
+        held.count += 1;
+        let (count, group) = (held.count, Arc::clone(&held.group));
+        counts.by_count.remove(&(count - 1, address));
+        counts.by_count.insert((count, address));
+        group
     }
 
     /// Waits until no connection is open or `grace` has passed; returns how many are open.
@@ -111,38 +252,71 @@ impl Limits {
 }
 
 impl Slot {
+    /// Places this connection on the worker `lane`, before it is handed over.
+    pub fn on_lane(&mut self, lane: usize) {
+        self.lane = lane;
+    }
+
+    /// Whether this connection counts against `group`.
+    pub fn is_of(&self, group: &Arc<Group>) -> bool {
+        self.group
+            .as_ref()
+            .is_some_and(|own| Arc::ptr_eq(own, group))
+    }
+
+    /// Counts this connection idle, or no longer idle, on its worker.
+    pub fn set_idle(&mut self, idle: bool) {
+        if idle != self.idle {
+            self.idle = idle;
+            if let Some(group) = &self.group {
+                group.count_idle(self.lane, idle);
+            }
+        }
+    }
+
     /// Counts this place against `address` from now on (the client a PROXY header named),
-    /// or says it is at its cap; the place stays as it was then.
+    /// or says it is at `--max-connections-per-ip`; the place stays as it was then.
     pub fn readdress(&mut self, address: IpAddr) -> Result<(), Refusal> {
-        let mut counts = self.limits.lock();
-        if self.limits.at_address_cap(&counts, Some(address)) {
+        let address = fair::group_of(address, self.limits.ipv6_prefix);
+        let limits = Arc::clone(&self.limits);
+        let mut counts = limits.lock();
+        let count = counts.by_address.get(&address).map_or(0, |held| held.count);
+        if limits.max_per_address.is_some_and(|cap| count >= cap) {
             return Err(Refusal::PerAddress);
         }
-        forget(&mut counts, self.address);
-        *counts.by_address.entry(address).or_insert(0) += 1;
-        self.address = Some(address);
+        let idle = self.idle;
+        self.set_idle(false);
+        forget(&mut counts, self.group.take());
+        self.group = Some(limits.count_in(&mut counts, address));
+        self.set_idle(idle);
         Ok(())
     }
 }
 
-/// Takes one connection off `address`'s count.
-fn forget(counts: &mut Counts, address: Option<IpAddr>) {
-    let Some(address) = address else {
+/// Takes one connection off `group`'s count.
+fn forget(counts: &mut Counts, group: Option<Arc<Group>>) {
+    let Some(group) = group else {
         return;
     };
-    if let Some(count) = counts.by_address.get_mut(&address) {
-        *count -= 1;
-        if *count == 0 {
+    let address = group.address;
+    if let Some(held) = counts.by_address.get_mut(&address) {
+        held.count -= 1;
+        let count = held.count;
+        counts.by_count.remove(&(count + 1, address));
+        if count == 0 {
             counts.by_address.remove(&address);
+        } else {
+            counts.by_count.insert((count, address));
         }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        self.set_idle(false);
         let mut counts = self.limits.lock();
         counts.total = counts.total.saturating_sub(1);
-        forget(&mut counts, self.address);
+        forget(&mut counts, self.group.take());
         if counts.total == 0 {
             self.limits.all_closed.notify_all();
         }
@@ -184,56 +358,4 @@ pub fn refuse(stream: OwnedFd, peer: SocketAddr, message: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const A: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)));
-    const B: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2)));
-
-    #[test]
-    fn the_per_address_cap_comes_before_the_total() {
-        let limits = Limits::new(3, 2);
-        let a1 = limits.try_acquire(A).unwrap();
-        let _a2 = limits.try_acquire(A).unwrap();
-        assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::PerAddress);
-        let _b1 = limits.try_acquire(B).unwrap();
-        assert_eq!(limits.try_acquire(B).unwrap_err(), Refusal::Full);
-        assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::PerAddress);
-        drop(a1);
-        let _a3 = limits.try_acquire(A).unwrap();
-    }
-
-    #[test]
-    fn a_place_of_an_idle_connection_goes_past_the_total_until_it_closes() {
-        let limits = Limits::new(1, 4);
-        let idle = limits.try_acquire(A).unwrap();
-        let _new = limits.acquire_in_place_of_idle(B);
-        drop(idle);
-        assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::Full);
-    }
-
-    #[test]
-    fn uncapped_places_count_in_the_total_only_until_readdressed() {
-        let limits = Limits::new(4, 1);
-        let mut first = limits.try_acquire(None).unwrap();
-        let mut second = limits.try_acquire(None).unwrap();
-        let _third = limits.try_acquire(None).unwrap();
-        first.readdress(A.unwrap()).unwrap();
-        assert_eq!(second.readdress(A.unwrap()), Err(Refusal::PerAddress));
-        assert_eq!(limits.try_acquire(A).unwrap_err(), Refusal::PerAddress);
-        second.readdress(B.unwrap()).unwrap();
-        drop(first);
-        let _again = limits.try_acquire(A).unwrap();
-        let _fourth = limits.try_acquire(None).unwrap();
-        assert_eq!(limits.try_acquire(None).unwrap_err(), Refusal::Full);
-    }
-
-    #[test]
-    fn waiting_for_all_closed_returns_the_count_left() {
-        let limits = Limits::new(4, 4);
-        let slot = limits.try_acquire(A).unwrap();
-        assert_eq!(limits.wait_all_closed(Duration::from_millis(10)), 1);
-        drop(slot);
-        assert_eq!(limits.wait_all_closed(Duration::from_millis(10)), 0);
-    }
-}
+mod tests;

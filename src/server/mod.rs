@@ -7,23 +7,28 @@
 //!
 //! One thread waits in `poll` on every listening socket ([`listeners`]: TCP, Unix, or those
 //! systemd passed) and accepts from those with a client waiting. Each accepted connection
-//! is non-blocking and takes a place under the limits ([`limits`]): past `--max-connections-per-ip` it gets 503 and is
-//! closed; at `--max-connections` the worker with the most idle connections closes its
-//! longest-idle one to make room, and only when no connection is idle does the new one get
-//! 503. Then it goes to the worker holding the fewest connections, which serves it until it
-//! closes ([`worker`]).
+//! is non-blocking and is given a place under the limits ([`limits`]): below half of
+//! `--max-connections` every connection is admitted, whatever its address; from half on, an
+//! address holding its fair share loses its own idle connections to its new ones, and gets
+//! 503 when it has none idle; at `--max-connections` a newcomer takes the place of an idle
+//! connection of the address holding the most, and only when no connection is idle does it
+//! get 503. `--max-connections-per-ip`, when set, refuses with 503 past it in any case. The
+//! connection then goes to the worker holding the fewest connections (or, in place of an
+//! idle one, to the worker holding that one), which serves it until it closes ([`worker`]).
 //!
 //! Many cores: each worker has its own epoll instance, connections, deadlines and run queue,
 //! so the workers share nothing per request, and adding cores adds workers without adding
 //! contention. What remains shared is per connection, not per request: the accept thread,
-//! the limits' lock and the inbox push. On a machine where one accept thread cannot keep up
+//! the limits' lock and the inbox push. (Each worker also counts its idle connections per
+//! client address for the limits, in counters of its own that only the accept loop reads.) On a machine where one accept thread cannot keep up
 //! with new connections (tens of thousands a second), the next step is one listening socket
 //! per worker with `SO_REUSEPORT`, each worker accepting for itself as h2o does; the workers
 //! need no change for it.
 //!
 //! A Unix socket's client has no IP address: it is given [`UNIX_PEER`] (`0.0.0.0:0`), which
 //! the access log shows as `0.0.0.0`, and it is under `--max-connections` only, not the
-//! per-address cap (the processes behind one socket are all local).
+//! per-address share or cap (the processes behind one socket are all local, often a front
+//! end carrying many clients).
 //!
 //! Shutdown (SIGINT, SIGTERM): the accept loop is woken through an eventfd and stops
 //! (listening sockets are left as they are: systemd may hold the same ones to start the
@@ -41,7 +46,7 @@ mod worker;
 use crate::conn::Timeouts;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
-use limits::{Limits, Refusal};
+use limits::{Admission, Limits, Refusal, Victim};
 use listeners::Listener;
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
 use rustix::fd::OwnedFd;
@@ -73,12 +78,15 @@ pub struct Config {
     pub threads: usize,
     /// Most connections open at once.
     pub max_connections: usize,
-    /// Most connections open at once from one client address.
-    pub max_connections_per_ip: usize,
+    /// Most connections open at once from one client address, whatever the room
+    /// (`None`: no such cap, only the fair share under pressure).
+    pub max_connections_per_ip: Option<usize>,
+    /// IPv6 clients are counted by the first this many bits of their address.
+    pub ipv6_prefix: u8,
     /// The connections' time limits.
     pub timeouts: Timeouts,
     /// The peers whose Forwarded and X-Forwarded-For fields name the client; they are also
-    /// exempt from `max_connections_per_ip`, since a balancer carries many clients.
+    /// not counted per address, since a balancer carries many clients.
     pub trusted: TrustedProxies,
     /// Every connection starts with a PROXY protocol header (`--proxy-protocol`).
     pub proxy_protocol: bool,
@@ -135,7 +143,12 @@ impl Server {
             wake: Arc::new(wake),
             shared,
             lanes: lanes.into(),
-            limits: Limits::new(config.max_connections, config.max_connections_per_ip),
+            limits: Limits::new(
+                config.max_connections,
+                config.max_connections_per_ip,
+                config.ipv6_prefix,
+                config.threads,
+            ),
             shutdown_timeout: config.shutdown_timeout,
             spare,
         })
@@ -269,7 +282,8 @@ impl Server {
     }
 
     /// Gives an accepted (non-blocking) connection a place under the limits and hands it to
-    /// the worker holding the fewest connections; without a place, answers 503.
+    /// the worker holding the fewest connections, or, in place of an idle connection, to the
+    /// worker holding that one; without a place, answers 503.
     fn admit(&self, stream: OwnedFd, peer: SocketAddr, tcp: bool) {
         // Small responses go out at once instead of waiting for an ACK (Nagle's algorithm);
         // file heads are sent with MSG_MORE instead.
@@ -280,14 +294,19 @@ impl Server {
             }
         }
         // A trusted proxy carries many clients, and behind the PROXY protocol the client is
-        // not known yet (the header names it, and the cap is applied then), and a Unix
-        // socket's client has no address: none counts against --max-connections-per-ip here.
+        // not known yet (the header names it, and it is counted then), and a Unix socket's
+        // client has no address: none is counted per address here.
         let exempt = !tcp || self.shared.proxy_protocol || self.shared.trusted.contains(peer.ip());
-        let capped = (!exempt).then_some(peer.ip());
-        let (slot, evict) = match self.limits.try_acquire(capped) {
-            Ok(slot) => (slot, false),
-            Err(Refusal::PerAddress) => {
-                log::warn!("{peer}: past --max-connections-per-ip; answered 503");
+        let counted = (!exempt).then_some(peer.ip());
+        let (mut slot, evict) = match self.limits.admit(counted) {
+            Admission::Place(slot) => (slot, None),
+            Admission::Replace(slot, victim) => (slot, Some(victim)),
+            Admission::Refused(why) => {
+                let past = match why {
+                    Refusal::PerAddress => "--max-connections-per-ip",
+                    Refusal::OverShare => "its share of connections, none idle",
+                };
+                log::warn!("{peer}: past {past}; answered 503");
                 limits::refuse(
                     stream,
                     peer,
@@ -295,28 +314,34 @@ impl Server {
                 );
                 return;
             }
-            Err(Refusal::Full) => {
-                if !self.lanes.iter().any(|lane| lane.idle() > 0) {
-                    log::warn!("{peer}: at --max-connections, none idle; answered 503");
-                    limits::refuse(stream, peer, "too many connections; try again shortly");
-                    return;
-                }
-                (self.limits.acquire_in_place_of_idle(capped), true)
-            }
         };
-        let lane = if evict {
-            self.lanes.iter().max_by_key(|lane| lane.idle())
-        } else {
-            self.lanes.iter().min_by_key(|lane| lane.open())
+        let lane = match &evict {
+            None => self
+                .lanes
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, lane)| lane.open()),
+            Some(Victim::Of { lane, .. }) => self.lanes.get(*lane).map(|found| (*lane, found)),
+            Some(Victim::Any) => self
+                .lanes
+                .iter()
+                .enumerate()
+                .filter(|(_, lane)| lane.idle() > 0)
+                .max_by_key(|(_, lane)| lane.idle()),
         };
-        if let Some(lane) = lane {
-            lane.hand(Admitted {
-                stream,
-                peer,
-                slot,
-                evict,
-            });
-        }
+        let Some((index, lane)) = lane else {
+            drop(slot);
+            log::warn!("{peer}: at --max-connections, none idle; answered 503");
+            limits::refuse(stream, peer, "too many connections; try again shortly");
+            return;
+        };
+        slot.on_lane(index);
+        lane.hand(Admitted {
+            stream,
+            peer,
+            slot,
+            evict,
+        });
     }
 }
 

@@ -21,7 +21,7 @@ use crate::conn::client::TrustedProxies;
 use crate::conn::{Conn, Context, Timeouts};
 use crate::handlers::Handler;
 use crate::server::Config;
-use crate::server::limits::{self, Slot};
+use crate::server::limits::{self, Slot, Victim};
 use crate::server::proxied::{self, Arrival, Complaints};
 use crate::server::tls::{self, RECORD, Tls};
 use crate::server::transport::{self, Readiness, Turn};
@@ -127,9 +127,10 @@ pub struct Admitted {
     pub peer: SocketAddr,
     /// Its place under the limits.
     pub slot: Slot,
-    /// The server is at `--max-connections`: the worker closes its longest-idle connection
-    /// to make room, or refuses this one if it has none.
-    pub evict: bool,
+    /// It takes the place of an idle connection: the worker closes its longest-idle one of
+    /// the victim's address (or, for [`Victim::Any`], its longest-idle one) to make room, or
+    /// refuses this one if it has none.
+    pub evict: Option<Victim>,
 }
 
 /// The side of a worker the accept loop sees: its inbox, the eventfd that wakes it, and
@@ -380,9 +381,16 @@ impl Worker {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         for admitted in admitted {
-            if admitted.evict && !self.evict_idle() {
+            if admitted
+                .evict
+                .as_ref()
+                .is_some_and(|victim| !self.evict_idle(victim))
+            {
                 self.lane.open.fetch_sub(1, Ordering::Relaxed);
-                log::warn!("{}: at the connection limit; answered 503", admitted.peer);
+                log::warn!(
+                    "{}: no idle connection to make room; answered 503",
+                    admitted.peer
+                );
                 limits::refuse(
                     admitted.stream,
                     admitted.peer,
@@ -394,19 +402,22 @@ impl Worker {
         }
     }
 
-    /// Closes the connection that has been idle longest, to admit a new one at the limit
-    /// (as nginx reuses idle keep-alive connections). `false` if none is idle.
-    fn evict_idle(&mut self) -> bool {
+    /// Closes the connection of `victim`'s address that has been idle longest (any
+    /// connection's, for [`Victim::Any`]), to admit a new one in its place (as nginx reuses
+    /// idle keep-alive connections); closing an idle connection is the server's right at any
+    /// time (RFC 9112 §9.5). `false` if none is idle.
+    fn evict_idle(&mut self, victim: &Victim) -> bool {
         let oldest = self
             .entries
             .iter()
             .enumerate()
             .filter_map(|(index, entry)| {
                 let entry = entry.as_ref()?;
-                entry
-                    .conn
-                    .is_idle()
-                    .then(|| (entry.conn.idle_since(), index))
+                let chosen = match victim {
+                    Victim::Of { group, .. } => entry.slot.is_of(group),
+                    Victim::Any => true,
+                };
+                (chosen && entry.conn.is_idle()).then(|| (entry.conn.idle_since(), index))
             })
             .min();
         let Some((_, index)) = oldest else {
@@ -415,7 +426,7 @@ impl Worker {
         let token = self.token(index);
         if let Some(entry) = self.entry(token) {
             log::debug!(
-                "{}: idle connection closed to admit a new one at the connection limit",
+                "{}: idle connection closed to make room for a new one",
                 entry.conn.peer()
             );
         }
@@ -589,6 +600,7 @@ impl Worker {
         let idle = entry.conn.is_idle();
         let idle_changed = idle != entry.idle;
         entry.idle = idle;
+        entry.slot.set_idle(idle);
         let mut push = None;
         if let Some(deadline) = entry.conn.deadline() {
             if entry.timer.is_none_or(|timer| timer > deadline) {
@@ -666,8 +678,8 @@ fn entry_mut<'e>(
 /// Reads the PROXY header of `entry`'s connection, if it has come. Returns whether the
 /// connection goes on to its transport now; when it does not, it waits for more bytes
 /// (`awaiting_proxy` still set) or is to be closed (`awaiting_proxy` cleared, or its core
-/// closed at its deadline). The client the header names takes the connection's place under
-/// `--max-connections-per-ip`, and a client at its cap is closed.
+/// closed at its deadline). The client the header names takes the connection's place in the
+/// per-address counts, and a client at `--max-connections-per-ip` is closed.
 fn take_proxy_header(entry: &mut Entry, complaints: &Complaints) -> bool {
     if entry.conn.is_closed() {
         return false;
