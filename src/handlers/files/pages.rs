@@ -13,10 +13,18 @@
 //! before any handler runs (a malformed request's `400`, `408`, `413`, `431`, and the `503`
 //! of a full server): those answer requests that may never have been read whole, and stay
 //! short and fixed.
+//!
+//! A page is a file of the site, so the auth areas guard it as they guard a request for it
+//! (by where it resolves, see [`guard`]): a client that may not be served the page gets the
+//! error with the body its handler gave it instead, as it would if the page had gone. The
+//! page is not refused outright, since the error is the answer the client is owed, nor
+//! challenged for, since a `404` that asks for a password would tell what it guards. A page
+//! for `401` or `429` in an area is never used: the client has just failed a check, and
+//! checking its credentials again would run bcrypt twice for one wrong password.
 
 use super::open::{Beneath, Failure};
-use super::{describe, mime};
-use crate::handlers::Handler;
+use super::{describe, guard, mime};
+use crate::handlers::{Gate, Handler};
 use crate::http::response::{Body, Response};
 use nomserve_grammar::Request;
 use std::borrow::Cow;
@@ -62,22 +70,49 @@ impl<H: Handler> ErrorPages<H> {
         })
     }
 
-    /// The page for `status`, opened now: its body and type.
-    fn page(&self, status: u16) -> Option<(Body, Cow<'static, str>)> {
+    /// The page for `status`, opened now, if `gate` (when there is one) lets the client be
+    /// served it: its body and type.
+    fn page(&self, status: u16, gate: Option<&dyn Gate>) -> Option<(Body, Cow<'static, str>)> {
         let (_, page) = self.pages.iter().rev().find(|(s, _)| *s == status)?;
-        let opened = self.beneath.open(page).and_then(|file| {
+        let opened = match gate {
+            Some(_) => self.beneath.open_resolved(page),
+            None => self.beneath.open(page).map(|file| (file, None)),
+        }
+        .and_then(|(file, real)| {
             let meta = file.metadata().map_err(Failure::Other)?;
-            Ok((file, meta))
+            Ok((file, meta, real))
         });
         match opened {
-            Ok((file, meta)) if meta.is_file() => Some((
-                Body::File {
-                    file: Arc::new(file),
-                    offset: 0,
-                    len: meta.len(),
-                },
-                mime::content_type(page),
-            )),
+            Ok((file, meta, real)) if meta.is_file() => {
+                if let Some(gate) = gate {
+                    let mut names = Vec::with_capacity(2);
+                    guard::file_names(real.as_deref().unwrap_or(page), &mut names);
+                    let failed = matches!(status, 401 | 429);
+                    let refused = |name: &PathBuf| {
+                        if failed {
+                            gate.guards(name)
+                        } else {
+                            !gate.shows(name)
+                        }
+                    };
+                    if names.iter().any(refused) {
+                        log::debug!(
+                            "error page {status}={}: in an area the client has not passed; \
+                             sending the plain body",
+                            page.display()
+                        );
+                        return None;
+                    }
+                }
+                Some((
+                    Body::File {
+                        file: Arc::new(file),
+                        offset: 0,
+                        len: meta.len(),
+                    },
+                    mime::content_type(page),
+                ))
+            }
             Ok(_) => None,
             Err(failure) => {
                 log::warn!(
@@ -93,14 +128,16 @@ impl<H: Handler> ErrorPages<H> {
 
 impl<H: Handler> Handler for ErrorPages<H> {
     /// A response of a status with a page keeps its status and fields but for its
-    /// Content-Type, which becomes the page's, and its body, which becomes the page. Other
+    /// Content-Type, which becomes the page's, and its body, which becomes the page (when
+    /// the gate of the handler inside, if any, lets the client be served it). Other
     /// responses pass as they are.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         let mut response = self.inner.handle(request, head, client);
         if response.status < 400 {
             return response;
         }
-        let Some((body, content_type)) = self.page(response.status) else {
+        let gate = self.inner.gate(request, client);
+        let Some((body, content_type)) = self.page(response.status, gate.as_deref()) else {
             return response;
         };
         response
