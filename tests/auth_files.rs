@@ -127,31 +127,78 @@ fn assert_protected(server: &Server, path: &str, fields: &str, body: &str) {
     assert_challenge(&get_with(server, path, fields), &format!("{path} again"));
 }
 
-/// Every alias the server has for a protected file: a symlink to it, one to its directory,
-/// its clean URL, its directory's URL for an index file, a precompressed sibling named
-/// directly, and a compressed variant (a symlink into the area) picked by Accept-Encoding.
+/// The public files stay public.
 #[test]
-fn aliases_of_a_protected_file_are_challenged() {
+fn public_files_stay_public() {
     let site = Site::new();
     let server = site.serve(&["--clean-urls"]);
     assert_eq!(get(&server, "/public.txt").text(), "public");
     assert_eq!(get(&server, "/").text(), "home");
     assert_eq!(get(&server, "/open/readme.txt").text(), "readme");
+    assert_eq!(get(&server, "/report").status, 404);
+}
+
+/// `/admin` with `--clean-urls` is served by the protected `/admin.html`.
+#[test]
+fn a_clean_url_of_a_protected_page_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&["--clean-urls"]);
     assert_protected(&server, "/admin", "", "admin page");
+}
+
+/// `/docs/` is served by the protected `/docs/index.html`.
+#[test]
+fn a_directory_of_a_protected_index_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&[]);
     assert_protected(&server, "/docs/", "", "docs index");
+}
+
+/// `/report.txt.gz`, named directly, is a variant of the protected `/report.txt`.
+#[test]
+fn a_precompressed_sibling_of_a_protected_file_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&[]);
     assert_protected(&server, "/report.txt.gz", "", "report, gzipped");
+}
+
+/// `/link.txt` and `/open/secret.txt` are symlinks to the protected `/private/x.txt`.
+#[test]
+fn a_symlink_to_a_protected_file_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&[]);
     if !uses_openat2(&server) {
         return;
     }
     assert_protected(&server, "/link.txt", "", "private x");
-    assert_protected(&server, "/pubdir/x.txt", "", "private x");
     assert_protected(&server, "/open/secret.txt", "", "private x");
+}
+
+/// `/pubdir` is a symlink to the protected `/private/`.
+#[test]
+fn a_symlink_to_a_protected_directory_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    if !uses_openat2(&server) {
+        return;
+    }
+    assert_protected(&server, "/pubdir/x.txt", "", "private x");
+}
+
+/// The gzip variant of the public `/notes.txt` is a symlink into the protected area: a
+/// client whose Accept-Encoding picks it is challenged, and so is one that would get the
+/// file as it is, so that the answer does not depend on Accept-Encoding.
+#[test]
+fn a_protected_compressed_variant_is_challenged() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    if !uses_openat2(&server) {
+        return;
+    }
     let gzip = "Accept-Encoding: gzip\r\n";
     assert_protected(&server, "/notes.txt", gzip, "private notes, gzipped");
     let response = get_with(&server, "/notes.txt", &format!("{gzip}{}", alice()));
     assert_eq!(response.header("Content-Encoding"), Some("gzip"));
-    // A file whose variant is protected is protected whichever is sent: the answer does
-    // not depend on Accept-Encoding.
     assert_challenge(&get(&server, "/notes.txt"), "/notes.txt as it is");
 }
 
