@@ -640,8 +640,9 @@ const CONDITIONAL_FIELDS: [&str; 6] = [
 #[derive(Debug)]
 pub struct Resource {
     /// The files it is served from, as a [`Gate`] is asked about them ([`guard`]): the
-    /// file and each variant on disk, by where they were found. (A resource the open-file
-    /// cache keeps was reached without a symlink, so those are the paths it was opened by.)
+    /// file and each variant on disk, by where they are when a gate was given, else by the
+    /// paths they were opened by. A resource the open-file cache keeps was reached without
+    /// a symlink, so for it the two are the same, whichever request made it.
     names: Box<[PathBuf]>,
     file: Arc<File>,
     stat: Stat,
@@ -779,8 +780,8 @@ impl Stat {
 struct Opened {
     file: File,
     meta: Metadata,
-    /// Where it is beneath the root, when that was asked and a symlink led there; else it is
-    /// at the path it was opened by.
+    /// Where it is beneath the root, when that was asked for and a symlink led there: `None`
+    /// if the path it was opened by led straight to it, or if nobody asked.
     real: Option<PathBuf>,
 }
 

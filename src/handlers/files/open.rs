@@ -445,6 +445,37 @@ mod tests {
         assert!(matches!(read(&walk, "in"), Err(Failure::NotFound)));
     }
 
+    /// Where a path leads: nowhere else without a symlink; through one, the path the file
+    /// has beneath the root (of a file, of a directory, through a linked directory).
+    #[test]
+    fn open_resolved_says_where_a_symlink_leads() {
+        let (_top, root) = fixture();
+        symlink("dir", root.join("linked")).unwrap();
+        let [openat2, walk]: [Beneath; 2] = both(&root).try_into().unwrap();
+        let real = |beneath: &Beneath, rel: &str| {
+            beneath
+                .open_resolved(Path::new(rel))
+                .map(|(_, real)| real)
+                .map_err(|failure| format!("{failure:?}"))
+        };
+        for beneath in [&openat2, &walk] {
+            assert_eq!(real(beneath, "a.txt"), Ok(None));
+            assert_eq!(real(beneath, "dir/b.txt"), Ok(None));
+            assert!(real(beneath, "out").is_err());
+        }
+        assert!(real(&walk, "in").is_err());
+        if openat2.strategy() == Strategy::Openat2 {
+            assert_eq!(real(&openat2, "in"), Ok(Some(PathBuf::from("dir/b.txt"))));
+            assert_eq!(real(&openat2, "linked"), Ok(Some(PathBuf::from("dir"))));
+            assert_eq!(
+                real(&openat2, "linked/b.txt"),
+                Ok(Some(PathBuf::from("dir/b.txt")))
+            );
+            let (_, real) = openat2.inspect_resolved(Path::new("in")).unwrap();
+            assert_eq!(real, Some(PathBuf::from("dir/b.txt")));
+        }
+    }
+
     /// With dotfiles hidden, what resolves to a dot-name is not found, however it is reached
     /// (a link to a file, through a link to a directory, a link to a link); what resolves to
     /// a visible name or under a leading `.well-known` is opened.

@@ -83,36 +83,24 @@ impl<H: Handler> ErrorPages<H> {
             Ok((file, meta, real))
         });
         match opened {
-            Ok((file, meta, real)) if meta.is_file() => {
-                if let Some(gate) = gate {
-                    let mut names = Vec::with_capacity(2);
-                    guard::file_names(real.as_deref().unwrap_or(page), &mut names);
-                    let failed = matches!(status, 401 | 429);
-                    let refused = |name: &PathBuf| {
-                        if failed {
-                            gate.guards(name)
-                        } else {
-                            !gate.shows(name)
-                        }
-                    };
-                    if names.iter().any(refused) {
-                        log::debug!(
-                            "error page {status}={}: in an area the client has not passed; \
-                             sending the plain body",
-                            page.display()
-                        );
-                        return None;
-                    }
-                }
-                Some((
-                    Body::File {
-                        file: Arc::new(file),
-                        offset: 0,
-                        len: meta.len(),
-                    },
-                    mime::content_type(page),
-                ))
+            Ok((_, meta, real))
+                if meta.is_file() && !admitted(gate, status, page, real.as_deref()) =>
+            {
+                log::debug!(
+                    "error page {status}={}: in an area the client has not passed; sending \
+                     the plain body",
+                    page.display()
+                );
+                None
             }
+            Ok((file, meta, _)) if meta.is_file() => Some((
+                Body::File {
+                    file: Arc::new(file),
+                    offset: 0,
+                    len: meta.len(),
+                },
+                mime::content_type(page),
+            )),
             Ok(_) => None,
             Err(failure) => {
                 log::warn!(
@@ -123,6 +111,22 @@ impl<H: Handler> ErrorPages<H> {
                 None
             }
         }
+    }
+}
+
+/// Whether `gate`, if any, lets the client be served the page for `status` at `page`, which
+/// is at `real` when a symlink led there: for `401` and `429`, only if no area guards it
+/// (see the module's documentation); else if the client passes every area that does.
+fn admitted(gate: Option<&dyn Gate>, status: u16, page: &Path, real: Option<&Path>) -> bool {
+    let Some(gate) = gate else {
+        return true;
+    };
+    let mut names = Vec::with_capacity(2);
+    guard::file_names(real.unwrap_or(page), &mut names);
+    if matches!(status, 401 | 429) {
+        !names.iter().any(|name| gate.guards(name))
+    } else {
+        names.iter().all(|name| gate.shows(name))
     }
 }
 

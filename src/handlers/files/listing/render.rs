@@ -631,4 +631,29 @@ mod tests {
             first.contains("<a rel=\"next\" href=\"?sort=name&amp;order=asc&amp;page=2\">Next</a>")
         );
     }
+    /// Only the shown entries are rendered, paged and counted, in the same order.
+    #[test]
+    fn only_what_is_shown() {
+        let listing = Listing::new(
+            vec![
+                entry(b"d", true, 0, 0),
+                entry(b"e", true, 0, 0),
+                entry(b"a.txt", false, 1, 0),
+                entry(b"b.txt", false, 1, 0),
+            ],
+            false,
+        );
+        let shown = [false, true, true, false];
+        let page = listing.html(&[], NAME, Some(&shown));
+        assert_eq!(hrefs(&page), ["e/", "a.txt"]);
+        assert!(page.contains("<p>1 folder, 1 file</p>"), "{page}");
+        let json = listing.json(NAME, Some(&shown));
+        assert!(
+            json.contains("\"e\"") && json.contains("\"a.txt\""),
+            "{json}"
+        );
+        assert!(!json.contains("\"d\"") && !json.contains("b.txt"), "{json}");
+        assert_eq!(listing.pages(Some(&[false; 4])), 1);
+        assert_eq!(hrefs(&listing.html(&[], NAME, Some(&[false; 4]))).len(), 0);
+    }
 }
