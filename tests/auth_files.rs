@@ -231,6 +231,29 @@ fn a_protected_error_page_is_shown_only_to_those_who_may_see_it() {
     );
 }
 
+/// The page for 401 is for clients that have not logged in: it is theirs to see even inside
+/// an area, and under `--auth-file`, where every file is in one.
+#[test]
+fn the_page_for_401_is_shown_to_those_who_must_log_in() {
+    let site = Site::new();
+    fs::write(site.root().join("private/401.html"), "please log in").unwrap();
+    let staff = site.top.path().join("staff");
+    for args in [
+        vec!["--error-page", "401=private/401.html"],
+        vec![
+            "--auth-file",
+            staff.to_str().unwrap(),
+            "--error-page",
+            "401=private/401.html",
+        ],
+    ] {
+        let server = site.serve(&args);
+        let response = get(&server, "/private/x.txt");
+        assert_eq!(response.status, 401, "{args:?}");
+        assert_eq!(response.text(), "please log in", "{args:?}");
+    }
+}
+
 /// A listing of a public directory leaves out a symlink to a protected file and one to a
 /// protected directory, unless the client has the credentials; a symlinked protected
 /// directory's own listing is challenged.

@@ -61,11 +61,9 @@ pub trait Gate {
     /// instead (a challenge).
     fn enter(&self, paths: &[PathBuf]) -> Option<Response>;
 
-    /// Whether the client may see `path` (a listing's entry): it may be served from it.
+    /// Whether the client may be served from `path` (a listing's entry, an error page),
+    /// without an answer of its own when not.
     fn shows(&self, path: &Path) -> bool;
-
-    /// Whether anything guards `path` at all, whoever the client is.
-    fn guards(&self, path: &Path) -> bool;
 }
 
 /// A handler chosen when the settings are read: wrappers that are configured or not

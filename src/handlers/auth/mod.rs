@@ -259,10 +259,6 @@ impl<H: Handler> Gate for Check<'_, '_, '_, H> {
         self.passed[index].set(Some(passed));
         passed
     }
-
-    fn guards(&self, path: &Path) -> bool {
-        self.area_of(path).is_some()
-    }
 }
 
 /// The answer to a request `verdict` does not let pass through `area`; `None` if it does.

@@ -233,12 +233,13 @@ impl Beneath {
     /// path crossed no symlink (the file is the one `rel` names), else the path the file
     /// has beneath the root (see "Where a path leads" in the module's documentation).
     pub(super) fn open_resolved(&self, rel: &Path) -> Result<(File, Option<PathBuf>), Failure> {
-        self.resolve_with(rel, read_flags())
+        self.resolve_with(rel, read_flags()).and_then(still_named)
     }
 
     /// [`Beneath::inspect`], saying which file it is as [`Beneath::open_resolved`] does.
     pub(super) fn inspect_resolved(&self, rel: &Path) -> Result<(File, Option<PathBuf>), Failure> {
         self.resolve_with(rel, OFlags::PATH | OFlags::CLOEXEC)
+            .and_then(still_named)
     }
 
     fn open_with(&self, rel: &Path, flags: OFlags) -> Result<File, Failure> {
@@ -253,9 +254,9 @@ impl Beneath {
     }
 
     /// Opens `rel` without symlinks if it can, else following them and reading where it
-    /// landed, which is refused when that cannot be read, has no name left, or is a
-    /// dot-name while dotfiles are hidden (the module's documentation argues it). Under
-    /// [`Strategy::Walk`] no symlink is followed, so the file is always the one `rel` names.
+    /// landed, which is refused when that cannot be read, or is a dot-name while dotfiles
+    /// are hidden (the module's documentation argues it). Under [`Strategy::Walk`] no
+    /// symlink is followed, so the file is always the one `rel` names.
     fn resolve_with(&self, rel: &Path, flags: OFlags) -> Result<(File, Option<PathBuf>), Failure> {
         if self.strategy == Strategy::Walk {
             return self.open_walk(rel, flags).map(|fd| (File::from(fd), None));
@@ -264,11 +265,8 @@ impl Beneath {
             Ok(fd) => Ok((File::from(fd), None)),
             Err(Errno::LOOP) => {
                 let file = File::from(self.open_openat2(rel, flags, ResolveFlags::empty())?);
-                let named = |real: &PathBuf| {
-                    !(self.hide_dotfiles && hides(real))
-                        && file.metadata().is_ok_and(|meta| meta.nlink() > 0)
-                };
-                match self.resolved(&file).filter(named) {
+                let shown = |real: &PathBuf| !(self.hide_dotfiles && hides(real));
+                match self.resolved(&file).filter(shown) {
                     Some(real) => Ok((file, Some(real))),
                     None => {
                         log::debug!(
@@ -350,6 +348,18 @@ impl Beneath {
         }
         let parent = dir.as_ref().unwrap_or(&self.root);
         openat(parent, *last, flags | OFlags::NOFOLLOW, Mode::empty()).map_err(Failure::from_errno)
+    }
+}
+
+/// `opened`, unless it was reached through a symlink and has no name left now: then the name
+/// read for it (the kernel's, with " (deleted)" added) is not where it is, and it is not
+/// found.
+fn still_named(opened: (File, Option<PathBuf>)) -> Result<(File, Option<PathBuf>), Failure> {
+    match opened {
+        (file, Some(_)) if !file.metadata().is_ok_and(|meta| meta.nlink() > 0) => {
+            Err(Failure::NotFound)
+        }
+        opened => Ok(opened),
     }
 }
 

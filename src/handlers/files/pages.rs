@@ -18,9 +18,12 @@
 //! (by where it resolves, see [`guard`]): a client that may not be served the page gets the
 //! error with the body its handler gave it instead, as it would if the page had gone. The
 //! page is not refused outright, since the error is the answer the client is owed, nor
-//! challenged for, since a `404` that asks for a password would tell what it guards. A page
-//! for `401` or `429` in an area is never used: the client has just failed a check, and
-//! checking its credentials again would run bcrypt twice for one wrong password.
+//! challenged for, since a `404` that asks for a password would tell what it guards. The
+//! pages for `401` and `429` are the exception, served whatever the areas say: they are for
+//! clients that have not authenticated, so configuring one says it is theirs to see (and
+//! with `--auth-file` there is nowhere outside an area to put it), and checking the
+//! credentials of a client that has just failed would run bcrypt again for one wrong
+//! password.
 
 use super::open::{Beneath, Failure};
 use super::{describe, guard, mime};
@@ -115,19 +118,15 @@ impl<H: Handler> ErrorPages<H> {
 }
 
 /// Whether `gate`, if any, lets the client be served the page for `status` at `page`, which
-/// is at `real` when a symlink led there: for `401` and `429`, only if no area guards it
-/// (see the module's documentation); else if the client passes every area that does.
+/// is at `real` when a symlink led there: the pages for `401` and `429` always (see the
+/// module's documentation), others if the client passes every area that guards them.
 fn admitted(gate: Option<&dyn Gate>, status: u16, page: &Path, real: Option<&Path>) -> bool {
-    let Some(gate) = gate else {
+    let Some(gate) = gate.filter(|_| !matches!(status, 401 | 429)) else {
         return true;
     };
     let mut names = Vec::with_capacity(2);
     guard::file_names(real.unwrap_or(page), &mut names);
-    if matches!(status, 401 | 429) {
-        !names.iter().any(|name| gate.guards(name))
-    } else {
-        names.iter().all(|name| gate.shows(name))
-    }
+    names.iter().all(|name| gate.shows(name))
 }
 
 impl<H: Handler> Handler for ErrorPages<H> {
