@@ -102,6 +102,15 @@ pub struct StaticFiles {
 /// The body of every `404`.
 const NOT_FOUND: &str = "Not Found";
 
+/// A file opened beneath the root, with its metadata.
+struct Opened {
+    file: File,
+    meta: Metadata,
+    /// Where it is beneath the root, when that was asked for and a symlink led there: `None`
+    /// if the path it was opened by led straight to it, or if nobody asked.
+    real: Option<PathBuf>,
+}
+
 impl StaticFiles {
     /// Opens the root once, as a directory descriptor every request resolves beneath, and
     /// probes whether the kernel has `openat2`. Fails, with a message naming the root, if the
@@ -774,15 +783,6 @@ impl Stat {
             ino: meta.ino(),
         }
     }
-}
-
-/// A file opened beneath the root, with its metadata.
-struct Opened {
-    file: File,
-    meta: Metadata,
-    /// Where it is beneath the root, when that was asked for and a symlink led there: `None`
-    /// if the path it was opened by led straight to it, or if nobody asked.
-    real: Option<PathBuf>,
 }
 
 /// `response` with the `configured` fields merged in ([`headers::merge`]: each replaces the
