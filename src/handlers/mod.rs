@@ -15,6 +15,7 @@ use crate::http::response::Response;
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Something that answers requests. Called on worker threads, one request at a time per
@@ -30,6 +31,46 @@ pub trait Handler: Send + Sync {
     fn strict_transport_security(&self) -> Option<Arc<str>> {
         None
     }
+
+    /// Answers as [`Handler::handle`] does, letting `gate` decide by the files the request
+    /// would be served from: a handler that serves files from the root asks it before
+    /// answering from one, and leaves out of a listing what it does not show. A handler that
+    /// serves no file has nothing to ask, which is what this default does.
+    fn handle_gated(
+        &self,
+        request: &Request<'_, '_>,
+        head: &[u8],
+        client: IpAddr,
+        gate: &dyn Gate,
+    ) -> Response {
+        let _ = gate;
+        self.handle(request, head, client)
+    }
+
+    /// The gate that protects files for the client of `request`, if this handler (or one
+    /// it wraps) has one: for a wrapper outside it that serves files of its own (the error
+    /// pages). The default, a handler that protects nothing, has none.
+    fn gate<'a>(
+        &'a self,
+        request: &'a Request<'_, '_>,
+        client: IpAddr,
+    ) -> Option<Box<dyn Gate + 'a>> {
+        let _ = (request, client);
+        None
+    }
+}
+
+/// What decides, for one request, whether the files it would be served from may be served
+/// to its client (the auth areas). Paths are relative to the root in the areas' form: `/`,
+/// the components joined by `/`, and a trailing `/` for a directory.
+pub trait Gate {
+    /// `None` when the client may be served from all of `paths`; else the response it gets
+    /// instead (a challenge).
+    fn enter(&self, paths: &[PathBuf]) -> Option<Response>;
+
+    /// Whether the client may be served from `path` (a listing's entry, an error page),
+    /// without an answer of its own when not.
+    fn shows(&self, path: &Path) -> bool;
 }
 
 /// A handler chosen when the settings are read: wrappers that are configured or not
@@ -41,6 +82,24 @@ impl Handler for Box<dyn Handler> {
 
     fn strict_transport_security(&self) -> Option<Arc<str>> {
         (**self).strict_transport_security()
+    }
+
+    fn handle_gated(
+        &self,
+        request: &Request<'_, '_>,
+        head: &[u8],
+        client: IpAddr,
+        gate: &dyn Gate,
+    ) -> Response {
+        (**self).handle_gated(request, head, client, gate)
+    }
+
+    fn gate<'a>(
+        &'a self,
+        request: &'a Request<'_, '_>,
+        client: IpAddr,
+    ) -> Option<Box<dyn Gate + 'a>> {
+        (**self).gate(request, client)
     }
 }
 
@@ -78,6 +137,24 @@ impl Handler for Router {
     /// speaks no other protocol, so there is nothing to switch to, and a 426 would demand an
     /// upgrade it cannot perform.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], _client: IpAddr) -> Response {
+        self.route(request, head, None)
+    }
+
+    /// The static files ask `gate` about the file each request resolves to.
+    fn handle_gated(
+        &self,
+        request: &Request<'_, '_>,
+        head: &[u8],
+        _client: IpAddr,
+        gate: &dyn Gate,
+    ) -> Response {
+        self.route(request, head, Some(gate))
+    }
+}
+
+impl Router {
+    /// [`Router::handle`], the static files asking `gate` when there is one.
+    fn route(&self, request: &Request<'_, '_>, head: &[u8], gate: Option<&dyn Gate>) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(
                 405,
@@ -87,7 +164,7 @@ impl Handler for Router {
         }
         match request.target.path() {
             Some("/echo") if self.echo => echo::respond(request, head),
-            _ => self.files.serve(request),
+            _ => self.files.serve(request, gate),
         }
     }
 }

@@ -1,13 +1,27 @@
 //! HTTP Basic authentication (RFC 7617) in front of another handler.
 //!
 //! Areas: each `[[auth]]` table of the config file protects the paths its glob matches,
-//! in file order, the first that matches deciding; `--auth-file` protects every path no
-//! table matched (the whole site, when there are none). Globs are matched against the
-//! request's decoded path (percent-decoded, dot-segments removed, `//` collapsed: the path
-//! the file handler resolves, so no spelling of a path slips past its area), `/` first, with
-//! a trailing `/` when the request had one. As with nginx's `location`, an area is a set of
-//! request paths, not of files: an in-root symlink from elsewhere into a protected directory
-//! serves what it points at without a password.
+//! in file order, the first that matches a path deciding for it; `--auth-file` protects
+//! every path no table matched (the whole site, when there are none). An area protects
+//! files, not only the names requests give them. A request is checked against the areas of
+//! its path, then (by the file handler, through a [`Gate`]) against the areas of every file
+//! it would be served from, named by where it is beneath the root: after symlinks, the index
+//! file, the clean URL's page, the fallback page, and each precompressed variant on disk
+//! (which is named by its original's path as well: `/report.txt.gz` is protected by what
+//! protects `/report.txt`, and the other way round). It must pass all of those areas: an
+//! in-root symlink to a protected file, `/admin` for a protected `/admin.html` with
+//! `--clean-urls` or `/docs/` for a protected `/docs/index.html` is challenged as the file
+//! is. A listing leaves out the entries the client could not be served (so entries of an
+//! area it has not sent credentials for), and an error page it could not be served is not
+//! used (see the file handler's error pages). The path's areas are checked first, before
+//! anything is opened, so that a protected path tells nothing about what it holds.
+//!
+//! Globs are matched against paths beneath the root in one form: `/`, the components
+//! joined by `/`, and a trailing `/` for a directory. For the request's path that is its
+//! decoded path (percent-decoded, dot-segments removed, `//` collapsed: the path the file
+//! handler resolves, so no spelling of a path slips past its area), with a trailing `/` when
+//! the request had one. Hard links are not symlinks: a second name of a file is that name's
+//! file, protected by that name's areas.
 //!
 //! A request for a protected path needs Basic credentials of a user in the area's htpasswd
 //! file ([`htpasswd`]); without them it gets `401` with the challenge
@@ -38,7 +52,7 @@ mod credentials;
 mod htpasswd;
 mod memory;
 
-use super::Handler;
+use super::{Gate, Handler};
 use crate::config::AuthArea;
 use crate::http::response::Response;
 use globset::{Glob, GlobMatcher};
@@ -46,10 +60,11 @@ use htpasswd::Users;
 use memory::{Attempts, Client, Digest, Remembered};
 use nomserve_grammar::{Request, decode_path};
 use sha2::{Digest as _, Sha256};
-use std::ffi::OsStr;
+use std::cell::Cell;
+use std::ffi::OsString;
 use std::net::IpAddr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -175,6 +190,105 @@ impl<H: Handler> Auth<H> {
     }
 }
 
+/// The areas' verdicts for one request, each asked for at most once: the [`Gate`] the file
+/// handler asks about the files the request resolves to.
+struct Check<'a, 'b, 'h, H> {
+    auth: &'a Auth<H>,
+    request: &'a Request<'b, 'h>,
+    client: IpAddr,
+    /// Per area: passed, refused, or not asked yet.
+    passed: Vec<Cell<Option<bool>>>,
+}
+
+impl<'a, 'b, 'h, H: Handler> Check<'a, 'b, 'h, H> {
+    fn new(auth: &'a Auth<H>, request: &'a Request<'b, 'h>, client: IpAddr) -> Self {
+        Check {
+            auth,
+            request,
+            client,
+            passed: auth.areas.iter().map(|_| Cell::new(None)).collect(),
+        }
+    }
+
+    /// The area that decides for `path`: the first that matches it.
+    fn area_of(&self, path: &Path) -> Option<(usize, &'a Area)> {
+        self.auth
+            .areas
+            .iter()
+            .enumerate()
+            .find(|(_, area)| area.glob.is_match(path))
+    }
+}
+
+impl<H: Handler> Gate for Check<'_, '_, '_, H> {
+    /// The paths' areas in turn, each asked once: the first refusal is the answer. An area
+    /// already refused (by [`Gate::shows`]) is answered with its challenge.
+    fn enter(&self, paths: &[PathBuf]) -> Option<Response> {
+        for path in paths {
+            let Some((index, area)) = self.area_of(path) else {
+                continue;
+            };
+            match self.passed[index].get() {
+                Some(true) => continue,
+                Some(false) => return Some(challenge(area)),
+                None => {}
+            }
+            let refusal = refusal(
+                area,
+                self.auth.verdict(index, area, self.request, self.client),
+            );
+            self.passed[index].set(Some(refusal.is_none()));
+            if refusal.is_some() {
+                return refusal;
+            }
+        }
+        None
+    }
+
+    fn shows(&self, path: &Path) -> bool {
+        let Some((index, area)) = self.area_of(path) else {
+            return true;
+        };
+        if let Some(passed) = self.passed[index].get() {
+            return passed;
+        }
+        let passed = matches!(
+            self.auth.verdict(index, area, self.request, self.client),
+            Verdict::Allowed
+        );
+        self.passed[index].set(Some(passed));
+        passed
+    }
+}
+
+/// The answer to a request `verdict` does not let pass through `area`; `None` if it does.
+fn refusal(area: &Area, verdict: Verdict) -> Option<Response> {
+    match verdict {
+        Verdict::Allowed => None,
+        Verdict::Challenge => Some(challenge(area)),
+        Verdict::Wait(wait) => {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            Some(
+                Response::text(
+                    429,
+                    "Too Many Requests: too many failed logins from this address\n",
+                )
+                .header("Retry-After", seconds.max(1).to_string())
+                .header("Cache-Control", "no-store")
+                .header("X-Content-Type-Options", "nosniff"),
+            )
+        }
+    }
+}
+
+/// `401` with the challenge of `area`.
+fn challenge(area: &Area) -> Response {
+    Response::text(401, "Unauthorized\n")
+        .header("WWW-Authenticate", area.challenge.clone())
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+}
+
 impl Area {
     fn new(glob: GlobMatcher, realm: &str, file: &Path) -> Result<Area, String> {
         Ok(Area {
@@ -187,7 +301,7 @@ impl Area {
 
 /// The request's decoded path as the areas' globs see it: `/`, the segments joined with
 /// `/`, and a trailing `/` when the request had one.
-fn glob_path(segments: &[std::borrow::Cow<'_, [u8]>], trailing_slash: bool) -> Vec<u8> {
+fn glob_path(segments: &[std::borrow::Cow<'_, [u8]>], trailing_slash: bool) -> PathBuf {
     let mut path = Vec::with_capacity(64);
     for segment in segments {
         path.push(b'/');
@@ -196,7 +310,7 @@ fn glob_path(segments: &[std::borrow::Cow<'_, [u8]>], trailing_slash: bool) -> V
     if trailing_slash || segments.is_empty() {
         path.push(b'/');
     }
-    path
+    PathBuf::from(OsString::from_vec(path))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -204,10 +318,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<H: Handler> Handler for Auth<H> {
-    /// A request whose path no area matches goes to the inner handler untouched, as does one
-    /// without a path (`OPTIONS *`). A path that does not decode is answered here, as the
-    /// file handler would (`400`), so that no inner handler reads it differently from the
-    /// areas.
+    /// A request whose path's area it has not passed is answered here; one that passes (or
+    /// whose path no area matches) goes to the inner handler with the [`Gate`] of the
+    /// files' areas. One without a path (`OPTIONS *`) goes to it untouched. A path that does
+    /// not decode is answered here, as the file handler would (`400`), so that no inner
+    /// handler reads it differently from the areas.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         if self.areas.is_empty() {
             return self.inner.handle(request, head, client);
@@ -223,32 +338,23 @@ impl<H: Handler> Handler for Auth<H> {
             }
         };
         let path = glob_path(&decoded.segments, decoded.trailing_slash);
-        let path = Path::new(OsStr::from_bytes(&path));
-        let found = self
-            .areas
-            .iter()
-            .enumerate()
-            .find(|(_, area)| area.glob.is_match(path));
-        let Some((index, area)) = found else {
-            return self.inner.handle(request, head, client);
-        };
-        match self.verdict(index, area, request, client) {
-            Verdict::Allowed => self.inner.handle(request, head, client),
-            Verdict::Challenge => Response::text(401, "Unauthorized\n")
-                .header("WWW-Authenticate", area.challenge.clone())
-                .header("Cache-Control", "no-store")
-                .header("X-Content-Type-Options", "nosniff"),
-            Verdict::Wait(wait) => {
-                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                Response::text(
-                    429,
-                    "Too Many Requests: too many failed logins from this address\n",
-                )
-                .header("Retry-After", seconds.max(1).to_string())
-                .header("Cache-Control", "no-store")
-                .header("X-Content-Type-Options", "nosniff")
-            }
+        let check = Check::new(self, request, client);
+        if let Some(refusal) = check.enter(&[path]) {
+            return refusal;
         }
+        self.inner.handle_gated(request, head, client, &check)
+    }
+
+    /// The areas, for the error pages outside: a gate when there are any.
+    fn gate<'a>(
+        &'a self,
+        request: &'a Request<'_, '_>,
+        client: IpAddr,
+    ) -> Option<Box<dyn Gate + 'a>> {
+        if self.areas.is_empty() {
+            return None;
+        }
+        Some(Box::new(Check::new(self, request, client)))
     }
 }
 
@@ -260,9 +366,12 @@ mod tests {
     #[test]
     fn the_path_the_globs_see() {
         let seg = |s: &'static str| Cow::Borrowed(s.as_bytes());
-        assert_eq!(glob_path(&[], false), b"/");
-        assert_eq!(glob_path(&[], true), b"/");
-        assert_eq!(glob_path(&[seg("a"), seg("b c")], false), b"/a/b c");
-        assert_eq!(glob_path(&[seg("private")], true), b"/private/");
+        assert_eq!(glob_path(&[], false), Path::new("/"));
+        assert_eq!(glob_path(&[], true), Path::new("/"));
+        assert_eq!(
+            glob_path(&[seg("a"), seg("b c")], false),
+            Path::new("/a/b c")
+        );
+        assert_eq!(glob_path(&[seg("private")], true).as_os_str(), "/private/");
     }
 }

@@ -11,13 +11,17 @@
 //! Only what a request could fetch is listed: each name is put through the server's own
 //! rules ([`decode_path`] of the link it would get, then [`map::map_path`]), so a name with
 //! CR, LF, TAB or `\`, or a dot-name with dotfiles hidden, is left out rather than shown with
-//! a link that answers `400` or `404`.
+//! a link that answers `400` or `404`. For the same reason, with auth areas, an entry the
+//! client may not be served is left out of what it is shown ([`shown`]), and the listing
+//! kept is the whole one: it is filtered per request.
 
 mod render;
 
 use super::cache::{FileCache, Ticket};
+use super::guard;
 use super::map::{self, encode_segment};
 use super::open::Beneath;
+use crate::handlers::Gate;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{DecodedPath, Headers, MediaRange, decode_path, parse_accept, parse_query};
 pub(super) use render::Listing;
@@ -60,6 +64,9 @@ pub(super) struct Entry {
     pub(super) size: u64,
     /// The modification time, in seconds since the Unix epoch.
     pub(super) modified: i64,
+    /// For a symlink, where it leads beneath the root, in the auth areas' form ([`guard`]),
+    /// when that was asked for.
+    pub(super) target: Option<PathBuf>,
 }
 
 /// What reading a directory gave, and whether it may be cached.
@@ -139,8 +146,14 @@ fn servable(name: &[u8], dotfiles: bool) -> bool {
 /// walking fallback, is left out; with dotfiles hidden, so is one that resolves to a
 /// dot-name, which `beneath` refuses). An entry that is not a symlink is looked at with one
 /// `statat` beside it in `dir`; a symlink is resolved beneath the root. Stops after
-/// [`MAX_ENTRIES`]. The order is the file system's.
-fn read_entries(beneath: &Beneath, dir: &File, rel: &Path, dotfiles: bool) -> io::Result<Read> {
+/// [`MAX_ENTRIES`]. The order is the file system's. With `resolve`, a symlink's entry says
+/// where it leads.
+fn read_entries(
+    beneath: &Beneath,
+    (dir, rel): (&File, &Path),
+    dotfiles: bool,
+    resolve: bool,
+) -> io::Result<Read> {
     let mut read = Read {
         watchable: true,
         ..Read::default()
@@ -159,14 +172,22 @@ fn read_entries(beneath: &Beneath, dir: &File, rel: &Path, dotfiles: bool) -> io
             continue;
         };
         let kind = FileType::from_raw_mode(stat.st_mode);
+        let mut target = None;
         let (is_dir, is_file, size, modified) = if kind == FileType::Symlink {
             read.watchable = false;
-            let Ok(meta) = beneath
-                .inspect(&rel.join(OsStr::from_bytes(name)))
-                .and_then(|f| f.metadata().map_err(super::open::Failure::Other))
-            else {
+            let path = rel.join(OsStr::from_bytes(name));
+            let inspected = if resolve {
+                beneath.inspect_resolved(&path)
+            } else {
+                beneath.inspect(&path).map(|file| (file, None))
+            };
+            let Ok((meta, real)) = inspected.and_then(|(file, real)| {
+                let meta = file.metadata().map_err(super::open::Failure::Other)?;
+                Ok((meta, real))
+            }) else {
                 continue;
             };
+            target = real.map(|real| guard::form(&real, meta.is_dir()));
             (meta.is_dir(), meta.is_file(), meta.len(), meta.mtime())
         } else {
             let is_file = kind == FileType::RegularFile;
@@ -192,6 +213,7 @@ fn read_entries(beneath: &Beneath, dir: &File, rel: &Path, dotfiles: bool) -> io
             is_dir,
             size: if is_dir { 0 } else { size },
             modified,
+            target,
         });
     }
     Ok(read)
@@ -289,20 +311,21 @@ impl Listings {
 /// directory whose entries these are); no entry was reached through a symlink and no file
 /// has a second link (a change through another name would be reported to that name's
 /// directory only); and each subdirectory listed is watched too (its modification time is
-/// shown, and changes with what it holds), then found unchanged since it was read.
+/// shown, and changes with what it holds), then found unchanged since it was read. So a
+/// listing kept holds no symlink, and what `resolve` asks for is not needed in one.
 pub(super) fn load(
     beneath: &Beneath,
     files: &FileCache,
     listings: &Listings,
-    dir: &File,
-    rel: &Path,
+    (dir, rel): (&File, &Path),
     dotfiles: bool,
+    resolve: bool,
 ) -> io::Result<Arc<Listing>> {
     if let Some(listing) = listings.get(files, rel) {
         return Ok(listing);
     }
     let ticket = files.watch_dir(rel);
-    let read = read_entries(beneath, dir, rel, dotfiles)?;
+    let read = read_entries(beneath, (dir, rel), dotfiles, resolve)?;
     let listing = Arc::new(Listing::new(read.entries, read.truncated));
     if ticket.is_empty() || !read.watchable {
         return Ok(listing);
@@ -330,6 +353,37 @@ pub(super) fn load(
     }
     listings.insert(rel, Ticket::joined(tickets), Arc::clone(&listing));
     Ok(listing)
+}
+
+/// Which of `listing`'s entries `gate` shows, in the listing's order: each entry judged by
+/// the path a request for it would name (in the directory at `rel`, as requested), by where
+/// it is (in the directory at `real`, where `rel` led), and, for a symlink, by where it
+/// leads. A directory's paths end with `/`, as its link does.
+pub(super) fn shown(listing: &Listing, (rel, real): (&Path, &Path), gate: &dyn Gate) -> Vec<bool> {
+    let asked = guard::form(rel, true);
+    let found = (real != rel).then(|| guard::form(real, true));
+    let within = |dir: &Path, entry: &Entry| {
+        let mut path = dir.as_os_str().to_owned();
+        path.push(OsStr::from_bytes(&entry.name));
+        if entry.is_dir {
+            path.push("/");
+        }
+        PathBuf::from(path)
+    };
+    listing
+        .entries()
+        .iter()
+        .map(|entry| {
+            gate.shows(&within(&asked, entry))
+                && found
+                    .as_deref()
+                    .is_none_or(|dir| gate.shows(&within(dir, entry)))
+                && entry
+                    .target
+                    .as_deref()
+                    .is_none_or(|target| gate.shows(target))
+        })
+        .collect()
 }
 
 /// The column a listing is sorted by (`?sort=`).
@@ -429,25 +483,29 @@ pub(super) fn prefers_json(headers: &Headers<'_, '_>) -> bool {
 }
 
 /// The `200` for `listing` of the directory `decoded`, as JSON when the client prefers it
-/// ([`prefers_json`]), else as a page, in the order and page the query asks for. Both carry
-/// `Vary: Accept` (RFC 9110 §12.5.5), and a `Link` to the previous and next pages (RFC
-/// 8288 §3) when there are several.
+/// ([`prefers_json`]), else as a page, in the order and page the query asks for; only the
+/// entries `shown` says, when it says. Both carry `Vary: Accept` (RFC 9110 §12.5.5), and a
+/// `Link` to the previous and next pages (RFC 8288 §3) when there are several.
 pub(super) fn respond(
     listing: &Listing,
+    shown: Option<&[bool]>,
     decoded: &DecodedPath<'_>,
     query: Option<&str>,
     headers: &Headers<'_, '_>,
 ) -> Response {
     let mut view = View::from_query(query);
-    let pages = listing.pages();
+    let pages = listing.pages(shown);
     if view.page >= pages {
         view.page = 0;
     }
     let (content_type, body) = if prefers_json(headers) {
-        ("application/json", listing.json(view))
+        ("application/json", listing.json(view, shown))
     } else {
         let segments: Vec<&[u8]> = decoded.segments.iter().map(|s| &**s).collect();
-        ("text/html; charset=utf-8", listing.html(&segments, view))
+        (
+            "text/html; charset=utf-8",
+            listing.html(&segments, view, shown),
+        )
     };
     let mut response = Response::new(200)
         .header("Content-Type", content_type)

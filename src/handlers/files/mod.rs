@@ -20,11 +20,17 @@
 //! 7. A `404` for a browser navigating becomes the `--fallback` page (see
 //!    [`StaticFiles::serve`]).
 //!
+//! A request the auth areas guard comes with a [`Gate`], asked before anything is served
+//! from a file ([`guard`] names the files: where each resolved, after symlinks, index files,
+//! clean URLs and the fallback, with its precompressed variants), and asked which entries a
+//! listing shows. Without one, nothing of this runs.
+//!
 //! Files are streamed (`Body::File`, `Body::Multipart`): nothing reads a whole file into
 //! memory.
 
 mod cache;
 pub mod compress;
+mod guard;
 mod headers;
 mod listing;
 mod map;
@@ -35,6 +41,7 @@ mod precompressed;
 mod ranges;
 mod validators;
 
+use crate::handlers::Gate;
 use crate::http::negotiate::prefers_html;
 use crate::http::response::{Body, Response};
 pub use cache::CacheLimits;
@@ -95,6 +102,15 @@ pub struct StaticFiles {
 /// The body of every `404`.
 const NOT_FOUND: &str = "Not Found";
 
+/// A file opened beneath the root, with its metadata.
+struct Opened {
+    file: File,
+    meta: Metadata,
+    /// Where it is beneath the root, when that was asked for and a symlink led there: `None`
+    /// if the path it was opened by led straight to it, or if nobody asked.
+    real: Option<PathBuf>,
+}
+
 impl StaticFiles {
     /// Opens the root once, as a directory descriptor every request resolves beneath, and
     /// probes whether the kernel has `openat2`. Fails, with a message naming the root, if the
@@ -130,8 +146,8 @@ impl StaticFiles {
         let Some(fallback) = &self.options.fallback else {
             return Ok(());
         };
-        match self.open(fallback) {
-            Ok((_, meta)) if meta.is_file() => Ok(()),
+        match self.open(fallback, false) {
+            Ok(opened) if opened.meta.is_file() => Ok(()),
             Ok(_) => Err(format!("fallback {}: not a file", fallback.display())),
             Err(failure) => Err(format!(
                 "fallback {}: {}",
@@ -154,8 +170,12 @@ impl StaticFiles {
     /// `[[rules]]` matched on its own path, since the requested path names nothing), and
     /// keeps conditional requests and ranges. Since the answer for a missing path then
     /// depends on Accept, both it and the `404` say `Vary: Accept` (RFC 9110 §12.5.5).
-    pub fn serve(&self, request: &Request<'_, '_>) -> Response {
-        let response = self.find(request);
+    ///
+    /// With a `gate`, each file is served only if the gate lets the client in (else its
+    /// answer, a challenge, is the response), and a listing shows only what it shows: see
+    /// the module's documentation.
+    pub fn serve(&self, request: &Request<'_, '_>, gate: Option<&dyn Gate>) -> Response {
+        let response = self.find(request, gate);
         let Some(fallback) = &self.options.fallback else {
             return response;
         };
@@ -171,11 +191,11 @@ impl StaticFiles {
             map::encode_segment(component.as_encoded_bytes(), &mut key);
         }
         let page = match self.cache.get(&key) {
-            Some(resource) => self.represent(request, &resource),
-            None => match self.open(fallback) {
-                Ok((file, meta)) if meta.is_file() => {
+            Some(resource) => self.represent(request, &resource, gate),
+            None => match self.open(fallback, gate.is_some()) {
+                Ok(opened) if opened.meta.is_file() => {
                     let path = format!("/{}", fallback.to_string_lossy());
-                    self.file(request, &key, &path, fallback, file, &meta)
+                    self.file(request, &key, &path, fallback, opened, gate)
                 }
                 Ok(_) => return response.header("Vary", "Accept"),
                 Err(failure) => failure_response(&key, failure),
@@ -185,12 +205,12 @@ impl StaticFiles {
     }
 
     /// [`StaticFiles::serve`] without the fallback: the file the path names, or why not.
-    fn find(&self, request: &Request<'_, '_>) -> Response {
+    fn find(&self, request: &Request<'_, '_>, gate: Option<&dyn Gate>) -> Response {
         let Some(raw) = request.target.path() else {
             return not_found();
         };
         if let Some(resource) = self.cache.get(raw) {
-            return self.represent(request, &resource);
+            return self.represent(request, &resource, gate);
         }
         let decoded = match decode_path(raw) {
             Ok(decoded) => decoded,
@@ -204,73 +224,96 @@ impl StaticFiles {
             }
         };
         let path = decoded_path(&decoded);
-        let (file, meta) = match self.open(&rel) {
+        let opened = match self.open(&rel, gate.is_some()) {
             Ok(opened) => opened,
             Err(Failure::NotFound) if self.options.clean_urls && !decoded.trailing_slash => {
-                return self.clean_url(request, raw, &path, &rel);
+                return self.clean_url(request, raw, &path, &rel, gate);
             }
             Err(failure) => return failure_response(raw, failure),
         };
-        if meta.is_dir() {
+        if opened.meta.is_dir() {
+            let real = opened.real.as_deref().unwrap_or(&rel);
+            if let Some(refusal) = gate.and_then(|gate| gate.enter(&[guard::form(real, true)])) {
+                return refusal;
+            }
             if !decoded.trailing_slash && !decoded.segments.is_empty() {
                 let location = map::directory_location(&decoded, request.target.query());
                 return nosniff(
                     Response::text(301, "Moved Permanently").header("Location", location),
                 );
             }
-            return self.directory(request, raw, &path, &decoded, &rel, file);
+            return self.directory(request, raw, &decoded, &rel, opened, gate);
         }
         // A regular file named with a trailing slash names nothing (as POSIX path resolution
         // says: "file.txt/" is ENOTDIR).
-        if !meta.is_file() || decoded.trailing_slash {
+        if !opened.meta.is_file() || decoded.trailing_slash {
             return not_found();
         }
-        self.file(request, raw, &path, &rel, file, &meta)
+        self.file(request, raw, &path, &rel, opened, gate)
     }
 
     /// `--clean-urls`: `rel` names nothing, so the file `rel` + `.html` serves it if there is
     /// one (`/about` is served by `about.html`); else `404`. Only a path without a trailing
     /// slash, so a directory's URL never becomes a page's. The page is not redirected to
     /// the shorter URL: `/about.html` is served too, as the file it is.
-    fn clean_url(&self, request: &Request<'_, '_>, key: &str, path: &str, rel: &Path) -> Response {
+    fn clean_url(
+        &self,
+        request: &Request<'_, '_>,
+        key: &str,
+        path: &str,
+        rel: &Path,
+        gate: Option<&dyn Gate>,
+    ) -> Response {
         let mut name = rel.as_os_str().to_owned();
         if name.is_empty() {
             return not_found();
         }
         name.push(".html");
         let html = PathBuf::from(name);
-        match self.open(&html) {
-            Ok((file, meta)) if meta.is_file() => self.file(request, key, path, &html, file, &meta),
+        match self.open(&html, gate.is_some()) {
+            Ok(opened) if opened.meta.is_file() => {
+                self.file(request, key, path, &html, opened, gate)
+            }
             Ok(_) | Err(Failure::NotFound) => not_found(),
             Err(failure) => failure_response(key, failure),
         }
     }
 
-    /// Opens `rel` beneath the root for reading and `fstat`s it.
-    fn open(&self, rel: &Path) -> Result<(File, Metadata), Failure> {
-        let file = self.beneath.open(rel)?;
+    /// Opens `rel` beneath the root for reading and `fstat`s it; `resolve` says where it
+    /// leads as well, for a [`Gate`].
+    fn open(&self, rel: &Path, resolve: bool) -> Result<Opened, Failure> {
+        let (file, real) = if resolve {
+            self.beneath.open_resolved(rel)?
+        } else {
+            (self.beneath.open(rel)?, None)
+        };
         let meta = file.metadata().map_err(Failure::Other)?;
-        Ok((file, meta))
+        Ok(Opened { file, meta, real })
     }
 
     /// A directory requested with its trailing slash: the first of the `--index` names that
     /// is a regular file in it, else a listing with `--list-dirs`, else `404`. An index file
     /// that exists but may not be read is `403` (the names after it are not tried, as nginx's
     /// `index` stops at a file it finds).
+    ///
+    /// With a `gate`, the listing leaves out the entries it does not show: each is judged by
+    /// the path a request for it would name, by where it is, and for a symlink by where that
+    /// leads ([`listing::shown`]); what is cached is the whole listing, filtered per request.
     fn directory(
         &self,
         request: &Request<'_, '_>,
         key: &str,
-        path: &str,
         decoded: &DecodedPath<'_>,
         rel: &Path,
-        dir: File,
+        dir: Opened,
+        gate: Option<&dyn Gate>,
     ) -> Response {
+        let path = decoded_path(decoded);
         for name in &self.options.index {
             let index = rel.join(name);
-            match self.open(&index) {
-                Ok((file, meta)) if meta.is_file() => {
-                    return self.file(request, key, path, &index, file, &meta);
+            match self.open(&index, gate.is_some()) {
+                Ok(opened) if opened.meta.is_file() => {
+                    return self.file(request, key, &path, &index, opened, gate);
                 }
                 Ok(_) | Err(Failure::NotFound) => {}
                 Err(failure) => return failure_response(name, failure),
@@ -289,49 +332,66 @@ impl StaticFiles {
             &self.beneath,
             &self.cache,
             &self.listings,
-            &dir,
-            rel,
+            (&dir.file, rel),
             self.options.dotfiles,
+            gate.is_some(),
         ) {
             Ok(listing) => listing,
             Err(error) => return failure_response(key, Failure::Other(error)),
         };
-        let response =
-            listing::respond(&listing, decoded, request.target.query(), &request.headers);
-        with_fields(response, &self.options.fields.for_path(path))
+        let shown = gate.map(|gate| {
+            let real = dir.real.as_deref().unwrap_or(rel);
+            listing::shown(&listing, (rel, real), gate)
+        });
+        let response = listing::respond(
+            &listing,
+            shown.as_deref(),
+            decoded,
+            request.target.query(),
+            &request.headers,
+        );
+        with_fields(response, &self.options.fields.for_path(&path))
     }
 
-    /// Serves the regular file `file` (at `rel`, with metadata `meta`), requested as `key`,
-    /// whose decoded path `path` the `[[rules]]` are matched against: looks for its
-    /// precompressed variants (after watching its directories, so that a variant made
-    /// meanwhile is not missed), keeps the lot in the open-file cache when it may, and
-    /// answers.
+    /// Serves the regular file `opened` (at `rel`), requested as `key`, whose decoded path
+    /// `path` the `[[rules]]` are matched against: looks for its precompressed variants
+    /// (after watching its directories, so that a variant made meanwhile is not missed),
+    /// keeps the lot in the open-file cache when it may, and answers (if `gate` lets the
+    /// client in).
     fn file(
         &self,
         request: &Request<'_, '_>,
         key: &str,
         path: &str,
         rel: &Path,
-        file: File,
-        meta: &Metadata,
+        opened: Opened,
+        gate: Option<&dyn Gate>,
     ) -> Response {
         let ticket = self.cache.watch(rel);
+        let mut names = Vec::with_capacity(2);
+        guard::file_names(opened.real.as_deref().unwrap_or(rel), &mut names);
         let mut variants: [Option<(Arc<File>, Stat)>; 3] = [None, None, None];
         for (slot, variant) in variants.iter_mut().zip(precompressed::VARIANTS) {
             let mut name = rel.as_os_str().to_owned();
             name.push(variant.suffix);
-            *slot = self
-                .open(Path::new(&name))
+            let name = PathBuf::from(name);
+            let Some(found) = self
+                .open(&name, gate.is_some())
                 .ok()
-                .filter(|(_, meta)| meta.is_file())
-                .map(|(file, meta)| (Arc::new(file), Stat::of(&meta)));
+                .filter(|found| found.meta.is_file())
+            else {
+                continue;
+            };
+            guard::file_names(found.real.as_deref().unwrap_or(&name), &mut names);
+            *slot = Some((Arc::new(found.file), Stat::of(&found.meta)));
         }
         let now = SystemTime::now();
-        let stat = Stat::of(meta);
+        let (file, meta) = (opened.file, opened.meta);
+        let stat = Stat::of(&meta);
         let keep = self.cache.enabled() && self.cacheable(rel, &stat, &variants, now);
         let resource = Arc::new(Resource::new(
             self,
-            rel,
+            (rel, names.into_boxed_slice()),
             (Arc::new(file), stat),
             variants,
             self.options.fields.for_path(path),
@@ -341,7 +401,7 @@ impl StaticFiles {
         if keep {
             self.cache.insert(key, ticket, Arc::clone(&resource));
         }
-        self.represent(request, &resource)
+        self.represent(request, &resource, gate)
     }
 
     /// Whether the file at `rel` (and each variant found) may be cached: reached without a
@@ -384,8 +444,18 @@ impl StaticFiles {
 
     /// Answers `request` for `resource`: a plain GET or HEAD (no precondition, no range, no
     /// variant to choose) from what is prepared, without allocating; anything else after
-    /// the conditional and range steps of RFC 9110 §13.2.2.
-    fn represent(&self, request: &Request<'_, '_>, resource: &Resource) -> Response {
+    /// the conditional and range steps of RFC 9110 §13.2.2. First of all, `gate` is asked
+    /// about every file the resource names: the answer does not depend on which of them is
+    /// sent.
+    fn represent(
+        &self,
+        request: &Request<'_, '_>,
+        resource: &Resource,
+        gate: Option<&dyn Gate>,
+    ) -> Response {
+        if let Some(refusal) = gate.and_then(|gate| gate.enter(&resource.names)) {
+            return refusal;
+        }
         let negotiable =
             resource.variants.iter().any(Option::is_some) || resource.offers.contains(&true);
         let plain = CONDITIONAL_FIELDS
@@ -578,6 +648,11 @@ const CONDITIONAL_FIELDS: [&str; 6] = [
 /// its precompressed variants, each open, with what answering needs.
 #[derive(Debug)]
 pub struct Resource {
+    /// The files it is served from, as a [`Gate`] is asked about them ([`guard`]): the
+    /// file and each variant on disk, by where they are when a gate was given, else by the
+    /// paths they were opened by. A resource the open-file cache keeps was reached without
+    /// a symlink, so for it the two are the same, whichever request made it.
+    names: Box<[PathBuf]>,
     file: Arc<File>,
     stat: Stat,
     content_type: Cow<'static, str>,
@@ -596,13 +671,13 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// The resource of `file` at `rel` (open, with its stat) with its `variants`, as `files`
-    /// serves it with the `configured` fields; its content read into memory when
-    /// `keep_up_to` is given and the file is no larger (a read that fails or comes up short
-    /// keeps nothing, and the file is sent from its descriptor).
+    /// The resource of `file` at `rel` (open, with its stat) with its `variants`, named by
+    /// `names`, as `files` serves it with the `configured` fields; its content read into
+    /// memory when `keep_up_to` is given and the file is no larger (a read that fails or
+    /// comes up short keeps nothing, and the file is sent from its descriptor).
     fn new(
         files: &StaticFiles,
-        rel: &Path,
+        (rel, names): (&Path, Box<[PathBuf]>),
         (file, stat): (Arc<File>, Stat),
         variants: [Option<(Arc<File>, Stat)>; 3],
         configured: Vec<Field>,
@@ -634,6 +709,7 @@ impl Resource {
             .filter(|&max| stat.len <= max)
             .and_then(|_| read_whole(&file, stat.len));
         Resource {
+            names,
             file,
             stat,
             content_type,
@@ -658,6 +734,7 @@ impl Resource {
                 .map_or_else(|_| Arc::clone(&self.file), Arc::new),
         };
         Resource {
+            names: self.names.clone(),
             file,
             stat: self.stat,
             content_type: self.content_type.clone(),
@@ -828,15 +905,18 @@ mod tests {
             Some((path, query)) => (path, Some(query)),
             None => (target, None),
         };
-        files.serve(&Request {
-            method,
-            target: RequestTarget::Origin { path, query },
-            version: Version::HTTP_11,
-            headers: Headers::new(&fields),
-            host: Some("localhost"),
-            framing: BodyFraming::None,
-            connection: ConnectionOptions::default(),
-        })
+        files.serve(
+            &Request {
+                method,
+                target: RequestTarget::Origin { path, query },
+                version: Version::HTTP_11,
+                headers: Headers::new(&fields),
+                host: Some("localhost"),
+                framing: BodyFraming::None,
+                connection: ConnectionOptions::default(),
+            },
+            None,
+        )
     }
 
     /// The value of the field `name`, set by the handler or among the prebuilt fields.

@@ -38,6 +38,14 @@
 //! cache adds nothing to the fast path: it only keeps files reached without a symlink.
 //! Hard links are not symlinks: a second name of a dotfile's inode is that name's file.
 //! Under [`Strategy::Walk`] every symlink is refused already, so the request's names decide.
+//!
+//! # Where a path leads
+//!
+//! The auth areas protect files, not only the names requests give them, so a request guarded
+//! by them asks where its path leads ([`Beneath::open_resolved`]): the same two steps, the
+//! second giving the path the open file has beneath the root. It fails closed as the dotfile
+//! check does, and also refuses a file that has no name left (removed after it was opened,
+//! when the kernel reports a name it no longer has). Without the areas nothing is asked.
 
 use super::map::is_hidden;
 use rustix::fs::{Mode, OFlags, ResolveFlags, openat, openat2};
@@ -46,6 +54,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 /// How paths are resolved beneath the root.
@@ -220,26 +229,50 @@ impl Beneath {
         }
     }
 
+    /// Opens `rel` as [`Beneath::open`] does, and says which file it is: `None` when the
+    /// path crossed no symlink (the file is the one `rel` names), else the path the file
+    /// has beneath the root (see "Where a path leads" in the module's documentation).
+    pub(super) fn open_resolved(&self, rel: &Path) -> Result<(File, Option<PathBuf>), Failure> {
+        self.resolve_with(rel, read_flags()).and_then(still_named)
+    }
+
+    /// [`Beneath::inspect`], saying which file it is as [`Beneath::open_resolved`] does.
+    pub(super) fn inspect_resolved(&self, rel: &Path) -> Result<(File, Option<PathBuf>), Failure> {
+        self.resolve_with(rel, OFlags::PATH | OFlags::CLOEXEC)
+            .and_then(still_named)
+    }
+
     fn open_with(&self, rel: &Path, flags: OFlags) -> Result<File, Failure> {
         match self.strategy {
-            Strategy::Openat2 if self.hide_dotfiles => self.open_not_hidden(rel, flags),
+            Strategy::Openat2 if self.hide_dotfiles => {
+                return self.resolve_with(rel, flags).map(|(file, _)| file);
+            }
             Strategy::Openat2 => self.open_openat2(rel, flags, ResolveFlags::empty()),
             Strategy::Walk => self.open_walk(rel, flags),
         }
         .map(File::from)
     }
 
-    /// Opens `rel` unless it resolves to a dot-name: without symlinks if it can, else
-    /// following them and checking where it landed (the module's documentation argues it).
-    fn open_not_hidden(&self, rel: &Path, flags: OFlags) -> Result<OwnedFd, Failure> {
+    /// Opens `rel` without symlinks if it can, else following them and reading where it
+    /// landed, which is refused when that cannot be read, or is a dot-name while dotfiles
+    /// are hidden (the module's documentation argues it). Under [`Strategy::Walk`] no
+    /// symlink is followed, so the file is always the one `rel` names.
+    fn resolve_with(&self, rel: &Path, flags: OFlags) -> Result<(File, Option<PathBuf>), Failure> {
+        if self.strategy == Strategy::Walk {
+            return self.open_walk(rel, flags).map(|fd| (File::from(fd), None));
+        }
         match self.try_openat2(rel, flags, ResolveFlags::NO_SYMLINKS) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => Ok((File::from(fd), None)),
             Err(Errno::LOOP) => {
-                let fd = self.open_openat2(rel, flags, ResolveFlags::empty())?;
-                match self.resolved(&fd) {
-                    Some(resolved) if !hides(&resolved) => Ok(fd),
-                    _ => {
-                        log::debug!("{}: resolves to a hidden name; refused", rel.display());
+                let file = File::from(self.open_openat2(rel, flags, ResolveFlags::empty())?);
+                let shown = |real: &PathBuf| !(self.hide_dotfiles && hides(real));
+                match self.resolved(&file).filter(shown) {
+                    Some(real) => Ok((file, Some(real))),
+                    None => {
+                        log::debug!(
+                            "{}: resolves to a hidden or unknown name; refused",
+                            rel.display()
+                        );
                         Err(Failure::NotFound)
                     }
                 }
@@ -250,7 +283,7 @@ impl Beneath {
 
     /// The path of the open file `fd` relative to the root, as the kernel reports both now;
     /// `None` if either cannot be read or the file is not under the root's path.
-    fn resolved(&self, fd: &OwnedFd) -> Option<PathBuf> {
+    fn resolved(&self, fd: &impl AsRawFd) -> Option<PathBuf> {
         let path_of = |fd: i32| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok();
         let root = path_of(self.root.as_raw_fd())?;
         let file = path_of(fd.as_raw_fd())?;
@@ -315,6 +348,18 @@ impl Beneath {
         }
         let parent = dir.as_ref().unwrap_or(&self.root);
         openat(parent, *last, flags | OFlags::NOFOLLOW, Mode::empty()).map_err(Failure::from_errno)
+    }
+}
+
+/// `opened`, unless it was reached through a symlink and has no name left now: then the name
+/// read for it (the kernel's, with " (deleted)" added) is not where it is, and it is not
+/// found.
+fn still_named(opened: (File, Option<PathBuf>)) -> Result<(File, Option<PathBuf>), Failure> {
+    match opened {
+        (file, Some(_)) if !file.metadata().is_ok_and(|meta| meta.nlink() > 0) => {
+            Err(Failure::NotFound)
+        }
+        opened => Ok(opened),
     }
 }
 
@@ -408,6 +453,37 @@ mod tests {
             assert_eq!(read(&openat2, "in").unwrap(), "b");
         }
         assert!(matches!(read(&walk, "in"), Err(Failure::NotFound)));
+    }
+
+    /// Where a path leads: nowhere else without a symlink; through one, the path the file
+    /// has beneath the root (of a file, of a directory, through a linked directory).
+    #[test]
+    fn open_resolved_says_where_a_symlink_leads() {
+        let (_top, root) = fixture();
+        symlink("dir", root.join("linked")).unwrap();
+        let [openat2, walk]: [Beneath; 2] = both(&root).try_into().unwrap();
+        let real = |beneath: &Beneath, rel: &str| {
+            beneath
+                .open_resolved(Path::new(rel))
+                .map(|(_, real)| real)
+                .map_err(|failure| format!("{failure:?}"))
+        };
+        for beneath in [&openat2, &walk] {
+            assert_eq!(real(beneath, "a.txt"), Ok(None));
+            assert_eq!(real(beneath, "dir/b.txt"), Ok(None));
+            assert!(real(beneath, "out").is_err());
+        }
+        assert!(real(&walk, "in").is_err());
+        if openat2.strategy() == Strategy::Openat2 {
+            assert_eq!(real(&openat2, "in"), Ok(Some(PathBuf::from("dir/b.txt"))));
+            assert_eq!(real(&openat2, "linked"), Ok(Some(PathBuf::from("dir"))));
+            assert_eq!(
+                real(&openat2, "linked/b.txt"),
+                Ok(Some(PathBuf::from("dir/b.txt")))
+            );
+            let (_, real) = openat2.inspect_resolved(Path::new("in")).unwrap();
+            assert_eq!(real, Some(PathBuf::from("dir/b.txt")));
+        }
     }
 
     /// With dotfiles hidden, what resolves to a dot-name is not found, however it is reached

@@ -13,10 +13,21 @@
 //! before any handler runs (a malformed request's `400`, `408`, `413`, `431`, and the `503`
 //! of a full server): those answer requests that may never have been read whole, and stay
 //! short and fixed.
+//!
+//! A page is a file of the site, so the auth areas guard it as they guard a request for it
+//! (by where it resolves, see [`guard`]): a client that may not be served the page gets the
+//! error with the body its handler gave it instead, as it would if the page had gone. The
+//! page is not refused outright, since the error is the answer the client is owed, nor
+//! challenged for, since a `404` that asks for a password would tell what it guards. The
+//! pages for `401` and `429` are the exception, served whatever the areas say: they are for
+//! clients that have not authenticated, so configuring one says it is theirs to see (and
+//! with `--auth-file` there is nowhere outside an area to put it), and checking the
+//! credentials of a client that has just failed would run bcrypt again for one wrong
+//! password.
 
 use super::open::{Beneath, Failure};
-use super::{describe, mime};
-use crate::handlers::Handler;
+use super::{describe, guard, mime};
+use crate::handlers::{Gate, Handler};
 use crate::http::response::{Body, Response};
 use nomserve_grammar::Request;
 use std::borrow::Cow;
@@ -62,15 +73,30 @@ impl<H: Handler> ErrorPages<H> {
         })
     }
 
-    /// The page for `status`, opened now: its body and type.
-    fn page(&self, status: u16) -> Option<(Body, Cow<'static, str>)> {
+    /// The page for `status`, opened now, if `gate` (when there is one) lets the client be
+    /// served it: its body and type.
+    fn page(&self, status: u16, gate: Option<&dyn Gate>) -> Option<(Body, Cow<'static, str>)> {
         let (_, page) = self.pages.iter().rev().find(|(s, _)| *s == status)?;
-        let opened = self.beneath.open(page).and_then(|file| {
+        let opened = match gate {
+            Some(_) => self.beneath.open_resolved(page),
+            None => self.beneath.open(page).map(|file| (file, None)),
+        }
+        .and_then(|(file, real)| {
             let meta = file.metadata().map_err(Failure::Other)?;
-            Ok((file, meta))
+            Ok((file, meta, real))
         });
         match opened {
-            Ok((file, meta)) if meta.is_file() => Some((
+            Ok((_, meta, real))
+                if meta.is_file() && !admitted(gate, status, page, real.as_deref()) =>
+            {
+                log::debug!(
+                    "error page {status}={}: in an area the client has not passed; sending \
+                     the plain body",
+                    page.display()
+                );
+                None
+            }
+            Ok((file, meta, _)) if meta.is_file() => Some((
                 Body::File {
                     file: Arc::new(file),
                     offset: 0,
@@ -91,16 +117,30 @@ impl<H: Handler> ErrorPages<H> {
     }
 }
 
+/// Whether `gate`, if any, lets the client be served the page for `status` at `page`, which
+/// is at `real` when a symlink led there: the pages for `401` and `429` always (see the
+/// module's documentation), others if the client passes every area that guards them.
+fn admitted(gate: Option<&dyn Gate>, status: u16, page: &Path, real: Option<&Path>) -> bool {
+    let Some(gate) = gate.filter(|_| !matches!(status, 401 | 429)) else {
+        return true;
+    };
+    let mut names = Vec::with_capacity(2);
+    guard::file_names(real.unwrap_or(page), &mut names);
+    names.iter().all(|name| gate.shows(name))
+}
+
 impl<H: Handler> Handler for ErrorPages<H> {
     /// A response of a status with a page keeps its status and fields but for its
-    /// Content-Type, which becomes the page's, and its body, which becomes the page. Other
+    /// Content-Type, which becomes the page's, and its body, which becomes the page (when
+    /// the gate of the handler inside, if any, lets the client be served it). Other
     /// responses pass as they are.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         let mut response = self.inner.handle(request, head, client);
         if response.status < 400 {
             return response;
         }
-        let Some((body, content_type)) = self.page(response.status) else {
+        let gate = self.inner.gate(request, client);
+        let Some((body, content_type)) = self.page(response.status, gate.as_deref()) else {
             return response;
         };
         response

@@ -1,6 +1,7 @@
 //! A listing prepared once, rendered per request: each row's HTML and JSON are made when the
 //! directory is read, with the three sort orders; a request only picks an order and a page
-//! and joins the rows.
+//! and joins the rows. A request may see only some of them (the auth areas'
+//! [`shown`](super::shown)): the pages, their links and the counts are then of those.
 
 use super::super::map::encode_segment;
 use super::{Entry, MAX_ENTRIES, PAGE_SIZE, Sort, View};
@@ -33,6 +34,8 @@ p,nav.pages{color:var(--muted)}nav.pages a,nav.pages strong{margin:0 .3em}";
 /// A directory's listing, ready to render.
 #[derive(Debug)]
 pub(in crate::handlers::files) struct Listing {
+    /// The entries as read, in the order of `rows`.
+    entries: Vec<Entry>,
     rows: Vec<Row>,
     /// The rows' indices sorted by each column of [`Sort::ALL`], ascending, directories
     /// first.
@@ -84,6 +87,7 @@ impl Listing {
         let dirs = entries.iter().filter(|e| e.is_dir).count();
         let rows = entries.iter().map(|e| Row::new(e, &tz)).collect();
         Listing {
+            entries,
             rows,
             orders,
             dirs,
@@ -96,14 +100,37 @@ impl Listing {
         self.rows.len()
     }
 
-    /// How many pages the listing takes (at least one).
-    pub(super) fn pages(&self) -> usize {
-        self.rows.len().div_ceil(PAGE_SIZE).max(1)
+    /// The entries, in the order [`Listing::new`] was given them.
+    pub(super) fn entries(&self) -> &[Entry] {
+        &self.entries
     }
 
-    /// The rows of `view`'s page, in its order: directories first, each group ascending or
-    /// descending by the column.
-    fn page(&self, view: View) -> impl Iterator<Item = &Row> {
+    /// How many of the directories and of the files are `shown` (all, when it is `None`;
+    /// else those whose index it marks).
+    fn counts(&self, shown: Option<&[bool]>) -> (usize, usize) {
+        let Some(shown) = shown else {
+            return (self.dirs, self.rows.len() - self.dirs);
+        };
+        let mut counts = (0, 0);
+        for (entry, _) in self.entries.iter().zip(shown).filter(|(_, shown)| **shown) {
+            if entry.is_dir {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        counts
+    }
+
+    /// How many pages the `shown` entries take (at least one).
+    pub(super) fn pages(&self, shown: Option<&[bool]>) -> usize {
+        let (dirs, files) = self.counts(shown);
+        (dirs + files).div_ceil(PAGE_SIZE).max(1)
+    }
+
+    /// The `shown` rows of `view`'s page, in its order: directories first, each group
+    /// ascending or descending by the column.
+    fn page(&self, view: View, shown: Option<&[bool]>) -> impl Iterator<Item = &Row> {
         let order = match view.sort {
             Sort::Name => &self.orders[0],
             Sort::Size => &self.orders[1],
@@ -121,6 +148,7 @@ impl Listing {
         };
         ordered
             .into_iter()
+            .filter(move |&i| shown.is_none_or(|shown| shown.get(i as usize) == Some(&true)))
             .skip(view.page * PAGE_SIZE)
             .take(PAGE_SIZE)
             .map(|i| &self.rows[i as usize])
@@ -129,9 +157,9 @@ impl Listing {
     /// The entries of `view`'s page as a JSON array (RFC 8259): one object per entry with
     /// `name` (a name that is not UTF-8 has U+FFFD for its invalid bytes), `type` (`"dir"`
     /// or `"file"`), `size` (bytes; 0 for a directory) and `modified` (RFC 3339, UTC).
-    pub(super) fn json(&self, view: View) -> String {
+    pub(super) fn json(&self, view: View, shown: Option<&[bool]>) -> String {
         let mut out = String::from("[");
-        for (i, row) in self.page(view).enumerate() {
+        for (i, row) in self.page(view, shown).enumerate() {
             out.push_str(if i == 0 { "\n" } else { ",\n" });
             out.push_str(&row.json);
         }
@@ -139,7 +167,8 @@ impl Listing {
         out
     }
 
-    /// The page for the directory whose decoded path has `segments`, showing `view`.
+    /// The page for the directory whose decoded path has `segments`, showing `view` of the
+    /// `shown` entries.
     ///
     /// The heading is the path as breadcrumbs: every ancestor a link (absolute, each segment
     /// percent-encoded). The column headers are links that sort by their column (the
@@ -148,7 +177,7 @@ impl Listing {
     /// directory), shows a file's size in binary units with the exact bytes in its `title`,
     /// and the modification time in the server's local time, machine-readable in its
     /// `<time datetime>` (UTC). A row `../` leads up, except at the root.
-    pub(super) fn html(&self, segments: &[&[u8]], view: View) -> String {
+    pub(super) fn html(&self, segments: &[&[u8]], view: View, shown: Option<&[bool]>) -> String {
         let mut title = String::from("/");
         for segment in segments {
             html::escape(&String::from_utf8_lossy(segment), &mut title);
@@ -194,20 +223,20 @@ impl Listing {
                  <td class=\"time\"></td></tr>\n",
             );
         }
-        for row in self.page(view) {
+        for row in self.page(view, shown) {
             page.push_str(&row.html);
         }
         page.push_str("</tbody>\n</table>\n");
-        let pages = self.pages();
+        let pages = self.pages(shown);
         if pages > 1 {
             self.page_links(view, pages, &mut page);
         }
-        let files = self.rows.len() - self.dirs;
+        let (dirs, files) = self.counts(shown);
         let _ = writeln!(
             page,
             "<p>{} {}, {} {}</p>",
-            self.dirs,
-            if self.dirs == 1 { "folder" } else { "folders" },
+            dirs,
+            if dirs == 1 { "folder" } else { "folders" },
             files,
             if files == 1 { "file" } else { "files" }
         );
@@ -394,6 +423,7 @@ mod tests {
             is_dir,
             size,
             modified,
+            target: None,
         }
     }
 
@@ -423,7 +453,7 @@ mod tests {
             ],
             false,
         );
-        let page = listing.html(&[b"x"], NAME);
+        let page = listing.html(&[b"x"], NAME, None);
         assert_eq!(
             hrefs(&page),
             [
@@ -442,6 +472,7 @@ mod tests {
                 descending: true,
                 ..NAME
             },
+            None,
         );
         assert_eq!(
             hrefs(&down),
@@ -493,7 +524,7 @@ mod tests {
     #[test]
     fn rows_show_human_sizes_exact_bytes_and_times() {
         let listing = Listing::new(vec![entry(b"f", false, 1_258_291, 1_704_164_645)], false);
-        let page = listing.html(&[], NAME);
+        let page = listing.html(&[], NAME, None);
         assert!(
             page.contains("<td class=\"size\" title=\"1258291 bytes\">1.2 MiB</td>"),
             "{page}"
@@ -504,7 +535,7 @@ mod tests {
         );
         assert!(!page.contains("../"));
         assert_eq!(
-            listing.json(NAME),
+            listing.json(NAME, None),
             "[\n{\"name\":\"f\",\"type\":\"file\",\"size\":1258291,\
              \"modified\":\"2024-01-02T03:04:05Z\"}\n]\n"
         );
@@ -522,7 +553,7 @@ mod tests {
             ],
             false,
         );
-        let page = listing.html(&[b"<i>", b"a b"], NAME);
+        let page = listing.html(&[b"<i>", b"a b"], NAME, None);
         assert!(!page.contains("<script>"));
         assert!(!page.contains("<i>"));
         assert!(page.contains(
@@ -539,7 +570,7 @@ mod tests {
             "<h1>Index of <a href=\"/\">/</a><a href=\"/%3Ci%3E/\">&lt;i&gt;/</a>\
              <span aria-current=\"page\">a b/</span></h1>"
         ));
-        let json = listing.json(NAME);
+        let json = listing.json(NAME, None);
         assert!(json.contains("{\"name\":\"a \\\"b\\\" & 'c'\""), "{json}");
         assert!(
             json.contains("{\"name\":\"caf\u{e9} 100%\",\"type\":\"dir\""),
@@ -557,7 +588,7 @@ mod tests {
     #[test]
     fn sort_links_reverse_the_current_column_only() {
         let listing = Listing::new(vec![entry(b"a", false, 0, 0)], false);
-        let page = listing.html(&[], NAME);
+        let page = listing.html(&[], NAME, None);
         assert!(page.contains(
             "<th aria-sort=\"ascending\"><a href=\"?sort=name&amp;order=desc\">Name \u{25b2}</a></th>"
         ));
@@ -571,6 +602,7 @@ mod tests {
                 descending: true,
                 page: 0,
             },
+            None,
         );
         assert!(page.contains(
             "<th aria-sort=\"descending\"><a href=\"?sort=modified&amp;order=asc\">Modified \u{25bc}</a></th>"
@@ -584,8 +616,8 @@ mod tests {
             .map(|i| entry(format!("f{i}").as_bytes(), false, 0, 0))
             .collect();
         let listing = Listing::new(entries, true);
-        assert_eq!(listing.pages(), 2);
-        let second = listing.html(&[], View { page: 1, ..NAME });
+        assert_eq!(listing.pages(None), 2);
+        let second = listing.html(&[], View { page: 1, ..NAME }, None);
         assert_eq!(
             hrefs(&second),
             ["f10000", "f10001", "f10002", "f10003", "f10004"]
@@ -593,10 +625,35 @@ mod tests {
         assert!(second.contains("Page 2 of 2:"));
         assert!(second.contains("<a rel=\"prev\" href=\"?sort=name&amp;order=asc\">Previous</a>"));
         assert!(second.contains("Only the first 100000 entries are read"));
-        let first = listing.html(&[], NAME);
+        let first = listing.html(&[], NAME, None);
         assert_eq!(hrefs(&first).len(), PAGE_SIZE);
         assert!(
             first.contains("<a rel=\"next\" href=\"?sort=name&amp;order=asc&amp;page=2\">Next</a>")
         );
+    }
+    /// Only the shown entries are rendered, paged and counted, in the same order.
+    #[test]
+    fn only_what_is_shown() {
+        let listing = Listing::new(
+            vec![
+                entry(b"d", true, 0, 0),
+                entry(b"e", true, 0, 0),
+                entry(b"a.txt", false, 1, 0),
+                entry(b"b.txt", false, 1, 0),
+            ],
+            false,
+        );
+        let shown = [false, true, true, false];
+        let page = listing.html(&[], NAME, Some(&shown));
+        assert_eq!(hrefs(&page), ["e/", "a.txt"]);
+        assert!(page.contains("<p>1 folder, 1 file</p>"), "{page}");
+        let json = listing.json(NAME, Some(&shown));
+        assert!(
+            json.contains("\"e\"") && json.contains("\"a.txt\""),
+            "{json}"
+        );
+        assert!(!json.contains("\"d\"") && !json.contains("b.txt"), "{json}");
+        assert_eq!(listing.pages(Some(&[false; 4])), 1);
+        assert_eq!(hrefs(&listing.html(&[], NAME, Some(&[false; 4]))).len(), 0);
     }
 }
