@@ -540,41 +540,49 @@ impl StaticFiles {
     ) -> Option<Response> {
         let stat = resource.stat;
         let name = compress::CODINGS.get(coding).copied()?;
-        // The coding's label in the entity-tag: its name, with `-fast` for the fast version.
-        let validators = |pass: Pass| {
+        // The validators of the best and the fast version: the entity-tag ends with the
+        // coding's name, and `-fast` for the fast version.
+        let [best, fast] = [Pass::Best, Pass::Fast].map(|pass| {
             let label = compress::label(coding, pass).unwrap_or(name);
             Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(label), now)
+        });
+        let evaluate = |version: &Validators| {
+            validators::evaluate(request.method, &request.headers, version, now)
         };
-        let evaluate = |current: &Validators| {
-            validators::evaluate(request.method, &request.headers, current, now)
-        };
-        let not_modified = |current: &Validators| {
+        let not_modified = |version: &Validators| {
             let response = Response::new(304)
-                .header("ETag", current.etag())
-                .header("Last-Modified", current.last_modified_value());
+                .header("ETag", version.etag())
+                .header("Last-Modified", version.last_modified_value());
             with_fields(response, &without_content_type(&resource.configured))
         };
-        let held = [Pass::Best, Pass::Fast]
-            .map(validators)
-            .into_iter()
-            .find(|version| evaluate(version) == Precondition::NotModified);
-        let Some(made) = self.compression.variant(stat, coding, &resource.file) else {
-            return held.map(|version| not_modified(&version));
+        // The version the client holds a current copy of, if any.
+        let held = || {
+            [&best, &fast]
+                .into_iter()
+                .find(|version| evaluate(version) == Precondition::NotModified)
         };
-        let current = validators(made.pass);
-        Some(match (evaluate(&current), held) {
-            (Precondition::Proceed, None) => {
-                let response = Response::new(200)
-                    .header("ETag", current.etag())
-                    .header("Last-Modified", current.last_modified_value())
-                    .header("Content-Type", resource.content_type.clone());
-                with_fields(response, &resource.configured)
-                    .header("Content-Encoding", name)
-                    .body(Body::Shared(made.bytes))
-            }
-            (Precondition::NotModified, _) => not_modified(&current),
-            (Precondition::Proceed, Some(version)) => not_modified(&version),
-            (Precondition::Failed, _) => Response::text(412, "Precondition Failed"),
+        let Some(made) = self.compression.variant(stat, coding, &resource.file) else {
+            return held().map(not_modified);
+        };
+        let current = match made.pass {
+            Pass::Best => &best,
+            Pass::Fast => &fast,
+        };
+        Some(match evaluate(current) {
+            Precondition::Proceed => match held() {
+                Some(version) => not_modified(version),
+                None => {
+                    let response = Response::new(200)
+                        .header("ETag", current.etag())
+                        .header("Last-Modified", current.last_modified_value())
+                        .header("Content-Type", resource.content_type.clone());
+                    with_fields(response, &resource.configured)
+                        .header("Content-Encoding", name)
+                        .body(Body::Shared(made.bytes))
+                }
+            },
+            Precondition::NotModified => not_modified(current),
+            Precondition::Failed => Response::text(412, "Precondition Failed"),
         })
     }
 }
