@@ -13,7 +13,7 @@
 //!   compressed at a fast level (gzip 1, zstd 3, brotli 4), made on its request's thread for
 //!   files up to [`INLINE_UP_TO`] bytes (at most about 2 ms, see [`level`]); larger files
 //!   go out as they are until the compression threads have made the fast version (tens of
-//!   milliseconds). The best version, at the highest level the file's size affords
+//!   milliseconds of CPU, first in the job). The best version, at the highest level the file's size affords
 //!   ([`level`]: the maximum up to 1 MiB, lower levels above), is made in the background and
 //!   replaces the fast one. Each version has its own strong ETag (`-gzip-fast`, `-gzip`); a
 //!   client holding either gets `304` (both decode to the file's current bytes). Streaming a
@@ -47,15 +47,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// Files smaller than this are sent as they are: the saving would not pay for the fields.
 pub const MIN_SIZE: u64 = 1024;
 
-/// Files larger than this are sent as they are: compressing one holds its bytes twice in
-/// memory, and such files are rarely text.
+/// Files larger than this are sent as they are: a variant of one would take much of the
+/// cache, and such files are rarely text.
 pub const MAX_SIZE: u64 = 32 * 1024 * 1024;
 
 /// Files up to this size have their first compressed response made on the request's own
 /// thread, at the fast level: at most about 2 ms of CPU (gzip 1 at 80 MB/s, see [`level`]),
-/// once per file version and coding, as much as a worker spends sending a few hundred KiB
-/// over TLS. It covers most pages, stylesheets and scripts; a larger file would hold the
-/// worker's other connections too long.
+/// once per file version and coding. It covers most pages, stylesheets and scripts; a larger
+/// file would hold up the worker's other connections for longer.
 pub const INLINE_UP_TO: u64 = 128 * 1024;
 
 /// The most bytes of input queued or being compressed: 16 MiB, about 15 s of the two
