@@ -53,7 +53,7 @@ pub struct CacheCounters {
 }
 
 /// Counts kept of on-the-fly compression: answered from the cache of variants, compressions
-/// started, and bytes not sent thanks to compression.
+/// started and dropped, the input bytes in flight, and bytes not sent thanks to compression.
 #[derive(Debug)]
 pub struct CompressionCounters {
     /// Compressed responses answered from the cache.
@@ -62,6 +62,11 @@ pub struct CompressionCounters {
     pub misses: AtomicU64,
     /// The file's size minus the variant's, summed over the compressed responses.
     pub bytes_saved: AtomicU64,
+    /// Compressions not queued: the bound on input bytes in flight was reached, or the queue
+    /// was full.
+    pub dropped: AtomicU64,
+    /// Input bytes of the compressions queued or running (a gauge).
+    pub in_flight_bytes: AtomicU64,
 }
 
 /// Whether `--metrics` is on: only then are responses counted by method and duration (which
@@ -94,6 +99,8 @@ pub static COMPRESSION: CompressionCounters = CompressionCounters {
     hits: AtomicU64::new(0),
     misses: AtomicU64::new(0),
     bytes_saved: AtomicU64::new(0),
+    dropped: AtomicU64::new(0),
+    in_flight_bytes: AtomicU64::new(0),
 };
 
 /// Turns request counting on (`--metrics`).
@@ -321,6 +328,16 @@ fn exposition(sources: &Sources) -> String {
         COMPRESSION.bytes_saved.load(Ordering::Relaxed),
     );
     out.counter(
+        "nomserve_compression_dropped_total",
+        "Compressions not queued: too many input bytes in flight, or the queue full.",
+        COMPRESSION.dropped.load(Ordering::Relaxed),
+    );
+    out.gauge(
+        "nomserve_compression_in_flight_bytes",
+        "Input bytes of the compressions queued or running.",
+        COMPRESSION.in_flight_bytes.load(Ordering::Relaxed),
+    );
+    out.counter(
         "nomserve_tls_handshakes_total",
         "TLS handshakes completed.",
         TLS_HANDSHAKES.load(Ordering::Relaxed),
@@ -480,6 +497,8 @@ mod tests {
             "nomserve_access_log_dropped_lines_total",
             "nomserve_file_cache_hits_total",
             "nomserve_compression_saved_bytes_total",
+            "nomserve_compression_dropped_total",
+            "nomserve_compression_in_flight_bytes",
             "nomserve_open_fds",
             "nomserve_max_fds",
         ] {

@@ -1,13 +1,16 @@
 //! Compression on the fly, against the real binary: each coding decodes to the file's exact
-//! bytes, negotiation follows the q-values, files that should not be compressed are not, HEAD
-//! matches GET, a changed file is never answered with its old variant, and the variant's own
-//! ETag validates.
+//! bytes, from the first response on; negotiation follows the q-values, files that should
+//! not be compressed are not, HEAD matches GET, a changed file is never answered with its old
+//! variant, and each version's own ETag validates. The compression threads run at the lowest
+//! CPU priority, and a burst for many large files queues no more than the bound on bytes in
+//! flight.
 
 mod common;
 
-use common::{Response, Server, TIMEOUT, get_with, request};
+use common::{Response, Server, TIMEOUT, get_with, read_to_close, request, split_responses};
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Instant;
 
@@ -33,8 +36,8 @@ fn site() -> tempfile::TempDir {
     dir
 }
 
-/// GET `path` with `Accept-Encoding: accept` until the response is in `coding` (the variant
-/// is made in the background; the first answers are the file as it is).
+/// GET `path` with `Accept-Encoding: accept` until the response is in `coding` (a file of
+/// more than 128 KiB goes out as it is until its fast version is made in the background).
 fn until_coded(server: &Server, path: &str, accept: &str, coding: &str) -> Response {
     let deadline = Instant::now() + TIMEOUT;
     loop {
@@ -78,13 +81,19 @@ fn bytes_of(root: &Path, name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn each_coding_decodes_to_the_file() {
+fn the_first_response_is_compressed_and_decodes_to_the_file() {
     let dir = site();
     let server = Server::with_args(dir.path(), &[]);
     let file = bytes_of(dir.path(), "page.html");
     for coding in ["gzip", "br", "zstd"] {
-        let response = until_coded(&server, "/page.html", coding, coding);
+        // The first request for the coding: made at the fast level, on the spot.
+        let response = get_with(
+            &server,
+            "/page.html",
+            &format!("Accept-Encoding: {coding}\r\n"),
+        );
         assert_eq!(response.status, 200);
+        assert_eq!(response.header("Content-Encoding"), Some(coding));
         assert_eq!(response.header("Vary"), Some("Accept-Encoding"));
         assert_eq!(
             response.header("Content-Length"),
@@ -95,8 +104,16 @@ fn each_coding_decodes_to_the_file() {
             "{coding} saves little"
         );
         assert_eq!(decoded(&response), file, "{coding}");
+        // The fast version's own tag; it validates, whichever version is current.
         let etag = response.header("ETag").unwrap();
-        assert!(etag.ends_with(&format!("-{coding}\"")), "{etag}");
+        assert!(etag.ends_with(&format!("-{coding}-fast\"")), "{etag}");
+        let again = get_with(
+            &server,
+            "/page.html",
+            &format!("Accept-Encoding: {coding}\r\nIf-None-Match: {etag}\r\n"),
+        );
+        assert_eq!(again.status, 304, "{coding}");
+        assert_eq!(again.header("ETag"), Some(etag));
     }
     // The identity response varies too, and carries the file's own ETag.
     let identity = get_with(&server, "/page.html", "");
@@ -173,13 +190,22 @@ fn small_files_images_and_encoded_files_are_left_alone() {
 fn head_matches_get() {
     let dir = site();
     let server = Server::with_args(dir.path(), &[]);
-    let get = until_coded(&server, "/page.html", "gzip", "gzip");
-    let head = request(
-        &server,
-        "HEAD /page.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\
-         Connection: close\r\n\r\n",
-    );
+    let head_request = "HEAD /page.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\
+                        Connection: close\r\n\r\n";
+    // The best version replaces the fast one once, in the background: a HEAD between two
+    // GETs that got the same version was answered for that version.
+    let deadline = Instant::now() + TIMEOUT;
+    let (get, head) = loop {
+        let before = get_with(&server, "/page.html", "Accept-Encoding: gzip\r\n");
+        let head = request(&server, head_request);
+        let after = get_with(&server, "/page.html", "Accept-Encoding: gzip\r\n");
+        if before.header("ETag") == after.header("ETag") {
+            break (after, head);
+        }
+        assert!(Instant::now() < deadline, "the version kept changing");
+    };
     assert!(head.body.is_empty());
+    assert_eq!(get.header("Content-Encoding"), Some("gzip"));
     for field in [
         "Content-Encoding",
         "Content-Length",
@@ -257,4 +283,124 @@ fn the_variants_etag_validates() {
     assert_eq!(range.status, 206);
     assert_eq!(range.header("Content-Encoding"), None);
     assert_eq!(range.body, &bytes_of(dir.path(), "page.html")[..100]);
+}
+
+/// The threads of process `pid` named `compress-N`: their name, scheduling policy and nice
+/// value, from `/proc/PID/task/TID/stat` (proc_pid_stat(5): field 19 is the nice value and
+/// field 41 the policy, counted from the pid; the name, field 2, ends at the last `)`).
+fn compression_threads(pid: u32) -> Vec<(String, u32, i32)> {
+    let mut threads = Vec::new();
+    for entry in fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = entry.unwrap().path();
+        let (Ok(name), Ok(stat)) = (
+            fs::read_to_string(task.join("comm")),
+            fs::read_to_string(task.join("stat")),
+        ) else {
+            continue;
+        };
+        if !name.starts_with("compress-") {
+            continue;
+        }
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        let nice = fields[19 - 3].parse().unwrap();
+        let policy = fields[41 - 3].parse().unwrap();
+        threads.push((name.trim().to_string(), policy, nice));
+    }
+    threads
+}
+
+#[test]
+fn compression_threads_run_at_the_lowest_priority() {
+    /// sched(7)'s SCHED_IDLE.
+    const SCHED_IDLE: u32 = 5;
+    let dir = site();
+    let server = Server::with_env(dir.path(), &[], &[("RUST_LOG", "debug")]);
+    // The first compression starts the threads.
+    get_with(&server, "/page.html", "Accept-Encoding: br\r\n");
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let threads = compression_threads(server.pid());
+        if threads.len() == 2
+            && threads
+                .iter()
+                .all(|&(_, policy, nice)| policy == SCHED_IDLE || nice == 19)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{threads:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Which one applied is logged.
+    server.wait_for_log("compression thread at ");
+}
+
+/// The address the banner gives for the metrics listener.
+fn metrics_addr(server: &Server) -> SocketAddr {
+    let line = server.wait_for_log("metrics at http://");
+    let rest = line.split_once("metrics at http://").unwrap().1;
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// The value of the sample `name` (without labels) on the metrics listener at `addr`.
+fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n")
+        .unwrap();
+    let text = split_responses(&read_to_close(&mut stream), &[false])
+        .remove(0)
+        .text();
+    let value = text
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"));
+    value.parse().unwrap()
+}
+
+#[test]
+fn a_burst_for_many_large_files_queues_no_more_than_the_bound() {
+    const MIB: usize = 1024 * 1024;
+    /// The bound on input bytes queued or being compressed.
+    const IN_FLIGHT: u64 = 16 * MIB as u64;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        let mut text = String::with_capacity(MIB + 64);
+        let mut row = 0;
+        while text.len() < MIB {
+            text.push_str(&format!("<li>file {i}, row {row}</li>\n"));
+            row += 1;
+        }
+        text.truncate(MIB);
+        fs::write(dir.path().join(format!("big-{i}.txt")), text).unwrap();
+    }
+    let server = Server::with_args(dir.path(), &["--metrics", "127.0.0.1:0"]);
+    let metrics = metrics_addr(&server);
+    let head = |i: usize| {
+        let response = request(
+            &server,
+            &format!(
+                "HEAD /big-{i}.txt HTTP/1.1\r\nHost: localhost\r\n\
+                 Accept-Encoding: br, zstd, gzip\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(response.status, 200);
+    };
+    // Each takes 1 MiB into the work in flight, until the bound: the rest are dropped.
+    for i in 0..40 {
+        head(i);
+        let in_flight = metric(metrics, "nomserve_compression_in_flight_bytes");
+        assert!(in_flight <= IN_FLIGHT, "{in_flight} bytes in flight");
+    }
+    assert!(metric(metrics, "nomserve_compression_dropped_total") > 0);
+    // The first 16 were taken (the bound holds 16 of them); asked again, none is queued
+    // twice.
+    let started = metric(metrics, "nomserve_compression_misses_total");
+    for i in 0..16 {
+        head(i);
+    }
+    assert_eq!(
+        metric(metrics, "nomserve_compression_misses_total"),
+        started
+    );
 }

@@ -46,7 +46,7 @@ use crate::http::negotiate::prefers_html;
 use crate::http::response::{Body, Response};
 pub use cache::CacheLimits;
 use cache::FileCache;
-use compress::Compression;
+use compress::{Compression, Pass};
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
 use nomserve_grammar::{DecodedPath, Request, decode_path};
@@ -95,7 +95,7 @@ pub struct StaticFiles {
     beneath: Beneath,
     options: FileOptions,
     cache: Arc<FileCache>,
-    compression: Arc<Compression>,
+    compression: Compression,
     listings: listing::Listings,
 }
 
@@ -593,10 +593,14 @@ impl StaticFiles {
 
 impl StaticFiles {
     /// The answer from the variant of `resource` in coding `coding` that this server makes
-    /// ([`compress`]), when it has one to give: the variant when it is ready (200, or 304
-    /// and 412 by its validators), or 304 when the client's copy of it is current although
-    /// the variant is not in memory. `None` sends the file as it is: the variant is still
-    /// being made, or not worth sending.
+    /// ([`compress`]), when it has one to give: the variant's best or fast version, whichever
+    /// is ready (200, or 304 and 412 by its validators), or 304 when the client's copy of
+    /// either version is current although it is not the one ready or none is. `None` sends
+    /// the file as it is: no version is ready, or none is worth sending.
+    ///
+    /// Both versions decode to the file's current bytes, so a client holding either is told
+    /// its copy is current (RFC 9110 §13.1.2: the server selects the representation whose
+    /// entity-tag If-None-Match is evaluated against), rather than sent the other again.
     fn made_here(
         &self,
         request: &Request<'_, '_>,
@@ -606,30 +610,50 @@ impl StaticFiles {
     ) -> Option<Response> {
         let stat = resource.stat;
         let name = compress::CODINGS.get(coding).copied()?;
-        let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(name), now);
-        let precondition = validators::evaluate(request.method, &request.headers, &current, now);
-        let not_modified = || {
+        // The validators of the best and the fast version: the entity-tag ends with the
+        // coding's name, and `-fast` for the fast version.
+        let [best, fast] = [Pass::Best, Pass::Fast].map(|pass| {
+            let label = compress::label(coding, pass).unwrap_or(name);
+            Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(label), now)
+        });
+        let evaluate = |version: &Validators| {
+            validators::evaluate(request.method, &request.headers, version, now)
+        };
+        let not_modified = |version: &Validators| {
             let response = Response::new(304)
-                .header("ETag", current.etag())
-                .header("Last-Modified", current.last_modified_value());
+                .header("ETag", version.etag())
+                .header("Last-Modified", version.last_modified_value());
             with_fields(response, &without_content_type(&resource.configured))
         };
-        match self.compression.variant(stat, coding, &resource.file) {
-            Ok(bytes) => Some(match precondition {
-                Precondition::Proceed => {
+        // The version the client holds a current copy of, if any.
+        let held = || {
+            [&best, &fast]
+                .into_iter()
+                .find(|version| evaluate(version) == Precondition::NotModified)
+        };
+        let Some(made) = self.compression.variant(stat, coding, &resource.file) else {
+            return held().map(not_modified);
+        };
+        let current = match made.pass {
+            Pass::Best => &best,
+            Pass::Fast => &fast,
+        };
+        Some(match evaluate(current) {
+            Precondition::Proceed => match held() {
+                Some(version) => not_modified(version),
+                None => {
                     let response = Response::new(200)
                         .header("ETag", current.etag())
                         .header("Last-Modified", current.last_modified_value())
                         .header("Content-Type", resource.content_type.clone());
                     with_fields(response, &resource.configured)
                         .header("Content-Encoding", name)
-                        .body(Body::Shared(bytes))
+                        .body(Body::Shared(made.bytes))
                 }
-                Precondition::NotModified => not_modified(),
-                Precondition::Failed => Response::text(412, "Precondition Failed"),
-            }),
-            Err(_) => (precondition == Precondition::NotModified).then(not_modified),
-        }
+            },
+            Precondition::NotModified => not_modified(current),
+            Precondition::Failed => Response::text(412, "Precondition Failed"),
+        })
     }
 }
 
