@@ -18,8 +18,8 @@
 //!   job is dropped and a later request asks again). Streaming a compressed body instead would
 //!   make that first response chunked, without a Content-Length, ranges or a strong ETag, and
 //!   cost a compression per concurrent first request; serving identity once costs only bytes.
-//! - **Never stale.** Entries are keyed by the file's version (device, inode, size and
-//!   modification time, as the open-file cache checks them): a file changed on disk is a new
+//! - **Never stale.** Entries are keyed by the file's version (device, inode, size,
+//!   modification and change times, as the open-file cache checks them): a file changed on disk is a new
 //!   key, compressed anew, and the old entry ages out of the cache.
 
 use super::Stat;
@@ -363,6 +363,8 @@ mod tests {
             len: 10_000,
             mtime_sec: 1,
             mtime_nsec: 0,
+            ctime_sec: 1,
+            ctime_nsec: 0,
             dev: 1,
             ino,
         };
