@@ -339,7 +339,7 @@ impl StaticFiles {
             now,
         ));
         if keep {
-            self.cache.insert(key, ticket, Arc::clone(&resource));
+            self.cache.insert(key, rel, ticket, Arc::clone(&resource));
         }
         self.represent(request, &resource)
     }
