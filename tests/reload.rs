@@ -5,7 +5,8 @@
 //!
 //! The server runs with everything that owns something: the open-file cache (on by
 //! default), a precompressed variant, compression on the fly, listings and an `[[auth]]`
-//! area, all from a config file that every SIGHUP reads again. Its threads, descriptors and
+//! area, all from a config file that every SIGHUP reads again, served over HTTPS with a
+//! certificate every SIGHUP reads again too. Its threads, descriptors and
 //! inotify instances are counted in /proc after a first round of traffic, and again after
 //! 200 reloads made while a client keeps requesting (one in ten refused, after the file
 //! handler was built) and the same round of traffic: they must not have grown.
@@ -14,9 +15,11 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Response, Server, TIMEOUT, read_to_close, split_responses};
+use common::{Response, Server, TIMEOUT, split_responses};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -95,14 +98,42 @@ fn site(top: &Path) -> String {
     config.to_str().unwrap().to_string()
 }
 
-/// `GET path` with `fields` on a new connection to `addr`, and its response.
-fn get_with(addr: SocketAddr, path: &str, fields: &str) -> Response {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+/// Writes a self-signed certificate for `localhost` and its key into `top`; returns their
+/// paths and a client that trusts the certificate.
+fn certificate(top: &Path) -> (String, String, Arc<ClientConfig>) {
+    let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (top.join("cert.pem"), top.join("key.pem"));
+    fs::write(&cert, pair.cert.pem()).unwrap();
+    fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
+    let mut roots = RootCertStore::empty();
+    roots.add(pair.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let client = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    (path(&cert), path(&key), Arc::new(client))
+}
+
+/// `GET path` with `fields` over HTTPS on a new connection to `addr`, and its response.
+fn get_with(addr: SocketAddr, client: &Arc<ClientConfig>, path: &str, fields: &str) -> Response {
+    let name = ServerName::try_from("localhost").unwrap();
+    let session = ClientConnection::new(Arc::clone(client), name).unwrap();
+    let socket = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut tls = StreamOwned::new(session, socket);
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{fields}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut responses = split_responses(&read_to_close(&mut stream), &[false]);
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    match tls.read_to_end(&mut bytes) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => {}
+        Err(e) => panic!("reading the response to {path}: {e}"),
+    }
+    let mut responses = split_responses(&bytes, &[false]);
     assert_eq!(responses.len(), 1, "one response to {path}");
     responses.remove(0)
 }
@@ -153,13 +184,14 @@ fn traffic() -> Vec<Ask> {
 /// A round of traffic that leaves the server in the same state whatever it held before:
 /// every request answered as it must be, twice (the second from the caches), and the page's
 /// gzip variant made (so the compression threads run).
-fn round(server: SocketAddr) {
+fn round(server: SocketAddr, client: &Arc<ClientConfig>) {
     for ask in traffic().iter().chain(traffic().iter()) {
-        let response = get_with(server, ask.path, &ask.fields);
+        let response = get_with(server, client, ask.path, &ask.fields);
         assert!((ask.check)(&response), "{}: {}", ask.path, response.status);
     }
     let deadline = Instant::now() + TIMEOUT;
-    while get_with(server, "/page.txt", "Accept-Encoding: gzip\r\n").header("Content-Encoding")
+    while get_with(server, client, "/page.txt", "Accept-Encoding: gzip\r\n")
+        .header("Content-Encoding")
         != Some("gzip")
     {
         assert!(
@@ -174,19 +206,22 @@ fn round(server: SocketAddr) {
 fn two_hundred_reloads_under_load_leave_nothing_behind() {
     let top = tempfile::tempdir().unwrap();
     let config = site(top.path());
-    let server = Server::with_args(&top.path().join("www"), &["--config", &config]);
-    round(server.addr);
+    let (cert, key, client) = certificate(top.path());
+    let args = ["--config", &config, "--tls-cert", &cert, "--tls-key", &key];
+    let server = Server::with_args(&top.path().join("www"), &args);
+    round(server.addr, &client);
     let before = Held::of(server.pid());
 
     let stop = Arc::new(AtomicBool::new(false));
     let answered = Arc::new(AtomicUsize::new(0));
-    let client = {
+    let requests = {
         let (addr, stop, answered) = (server.addr, Arc::clone(&stop), Arc::clone(&answered));
+        let client = Arc::clone(&client);
         thread::spawn(move || {
             let asks = traffic();
             while !stop.load(Ordering::Relaxed) {
                 for ask in &asks {
-                    let response = get_with(addr, ask.path, &ask.fields);
+                    let response = get_with(addr, &client, ask.path, &ask.fields);
                     // The gzip variant of a page may still be being made after a reload.
                     let made_here = ask.path == "/page.txt";
                     assert!(
@@ -212,19 +247,21 @@ fn two_hundred_reloads_under_load_leave_nothing_behind() {
             .unwrap();
             server.signal("HUP");
             server.wait_for_log("keeping the current settings");
+            server.wait_for_log("SIGHUP: reloaded the TLS certificate");
             fs::write(&config, &good).unwrap();
             continue;
         }
         server.signal("HUP");
         server.wait_for_log("SIGHUP: new settings applied");
+        server.wait_for_log("SIGHUP: reloaded the TLS certificate");
     }
     stop.store(true, Ordering::Relaxed);
-    client
+    requests
         .join()
         .expect("the client's requests were answered as they must be");
     assert!(answered.load(Ordering::Relaxed) > 0);
 
-    round(server.addr);
+    round(server.addr, &client);
     // The old settings' threads end, and their descriptors close, as their last users let
     // go: wait for that rather than assume it took no time.
     let deadline = Instant::now() + TIMEOUT;
