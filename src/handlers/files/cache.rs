@@ -350,8 +350,11 @@ impl FileCache {
 
     /// Whether `resource`, the file at `rel` and its precompressed variants, is what is on
     /// disk: each path's `statx` (without following a final symlink) gives the device, inode,
-    /// size, modification and change times it was cached with. A variant made since is not
-    /// looked for: its creation is an event in a watched directory.
+    /// size, modification and change times it was cached with. By path rather than `fstat`
+    /// on the open file: both see a write through any link or mapping (the inode is the
+    /// same), and the path also sees its name given to another inode where no watch looks.
+    /// A variant made since is not looked for: its creation is an event in a watched
+    /// directory.
     fn on_disk(&self, rel: &Path, resource: &Resource) -> bool {
         let same = |rel: &Path, stat: &Stat| {
             std::fs::symlink_metadata(self.root.join(rel))
@@ -597,5 +600,26 @@ fn forget(watches: &mut Watches, key: &str, wds: &[i32]) {
         if let Some(watch) = watches.by_wd.get_mut(wd) {
             watch.keys.remove(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_ticket_has_each_watch_once_and_is_as_old_as_its_oldest_part() {
+        let first = Instant::now();
+        let later = first + Duration::from_millis(5);
+        let ticket = |wd, taken| Ticket {
+            watches: vec![(wd, 0)],
+            taken: Some(taken),
+        };
+        let joined = Ticket::joined([ticket(2, later), ticket(1, first), ticket(2, later)]);
+        assert_eq!(joined.watches, vec![(1, 0), (2, 0)]);
+        assert_eq!(joined.taken, Some(first));
+        let partial = Ticket::joined([Ticket::default(), ticket(3, later)]);
+        assert_eq!(partial.taken, Some(later));
+        assert!(Ticket::joined([]).is_empty());
     }
 }
