@@ -373,9 +373,14 @@ impl Control {
         self.shared.shutting_down()
     }
 
-    /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]).
+    /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]). Every
+    /// worker is woken to take it, so that an idle one lets go of the old handler at once,
+    /// and with it whatever the old handler owns (threads, descriptors, caches).
     pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
         self.shared.replace_handler(handler);
+        for lane in self.lanes.iter() {
+            lane.wake();
+        }
     }
 }
 

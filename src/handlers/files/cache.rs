@@ -9,39 +9,57 @@
 //! Never stale. Every directory from the root down to a cached file is watched with
 //! inotify; any change in one (a write, a touch, a create, delete or rename of a name in it,
 //! the directory itself moved or deleted) drops every entry below it, as soon as the watcher
-//! thread reads the event: microseconds after the change, far inside the 50 ms the server
-//! promises. An entry is only made for a file reached without a symlink (checked by opening
-//! the path again with `RESOLVE_NO_SYMLINKS`), so its inode is the one its directory's
-//! watch sees. A change between the file's open and its watches is caught by comparing
-//! the file opened again after the watches are in place (same inode, size and
-//! modification time); a change after that bumps the watch's generation, and an entry
-//! whose watches moved on since its ticket was taken is not kept. If inotify cannot be had
-//! (or the watcher stops), nothing is cached: every request opens its file.
+//! thread reads the event: microseconds after the change. An entry is only made for a file
+//! reached without a symlink (checked by opening the path again with `RESOLVE_NO_SYMLINKS`),
+//! so its inode is the one its directory's watch sees. A change between the file's open and
+//! its watches is caught by comparing the file opened again after the watches are in place
+//! (same inode, size, modification and change times); a change after that bumps the watch's
+//! generation, and an entry whose watches moved on since its ticket was taken is not kept.
+//! If inotify cannot be had (or the watcher stops), nothing is cached: every request opens
+//! its file.
+//!
+//! Inotify does not see every change: a write through a hard link outside the watched
+//! directories, a write through a shared memory mapping, a change made by another host on
+//! a network file system, events lost to a full queue. So every entry is also checked on
+//! disk ([`FRESH`]): a lookup that finds it last checked a second or more ago first takes
+//! one `statx` of each of its files by path (the file and its precompressed variants) and
+//! compares device, inode, size, modification and change times; any difference drops it.
+//! A write through a mapping updates the modification and change times at its first write
+//! fault on a clean page, so it is caught like any other. Between checks a hit makes no
+//! system call.
 //!
 //! Directory listings are kept by the same watches ([`FileCache::watch_dir`] for the
 //! directories down to a listed one and each subdirectory it shows, and
-//! [`FileCache::unchanged`] before a kept listing is used), so they are invalidated by the
-//! same events.
+//! [`FileCache::current`] before a kept listing is used), so they are invalidated by the
+//! same events, and read again once they are a second old.
 //!
 //! Bounded by entries and by the bytes of small files kept; past either, the least recently
 //! used entry of its shard goes. A lookup first tries the calling thread's own copies of the
-//! entries it used ([`Resource::for_this_thread`]: the bytes and fields copied, a large file
-//! opened again), valid while no event has come since they were made: a hit there touches
-//! no lock and no memory another worker writes, not even a reference count, and a large
-//! file's `sendfile` goes through an open file description of the worker's own. A miss
-//! there takes one shard's lock, never across a system call.
+//! entries it used ([`front`], [`Resource::for_this_thread`]: the bytes and fields copied, a
+//! large file opened again), valid while no event has come since they were made and their
+//! entry was checked on disk less than a second ago: a hit there touches no memory another
+//! worker writes, not even a reference count, and a large file's `sendfile` goes through an
+//! open file description of the worker's own. A miss there takes one shard's lock, never
+//! across a system call.
+//!
+//! Dropped (when a reload replaced the handler that owns it, and the last request using it
+//! ended), the cache leaves nothing behind: its watcher thread ends and closes the inotify
+//! instance ([`watcher`]), and every thread's copies of its entries are dropped with it.
 
-use super::Resource;
+mod front;
+mod watcher;
+
+use super::{Resource, Stat, precompressed};
 use crate::metrics;
+use front::{Fronts, Held};
 use rustix::fd::OwnedFd;
 use rustix::fs::inotify;
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Shards of the entry map: lookups on different paths rarely share a lock.
 const SHARDS: usize = 16;
@@ -49,22 +67,12 @@ const SHARDS: usize = 16;
 /// Most entries a thread keeps copies of; past it, its copies are dropped and made again.
 const FRONT_ENTRIES: usize = 256;
 
+/// How long an entry (or a listing) is served after it was last found current on disk: a
+/// change inotify does not report is seen within this long.
+pub const FRESH: Duration = Duration::from_secs(1);
+
 /// Numbers each cache, so that a thread's copies are never taken for another cache's.
 static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's copies of the entries it used.
-    static FRONT: RefCell<Front> = RefCell::new(Front::default());
-}
-
-/// A thread's copies, and which cache and which generation of it they are copies of.
-#[derive(Debug, Default)]
-struct Front {
-    cache: usize,
-    epoch: u64,
-    map: HashMap<Box<str>, Arc<Resource>>,
-    bytes: u64,
-}
 
 /// What a watch reports: anything that can change what a path under the directory names or
 /// holds.
@@ -105,9 +113,13 @@ pub struct FileCache {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
     watches: Mutex<Watches>,
-    inotify: Option<OwnedFd>,
+    inotify: Option<Arc<OwnedFd>>,
     /// The watcher thread is reading events: entries may be served.
     alive: AtomicBool,
+    /// Each thread's copies of the entries it used.
+    fronts: Fronts,
+    /// Ends the watcher thread when the cache is dropped.
+    stop: Mutex<Option<watcher::Stop>>,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +134,10 @@ struct Shard {
 #[derive(Debug)]
 struct Slot {
     resource: Arc<Resource>,
+    /// The file's path relative to the root, where it is checked on disk.
+    rel: PathBuf,
+    /// When it was last found current: a moment before the check's `statx` calls.
+    checked: Instant,
     used: u64,
     watches: Vec<i32>,
 }
@@ -143,19 +159,29 @@ struct Watch {
 }
 
 /// The watches of a file's directories and their generations, taken before its variants
-/// are looked for.
+/// are looked for, and when.
 #[derive(Debug, Default)]
 pub struct Ticket {
     watches: Vec<(i32, u64)>,
+    /// When the watches were noted: what is read after it is current as of then at least.
+    taken: Option<Instant>,
 }
 
 impl Ticket {
-    /// The watches of all of `tickets`, each once.
+    /// The watches of all of `tickets`, each once, taken when the first of them was.
     pub fn joined(tickets: impl IntoIterator<Item = Ticket>) -> Ticket {
-        let mut watches: Vec<(i32, u64)> = tickets.into_iter().flat_map(|t| t.watches).collect();
+        let mut taken: Option<Instant> = None;
+        let mut watches = Vec::new();
+        for ticket in tickets {
+            watches.extend(ticket.watches);
+            taken = match (taken, ticket.taken) {
+                (Some(one), Some(other)) => Some(one.min(other)),
+                (one, other) => one.or(other),
+            };
+        }
         watches.sort_unstable();
         watches.dedup();
-        Ticket { watches }
+        Ticket { watches, taken }
     }
 
     /// Whether the ticket holds no watch: what it stands for cannot be cached.
@@ -171,8 +197,9 @@ impl FileCache {
         let inotify = if limits.entries == 0 {
             None
         } else {
-            match inotify::init(inotify::CreateFlags::CLOEXEC) {
-                Ok(fd) => Some(fd),
+            let flags = inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK;
+            match inotify::init(flags) {
+                Ok(fd) => Some(Arc::new(fd)),
                 Err(e) => {
                     log::warn!("no inotify ({e}): the open-file cache is off");
                     None
@@ -188,16 +215,17 @@ impl FileCache {
             hasher: RandomState::new(),
             watches: Mutex::default(),
             alive: AtomicBool::new(inotify.is_some()),
-            inotify,
+            inotify: inotify.clone(),
+            fronts: Fronts::default(),
+            stop: Mutex::new(None),
         });
-        if cache.inotify.is_some() {
-            let watcher = Arc::clone(&cache);
-            let spawned = std::thread::Builder::new()
-                .name("file-cache".to_string())
-                .spawn(move || watcher.watch_events());
-            if let Err(e) = spawned {
-                log::warn!("cannot start the file cache's watcher ({e}): the cache is off");
-                cache.alive.store(false, Ordering::Release);
+        if let Some(inotify) = inotify {
+            match watcher::start(Arc::downgrade(&cache), inotify) {
+                Ok(stop) => *cache.stop.lock().unwrap_or_else(PoisonError::into_inner) = Some(stop),
+                Err(e) => {
+                    log::warn!("cannot start the file cache's watcher ({e}): the cache is off");
+                    cache.alive.store(false, Ordering::Release);
+                }
             }
         }
         cache
@@ -226,27 +254,71 @@ impl FileCache {
         self.limits
     }
 
-    /// The entry for the request path `key`, if one is cached: this thread's copy of it.
+    /// The entry for the request path `key`, if one is cached and current: this thread's
+    /// copy of it. An entry last found current on disk [`FRESH`] ago or more is checked
+    /// again first ([`FileCache::on_disk`]), and dropped if it changed.
     pub fn get(&self, key: &str) -> Option<Arc<Resource>> {
         if !self.enabled() {
             return None;
         }
+        let now = Instant::now();
         let epoch = self.epoch.load(Ordering::Acquire);
-        let copy = FRONT.with(|front| {
-            let mut front = front.borrow_mut();
-            if front.cache != self.id || front.epoch != epoch {
-                front.map.clear();
-                front.bytes = 0;
-                front.cache = self.id;
+        let expired = self.fronts.with(self.id, |front| {
+            if front.epoch != epoch {
+                front.clear();
                 front.epoch = epoch;
             }
-            front.map.get(key).map(Arc::clone)
+            match front.map.get(key) {
+                Some(copy) if now < copy.until => Ok(Arc::clone(&copy.resource)),
+                Some(copy) => Err(Some(copy.source.as_ptr())),
+                None => Err(None),
+            }
         });
-        if copy.is_some() {
-            metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
-            return copy;
-        }
-        let shared = {
+        let source = match expired {
+            Ok(copy) => {
+                metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(copy);
+            }
+            Err(source) => source,
+        };
+        let (shared, until) = self.shared(key, now)?;
+        metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
+        let copy = self.fronts.with(self.id, |front| {
+            if front.epoch != epoch {
+                front.clear();
+                front.epoch = epoch;
+            }
+            if source == Some(Arc::as_ptr(&shared)) {
+                if let Some(copy) = front.map.get_mut(key) {
+                    copy.until = until;
+                    return Arc::clone(&copy.resource);
+                }
+            }
+            let copy = Arc::new(shared.for_this_thread());
+            let size = copy.kept_bytes();
+            if front.map.len() >= FRONT_ENTRIES || front.bytes + size > self.limits.bytes {
+                front.clear();
+            }
+            front.bytes += size;
+            let old = front.map.insert(
+                Box::from(key),
+                Held {
+                    resource: Arc::clone(&copy),
+                    source: Arc::downgrade(&shared),
+                    until,
+                },
+            );
+            front.bytes -= old.map_or(0, |old| old.resource.kept_bytes());
+            copy
+        });
+        Some(copy)
+    }
+
+    /// The shared entry for `key` and until when it may be served, checked on disk first if
+    /// it was last found current [`FRESH`] before `now` or earlier; `None` (a miss) if there
+    /// is none or it changed (then it is dropped).
+    fn shared(&self, key: &str, now: Instant) -> Option<(Arc<Resource>, Instant)> {
+        let (resource, rel) = {
             let mut shard = self.shard(key);
             shard.tick += 1;
             let tick = shard.tick;
@@ -255,21 +327,69 @@ impl FileCache {
                 return None;
             };
             slot.used = tick;
-            Arc::clone(&slot.resource)
-        };
-        metrics::FILE_CACHE.hits.fetch_add(1, Ordering::Relaxed);
-        let copy = Arc::new(shared.for_this_thread());
-        FRONT.with(|front| {
-            let mut front = front.borrow_mut();
-            let size = copy.kept_bytes();
-            if front.map.len() >= FRONT_ENTRIES || front.bytes + size > self.limits.bytes {
-                front.map.clear();
-                front.bytes = 0;
+            if now < slot.checked + FRESH {
+                return Some((Arc::clone(&slot.resource), slot.checked + FRESH));
             }
-            front.bytes += size;
-            front.map.insert(Box::from(key), Arc::clone(&copy));
-        });
-        Some(copy)
+            (Arc::clone(&slot.resource), slot.rel.clone())
+        };
+        // `now` was read before the `statx` calls: the entry is current as of then.
+        if self.on_disk(&rel, &resource) {
+            let mut shard = self.shard(key);
+            if let Some(slot) = shard.map.get_mut(key) {
+                if Arc::ptr_eq(&slot.resource, &resource) {
+                    slot.checked = slot.checked.max(now);
+                }
+            }
+            return Some((resource, now + FRESH));
+        }
+        log::debug!("{key}: changed on disk unseen by inotify; dropped from the cache");
+        self.remove(key, &resource);
+        metrics::FILE_CACHE.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Whether `resource`, the file at `rel` and its precompressed variants, is what is on
+    /// disk: each path's `statx` (without following a final symlink) gives the device, inode,
+    /// size, modification and change times it was cached with. By path rather than `fstat`
+    /// on the open file: both see a write through any link or mapping (the inode is the
+    /// same), and the path also sees its name given to another inode where no watch looks.
+    /// A variant made since is not looked for: its creation is an event in a watched
+    /// directory.
+    fn on_disk(&self, rel: &Path, resource: &Resource) -> bool {
+        let same = |rel: &Path, stat: &Stat| {
+            std::fs::symlink_metadata(self.root.join(rel))
+                .is_ok_and(|meta| Stat::of(&meta) == *stat)
+        };
+        same(rel, &resource.stat)
+            && resource
+                .variants
+                .iter()
+                .zip(precompressed::VARIANTS)
+                .all(|(variant, kind)| {
+                    variant.as_ref().is_none_or(|(_, stat)| {
+                        let mut name = rel.as_os_str().to_owned();
+                        name.push(kind.suffix);
+                        same(Path::new(&name), stat)
+                    })
+                })
+    }
+
+    /// Drops the entry for `key` if it is still `resource`, and every thread's copies.
+    fn remove(&self, key: &str, resource: &Arc<Resource>) {
+        let mut watches = self.watches();
+        let _bump = Bump(&self.epoch);
+        let mut shard = self.shard(key);
+        if shard
+            .map
+            .get(key)
+            .is_some_and(|slot| Arc::ptr_eq(&slot.resource, resource))
+        {
+            if let Some(old) = shard.map.remove(key) {
+                shard.bytes -= old.resource.kept_bytes();
+                drop(shard);
+                forget(&mut watches, key, &old.watches);
+            }
+        }
     }
 
     /// Watches every directory from the root down to the one holding `rel`, and notes their
@@ -285,10 +405,12 @@ impl FileCache {
         self.watch_down_to(Some(dir))
     }
 
-    /// Whether no watch of `ticket` has seen a change since it was taken (and the cache is
-    /// on; an empty ticket is never current).
-    pub fn unchanged(&self, ticket: &Ticket) -> bool {
-        if ticket.watches.is_empty() || !self.enabled() {
+    /// Whether what was read under `ticket` is current: no watch of it has seen a change
+    /// since it was taken, less than [`FRESH`] ago (and the cache is on; an empty ticket is
+    /// never current).
+    pub fn current(&self, ticket: &Ticket) -> bool {
+        let fresh = ticket.taken.is_some_and(|taken| taken.elapsed() < FRESH);
+        if ticket.watches.is_empty() || !fresh || !self.enabled() {
             return false;
         }
         let watches = self.watches();
@@ -306,7 +428,10 @@ impl FileCache {
             return Ticket::default();
         };
         let mut watches = self.watches();
-        let mut ticket = Ticket::default();
+        let mut ticket = Ticket {
+            watches: Vec::new(),
+            taken: Some(Instant::now()),
+        };
         let mut dir = PathBuf::new();
         let parents = last.map(Path::components).into_iter().flatten();
         for component in std::iter::once(None).chain(parents.map(Some)) {
@@ -340,10 +465,15 @@ impl FileCache {
         ticket
     }
 
-    /// Keeps `resource` for `key` if no watch of `ticket` has seen a change since it was
-    /// taken; evicts least recently used entries to stay within the limits.
-    pub fn insert(&self, key: &str, ticket: Ticket, resource: Arc<Resource>) {
-        if ticket.watches.is_empty() || !self.enabled() {
+    /// Keeps `resource`, the file at `rel`, for `key` if no watch of `ticket` has seen a
+    /// change since it was taken (it counts as found current on disk when the ticket was
+    /// taken: the caller compared the file with a fresh open since); evicts least recently
+    /// used entries to stay within the limits.
+    pub fn insert(&self, key: &str, rel: &Path, ticket: Ticket, resource: Arc<Resource>) {
+        let Some(checked) = ticket.taken.filter(|_| !ticket.watches.is_empty()) else {
+            return;
+        };
+        if !self.enabled() {
             return;
         }
         let mut watches = self.watches();
@@ -396,38 +526,19 @@ impl FileCache {
             Box::from(key),
             Slot {
                 resource,
+                rel: rel.to_path_buf(),
+                checked,
                 used: tick,
                 watches: wds,
             },
         );
     }
 
-    /// The watcher thread: reads inotify events until it cannot, dropping the entries under
-    /// each directory that changed. If reading fails, the cache turns itself off.
-    fn watch_events(&self) {
-        let Some(inotify) = self.inotify.as_ref() else {
-            return;
-        };
-        let mut buffer = [MaybeUninit::<u8>::uninit(); 16 * 1024];
-        let mut reader = inotify::Reader::new(inotify, &mut buffer);
-        loop {
-            let (wd, flags) = match reader.next() {
-                Ok(event) => (event.wd(), event.events()),
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => {
-                    log::error!("the file cache's watcher stopped ({e}): the cache is off");
-                    self.alive.store(false, Ordering::Release);
-                    self.clear();
-                    return;
-                }
-            };
-            if flags.contains(inotify::ReadFlags::QUEUE_OVERFLOW) {
-                log::warn!("inotify's queue overflowed: the open-file cache is emptied");
-                self.clear();
-                continue;
-            }
-            self.changed(wd, flags.contains(inotify::ReadFlags::IGNORED));
-        }
+    /// Turns the cache off after its watcher stopped on `error`: nothing is kept from now on.
+    fn off(&self, error: rustix::io::Errno) {
+        log::error!("the file cache's watcher stopped ({error}): the cache is off");
+        self.alive.store(false, Ordering::Release);
+        self.clear();
     }
 
     /// Drops every entry under the directory watched as `wd`; `gone`: the watch itself ended
@@ -489,5 +600,26 @@ fn forget(watches: &mut Watches, key: &str, wds: &[i32]) {
         if let Some(watch) = watches.by_wd.get_mut(wd) {
             watch.keys.remove(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_ticket_has_each_watch_once_and_is_as_old_as_its_oldest_part() {
+        let first = Instant::now();
+        let later = first + Duration::from_millis(5);
+        let ticket = |wd, taken| Ticket {
+            watches: vec![(wd, 0)],
+            taken: Some(taken),
+        };
+        let joined = Ticket::joined([ticket(2, later), ticket(1, first), ticket(2, later)]);
+        assert_eq!(joined.watches, vec![(1, 0), (2, 0)]);
+        assert_eq!(joined.taken, Some(first));
+        let partial = Ticket::joined([Ticket::default(), ticket(3, later)]);
+        assert_eq!(partial.taken, Some(later));
+        assert!(Ticket::joined([]).is_empty());
     }
 }

@@ -1,12 +1,15 @@
 //! Directory listings (`--list-dirs`): a page for a directory without an index file, or the
 //! same entries as JSON.
 //!
-//! Reading the entries touches the file system once per change of the directory: what is
-//! read is kept ([`Listings`]) until the open-file cache's inotify watches see the directory,
-//! one of its subdirectories or a directory above it change. Rendering is pure and lives in
-//! [`render`]; every name is HTML-escaped in text and percent-encoded in links, so no file
-//! name can inject markup or turn a link into another scheme or host, and the response
-//! carries a Content-Security-Policy that forbids scripts, as a second line of defence.
+//! Reading the entries touches the file system once per change of the directory, and at
+//! most once a second: what is read is kept ([`Listings`]) until the open-file cache's
+//! inotify watches see the directory, one of its subdirectories or a directory above it
+//! change, and for a second at most ([`super::cache::FRESH`]), so that a change inotify
+//! does not report (a file written through a shared mapping, a change on a network file
+//! system) is shown within a second too. Rendering is pure and lives in [`render`]; every
+//! name is HTML-escaped in text and percent-encoded in links, so no file name can inject
+//! markup or turn a link into another scheme or host, and the response carries a
+//! Content-Security-Policy that forbids scripts, as a second line of defence.
 //!
 //! Only what a request could fetch is listed: each name is put through the server's own
 //! rules ([`decode_path`] of the link it would get, then [`map::map_path`]), so a name with
@@ -247,14 +250,15 @@ impl Listings {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The listing of `rel`, if one is kept and no watch of its ticket has seen a change
-    /// since it was read; a stale one is dropped.
+    /// The listing of `rel`, if one is kept, no watch of its ticket has seen a change since
+    /// it was read, and it was read less than a second ago ([`super::cache::FRESH`]); any
+    /// other is dropped.
     fn get(&self, files: &FileCache, rel: &Path) -> Option<Arc<Listing>> {
         let mut kept = self.kept();
         kept.tick += 1;
         let tick = kept.tick;
         let slot = kept.map.get_mut(rel)?;
-        if files.unchanged(&slot.ticket) {
+        if files.current(&slot.ticket) {
             slot.used = tick;
             return Some(Arc::clone(&slot.listing));
         }

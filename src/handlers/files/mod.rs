@@ -399,7 +399,7 @@ impl StaticFiles {
             now,
         ));
         if keep {
-            self.cache.insert(key, ticket, Arc::clone(&resource));
+            self.cache.insert(key, rel, ticket, Arc::clone(&resource));
         }
         self.represent(request, &resource, gate)
     }
@@ -783,15 +783,18 @@ fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
     Some(Arc::from(bytes))
 }
 
-/// The parts of a file's metadata the validators use (length, modification time), and its
-/// identity (device, inode): two stats are equal only for the same file, unchanged. (A file
-/// replaced by one of the same length and modification time, as `rsync -t` or `cp -p` make,
-/// is another inode.)
+/// The parts of a file's metadata the validators use (length, modification time), its
+/// identity (device, inode) and its change time: two stats are equal only for the same
+/// file, unchanged. (A file replaced by one of the same length and modification time, as
+/// `rsync -t` or `cp -p` make, is another inode; one rewritten in place and given its old
+/// modification time back has a new change time, which no one can set.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Stat {
     len: u64,
     mtime_sec: i64,
     mtime_nsec: i64,
+    ctime_sec: i64,
+    ctime_nsec: i64,
     dev: u64,
     ino: u64,
 }
@@ -803,6 +806,8 @@ impl Stat {
             len: meta.len(),
             mtime_sec: meta.mtime(),
             mtime_nsec: meta.mtime_nsec(),
+            ctime_sec: meta.ctime(),
+            ctime_nsec: meta.ctime_nsec(),
             dev: meta.dev(),
             ino: meta.ino(),
         }

@@ -24,8 +24,9 @@
 //!   [`IN_FLIGHT`] bytes of input are queued or being compressed (and at most
 //!   [`pool::QUEUE`] jobs wait); past that a job is dropped, and a later request asks again.
 //!   A variant is queued at most once at a time.
-//! - **Never stale.** Entries are keyed by the file's version (device, inode, size and
-//!   modification time, as the open-file cache checks them): a file changed on disk is a new
+//! - **Never stale.** Entries are keyed by the file's version (device, inode, size,
+//!   modification and change times, as the open-file cache checks them): a file changed on
+//!   disk, even with its modification time put back, is a new
 //!   key, compressed anew, and the old entry ages out of the cache.
 //! - **Nothing left behind.** Dropping the [`Compression`] (a reload replaces the handlers)
 //!   ends its threads: they give up the compression they are in at its next chunk, and leave
@@ -441,6 +442,8 @@ mod tests {
             len,
             mtime_sec: 1,
             mtime_nsec: 0,
+            ctime_sec: 1,
+            ctime_nsec: 0,
             dev: 1,
             ino,
         }
