@@ -151,7 +151,8 @@ pub struct Args {
 
     /// The content codings made on the fly for text files (HTML, CSS, JavaScript, JSON, SVG,
     /// ...) of 1 KiB or more: a comma-separated list of br, zstd and gzip, or `none`. Each
-    /// file version is compressed once, in the background, and kept (see --compress-cache).
+    /// file version is compressed at a fast level for its first response, then at the best
+    /// level in the background, and kept (see --compress-cache).
     #[arg(long, value_name = "LIST", default_value = "br,zstd,gzip", value_parser = parse_codings)]
     pub compress: Codings,
 
