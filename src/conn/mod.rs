@@ -4,8 +4,10 @@
 //!            bytes                 head complete              body read
 //!   Idle ───────────▶ Head ───────────────────────▶ Body ────────────────▶ respond
 //!    ▲                 │ deadline: 408                │ deadline: close        │
-//!    │                 ▼                              ▼                        │
+//!    │                 ▼        │ answer not ready      ▼                        │
 //!    │           respond, Lingering ──▶ close       close                      │
+//!    │                          ▼                                              │
+//!    │                  Parked ─── woken: the head again; deadline: 503         │
 //!    └──────────── keep-alive ◀────────────────────────────────────────────────┘
 //! ```
 //!
@@ -38,11 +40,14 @@
 //!   failure unless it is a 400; a close is the answer every client and intermediary reads
 //!   the same way.
 //! - While output waits for the socket, the send clocks of [`send`] run.
+//! - A request whose answer waits for a handler's work is parked ([`park`]) for at most one
+//!   header timeout, then answered 503.
 
 mod body;
 pub mod client;
 mod dispatch;
 mod head;
+mod park;
 mod send;
 
 use crate::handlers::Handler;
@@ -56,8 +61,10 @@ use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
 use client::TrustedProxies;
 use dispatch::{Close, Exchange, Prepared};
 use head::{Head, HeadScan};
+use park::Parked;
 use send::SendClock;
 use std::net::SocketAddr;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
@@ -101,6 +108,9 @@ pub struct Context<'a> {
     pub trusted: &'a TrustedProxies,
     /// Whether the server is shutting down: responses then close their connections.
     pub shutting_down: bool,
+    /// Makes a waker that gives this connection a turn: a parked request registers it with
+    /// the ticket it waits for.
+    pub waker: &'a dyn Fn() -> Waker,
 }
 
 /// What the connection wants done next.
@@ -112,6 +122,9 @@ pub enum Want<'a> {
     Read,
     /// Shut down the write side, then call [`Conn::write_shut`].
     ShutdownWrite,
+    /// Neither read nor write: a request waits for a handler's work, and the context's waker
+    /// gives the connection a turn once it is done (or [`Conn::deadline`] passes).
+    Park,
     /// Close the connection: it is over.
     Close,
 }
@@ -140,6 +153,8 @@ pub struct Conn {
     peer_closed: bool,
     /// When the connection last became idle (or was accepted).
     idle_since: Instant,
+    /// The bound on the current request's wait for a handler's work, once it has waited.
+    parked_until: Option<Instant>,
     stats: Stats,
 }
 
@@ -166,6 +181,8 @@ enum State {
         drained: usize,
         shut: bool,
     },
+    /// A complete head waits, still buffered, for the work its handler started.
+    Parked(Box<Parked>),
     /// Over, once the queued output is written.
     Closed,
 }
@@ -187,6 +204,8 @@ enum Step {
     NeedBytes,
     /// Shut the write side down.
     Shutdown,
+    /// Wait for a handler's work.
+    Park,
     /// The connection is over.
     Close,
 }
@@ -207,6 +226,7 @@ impl Conn {
             send: SendClock::new(now),
             peer_closed: false,
             idle_since: now,
+            parked_until: None,
             stats: Stats::default(),
         }
     }
@@ -262,6 +282,7 @@ impl Conn {
             | State::Head { deadline, .. }
             | State::Body { deadline, .. }
             | State::Lingering { deadline, .. } => Some(*deadline),
+            State::Parked(parked) => Some(parked.deadline),
             State::Closed => None,
         }
     }
@@ -320,6 +341,7 @@ impl Conn {
                 }
                 Step::NeedBytes => Want::Read,
                 Step::Shutdown => Want::ShutdownWrite,
+                Step::Park => Want::Park,
                 Step::Continue | Step::Close => Want::Close,
             };
         }
@@ -331,9 +353,9 @@ impl Conn {
 
     /// Called once [`Conn::deadline`] has passed at `now` and a read found nothing new: a
     /// client that stopped reading (or reads too slowly) is cut off, an idle connection is
-    /// closed silently, an unfinished head gets 408 (then a lingering close), an unfinished
-    /// body or a lingering close ends without a response. Before its deadline, nothing
-    /// changes.
+    /// closed silently, an unfinished head gets 408 (then a lingering close), a parked request
+    /// the response its handler gave for this case, an unfinished body or a lingering close
+    /// ends without a response. Before its deadline, nothing changes.
     pub fn expire(&mut self, now: Instant) {
         if !self.output.is_empty() {
             let timeouts = self.timeouts;
@@ -363,6 +385,17 @@ impl Conn {
                 "{}: request body unfinished at its deadline; closing",
                 self.peer
             ),
+            State::Parked(parked) => {
+                let Pending {
+                    response, exchange, ..
+                } = parked.answer;
+                log::debug!(
+                    "{}: the handler's work unfinished at the deadline; {}",
+                    self.peer,
+                    response.status
+                );
+                self.fail(response, exchange, now);
+            }
             State::Lingering { .. } | State::Closed => {}
         }
     }
@@ -396,6 +429,18 @@ impl Conn {
                 return Step::Close;
             }
             State::Closed => return Step::Close,
+            State::Parked(parked) => {
+                if !parked.ready(ctx.waker) {
+                    return Step::Park;
+                }
+                // Done: the same head again, which the handler now answers.
+                let deadline = parked.deadline;
+                self.state = State::Head {
+                    deadline,
+                    scan: HeadScan::default(),
+                };
+                return Step::Continue;
+            }
             State::Head { .. } | State::Body { .. } => {}
         }
         match std::mem::replace(&mut self.state, State::Closed) {
@@ -405,14 +450,17 @@ impl Conn {
                 deadline,
                 pending,
             } => self.read_body(body, deadline, *pending, ctx, now),
-            State::Idle { .. } | State::Lingering { .. } | State::Closed => Step::Close,
+            State::Idle { .. } | State::Lingering { .. } | State::Parked(_) | State::Closed => {
+                Step::Close
+            }
         }
     }
 
     /// Looks for the end of the head in the buffered bytes and parses it when the scanner
     /// says a parse can decide: waits for more if it is incomplete, answers a malformed one
     /// with its error's status and sentence (and closes), and otherwise calls the handler and
-    /// goes on to the body, if any, or the response.
+    /// goes on to the body, if any, or the response; or parks the request, its head left
+    /// buffered, if the handler's answer is not ready.
     fn read_head(
         &mut self,
         deadline: Instant,
@@ -446,7 +494,17 @@ impl Conn {
                 }
                 self.fail(response, exchange, now)
             }
-            Head::Complete(prepared, consumed) => {
+            Head::Complete(mut prepared, consumed) => {
+                if let Some(ticket) = prepared.response.pending.take() {
+                    let deadline = *self.parked_until.get_or_insert(now + self.timeouts.header);
+                    let answer = Pending {
+                        response: prepared.response,
+                        exchange: prepared.exchange,
+                        close: prepared.close,
+                    };
+                    self.state = State::Parked(Box::new(Parked::new(ticket, deadline, answer)));
+                    return Step::Continue;
+                }
                 self.pos += consumed;
                 let Prepared {
                     response,
@@ -568,6 +626,7 @@ impl Conn {
             http10_keep_alive: close.is_none() && exchange.http10,
         };
         self.start_output(now);
+        self.parked_until = None;
         let queued = writer::queue(&mut self.output, response, framing, exchange.info);
         self.stats.responses += 1;
         if !queued.complete {
