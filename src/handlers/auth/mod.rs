@@ -18,40 +18,60 @@
 //! settings is (`root`, `tls_cert`, `auth_file`), whichever source gave it.
 //!
 //! Costs and timing. bcrypt is slow on purpose, so:
+//! - it never runs on a worker thread. Checks go to a small pool ([`pool`]: one thread on a
+//!   machine of one or two cores, two on larger ones, started at the first check) through a
+//!   queue of at most [`CHECK_QUEUE`]. The request waits parked, its worker serving its other
+//!   connections meanwhile, and is handled again once its check is done ([`verify`]). A
+//!   request that finds the queue full gets `503` with `Retry-After: 1` (RFC 9110 §15.6.4)
+//!   and no check; so does one whose check has not ended within the header timeout. The pool
+//!   is the handler's: rebuilt on SIGHUP, the old one's threads end with the check they
+//!   are running;
 //! - a credential bcrypt accepted is remembered for [`REMEMBER_FOR`] (at most
 //!   [`REMEMBERED`] of them), keyed by a SHA-256 of the area, user and password under a
 //!   random key drawn at startup: a browser sending the same credentials with every request
 //!   costs one bcrypt per user per five minutes, and the memory holds no password nor
-//!   anything that can be checked against one without the key;
-//! - each client address (an IPv6 /64) may fail [`ATTEMPTS`] verifications a minute; past
-//!   that it gets `429` with `Retry-After` (RFC 6585 §4) without bcrypt running, and without
-//!   its credentials being looked up in memory either, so that the limit bounds guesses as
-//!   well as CPU. At most [`CLIENTS`] addresses are tracked: beyond that, new ones wait too;
-//! - an unknown user is verified against a stand-in hash of the file's usual cost, so it
-//!   takes as long to refuse as a wrong password; bcrypt compares its output in constant
-//!   time, and so does the memory of accepted credentials.
+//!   anything that can be checked against one without the key. Requests of one client with
+//!   the same credentials share a check under way, and a refusal is kept for that client
+//!   for [`REFUSAL_KEPT`]: its repeats get `401` without bcrypt;
+//! - failures are limited per client address (an IPv6 /64) and in total ([`limiter`]: the
+//!   numbers and why): [`ATTEMPTS`] per address and [`FAILURES`] in all per
+//!   [`ATTEMPT_WINDOW`]. An address that has failed, once either is spent, gets `429` with
+//!   `Retry-After` (RFC 6585 §4) without bcrypt running, and without its credentials being
+//!   looked up in memory either, so that the limit bounds guesses as well as CPU. An address
+//!   that has not failed is always checked, so no one can be locked out by others'
+//!   failures; at most [`CLIENTS`] addresses are tracked, the oldest forgotten first;
+//! - an unknown user is verified against a stand-in hash of the highest cost in the file,
+//!   so that no known user's wrong password takes longer to refuse than an unknown user's:
+//!   timing does not tell which users exist, even in a file that mixes costs. bcrypt
+//!   compares its output in constant time, and so does the memory of credentials.
 //!
 //! The locks around that memory are held for a map operation, never during bcrypt. What a
 //! failure logs is the user name and the client; a password is never logged.
 
 mod credentials;
 mod htpasswd;
+mod limiter;
 mod memory;
+mod pool;
+mod verify;
 
 use super::Handler;
 use crate::config::AuthArea;
-use crate::http::response::Response;
+use crate::http::response::{Response, Ticket};
 use globset::{Glob, GlobMatcher};
 use htpasswd::Users;
-use memory::{Attempts, Client, Digest, Remembered};
+use limiter::{Attempts, Client};
+use memory::{Check, Checks, Digest, Remembered};
 use nomserve_grammar::{Request, decode_path};
+use pool::Pool;
 use sha2::{Digest as _, Sha256};
 use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use verify::{Asked, Memory, Verification, lock};
 
 /// How long an accepted credential is remembered.
 pub const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
@@ -61,8 +81,18 @@ pub const REMEMBERED: usize = 1024;
 pub const ATTEMPTS: u32 = 10;
 /// The window [`ATTEMPTS`] is counted over.
 pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(60);
+/// How many failed verifications all clients together may have in [`ATTEMPT_WINDOW`].
+pub const FAILURES: u32 = 100;
 /// How many client addresses the attempt counter tracks at most.
 pub const CLIENTS: usize = 4096;
+/// How long a refused check is kept for the client that asked: long enough for its parked
+/// requests to be handled again, short enough that the memory stays small.
+pub const REFUSAL_KEPT: Duration = Duration::from_secs(10);
+/// How many refused checks are kept at most.
+pub const REFUSALS: usize = 1024;
+/// How many checks may wait for a thread of the pool: at cost 12 (about 0.4 s a check on a
+/// small machine, one thread), the last waits some 6 s, within the default header timeout.
+pub const CHECK_QUEUE: usize = 16;
 
 /// The realm of `--auth-file`, which has no table to name one.
 const SITE_REALM: &str = "nomserve";
@@ -73,8 +103,8 @@ pub struct Auth<H> {
     inner: H,
     areas: Vec<Area>,
     key: [u8; 32],
-    remembered: Mutex<Remembered>,
-    attempts: Mutex<Attempts>,
+    memory: Arc<Memory>,
+    pool: Pool<Verification>,
 }
 
 /// One protected area.
@@ -91,7 +121,12 @@ struct Area {
 enum Verdict {
     Allowed,
     Challenge,
+    /// Too many failures: `429`.
     Wait(Duration),
+    /// Its check is under way.
+    Pending(Ticket),
+    /// The pool's queue is full: `503`.
+    Busy,
 }
 
 impl<H: Handler> Auth<H> {
@@ -117,8 +152,12 @@ impl<H: Handler> Auth<H> {
             inner,
             areas,
             key,
-            remembered: Mutex::new(Remembered::new(REMEMBERED, REMEMBER_FOR)),
-            attempts: Mutex::new(Attempts::new(ATTEMPTS, ATTEMPT_WINDOW, CLIENTS)),
+            memory: Arc::new(Memory {
+                remembered: Mutex::new(Remembered::new(REMEMBERED, REMEMBER_FOR)),
+                attempts: Mutex::new(Attempts::new(ATTEMPTS, FAILURES, ATTEMPT_WINDOW, CLIENTS)),
+                checks: Mutex::new(Checks::new(REFUSALS, REFUSAL_KEPT)),
+            }),
+            pool: Pool::new("auth-check", check_threads(), CHECK_QUEUE),
         })
     }
 
@@ -135,29 +174,45 @@ impl<H: Handler> Auth<H> {
         };
         let client = Client::of(address);
         let now = Instant::now();
-        if let Some(wait) = lock(&self.attempts).wait(client, now) {
+        let digest = self.digest(index, &given);
+        let memory = &self.memory;
+        // This client's own check of these credentials, under way or just refused: the
+        // limit was applied when it began.
+        match lock(&memory.checks).find(&digest, client, now) {
+            Some(Check::Running(ticket)) => return Verdict::Pending(ticket),
+            Some(Check::Refused(_)) => return Verdict::Challenge,
+            None => {}
+        }
+        if let Some(wait) = lock(&memory.attempts).wait(client, now) {
             return Verdict::Wait(wait);
         }
-        let digest = self.digest(index, &given);
-        if lock(&self.remembered).knows(&digest, now) {
+        if lock(&memory.remembered).knows(&digest, now) {
             return Verdict::Allowed;
         }
-        if let Err(wait) = lock(&self.attempts).begin(client, now) {
+        if let Err(wait) = lock(&memory.attempts).begin(client, now) {
             return Verdict::Wait(wait);
         }
         let (hash, known) = area.users.hash_for(&given.user);
-        let matches = bcrypt::verify(&given.password, hash).unwrap_or(false);
-        if known && matches {
-            lock(&self.remembered).remember(digest, Instant::now());
-            lock(&self.attempts).succeeded(client);
-            Verdict::Allowed
-        } else {
-            log::info!(
-                "authentication failed for user {:?} from {address}{}",
-                String::from_utf8_lossy(&given.user),
-                if known { "" } else { " (no such user)" }
-            );
-            Verdict::Challenge
+        let (ticket, completion) = Ticket::new();
+        lock(&memory.checks).start(digest, client, ticket.clone(), now);
+        let asked = Asked {
+            digest,
+            address,
+            user: given.user,
+            password: given.password,
+            hash: hash.to_string(),
+            known,
+        };
+        match self
+            .pool
+            .submit(Verification::new(Arc::clone(memory), asked, completion))
+        {
+            Ok(()) => Verdict::Pending(ticket),
+            Err(check) => {
+                check.cancel();
+                log::warn!("{address}: too many password checks waiting; answered 503");
+                Verdict::Busy
+            }
         }
     }
 
@@ -199,8 +254,21 @@ fn glob_path(segments: &[std::borrow::Cow<'_, [u8]>], trailing_slash: bool) -> V
     path
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// Threads that run bcrypt: one on a machine of one or two cores, two on larger ones, so
+/// that password checks, however many arrive, leave most of the CPU to the workers.
+fn check_threads() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(cores) if cores.get() > 2 => 2,
+        _ => 1,
+    }
+}
+
+/// A `503` that says to try again in a second (RFC 9110 §15.6.4).
+fn unavailable(text: &'static str) -> Response {
+    Response::text(503, text)
+        .header("Retry-After", "1")
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
 }
 
 impl<H: Handler> Handler for Auth<H> {
@@ -248,6 +316,14 @@ impl<H: Handler> Handler for Auth<H> {
                 .header("Cache-Control", "no-store")
                 .header("X-Content-Type-Options", "nosniff")
             }
+            // Sent only if the check has not ended within the header timeout.
+            Verdict::Pending(ticket) => {
+                unavailable("Service Unavailable: the password check took too long; try again\n")
+                    .pending(ticket)
+            }
+            Verdict::Busy => unavailable(
+                "Service Unavailable: too many password checks waiting; try again shortly\n",
+            ),
         }
     }
 }
