@@ -230,6 +230,30 @@ impl<H: Handler> Auth<H> {
     }
 }
 
+/// What `--check-config` warns of: each htpasswd line, of the `[[auth]]` tables' files and
+/// of `site` (`--auth-file`), whose bcrypt cost is above 12, with the time a check takes at
+/// that cost on a small machine (a one-core VPS or a single-board computer: about 0.1 s at
+/// cost 10, doubling with each step). Files that do not load are left to [`Auth::new`].
+pub fn slow_hashes(tables: &[AuthArea], site: Option<&Path>) -> Vec<String> {
+    let files = tables.iter().map(|table| table.file.as_path()).chain(site);
+    let mut warnings = Vec::new();
+    for file in files {
+        let Ok(users) = Users::load(file) else {
+            continue;
+        };
+        for &(line, cost) in users.slow() {
+            let seconds = 0.1 * 2f64.powi(cost as i32 - 10);
+            warnings.push(format!(
+                "htpasswd file {}:{line}: bcrypt cost {cost}: each check takes ~{seconds:.1} s \
+                 on a small machine (cost {} or less keeps logins quick)",
+                file.display(),
+                htpasswd::SLOW_COST,
+            ));
+        }
+    }
+    warnings
+}
+
 impl Area {
     fn new(glob: GlobMatcher, realm: &str, file: &Path) -> Result<Area, String> {
         Ok(Area {
