@@ -594,3 +594,41 @@ fn check_config_warns_of_costly_hashes() {
     assert_eq!(exited.status.code(), Some(0), "{}", exited.stderr);
     assert!(!exited.stderr.contains("warning"), "{}", exited.stderr);
 }
+
+/// Over HTTPS a login parks and is woken as over plain TCP: the right password gets the
+/// page, a wrong one the challenge, each on a connection of its own and on one kept alive.
+#[test]
+fn logins_over_https() {
+    let site = Site::new();
+    let pair = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = site.config("cert.pem", &pair.cert.pem());
+    let key = site.config("key.pem", &pair.signing_key.serialize_pem());
+    let staff = site.top.path().join("staff");
+    let server = Server::with_args(
+        &site.root(),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--auth-file",
+            staff.to_str().unwrap(),
+        ],
+    );
+    // Two URLs on one command line: curl keeps the connection for the second.
+    let curl = |user: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--insecure", "--max-time", "10"])
+            .args(["--user", user, "--write-out", " %{http_code}\n"])
+            .arg(server.https_url("/public.txt"))
+            .arg(server.https_url("/"))
+            .output()
+            .expect("run curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl("alice:alice pw"), "public 200\nhome 200\n");
+    assert_eq!(
+        curl("alice:wrong"),
+        "Unauthorized\n 401\nUnauthorized\n 401\n"
+    );
+}

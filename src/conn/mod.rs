@@ -3,11 +3,11 @@
 //! ```text
 //!            bytes                 head complete              body read
 //!   Idle ───────────▶ Head ───────────────────────▶ Body ────────────────▶ respond
-//!    ▲                 │ deadline: 408                │ deadline: close        │
-//!    │                 ▼        │ answer not ready      ▼                        │
-//!    │           respond, Lingering ──▶ close       close                      │
-//!    │                          ▼                                              │
-//!    │                  Parked ─── woken: the head again; deadline: 503         │
+//!    ▲                 │  ▲ │ answer not ready        │ deadline: close        │
+//!    │   deadline: 408 │  │ ▼                         ▼                        │
+//!    │                 │ Parked ── deadline: 503    close                      │
+//!    │                 ▼  woken         │                                      │
+//!    │           respond, Lingering ◀───┘ ──▶ close                            │
 //!    └──────────── keep-alive ◀────────────────────────────────────────────────┘
 //! ```
 //!
@@ -260,11 +260,12 @@ impl Conn {
             && self.unprocessed().is_empty()
     }
 
-    /// Whether the connection has nothing to send and no response to finish: a shutdown
-    /// closes it, as it would a connection waiting for its next request. (Bytes of a request
-    /// that has not been answered yet are dropped with it; its client sees the close.)
+    /// Whether the connection has nothing to send and no response to finish (a parked
+    /// request's is one to finish): a shutdown closes it, as it would a connection waiting
+    /// for its next request. (Bytes of a request that has not been answered yet are dropped
+    /// with it; its client sees the close.)
     pub fn is_quiet(&self) -> bool {
-        self.output.is_empty() && !matches!(self.state, State::Lingering { .. })
+        self.output.is_empty() && !matches!(self.state, State::Lingering { .. } | State::Parked(_))
     }
 
     /// When the connection last became idle.

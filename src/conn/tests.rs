@@ -675,7 +675,8 @@ fn a_request_parks_until_its_ticket_is_done() {
     conn.read_buffer().extend_from_slice(WAIT_THEN_NEXT);
     assert_eq!(until_stopped(&mut conn, &ctx, t0), (String::new(), "park"));
     assert_eq!(conn.deadline(), Some(t0 + TIMEOUTS.header));
-    assert!(!conn.is_idle());
+    // Neither idle (for eviction) nor quiet (a shutdown waits for its answer).
+    assert!(!conn.is_idle() && !conn.is_quiet());
     // A turn before the work is done (the client sent bytes, say) parks again.
     let t1 = t0 + Duration::from_secs(1);
     assert_eq!(until_stopped(&mut conn, &ctx, t1), (String::new(), "park"));
