@@ -37,7 +37,8 @@
 //!   numbers and why): [`ATTEMPTS`] per address and [`FAILURES`] in all per
 //!   [`ATTEMPT_WINDOW`]. An address that has failed, once either is spent, gets `429` with
 //!   `Retry-After` (RFC 6585 §4) without bcrypt running, and without its credentials being
-//!   looked up in memory either, so that the limit bounds guesses as well as CPU. An address
+//!   looked up among those accepted either, so that the limit bounds guesses as well as CPU
+//!   (only its own checks begun within the limit are answered, as they end). An address
 //!   that has not failed is always checked, so no one can be locked out by others'
 //!   failures; at most [`CLIENTS`] addresses are tracked, the oldest forgotten first;
 //! - an unknown user is verified against a stand-in hash of the highest cost in the file,
@@ -235,7 +236,10 @@ impl<H: Handler> Auth<H> {
 /// that cost on a small machine (a one-core VPS or a single-board computer: about 0.1 s at
 /// cost 10, doubling with each step). Files that do not load are left to [`Auth::new`].
 pub fn slow_hashes(tables: &[AuthArea], site: Option<&Path>) -> Vec<String> {
-    let files = tables.iter().map(|table| table.file.as_path()).chain(site);
+    let mut files: Vec<&Path> = tables.iter().map(|table| table.file.as_path()).collect();
+    files.extend(site);
+    files.sort_unstable();
+    files.dedup();
     let mut warnings = Vec::new();
     for file in files {
         let Ok(users) = Users::load(file) else {
