@@ -16,6 +16,7 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::time::Duration;
 use tempfile::TempDir;
 
 /// A site (`www/`: a page, `private/` and `private/admin/`) and htpasswd files beside it:
@@ -631,4 +632,41 @@ fn logins_over_https() {
         curl("alice:wrong"),
         "Unauthorized\n 401\nUnauthorized\n 401\n"
     );
+}
+
+/// The threads of this process named `auth-check…` (the password-check pool's).
+fn check_threads(server: &Server) -> usize {
+    fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .unwrap()
+        .filter_map(|task| fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("auth-check"))
+        .count()
+}
+
+/// The password-check thread is the handler's: each reload's handler starts its own at its
+/// first check, and the replaced one's ends, so reloads leave one, not one each.
+#[test]
+fn reloads_leave_one_password_check_thread() {
+    let site = Site::new();
+    let staff = site.top.path().join("staff");
+    let server = Server::with_args(
+        &site.root(),
+        &["--auth-file", staff.to_str().unwrap(), "--threads", "1"],
+    );
+    for round in 0..5 {
+        let fields = basic("alice", &format!("wrong {round}"));
+        assert_challenge(&get_with(&server, "/", &fields), "nomserve", "a check");
+        server.signal("HUP");
+        server.wait_for_log("SIGHUP: new settings applied");
+    }
+    // The worker takes the last handler, and drops the one before, at its next request.
+    assert_eq!(
+        get_with(&server, "/", &basic("alice", "alice pw")).text(),
+        "home"
+    );
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while check_threads(&server) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(check_threads(&server), 1);
 }

@@ -196,7 +196,7 @@ mod tests {
         let wait = Duration::from_secs(10);
         let started = std::time::Instant::now();
         while pool.queue.lock().jobs.len() == 1 && started.elapsed() < wait {
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(5));
         }
         assert!(pool.submit(step()).is_ok());
         assert!(pool.submit(step()).is_ok());
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(heard.recv_timeout(wait), Ok("ran"));
         let started = std::time::Instant::now();
         while threads_named("pooltest-a") > 0 && started.elapsed() < wait {
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(5));
         }
         assert_eq!(threads_named("pooltest-a"), 0);
     }
