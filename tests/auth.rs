@@ -424,13 +424,13 @@ fn get_from(source: Ipv4Addr, server: SocketAddr, path: &str, fields: &str) -> R
 }
 
 /// Password checks run off the worker threads: with one worker, while wrong passwords for a
-/// user whose hash has cost 13 are checked for three addresses, a public file is served at
-/// once. Its answer comes before any of their 401s (none has arrived when it does), and the
-/// 401s all come.
+/// user whose hash has cost 14 (about a second a check) are checked for three addresses, a
+/// public file is served at once. Its answer comes before any of their 401s (none has
+/// arrived when it does), and the 401s all come.
 #[test]
 fn wrong_passwords_do_not_stall_public_pages() {
     let site = Site::new();
-    let slow = site.users("slow", &format!("carol:{}\n", marked(13)));
+    let slow = site.users("slow", &format!("carol:{}\n", marked(14)));
     let config = site.config(
         "slow.toml",
         &format!("[[auth]]\npath = \"/private/**\"\nfile = {slow:?}\nrealm = \"Slow\"\n"),
