@@ -387,14 +387,7 @@ impl Conn {
                 self.peer
             ),
             State::Parked(parked) => {
-                let Pending {
-                    response, exchange, ..
-                } = parked.answer;
-                log::debug!(
-                    "{}: the handler's work unfinished at the deadline; {}",
-                    self.peer,
-                    response.status
-                );
+                let (response, exchange) = parked.give_up(self.peer);
                 self.fail(response, exchange, now);
             }
             State::Lingering { .. } | State::Closed => {}
@@ -451,9 +444,7 @@ impl Conn {
                 deadline,
                 pending,
             } => self.read_body(body, deadline, *pending, ctx, now),
-            State::Idle { .. } | State::Lingering { .. } | State::Parked(_) | State::Closed => {
-                Step::Close
-            }
+            _ => Step::Close,
         }
     }
 
@@ -498,12 +489,7 @@ impl Conn {
             Head::Complete(mut prepared, consumed) => {
                 if let Some(ticket) = prepared.response.pending.take() {
                     let deadline = *self.parked_until.get_or_insert(now + self.timeouts.header);
-                    let answer = Pending {
-                        response: prepared.response,
-                        exchange: prepared.exchange,
-                        close: prepared.close,
-                    };
-                    self.state = State::Parked(Box::new(Parked::new(ticket, deadline, answer)));
+                    self.state = State::Parked(Box::new(Parked::new(ticket, deadline, prepared)));
                     return Step::Continue;
                 }
                 self.pos += consumed;

@@ -16,8 +16,9 @@
 //!
 //! [`Response::pending`]: crate::http::response::Response::pending
 
-use super::Pending;
-use crate::http::response::Ticket;
+use super::dispatch::{Exchange, Prepared};
+use crate::http::response::{Response, Ticket};
+use std::net::SocketAddr;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -29,18 +30,29 @@ pub struct Parked {
     ticket: Ticket,
     /// The connection's waker is registered with the ticket.
     registered: bool,
-    /// The response (and how to frame and log it) for when the wait runs out.
-    pub answer: Pending,
+    /// The response, and how to frame and log it, for when the wait runs out.
+    answer: (Response, Exchange),
 }
 
 impl Parked {
-    pub fn new(ticket: Ticket, deadline: Instant, answer: Pending) -> Parked {
+    /// Waits for `ticket` until `deadline`, with what the handler prepared to answer if it
+    /// passes.
+    pub fn new(ticket: Ticket, deadline: Instant, prepared: Prepared) -> Parked {
         Parked {
             deadline,
             ticket,
             registered: false,
-            answer,
+            answer: (prepared.response, prepared.exchange),
         }
+    }
+
+    /// The wait ran out: the answer for the client `peer`.
+    pub fn give_up(self, peer: SocketAddr) -> (Response, Exchange) {
+        log::debug!(
+            "{peer}: the handler's work unfinished at the deadline; {}",
+            self.answer.0.status
+        );
+        self.answer
     }
 
     /// Whether the work is done. If not, the first call registers a waker made by `waker`,
