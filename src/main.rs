@@ -86,11 +86,16 @@ fn main() -> ExitCode {
 }
 
 /// `--check-config`: everything the server would check before listening (the document
-/// root, the site's files and rules, the TLS pair), without listening.
+/// root, the site's files and rules, the TLS pair), without listening. Slow bcrypt hashes
+/// are warned of on stderr, and pass.
 fn check(settings: &Settings) -> Result<(), Fatal> {
     let root = document_root(&settings.args.root)?;
     build_handler(settings, &root)?;
     load_certificates(&settings.args)?;
+    let auth_file = settings.args.auth_file.as_deref();
+    for warning in handlers::auth::slow_hashes(&settings.auth, auth_file) {
+        eprintln!("nomserve: warning: {warning}");
+    }
     match &settings.args.config {
         Some(file) => println!("nomserve: configuration OK ({})", file.display()),
         None => println!("nomserve: configuration OK"),

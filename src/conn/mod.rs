@@ -3,9 +3,11 @@
 //! ```text
 //!            bytes                 head complete              body read
 //!   Idle ───────────▶ Head ───────────────────────▶ Body ────────────────▶ respond
-//!    ▲                 │ deadline: 408                │ deadline: close        │
-//!    │                 ▼                              ▼                        │
-//!    │           respond, Lingering ──▶ close       close                      │
+//!    ▲                 │  ▲ │ answer not ready        │ deadline: close        │
+//!    │   deadline: 408 │  │ ▼                         ▼                        │
+//!    │                 │ Parked ── deadline: 503    close                      │
+//!    │                 ▼  woken         │                                      │
+//!    │           respond, Lingering ◀───┘ ──▶ close                            │
 //!    └──────────── keep-alive ◀────────────────────────────────────────────────┘
 //! ```
 //!
@@ -47,11 +49,14 @@
 //!   failure unless it is a 400; a close is the answer every client and intermediary reads
 //!   the same way.
 //! - While output waits for the socket, the send clocks of [`send`] run.
+//! - A request whose answer waits for a handler's work is parked ([`park`]) for at most one
+//!   header timeout, then answered 503.
 
 mod body;
 pub mod client;
 mod dispatch;
 mod head;
+mod park;
 mod send;
 
 use crate::handlers::Handler;
@@ -65,9 +70,11 @@ use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
 use client::TrustedProxies;
 use dispatch::{Close, Exchange, Prepared};
 use head::{Head, HeadScan};
+use park::Parked;
 use send::SendClock;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
@@ -111,6 +118,9 @@ pub struct Context<'a> {
     pub trusted: &'a TrustedProxies,
     /// Whether the server is shutting down: responses then close their connections.
     pub shutting_down: bool,
+    /// Makes a waker that gives this connection a turn: a parked request registers it with
+    /// the ticket it waits for.
+    pub waker: &'a dyn Fn() -> Waker,
 }
 
 /// What the connection wants done next.
@@ -122,6 +132,9 @@ pub enum Want<'a> {
     Read,
     /// Shut down the write side, then call [`Conn::write_shut`].
     ShutdownWrite,
+    /// Neither read nor write: a request waits for a handler's work, and the context's waker
+    /// gives the connection a turn once it is done (or [`Conn::deadline`] passes).
+    Park,
     /// Close the connection: it is over.
     Close,
 }
@@ -155,6 +168,8 @@ pub struct Conn {
     hsts: Option<Arc<str>>,
     /// When the connection last became idle (or was accepted).
     idle_since: Instant,
+    /// The bound on the current request's wait for a handler's work, once it has waited.
+    parked_until: Option<Instant>,
     stats: Stats,
 }
 
@@ -181,6 +196,8 @@ enum State {
         drained: usize,
         shut: bool,
     },
+    /// A complete head waits, still buffered, for the work its handler started.
+    Parked(Box<Parked>),
     /// Over, once the queued output is written.
     Closed,
 }
@@ -202,6 +219,8 @@ enum Step {
     NeedBytes,
     /// Shut the write side down.
     Shutdown,
+    /// Wait for a handler's work.
+    Park,
     /// The connection is over.
     Close,
 }
@@ -224,6 +243,7 @@ impl Conn {
             holding: false,
             hsts: None,
             idle_since: now,
+            parked_until: None,
             stats: Stats::default(),
         }
     }
@@ -258,11 +278,14 @@ impl Conn {
             && self.unprocessed().is_empty()
     }
 
-    /// Whether the connection has nothing to send and no response to finish: a shutdown
-    /// closes it, as it would a connection waiting for its next request. (Bytes of a request
-    /// that has not been answered yet are dropped with it; its client sees the close.)
+    /// Whether the connection has nothing to send and no response to finish (a parked
+    /// request's is one to finish): a shutdown closes it, as it would a connection waiting
+    /// for its next request. (Bytes of a request that has not been answered yet are dropped
+    /// with it; its client sees the close.)
     pub fn is_quiet(&self) -> bool {
-        self.output.is_empty() && !self.holding && !matches!(self.state, State::Lingering { .. })
+        self.output.is_empty()
+            && !self.holding
+            && !matches!(self.state, State::Lingering { .. } | State::Parked(_))
     }
 
     /// Whether the connection is over and owes the client nothing: closed, with nothing
@@ -287,6 +310,7 @@ impl Conn {
             | State::Head { deadline, .. }
             | State::Body { deadline, .. }
             | State::Lingering { deadline, .. } => Some(*deadline),
+            State::Parked(parked) => Some(parked.deadline),
             State::Closed => None,
         }
     }
@@ -346,6 +370,7 @@ impl Conn {
                 }
                 Step::NeedBytes => Want::Read,
                 Step::Shutdown => Want::ShutdownWrite,
+                Step::Park => Want::Park,
                 Step::Continue | Step::Close => Want::Close,
             };
         }
@@ -357,9 +382,9 @@ impl Conn {
 
     /// Called once [`Conn::deadline`] has passed at `now` and a read found nothing new: a
     /// client that stopped reading (or reads too slowly) is cut off, an idle connection is
-    /// closed silently, an unfinished head gets 408 (then a lingering close), an unfinished
-    /// body or a lingering close ends without a response. Before its deadline, nothing
-    /// changes.
+    /// closed silently, an unfinished head gets 408 (then a lingering close), a parked request
+    /// the response its handler gave for this case, an unfinished body or a lingering close
+    /// ends without a response. Before its deadline, nothing changes.
     pub fn expire(&mut self, now: Instant) {
         if self.is_sending() {
             let timeouts = self.timeouts;
@@ -390,6 +415,10 @@ impl Conn {
                 "{}: request body unfinished at its deadline; closing",
                 self.peer
             ),
+            State::Parked(parked) => {
+                let (response, exchange) = parked.give_up(self.peer);
+                self.fail(response, exchange, now);
+            }
             State::Lingering { .. } | State::Closed => {}
         }
     }
@@ -423,6 +452,18 @@ impl Conn {
                 return Step::Close;
             }
             State::Closed => return Step::Close,
+            State::Parked(parked) => {
+                if !parked.ready(ctx.waker) {
+                    return Step::Park;
+                }
+                // Done: the same head again, which the handler now answers.
+                let deadline = parked.deadline;
+                self.state = State::Head {
+                    deadline,
+                    scan: HeadScan::default(),
+                };
+                return Step::Continue;
+            }
             State::Head { .. } | State::Body { .. } => {}
         }
         match std::mem::replace(&mut self.state, State::Closed) {
@@ -432,14 +473,15 @@ impl Conn {
                 deadline,
                 pending,
             } => self.read_body(body, deadline, *pending, ctx, now),
-            State::Idle { .. } | State::Lingering { .. } | State::Closed => Step::Close,
+            _ => Step::Close,
         }
     }
 
     /// Looks for the end of the head in the buffered bytes and parses it when the scanner
     /// says a parse can decide: waits for more if it is incomplete, answers a malformed one
     /// with its error's status and sentence (and closes), and otherwise calls the handler and
-    /// goes on to the body, if any, or the response.
+    /// goes on to the body, if any, or the response; or parks the request, its head left
+    /// buffered, if the handler's answer is not ready.
     fn read_head(
         &mut self,
         deadline: Instant,
@@ -473,7 +515,12 @@ impl Conn {
                 }
                 self.fail(response, exchange, now)
             }
-            Head::Complete(prepared, consumed) => {
+            Head::Complete(mut prepared, consumed) => {
+                if let Some(ticket) = prepared.response.pending.take() {
+                    let deadline = *self.parked_until.get_or_insert(now + self.timeouts.header);
+                    self.state = State::Parked(Box::new(Parked::new(ticket, deadline, prepared)));
+                    return Step::Continue;
+                }
                 self.pos += consumed;
                 let Prepared {
                     response,
@@ -604,6 +651,7 @@ impl Conn {
             http10_keep_alive: close.is_none() && exchange.http10,
         };
         self.start_output(now);
+        self.parked_until = None;
         let queued = writer::queue(&mut self.output, response, framing, exchange.info);
         self.stats.responses += 1;
         if !queued.complete {

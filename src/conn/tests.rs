@@ -3,11 +3,14 @@
 
 use super::*;
 use crate::conn::client::TrustedProxies;
-use crate::http::response::Body;
+use crate::http::response::{Body, Ticket};
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Wake, Waker};
 
 const TIMEOUTS: Timeouts = Timeouts {
     header: Duration::from_secs(10),
@@ -95,6 +98,7 @@ impl Harness {
             handler: &Echo,
             trusted: &TrustedProxies::default(),
             shutting_down: self.shutting_down,
+            waker: &|| Waker::noop().clone(),
         };
         loop {
             let n = match self.conn.poll(&ctx, self.now) {
@@ -112,6 +116,7 @@ impl Harness {
                     n
                 }
                 Want::Read => return Ended::Read,
+                Want::Park => panic!("the echo handler's answers are always ready"),
                 Want::ShutdownWrite => {
                     assert!(!self.shut, "the write side is shut down once");
                     self.shut = true;
@@ -572,6 +577,7 @@ mod allocations {
             handler: &router,
             trusted: &TrustedProxies::default(),
             shutting_down: false,
+            waker: &|| Waker::noop().clone(),
         };
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
         let mut conn = Conn::new(peer, TIMEOUTS, Instant::now());
@@ -588,4 +594,5 @@ mod allocations {
     }
 }
 
+mod parking;
 mod transforming;

@@ -3,10 +3,16 @@
 //! Handlers build a [`Response`]; the connection layer writes it, adding the fields every
 //! response carries (Date, Server, Content-Length, Connection) and leaving the body out for
 //! HEAD and for statuses that have none (RFC 9110 §6.4.1).
+//!
+//! A handler whose answer depends on work done elsewhere (a password check on another
+//! thread) returns a response that carries a [`Ticket`] ([`Response::pending`]): the
+//! connection then waits, without holding its worker, until the ticket is done, and asks the
+//! handler again; the response itself is what the client gets if the wait runs out.
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
 
 /// A field name: usually a static string; a configured one (`--header`, `[[rules]]`) is
 /// built when the settings are read. Borrowed names cost no allocation to send.
@@ -28,6 +34,9 @@ pub struct Response {
     pub fields: Option<Arc<[u8]>>,
     /// The content.
     pub body: Body,
+    /// Not the answer yet: the work this ticket stands for is under way, and the request is
+    /// to be handled again once it is done. `None` for every final response.
+    pub pending: Option<Ticket>,
 }
 
 /// The content of a response.
@@ -87,6 +96,7 @@ impl Response {
             headers: Vec::new(),
             fields: None,
             body: Body::Empty,
+            pending: None,
         }
     }
 
@@ -108,5 +118,104 @@ impl Response {
     pub fn body(mut self, body: Body) -> Self {
         self.body = body;
         self
+    }
+
+    /// Makes this a response that waits for `ticket`: the request is handled again once the
+    /// ticket is done, and this response is sent only if that does not happen in time.
+    pub fn pending(mut self, ticket: Ticket) -> Self {
+        self.pending = Some(ticket);
+        self
+    }
+}
+
+/// Work under way elsewhere that requests wait for: each waiting connection holds a clone
+/// and is woken, through the [`Waker`] it registered, once the work's [`Completion`] is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct Ticket(Arc<Mutex<Waiting>>);
+
+/// Whether the work is done, and who waits for it.
+#[derive(Debug, Default)]
+struct Waiting {
+    done: bool,
+    wakers: Vec<Waker>,
+}
+
+/// The work's side of a [`Ticket`]: dropping it (after the outcome is stored where the
+/// handler looks for it, or when the work is abandoned) marks the ticket done and wakes
+/// every waiter.
+#[derive(Debug)]
+pub struct Completion(Ticket);
+
+impl Ticket {
+    /// A ticket not done yet, and the completion that will mark it done.
+    pub fn new() -> (Ticket, Completion) {
+        let ticket = Ticket(Arc::default());
+        (ticket.clone(), Completion(ticket))
+    }
+
+    /// Whether the work is done.
+    pub fn is_done(&self) -> bool {
+        self.waiting().done
+    }
+
+    /// Has `waker` woken once the work is done; `false` (and `waker` is not kept) if it is
+    /// done already. Checked and registered under one lock, so no completion is missed.
+    pub fn wake_when_done(&self, waker: Waker) -> bool {
+        let mut waiting = self.waiting();
+        if waiting.done {
+            return false;
+        }
+        waiting.wakers.push(waker);
+        true
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        let wakers = {
+            let mut waiting = self.0.waiting();
+            waiting.done = true;
+            std::mem::take(&mut waiting.wakers)
+        };
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_ticket_wakes_its_waiters_once_done() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let (ticket, completion) = Ticket::new();
+        let other = ticket.clone();
+        assert!(!ticket.is_done());
+        assert!(ticket.wake_when_done(Waker::from(Arc::clone(&count))));
+        assert!(other.wake_when_done(Waker::from(Arc::clone(&count))));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        drop(completion);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert!(ticket.is_done() && other.is_done());
+        // Done already: nothing is registered, and the caller goes on at once.
+        assert!(!ticket.wake_when_done(Waker::from(Arc::clone(&count))));
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
     }
 }

@@ -41,6 +41,7 @@ pub mod listeners;
 mod proxied;
 mod tls;
 mod transport;
+mod wake;
 mod worker;
 
 use crate::conn::Timeouts;

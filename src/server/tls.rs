@@ -323,6 +323,8 @@ fn turn(
                 tls.session.send_close_notify();
                 tls.shut_after_flush = true;
             }
+            // Woken through the connection's waker.
+            Want::Park => return Turn::Wait,
             Want::Close => {
                 // A close_notify, if the socket takes it at once; the close follows anyway.
                 tls.session.send_close_notify();

@@ -53,8 +53,8 @@ pub struct Readiness {
 /// How a turn ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Turn {
-    /// The socket must become readable or writable (or a deadline pass) before more can be
-    /// done.
+    /// The socket must become readable or writable (or a deadline pass, or a parked request's
+    /// waker be woken) before more can be done.
     Wait,
     /// The budget is spent with work left: take the next turn after the others.
     Yield,
@@ -124,6 +124,8 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
                     }
                 }
             }
+            // Woken through the connection's waker.
+            Want::Park => return Turn::Wait,
             Want::Close => return Turn::Close,
         }
         if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {

@@ -15,7 +15,9 @@
 //! queues its connection again, behind the others: one busy client cannot starve the rest.
 //!
 //! Handlers are plain blocking functions: while one runs, the worker's other connections
-//! wait, as in nginx's workers. They read local files; no handler waits on a client.
+//! wait, as in nginx's workers. They read local files; no handler waits on a client. Slow
+//! work (a password check) runs elsewhere: its request is parked, and the connection is
+//! queued again when the work's thread wakes it through the worker's [`Bell`].
 
 use crate::conn::client::TrustedProxies;
 use crate::conn::{Conn, Context, Timeouts};
@@ -25,7 +27,8 @@ use crate::server::limits::{self, Slot, Victim};
 use crate::server::proxied::{self, Arrival, Complaints};
 use crate::server::tls::{self, RECORD, Tls};
 use crate::server::transport::{self, Readiness, Turn};
-use rustix::event::{EventfdFlags, Timespec, epoll, eventfd};
+use crate::server::wake::Bell;
+use rustix::event::{Timespec, epoll};
 use rustix::fd::OwnedFd;
 use rustls::{ServerConfig, ServerConnection};
 use std::cmp::Reverse;
@@ -133,12 +136,12 @@ pub struct Admitted {
     pub evict: Option<Victim>,
 }
 
-/// The side of a worker the accept loop sees: its inbox, the eventfd that wakes it, and
-/// its counts.
+/// The side of a worker the accept loop sees: its inbox, the bell that wakes it, and its
+/// counts.
 #[derive(Debug)]
 pub struct Lane {
     inbox: Mutex<Vec<Admitted>>,
-    wake: OwnedFd,
+    bell: Arc<Bell>,
     open: AtomicUsize,
     idle: AtomicUsize,
 }
@@ -147,7 +150,7 @@ impl Lane {
     fn new() -> std::io::Result<Lane> {
         Ok(Lane {
             inbox: Mutex::new(Vec::new()),
-            wake: eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?,
+            bell: Arc::new(Bell::new()?),
             open: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
         })
@@ -165,12 +168,7 @@ impl Lane {
 
     /// Wakes the worker (for its inbox, or to see a shutdown).
     pub fn wake(&self) {
-        if let Err(e) = rustix::io::write(&self.wake, &1u64.to_ne_bytes()) {
-            // EAGAIN: the counter is at its maximum, so the worker is woken already.
-            if e != rustix::io::Errno::AGAIN {
-                log::error!("cannot wake a worker: {e}");
-            }
-        }
+        self.bell.ring();
     }
 
     /// Connections the worker holds or is being handed.
@@ -199,7 +197,7 @@ pub fn spawn(threads: usize, shared: &Arc<Shared>) -> std::io::Result<Vec<Arc<La
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(
             &epoll,
-            &lane.wake,
+            lane.bell.fd(),
             epoll::EventData::new_u64(WAKE_TOKEN),
             epoll::EventFlags::IN,
         )?;
@@ -306,9 +304,9 @@ impl Worker {
                 }
             }
             if woken {
-                let mut counter = [0u8; 8];
-                // Resets the counter; EAGAIN means nothing was written since the last read.
-                let _ = rustix::io::read(&self.lane.wake, &mut counter);
+                for token in self.lane.bell.answer() {
+                    self.queue(token);
+                }
                 self.take_inbox();
             }
             if self.shared.handler_generation.load(Ordering::Acquire) != self.handler_generation {
@@ -365,9 +363,16 @@ impl Worker {
         if hangup || flags.contains(epoll::EventFlags::OUT) {
             entry.ready.writable = true;
         }
-        if !entry.queued {
-            entry.queued = true;
-            self.run.push_back(token);
+        self.queue(token);
+    }
+
+    /// Queues the connection `token` names, if it is still open, for a turn.
+    fn queue(&mut self, token: u64) {
+        if let Some(entry) = self.entry(token) {
+            if !entry.queued {
+                entry.queued = true;
+                self.run.push_back(token);
+            }
         }
     }
 
@@ -510,10 +515,13 @@ impl Worker {
         let Some(entry) = entry_mut(&mut self.entries, &self.generations, token) else {
             return;
         };
+        let bell = &self.lane.bell;
+        let waker = || bell.waker(token);
         let ctx = Context {
             handler: &*self.handler,
             trusted: &self.shared.trusted,
             shutting_down: self.shared.shutting_down(),
+            waker: &waker,
         };
         if entry.awaiting_proxy && !take_proxy_header(entry, &self.shared.complaints) {
             if entry.conn.is_closed() || !entry.awaiting_proxy {
@@ -540,12 +548,7 @@ impl Worker {
             Ok(Turn::Wait) => self.settle(token),
             Ok(Turn::Yield) => {
                 self.settle(token);
-                if let Some(entry) = self.entry(token) {
-                    if !entry.queued {
-                        entry.queued = true;
-                        self.run.push_back(token);
-                    }
-                }
+                self.queue(token);
             }
             Ok(Turn::Close) => self.remove(token),
             Err(_) => {

@@ -21,14 +21,21 @@ use std::str::FromStr;
 #[derive(Debug)]
 pub struct Users {
     by_name: HashMap<Vec<u8>, String>,
-    /// A well-formed bcrypt hash at the cost most of the file's entries have: verifying
-    /// against it costs what verifying a known user costs, so that an unknown user takes as
-    /// long to refuse as a wrong password.
+    /// A well-formed bcrypt hash at the highest cost of the file's entries: verifying against
+    /// it costs at least what verifying any known user costs, so that no wrong password of a
+    /// known user takes longer to refuse than an unknown user, and timing cannot tell users
+    /// that exist from users that do not (even where the file mixes costs).
     dummy: String,
+    /// The lines whose cost is above [`SLOW_COST`], with that cost.
+    slow: Vec<(usize, u32)>,
 }
 
 /// The costs bcrypt defines (log2 of its rounds).
 const COSTS: std::ops::RangeInclusive<u32> = 4..=31;
+
+/// The highest cost `--check-config` lets pass without a warning: each step doubles a
+/// check's time, and at 12 one takes some 0.4 s on a small machine.
+pub const SLOW_COST: u32 = 12;
 
 /// The salt and digest of [`Users::dummy`], after `$2b$NN$`: any valid pair would do, as the
 /// outcome of verifying against it is never used.
@@ -47,7 +54,8 @@ impl Users {
     fn parse(text: &[u8]) -> Result<Users, (usize, String)> {
         let mut by_name: HashMap<Vec<u8>, String> = HashMap::new();
         let mut lines_of: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut costs: HashMap<u32, usize> = HashMap::new();
+        let mut highest = None;
+        let mut slow = Vec::new();
         let mut last = 0;
         for (index, line) in text.split(|&b| b == b'\n').enumerate() {
             let number = index + 1;
@@ -65,11 +73,14 @@ impl Users {
             }
             let cost = bcrypt_cost(hash)
                 .map_err(|reason| (number, format!("user {:?}: {reason}", show(user))))?;
-            *costs.entry(cost).or_default() += 1;
+            highest = highest.max(Some(cost));
+            if cost > SLOW_COST {
+                slow.push((number, cost));
+            }
             lines_of.insert(user.to_vec(), number);
             by_name.insert(user.to_vec(), hash.to_string());
         }
-        let Some((&cost, _)) = costs.iter().max_by_key(|&(&cost, &count)| (count, cost)) else {
+        let Some(cost) = highest else {
             return Err((
                 last,
                 "no user: the file has no `user:hash` line".to_string(),
@@ -78,7 +89,13 @@ impl Users {
         Ok(Users {
             by_name,
             dummy: format!("$2b${cost:02}${DUMMY_SALT_AND_HASH}"),
+            slow,
         })
+    }
+
+    /// The lines whose bcrypt cost is above [`SLOW_COST`], and their costs.
+    pub fn slow(&self) -> &[(usize, u32)] {
+        &self.slow
     }
 
     /// The hash to verify `user`'s password against, and whether `user` is known: an unknown
@@ -168,11 +185,29 @@ mod tests {
         let (hash, known) = users.hash_for(b"bob");
         assert!(known && bcrypt::verify("bob's", hash).unwrap());
         assert!(users.hash_for(b"carol").1);
-        // The unknown user's stand-in is a real hash at the file's most common cost.
+        // The unknown user's stand-in is a real hash at the file's highest cost (5: bob's),
+        // though most entries have cost 4.
         let (dummy, known) = users.hash_for(b"mallory");
         assert!(!known);
-        assert!(dummy.starts_with("$2b$04$"));
+        assert!(dummy.starts_with("$2b$05$"), "{dummy}");
         assert!(!bcrypt::verify("alice's password", dummy).unwrap());
+        assert!(users.slow().is_empty());
+    }
+
+    #[test]
+    fn costs_above_twelve_are_listed_with_their_lines() {
+        // Made at cost 4, then marked 13 and 31: parsing reads the cost, never verifies.
+        let fast = bcrypt::hash("x", 4).unwrap();
+        let at = |cost: &str| fast.replacen("$04$", &format!("${cost}$"), 1);
+        let text = format!(
+            "a:{fast}\n# c\nb:{}\nc:{}\nd:{}\n",
+            at("12"),
+            at("13"),
+            at("31")
+        );
+        let users = parse(&text).unwrap();
+        assert_eq!(users.slow(), [(4, 13), (5, 31)]);
+        assert!(users.hash_for(b"nobody").0.starts_with("$2b$31$"));
     }
 
     #[test]

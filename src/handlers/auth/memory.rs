@@ -1,9 +1,10 @@
 //! What the authenticator remembers between requests, in bounded memory: credentials bcrypt
-//! has accepted, and recent attempts per client address. Both take the time as an argument;
-//! both are kept behind a lock that is held for a map operation, never across bcrypt.
+//! has accepted, and the checks clients asked for. Both take the time as an argument; both
+//! are kept behind a lock that is held for a map operation, never across bcrypt.
 
+use super::limiter::Client;
+use crate::http::response::Ticket;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// A keyed SHA-256 of an area, a user and a password (see `Auth`).
@@ -76,95 +77,97 @@ fn index(digest: &Digest) -> u64 {
     u64::from_le_bytes(first)
 }
 
-/// Who an attempt is counted against: an IPv4 address, or an IPv6 address's /64 (one
-/// subscriber's usual allocation, RFC 6177 §3: counting single IPv6 addresses would let one
-/// host try again from each of its 2^64). An IPv4-mapped IPv6 address counts as its IPv4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Client(IpAddr);
-
-impl Client {
-    pub fn of(address: IpAddr) -> Client {
-        match address.to_canonical() {
-            IpAddr::V6(v6) => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                Client(IpAddr::V6(prefix.into()))
-            }
-            v4 => Client(v4),
-        }
-    }
-}
-
-/// Attempts to verify a password, per client, in fixed windows: at most `limit` per
-/// `window`, counted from the window's first attempt. An attempt is counted before bcrypt
-/// runs (so that concurrent attempts cannot overshoot) and given back when it succeeds: only
-/// failures use up the allowance. At most `capacity` clients are tracked; when that many have
-/// live windows, a client not among them is refused until one ends, so that many addresses
-/// cannot buy unbounded bcrypt work either.
+/// Password checks a client asked for, by credentials: under way (the ticket its parked
+/// requests wait for), or refused a moment ago, so that the requests woken by the ticket,
+/// and the client's repeats of the same credentials for a while, are answered without
+/// another bcrypt or another failure counted. An accepted check leaves the table: the
+/// credential is in [`Remembered`] then. At most `capacity` refusals are kept, each for
+/// `keep`; checks under way are bounded by the pool's queue.
 #[derive(Debug)]
-pub struct Attempts {
-    clients: HashMap<Client, Window>,
-    limit: u32,
-    window: Duration,
+pub struct Checks {
+    entries: HashMap<(u64, Client), (Digest, Check)>,
     capacity: usize,
+    keep: Duration,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    start: Instant,
-    count: u32,
+/// What is known of a check.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// Under way; done when its ticket is.
+    Running(Ticket),
+    /// Refused; kept until then.
+    Refused(Instant),
 }
 
-impl Attempts {
-    pub fn new(limit: u32, window: Duration, capacity: usize) -> Attempts {
-        Attempts {
-            clients: HashMap::new(),
-            limit,
-            window,
+impl Checks {
+    pub fn new(capacity: usize, keep: Duration) -> Checks {
+        Checks {
+            entries: HashMap::new(),
             capacity,
+            keep,
         }
     }
 
-    /// How long `client` must wait before it may try a password, if it must.
-    pub fn wait(&self, client: Client, now: Instant) -> Option<Duration> {
-        let window = self.clients.get(&client)?;
-        let end = window.start + self.window;
-        (now < end && window.count >= self.limit).then(|| end - now)
+    /// The check of `digest` for `client`, if one is under way or was refused less than
+    /// `keep` before `now`.
+    pub fn find(&self, digest: &Digest, client: Client, now: Instant) -> Option<Check> {
+        let (kept, check) = self.entries.get(&(index(digest), client))?;
+        if !same_digest(kept, digest) {
+            return None;
+        }
+        match check {
+            Check::Refused(until) if *until <= now => None,
+            check => Some(check.clone()),
+        }
     }
 
-    /// Counts an attempt by `client` at `now`, or says how long it must wait.
-    pub fn begin(&mut self, client: Client, now: Instant) -> Result<(), Duration> {
-        let span = self.window;
-        if !self.clients.contains_key(&client) && self.clients.len() >= self.capacity {
-            self.clients.retain(|_, w| now < w.start + span);
-            if self.clients.len() >= self.capacity {
-                let first_end = self.clients.values().map(|w| w.start + span).min();
-                return Err(first_end.map_or(span, |end| end.saturating_duration_since(now)));
+    /// A check of `digest` for `client` is under way, done when `ticket` is.
+    pub fn start(&mut self, digest: Digest, client: Client, ticket: Ticket, now: Instant) {
+        let key = (index(&digest), client);
+        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
+            self.entries.retain(|_, (_, check)| match check {
+                Check::Running(_) => true,
+                Check::Refused(until) => now < *until,
+            });
+            if self.entries.len() >= self.capacity {
+                let soonest = self
+                    .entries
+                    .iter()
+                    .filter_map(|(key, (_, check))| match check {
+                        Check::Refused(until) => Some((*until, *key)),
+                        Check::Running(_) => None,
+                    })
+                    .min_by_key(|(until, _)| *until)
+                    .map(|(_, key)| key);
+                if let Some(soonest) = soonest {
+                    self.entries.remove(&soonest);
+                }
             }
         }
-        let window = self.clients.entry(client).or_insert(Window {
-            start: now,
-            count: 0,
-        });
-        if now >= window.start + span {
-            *window = Window {
-                start: now,
-                count: 0,
-            };
-        }
-        if window.count >= self.limit {
-            return Err(window.start + span - now);
-        }
-        window.count += 1;
-        Ok(())
+        self.entries.insert(key, (digest, Check::Running(ticket)));
     }
 
-    /// Gives back the attempt `client` began, which succeeded.
-    pub fn succeeded(&mut self, client: Client) {
-        if let Some(window) = self.clients.get_mut(&client) {
-            window.count = window.count.saturating_sub(1);
-            if window.count == 0 {
-                self.clients.remove(&client);
+    /// The check of `digest` for `client` ended at `now`: refused, it is kept for `keep`;
+    /// accepted, it goes.
+    pub fn decide(&mut self, digest: &Digest, client: Client, accepted: bool, now: Instant) {
+        if accepted {
+            self.forget(digest, client);
+        } else if let Some((kept, check)) = self.entries.get_mut(&(index(digest), client)) {
+            if same_digest(kept, digest) {
+                *check = Check::Refused(now + self.keep);
             }
+        }
+    }
+
+    /// Forgets the check of `digest` for `client`.
+    pub fn forget(&mut self, digest: &Digest, client: Client) {
+        let key = (index(digest), client);
+        if self
+            .entries
+            .get(&key)
+            .is_some_and(|(kept, _)| same_digest(kept, digest))
+        {
+            self.entries.remove(&key);
         }
     }
 }
@@ -172,7 +175,7 @@ impl Attempts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::net::Ipv4Addr;
 
     fn digest(first: u8, last: u8) -> Digest {
         let mut d = [first; 32];
@@ -206,56 +209,52 @@ mod tests {
     }
 
     #[test]
-    fn clients_by_address_and_ipv6_prefix() {
-        let v6 = |text: &str| Client::of(text.parse::<Ipv6Addr>().unwrap().into());
-        assert_eq!(v6("2001:db8:1:2:aaaa::1"), v6("2001:db8:1:2:bbbb::2"));
-        assert_ne!(v6("2001:db8:1:2::1"), v6("2001:db8:1:3::1"));
-        assert_eq!(
-            v6("::ffff:192.0.2.7"),
-            Client::of(Ipv4Addr::new(192, 0, 2, 7).into())
-        );
-        assert_ne!(
-            Client::of(Ipv4Addr::new(192, 0, 2, 7).into()),
-            Client::of(Ipv4Addr::new(192, 0, 2, 8).into())
-        );
-    }
-
-    #[test]
-    fn failures_are_limited_per_window_and_successes_given_back() {
+    fn checks_under_way_then_refused_for_a_while() {
         let t0 = Instant::now();
-        let minute = Duration::from_secs(60);
-        let mut attempts = Attempts::new(3, minute, 10);
+        let keep = Duration::from_secs(10);
+        let mut checks = Checks::new(4, keep);
         let a = Client::of(Ipv4Addr::new(192, 0, 2, 1).into());
         let b = Client::of(Ipv4Addr::new(192, 0, 2, 2).into());
-        attempts.begin(a, t0).unwrap();
-        attempts.succeeded(a);
-        for _ in 0..3 {
-            assert_eq!(attempts.wait(a, t0), None);
-            attempts.begin(a, t0).unwrap();
-        }
-        let later = t0 + Duration::from_secs(20);
-        assert_eq!(attempts.wait(a, later), Some(Duration::from_secs(40)));
-        assert_eq!(attempts.begin(a, later), Err(Duration::from_secs(40)));
-        attempts.begin(b, later).unwrap();
-        // The window ends: a fresh allowance.
-        assert_eq!(attempts.wait(a, t0 + minute), None);
-        attempts.begin(a, t0 + minute).unwrap();
+        let (ticket, _done) = Ticket::new();
+        checks.start(digest(1, 1), a, ticket, t0);
+        let running =
+            |checks: &Checks| matches!(checks.find(&digest(1, 1), a, t0), Some(Check::Running(_)));
+        assert!(running(&checks));
+        // Another client, or other credentials with the same index: not this check.
+        assert!(checks.find(&digest(1, 1), b, t0).is_none());
+        assert!(checks.find(&digest(1, 2), a, t0).is_none());
+        checks.decide(&digest(1, 2), a, false, t0);
+        assert!(running(&checks));
+        // Refused: kept for `keep`.
+        let t1 = t0 + Duration::from_secs(1);
+        checks.decide(&digest(1, 1), a, false, t1);
+        assert!(matches!(
+            checks.find(&digest(1, 1), a, t1),
+            Some(Check::Refused(until)) if until == t1 + keep
+        ));
+        assert!(checks.find(&digest(1, 1), a, t1 + keep).is_none());
+        // Accepted: gone.
+        let (ticket, _done) = Ticket::new();
+        checks.start(digest(2, 2), a, ticket, t1);
+        checks.decide(&digest(2, 2), a, true, t1);
+        assert!(checks.find(&digest(2, 2), a, t1).is_none());
     }
 
     #[test]
-    fn a_full_table_refuses_new_clients_until_a_window_ends() {
+    fn refusals_make_room_checks_under_way_stay() {
         let t0 = Instant::now();
-        let minute = Duration::from_secs(60);
-        let mut attempts = Attempts::new(5, minute, 2);
-        let client = |n: u8| Client::of(Ipv4Addr::new(198, 51, 100, n).into());
-        attempts.begin(client(1), t0).unwrap();
-        attempts
-            .begin(client(2), t0 + Duration::from_secs(10))
-            .unwrap();
-        let at = t0 + Duration::from_secs(30);
-        assert_eq!(attempts.begin(client(3), at), Err(Duration::from_secs(30)));
-        attempts.begin(client(1), at).unwrap();
-        attempts.begin(client(3), t0 + minute).unwrap();
-        assert_eq!(attempts.clients.len(), 2);
+        let mut checks = Checks::new(2, Duration::from_secs(10));
+        let a = Client::of(Ipv4Addr::new(192, 0, 2, 1).into());
+        let (running, _done) = Ticket::new();
+        checks.start(digest(1, 1), a, running, t0);
+        let (ticket, _done) = Ticket::new();
+        checks.start(digest(2, 2), a, ticket, t0);
+        checks.decide(&digest(2, 2), a, false, t0);
+        let (ticket, _done) = Ticket::new();
+        checks.start(digest(3, 3), a, ticket, t0);
+        assert_eq!(checks.entries.len(), 2);
+        assert!(checks.find(&digest(1, 1), a, t0).is_some());
+        assert!(checks.find(&digest(2, 2), a, t0).is_none());
+        assert!(checks.find(&digest(3, 3), a, t0).is_some());
     }
 }

@@ -32,41 +32,63 @@
 //! settings is (`root`, `tls_cert`, `auth_file`), whichever source gave it.
 //!
 //! Costs and timing. bcrypt is slow on purpose, so:
+//! - it never runs on a worker thread. Checks go to a small pool ([`pool`]: one thread on a
+//!   machine of one or two cores, two on larger ones, started at the first check) through a
+//!   queue of at most [`CHECK_QUEUE`]. The request waits parked, its worker serving its other
+//!   connections meanwhile, and is handled again once its check is done ([`verify`]). A
+//!   request that finds the queue full gets `503` with `Retry-After: 1` (RFC 9110 §15.6.4)
+//!   and no check; so does one whose check has not ended within the header timeout. The pool
+//!   is the handler's: rebuilt on SIGHUP, the old one's threads end with the check they
+//!   are running;
 //! - a credential bcrypt accepted is remembered for [`REMEMBER_FOR`] (at most
 //!   [`REMEMBERED`] of them), keyed by a SHA-256 of the area, user and password under a
 //!   random key drawn at startup: a browser sending the same credentials with every request
 //!   costs one bcrypt per user per five minutes, and the memory holds no password nor
-//!   anything that can be checked against one without the key;
-//! - each client address (an IPv6 /64) may fail [`ATTEMPTS`] verifications a minute; past
-//!   that it gets `429` with `Retry-After` (RFC 6585 §4) without bcrypt running, and without
-//!   its credentials being looked up in memory either, so that the limit bounds guesses as
-//!   well as CPU. At most [`CLIENTS`] addresses are tracked: beyond that, new ones wait too;
-//! - an unknown user is verified against a stand-in hash of the file's usual cost, so it
-//!   takes as long to refuse as a wrong password; bcrypt compares its output in constant
-//!   time, and so does the memory of accepted credentials.
+//!   anything that can be checked against one without the key. Requests of one client with
+//!   the same credentials share a check under way, and a refusal is kept for that client
+//!   for [`REFUSAL_KEPT`]: its repeats get `401` without bcrypt;
+//! - failures are limited per client address (an IPv6 /64) and in total ([`limiter`]: the
+//!   numbers and why): [`ATTEMPTS`] per address and [`FAILURES`] in all per
+//!   [`ATTEMPT_WINDOW`]. An address that has failed, once either is spent, gets `429` with
+//!   `Retry-After` (RFC 6585 §4) without bcrypt running, and without its credentials being
+//!   looked up among those accepted either, so that the limit bounds guesses as well as CPU
+//!   (only its own checks begun within the limit are answered, as they end). An address
+//!   that has not failed is always checked, so no one can be locked out by others'
+//!   failures; at most [`CLIENTS`] addresses are tracked, the oldest forgotten first;
+//! - an unknown user is verified against a stand-in hash of the highest cost in the file,
+//!   so that no known user's wrong password takes longer to refuse than an unknown user's:
+//!   timing does not tell which users exist, even in a file that mixes costs. bcrypt
+//!   compares its output in constant time, and so does the memory of credentials.
 //!
 //! The locks around that memory are held for a map operation, never during bcrypt. What a
 //! failure logs is the user name and the client; a password is never logged.
 
 mod credentials;
+mod gate;
 mod htpasswd;
+mod limiter;
 mod memory;
+mod pool;
+mod verify;
 
 use super::{Gate, Handler};
 use crate::config::AuthArea;
-use crate::http::response::Response;
+use crate::http::response::{Response, Ticket};
+use gate::Areas;
 use globset::{Glob, GlobMatcher};
 use htpasswd::Users;
-use memory::{Attempts, Client, Digest, Remembered};
+use limiter::{Attempts, Client};
+use memory::{Check, Checks, Digest, Remembered};
 use nomserve_grammar::{Request, decode_path};
+use pool::Pool;
 use sha2::{Digest as _, Sha256};
-use std::cell::Cell;
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use verify::{Asked, Memory, Verification, lock};
 
 /// How long an accepted credential is remembered.
 pub const REMEMBER_FOR: Duration = Duration::from_secs(5 * 60);
@@ -76,8 +98,18 @@ pub const REMEMBERED: usize = 1024;
 pub const ATTEMPTS: u32 = 10;
 /// The window [`ATTEMPTS`] is counted over.
 pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(60);
+/// How many failed verifications all clients together may have in [`ATTEMPT_WINDOW`].
+pub const FAILURES: u32 = 100;
 /// How many client addresses the attempt counter tracks at most.
 pub const CLIENTS: usize = 4096;
+/// How long a refused check is kept for the client that asked: long enough for its parked
+/// requests to be handled again, short enough that the memory stays small.
+pub const REFUSAL_KEPT: Duration = Duration::from_secs(10);
+/// How many refused checks are kept at most.
+pub const REFUSALS: usize = 1024;
+/// How many checks may wait for a thread of the pool: at cost 12 (about 0.4 s a check on a
+/// small machine, one thread), the last waits some 6 s, within the default header timeout.
+pub const CHECK_QUEUE: usize = 16;
 
 /// The realm of `--auth-file`, which has no table to name one.
 const SITE_REALM: &str = "nomserve";
@@ -88,8 +120,8 @@ pub struct Auth<H> {
     inner: H,
     areas: Vec<Area>,
     key: [u8; 32],
-    remembered: Mutex<Remembered>,
-    attempts: Mutex<Attempts>,
+    memory: Arc<Memory>,
+    pool: Pool<Verification>,
 }
 
 /// One protected area.
@@ -106,7 +138,12 @@ struct Area {
 enum Verdict {
     Allowed,
     Challenge,
+    /// Too many failures: `429`.
     Wait(Duration),
+    /// Its check is under way.
+    Pending(Ticket),
+    /// The pool's queue is full: `503`.
+    Busy,
 }
 
 impl<H: Handler> Auth<H> {
@@ -132,8 +169,12 @@ impl<H: Handler> Auth<H> {
             inner,
             areas,
             key,
-            remembered: Mutex::new(Remembered::new(REMEMBERED, REMEMBER_FOR)),
-            attempts: Mutex::new(Attempts::new(ATTEMPTS, ATTEMPT_WINDOW, CLIENTS)),
+            memory: Arc::new(Memory {
+                remembered: Mutex::new(Remembered::new(REMEMBERED, REMEMBER_FOR)),
+                attempts: Mutex::new(Attempts::new(ATTEMPTS, FAILURES, ATTEMPT_WINDOW, CLIENTS)),
+                checks: Mutex::new(Checks::new(REFUSALS, REFUSAL_KEPT)),
+            }),
+            pool: Pool::new("auth-check", check_threads(), CHECK_QUEUE),
         })
     }
 
@@ -150,29 +191,45 @@ impl<H: Handler> Auth<H> {
         };
         let client = Client::of(address);
         let now = Instant::now();
-        if let Some(wait) = lock(&self.attempts).wait(client, now) {
+        let digest = self.digest(index, &given);
+        let memory = &self.memory;
+        // This client's own check of these credentials, under way or just refused: the
+        // limit was applied when it began.
+        match lock(&memory.checks).find(&digest, client, now) {
+            Some(Check::Running(ticket)) => return Verdict::Pending(ticket),
+            Some(Check::Refused(_)) => return Verdict::Challenge,
+            None => {}
+        }
+        if let Some(wait) = lock(&memory.attempts).wait(client, now) {
             return Verdict::Wait(wait);
         }
-        let digest = self.digest(index, &given);
-        if lock(&self.remembered).knows(&digest, now) {
+        if lock(&memory.remembered).knows(&digest, now) {
             return Verdict::Allowed;
         }
-        if let Err(wait) = lock(&self.attempts).begin(client, now) {
+        if let Err(wait) = lock(&memory.attempts).begin(client, now) {
             return Verdict::Wait(wait);
         }
         let (hash, known) = area.users.hash_for(&given.user);
-        let matches = bcrypt::verify(&given.password, hash).unwrap_or(false);
-        if known && matches {
-            lock(&self.remembered).remember(digest, Instant::now());
-            lock(&self.attempts).succeeded(client);
-            Verdict::Allowed
-        } else {
-            log::info!(
-                "authentication failed for user {:?} from {address}{}",
-                String::from_utf8_lossy(&given.user),
-                if known { "" } else { " (no such user)" }
-            );
-            Verdict::Challenge
+        let (ticket, completion) = Ticket::new();
+        lock(&memory.checks).start(digest, client, ticket.clone(), now);
+        let asked = Asked {
+            digest,
+            address,
+            user: given.user,
+            password: given.password,
+            hash: hash.to_string(),
+            known,
+        };
+        match self
+            .pool
+            .submit(Verification::new(Arc::clone(memory), asked, completion))
+        {
+            Ok(()) => Verdict::Pending(ticket),
+            Err(check) => {
+                check.cancel();
+                log::warn!("{address}: too many password checks waiting; answered 503");
+                Verdict::Busy
+            }
         }
     }
 
@@ -190,103 +247,31 @@ impl<H: Handler> Auth<H> {
     }
 }
 
-/// The areas' verdicts for one request, each asked for at most once: the [`Gate`] the file
-/// handler asks about the files the request resolves to.
-struct Check<'a, 'b, 'h, H> {
-    auth: &'a Auth<H>,
-    request: &'a Request<'b, 'h>,
-    client: IpAddr,
-    /// Per area: passed, refused, or not asked yet.
-    passed: Vec<Cell<Option<bool>>>,
-}
-
-impl<'a, 'b, 'h, H: Handler> Check<'a, 'b, 'h, H> {
-    fn new(auth: &'a Auth<H>, request: &'a Request<'b, 'h>, client: IpAddr) -> Self {
-        Check {
-            auth,
-            request,
-            client,
-            passed: auth.areas.iter().map(|_| Cell::new(None)).collect(),
-        }
-    }
-
-    /// The area that decides for `path`: the first that matches it.
-    fn area_of(&self, path: &Path) -> Option<(usize, &'a Area)> {
-        self.auth
-            .areas
-            .iter()
-            .enumerate()
-            .find(|(_, area)| area.glob.is_match(path))
-    }
-}
-
-impl<H: Handler> Gate for Check<'_, '_, '_, H> {
-    /// The paths' areas in turn, each asked once: the first refusal is the answer. An area
-    /// already refused (by [`Gate::shows`]) is answered with its challenge.
-    fn enter(&self, paths: &[PathBuf]) -> Option<Response> {
-        for path in paths {
-            let Some((index, area)) = self.area_of(path) else {
-                continue;
-            };
-            match self.passed[index].get() {
-                Some(true) => continue,
-                Some(false) => return Some(challenge(area)),
-                None => {}
-            }
-            let refusal = refusal(
-                area,
-                self.auth.verdict(index, area, self.request, self.client),
-            );
-            self.passed[index].set(Some(refusal.is_none()));
-            if refusal.is_some() {
-                return refusal;
-            }
-        }
-        None
-    }
-
-    fn shows(&self, path: &Path) -> bool {
-        let Some((index, area)) = self.area_of(path) else {
-            return true;
+/// What `--check-config` warns of: each htpasswd line, of the `[[auth]]` tables' files and
+/// of `site` (`--auth-file`), whose bcrypt cost is above 12, with the time a check takes at
+/// that cost on a small machine (a one-core VPS or a single-board computer: about 0.1 s at
+/// cost 10, doubling with each step). Files that do not load are left to [`Auth::new`].
+pub fn slow_hashes(tables: &[AuthArea], site: Option<&Path>) -> Vec<String> {
+    let mut files: Vec<&Path> = tables.iter().map(|table| table.file.as_path()).collect();
+    files.extend(site);
+    files.sort_unstable();
+    files.dedup();
+    let mut warnings = Vec::new();
+    for file in files {
+        let Ok(users) = Users::load(file) else {
+            continue;
         };
-        if let Some(passed) = self.passed[index].get() {
-            return passed;
-        }
-        let passed = matches!(
-            self.auth.verdict(index, area, self.request, self.client),
-            Verdict::Allowed
-        );
-        self.passed[index].set(Some(passed));
-        passed
-    }
-}
-
-/// The answer to a request `verdict` does not let pass through `area`; `None` if it does.
-fn refusal(area: &Area, verdict: Verdict) -> Option<Response> {
-    match verdict {
-        Verdict::Allowed => None,
-        Verdict::Challenge => Some(challenge(area)),
-        Verdict::Wait(wait) => {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            Some(
-                Response::text(
-                    429,
-                    "Too Many Requests: too many failed logins from this address\n",
-                )
-                .header("Retry-After", seconds.max(1).to_string())
-                .header("Cache-Control", "no-store")
-                .header("X-Content-Type-Options", "nosniff"),
-            )
+        for &(line, cost) in users.slow() {
+            let seconds = 0.1 * 2f64.powi(cost as i32 - 10);
+            warnings.push(format!(
+                "htpasswd file {}:{line}: bcrypt cost {cost}: each check takes ~{seconds:.1} s \
+                 on a small machine (cost {} or less keeps logins quick)",
+                file.display(),
+                htpasswd::SLOW_COST,
+            ));
         }
     }
-}
-
-/// `401` with the challenge of `area`.
-fn challenge(area: &Area) -> Response {
-    Response::text(401, "Unauthorized\n")
-        .header("WWW-Authenticate", area.challenge.clone())
-        .header("Cache-Control", "no-store")
-        .header("X-Content-Type-Options", "nosniff")
+    warnings
 }
 
 impl Area {
@@ -313,16 +298,28 @@ fn glob_path(segments: &[std::borrow::Cow<'_, [u8]>], trailing_slash: bool) -> P
     PathBuf::from(OsString::from_vec(path))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// Threads that run bcrypt: one on a machine of one or two cores, two on larger ones, so
+/// that password checks, however many arrive, leave most of the CPU to the workers.
+fn check_threads() -> usize {
+    match std::thread::available_parallelism() {
+        Ok(cores) if cores.get() > 2 => 2,
+        _ => 1,
+    }
+}
+
+/// A `503` that says to try again in a second (RFC 9110 §15.6.4).
+fn unavailable(text: &'static str) -> Response {
+    Response::text(503, text)
+        .header("Retry-After", "1")
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
 }
 
 impl<H: Handler> Handler for Auth<H> {
-    /// A request whose path's area it has not passed is answered here; one that passes (or
-    /// whose path no area matches) goes to the inner handler with the [`Gate`] of the
-    /// files' areas. One without a path (`OPTIONS *`) goes to it untouched. A path that does
-    /// not decode is answered here, as the file handler would (`400`), so that no inner
-    /// handler reads it differently from the areas.
+    /// A request whose path no area matches goes to the inner handler untouched, as does one
+    /// without a path (`OPTIONS *`). A path that does not decode is answered here, as the
+    /// file handler would (`400`), so that no inner handler reads it differently from the
+    /// areas.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
         if self.areas.is_empty() {
             return self.inner.handle(request, head, client);
@@ -338,7 +335,7 @@ impl<H: Handler> Handler for Auth<H> {
             }
         };
         let path = glob_path(&decoded.segments, decoded.trailing_slash);
-        let check = Check::new(self, request, client);
+        let check = Areas::new(self, request, client);
         if let Some(refusal) = check.enter(&[path]) {
             return refusal;
         }
@@ -354,7 +351,7 @@ impl<H: Handler> Handler for Auth<H> {
         if self.areas.is_empty() {
             return None;
         }
-        Some(Box::new(Check::new(self, request, client)))
+        Some(Box::new(Areas::new(self, request, client)))
     }
 }
 
