@@ -2,7 +2,7 @@
 //! stop reading (the send deadlines reach the TLS path, measured on the records the socket
 //! takes), and requests the connection layer answers itself (400, 431), which carry the
 //! `--hsts` policy as the handler's responses do, the 503 of a connection past the limits
-//! included (sent after the handshake, not in the clear).
+//! included (sent after the handshake, not in the clear, at most 64 at once).
 
 mod common;
 
@@ -330,4 +330,67 @@ fn out_of_descriptors_an_https_client_is_closed_without_a_word() {
     tls.write_all(b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .expect("send the request");
     assert_eq!(read_response(&mut tls, &mut Vec::new(), false).status, 200);
+}
+
+/// Refused HTTPS connections are answered at most 64 at once: with 64 refused connections
+/// still to send their first byte, the next refused one is closed without a word (not a
+/// 503 in the clear); once one of the 64 leaves, a refused client gets its 503 over TLS
+/// again.
+#[test]
+fn refusals_over_tls_are_answered_at_most_64_at_once() {
+    let certified = Certified::new();
+    let server = certified.serve(
+        &common::www(),
+        &[
+            "--max-connections-per-ip",
+            "1",
+            "--keep-alive-timeout",
+            "60s",
+            "--header-timeout",
+            "60s",
+        ],
+        "info",
+    );
+    let request = b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut held = certified.connect_over(server.connect());
+    held.write_all(request).expect("send the request");
+    assert_eq!(read_response(&mut held, &mut Vec::new(), false).status, 200);
+    let mut waiting: Vec<_> = (0..64).map(|_| server.connect()).collect();
+    for _ in 0..64 {
+        server.wait_for_log("past --max-connections-per-ip; 503 after the handshake");
+    }
+    let mut past = server.connect();
+    let received = read_to_close(&mut past);
+    assert!(
+        received.is_empty(),
+        "nothing in the clear on the HTTPS port: {:?}",
+        String::from_utf8_lossy(&received)
+    );
+    server.wait_for_log("past --max-connections-per-ip; closed (too many refusals under way)");
+
+    drop(waiting.pop());
+    // Until the server has seen that one leave, a newcomer may still be closed: try again.
+    let deadline = Instant::now() + TIMEOUT;
+    let response = loop {
+        let name = ServerName::try_from("localhost").expect("server name");
+        let client = ClientConnection::new(Arc::clone(&certified.config), name).expect("client");
+        let mut tls = StreamOwned::new(client, server.connect());
+        let shaken = (|| {
+            while tls.conn.is_handshaking() {
+                tls.conn.complete_io(&mut tls.sock)?;
+            }
+            tls.write_all(request)?;
+            tls.flush()
+        })();
+        if shaken.is_ok() {
+            break read_response(&mut tls, &mut Vec::new(), false);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal answered over TLS again"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("Retry-After"), Some("1"));
 }
