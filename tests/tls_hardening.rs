@@ -1,11 +1,12 @@
 //! nomserve over HTTPS against clients that misbehave: ones that ask for a large file and
 //! stop reading (the send deadlines reach the TLS path, measured on the records the socket
 //! takes), and requests the connection layer answers itself (400, 431), which carry the
-//! `--hsts` policy as the handler's responses do.
+//! `--hsts` policy as the handler's responses do, the 503 of a connection past the limits
+//! included (sent after the handshake, not in the clear, at most 64 at once).
 
 mod common;
 
-use common::{Response, Server, TIMEOUT, parse_head, read_response};
+use common::{Response, Server, TIMEOUT, parse_head, read_response, read_to_close};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fs;
@@ -220,4 +221,176 @@ fn the_connection_layers_own_responses_over_tls_carry_hsts() {
             .collect();
         assert_eq!(policies, ["max-age=86400"], "{status}");
     }
+}
+
+/// A connection past `--max-connections-per-ip` on an HTTPS server is refused over TLS: the
+/// handshake completes and its first request gets a real 503 with Retry-After, the `--hsts`
+/// policy and `Connection: close` (in the clear it would be a broken handshake), is logged,
+/// and the connection closes; the connection holding the place is served on.
+#[test]
+fn a_connection_past_the_limits_gets_its_503_over_tls_with_hsts() {
+    let certified = Certified::new();
+    let server = certified.serve(
+        &common::www(),
+        &[
+            "--hsts",
+            "1d",
+            "--max-connections-per-ip",
+            "1",
+            "--keep-alive-timeout",
+            "60s",
+            "--access-log",
+            "-",
+        ],
+        "info",
+    );
+    let request = b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut held = certified.connect_over(server.connect());
+    held.write_all(request).expect("send the request");
+    assert_eq!(read_response(&mut held, &mut Vec::new(), false).status, 200);
+
+    let name = ServerName::try_from("localhost").expect("server name");
+    let client = ClientConnection::new(Arc::clone(&certified.config), name).expect("client");
+    let mut refused = StreamOwned::new(client, server.connect());
+    while refused.conn.is_handshaking() {
+        if let Err(e) = refused.conn.complete_io(&mut refused.sock) {
+            panic!("the refused connection's handshake failed: {e}");
+        }
+    }
+    refused.write_all(request).expect("send the request");
+    refused.flush().expect("flush the request");
+    let response = read_response(&mut refused, &mut Vec::new(), false);
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("Retry-After"), Some("1"));
+    assert_eq!(response.header("Connection"), Some("close"));
+    assert_eq!(
+        response.header("Strict-Transport-Security"),
+        Some("max-age=86400")
+    );
+    assert_eq!(
+        response.text(),
+        "too many connections from your address; try again shortly\n"
+    );
+    let mut rest = Vec::new();
+    let _ = refused.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "only the 503: {rest:?}");
+    server.wait_for_log("past --max-connections-per-ip; 503 after the handshake");
+    server.wait_for_stdout("\"GET /test.txt HTTP/1.1\" 503 ");
+
+    // The connection holding the place is served on.
+    held.write_all(request).expect("send the request again");
+    assert_eq!(read_response(&mut held, &mut Vec::new(), false).status, 200);
+}
+
+/// Out of descriptors, an HTTPS server has none to spare for a refused client's handshake:
+/// the client the accept loop takes through its spare descriptor is closed without a word
+/// (a 503 in the clear would only break its handshake); once descriptors are back, the next
+/// client is served. Skipped, saying so, where `prlimit` is not installed.
+#[test]
+fn out_of_descriptors_an_https_client_is_closed_without_a_word() {
+    let certified = Certified::new();
+    let server = certified.serve(&common::www(), &[], "info");
+    let pid = server.pid();
+    let prlimit = |limit: &str| {
+        std::process::Command::new("prlimit")
+            .arg(format!("--pid={pid}"))
+            .arg(format!("--nofile={limit}:"))
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits")).expect("read its limits");
+    let original = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("its open files limit")
+        .to_string();
+    // The limit bounds descriptor numbers, and a new descriptor takes the lowest free one:
+    // a limit at the lowest free number leaves none.
+    let used: std::collections::BTreeSet<usize> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list its descriptors")
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let lowest_free = (0..).find(|n| !used.contains(n)).unwrap_or_default();
+    if !prlimit(&lowest_free.to_string()) {
+        println!("prlimit is not available: the descriptor limit cannot be lowered; skipped");
+        return;
+    }
+    let mut stream = server.connect();
+    let received = read_to_close(&mut stream);
+    assert!(
+        received.is_empty(),
+        "nothing in the clear on the HTTPS port: {:?}",
+        String::from_utf8_lossy(&received)
+    );
+    server.wait_for_log("out of file descriptors; closed");
+
+    assert!(prlimit(&original));
+    let mut tls = certified.connect_over(server.connect());
+    tls.write_all(b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("send the request");
+    assert_eq!(read_response(&mut tls, &mut Vec::new(), false).status, 200);
+}
+
+/// Refused HTTPS connections are answered at most 64 at once: with 64 refused connections
+/// still to send their first byte, the next refused one is closed without a word (not a
+/// 503 in the clear); once one of the 64 leaves, a refused client gets its 503 over TLS
+/// again.
+#[test]
+fn refusals_over_tls_are_answered_at_most_64_at_once() {
+    let certified = Certified::new();
+    let server = certified.serve(
+        &common::www(),
+        &[
+            "--max-connections-per-ip",
+            "1",
+            "--keep-alive-timeout",
+            "60s",
+            "--header-timeout",
+            "60s",
+        ],
+        "info",
+    );
+    let request = b"GET /test.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut held = certified.connect_over(server.connect());
+    held.write_all(request).expect("send the request");
+    assert_eq!(read_response(&mut held, &mut Vec::new(), false).status, 200);
+    let mut waiting: Vec<_> = (0..64).map(|_| server.connect()).collect();
+    for _ in 0..64 {
+        server.wait_for_log("past --max-connections-per-ip; 503 after the handshake");
+    }
+    let mut past = server.connect();
+    let received = read_to_close(&mut past);
+    assert!(
+        received.is_empty(),
+        "nothing in the clear on the HTTPS port: {:?}",
+        String::from_utf8_lossy(&received)
+    );
+    server.wait_for_log("past --max-connections-per-ip; closed (too many refusals under way)");
+
+    drop(waiting.pop());
+    // Until the server has seen that one leave, a newcomer may still be closed: try again.
+    let deadline = Instant::now() + TIMEOUT;
+    let response = loop {
+        let name = ServerName::try_from("localhost").expect("server name");
+        let client = ClientConnection::new(Arc::clone(&certified.config), name).expect("client");
+        let mut tls = StreamOwned::new(client, server.connect());
+        let shaken = (|| {
+            while tls.conn.is_handshaking() {
+                tls.conn.complete_io(&mut tls.sock)?;
+            }
+            tls.write_all(request)?;
+            tls.flush()
+        })();
+        if shaken.is_ok() {
+            break read_response(&mut tls, &mut Vec::new(), false);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no refusal answered over TLS again"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(response.status, 503);
+    assert_eq!(response.header("Retry-After"), Some("1"));
 }

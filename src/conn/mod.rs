@@ -166,6 +166,9 @@ pub struct Conn {
     /// Over TLS with `--hsts`: the Strict-Transport-Security value of the responses the
     /// connection makes itself.
     hsts: Option<Arc<str>>,
+    /// The server will not serve this connection: its first request is answered 503 with
+    /// this sentence.
+    refusal: Option<&'static str>,
     /// When the connection last became idle (or was accepted).
     idle_since: Instant,
     /// The bound on the current request's wait for a handler's work, once it has waited.
@@ -242,6 +245,7 @@ impl Conn {
             peer_closed: false,
             holding: false,
             hsts: None,
+            refusal: None,
             idle_since: now,
             parked_until: None,
             stats: Stats::default(),
@@ -270,9 +274,11 @@ impl Conn {
     }
 
     /// Whether the connection waits for a request with nothing of one buffered and nothing
-    /// to send: closing it loses nothing (RFC 9112 §9.5).
+    /// to send: closing it loses nothing (RFC 9112 §9.5). A refused connection is not idle:
+    /// it holds no place that closing it would free.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle { .. })
+            && self.refusal.is_none()
             && self.output.is_empty()
             && !self.holding
             && self.unprocessed().is_empty()
@@ -338,6 +344,17 @@ impl Conn {
     /// do (RFC 6797 §7.1: on every response over secure transport).
     pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
         self.hsts = hsts;
+    }
+
+    /// The server will not serve this connection (it is past the connection limits, and its
+    /// transport could not answer at once: TLS must shake hands first). Its first request is
+    /// answered, at its first byte, with 503 (Service Unavailable, RFC 9110 §15.6.4),
+    /// `Retry-After: 1`, `Connection: close` and the body `message`, like the other responses
+    /// the connection makes itself (HSTS included), and a lingering close follows. Before
+    /// that byte, the connection's first deadline stands: one that sends nothing is closed
+    /// silently at it.
+    pub fn refuse(&mut self, message: &'static str) {
+        self.refusal = Some(message);
     }
 
     /// The transport shut the write side down, at `now`: the lingering close starts.
@@ -434,6 +451,14 @@ impl Conn {
         match &mut self.state {
             State::Idle { .. } if buffered == 0 => return Step::NeedBytes,
             State::Idle { .. } => {
+                if let Some(message) = self.refusal.take() {
+                    // The request is not read: as RFC 9112 §9.5 expects of clients, they
+                    // watch for an early error response while they send.
+                    let exchange = Exchange::unparsed(self.unprocessed());
+                    let response =
+                        Response::text(503, format!("{message}\n")).header("Retry-After", "1");
+                    return self.fail(response, exchange, now);
+                }
                 // A request's first byte: its head has the header timeout from now.
                 self.state = State::Head {
                     deadline: now + self.timeouts.header,

@@ -12,6 +12,10 @@
 //! never per request and never across a system call. Which connections of an address are
 //! idle is counted per worker with atomics, each written by its own worker alone, so the
 //! accept loop knows which worker can make room for whom.
+//!
+//! On a TLS server the 503 can only be sent after a handshake: a refused connection is then
+//! served by a worker up to its first request, holding a refusal's [`Slot`] instead of a
+//! place, at most [`REFUSING`] of them at once.
 
 mod fair;
 
@@ -24,6 +28,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+/// Most refused connections that may be handshaking or being answered 503 over TLS at once;
+/// past it, a refused connection is closed without a word. A refused connection is over the
+/// limits by definition, and over TLS its 503 costs a handshake (a key exchange and a
+/// signature, and some 40 KiB of buffers until it is answered): a small fixed number answers
+/// the refusals of a burst, and cannot become a way around `--max-connections`.
+pub const REFUSING: usize = 64;
 
 /// Why a connection was not given a place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +83,8 @@ pub struct Limits {
     max_per_address: Option<usize>,
     ipv6_prefix: u8,
     lanes: usize,
+    /// Refused connections being answered over TLS (see [`REFUSING`]).
+    refusing: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -127,7 +140,9 @@ impl Group {
     }
 }
 
-/// One connection's place under the limits; dropping it frees the place.
+/// One connection's place under the limits; dropping it frees the place. A refused
+/// connection's slot ([`Limits::refusal`]) is no place: it counts only against
+/// [`REFUSING`].
 #[derive(Debug)]
 pub struct Slot {
     limits: Arc<Limits>,
@@ -139,6 +154,8 @@ pub struct Slot {
     lane: usize,
     /// Counted idle on its worker.
     idle: bool,
+    /// Held by a refused connection: counted against [`REFUSING`], not the limits.
+    refused: bool,
 }
 
 impl Limits {
@@ -158,6 +175,7 @@ impl Limits {
             max_per_address,
             ipv6_prefix,
             lanes,
+            refusing: AtomicUsize::new(0),
         })
     }
 
@@ -221,7 +239,25 @@ impl Limits {
             group,
             lane: 0,
             idle: false,
+            refused: false,
         }
+    }
+
+    /// A slot for a connection refused a place that is to be answered 503 over TLS, unless
+    /// [`REFUSING`] are being answered already.
+    pub fn refusal(self: &Arc<Self>) -> Option<Slot> {
+        self.refusing
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                (held < REFUSING).then_some(held + 1)
+            })
+            .ok()?;
+        Some(Slot {
+            limits: Arc::clone(self),
+            group: None,
+            lane: 0,
+            idle: false,
+            refused: true,
+        })
     }
 
     /// Counts one more connection against `address`; returns its group.
@@ -252,6 +288,13 @@ impl Limits {
 }
 
 impl Slot {
+    /// Gives up this place for a refusal's slot ([`Limits::refusal`]), if one is free.
+    pub fn refuse(self) -> Option<Slot> {
+        let limits = Arc::clone(&self.limits);
+        drop(self);
+        limits.refusal()
+    }
+
     /// Places this connection on the worker `lane`, before it is handed over.
     pub fn on_lane(&mut self, lane: usize) {
         self.lane = lane;
@@ -276,7 +319,11 @@ impl Slot {
 
     /// Counts this place against `address` from now on (the client a PROXY header named),
     /// or says it is at `--max-connections-per-ip`; the place stays as it was then.
+    /// A refused connection's slot counts against no address: it stays as it is.
     pub fn readdress(&mut self, address: IpAddr) -> Result<(), Refusal> {
+        if self.refused {
+            return Ok(());
+        }
         let address = fair::group_of(address, self.limits.ipv6_prefix);
         let limits = Arc::clone(&self.limits);
         let mut counts = limits.lock();
@@ -313,6 +360,10 @@ fn forget(counts: &mut Counts, group: Option<Arc<Group>>) {
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        if self.refused {
+            self.limits.refusing.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
         self.set_idle(false);
         let mut counts = self.limits.lock();
         counts.total = counts.total.saturating_sub(1);
@@ -323,9 +374,9 @@ impl Drop for Slot {
     }
 }
 
-/// Answers a connection the server will not serve with 503 (Service Unavailable:
-/// "temporarily overloaded", RFC 9110 §15.6.4), `Retry-After: 1` and `Connection: close`,
-/// then closes it after taking in what the client already sent, so the close does not reset
+/// Answers a connection the server will not serve, in the clear, with 503 (Service
+/// Unavailable: "temporarily overloaded", RFC 9110 §15.6.4), `Retry-After: 1` and
+/// `Connection: close`, then closes it after taking in what the client already sent, so the close does not reset
 /// the connection before the client reads the answer. `stream` must be non-blocking: this
 /// never waits on the client. The request itself is not read, so the 503 may precede it;
 /// clients watch for such an early error response while they send (RFC 9112 §9.5).

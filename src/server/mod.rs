@@ -15,6 +15,10 @@
 //! get 503. `--max-connections-per-ip`, when set, refuses with 503 past it in any case. The
 //! connection then goes to the worker holding the fewest connections (or, in place of an
 //! idle one, to the worker holding that one), which serves it until it closes ([`worker`]).
+//! On an HTTPS server a 503 can only follow a handshake: a refused connection goes to a
+//! worker too, which answers its first request with the 503 and closes it, at most
+//! [`limits::REFUSING`] at once (past them, and out of descriptors, it is closed without a
+//! word); a plain server writes its 503 at once.
 //!
 //! Many cores: each worker has its own epoll instance, connections, deadlines and run queue,
 //! so the workers share nothing per request, and adding cores adds workers without adding
@@ -255,13 +259,20 @@ impl Server {
 
     /// After `accept` on listener `index` failed for want of a descriptor while a client
     /// waits: closes the spare descriptor, accepts the client into its place and answers it
-    /// 503, then takes the spare again. Without a spare (it could not be taken back last
-    /// time), tries to take it, and pauses [`ACCEPT_BACKOFF`] if it cannot, so that the
-    /// waiting client is not retried in a tight loop.
+    /// 503, then takes the spare again. Over TLS the 503 would need a handshake, and the
+    /// connection a worker's care meanwhile, with no descriptor to spare: the client is
+    /// closed without a word instead (it sees a failed handshake, as it would see bytes in
+    /// the clear). Without a spare (it could not be taken back last time), tries to take it,
+    /// and pauses [`ACCEPT_BACKOFF`] if it cannot, so that the waiting client is not retried
+    /// in a tight loop.
     fn refuse_with_spare(&mut self, index: usize) {
         if let (Some(spare), Some(listener)) = (self.spare.take(), self.listeners.get(index)) {
             drop(spare);
             match accept(listener) {
+                Ok((stream, peer)) if self.shared.tls.is_some() => {
+                    log::warn!("{peer}: out of file descriptors; closed");
+                    drop(stream);
+                }
                 Ok((stream, peer)) => {
                     log::warn!("{peer}: out of file descriptors; answered 503");
                     limits::refuse(
@@ -307,12 +318,9 @@ impl Server {
                     Refusal::PerAddress => "--max-connections-per-ip",
                     Refusal::OverShare => "its share of connections, none idle",
                 };
-                log::warn!("{peer}: past {past}; answered 503");
-                limits::refuse(
-                    stream,
-                    peer,
-                    "too many connections from your address; try again shortly",
-                );
+                let message = "too many connections from your address; try again shortly";
+                let done = self.refuse(stream, peer, message);
+                log::warn!("{peer}: past {past}; {done}");
                 return;
             }
         };
@@ -332,8 +340,8 @@ impl Server {
         };
         let Some((index, lane)) = lane else {
             drop(slot);
-            log::warn!("{peer}: at --max-connections, none idle; answered 503");
-            limits::refuse(stream, peer, "too many connections; try again shortly");
+            let done = self.refuse(stream, peer, "too many connections; try again shortly");
+            log::warn!("{peer}: at --max-connections, none idle; {done}");
             return;
         };
         slot.on_lane(index);
@@ -342,7 +350,39 @@ impl Server {
             peer,
             slot,
             evict,
+            refusal: None,
         });
+    }
+
+    /// Answers 503 to a connection the server will not serve; returns what was done, for
+    /// the log. In the clear, at once ([`limits::refuse`]). Over TLS a response can only
+    /// follow a handshake (bytes in the clear would reach an HTTPS client as a broken
+    /// handshake): the connection goes to the worker holding the fewest, which answers its
+    /// first request with the 503 ([`crate::conn::Conn::refuse`]), HSTS included. At most
+    /// [`limits::REFUSING`] are answered so at once; past them, the connection is closed
+    /// without a word.
+    fn refuse(&self, stream: OwnedFd, peer: SocketAddr, message: &'static str) -> &'static str {
+        if self.shared.tls.is_none() {
+            limits::refuse(stream, peer, message);
+            return "answered 503";
+        }
+        let lane = self
+            .lanes
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, lane)| lane.open());
+        let (Some(mut slot), Some((index, lane))) = (self.limits.refusal(), lane) else {
+            return "closed (too many refusals under way)";
+        };
+        slot.on_lane(index);
+        lane.hand(Admitted {
+            stream,
+            peer,
+            slot,
+            evict: None,
+            refusal: Some(message),
+        });
+        "503 after the handshake"
     }
 }
 

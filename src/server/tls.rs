@@ -9,7 +9,8 @@
 //! - **Handshake.** While it runs, the core is idle: no request byte has arrived, so the
 //!   core's first deadline (the header timeout from the accept) bounds the handshake, and an
 //!   unfinished one is closed at it, as a connection that never sends a byte is. A
-//!   handshaking connection counts as idle for `--max-connections`.
+//!   handshaking connection counts as idle for `--max-connections` (a refused one excepted:
+//!   it holds no place to free).
 //! - **Plain HTTP on the TLS port.** A TLS connection starts with a handshake record (byte
 //!   0x16); anything else is answered, in plain text, with a 400 that says this port speaks
 //!   HTTPS, as nginx does, and closed after a lingering read, so the answer is not lost to a
@@ -29,9 +30,10 @@
 //!   not taken, as while the core has output queued (the records that end a response
 //!   included). A client cut off at a send deadline is closed at once, whatever rustls still
 //!   holds for it.
-//! - **HSTS.** The responses the core makes itself (400, 408, 413, 431, ...) carry the
-//!   handler's Strict-Transport-Security policy too; the plain-HTTP refusal does not (RFC 6797
-//!   §7.2: not over an insecure transport).
+//! - **HSTS.** The responses the core makes itself (400, 408, 413, 431, ..., and the 503 of a
+//!   connection refused at the limits, answered after its handshake) carry the handler's
+//!   Strict-Transport-Security policy too; the plain-HTTP refusal does not (RFC 6797 §7.2:
+//!   not over an insecure transport).
 //!
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.

@@ -134,6 +134,9 @@ pub struct Admitted {
     /// the victim's address (or, for [`Victim::Any`], its longest-idle one) to make room, or
     /// refuses this one if it has none.
     pub evict: Option<Victim>,
+    /// It is refused, over TLS: its first request is answered 503 with this sentence
+    /// ([`Conn::refuse`]), and `slot` is a refusal's.
+    pub refusal: Option<&'static str>,
 }
 
 /// The side of a worker the accept loop sees: its inbox, the bell that wakes it, and its
@@ -391,20 +394,42 @@ impl Worker {
                 .as_ref()
                 .is_some_and(|victim| !self.evict_idle(victim))
             {
-                self.lane.open.fetch_sub(1, Ordering::Relaxed);
-                log::warn!(
-                    "{}: no idle connection to make room; answered 503",
-                    admitted.peer
-                );
-                limits::refuse(
-                    admitted.stream,
-                    admitted.peer,
-                    "too many connections; try again shortly",
-                );
+                self.refuse(admitted);
                 continue;
             }
             self.register(admitted);
         }
+    }
+
+    /// Answers 503 to a connection for which no idle one could make room, as the accept
+    /// loop answers the connections it refuses ([`crate::server::Server::admit`]): at once
+    /// in the clear; over TLS, after the handshake, or without a word past
+    /// [`limits::REFUSING`].
+    fn refuse(&mut self, admitted: Admitted) {
+        let Admitted {
+            stream, peer, slot, ..
+        } = admitted;
+        let message = "too many connections; try again shortly";
+        let done = match self.shared.tls.as_ref().map(|_| slot.refuse()) {
+            Some(Some(slot)) => {
+                log::warn!("{peer}: no idle connection to make room; 503 after the handshake");
+                self.register(Admitted {
+                    stream,
+                    peer,
+                    slot,
+                    evict: None,
+                    refusal: Some(message),
+                });
+                return;
+            }
+            Some(None) => "closed (too many refusals under way)",
+            None => {
+                limits::refuse(stream, peer, message);
+                "answered 503"
+            }
+        };
+        self.lane.open.fetch_sub(1, Ordering::Relaxed);
+        log::warn!("{peer}: no idle connection to make room; {done}");
     }
 
     /// Closes the connection of `victim`'s address that has been idle longest (any
@@ -446,7 +471,11 @@ impl Worker {
 
     fn register(&mut self, admitted: Admitted) {
         let Admitted {
-            stream, peer, slot, ..
+            stream,
+            peer,
+            slot,
+            refusal,
+            ..
         } = admitted;
         let index = match self.free.pop() {
             Some(index) => index as usize,
@@ -488,7 +517,10 @@ impl Worker {
             },
             None => None,
         };
-        let conn = Conn::new(peer, self.shared.timeouts, Instant::now());
+        let mut conn = Conn::new(peer, self.shared.timeouts, Instant::now());
+        if let Some(message) = refusal {
+            conn.refuse(message);
+        }
         if let Some(place) = self.entries.get_mut(index) {
             *place = Some(Entry {
                 slot,

@@ -1,7 +1,8 @@
 //! The core under a transport that transforms its output before the socket takes it (TLS
 //! records): what the transport takes of an item ([`Conn::took`]) is not progress; what the
 //! socket takes ([`Conn::sent`]) is, and the send clocks run while the transport holds bytes
-//! ([`Conn::set_holding`]). Also the responses the core makes itself over TLS with HSTS.
+//! ([`Conn::set_holding`]). Also the responses the core makes itself over TLS with HSTS,
+//! a refused connection's 503 among them.
 
 use super::*;
 
@@ -175,4 +176,37 @@ fn over_tls_the_responses_the_core_makes_carry_hsts_and_the_handlers_are_left_al
     h.feed(b"GET / HTTP/1.1\nHost: x\r\n\r\n");
     h.run();
     assert!(!h.take_sent().contains("Strict-Transport-Security"));
+}
+
+#[test]
+fn a_refused_connection_answers_its_first_request_503_with_hsts_and_closes() {
+    let mut h = Harness::new();
+    h.conn.set_hsts(Some(Arc::from("max-age=60")));
+    h.conn.refuse("too many connections");
+    // Holding no place, it is never closed to make room for another.
+    assert!(!h.conn.is_idle());
+    assert_eq!(h.run(), Ended::Read);
+    assert!(h.take_sent().is_empty(), "nothing before a request");
+    h.feed(GET);
+    assert_eq!(h.run(), Ended::Read, "a lingering close reads on");
+    let sent = h.take_sent();
+    assert_eq!(statuses(&sent), [503]);
+    for field in [
+        "Retry-After: 1\r\n",
+        "Connection: close\r\n",
+        "Strict-Transport-Security: max-age=60\r\n",
+    ] {
+        assert!(sent.contains(field), "{field}: {sent}");
+    }
+    assert!(sent.ends_with("\r\n\r\ntoo many connections\n"), "{sent}");
+    assert!(h.shut, "the write side is shut after the 503");
+    h.conn.peer_closed();
+    assert_eq!(h.run(), Ended::Closed);
+    // Sending nothing, it is closed silently at its first deadline, as any connection is.
+    let mut h = Harness::new();
+    h.conn.refuse("too many connections");
+    h.later(TIMEOUTS.header);
+    h.conn.expire(h.now);
+    assert_eq!(h.run(), Ended::Closed);
+    assert!(h.take_sent().is_empty());
 }

@@ -184,3 +184,28 @@ fn the_heaviest_is_the_address_holding_the_most_now_with_one_idle() {
     assert!(matches!(victim, Victim::Of { group, lane: 1 } if b[0].is_of(&group)));
     drop(c);
 }
+
+#[test]
+fn refusals_answered_over_tls_are_capped_and_hold_no_place() {
+    let limits = Limits::new(1, Some(1), 64, 1);
+    let held = place(&limits, A);
+    let mut refused: Vec<Slot> = (0..REFUSING)
+        .map(|_| limits.refusal().expect("a refusal under the cap"))
+        .collect();
+    assert!(limits.refusal().is_none(), "past {REFUSING} at once");
+    // A refusal's slot is no place: it counts against no address, even once readdressed.
+    assert_eq!(refusal(&limits, A), Refusal::PerAddress);
+    refused[0].readdress(B.unwrap()).expect("nothing to count");
+    drop(held);
+    let again = place(&limits, B);
+    // One ends: another may be answered.
+    refused.pop();
+    let one = limits.refusal().expect("room for one more");
+    assert!(limits.refusal().is_none());
+    // A place given up for a refusal frees the place, and takes a refusal only with room.
+    assert!(again.refuse().is_none());
+    drop(one);
+    let place_again = place(&limits, A);
+    assert!(place_again.refuse().is_some());
+    assert_eq!(limits.wait_all_closed(Duration::ZERO), 0);
+}
