@@ -11,7 +11,7 @@ pub mod files;
 pub mod https;
 pub mod redirects;
 
-use crate::http::response::Response;
+use crate::http::response::{Response, Ticket};
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
 use std::net::IpAddr;
@@ -71,6 +71,11 @@ pub trait Gate {
     /// Whether the client may be served from `path` (a listing's entry, an error page),
     /// without an answer of its own when not.
     fn shows(&self, path: &Path) -> bool;
+
+    /// A check this gate began for the client and that is still under way (a password
+    /// checked on another thread): the answer given meanwhile is provisional, and the
+    /// request is to wait for it and be handled again ([`Response::pending`]).
+    fn pending(&self) -> Option<Ticket>;
 }
 
 /// A handler chosen when the settings are read: wrappers that are configured or not

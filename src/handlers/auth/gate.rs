@@ -3,9 +3,10 @@
 
 use super::{Area, Auth, Verdict, unavailable};
 use crate::handlers::{Gate, Handler};
-use crate::http::response::Response;
+use crate::http::response::{Response, Ticket};
 use nomserve_grammar::Request;
 use std::cell::Cell;
+use std::cell::RefCell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ pub(super) struct Areas<'a, 'b, 'h, H> {
     /// full queue) decides nothing: asked again, the area finds the same check and answers
     /// with it.
     passed: Vec<Cell<Option<bool>>>,
+    /// A check under way that an area's verdict waits for.
+    pending: RefCell<Option<Ticket>>,
 }
 
 impl<'a, 'b, 'h, H: Handler> Areas<'a, 'b, 'h, H> {
@@ -27,6 +30,7 @@ impl<'a, 'b, 'h, H: Handler> Areas<'a, 'b, 'h, H> {
             request,
             client,
             passed: auth.areas.iter().map(|_| Cell::new(None)).collect(),
+            pending: RefCell::new(None),
         }
     }
 
@@ -42,10 +46,11 @@ impl<'a, 'b, 'h, H: Handler> Areas<'a, 'b, 'h, H> {
     /// Asks area `index` for its verdict, and remembers it for this request if it decides.
     fn ask(&self, index: usize, area: &Area) -> Verdict {
         let verdict = self.auth.verdict(index, area, self.request, self.client);
-        match verdict {
+        match &verdict {
             Verdict::Allowed => self.passed[index].set(Some(true)),
             Verdict::Challenge | Verdict::Wait(_) => self.passed[index].set(Some(false)),
-            Verdict::Pending(_) | Verdict::Busy => {}
+            Verdict::Pending(ticket) => *self.pending.borrow_mut() = Some(ticket.clone()),
+            Verdict::Busy => {}
         }
         verdict
     }
@@ -72,8 +77,8 @@ impl<H: Handler> Gate for Areas<'_, '_, '_, H> {
         None
     }
 
-    /// Whether `path` may be shown. An area whose check is under way is not shown in this
-    /// answer: the check goes on, and a later request finds its verdict remembered.
+    /// Whether `path` may be shown. An area whose check is under way is not shown in the
+    /// provisional answer, which waits for the check ([`Gate::pending`]).
     fn shows(&self, path: &Path) -> bool {
         let Some((index, area)) = self.area_of(path) else {
             return true;
@@ -82,6 +87,10 @@ impl<H: Handler> Gate for Areas<'_, '_, '_, H> {
             return passed;
         }
         matches!(self.ask(index, area), Verdict::Allowed)
+    }
+
+    fn pending(&self) -> Option<Ticket> {
+        self.pending.borrow().clone()
     }
 }
 

@@ -339,7 +339,12 @@ impl<H: Handler> Handler for Auth<H> {
         if let Some(refusal) = check.enter(&[path]) {
             return refusal;
         }
-        self.inner.handle_gated(request, head, client, &check)
+        let response = self.inner.handle_gated(request, head, client, &check);
+        match check.pending() {
+            // A listing's entry or a page waited for a check: handled again when it ends.
+            Some(ticket) => response.pending(ticket),
+            None => response,
+        }
     }
 
     /// The areas, for the error pages outside: a gate when there are any.

@@ -140,7 +140,12 @@ impl<H: Handler> Handler for ErrorPages<H> {
             return response;
         }
         let gate = self.inner.gate(request, client);
-        let Some((body, content_type)) = self.page(response.status, gate.as_deref()) else {
+        let page = self.page(response.status, gate.as_deref());
+        if let Some(ticket) = gate.and_then(|gate| gate.pending()) {
+            // Whether the page may be shown waits for a password check: asked again then.
+            return response.pending(ticket);
+        }
+        let Some((body, content_type)) = page else {
             return response;
         };
         response
