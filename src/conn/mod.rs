@@ -312,6 +312,12 @@ impl Conn {
             return Some(self.send.deadline(self.timeouts.send));
         }
         match &self.state {
+            // The keep-alive timeout runs from the end of the last response's sending, not
+            // from when it was queued: a download longer than the timeout does not leave its
+            // connection to be closed the moment it is done.
+            State::Idle { deadline } if self.stats.responses > 0 => {
+                Some((*deadline).max(self.send.last_progress() + self.timeouts.keep_alive))
+            }
             State::Idle { deadline }
             | State::Head { deadline, .. }
             | State::Body { deadline, .. }

@@ -82,6 +82,11 @@ impl SendClock {
         }
     }
 
+    /// When the socket last took bytes (or the clock started).
+    pub fn last_progress(&self) -> Instant {
+        self.progress
+    }
+
     /// When the clocks must next be checked, for a send timeout of `timeout`.
     pub fn deadline(&self, timeout: Duration) -> Instant {
         (self.progress + timeout).min(self.window_start + timeout)

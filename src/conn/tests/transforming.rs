@@ -210,3 +210,27 @@ fn a_refused_connection_answers_its_first_request_503_with_hsts_and_closes() {
     assert_eq!(h.run(), Ended::Closed);
     assert!(h.take_sent().is_empty());
 }
+
+#[test]
+fn the_keep_alive_timeout_runs_from_the_end_of_a_long_send() {
+    // Plain: the socket takes the response in two parts, the second after longer than the
+    // keep-alive timeout.
+    let mut h = Harness::new();
+    h.feed(BIG_GET);
+    assert_eq!(h.run_with(BIG / 2), Ended::Blocked);
+    h.later(TIMEOUTS.keep_alive + Duration::from_secs(1));
+    assert_eq!(h.run(), Ended::Read);
+    assert!(h.conn.is_idle());
+    assert_eq!(h.conn.deadline(), Some(h.now + TIMEOUTS.keep_alive));
+    h.conn.expire(h.now);
+    assert_eq!(h.run(), Ended::Read, "not closed the moment it went idle");
+
+    // Over a transport that holds bytes: from when the socket took the last of them.
+    let mut t = Harness::holding();
+    t.feed(BIG_GET);
+    assert_eq!(t.run(), Ended::Read);
+    t.later(TIMEOUTS.keep_alive + Duration::from_secs(1));
+    t.socket_takes(t.held());
+    assert!(t.conn.is_idle());
+    assert_eq!(t.conn.deadline(), Some(t.now + TIMEOUTS.keep_alive));
+}
