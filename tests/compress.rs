@@ -679,3 +679,60 @@ fn a_streamed_response_over_tls_decodes_to_the_file() {
     response.body = out.stdout;
     assert_eq!(decoded(&response), bytes_of(dir.path(), "big.html"));
 }
+
+#[test]
+fn a_file_that_shrinks_while_streamed_ends_the_connection_before_the_last_chunk() {
+    // 16 MiB of random hexadecimal digits: its gzip (some 9 MB) cannot all wait in the
+    // sockets' buffers (a few MiB on loopback), so most of it is made after the change.
+    let dir = tempfile::tempdir().unwrap();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let text: Vec<u8> = (0..16 * 1024 * 1024)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            b"0123456789abcdef"[(state >> 60) as usize]
+        })
+        .collect();
+    let path = dir.path().join("hex.txt");
+    fs::write(&path, &text).unwrap();
+    let server = Server::with_args(dir.path(), &[]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /hex.txt HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    let mut piece = [0u8; 4096];
+    let head_len = loop {
+        if let Some((head, len)) = common::parse_head(&received) {
+            assert_eq!(head.header("Transfer-Encoding"), Some("chunked"));
+            assert_eq!(head.header("Content-Encoding"), Some("gzip"));
+            break len;
+        }
+        let n = stream.read(&mut piece).expect("read the head");
+        assert!(n > 0, "closed before the head");
+        received.extend_from_slice(&piece[..n]);
+    };
+    // The file shrinks while the client has read little of it.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1024 * 1024)
+        .unwrap();
+    received.extend(read_to_close(&mut stream));
+    // Whole chunks, then a cut: never the last chunk, which would pass a short body off as
+    // the file.
+    let mut body = &received[head_len..];
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..line_end]).unwrap();
+        let size = usize::from_str_radix(size, 16).expect("a hexadecimal chunk size");
+        assert_ne!(size, 0, "the body was finished");
+        if body.len() < line_end + 2 + size + 2 {
+            break;
+        }
+        body = &body[line_end + 2 + size + 2..];
+    }
+    assert!(received.len() - head_len < text.len() / 2);
+    server.wait_for_log("making a streamed body failed");
+}
