@@ -11,8 +11,9 @@
 //! its bytes.
 //!
 //! Each queued response is tracked by its length in the stream, so that the access log
-//! records it when its last byte is written, with the content bytes that really left, and a
-//! response cut short by a closing connection is logged with what was sent.
+//! records it when its last byte is written, with the content bytes that really left (for a
+//! chunked body, the message body's bytes, chunk framing included), and a response cut short
+//! by a closing connection is logged with what was sent.
 
 mod chunked;
 

@@ -66,7 +66,8 @@ pub enum Body {
 }
 
 /// Content made in steps, as the socket takes what was made before: each step appends a
-/// bounded amount, so that a connection holds little of it at a time.
+/// bounded amount, so that a connection holds little of it at a time. The content is given
+/// unframed; the output frames it for HTTP/1.1 (chunks), so another framing could carry it.
 pub trait Source: Send {
     /// Appends the next bytes of the content to `out` (possibly none); `Ok(true)` once the
     /// content is complete. An error ends the content unfinished.
