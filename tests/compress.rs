@@ -3,7 +3,9 @@
 //! not be compressed are not, HEAD matches GET, a changed file is never answered with its old
 //! variant, and each version's own ETag validates. The compression threads run at the lowest
 //! CPU priority, and a burst for many large files queues no more than the bound on bytes in
-//! flight.
+//! flight. A large file's first responses are compressed as they are sent, chunked, over
+//! HTTP and HTTPS alike, to a client however slow; HTTP/1.0 and ranges get the file as it is,
+//! and a file that shrinks mid-stream never gets its last chunk.
 
 mod common;
 
@@ -36,8 +38,7 @@ fn site() -> tempfile::TempDir {
     dir
 }
 
-/// GET `path` with `Accept-Encoding: accept` until the response is in `coding` (a file of
-/// more than 128 KiB goes out as it is until its fast version is made in the background).
+/// GET `path` with `Accept-Encoding: accept` until the response is in `coding`.
 fn until_coded(server: &Server, path: &str, accept: &str, coding: &str) -> Response {
     let deadline = Instant::now() + TIMEOUT;
     loop {
