@@ -5,14 +5,22 @@
 //! the socket accepts and reports the count back ([`Output::advance`]). Consecutive bytes
 //! (the heads and in-memory bodies of pipelined responses) share one buffer, so they leave in
 //! one write. A file region stays a region: the transport sends it with `sendfile(2)`, or
-//! reads it through a bounded buffer where the kernel cannot (TLS).
+//! reads it through a bounded buffer where the kernel cannot (TLS). A body made as it is sent
+//! ([`Body::Stream`](crate::http::response::Body::Stream)) is framed into chunks here
+//! ([`chunked`]), one step at a time as the socket takes the last: every transport sees only
+//! its bytes.
 //!
 //! Each queued response is tracked by its length in the stream, so that the access log
-//! records it when its last byte is written, with the content bytes that really left, and a
-//! response cut short by a closing connection is logged with what was sent.
+//! records it when its last byte is written, with the content bytes that really left (for a
+//! chunked body, the message body's bytes, chunk framing included), and a response cut short
+//! by a closing connection is logged with what was sent.
+
+mod chunked;
 
 use crate::http::access_log::{self, RequestInfo};
 use crate::http::buffers;
+use crate::http::response::Source;
+use chunked::Chunked;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::net::IpAddr;
@@ -34,13 +42,15 @@ enum Segment {
         offset: u64,
         len: u64,
     },
+    /// A body made as it is sent, in chunks.
+    Stream(Box<Chunked>),
 }
 
 /// What the transport writes next.
 #[derive(Debug, Clone, Copy)]
 pub enum Item<'a> {
-    /// These bytes; `more` says a file region follows at once (send with `MSG_MORE`, so the
-    /// head shares a segment with the file's first bytes).
+    /// These bytes; `more` says a file region or a streamed body follows at once (send with
+    /// `MSG_MORE`, so the head shares a segment with the body's first bytes).
     Bytes { bytes: &'a [u8], more: bool },
     /// `len` bytes of `file` from `offset`.
     File {
@@ -98,12 +108,12 @@ impl Output {
         self.queued
     }
 
-    /// Whether a file region is queued (then no more responses are queued behind it before
-    /// the socket has taken it: a file's length is unbounded).
+    /// Whether a file region or a streamed body is queued (then no more responses are queued
+    /// behind it before the socket has taken it: their length is unbounded).
     pub fn has_file(&self) -> bool {
         self.segments
             .iter()
-            .any(|segment| matches!(segment, Segment::File { .. }))
+            .any(|segment| matches!(segment, Segment::File { .. } | Segment::Stream(_)))
     }
 
     /// The buffer the next bytes are appended to: the last segment's, if it holds bytes.
@@ -132,6 +142,17 @@ impl Output {
         }
     }
 
+    /// Appends the body `source` makes, framed in chunks (RFC 9112 §7.1); returns the count of
+    /// bytes its first step framed. The later steps are made as the socket takes the earlier
+    /// ones, and counted into the response queued last (nothing is queued behind it, see
+    /// [`Output::has_file`]).
+    pub fn push_stream(&mut self, source: Box<dyn Source>) -> u64 {
+        let chunked = Box::new(Chunked::new(source));
+        let framed = chunked.framed_len();
+        self.segments.push_back(Segment::Stream(chunked));
+        framed
+    }
+
     /// Records that the last `total` bytes appended (`head_len` of them the head) are one
     /// response, logged as `log` once written (`None`: an interim response, not logged).
     pub fn track(&mut self, total: u64, head_len: u64, log: Option<LogEntry>) {
@@ -144,12 +165,20 @@ impl Output {
         });
     }
 
-    /// The next thing to write; `None` when everything is written.
+    /// The next thing to write; `None` when everything is written, or when a streamed body
+    /// failed and cannot be finished: then the connection must close.
     pub fn front(&self) -> Option<Item<'_>> {
         match self.segments.front()? {
             Segment::Bytes { bytes, written } => Some(Item::Bytes {
                 bytes: bytes.get(*written..).unwrap_or_default(),
-                more: matches!(self.segments.get(1), Some(Segment::File { .. })),
+                more: matches!(
+                    self.segments.get(1),
+                    Some(Segment::File { .. } | Segment::Stream(_))
+                ),
+            }),
+            Segment::Stream(chunked) => Some(Item::Bytes {
+                bytes: chunked.pending()?,
+                more: false,
             }),
             Segment::File { file, offset, len } => Some(Item::File {
                 file,
@@ -160,10 +189,12 @@ impl Output {
     }
 
     /// Takes `n` bytes off the front (the socket accepted them), and logs each response
-    /// whose last byte they were, as sent to `peer`.
+    /// whose last byte they were, as sent to `peer`. A streamed body whose bytes are all
+    /// taken makes its next step here.
     pub fn advance(&mut self, mut n: u64, peer: IpAddr) {
         self.queued = self.queued.saturating_sub(n);
         let mut left = n;
+        let mut grown = 0;
         while let Some(segment) = self.segments.front_mut() {
             let done = match segment {
                 Segment::Bytes { bytes, written } => {
@@ -181,6 +212,11 @@ impl Output {
                     left -= take;
                     *len == 0
                 }
+                Segment::Stream(chunked) => {
+                    let (take, done) = chunked.advance(left, &mut grown);
+                    left -= take;
+                    done
+                }
             };
             // A segment not done took all that was left.
             if !done {
@@ -191,6 +227,13 @@ impl Output {
                     bytes.clear();
                     self.spare = bytes;
                 }
+            }
+        }
+        if grown > 0 {
+            self.queued += grown;
+            if let Some(streamed) = self.responses.back_mut() {
+                streamed.left += grown;
+                streamed.total += grown;
             }
         }
         while n > 0 {
@@ -311,5 +354,84 @@ mod tests {
         output.abandon(PEER);
         assert!(output.is_empty());
         assert_eq!(output.queued(), 0);
+    }
+
+    /// Makes `left` steps of `step` bytes each, counting the calls, then ends (or fails).
+    struct Counting {
+        left: usize,
+        fail: bool,
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Source for Counting {
+        fn fill(&mut self, out: &mut Vec<u8>) -> std::io::Result<bool> {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.left == 0 {
+                return match self.fail {
+                    true => Err(std::io::Error::other("shrank")),
+                    false => Ok(true),
+                };
+            }
+            self.left -= 1;
+            out.extend_from_slice(&[b'x'; 10]);
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_is_made_as_the_socket_takes_it() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let made = || calls.load(std::sync::atomic::Ordering::Relaxed);
+        let mut output = Output::default();
+        output.push_bytes(b"HEAD");
+        let first = output.push_stream(Box::new(Counting {
+            left: 3,
+            fail: false,
+            calls: Arc::clone(&calls),
+        }));
+        // One step made and framed: "A" CRLF, ten bytes, CRLF.
+        assert_eq!((first, made()), (15, 1));
+        output.track(4 + first, 4, None);
+        assert!(output.has_file());
+        assert!(matches!(
+            output.front(),
+            Some(Item::Bytes { more: true, .. })
+        ));
+        output.advance(4, PEER);
+        assert_eq!(front_bytes(&output), b"A\r\nxxxxxxxxxx\r\n");
+        // Part of the chunk taken: nothing more is made.
+        output.advance(5, PEER);
+        assert_eq!((made(), output.queued()), (1, 10));
+        // All of it taken: the next step, counted into the queue.
+        output.advance(10, PEER);
+        assert_eq!((made(), output.queued()), (2, 15));
+        output.advance(15, PEER);
+        output.advance(15, PEER);
+        // The source ended: the last chunk follows the last step.
+        assert_eq!(front_bytes(&output), b"0\r\n\r\n");
+        assert_eq!(made(), 4);
+        output.advance(5, PEER);
+        assert!(output.is_empty());
+        assert!(!output.has_file());
+        assert_eq!(output.queued(), 0);
+        assert!(output.responses.is_empty());
+    }
+
+    #[test]
+    fn a_failed_stream_leaves_nothing_to_write_but_the_queue_not_empty() {
+        let mut output = Output::default();
+        let first = output.push_stream(Box::new(Counting {
+            left: 1,
+            fail: true,
+            calls: Arc::default(),
+        }));
+        output.track(first, 0, None);
+        output.advance(first, PEER);
+        // The connection must close: the body cannot be finished.
+        assert!(output.front().is_none());
+        assert!(!output.is_empty());
+        output.abandon(PEER);
+        assert!(output.is_empty());
     }
 }

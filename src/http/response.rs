@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 
@@ -67,13 +68,33 @@ pub enum Body {
         /// The closing delimiter.
         tail: Vec<u8>,
     },
+    /// Content of a length not known in advance, made as it is sent: framed with the chunked
+    /// transfer coding (RFC 9112 §7.1), without a Content-Length. Only for HTTP/1.1 clients:
+    /// HTTP/1.0 has no chunked coding.
+    Stream(Box<dyn Source>),
+}
+
+/// Content made in steps, as the socket takes what was made before: each step appends a
+/// bounded amount, so that a connection holds little of it at a time. The content is given
+/// unframed; the output frames it for HTTP/1.1 (chunks), so another framing could carry it.
+pub trait Source: Send {
+    /// Appends the next bytes of the content to `out` (possibly none); `Ok(true)` once the
+    /// content is complete. An error ends the content unfinished.
+    fn fill(&mut self, out: &mut Vec<u8>) -> io::Result<bool>;
+}
+
+impl std::fmt::Debug for dyn Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Source")
+    }
 }
 
 impl Body {
-    /// The number of bytes the body holds: the Content-Length to send.
+    /// The number of bytes the body holds: the Content-Length to send (0 for a stream, which
+    /// is sent without one).
     pub fn len(&self) -> u64 {
         match self {
-            Body::Empty => 0,
+            Body::Empty | Body::Stream(_) => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
             Body::Shared(bytes) => bytes.len() as u64,
             Body::File { len, .. } => *len,

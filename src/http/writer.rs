@@ -3,11 +3,12 @@
 //! The head (status line and fields) and an in-memory body are appended to the output's
 //! buffer; a file of at most 16 KiB is read into the same buffer, so head and content leave
 //! in one write; a larger file is queued as a region for the transport to send with the
-//! kernel's zero-copy path, `sendfile(2)`. Nothing here touches a socket: the connection
-//! core decides when to queue, the transport when to write.
+//! kernel's zero-copy path, `sendfile(2)`; a body made as it is sent goes in chunks (RFC 9112
+//! §7.1), made as the socket takes them. Nothing here touches a socket: the connection core
+//! decides when to queue, the transport when to write.
 //!
 //! The writer adds the fields every response carries (RFC 9110 §6.6.1 Date, §10.2.4 Server,
-//! §8.6 Content-Length, RFC 9112 §9.6 Connection) and leaves the body out for HEAD and for
+//! §8.6 Content-Length or RFC 9112 §6.1 Transfer-Encoding, RFC 9112 §9.6 Connection) and leaves the body out for HEAD and for
 //! the statuses that have none (RFC 9110 §6.4.1).
 
 use crate::http::access_log::RequestInfo;
@@ -104,6 +105,7 @@ pub fn queue(
                 out.push_bytes(&tail);
                 total += tail.len() as u64;
             }
+            Body::Stream(source) => total += out.push_stream(source),
         }
     }
     out.track(total, head_len, Some(LogEntry { status, info }));
@@ -126,7 +128,7 @@ pub fn serialize(response: Response, framing: Framing) -> Vec<u8> {
         match &response.body {
             Body::Bytes(bytes) => out.extend_from_slice(bytes),
             Body::Shared(bytes) => out.extend_from_slice(bytes),
-            Body::Empty | Body::File { .. } | Body::Multipart { .. } => {}
+            Body::Empty | Body::File { .. } | Body::Multipart { .. } | Body::Stream(_) => {}
         }
     }
     out
@@ -197,9 +199,14 @@ pub fn head(out: &mut Vec<u8>, response: &Response, framing: Framing, date: &[u8
     }
     // RFC 9110 §8.6: no Content-Length in 1xx or 204; none in 304 either, where it could
     // only repeat the selected representation's length. A HEAD response carries the length
-    // a GET would get.
+    // a GET would get. A streamed body's length is not known: it is chunked instead (RFC
+    // 9112 §6.1), and a HEAD response says so too, as a server may (RFC 9112 §6.1).
     if has_content(response.status) {
-        let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
+        if matches!(response.body, Body::Stream(_)) {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        } else {
+            let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
+        }
     }
     if framing.close {
         out.extend_from_slice(b"Connection: close\r\n");
@@ -511,6 +518,48 @@ mod tests {
             text.ends_with("\r\n\r\n--a\r\n\r\n01\r\n--a\r\n\r\n89\r\n--a--\r\n"),
             "{text}"
         );
+    }
+
+    /// A source of one step, "streamed", that says whether it was asked.
+    struct Once(Arc<std::sync::atomic::AtomicBool>);
+
+    impl crate::http::response::Source for Once {
+        fn fill(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            out.extend_from_slice(b"streamed");
+            Ok(true)
+        }
+    }
+
+    #[test]
+    fn a_streamed_body_is_chunked_and_head_requests_make_none_of_it() {
+        for head_request in [false, true] {
+            let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let response =
+                Response::new(200).body(Body::Stream(Box::new(Once(Arc::clone(&asked)))));
+            let mut output = Output::default();
+            let framing = Framing {
+                head_request,
+                ..KEEP
+            };
+            assert!(queue(&mut output, response, framing, None).complete);
+            let text = text(drain(output));
+            assert!(
+                text.contains("\r\nTransfer-Encoding: chunked\r\n"),
+                "{text}"
+            );
+            assert!(!text.contains("Content-Length"), "{text}");
+            let body = if head_request {
+                ""
+            } else {
+                "8\r\nstreamed\r\n0\r\n\r\n"
+            };
+            assert!(text.ends_with(&format!("\r\n\r\n{body}")), "{text}");
+            assert_eq!(
+                asked.load(std::sync::atomic::Ordering::Relaxed),
+                !head_request
+            );
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ use cache::FileCache;
 use compress::{Compression, Pass};
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
-use nomserve_grammar::{DecodedPath, Request, decode_path};
+use nomserve_grammar::{DecodedPath, Request, Version, decode_path};
 use open::{Beneath, Failure, Strategy};
 pub use pages::ErrorPages;
 use ranges::Decision;
@@ -631,7 +631,14 @@ impl StaticFiles {
                 .into_iter()
                 .find(|version| evaluate(version) == Precondition::NotModified)
         };
-        let Some(made) = self.compression.variant(stat, coding, &resource.file) else {
+        // A streamed response is chunked, which HTTP/1.0 lacks (RFC 9112 §7.1): an HTTP/1.0
+        // client gets the file as it is, with its length and keep-alive, until a version is
+        // kept, rather than a body delimited by closing the connection.
+        let streamable = request.version != Version::HTTP_10;
+        let Some(made) = self
+            .compression
+            .variant(stat, coding, &resource.file, streamable)
+        else {
             return held().map(not_modified);
         };
         let current = match made.pass {
@@ -648,7 +655,7 @@ impl StaticFiles {
                         .header("Content-Type", resource.content_type.clone());
                     with_fields(response, &resource.configured)
                         .header("Content-Encoding", name)
-                        .body(Body::Shared(made.bytes))
+                        .body(made.body)
                 }
             },
             Precondition::NotModified => not_modified(current),
@@ -986,6 +993,7 @@ mod tests {
                 out.extend_from_slice(tail);
                 out
             }
+            Body::Stream(_) => panic!("a streamed body in a handler's test"),
         }
     }
 

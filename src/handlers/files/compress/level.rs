@@ -72,13 +72,15 @@ fn best(len: u64) -> [u8; 3] {
         .map_or(BEST[BEST.len() - 1].1, |(_, levels)| *levels)
 }
 
-/// How much of the file is read and compressed at a time, between checks of `stop`.
-const CHUNK: usize = 64 * 1024;
+/// How much of the file is read and compressed at a time, between checks of `stop` (and
+/// between the chunks of a streamed response).
+pub const CHUNK: usize = 64 * 1024;
 
 /// The `len` bytes of `file`, compressed into coding `coding` (an index into
 /// [`super::CODINGS`]) at `level`, read [`CHUNK`] bytes at a time; given up (an error of kind
 /// `Interrupted`) as soon as `stop` is set. The same input, coding and level always give the
-/// same bytes, which a strong entity-tag needs.
+/// same bytes, which a strong entity-tag needs; a streamed response ([`super::stream`])
+/// makes them the same way, step by step, so it sends the same bytes too.
 pub fn compress(
     file: &File,
     len: u64,
@@ -87,45 +89,94 @@ pub fn compress(
     stop: &AtomicBool,
 ) -> io::Result<Vec<u8>> {
     let capacity = usize::try_from(len / 3).map_err(io::Error::other)?;
-    let output = Vec::with_capacity(capacity);
-    match super::CODINGS.get(coding) {
-        Some(&"br") => {
-            let mut writer = brotli::CompressorWriter::new(output, CHUNK, u32::from(level), 22);
-            feed(file, len, &mut writer, stop)?;
-            writer.flush()?;
-            Ok(writer.into_inner())
-        }
-        Some(&"zstd") => {
-            let mut encoder = zstd::stream::write::Encoder::new(output, i32::from(level))?;
-            encoder.set_pledged_src_size(Some(len))?;
-            feed(file, len, &mut encoder, stop)?;
-            encoder.finish()
-        }
-        Some(&"gzip") => {
-            let mut encoder =
-                flate2::write::GzEncoder::new(output, flate2::Compression::new(u32::from(level)));
-            feed(file, len, &mut encoder, stop)?;
-            encoder.finish()
-        }
-        _ => Err(io::Error::other("no such coding")),
-    }
-}
-
-/// Writes the `len` bytes of `file` to `encoder`, [`CHUNK`] at a time, until `stop` is set.
-fn feed(file: &File, len: u64, encoder: &mut impl Write, stop: &AtomicBool) -> io::Result<()> {
-    let mut chunk = vec![0; CHUNK];
+    let mut encoder = Encoder::new(coding, level, len, Vec::with_capacity(capacity))?;
+    let mut chunk = Vec::new();
     let mut offset = 0;
     while offset < len {
         if stop.load(Ordering::Relaxed) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
         }
-        let n = usize::try_from((len - offset).min(CHUNK as u64)).unwrap_or(CHUNK);
-        let buf = &mut chunk[..n];
-        file.read_exact_at(buf, offset)?;
-        encoder.write_all(buf)?;
-        offset += n as u64;
+        offset = encoder.feed(file, offset, len, &mut chunk)?;
     }
-    Ok(())
+    encoder.finish()
+}
+
+/// An encoder of one coding at one level, writing into a buffer its user may empty between
+/// writes (what it writes does not depend on that).
+pub enum Encoder {
+    /// brotli, with a 4 MiB window.
+    Br(Box<brotli::CompressorWriter<Vec<u8>>>),
+    /// zstd, told the input's length (it goes in the frame's header).
+    Zstd(zstd::stream::write::Encoder<'static, Vec<u8>>),
+    /// gzip.
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+}
+
+impl Encoder {
+    /// An encoder of the `len` bytes of input into coding `coding` (an index into
+    /// [`super::CODINGS`]) at `level`, writing into `output`.
+    pub fn new(coding: usize, level: u8, len: u64, output: Vec<u8>) -> io::Result<Encoder> {
+        Ok(match super::CODINGS.get(coding) {
+            Some(&"br") => Encoder::Br(Box::new(brotli::CompressorWriter::new(
+                output,
+                CHUNK,
+                u32::from(level),
+                22,
+            ))),
+            Some(&"zstd") => {
+                let mut encoder = zstd::stream::write::Encoder::new(output, i32::from(level))?;
+                encoder.set_pledged_src_size(Some(len))?;
+                Encoder::Zstd(encoder)
+            }
+            Some(&"gzip") => Encoder::Gzip(flate2::write::GzEncoder::new(
+                output,
+                flate2::Compression::new(u32::from(level)),
+            )),
+            _ => return Err(io::Error::other("no such coding")),
+        })
+    }
+
+    /// Reads the next [`CHUNK`] (or less, up to `len`) of `file` from `offset` into `chunk`
+    /// and compresses it; returns the offset after it. A file that ended before `len` (it
+    /// shrank) is an error.
+    pub fn feed(
+        &mut self,
+        file: &File,
+        offset: u64,
+        len: u64,
+        chunk: &mut Vec<u8>,
+    ) -> io::Result<u64> {
+        let n = usize::try_from(len.saturating_sub(offset).min(CHUNK as u64)).unwrap_or(CHUNK);
+        chunk.resize(n, 0);
+        file.read_exact_at(chunk, offset)?;
+        match self {
+            Encoder::Br(writer) => writer.write_all(chunk)?,
+            Encoder::Zstd(encoder) => encoder.write_all(chunk)?,
+            Encoder::Gzip(encoder) => encoder.write_all(chunk)?,
+        }
+        Ok(offset + n as u64)
+    }
+
+    /// The bytes written so far and not taken.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        match self {
+            Encoder::Br(writer) => writer.get_mut(),
+            Encoder::Zstd(encoder) => encoder.get_mut(),
+            Encoder::Gzip(encoder) => encoder.get_mut(),
+        }
+    }
+
+    /// Ends the compressed stream; returns the output with its last bytes.
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        match self {
+            Encoder::Br(mut writer) => {
+                writer.flush()?;
+                Ok(writer.into_inner())
+            }
+            Encoder::Zstd(encoder) => encoder.finish(),
+            Encoder::Gzip(encoder) => encoder.finish(),
+        }
+    }
 }
 
 #[cfg(test)]

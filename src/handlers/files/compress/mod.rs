@@ -10,15 +10,17 @@
 //!   see [`compressible`]), from [`MIN_SIZE`] to [`MAX_SIZE`] bytes. A variant that comes out
 //!   no smaller than the file is remembered as not worth sending.
 //! - **Two versions of a variant.** The first client that accepts a coding gets the file
-//!   compressed at a fast level (gzip 1, zstd 3, brotli 4), made on its request's thread for
-//!   files up to [`INLINE_UP_TO`] bytes (at most about 2 ms, see [`level`]); larger files
-//!   go out as they are until the compression threads have made the fast version (tens of
-//!   milliseconds of CPU, first in the job). The best version, at the highest level the file's size affords
-//!   ([`level`]: the maximum up to 1 MiB, lower levels above), is made in the background and
-//!   replaces the fast one. Each version has its own strong ETag (`-gzip-fast`, `-gzip`); a
-//!   client holding either gets `304` (both decode to the file's current bytes). Streaming a
-//!   compressed body instead would make a response chunked, without a Content-Length,
-//!   ranges or a strong ETag.
+//!   compressed at a fast level (gzip 1, zstd 3, brotli 4): made whole on its request's
+//!   thread for files up to [`INLINE_UP_TO`] bytes (at most about 2 ms, see [`level`]);
+//!   for a larger file, compressed as it is sent ([`stream`]: chunked, without a
+//!   Content-Length), while the compression threads make that fast version (tens of
+//!   milliseconds of CPU, first in the job) and then the best one, at the highest level the
+//!   file's size affords ([`level`]: the maximum up to 1 MiB, lower levels above), which
+//!   replaces it. Each version has its own strong ETag (`-gzip-fast`, `-gzip`), the streamed
+//!   fast version the same as the kept one (the same bytes); a client holding either gets
+//!   `304` (both decode to the file's current bytes). At most [`stream::STREAMS`] responses
+//!   are streamed at once, and only to HTTP/1.1 clients (HTTP/1.0 has no chunked coding);
+//!   past that, a larger file goes as it is until its fast version is kept.
 //! - **A CPU budget.** The threads ([`pool`]) run at the lowest CPU priority (`SCHED_IDLE`,
 //!   else nice 19), so that they take only a core nothing else wants. At most
 //!   [`IN_FLIGHT`] bytes of input are queued or being compressed (and at most
@@ -35,13 +37,15 @@
 
 mod level;
 mod pool;
+mod stream;
 
 use super::Stat;
+use crate::http::response::Body;
 use crate::metrics;
 pub use level::Pass;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -55,7 +59,7 @@ pub const MAX_SIZE: u64 = 32 * 1024 * 1024;
 /// Files up to this size have their first compressed response made on the request's own
 /// thread, at the fast level: at most about 2 ms of CPU (gzip 1 at 80 MB/s, see [`level`]),
 /// once per file version and coding. It covers most pages, stylesheets and scripts; a larger
-/// file would hold up the worker's other connections for longer.
+/// file would hold up the worker's other connections for longer, and is streamed instead.
 pub const INLINE_UP_TO: u64 = 128 * 1024;
 
 /// The most bytes of input queued or being compressed: 16 MiB, about 15 s of the two
@@ -128,6 +132,8 @@ pub struct Compression {
     enabled: [bool; 3],
     shared: Arc<Shared>,
     jobs: Mutex<Option<SyncSender<Job>>>,
+    /// The responses being streamed ([`stream::STREAMS`] at most).
+    streams: Arc<AtomicUsize>,
 }
 
 /// One file version to compress into one coding: the fast version first when asked, then
@@ -138,10 +144,11 @@ struct Job {
     fast_first: bool,
 }
 
-/// A variant ready to send: its bytes, and which version they are.
+/// A variant ready to send: its bytes (kept, or made as they are sent), and which version
+/// they are.
 #[derive(Debug)]
 pub struct Made {
-    pub bytes: Arc<[u8]>,
+    pub body: Body,
     pub pass: Pass,
 }
 
@@ -157,6 +164,7 @@ impl Compression {
                 stop: AtomicBool::new(false),
             }),
             jobs: Mutex::new(None),
+            streams: Arc::default(),
         }
     }
 
@@ -171,10 +179,17 @@ impl Compression {
 
     /// The variant of `file`, at version `stat`, in coding `coding` (an index into
     /// [`CODINGS`]), when there is one to send: the best version when it is ready, else the
-    /// fast one (made here, for a file of up to [`INLINE_UP_TO`] bytes). Until the best
-    /// version is ready, its compression is queued (within the budget). `None`: the file goes
-    /// as it is for now, or for good when no version came out smaller.
-    pub fn variant(&self, stat: Stat, coding: usize, file: &Arc<File>) -> Option<Made> {
+    /// fast one (made here, for a file of up to [`INLINE_UP_TO`] bytes; for a larger one,
+    /// streamed when `streamable`, the response can be chunked, and a stream's place is
+    /// free). Until the best version is ready, its compression is queued (within the budget).
+    /// `None`: the file goes as it is for now, or for good when no version came out smaller.
+    pub fn variant(
+        &self,
+        stat: Stat,
+        coding: usize,
+        file: &Arc<File>,
+        streamable: bool,
+    ) -> Option<Made> {
         let key = Key { stat, coding };
         let (found, job) = {
             let mut cache = self.shared.lock();
@@ -191,6 +206,14 @@ impl Compression {
         match found {
             Some((variant, pass)) => variant.map(|bytes| served(stat, bytes, pass, true)),
             None if stat.len <= INLINE_UP_TO => self.inline(key, file),
+            None if streamable => {
+                let slot = stream::Slot::take(&self.streams)?;
+                let stream = stream::Stream::new(Arc::clone(file), stat.len, coding, slot);
+                Some(Made {
+                    body: Body::Stream(Box::new(stream)),
+                    pass: Pass::Fast,
+                })
+            }
             None => None,
         }
     }
@@ -280,7 +303,10 @@ fn served(stat: Stat, bytes: Arc<[u8]>, pass: Pass, hit: bool) -> Made {
         stat.len.saturating_sub(bytes.len() as u64),
         Ordering::Relaxed,
     );
-    Made { bytes, pass }
+    Made {
+        body: Body::Shared(bytes),
+        pass,
+    }
 }
 
 /// The variant `bytes` make of a file of `len` bytes: `None` when they are no smaller.
@@ -449,6 +475,14 @@ mod tests {
         }
     }
 
+    /// The kept bytes `made` sends.
+    fn bytes(made: &Made) -> &[u8] {
+        match &made.body {
+            Body::Shared(bytes) => bytes,
+            other => panic!("expected kept bytes, got {other:?}"),
+        }
+    }
+
     /// A file holding `text`.
     fn file(text: &str) -> Arc<File> {
         let mut file = tempfile::tempfile().unwrap();
@@ -512,7 +546,11 @@ mod tests {
             });
             if ino == 2 {
                 // Used again: the first is now the least recently used.
-                assert!(compression.variant(stat(1, 10_000), 2, &file).is_some());
+                assert!(
+                    compression
+                        .variant(stat(1, 10_000), 2, &file, false)
+                        .is_some()
+                );
             }
         }
         let cache = compression.shared.lock();
@@ -546,20 +584,26 @@ mod tests {
             out
         };
         for (coding, name) in CODINGS.into_iter().enumerate() {
-            let first = compression.variant(stat(1, len), coding, &file).unwrap();
+            let first = compression
+                .variant(stat(1, len), coding, &file, false)
+                .unwrap();
             assert_eq!(first.pass, Pass::Fast, "{name}");
-            assert_eq!(decode(name, &first.bytes), text.as_bytes());
+            assert_eq!(decode(name, bytes(&first)), text.as_bytes());
             // Until the best version is made, the same fast bytes (their tag names them),
             // and the best one queued once.
-            let again = compression.variant(stat(1, len), coding, &file).unwrap();
-            assert_eq!((again.pass, &again.bytes), (Pass::Fast, &first.bytes));
+            let again = compression
+                .variant(stat(1, len), coding, &file, false)
+                .unwrap();
+            assert_eq!((again.pass, bytes(&again)), (Pass::Fast, bytes(&first)));
             let job = queue.try_recv().unwrap();
             assert!(queue.try_recv().is_err());
             assert!(!job.fast_first);
             compression.shared.run(job);
-            let best = compression.variant(stat(1, len), coding, &file).unwrap();
+            let best = compression
+                .variant(stat(1, len), coding, &file, false)
+                .unwrap();
             assert_eq!(best.pass, Pass::Best, "{name}");
-            assert_eq!(decode(name, &best.bytes), text.as_bytes());
+            assert_eq!(decode(name, bytes(&best)), text.as_bytes());
         }
         let cache = compression.shared.lock();
         assert_eq!(cache.entries.len(), 3);
@@ -574,19 +618,46 @@ mod tests {
         assert!(len > INLINE_UP_TO);
         let file = file(&text);
         let (compression, queue) = without_threads(1 << 20);
-        assert!(compression.variant(stat(1, len), 2, &file).is_none());
+        assert!(compression.variant(stat(1, len), 2, &file, false).is_none());
         let job = queue.try_recv().unwrap();
         assert!(job.fast_first);
         // The fast version is kept first, while the best one is made.
         let key = job.key;
         let fast = level::compress(&file, len, 2, 1, &AtomicBool::new(false)).unwrap();
         compression.shared.store(key, worth(fast, len), Pass::Fast);
-        let made = compression.variant(stat(1, len), 2, &file).unwrap();
+        let made = compression.variant(stat(1, len), 2, &file, false).unwrap();
         assert_eq!(made.pass, Pass::Fast);
         compression.shared.run(job);
-        let made = compression.variant(stat(1, len), 2, &file).unwrap();
+        let made = compression.variant(stat(1, len), 2, &file, false).unwrap();
         assert_eq!(made.pass, Pass::Best);
         assert_eq!(compression.shared.lock().in_flight, 0);
+    }
+
+    #[test]
+    fn a_large_file_is_streamed_while_its_versions_are_made_and_streams_are_bounded() {
+        let text: String = (0..20_000).map(|i| format!("<p>row {i}</p>\n")).collect();
+        let len = text.len() as u64;
+        let file = file(&text);
+        let (compression, queue) = without_threads(1 << 20);
+        let streams: Vec<Made> = (0..stream::STREAMS)
+            .map(|_| compression.variant(stat(1, len), 2, &file, true).unwrap())
+            .collect();
+        for made in &streams {
+            assert!(matches!(made.body, Body::Stream(_)));
+            assert_eq!(made.pass, Pass::Fast);
+        }
+        // Both versions are still made in the background, queued once.
+        let job = queue.try_recv().unwrap();
+        assert!(job.fast_first);
+        assert!(queue.try_recv().is_err());
+        // No more streams at once: the file goes as it is.
+        assert!(compression.variant(stat(1, len), 2, &file, true).is_none());
+        drop(streams);
+        assert!(compression.variant(stat(1, len), 2, &file, true).is_some());
+        // Once a version is kept, it is sent from memory.
+        compression.shared.run(job);
+        let made = compression.variant(stat(1, len), 2, &file, true).unwrap();
+        assert!(matches!(made.body, Body::Shared(_)));
     }
 
     #[test]
@@ -596,10 +667,18 @@ mod tests {
         // Never read: the jobs stay queued.
         let file = file("");
         for ino in 1..=16 {
-            assert!(compression.variant(stat(ino, MIB), 2, &file).is_none());
+            assert!(
+                compression
+                    .variant(stat(ino, MIB), 2, &file, false)
+                    .is_none()
+            );
         }
         for ino in [1, 2, 17, 18] {
-            assert!(compression.variant(stat(ino, MIB), 2, &file).is_none());
+            assert!(
+                compression
+                    .variant(stat(ino, MIB), 2, &file, false)
+                    .is_none()
+            );
         }
         {
             let cache = compression.shared.lock();
@@ -612,8 +691,12 @@ mod tests {
 
         // A file larger than the bound goes when nothing else is in flight.
         let (compression, queue) = without_threads(64 * MIB);
-        assert!(compression.variant(stat(1, 20 * MIB), 2, &file).is_none());
-        assert!(compression.variant(stat(2, MIB), 2, &file).is_none());
+        assert!(
+            compression
+                .variant(stat(1, 20 * MIB), 2, &file, false)
+                .is_none()
+        );
+        assert!(compression.variant(stat(2, MIB), 2, &file, false).is_none());
         let queued: Vec<(u64, bool)> = queue
             .try_iter()
             .map(|job| (job.key.stat.ino, job.fast_first))
