@@ -10,9 +10,10 @@
 //!
 //! The globs are indexed by their literal prefix (what comes before the first `*`, `?`, `[`,
 //! `{` or `\`): a path can only match a glob whose prefix starts it, and those are found in
-//! one walk along the path. Of these, the common shapes are matched without a regex: the
-//! prefix alone (`/robots.txt`), everything under it (`/assets/**`), and one segment ending
-//! in a literal (`/blog/*.html`); the others of each prefix are compiled into sets (globset's
+//! one walk along the path. Of these, the common shapes are matched without a regex, found by
+//! the path's last segment or extension: the prefix alone (`/robots.txt`), everything under
+//! it (`/assets/**`), one segment ending in a literal (`/blog/*.html`), and a literal at any
+//! depth (`/**/index.html`); the others of each prefix are compiled into sets (globset's
 //! `GlobSet`). So which rules apply costs about the same for ten rules as for ten thousand,
 //! unless thousands share a prefix and need a regex (`/**/a1/*.{css,js}`, ...).
 //!
@@ -30,7 +31,7 @@
 use super::super::prefix::PrefixTree;
 use crate::http::response::{FieldName, FieldValue};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A field: its name and value.
 pub type Field = (FieldName, FieldValue);
@@ -134,8 +135,12 @@ struct Shapes {
     /// The prefix (ending in `/`) then `**`: every path that starts with the prefix.
     under: Vec<usize>,
     /// The prefix, `*` and a literal without `/` (`.html`): the rest of the path holds no `/`
-    /// (`*` stays within a segment) and ends with the literal.
-    star: Vec<(usize, Vec<u8>)>,
+    /// (`*` stays within a segment) and ends with the literal. By the literal's extension.
+    star: HashMap<Vec<u8>, Vec<(usize, Vec<u8>)>>,
+    /// The prefix (ending in `/`), `**/` and a literal (`index.html`): the rest of the path
+    /// is the literal or ends with `/` and the literal (`**/` is any number of segments). By
+    /// the literal's last segment.
+    deep: HashMap<Vec<u8>, Vec<(usize, Vec<u8>)>>,
     /// The others, compiled into sets, each with the numbers of its globs in its own order.
     sets: Vec<(GlobSet, Vec<usize>)>,
 }
@@ -153,7 +158,20 @@ impl Globs {
                 [] => shapes.exact.push(i),
                 b"**" if prefix.ends_with(b"/") => shapes.under.push(i),
                 [b'*', suffix @ ..] if !suffix.iter().any(|b| META.contains(b) || *b == b'/') => {
-                    shapes.star.push((i, suffix.to_vec()));
+                    let key = extension(suffix).to_vec();
+                    shapes
+                        .star
+                        .entry(key)
+                        .or_default()
+                        .push((i, suffix.to_vec()));
+                }
+                [b'*', b'*', b'/', name @ ..]
+                    if prefix.ends_with(b"/")
+                        && !name.is_empty()
+                        && !name.iter().any(|b| META.contains(b)) =>
+                {
+                    let key = last_segment(name).to_vec();
+                    shapes.deep.entry(key).or_default().push((i, name.to_vec()));
                 }
                 _ => others
                     .entry(prefix)
@@ -182,10 +200,22 @@ impl Globs {
             }
             matched.extend(&shapes.under);
             if !rest.contains(&b'/') {
-                for (i, suffix) in &shapes.star {
+                // A literal without `.` can end any name; one with `.` only a name of its
+                // extension.
+                let extension = extension(rest);
+                let any = shapes.star.get(&b""[..]);
+                let typed = shapes.star.get(extension).filter(|_| !extension.is_empty());
+                for (i, suffix) in any.into_iter().chain(typed).flatten() {
                     if rest.ends_with(suffix) {
                         matched.push(*i);
                     }
+                }
+            }
+            for (i, name) in shapes.deep.get(last_segment(rest)).into_iter().flatten() {
+                let deeper =
+                    rest.len() > name.len() && rest[..rest.len() - name.len()].ends_with(b"/");
+                if rest == name.as_slice() || (rest.ends_with(name) && deeper) {
+                    matched.push(*i);
                 }
             }
             for (set, numbers) in &shapes.sets {
@@ -195,6 +225,20 @@ impl Globs {
         });
         matched
     }
+}
+
+/// The part of `name` from its last `.` (`.html`), empty if it has none.
+fn extension(name: &[u8]) -> &[u8] {
+    name.iter()
+        .rposition(|&b| b == b'.')
+        .map_or(&[], |at| &name[at..])
+}
+
+/// The part of `path` after its last `/`, all of it if it has none.
+fn last_segment(path: &[u8]) -> &[u8] {
+    path.iter()
+        .rposition(|&b| b == b'/')
+        .map_or(path, |at| &path[at + 1..])
 }
 
 /// Compiles `globs` into one set added to `sets`, or, if the regex they make is too large,
@@ -385,6 +429,15 @@ mod tests {
             "/é/*é",
             "/a/**/",
             "/a/*/*.txt",
+            "/**/b.txt",
+            "/a/**/x/b.txt",
+            "/**/a",
+            "/a/**/b.txt",
+            "/*x",
+            "/a/*.t.txt",
+            "/**/a/",
+            "/a/*.",
+            "/**/c",
         ];
         let rules: Vec<FieldRule> = globs
             .iter()
@@ -418,6 +471,25 @@ mod tests {
             "/é/éé",
             "/a/b/",
             "/a/b/c.txt",
+            "/b.txt",
+            "/ab.txt",
+            "/x/b.txt",
+            "/a/x/b.txt",
+            "/a/q/x/b.txt",
+            "/a/qx/b.txt",
+            "/x",
+            "/ax",
+            "/a.t.txt",
+            "/a/a.t.txt",
+            "/a/t.txt",
+            "/a/.",
+            "/a/x.",
+            "/q/a/",
+            "/q/a",
+            "/a//b.txt",
+            "/c",
+            "/ac",
+            "/a/c",
         ] {
             let expected: Vec<String> = rules
                 .iter()
