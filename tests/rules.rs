@@ -20,23 +20,26 @@ fn config_file(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// A config of `MANY` rules and `MANY` redirects. Rules: the first, `/**`, sets `X-Rule:
-/// base` and `X-Base: 1` everywhere; rule `i` after it sets `X-Rule: i` under `/r{i}/`, by
-/// a prefix glob (`/r{i}/**`) for even `i` and a glob of one segment (`/r{i}/*.txt`) for odd
-/// `i`. Redirects: `/old{i}/*` to `/new{i}/*` for even `i`, `/page{i}` to `/p/{i}` for odd
-/// `i`, then an exact `/old0/shadowed`, which the earlier `/old0/*` always takes first.
+/// base` and `X-Base: 1` everywhere; rule `i` after it sets `X-Rule: i`, for `i % 4` = 0
+/// under `/r{i}/` (`/r{i}/**`), 1 for the `.txt` files in `/r{i}/` (`/r{i}/*.txt`), 2 for
+/// `f{i}.txt` at any depth (`/**/f{i}.txt`), 3 for the `.txt` files in any folder `k{i}`
+/// (`/**/k{i}/*.txt`, which also adds `Vary: X-K`). Redirects: `/old{i}/*` to `/new{i}/*`
+/// for even `i`, `/page{i}` to `/p/{i}` for odd `i`, then an exact `/old0/shadowed`, which
+/// the earlier `/old0/*` always takes first.
 fn many() -> String {
     let mut text = String::from(
         "[[rules]]\npath = \"/**\"\nheaders = { \"X-Rule\" = \"base\", \"X-Base\" = \"1\" }\n",
     );
     for i in 1..MANY {
-        let glob = if i % 2 == 0 {
-            format!("/r{i}/**")
-        } else {
-            format!("/r{i}/*.txt")
+        let (glob, vary) = match i % 4 {
+            0 => (format!("/r{i}/**"), ""),
+            1 => (format!("/r{i}/*.txt"), ""),
+            2 => (format!("/**/f{i}.txt"), ""),
+            _ => (format!("/**/k{i}/*.txt"), ", \"Vary\" = \"X-K\""),
         };
         writeln!(
             text,
-            "[[rules]]\npath = \"{glob}\"\nheaders = {{ \"X-Rule\" = \"{i}\" }}"
+            "[[rules]]\npath = \"{glob}\"\nheaders = {{ \"X-Rule\" = \"{i}\"{vary} }}"
         )
         .unwrap();
     }
@@ -55,27 +58,48 @@ fn many() -> String {
 #[test]
 fn ten_thousand_rules_and_redirects_match_first_middle_and_last() {
     let root = tempfile::tempdir().unwrap();
-    for dir in ["r1", "r2", "r5000", "r5001", "r9998", "r9999"] {
-        fs::create_dir_all(root.path().join(dir).join("sub")).unwrap();
-        fs::write(root.path().join(dir).join("a.txt"), "a\n").unwrap();
-        fs::write(root.path().join(dir).join("sub/b.txt"), "b\n").unwrap();
+    let files = [
+        "r1/a.txt",
+        "r1/sub/b.txt",
+        "r4/sub/b.txt",
+        "x/y/f2.txt",
+        "k3/a.txt",
+        "r5000/sub/b.txt",
+        "r5001/a.txt",
+        "f5002.txt",
+        "deep/er/k5003/a.txt",
+        "r9996/a.txt",
+        "r9997/a.txt",
+        "r9997/sub/b.txt",
+        "x/f9998.txt",
+        "k9999/k9999/a.txt",
+        "other.txt",
+    ];
+    for file in files {
+        let path = root.path().join(file);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, "a\n").unwrap();
     }
-    fs::write(root.path().join("other.txt"), "other\n").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), "many.toml", &many());
     let server = Server::with_args(root.path(), &["--config", &config]);
 
     for (path, rule) in [
         ("/r1/a.txt", "1"),
-        ("/r2/a.txt", "2"),
-        ("/r2/sub/b.txt", "2"),
+        // `*` stays within a segment: only the first rule matches below /r1/sub/.
+        ("/r1/sub/b.txt", "base"),
+        ("/r4/sub/b.txt", "4"),
+        ("/x/y/f2.txt", "2"),
+        ("/k3/a.txt", "3"),
         ("/r5000/sub/b.txt", "5000"),
         ("/r5001/a.txt", "5001"),
-        // `*` stays within a segment: only the first rule matches below /r5001/sub/.
-        ("/r5001/sub/b.txt", "base"),
-        ("/r9998/a.txt", "9998"),
-        ("/r9999/a.txt", "9999"),
-        ("/r9999/sub/b.txt", "base"),
+        ("/f5002.txt", "5002"),
+        ("/deep/er/k5003/a.txt", "5003"),
+        ("/r9996/a.txt", "9996"),
+        ("/r9997/a.txt", "9997"),
+        ("/r9997/sub/b.txt", "base"),
+        ("/x/f9998.txt", "9998"),
+        ("/k9999/k9999/a.txt", "9999"),
         ("/other.txt", "base"),
     ] {
         let response = get(&server, path);
@@ -83,6 +107,14 @@ fn ten_thousand_rules_and_redirects_match_first_middle_and_last() {
         // For each name the last matching rule wins; names it does not set stay.
         assert_eq!(response.header("X-Rule"), Some(rule), "{path}");
         assert_eq!(response.header("X-Base"), Some("1"), "{path}");
+        // A rule applies once, however many times the path holds what it names.
+        let vary = response
+            .headers
+            .iter()
+            .filter(|(name, value)| name.eq_ignore_ascii_case("Vary") && value == "X-K")
+            .count();
+        let by_k = path.contains("/k");
+        assert_eq!(vary, usize::from(by_k), "{path}");
     }
 
     for (path, location) in [
