@@ -19,7 +19,7 @@
 
 mod redirect;
 
-use crate::cli::{Args, HeaderField};
+use crate::cli::{Args, HeaderField, parse_header};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use globset::{Glob, GlobBuilder, GlobMatcher};
@@ -421,11 +421,6 @@ impl Tables {
         let DeValue::Array(items) = value.get_ref() else {
             return Err(file.error(at, name, "expected tables: write [[{name}]]"));
         };
-        // `[[rules]]` fields are checked by the parser of `--header`, looked up once.
-        let definition = command();
-        let header = definition
-            .get_arguments()
-            .find(|arg| arg.get_id() == "headers");
         for item in items.iter() {
             let at = file.line(item.span().start);
             let DeValue::Table(table) = item.get_ref() else {
@@ -436,7 +431,6 @@ impl Tables {
                 table,
                 section: name,
                 at,
-                header,
             };
             match name {
                 "rules" => self.rules.push(fields.rule()?),
@@ -454,8 +448,6 @@ struct Fields<'a, 'i> {
     table: &'a DeTable<'i>,
     section: &'a str,
     at: usize,
-    /// The `--header` flag, whose parser checks a rule's fields.
-    header: Option<&'a Arg>,
 }
 
 impl Fields<'_, '_> {
@@ -529,16 +521,11 @@ impl Fields<'_, '_> {
             let DeValue::String(value) = value.get_ref() else {
                 return Err(self.error("headers", line, "a field value is a string"));
             };
+            // The parser of `--header`, so a rule's fields are what the flag accepts.
             let field = format!("{}: {value}", name.get_ref());
-            let arg = self
-                .header
-                .ok_or_else(|| self.error("headers", line, "no --header flag"))?;
-            let parsed =
-                check_value(arg, &field).map_err(|why| self.error("headers", line, &why))?;
-            let field = parsed
-                .get_one::<HeaderField>("headers")
-                .cloned()
-                .ok_or_else(|| self.error("headers", line, "not a field"))?;
+            let field = parse_header(&field).map_err(|why| {
+                self.error("headers", line, &format!("invalid value {field:?}: {why}"))
+            })?;
             headers.push(field);
         }
         Ok(HeaderRule {
