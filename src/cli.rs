@@ -515,7 +515,7 @@ fn parse_index_name(text: &str) -> Result<String, String> {
 /// Parses `Name: value`: a token name (RFC 9110 §5.1, §5.6.2) and a field value (see
 /// [`parse_field_value`]), with optional whitespace after the colon. Fields the server sets
 /// itself, and framing fields, are refused: a configured one would contradict the response.
-fn parse_header(text: &str) -> Result<HeaderField, String> {
+pub(crate) fn parse_header(text: &str) -> Result<HeaderField, String> {
     let (name, value) = text
         .split_once(':')
         .ok_or_else(|| format!("{text:?} is not a field such as \"X-Frame-Options: DENY\""))?;

@@ -17,10 +17,12 @@
 //! default, and a rule between flags (`--tls-key` needs `--tls-cert`) holds whichever source
 //! each came from.
 
-use crate::cli::{Args, HeaderField};
+mod redirect;
+
+use crate::cli::{Args, HeaderField, parse_header};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{Glob, GlobBuilder, GlobMatcher};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
@@ -68,8 +70,8 @@ impl Settings {
 pub struct HeaderRule {
     /// The glob, as written.
     pub path: String,
-    /// The glob, compiled: matched against the request's decoded path.
-    pub glob: GlobMatcher,
+    /// The glob, parsed: matched against the request's decoded path.
+    pub glob: Glob,
     /// The fields, in file order.
     pub headers: Vec<HeaderField>,
 }
@@ -157,10 +159,7 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::File(format!("config file {}: {e}", path.display())))?;
-    let file = File {
-        path: &path,
-        text: &text,
-    };
+    let file = File::new(&path, &text);
     let table = DeTable::parse(&text).map_err(|e| {
         let line = e.span().map_or(0, |span| file.line(span.start));
         Error::File(format!("{}:{line}: {}", path.display(), e.message()))
@@ -377,14 +376,20 @@ fn kind(value: &DeValue<'_>) -> &'static str {
 /// The file being read, for line numbers and messages.
 struct File<'a> {
     path: &'a Path,
-    text: &'a str,
+    /// The offset of each `\n`, in order.
+    newlines: Vec<usize>,
 }
 
-impl File<'_> {
-    /// The line (from 1) of byte `offset`.
+impl<'a> File<'a> {
+    fn new(path: &'a Path, text: &str) -> File<'a> {
+        let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
+        File { path, newlines }
+    }
+
+    /// The line (from 1) of byte `offset`: one more than the newlines before it, found by
+    /// bisection, so that a file of many tables is read in time proportional to its size.
     fn line(&self, offset: usize) -> usize {
-        let before = self.text.get(..offset).unwrap_or(self.text);
-        before.bytes().filter(|&b| b == b'\n').count() + 1
+        self.newlines.partition_point(|&at| at < offset) + 1
     }
 
     /// `FILE:LINE: key `KEY`: REASON`.
@@ -486,7 +491,7 @@ impl Fields<'_, '_> {
 
     /// The glob `key`: `*` matches within a path segment, `**` across segments, `?` one
     /// character, `{a,b}` either, `[...]` a class.
-    fn glob(&self, key: &str) -> Result<(String, GlobMatcher), Error> {
+    fn pattern(&self, key: &str) -> Result<(String, Glob), Error> {
         let (pattern, line) = self.string(key)?;
         if !pattern.starts_with('/') && !pattern.starts_with("**") {
             return Err(self.error(key, line, "a path glob starts with / (or **)"));
@@ -495,12 +500,18 @@ impl Fields<'_, '_> {
             .literal_separator(true)
             .build()
             .map_err(|e| self.error(key, line, &format!("bad glob: {}", e.kind())))?;
+        Ok((pattern, glob))
+    }
+
+    /// The glob `key` (see [`Fields::pattern`]), compiled to match on its own.
+    fn glob(&self, key: &str) -> Result<(String, GlobMatcher), Error> {
+        let (pattern, glob) = self.pattern(key)?;
         Ok((pattern, glob.compile_matcher()))
     }
 
     fn rule(&self) -> Result<HeaderRule, Error> {
         self.only(&["path", "headers"])?;
-        let (path, glob) = self.glob("path")?;
+        let (path, glob) = self.pattern("path")?;
         let Some((DeValue::Table(table), _)) = self.get("headers") else {
             return Err(self.error("headers", self.at, "expected a table of fields"));
         };
@@ -510,18 +521,11 @@ impl Fields<'_, '_> {
             let DeValue::String(value) = value.get_ref() else {
                 return Err(self.error("headers", line, "a field value is a string"));
             };
+            // The parser of `--header`, so a rule's fields are what the flag accepts.
             let field = format!("{}: {value}", name.get_ref());
-            let command = command();
-            let arg = command
-                .get_arguments()
-                .find(|arg| arg.get_id() == "headers")
-                .ok_or_else(|| self.error("headers", line, "no --header flag"))?;
-            let parsed =
-                check_value(arg, &field).map_err(|why| self.error("headers", line, &why))?;
-            let field = parsed
-                .get_one::<HeaderField>("headers")
-                .cloned()
-                .ok_or_else(|| self.error("headers", line, "not a field"))?;
+            let field = parse_header(&field).map_err(|why| {
+                self.error("headers", line, &format!("invalid value {field:?}: {why}"))
+            })?;
             headers.push(field);
         }
         Ok(HeaderRule {
@@ -542,18 +546,7 @@ impl Fields<'_, '_> {
             ));
         }
         let (to, line) = self.string("to")?;
-        let absolute = to.starts_with("http://") || to.starts_with("https://");
-        let field_safe = to.bytes().all(|b| b.is_ascii_graphic());
-        if !(to.starts_with('/') || absolute) || !field_safe || to.matches('*').count() > 1 {
-            return Err(self.error(
-                "to",
-                line,
-                "a path starting with / or an http(s):// URL, visible ASCII, at most one *",
-            ));
-        }
-        if to.contains('*') && !from.ends_with('*') {
-            return Err(self.error("to", line, "a * in `to` needs a * at the end of `from`"));
-        }
+        redirect::check_to(&from, &to).map_err(|why| self.error("to", line, why))?;
         let status = match self.get("status") {
             None => 301,
             Some((DeValue::Integer(n), line)) => {
@@ -659,8 +652,9 @@ mod tests {
                     [[redirects]]\nfrom = \"/a\"\nto = \"https://example.com/b\"\n\
                     [[auth]]\npath = \"/private/**\"\nfile = \"users.htpasswd\"\nrealm = \"Staff\"\n";
         let settings = with_file(text, &[]).unwrap();
-        assert!(settings.rules[0].glob.is_match("/assets/js/app.js"));
-        assert!(!settings.rules[0].glob.is_match("/other/assets/x"));
+        let glob = settings.rules[0].glob.compile_matcher();
+        assert!(glob.is_match("/assets/js/app.js"));
+        assert!(!glob.is_match("/other/assets/x"));
         assert_eq!(settings.rules[0].headers[0].name, "Cache-Control");
         assert_eq!(
             settings.redirects,
@@ -678,6 +672,11 @@ mod tests {
             ]
         );
         assert_eq!(settings.auth[0].realm, "Staff");
+        // A `*` after the host, in the path or the query, and `://` in a path, are fine.
+        for to in ["https://h.example/*", "https://h.example?p=*", "/x://y/*"] {
+            let text = format!("[[redirects]]\nfrom = \"/a/*\"\nto = \"{to}\"\n");
+            assert_eq!(with_file(&text, &[]).unwrap().redirects[0].to, to);
+        }
         assert!(settings.auth[0].glob.is_match("/private/a/b"));
     }
 
@@ -716,6 +715,18 @@ mod tests {
             (
                 "config = \"other.toml\"\n",
                 "1: key `config`: a command-line option",
+            ),
+            (
+                "[[redirects]]\nfrom = \"/blog*\"\nto = \"https://blog.example.com*\"\n",
+                "3: key `redirects.to`: a * in the host",
+            ),
+            (
+                "[[redirects]]\nfrom = \"/a/*\"\nto = \"https://a@*.example/\"\n",
+                "3: key `redirects.to`: a * in the host",
+            ),
+            (
+                "[[redirects]]\nfrom = \"/a/*\"\n\nto = \"//cdn.example/*\"\n",
+                "4: key `redirects.to`: a path cannot begin with //",
             ),
         ] {
             let error = with_file(text, &[]).unwrap_err();

@@ -7,10 +7,25 @@
 //! comes before the `*` (and, when that ends in `/`, the same path without it: `/old/*`
 //! matches `/old` too, as Netlify's splats do); the rest of the path, percent-encoded again,
 //! takes the place of the `*` in `to`. The request's query is carried over, after `to`'s
-//! own if it has one. The first table that matches applies, for every method (a 307 or 308
-//! keeps the method, RFC 9110 §15.4.8, §15.4.9).
+//! own if it has one. The first table in file order that matches applies, whether its `from`
+//! is exact or a prefix, for every method (a 307 or 308 keeps the method, RFC 9110 §15.4.8,
+//! §15.4.9).
+//!
+//! A path target stays a path on this site: when the rest of the path would make it begin
+//! with `//` (`from = "/app*"`, `to = "/*"` and `/app//evil.example/x`, whose rest is
+//! `/evil.example/x`), the leading slashes are collapsed into one (`/evil.example/x`). A
+//! Location beginning with `//` is a network-path reference (RFC 3986 §4.2), which the client
+//! resolves against the request's scheme alone (RFC 9110 §10.2.2), to another host: an open
+//! redirect. The collapsed path is the one the rule means, since the server reads `//` in a
+//! path as `/` too. A `\` cannot follow (it is refused in a request's path and
+//! percent-encoded in the rest), and the settings refuse a `to` that begins with `//` or
+//! `/\`, or whose host a `*` would complete.
+//!
+//! The rules are found in a tree of their `from`s (without the `*`), walked along the path
+//! once: the time to find the rule does not grow with the number of rules.
 
 use super::Handler;
+use super::prefix::PrefixTree;
 use crate::http::response::Response;
 use nomserve_grammar::{Request, decode_path};
 use std::net::IpAddr;
@@ -32,12 +47,14 @@ pub struct RedirectRule {
 pub struct Redirects<H> {
     inner: H,
     rules: Vec<RedirectRule>,
+    tree: Tree,
 }
 
 impl<H: Handler> Redirects<H> {
     /// `inner`, behind `rules` (in order: the first that matches applies).
     pub fn new(inner: H, rules: Vec<RedirectRule>) -> Self {
-        Redirects { inner, rules }
+        let tree = Tree::new(&rules);
+        Redirects { inner, rules, tree }
     }
 }
 
@@ -59,10 +76,9 @@ impl<H: Handler> Handler for Redirects<H> {
                 path
             });
         let location = path.and_then(|path| {
-            self.rules.iter().find_map(|rule| {
-                let to = location(rule, &path, request.target.query())?;
-                Some((rule.status, to))
-            })
+            let rule = &self.rules[self.tree.find(&path)?];
+            let to = location(rule, &path, request.target.query())?;
+            Some((rule.status, to))
         });
         match location {
             Some((status, to)) => Response::text(status, format!("Moved to {to}\n"))
@@ -90,6 +106,11 @@ fn location(rule: &RedirectRule, path: &[u8], query: Option<&str>) -> Option<Str
             let mut to = before.to_string();
             encode_path(rest, &mut to);
             to.push_str(after);
+            // A path, never a network-path reference (see the module's documentation).
+            if to.starts_with("//") {
+                let slashes = to.len() - to.trim_start_matches('/').len();
+                to.drain(..slashes - 1);
+            }
             to
         }
         None => rule.to.clone(),
@@ -99,6 +120,58 @@ fn location(rule: &RedirectRule, path: &[u8], query: Option<&str>) -> Option<Str
         to.push_str(query);
     }
     Some(to)
+}
+
+/// The rules by their `from`: the `from`s without their `*` in a prefix tree, each holding
+/// the first rule (in file order) that is exactly it and the first that is it followed by `*`.
+#[derive(Debug)]
+struct Tree(PrefixTree<Ends>);
+
+#[derive(Debug, Default)]
+struct Ends {
+    exact: Option<usize>,
+    splat: Option<usize>,
+}
+
+impl Tree {
+    fn new(rules: &[RedirectRule]) -> Tree {
+        let mut tree = PrefixTree::<Ends>::default();
+        for (i, rule) in rules.iter().enumerate() {
+            let ends = match rule.from.strip_suffix('*') {
+                Some(prefix) => &mut tree.entry(prefix.as_bytes()).splat,
+                None => &mut tree.entry(rule.from.as_bytes()).exact,
+            };
+            ends.get_or_insert(i);
+        }
+        Tree(tree)
+    }
+
+    /// The first rule (in file order) that matches `path`: an exact `from` equal to it, or a
+    /// `*` rule whose prefix starts it, or whose prefix is it followed by `/`.
+    fn find(&self, path: &[u8]) -> Option<usize> {
+        let mut found = None;
+        self.0
+            .prefixes_of(path, |ends, _| found = first(found, ends.splat));
+        if let Some(ends) = self.0.get(path) {
+            found = first(found, ends.exact);
+        }
+        // `/old/*` matches `/old` too.
+        let mut slash = Vec::with_capacity(path.len() + 1);
+        slash.extend_from_slice(path);
+        slash.push(b'/');
+        if let Some(ends) = self.0.get(&slash) {
+            found = first(found, ends.splat);
+        }
+        found
+    }
+}
+
+/// The earlier of two rules, either of which may be missing.
+fn first(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => a.or(b),
+    }
 }
 
 /// Appends `path` to `out`, every byte percent-encoded (RFC 3986 §2.1) but `/` and the
@@ -150,6 +223,22 @@ mod tests {
             (&exact, "/about/", None, None),
             (&exact, "/about/x", None, None),
             (&drop_rest, "/gone/a/b", None, Some("/")),
+            (
+                &rule("/app*", "/*"),
+                "/app/evil.example/x",
+                None,
+                Some("/evil.example/x"),
+            ),
+            (&rule("/app*", "/*"), "/app/", None, Some("/")),
+            (&rule("/app*", "/*"), "/app", None, Some("/")),
+            (&rule("/app/*", "/n/*"), "/app/x", None, Some("/n/x")),
+            (&rule("/a*", "/b/*"), "/a/x", None, Some("/b//x")),
+            (
+                &rule("/app*", "https://site.example/*"),
+                "/app/x",
+                None,
+                Some("https://site.example//x"),
+            ),
         ] {
             assert_eq!(
                 location(rule, path.as_bytes(), query).as_deref(),
@@ -158,5 +247,65 @@ mod tests {
                 rule.from
             );
         }
+    }
+
+    #[test]
+    fn the_tree_finds_the_first_rule_that_matches() {
+        let rules = [
+            rule("/docs/special", "/1"),
+            rule("/docs/*", "/2"),
+            rule("/docs/special", "/3"),
+            rule("/old/*", "/4"),
+            rule("/old/*", "/5"),
+            rule("/ol*", "/6"),
+            rule("/o", "/7"),
+            rule("/old/deep/*", "/8"),
+            rule("/about", "/9"),
+            rule("/a*", "/10"),
+            rule("/*", "/11"),
+            rule("/zz/", "/12"),
+            rule("/zz/*", "/13"),
+            rule("/", "/14"),
+        ];
+        let tree = Tree::new(&rules);
+        for path in [
+            "/",
+            "/docs",
+            "/docs/",
+            "/docs/special",
+            "/docs/specialx",
+            "/doc",
+            "/old",
+            "/old/",
+            "/old/deep",
+            "/old/deep/",
+            "/old/deep/x",
+            "/ol",
+            "/o",
+            "/ox",
+            "/about",
+            "/about/",
+            "/abc",
+            "/a",
+            "/zz",
+            "/zz/",
+            "/zz/a",
+            "/z",
+            "/q/r",
+        ] {
+            // The first rule in order whose own test matches: what a scan of every rule finds.
+            let scan = rules
+                .iter()
+                .position(|rule| location(rule, path.as_bytes(), None).is_some());
+            assert_eq!(tree.find(path.as_bytes()), scan, "{path}");
+        }
+        let only = [rule("/zz/*", "/x"), rule("/old/deep", "/y")];
+        let tree = Tree::new(&only);
+        assert_eq!(tree.find(b"/zz"), Some(0));
+        assert_eq!(tree.find(b"/z"), None);
+        assert_eq!(tree.find(b"/old/dee"), None);
+        assert_eq!(tree.find(b"/old/deep"), Some(1));
+        assert_eq!(tree.find(b"/old/deep/"), None);
+        assert_eq!(Tree::new(&[]).find(b"/a"), None);
     }
 }

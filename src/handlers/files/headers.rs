@@ -8,6 +8,8 @@
 //! matching rule wins, and a rule overrides `--header` and `--cache-control`; fields named
 //! twice in one source (two `--header "Link: ..."`) are all sent.
 //!
+//! The globs are matched together, by an index of their literal prefixes (the `globs` module).
+//!
 //! Merged with what the file handler sets itself, a configured field replaces the handler's
 //! field of the same name (`Content-Type`, `X-Content-Type-Options`), except `Vary`, which is
 //! sent beside the handler's (both are lists of the fields the response depends on, RFC 9110
@@ -19,8 +21,11 @@
 //! configured Content-Type, RFC 9110 §15.4.5), as nginx's `add_header` does by default; not
 //! on errors (`404`, `412`, `416`, ...), whose fields describe no file.
 
+mod globs;
+
 use crate::http::response::{FieldName, FieldValue};
-use globset::GlobMatcher;
+use globs::Globs;
+use globset::Glob;
 
 /// A field: its name and value.
 pub type Field = (FieldName, FieldValue);
@@ -34,7 +39,7 @@ pub struct FieldRule {
     /// The glob as written, for messages.
     pub path: String,
     /// Matched against the request's decoded path (`/a b/c.html`).
-    pub glob: GlobMatcher,
+    pub glob: Glob,
     /// The fields, in order.
     pub fields: Vec<(String, String)>,
 }
@@ -43,13 +48,16 @@ pub struct FieldRule {
 #[derive(Debug, Clone, Default)]
 pub struct FieldRules {
     base: Vec<Field>,
-    rules: Vec<(GlobMatcher, Vec<Field>)>,
+    /// Every rule's glob, numbered in file order.
+    globs: Globs,
+    /// Every rule's fields, by the number of its glob.
+    rules: Vec<Vec<Field>>,
 }
 
 impl FieldRules {
     /// The sources: `cache_control` (`--cache-control`), `headers` (`--header`, in order) and
     /// `rules` (`[[rules]]`, in file order). Refuses a field the handler computes (see the
-    /// module's documentation), naming it.
+    /// module's documentation), naming it, and a set of globs too large to compile.
     pub fn new(
         cache_control: &str,
         headers: &[(String, String)],
@@ -70,25 +78,29 @@ impl FieldRules {
         };
         let mut base = vec![("Cache-Control".into(), cache_control.to_string().into())];
         merge(&mut base, &owned(headers)?);
-        let rules = rules
+        let fields = rules
             .iter()
             .map(|rule| {
-                let fields = owned(&rule.fields)
-                    .map_err(|why| format!("[[rules]] path = {:?}: {why}", rule.path))?;
-                Ok((rule.glob.clone(), fields))
+                owned(&rule.fields)
+                    .map_err(|why| format!("[[rules]] path = {:?}: {why}", rule.path))
             })
             .collect::<Result<_, String>>()?;
-        Ok(FieldRules { base, rules })
+        Ok(FieldRules {
+            base,
+            globs: Globs::new(rules)?,
+            rules: fields,
+        })
     }
 
     /// The configured fields for `path` (a decoded request path): the merge of every source
     /// that applies to it.
     pub fn for_path(&self, path: &str) -> Vec<Field> {
         let mut fields = self.base.clone();
-        for (glob, rule) in &self.rules {
-            if glob.is_match(path) {
-                merge(&mut fields, rule);
-            }
+        if self.rules.is_empty() {
+            return fields;
+        }
+        for i in self.globs.matching(path) {
+            merge(&mut fields, &self.rules[i]);
         }
         fields
     }
@@ -115,8 +127,7 @@ mod tests {
             glob: GlobBuilder::new(glob)
                 .literal_separator(true)
                 .build()
-                .unwrap()
-                .compile_matcher(),
+                .unwrap(),
             fields: fields
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
