@@ -38,7 +38,7 @@
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
-use super::transport::{Readiness, TURN_BYTES, TURN_RESPONSES, Turn, log_io_error};
+use super::transport::{Budget, Readiness, Turn, log_io_error};
 use crate::conn::{Conn, Context, Want};
 use crate::http::output::Item;
 use crate::metrics;
@@ -182,8 +182,7 @@ fn turn(
     stage: &mut Stage<'_>,
 ) -> Turn {
     let peer = conn.peer();
-    let first_response = conn.stats().responses;
-    let mut written = 0u64;
+    let mut budget = Budget::new(conn.stats().responses);
     let now = Instant::now();
     // The core cut the client off at a send deadline: what rustls holds is dropped.
     if conn.is_finished() {
@@ -277,7 +276,7 @@ fn turn(
                 // A head followed by a file waits for the file's first bytes.
                 let wait_for_file = more && n == bytes.len();
                 conn.took(n);
-                written += n as u64;
+                budget.wrote(n);
                 if !wait_for_file && stage.feed(&mut tls.session).is_err() {
                     return Turn::Close;
                 }
@@ -297,7 +296,7 @@ fn turn(
                     Ok(n) => {
                         stage.len += n;
                         conn.took(n);
-                        written += n as u64;
+                        budget.wrote(n);
                         if stage.feed(&mut tls.session).is_err() {
                             return Turn::Close;
                         }
@@ -334,7 +333,7 @@ fn turn(
                 return Turn::Close;
             }
         }
-        if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {
+        if budget.spent(conn.stats().responses) {
             return Turn::Yield;
         }
     }

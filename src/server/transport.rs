@@ -32,6 +32,35 @@ pub const TURN_RESPONSES: u64 = 16;
 /// A turn ends after this many bytes written, so that a fast download shares the worker.
 pub const TURN_BYTES: u64 = 256 * 1024;
 
+/// What a turn may still do before it yields: [`TURN_RESPONSES`] responses, [`TURN_BYTES`]
+/// bytes written.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// The connection's count of responses when the turn began.
+    first_response: u64,
+    written: u64,
+}
+
+impl Budget {
+    /// The budget of a turn that begins after `responses` responses on its connection.
+    pub fn new(responses: u64) -> Budget {
+        Budget {
+            first_response: responses,
+            written: 0,
+        }
+    }
+
+    /// Counts `n` bytes written.
+    pub fn wrote(&mut self, n: usize) {
+        self.written += n as u64;
+    }
+
+    /// Whether the turn, its connection at `responses` responses, is to yield.
+    pub fn spent(&self, responses: u64) -> bool {
+        responses - self.first_response >= TURN_RESPONSES || self.written >= TURN_BYTES
+    }
+}
+
 /// Most bytes of a file one `sendfile` call moves: on loopback the socket takes a whole
 /// MiB at once, and a worker that queues it in one call does the receiving side's work too
 /// while its other connections wait; in chunks, the connections take turns.
@@ -65,8 +94,7 @@ pub enum Turn {
 /// Runs one turn of `conn` over `socket`.
 pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Context<'_>) -> Turn {
     let peer = conn.peer();
-    let first_response = conn.stats().responses;
-    let mut written = 0u64;
+    let mut budget = Budget::new(conn.stats().responses);
     // One reading of the clock per turn: a turn lasts microseconds, and deadlines are
     // kept to milliseconds.
     let now = Instant::now();
@@ -79,7 +107,7 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
                 match write(socket, item) {
                     Ok(n) => {
                         conn.wrote(n, now);
-                        written += n as u64;
+                        budget.wrote(n);
                     }
                     Err(Errno::AGAIN) => {
                         ready.writable = false;
@@ -128,7 +156,7 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
             Want::Park => return Turn::Wait,
             Want::Close => return Turn::Close,
         }
-        if conn.stats().responses - first_response >= TURN_RESPONSES || written >= TURN_BYTES {
+        if budget.spent(conn.stats().responses) {
             return Turn::Yield;
         }
     }
@@ -169,5 +197,28 @@ pub fn log_io_error(peer: SocketAddr, what: &str, e: &io::Error) {
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => log::debug!("{peer}: {what}: {e}"),
         _ => log::warn!("{peer}: {what}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_turn_yields_after_its_responses() {
+        let mut budget = Budget::new(40);
+        budget.wrote(100);
+        assert!(!budget.spent(40));
+        assert!(!budget.spent(40 + TURN_RESPONSES - 1));
+        assert!(budget.spent(40 + TURN_RESPONSES));
+    }
+
+    #[test]
+    fn a_turn_yields_after_its_bytes() {
+        let mut budget = Budget::new(0);
+        budget.wrote(usize::try_from(TURN_BYTES).unwrap() - 1);
+        assert!(!budget.spent(0));
+        budget.wrote(1);
+        assert!(budget.spent(0));
     }
 }
