@@ -332,6 +332,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         trusted: TrustedProxies::new(args.trusted_proxy.clone()),
         proxy_protocol: args.proxy_protocol,
         shutdown_timeout: args.shutdown_timeout,
+        recorded: true,
     };
     let speaks_tls = tls.is_some();
     let server = Server::start(listeners, config.clone(), handler, tls)

@@ -97,6 +97,10 @@ pub struct Config {
     pub proxy_protocol: bool,
     /// How long in-flight responses may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
+    /// Whether exchanges are recorded: access-logged and counted in the metrics. The metrics
+    /// listener's are not, so that scrapes neither fill the log nor count among the site's
+    /// requests.
+    pub recorded: bool,
 }
 
 /// A running server: the workers are up; [`Server::run`] accepts.

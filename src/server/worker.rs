@@ -61,6 +61,8 @@ pub struct Shared {
     pub proxy_protocol: bool,
     /// Addresses whose missing PROXY header was logged lately.
     complaints: Complaints,
+    /// Exchanges are access-logged and counted ([`Config::recorded`]).
+    recorded: bool,
     /// With HTTPS, what each connection's TLS session is made from.
     pub tls: Option<Arc<ServerConfig>>,
     shutting_down: AtomicBool,
@@ -81,6 +83,7 @@ impl Shared {
             trusted: config.trusted.clone(),
             proxy_protocol: config.proxy_protocol,
             complaints: Complaints::default(),
+            recorded: config.recorded,
             tls,
             shutting_down: AtomicBool::new(false),
         }
@@ -520,6 +523,9 @@ impl Worker {
         let mut conn = Conn::new(peer, self.shared.timeouts, Instant::now());
         if let Some(message) = refusal {
             conn.refuse(message);
+        }
+        if !self.shared.recorded {
+            conn.set_unrecorded();
         }
         if let Some(place) = self.entries.get_mut(index) {
             *place = Some(Entry {
