@@ -27,6 +27,7 @@ use handlers::auth::Auth;
 use handlers::cors::Cors;
 use handlers::files::{CacheLimits, ErrorPages, FieldRule, FieldRules, FileOptions, StaticFiles};
 use handlers::https::{Hsts, RedirectToHttps};
+use handlers::metrics::Metrics;
 use handlers::redirects::{RedirectRule, Redirects};
 use handlers::{Handler, Router};
 use http::access_log;
@@ -37,7 +38,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::ffi::OsString;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -296,16 +297,13 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             takes_ipv4: l.takes_ipv4(),
         })
         .collect();
-    let metrics_socket = match args.metrics {
-        Some(requested) => Some(
-            TcpListener::bind(requested)
-                .and_then(|socket| Ok((socket.local_addr()?, socket)))
-                .map_err(|e| {
-                    cannot_start(&format!("cannot listen on {requested} for metrics"), e)
-                })?,
-        ),
-        None => None,
-    };
+    let metrics_listener =
+        match args.metrics {
+            Some(requested) => Some(listeners::tcp(requested).map_err(|e| {
+                cannot_start(&format!("cannot listen on {requested} for metrics"), e)
+            })?),
+            None => None,
+        };
     start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
     let handler = build_handler(&settings, &root)?;
@@ -332,6 +330,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         trusted: TrustedProxies::new(args.trusted_proxy.clone()),
         proxy_protocol: args.proxy_protocol,
         shutdown_timeout: args.shutdown_timeout,
+        recorded: true,
     };
     let speaks_tls = tls.is_some();
     let server = Server::start(listeners, config.clone(), handler, tls)
@@ -350,11 +349,12 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         }
         None => Vec::new(),
     };
-    let metrics_addr = match metrics_socket {
-        Some((addr, socket)) => {
-            start_metrics(socket, &server)
+    let metrics_addr = match metrics_listener {
+        Some(listener) => {
+            let addr = listener.address.tcp();
+            start_metrics(listener, &server, config.clone())
                 .map_err(|e| cannot_start("cannot start the metrics listener", e))?;
-            Some(addr)
+            addr
         }
         None => None,
     };
@@ -434,19 +434,26 @@ fn start_access_log(args: &cli::Args) -> Result<(), Fatal> {
     })
 }
 
-/// Counts requests from now on, and serves `/metrics` and `/health` on `socket`, reading
-/// the connections and the shutdown state of `server`.
-fn start_metrics(socket: TcpListener, server: &Server) -> std::io::Result<()> {
+/// Counts requests from now on, and serves `/metrics` and `/health` of `server` on
+/// `listener`, by a server of its own, as the redirect listener is:
+/// one worker, `config`'s limits and timeouts, in the clear (the certificate names the
+/// site, and scrapes stay on a private address), no PROXY protocol header (a scraper
+/// connects directly), nothing recorded. It is not shut down with the site: through a
+/// graceful shutdown, `/health` answers `503 draining` until the process exits.
+fn start_metrics(listener: Listener, server: &Server, config: Config) -> std::io::Result<()> {
     metrics::enable();
-    let control = Arc::new(server.control());
-    let draining = Arc::clone(&control);
-    metrics::serve(
-        socket,
-        metrics::Sources {
-            connections: Box::new(move || control.connections()),
-            draining: Box::new(move || draining.shutting_down()),
-        },
-    )
+    let config = Config {
+        threads: 1,
+        proxy_protocol: false,
+        recorded: false,
+        ..config
+    };
+    let handler = Metrics::new(server.control());
+    let metrics = Server::start(vec![listener], config, Arc::new(handler), None)?;
+    thread::Builder::new()
+        .name("metrics".to_string())
+        .spawn(move || metrics.run())
+        .map(drop)
 }
 
 /// Starts the plain-HTTP listener of `--redirect-http` on `port` of each IP address in

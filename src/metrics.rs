@@ -1,23 +1,19 @@
-//! The process's counters, and the listener of `--metrics` that shows them.
+//! The process's counters, and their text rendering for `/metrics`.
 //!
 //! Counters are process-wide atomics updated with `Relaxed` ordering: a response costs a few
 //! atomic increments and no lock. They are read only to be shown, so no ordering between
-//! them is promised: a scrape may see a request counted before its bytes. Every counter only rises for the life of the process (a SIGHUP reload keeps them).
+//! them is promised: a scrape may see a request counted before its bytes. Every counter only
+//! rises for the life of the process (a SIGHUP reload keeps them).
 //!
-//! `GET /metrics` answers in the Prometheus text exposition format, version 0.0.4; every
+//! [`exposition`] writes them in the Prometheus text exposition format, version 0.0.4; every
 //! name starts with `nomserve_`. Requests are counted by status class and method:
 //! `nomserve_requests_total{status="2xx",method="GET"}`, where `method` is one of the
 //! methods of RFC 9110 §9 and PATCH, or `other` (an extension method, or a request that did
-//! not parse). `GET /health` answers `200 ok` while the server serves and `503 draining`
-//! once a shutdown has begun, for a load balancer's health check. The listener answers one
-//! request per connection, one connection at a time, and nothing it answers is
-//! access-logged.
+//! not parse). The handler that answers `/metrics` and `/health` is
+//! [`crate::handlers::metrics`].
 
 use std::fmt::Write as _;
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 use std::time::Duration;
 
 /// The methods counted by name, in label order; anything else is `other`.
@@ -36,12 +32,6 @@ const CLASSES: usize = 5;
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// How long the listener waits for a request, or for a client to take its answer.
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The most bytes of a request head the listener reads.
-const MAX_HEAD: usize = 4096;
 
 /// Counts of a cache: lookups answered from it and lookups that missed.
 #[derive(Debug)]
@@ -156,96 +146,9 @@ pub fn log_dropped() -> u64 {
     LOG_DROPPED.load(Ordering::Relaxed)
 }
 
-/// What the listener reads from the running server when it answers.
-pub struct Sources {
-    /// Connections open and, of those, idle.
-    pub connections: Box<dyn Fn() -> (usize, usize) + Send>,
-    /// Whether a shutdown has begun.
-    pub draining: Box<dyn Fn() -> bool + Send>,
-}
-
-/// Serves `/metrics` and `/health` on `listener` from a thread of its own, for the life of
-/// the process.
-pub fn serve(listener: TcpListener, sources: Sources) -> io::Result<()> {
-    thread::Builder::new()
-        .name("metrics".to_string())
-        .spawn(move || {
-            for stream in listener.incoming() {
-                match stream {
-                    Ok(stream) => {
-                        if let Err(e) = answer(stream, &sources) {
-                            log::debug!("metrics listener: {e}");
-                        }
-                    }
-                    Err(e) => {
-                        log::warn!("metrics listener: accept failed: {e}");
-                        thread::sleep(Duration::from_millis(50));
-                    }
-                }
-            }
-        })
-        .map(drop)
-}
-
-/// Reads one request head from `stream` and answers it, then closes.
-fn answer(mut stream: TcpStream, sources: &Sources) -> io::Result<()> {
-    stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
-    let mut head = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
-        let n = stream.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&chunk[..n]);
-    }
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
-    let mut parts = line.split(|&b| b == b' ');
-    let (method, target) = (parts.next(), parts.next());
-    let (status, content_type, body) = match (method, target) {
-        (Some(b"GET" | b"HEAD"), Some(b"/metrics")) => (
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            exposition(sources),
-        ),
-        (Some(b"GET" | b"HEAD"), Some(b"/health")) if (sources.draining)() => (
-            "503 Service Unavailable",
-            "text/plain; charset=utf-8",
-            "draining\n".to_string(),
-        ),
-        (Some(b"GET" | b"HEAD"), Some(b"/health")) => {
-            ("200 OK", "text/plain; charset=utf-8", "ok\n".to_string())
-        }
-        (Some(b"GET" | b"HEAD"), Some(_)) => (
-            "404 Not Found",
-            "text/plain; charset=utf-8",
-            "/metrics or /health\n".to_string(),
-        ),
-        (Some(method), Some(_)) if !method.is_empty() => (
-            "405 Method Not Allowed\r\nAllow: GET, HEAD",
-            "text/plain; charset=utf-8",
-            "GET or HEAD only\n".to_string(),
-        ),
-        _ => (
-            "400 Bad Request",
-            "text/plain; charset=utf-8",
-            "GET /metrics or GET /health\n".to_string(),
-        ),
-    };
-    let mut response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    if method != Some(b"HEAD") {
-        response.push_str(&body);
-    }
-    stream.write_all(response.as_bytes())
-}
-
-/// Every metric, in the text exposition format.
-fn exposition(sources: &Sources) -> String {
+/// Every metric, in the text exposition format, with `connections` (open, and of those
+/// idle) read from the running server.
+pub fn exposition(connections: (usize, usize)) -> String {
     let mut out = Exposition::default();
     out.family(
         "nomserve_requests_total",
@@ -291,7 +194,7 @@ fn exposition(sources: &Sources) -> String {
     let sum = DURATION_SUM_US.load(Ordering::Relaxed) as f64 / 1e6;
     out.line(&format!("nomserve_request_duration_seconds_sum {sum}"));
     out.sample("nomserve_request_duration_seconds_count", &[], cumulative);
-    let (open, idle) = (sources.connections)();
+    let (open, idle) = connections;
     out.gauge(
         "nomserve_connections_open",
         "Client connections open.",
@@ -472,13 +375,9 @@ mod tests {
 
     #[test]
     fn the_exposition_has_every_family_and_a_cumulative_histogram() {
-        let sources = Sources {
-            connections: Box::new(|| (5, 2)),
-            draining: Box::new(|| false),
-        };
         count_response(method_index(b"DELETE"), 404, 10, Duration::from_micros(700));
         count_response(method_index(b"DELETE"), 404, 0, Duration::from_secs(60));
-        let text = exposition(&sources);
+        let text = exposition((5, 2));
         // Other tests count responses too: the DELETE 4xx sample is this test's alone.
         assert!(text.contains("\nnomserve_requests_total{status=\"4xx\",method=\"DELETE\"} 2\n"));
         assert!(text.contains("\nnomserve_connections_open 5\n"));

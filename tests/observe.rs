@@ -1,7 +1,8 @@
 //! Observing the server, against the real binary: the access log as JSON, to a file that
 //! SIGUSR1 reopens after a rotation, to standard output, or off; `/metrics` counting exactly
 //! the requests made (parsed as Prometheus text) without being logged itself; `/health`
-//! turning 503 once a shutdown has begun.
+//! turning 503 once a shutdown has begun; the metrics listener served as any other: many
+//! scrapes at once, keep-alive, the same 400s.
 
 mod common;
 
@@ -183,12 +184,20 @@ fn metrics_addr(server: &Server) -> SocketAddr {
     rest.split('/').next().unwrap().parse().unwrap()
 }
 
-/// `GET path` on the metrics listener.
-fn fetch(addr: SocketAddr, path: &str) -> Response {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+/// A connection to the metrics listener.
+fn connect_to(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: metrics\r\n\r\n").as_bytes())
+}
+
+/// `GET path` on a new connection to the metrics listener, closed after the answer.
+fn fetch(addr: SocketAddr, path: &str) -> Response {
+    let mut stream = connect_to(addr);
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .unwrap();
     split_responses(&read_to_close(&mut stream), &[false]).remove(0)
 }
@@ -461,13 +470,83 @@ fn health_turns_503_while_draining() {
     );
     assert_eq!(fetch(addr, "/metrics").status, 200);
     assert_eq!(fetch(addr, "/nothing").status, 404);
-    let mut post = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
-    post.set_read_timeout(Some(TIMEOUT)).unwrap();
-    post.write_all(b"POST /metrics HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n")
-        .unwrap();
+    let mut post = connect_to(addr);
+    post.write_all(
+        b"POST /metrics HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
     let refused = split_responses(&read_to_close(&mut post), &[false]).remove(0);
     assert_eq!(refused.status, 405);
     assert_eq!(refused.header("Allow"), Some("GET, HEAD"));
+}
+
+#[test]
+fn a_silent_client_holds_up_none_of_100_concurrent_scrapes() {
+    let root = site();
+    // A header timeout longer than the test: the server leaves the silent connection open
+    // for as long as the scrapes take, however loaded the machine.
+    let server = Server::with_args(
+        root.path(),
+        &["--metrics", "127.0.0.1:0", "--header-timeout", "10min"],
+    );
+    let addr = metrics_addr(&server);
+    let mut silent = connect_to(addr);
+    let scrapes: Vec<_> = (0..100)
+        .map(|_| std::thread::spawn(move || fetch(addr, "/metrics").status))
+        .collect();
+    let statuses: Vec<u16> = scrapes.into_iter().map(|s| s.join().unwrap()).collect();
+    assert!(statuses.iter().all(|&status| status == 200), "{statuses:?}");
+    // Only now does the silent client speak: its connection was open all along.
+    silent
+        .write_all(b"GET /health HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let answer = split_responses(&read_to_close(&mut silent), &[false]).remove(0);
+    assert_eq!((answer.status, answer.text().as_str()), (200, "ok\n"));
+}
+
+#[test]
+fn the_metrics_listener_keeps_a_connection_alive_between_requests() {
+    let root = site();
+    let server = Server::with_args(root.path(), &["--metrics", "127.0.0.1:0"]);
+    let addr = metrics_addr(&server);
+    let mut stream = connect_to(addr);
+    let mut leftover = Vec::new();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: m\r\n\r\n")
+        .unwrap();
+    let first = common::read_response(&mut stream, &mut leftover, false);
+    assert_eq!((first.status, first.text().as_str()), (200, "ok\n"));
+    assert_eq!(first.header("Connection"), None);
+    stream
+        .write_all(b"HEAD /metrics HTTP/1.1\r\nHost: m\r\n\r\n")
+        .unwrap();
+    let second = common::read_response(&mut stream, &mut leftover, true);
+    assert_eq!(second.status, 200);
+    assert_eq!(
+        second.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+}
+
+#[test]
+fn a_malformed_request_to_the_metrics_listener_gets_the_same_400_as_the_site() {
+    let root = site();
+    let server = Server::with_args(root.path(), &["--metrics", "127.0.0.1:0"]);
+    let addr = metrics_addr(&server);
+    let raw = b"GET /metrics HTTP/1.1\r\nHost: x\r\nBad\x01: y\r\n\r\n";
+    let from_site = split_responses(&server.exchange(raw), &[false]).remove(0);
+    let mut stream = connect_to(addr);
+    stream.write_all(raw).unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let from_metrics = split_responses(&read_to_close(&mut stream), &[false]).remove(0);
+    assert_eq!(from_site.status, 400);
+    assert_eq!(from_metrics.status, 400);
+    assert_eq!(from_metrics.text(), from_site.text());
+    assert!(
+        from_metrics.text().contains("0x01"),
+        "{}",
+        from_metrics.text()
+    );
 }
 
 /// `count` GET requests for `/a.txt` pipelined on one keep-alive connection, in batches;

@@ -363,6 +363,11 @@ impl Conn {
         self.refusal = Some(message);
     }
 
+    /// The connection's exchanges are neither access-logged nor counted in the metrics.
+    pub fn set_unrecorded(&mut self) {
+        self.output.set_unrecorded();
+    }
+
     /// The transport shut the write side down, at `now`: the lingering close starts.
     pub fn write_shut(&mut self, now: Instant) {
         if let State::Lingering { drained, .. } = self.state {

@@ -95,6 +95,8 @@ pub struct Output {
     queued: u64,
     /// An emptied buffer kept for the next response.
     spare: Vec<u8>,
+    /// Responses are not recorded (see [`Output::set_unrecorded`]).
+    unrecorded: bool,
 }
 
 impl Output {
@@ -154,15 +156,22 @@ impl Output {
     }
 
     /// Records that the last `total` bytes appended (`head_len` of them the head) are one
-    /// response, logged as `log` once written (`None`: an interim response, not logged).
+    /// response, logged as `log` once written (`None`: an interim response, not logged; nor
+    /// is any response of an unrecorded connection).
     pub fn track(&mut self, total: u64, head_len: u64, log: Option<LogEntry>) {
         self.queued += total;
         self.responses.push_back(InFlight {
             left: total,
             head_len,
             total,
-            log,
+            log: log.filter(|_| !self.unrecorded),
         });
+    }
+
+    /// From now on, no response is recorded: neither access-logged nor counted in the
+    /// metrics (the metrics listener's own).
+    pub fn set_unrecorded(&mut self) {
+        self.unrecorded = true;
     }
 
     /// The next thing to write; `None` when everything is written, or when a streamed body

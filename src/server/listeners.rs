@@ -123,6 +123,12 @@ pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, Strin
     Ok(listeners)
 }
 
+/// A TCP socket listening on `addr` alone (an IPv6 address takes IPv4 clients too, as the
+/// system's default says).
+pub fn tcp(addr: SocketAddr) -> io::Result<Listener> {
+    bind_tcp(addr, false)
+}
+
 /// A TCP socket listening on `addr` (with `SO_REUSEADDR`, so that a restart need not wait
 /// out the previous run's `TIME_WAIT` connections), for IPv6 only if `v6only`.
 fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {

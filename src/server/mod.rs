@@ -51,6 +51,7 @@ mod worker;
 use crate::conn::Timeouts;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::handlers::metrics::Vitals;
 use limits::{Admission, Limits, Refusal, Victim};
 use listeners::Listener;
 use rustix::event::{EventfdFlags, PollFd, PollFlags};
@@ -97,6 +98,10 @@ pub struct Config {
     pub proxy_protocol: bool,
     /// How long in-flight responses may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
+    /// Whether exchanges are recorded: access-logged and counted in the metrics. The metrics
+    /// listener's are not, so that scrapes neither fill the log nor count among the site's
+    /// requests.
+    pub recorded: bool,
 }
 
 /// A running server: the workers are up; [`Server::run`] accepts.
@@ -116,7 +121,8 @@ pub struct Server {
 }
 
 /// Controls a running server from another thread (the signal thread's): shuts it down, or
-/// replaces its handler.
+/// replaces its handler. It also tells `/metrics` and `/health` how the server is doing
+/// ([`Vitals`]).
 #[derive(Debug)]
 pub struct Control {
     wake: Arc<OwnedFd>,
@@ -402,18 +408,6 @@ impl Control {
         }
     }
 
-    /// Connections open and, of those, idle, over every worker.
-    pub fn connections(&self) -> (usize, usize) {
-        self.lanes.iter().fold((0, 0), |(open, idle), lane| {
-            (open + lane.open(), idle + lane.idle())
-        })
-    }
-
-    /// Whether a shutdown has begun.
-    pub fn shutting_down(&self) -> bool {
-        self.shared.shutting_down()
-    }
-
     /// Answers requests with `handler` from now on (see [`Shared::replace_handler`]). Every
     /// worker is woken to take it, so that an idle one lets go of the old handler at once,
     /// and with it whatever the old handler owns (threads, descriptors, caches).
@@ -422,6 +416,20 @@ impl Control {
         for lane in self.lanes.iter() {
             lane.wake();
         }
+    }
+}
+
+/// What `/metrics` and `/health` read of a running server.
+impl Vitals for Control {
+    /// Connections open and, of those, idle, over every worker.
+    fn connections(&self) -> (usize, usize) {
+        self.lanes.iter().fold((0, 0), |(open, idle), lane| {
+            (open + lane.open(), idle + lane.idle())
+        })
+    }
+
+    fn draining(&self) -> bool {
+        self.shared.shutting_down()
     }
 }
 

@@ -131,6 +131,9 @@ impl Worker {
         if let Some(message) = refusal {
             conn.refuse(message);
         }
+        if !self.shared.recorded {
+            conn.set_unrecorded();
+        }
         self.table.fill(
             token,
             Entry {

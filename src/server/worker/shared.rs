@@ -30,6 +30,8 @@ pub struct Shared {
     pub proxy_protocol: bool,
     /// Addresses whose missing PROXY header was logged lately.
     pub(super) complaints: Complaints,
+    /// Exchanges are access-logged and counted ([`Config::recorded`]).
+    pub(super) recorded: bool,
     /// With HTTPS, what each connection's TLS session is made from.
     pub tls: Option<Arc<ServerConfig>>,
     shutting_down: AtomicBool,
@@ -50,6 +52,7 @@ impl Shared {
             trusted: config.trusted.clone(),
             proxy_protocol: config.proxy_protocol,
             complaints: Complaints::default(),
+            recorded: config.recorded,
             tls,
             shutting_down: AtomicBool::new(false),
         }

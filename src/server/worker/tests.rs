@@ -81,6 +81,7 @@ fn worker(proxy_protocol: bool) -> (Worker, Arc<Limits>) {
         trusted: TrustedProxies::default(),
         proxy_protocol,
         shutdown_timeout: Duration::from_secs(1),
+        recorded: true,
     };
     let shared = Arc::new(Shared::new(Arc::new(Fine), &config, None));
     let limits = Limits::new(config.max_connections, None, config.ipv6_prefix, 1);
