@@ -3,8 +3,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
 use crate::class::{ByteClass, FIELD_VALUE_BYTE, class};
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult, fail, incomplete};
 use crate::text::AsciiClass;
 use nom::Parser;
