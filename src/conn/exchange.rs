@@ -313,6 +313,36 @@ mod tests {
         );
     }
 
+    fn field(response: &Response, name: &str) -> Option<String> {
+        let mut found = response
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        found.next().map(|(_, value)| value.to_string())
+    }
+
+    #[test]
+    fn the_connections_own_responses() {
+        let refusal = refused("too many connections");
+        assert_eq!(refusal.status, 503);
+        assert_eq!(field(&refusal, "Retry-After").as_deref(), Some("1"));
+        assert_eq!(head_timed_out().status, 408);
+        assert_eq!(body_too_large().status, 413);
+        let hsts: Arc<str> = Arc::from("max-age=60");
+        let secure = secured(head_timed_out(), Some(&hsts));
+        assert_eq!(
+            field(&secure, "Strict-Transport-Security").as_deref(),
+            Some("max-age=60")
+        );
+        assert_eq!(
+            field(
+                &secured(head_timed_out(), None),
+                "Strict-Transport-Security"
+            ),
+            None
+        );
+    }
+
     #[test]
     fn panic_messages() {
         assert_eq!(panic_message(&"boom"), "boom");
