@@ -29,7 +29,8 @@ pub struct Persistence {
 impl Persistence {
     /// After `prepared`, the answer to `request`: a refused request's body is not read, and
     /// its connection closes for an error; any other request's body is read as its framing
-    /// says, and its connection closes if it did not ask for persistence.
+    /// says (RFC 9112 §6.3), and its connection closes if it did not ask for persistence
+    /// (RFC 9112 §9.3).
     pub fn of(request: &Request<'_, '_>, prepared: &Prepared) -> Persistence {
         if prepared.refused {
             return Persistence {
@@ -45,7 +46,8 @@ impl Persistence {
 }
 
 /// How a response to `exchange` is framed when the connection closes after it for `close`
-/// (`None`: it stays open).
+/// (`None`: it stays open): `Connection: close` before a close (RFC 9112 §9.6),
+/// `Connection: keep-alive` to an HTTP/1.0 client it stays open for (RFC 9112 §C.2.2).
 pub fn framing(exchange: &Exchange, close: Option<Close>) -> Framing {
     Framing {
         head_request: exchange.head_request,
