@@ -1,11 +1,10 @@
-//! Core rules shared by every grammar (RFC 5234 Appendix B.1, RFC 9110 §5.6).
-//!
-//! Byte classes are 256-entry lookup tables built at compile time: one load and one test per
-//! byte, instead of a chain of comparisons.
+//! Core rules shared by every grammar (RFC 5234 Appendix B.1, RFC 9110 §5.6), and the byte
+//! classes of the URI (RFC 3986), built with `class!`.
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
+use crate::class::{ByteClass, FIELD_VALUE_BYTE, class};
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult, fail, incomplete};
 use crate::text::AsciiClass;
 use nom::Parser;
@@ -13,64 +12,6 @@ use nom::bytes::complete::tag;
 use nom::combinator::{map, opt};
 use nom::multi::many0;
 use nom::sequence::preceded;
-
-/// A set of bytes, as a lookup table.
-pub(crate) struct ByteClass([bool; 256]);
-
-impl ByteClass {
-    /// Whether `b` is in the class.
-    #[inline(always)]
-    pub(crate) const fn contains(&self, b: u8) -> bool {
-        self.0[b as usize]
-    }
-
-    /// Whether every byte of the class is ASCII (below 0x80).
-    pub(crate) const fn is_ascii(&self) -> bool {
-        let mut b = 0x80;
-        while b < 0x100 {
-            if self.0[b] {
-                return false;
-            }
-            b += 1;
-        }
-        true
-    }
-
-    /// How many bytes at the start of `bytes` are in the class.
-    ///
-    /// One lookup and one branch per byte, in blocks of eight so that the loop's own bound
-    /// is tested once per block. Folding a block's lookups into one test was measured
-    /// slower: the runs this scans (names, paths, a Host) mostly end within their first block,
-    /// which then costs two passes.
-    #[inline(always)]
-    pub(crate) fn prefix_len(&self, bytes: &[u8]) -> usize {
-        let mut clean = 0;
-        for block in bytes.chunks_exact(8) {
-            for (i, &b) in block.iter().enumerate() {
-                if !self.contains(b) {
-                    return clean + i;
-                }
-            }
-            clean += 8;
-        }
-        let tail = bytes.get(clean..).unwrap_or_default();
-        clean + tail.iter().take_while(|&&b| self.contains(b)).count()
-    }
-}
-
-/// Builds a class from a predicate on a byte `$b`, at compile time.
-macro_rules! class {
-    (|$b:ident| $pred:expr) => {{
-        let mut table = [false; 256];
-        let mut i = 0;
-        while i < 256 {
-            let $b = i as u8;
-            table[i] = $pred;
-            i += 1;
-        }
-        ByteClass(table)
-    }};
-}
 
 /// ```text
 /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
@@ -82,16 +23,6 @@ pub(crate) static TCHAR: AsciiClass = AsciiClass::new(class!(|b| {
         b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
         b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }));
-
-/// ```text
-/// field-vchar = VCHAR / obs-text
-/// VCHAR       = %x21-7E
-/// obs-text    = %x80-FF
-/// ```
-/// RFC 9110 §5.5, plus SP and HTAB, which may appear inside a field value
-/// (`field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]`).
-pub(crate) static FIELD_VALUE_BYTE: ByteClass =
-    class!(|b| b == b' ' || b == b'\t' || (b >= 0x21 && b <= 0x7e) || b >= 0x80);
 
 /// `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (RFC 5234 B.1; case-insensitive, as
 /// ABNF strings are).
@@ -392,18 +323,6 @@ mod tests {
         for b in 0..=255u8 {
             assert_eq!(TCHAR.contains(b), listed.contains(&b), "byte {b:#04x}");
         }
-    }
-
-    #[test]
-    fn field_value_bytes_exclude_ctls_and_del() {
-        for b in 0..=255u8 {
-            let expected = b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b) || b >= 0x80;
-            assert_eq!(FIELD_VALUE_BYTE.contains(b), expected, "byte {b:#04x}");
-        }
-        assert!(!FIELD_VALUE_BYTE.contains(0));
-        assert!(!FIELD_VALUE_BYTE.contains(b'\r'));
-        assert!(!FIELD_VALUE_BYTE.contains(b'\n'));
-        assert!(!FIELD_VALUE_BYTE.contains(0x7f));
     }
 
     #[test]

@@ -41,9 +41,10 @@
 #![forbid(unsafe_code)]
 
 use crate::abnf::{HEXDIG, crlf, hex_value, ows, quoted_string, token};
+use crate::error::{Error, ErrorKind};
 use crate::fail::{PResult, fail, incomplete, renamed};
 use crate::fields::field_line;
-use crate::{Error, ErrorKind, Parsed};
+use crate::types::Parsed;
 
 /// Bounds on a chunked body, set by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
 use crate::abnf::{DIGIT, decimal};
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult, fail};
 use nom::Parser;
 use nom::branch::alt;

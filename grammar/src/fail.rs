@@ -14,7 +14,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use nom::{IResult, Needed};
 
 /// A rule's failure: which rule, and the input from the offending byte on.

@@ -8,8 +8,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
-use crate::abnf::{FIELD_VALUE_BYTE, TCHAR, crlf, is_ows_byte};
+use crate::abnf::{TCHAR, crlf, is_ows_byte};
+use crate::class::FIELD_VALUE_BYTE;
+use crate::error::ErrorKind;
 use crate::fail::{PResult, fail, incomplete};
 use crate::text::{CHUNK, non_field_value_mask};
 

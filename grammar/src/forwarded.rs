@@ -5,8 +5,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
 use crate::abnf::{list, quoted_string, token};
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult};
 use nom::Parser;
 use nom::combinator::all_consuming;

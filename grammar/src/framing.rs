@@ -11,10 +11,11 @@
 #![forbid(unsafe_code)]
 
 use crate::abnf::{REG_NAME_CHAR, ascii_str, decimal, ows, quoted_string, token};
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult};
 use crate::fields::FieldLine;
 use crate::target::{port, uri_host};
-use crate::{BodyFraming, ConnectionOptions, ErrorKind, Version};
+use crate::types::{BodyFraming, ConnectionOptions, Version};
 
 /// What the framing fields of a head said, once checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

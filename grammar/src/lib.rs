@@ -5,7 +5,8 @@
 //! RFC 3986 that the server needs is one function, named after the rule, with the ABNF and
 //! its section in the doc comment; the rules shared by several grammars (OWS, CRLF, token,
 //! quoted-string, decimal digits, field-line) are defined once, in `abnf.rs` and
-//! `fields.rs`, and every rule fails with the one internal failure type of `fail.rs`.
+//! `fields.rs`, on the byte classes of `class.rs`, and every rule fails with the one
+//! internal failure type of `fail.rs`.
 //!
 //! **Invalid fields, one policy.** A field that frames or routes the request (Host,
 //! Content-Length, Transfer-Encoding, Connection), like the request-line and the field-line
@@ -35,6 +36,7 @@ mod abnf;
 mod accept;
 mod accept_encoding;
 mod chunked;
+mod class;
 mod date;
 mod error;
 mod etag;

@@ -17,7 +17,7 @@
 #![forbid(unsafe_code)]
 
 use crate::abnf::{HEXDIG, hex_value};
-use crate::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use std::borrow::Cow;
 
 /// A decoded path, safe to join under a root.

@@ -15,8 +15,9 @@
 
 #![forbid(unsafe_code)]
 
+use crate::error::{Error, ErrorKind};
 use crate::fail::{PResult, fail, incomplete, offset_in};
-use crate::{Error, ErrorKind, Parsed};
+use crate::types::Parsed;
 use nom::Parser;
 use nom::bytes::streaming::{tag, take, take_while_m_n};
 use nom::number::streaming::{be_u8, be_u16};

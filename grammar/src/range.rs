@@ -11,8 +11,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::ErrorKind;
 use crate::abnf::{decimal, ows, token};
+use crate::error::ErrorKind;
 use crate::fail::{PResult, fail};
 use nom::Parser;
 use nom::bytes::complete::tag;

@@ -17,13 +17,12 @@
 #![forbid(unsafe_code)]
 
 use crate::abnf::{TCHAR, crlf, token};
+use crate::error::{Error, ErrorKind};
 use crate::fail::{PResult, classify, fail, incomplete, offset_in};
 use crate::fields::field_line;
 use crate::framing::Framing;
 use crate::target::{origin_form, request_target};
-use crate::{
-    Error, ErrorKind, Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version,
-};
+use crate::types::{Header, Headers, Limits, Method, Parsed, Request, RequestTarget, Version};
 use nom::Parser;
 use nom::bytes::streaming::tag;
 
@@ -387,8 +386,8 @@ fn field_section<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BodyFraming;
     use crate::fail::failure;
+    use crate::types::BodyFraming;
 
     fn parse(buf: &[u8]) -> Result<Parsed<(usize, usize)>, Error> {
         let mut headers = [Header::EMPTY; 8];

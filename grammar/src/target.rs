@@ -12,8 +12,9 @@
 use crate::abnf::{
     DIGIT, HEXDIG, IP_LITERAL_CHAR, PATH_CHAR, QUERY_CHAR, REG_NAME_CHAR, SCHEME_CHAR, ascii_str,
 };
+use crate::error::ErrorKind;
 use crate::fail::{Fail, PResult, classify, consumed, fail, incomplete};
-use crate::{ErrorKind, RequestTarget};
+use crate::types::RequestTarget;
 use nom::bytes::streaming::{tag, take_while, take_while_m_n};
 use nom::combinator::recognize;
 use nom::{Needed, Parser};

@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::Error;
+use crate::error::Error;
 
 /// `pairs` as an `application/x-www-form-urlencoded` query, by the WHATWG URL Standard's
 /// *urlencoded serializer* (§5.2): `*-._` and ASCII alphanumerics as they are, SP as `+`,

@@ -15,8 +15,8 @@
 //! Leading empty lines (RFC 9112 §2.2) are stepped over before the request-line is looked
 //! for; what they are is the parse's to judge.
 
-use crate::conn::Context;
-use crate::conn::dispatch::{Prepared, prepare};
+use crate::conn::exchange::{Context, Prepared, prepare};
+use crate::conn::persistence::Persistence;
 use memchr::memchr_iter;
 use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
 use std::net::SocketAddr;
@@ -35,8 +35,8 @@ pub enum Head {
     Partial,
     /// Parsed, and it breaks a rule.
     Invalid(Error),
-    /// A whole head of this many bytes, and what to do with it.
-    Complete(Prepared, usize),
+    /// A whole head of this many bytes, its answer, and how the connection goes on from it.
+    Complete(Prepared, Persistence, usize),
 }
 
 /// What the buffered head bytes call for.
@@ -81,7 +81,9 @@ impl HeadScan {
         match parse_request(input, &mut fields, &limits) {
             Ok(Parsed::Complete { value, consumed }) => {
                 let head = input.get(..consumed).unwrap_or(input);
-                Head::Complete(prepare(&value, head, peer, ctx), consumed)
+                let prepared = prepare(&value, head, peer, ctx);
+                let persistence = Persistence::of(&value, &prepared);
+                Head::Complete(prepared, persistence, consumed)
             }
             Ok(Parsed::Partial) => Head::Partial,
             Err(e) => Head::Invalid(e),

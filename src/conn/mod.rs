@@ -29,6 +29,12 @@
 //! deadline leaves the connection [`Conn::is_finished`]: the transport drops what it holds
 //! and closes.
 //!
+//! This module is HTTP/1.1's framing of requests on a connection: where a head ends
+//! ([`head`]), its body ([`body`]), and whether the connection stays open after the response
+//! ([`persistence`]). What a request's exchange needs whatever frames it (the handler and the
+//! answer it gives, the responses the connection makes itself, the access log's record of the
+//! request) is in [`exchange`], and a request whose answer is not ready waits in [`park`].
+//!
 //! Buffered bytes are processed before reading again, so pipelined requests are answered in
 //! order, their responses queued together (up to [`OUTPUT_HIGH`] bytes) and written at once;
 //! a client that half-closed still gets its responses. Nothing more is read while output
@@ -54,27 +60,27 @@
 
 mod body;
 pub mod client;
-mod dispatch;
+mod exchange;
 mod head;
 mod park;
+mod persistence;
 mod send;
 
-use crate::handlers::Handler;
 use crate::http::buffers;
-use crate::http::error_page;
-use crate::http::negotiate::refused_head_prefers_html;
 use crate::http::output::{Item, Output};
 use crate::http::response::Response;
-use crate::http::writer::{self, Framing};
+use crate::http::writer;
 use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
-use client::TrustedProxies;
-use dispatch::{Close, Exchange, Prepared};
+pub use exchange::Context;
+use exchange::{
+    Exchange, Prepared, body_too_large, head_timed_out, malformed, malformed_head, refused, secured,
+};
 use head::{Head, HeadScan};
 use park::Parked;
+use persistence::{Close, Persistence};
 use send::SendClock;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 /// Bytes a read asks for: a browser's head (1–2 KiB) or several pipelined ones in one call.
@@ -107,20 +113,6 @@ pub struct Timeouts {
     /// The lowest average rate, in bytes a second, at which a client must take queued
     /// output; 0: no minimum.
     pub min_send_rate: u64,
-}
-
-/// What a connection needs from the server to process requests.
-#[derive(Clone, Copy)]
-pub struct Context<'a> {
-    /// Answers requests.
-    pub handler: &'a dyn Handler,
-    /// The peers whose Forwarded and X-Forwarded-For fields name the client.
-    pub trusted: &'a TrustedProxies,
-    /// Whether the server is shutting down: responses then close their connections.
-    pub shutting_down: bool,
-    /// Makes a waker that gives this connection a turn: a parked request registers it with
-    /// the ticket it waits for.
-    pub waker: &'a dyn Fn() -> Waker,
 }
 
 /// What the connection wants done next.
@@ -436,8 +428,7 @@ impl Conn {
                     self.peer
                 );
                 let exchange = Exchange::unparsed(self.unprocessed());
-                let response = Response::text(408, "the request head did not arrive in time\n");
-                self.fail(response, exchange, now);
+                self.fail(head_timed_out(), exchange, now);
             }
             State::Body { .. } => log::debug!(
                 "{}: request body unfinished at its deadline; closing",
@@ -466,9 +457,7 @@ impl Conn {
                     // The request is not read: as RFC 9112 §9.5 expects of clients, they
                     // watch for an early error response while they send.
                     let exchange = Exchange::unparsed(self.unprocessed());
-                    let response =
-                        Response::text(503, format!("{message}\n")).header("Retry-After", "1");
-                    return self.fail(response, exchange, now);
+                    return self.fail(refused(message), exchange, now);
                 }
                 // A request's first byte: its head has the header timeout from now.
                 self.state = State::Head {
@@ -545,13 +534,10 @@ impl Conn {
             Head::Invalid(e) => {
                 log::debug!("{peer}: malformed request: {e}");
                 let exchange = Exchange::unparsed(self.unprocessed());
-                let mut response = Response::text(e.status(), format!("{e}\n"));
-                if refused_head_prefers_html(self.unprocessed()) {
-                    response = error_page::for_people(response);
-                }
+                let response = malformed_head(&e, self.unprocessed());
                 self.fail(response, exchange, now)
             }
-            Head::Complete(mut prepared, consumed) => {
+            Head::Complete(mut prepared, persistence, consumed) => {
                 if let Some(ticket) = prepared.response.pending.take() {
                     let deadline = *self.parked_until.get_or_insert(now + self.timeouts.header);
                     self.state = State::Parked(Box::new(Parked::new(ticket, deadline, prepared)));
@@ -561,10 +547,10 @@ impl Conn {
                 let Prepared {
                     response,
                     exchange,
-                    body,
                     send_continue,
-                    close,
+                    ..
                 } = prepared;
+                let Persistence { body, close } = persistence;
                 let Some(body) = body else {
                     return self.finish(response, exchange, close, ctx.shutting_down, now);
                 };
@@ -635,16 +621,11 @@ impl Conn {
                     "{}: request body past {MAX_DISCARDED_BODY} bytes; 413",
                     self.peer
                 );
-                let response = Response::text(
-                    413,
-                    format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
-                );
-                self.fail(response, exchange, now)
+                self.fail(body_too_large(), exchange, now)
             }
             Err(e) => {
                 log::debug!("{}: malformed request body: {e}", self.peer);
-                let response = Response::text(e.status(), format!("{e}\n"));
-                self.fail(response, exchange, now)
+                self.fail(malformed(&e), exchange, now)
             }
         }
     }
@@ -675,17 +656,11 @@ impl Conn {
         // The responses the connection makes itself (a malformed, unfinished or refused
         // request, a handler's panic) are the ones that close for an error; the handler's
         // own carry the policy already.
-        let response = match (&self.hsts, close) {
-            (Some(hsts), Some(Close::Error)) => {
-                response.header("Strict-Transport-Security", hsts.to_string())
-            }
+        let response = match close {
+            Some(Close::Error) => secured(response, self.hsts.as_ref()),
             _ => response,
         };
-        let framing = Framing {
-            head_request: exchange.head_request,
-            close: close.is_some(),
-            http10_keep_alive: close.is_none() && exchange.http10,
-        };
+        let framing = persistence::framing(&exchange, close);
         self.start_output(now);
         self.parked_until = None;
         let queued = writer::queue(&mut self.output, response, framing, exchange.info);

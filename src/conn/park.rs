@@ -16,7 +16,7 @@
 //!
 //! [`Response::pending`]: crate::http::response::Response::pending
 
-use super::dispatch::{Exchange, Prepared};
+use super::exchange::{Exchange, Prepared};
 use crate::http::response::{Response, Ticket};
 use std::net::SocketAddr;
 use std::task::Waker;

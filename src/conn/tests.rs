@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::conn::client::TrustedProxies;
+use crate::handlers::Handler;
 use crate::http::response::{Body, Ticket};
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;

@@ -1,26 +1,36 @@
-//! From a parsed request head to a response: the expectation, the handler (with its panics
-//! contained), how the body is read, and whether the connection stays open.
+//! A request's exchange, apart from how HTTP/1.1 frames it: from a parsed request to the
+//! response its handler gives (the expectation, the handler with its panics contained, an
+//! error page for a browser), the responses the connection makes itself (with HSTS over
+//! TLS), and what the access log records of the request. HTTP/1.1's part (finding the head,
+//! reading the body, keep-alive or close, the lingering close) is the state machine's and
+//! `persistence`'s; a stream of another protocol would call these the same way.
 
-use crate::conn::Context;
-use crate::conn::body::{BodyReader, MAX_DISCARDED_BODY};
+use crate::conn::body::MAX_DISCARDED_BODY;
+use crate::conn::client::TrustedProxies;
+use crate::handlers::Handler;
 use crate::http::access_log::{self, RequestInfo};
 use crate::http::error_page;
-use crate::http::negotiate::prefers_html;
+use crate::http::negotiate::{prefers_html, refused_head_prefers_html};
 use crate::http::response::Response;
-use nomserve_grammar::{BodyFraming, Method, Request, Version};
+use nomserve_grammar::{BodyFraming, Error, Method, Request, Version};
 use std::any::Any;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::task::Waker;
 
-/// Why the server closes a connection after a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
-    /// The request did not ask for persistence (RFC 9112 §9.3), or the server is shutting
-    /// down; the framing is intact.
-    Requested,
-    /// The framing of what the client sends next is in doubt (a malformed or unfinished
-    /// request, a body not read): RFC 9112 §9.3 leaves closing as the only safe course.
-    Error,
+/// What a connection needs from the server to process requests.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// Answers requests.
+    pub handler: &'a dyn Handler,
+    /// The peers whose Forwarded and X-Forwarded-For fields name the client.
+    pub trusted: &'a TrustedProxies,
+    /// Whether the server is shutting down: responses then close their connections.
+    pub shutting_down: bool,
+    /// Makes a waker that gives this connection a turn: a parked request registers it with
+    /// the ticket it waits for.
+    pub waker: &'a dyn Fn() -> Waker,
 }
 
 /// What the connection keeps of a request to frame and log its response.
@@ -52,12 +62,12 @@ pub struct Prepared {
     pub response: Response,
     /// How to frame and log it.
     pub exchange: Exchange,
-    /// The body to read before responding; `None`: none, or it is not read (then `close`).
-    pub body: Option<BodyReader>,
     /// Send `100 Continue` before reading the body.
     pub send_continue: bool,
-    /// Whether (and why) the connection closes after the response.
-    pub close: Option<Close>,
+    /// The answer refuses the request before its body is read (417, an early 413, a
+    /// handler's panic): the body is not read, and what the client sends after it cannot be
+    /// told apart from it.
+    pub refused: bool,
 }
 
 /// Decides what to do with `request` (whose raw head is `head`) from `peer`: the response of
@@ -104,9 +114,8 @@ pub fn prepare(
     let refuse = |response: Response, exchange: Exchange| Prepared {
         response: for_them(response),
         exchange,
-        body: None,
         send_continue: false,
-        close: Some(Close::Error),
+        refused: true,
     };
     let expectation = expectation(request);
     if expectation == Expectation::Unsupported {
@@ -117,23 +126,17 @@ pub fn prepare(
     // instead of 100 (Continue), and the client does not send it.
     if let BodyFraming::ContentLength(length) = request.framing {
         if expectation == Expectation::Continue && length > MAX_DISCARDED_BODY {
-            let response = Response::text(
-                413,
-                format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
-            );
-            return refuse(response, exchange);
+            return refuse(body_too_large(), exchange);
         }
     }
-    let close = (!request.wants_keep_alive()).then_some(Close::Requested);
     match catch_unwind(AssertUnwindSafe(|| {
         ctx.handler.handle(request, head, client)
     })) {
         Ok(response) => Prepared {
             response: for_them(response),
             exchange,
-            body: BodyReader::new(request.framing),
             send_continue: expectation == Expectation::Continue,
-            close,
+            refused: false,
         },
         Err(payload) => {
             let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
@@ -144,6 +147,51 @@ pub fn prepare(
             );
             refuse(Response::text(500, "internal server error\n"), exchange)
         }
+    }
+}
+
+/// 503 (Service Unavailable, RFC 9110 §15.6.4) with `Retry-After: 1` and the sentence
+/// `message`: the answer of a connection the server will not serve.
+pub fn refused(message: &str) -> Response {
+    Response::text(503, format!("{message}\n")).header("Retry-After", "1")
+}
+
+/// 408 (Request Timeout, RFC 9110 §15.5.9): a head unfinished at its deadline.
+pub fn head_timed_out() -> Response {
+    Response::text(408, "the request head did not arrive in time\n")
+}
+
+/// A malformed request's answer: its error's status and sentence.
+pub fn malformed(e: &Error) -> Response {
+    Response::text(e.status(), format!("{e}\n"))
+}
+
+/// [`malformed`] for a head that did not parse (`received`, as it arrived): a page for a
+/// browser, as far as the refused head tells who sent it (see `error_page`).
+pub fn malformed_head(e: &Error, received: &[u8]) -> Response {
+    let response = malformed(e);
+    if refused_head_prefers_html(received) {
+        error_page::for_people(response)
+    } else {
+        response
+    }
+}
+
+/// 413 (Content Too Large, RFC 9110 §15.5.14): a body past [`MAX_DISCARDED_BODY`].
+pub fn body_too_large() -> Response {
+    Response::text(
+        413,
+        format!("request body larger than {MAX_DISCARDED_BODY} bytes\n"),
+    )
+}
+
+/// A response the connection makes itself, over TLS with `--hsts`: with
+/// `Strict-Transport-Security: hsts`, as the handler's responses carry it (RFC 6797 §7.1: on
+/// every response over secure transport).
+pub fn secured(response: Response, hsts: Option<&Arc<str>>) -> Response {
+    match hsts {
+        Some(hsts) => response.header("Strict-Transport-Security", hsts.to_string()),
+        None => response,
     }
 }
 
@@ -262,6 +310,36 @@ mod tests {
         assert_eq!(
             expect(Version::HTTP_10, &["bogus"]),
             Expectation::Unsupported
+        );
+    }
+
+    fn field(response: &Response, name: &str) -> Option<String> {
+        let mut found = response
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        found.next().map(|(_, value)| value.to_string())
+    }
+
+    #[test]
+    fn the_connections_own_responses() {
+        let refusal = refused("too many connections");
+        assert_eq!(refusal.status, 503);
+        assert_eq!(field(&refusal, "Retry-After").as_deref(), Some("1"));
+        assert_eq!(head_timed_out().status, 408);
+        assert_eq!(body_too_large().status, 413);
+        let hsts: Arc<str> = Arc::from("max-age=60");
+        let secure = secured(head_timed_out(), Some(&hsts));
+        assert_eq!(
+            field(&secure, "Strict-Transport-Security").as_deref(),
+            Some("max-age=60")
+        );
+        assert_eq!(
+            field(
+                &secured(head_timed_out(), None),
+                "Strict-Transport-Security"
+            ),
+            None
         );
     }
 
