@@ -347,7 +347,7 @@ fn metric(addr: SocketAddr, name: &str) -> u64 {
     let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n")
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
         .unwrap();
     let text = split_responses(&read_to_close(&mut stream), &[false])
         .remove(0)
