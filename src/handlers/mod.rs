@@ -11,6 +11,8 @@ pub mod files;
 pub mod https;
 mod prefix;
 pub mod redirects;
+#[cfg(test)]
+pub mod testing;
 
 use crate::http::response::{Response, Ticket};
 use files::StaticFiles;
