@@ -16,8 +16,8 @@ use std::time::Duration;
 /// far past any useful header or keep-alive timeout and keeps that sum from overflowing.
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The group of the flags fixed when the server starts (where it listens, its workers,
-/// limits and timeouts, TLS, the log): a reload reports a change to one as taking a
+/// The group of the flags fixed when the server starts (where and how it listens, its
+/// workers, limits and timeouts, TLS, the log): a reload reports a change to one as taking a
 /// restart. A flag outside it is applied by a reload.
 pub const RESTART: &str = "restart";
 
@@ -77,12 +77,12 @@ pub struct Args {
 
     /// Quiet: no banner, and only warnings and errors in the log (the access log on stderr
     /// with them). Overrides RUST_LOG.
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose", group = RESTART)]
     pub quiet: bool,
 
     /// Verbose: the log at debug level (each request head and each connection's life).
     /// Overrides RUST_LOG.
-    #[arg(short, long)]
+    #[arg(short, long, group = RESTART)]
     pub verbose: bool,
 
     /// Worker threads, each serving its share of the connections [default: one per CPU
@@ -216,13 +216,13 @@ pub struct Args {
     /// Require a PROXY protocol header (HAProxy's, version 1 or 2) at the start of every
     /// connection, and take the client's address from it; a connection without a valid one
     /// is closed. For a load balancer that sends one (HAProxy's send-proxy, AWS NLB, ...).
-    #[arg(long)]
+    #[arg(long, group = RESTART)]
     pub proxy_protocol: bool,
 
     /// A proxy or load balancer (an address or a range such as 10.0.0.0/8) whose Forwarded or
     /// X-Forwarded-For fields name the client, and which is exempt from the fair share and
     /// --max-connections-per-ip. Repeatable, or comma-separated.
-    #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', group = RESTART)]
     pub trusted_proxy: Vec<Cidr>,
 
     /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then

@@ -328,6 +328,7 @@ fn a_reload_reports_the_restart_keys_and_applies_the_rest() {
         ("--keep-alive-timeout", "2s"),
         ("--send-timeout", "2s"),
         ("--min-send-rate", "0"),
+        ("--trusted-proxy", "10.0.0.1"),
         ("--shutdown-timeout", "2s"),
         ("--access-log", "off"),
         ("--log-format", "json"),
@@ -337,4 +338,6 @@ fn a_reload_reports_the_restart_keys_and_applies_the_rest() {
         let key = flag.trim_start_matches("--").replace('-', "_");
         assert_eq!(old.restart_only(&changed), [key], "{flag}");
     }
+    let proxied = settings(&top, "port = 9000\nproxy_protocol = true\n", &[]);
+    assert_eq!(old.restart_only(&proxied), ["proxy_protocol"]);
 }
