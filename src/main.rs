@@ -1,48 +1,40 @@
 //! nomserve: a strict, fast HTTP/1.1 static file server.
 //!
-//! `main` only starts things: it reads the command line, sets up the log, opens the document
-//! root and the listening socket, prints the banner, and runs the [`server`] until a
-//! shutdown signal. A request travels the modules in order, each importing only those after
-//! it: [`server`] (accept, limits, workers, the socket) → [`conn`] (the connection's state
-//! machine: head, body, dispatch) → [`handlers`] (echo, static files) → [`http`] (response,
-//! writer, output, access log).
+//! `main` only starts things: it reads the [`settings`] and has them assembled into the
+//! handler stack and the server's configuration, sets up the log, opens the listening
+//! sockets, prints the banner, and runs the [`server`] until a shutdown signal. The modules
+//! import one way, each only those after it: [`settings`] (the command line, the config file,
+//! their assembly) → [`server`] (accept, limits, workers, the socket) → [`conn`] (the
+//! connection's state machine: head, body, dispatch) → [`handlers`] (echo, static files) →
+//! [`http`] (response, writer, output, access log).
 
 #![forbid(unsafe_code)]
 
 mod banner;
-mod cli;
-mod config;
 mod conn;
 mod handlers;
 mod http;
 mod metrics;
 mod server;
+mod settings;
 mod systemd;
 
 use banner::Banner;
-use config::Settings;
-use conn::Timeouts;
-use conn::client::TrustedProxies;
-use handlers::auth::Auth;
-use handlers::cors::Cors;
-use handlers::files::{CacheLimits, ErrorPages, FieldRule, FieldRules, FileOptions, StaticFiles};
-use handlers::https::{Hsts, RedirectToHttps};
+use handlers::https::RedirectToHttps;
 use handlers::metrics::Metrics;
-use handlers::redirects::{RedirectRule, Redirects};
-use handlers::{Handler, Router};
 use http::access_log;
 use server::certs::{Certificates, TlsFiles};
-use server::listeners::{self, Listener};
+use server::listeners::{self, Bind, Listener};
 use server::{Config, Control, Server};
+use settings::{Assembly, Settings, cli, config};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::{fs, thread};
+use std::thread;
 
 /// Exit status when the command line names something unusable (a bad document root, TLS
 /// files that cannot be read), as for clap's usage errors.
@@ -59,6 +51,14 @@ const EXIT_SIGTERM: i32 = 128 + SIGTERM;
 struct Fatal {
     message: String,
     status: u8,
+}
+
+/// A setting that cannot be used: fatal with exit status 2, saying what is wrong.
+fn bad_config(message: String) -> Fatal {
+    Fatal {
+        message,
+        status: EXIT_BAD_CONFIG,
+    }
 }
 
 fn main() -> ExitCode {
@@ -90,8 +90,8 @@ fn main() -> ExitCode {
 /// root, the site's files and rules, the TLS pair), without listening. Slow bcrypt hashes
 /// are warned of on stderr, and pass.
 fn check(settings: &Settings) -> Result<(), Fatal> {
-    let root = document_root(&settings.args.root)?;
-    build_handler(settings, &root)?;
+    let root = settings::document_root(&settings.args.root).map_err(bad_config)?;
+    settings::assemble(settings, &root).map_err(bad_config)?;
     load_certificates(&settings.args)?;
     let auth_file = settings.args.auth_file.as_deref();
     for warning in handlers::auth::slow_hashes(&settings.auth, auth_file) {
@@ -104,86 +104,6 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// The handler the settings describe, serving `root`. From the outside in: HSTS (on every
-/// answer), CORS (preflights answered before anything else, so before any authentication),
-/// the redirects, the error pages (over every error the handlers inside give, a `401`
-/// among them), the authentication, then the router. CORS, redirects and error pages are
-/// there only when configured.
-fn build_handler(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, Fatal> {
-    let args = &settings.args;
-    let bad = |message: String| Fatal {
-        message,
-        status: EXIT_BAD_CONFIG,
-    };
-    let headers: Vec<(String, String)> = args
-        .headers
-        .iter()
-        .map(|field| (field.name.clone(), field.value.clone()))
-        .collect();
-    let rules: Vec<FieldRule> = settings
-        .rules
-        .iter()
-        .map(|rule| FieldRule {
-            path: rule.path.clone(),
-            glob: rule.glob.clone(),
-            fields: rule
-                .headers
-                .iter()
-                .map(|field| (field.name.clone(), field.value.clone()))
-                .collect(),
-        })
-        .collect();
-    let fields = FieldRules::new(&args.cache_control, &headers, &rules).map_err(bad)?;
-    let files = StaticFiles::new(FileOptions {
-        root: root.to_path_buf(),
-        dotfiles: args.dotfiles,
-        list_dirs: args.list_dirs,
-        index: args.index.clone(),
-        clean_urls: args.clean_urls,
-        fallback: args.fallback.clone(),
-        fields,
-        cache: CacheLimits {
-            entries: args.file_cache_entries,
-            bytes: args.file_cache_size,
-            max_file: args.file_cache_max_file,
-        },
-        compress: args.compress.0,
-        compress_cache: args.compress_cache,
-    })
-    .map_err(|e| bad(format!("document root {}: {e}", root.display())))?;
-    files.check_fallback().map_err(bad)?;
-    let router = Router::new(files).with_echo(!args.no_echo);
-    let site = Auth::new(router, &settings.auth, args.auth_file.as_deref()).map_err(bad)?;
-    let mut handler: Box<dyn Handler> = Box::new(site);
-    if !args.error_page.is_empty() {
-        let pages = args
-            .error_page
-            .iter()
-            .map(|page| (page.status, page.file.clone()))
-            .collect();
-        handler = Box::new(ErrorPages::new(handler, root, args.dotfiles, pages).map_err(bad)?);
-    }
-    if !settings.redirects.is_empty() {
-        let rules = settings
-            .redirects
-            .iter()
-            .map(|r| RedirectRule {
-                from: r.from.clone(),
-                to: r.to.clone(),
-                status: r.status,
-            })
-            .collect();
-        handler = Box::new(Redirects::new(handler, rules));
-    }
-    if !args.cors.is_empty() {
-        handler = Box::new(Cors::new(handler, args.cors.clone()));
-    }
-    Ok(match args.hsts {
-        Some(max_age) => Arc::new(Hsts::new(handler, max_age)),
-        None => Arc::from(handler),
-    })
-}
-
 /// The TLS pair `--tls-cert` and `--tls-key` name, if they do.
 fn load_certificates(args: &cli::Args) -> Result<Option<Arc<Certificates>>, Fatal> {
     match (&args.tls_cert, &args.tls_key) {
@@ -192,10 +112,7 @@ fn load_certificates(args: &cli::Args) -> Result<Option<Arc<Certificates>>, Fata
             key: key.clone(),
         })
         .map(Some)
-        .map_err(|message| Fatal {
-            message,
-            status: EXIT_BAD_CONFIG,
-        }),
+        .map_err(bad_config),
         _ => Ok(None),
     }
 }
@@ -274,7 +191,7 @@ fn log_filter(rust_log: Option<&str>) -> (String, Vec<String>) {
 /// SIGHUP.
 fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let args = &settings.args;
-    let root = document_root(&args.root)?;
+    let root = settings::document_root(&args.root).map_err(bad_config)?;
     let cannot_start = |what: &str, e: std::io::Error| Fatal {
         message: format!("{what}: {e}"),
         status: EXIT_CANNOT_START,
@@ -306,7 +223,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         };
     start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
-    let handler = build_handler(&settings, &root)?;
+    let Assembly { config, handler } = settings::assemble(&settings, &root).map_err(bad_config)?;
     let certificates = load_certificates(args)?;
     let tls = certificates
         .as_ref()
@@ -314,24 +231,6 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         .transpose()
         .map_err(|e| cannot_start("cannot set up TLS", std::io::Error::other(e)))?;
 
-    let config = Config {
-        threads: args.worker_threads(),
-        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-        max_connections_per_ip: args
-            .max_connections_per_ip
-            .map(|cap| usize::try_from(cap).unwrap_or(usize::MAX)),
-        ipv6_prefix: args.ipv6_prefix,
-        timeouts: Timeouts {
-            header: args.header_timeout,
-            keep_alive: args.keep_alive_timeout,
-            send: args.send_timeout,
-            min_send_rate: args.min_send_rate,
-        },
-        trusted: TrustedProxies::new(args.trusted_proxy.clone()),
-        proxy_protocol: args.proxy_protocol,
-        shutdown_timeout: args.shutdown_timeout,
-        recorded: true,
-    };
     let speaks_tls = tls.is_some();
     let server = Server::start(listeners, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
@@ -460,7 +359,7 @@ fn start_metrics(listener: Listener, server: &Server, config: Config) -> std::io
 /// `binds`, with one worker, redirecting to the HTTPS listener at `https` (the first TCP
 /// one, if there is one). Returns it and the addresses it listens on.
 fn start_redirect(
-    binds: &[cli::Bind],
+    binds: &[Bind],
     port: u16,
     https: Option<SocketAddr>,
     config: Config,
@@ -474,7 +373,7 @@ fn start_redirect(
             "--redirect-http needs HTTPS on a TCP address to redirect to".to_string(),
         ));
     };
-    let ip_binds: Vec<cli::Bind> = binds
+    let ip_binds: Vec<Bind> = binds
         .iter()
         .filter(|bind| !bind.addresses().is_empty())
         .cloned()
@@ -559,17 +458,17 @@ fn reload(live: &mut Live) {
     log::info!("SIGHUP received: reloading the settings");
     match config::load(&live.argv) {
         Ok(settings) => {
-            let fixed = restart_only(&live.settings.args, &settings.args);
+            let fixed = live.settings.restart_only(&settings);
             if !fixed.is_empty() {
                 log::warn!(
                     "SIGHUP: {} changed; that takes a restart, the rest applies now",
                     fixed.join(", ")
                 );
             }
-            let handler =
-                document_root(&settings.args.root).and_then(|root| build_handler(&settings, &root));
-            match handler {
-                Ok(handler) => {
+            let assembled = settings::document_root(&settings.args.root)
+                .and_then(|root| settings::assemble(&settings, &root));
+            match assembled {
+                Ok(Assembly { handler, .. }) => {
                     if let Some(main) = live.controls.first() {
                         main.replace_handler(handler);
                     }
@@ -581,8 +480,8 @@ fn reload(live: &mut Live) {
                     log::info!("SIGHUP: new settings applied to new requests ({changed})");
                     live.settings = settings;
                 }
-                Err(fatal) => {
-                    log::error!("SIGHUP: {}; keeping the current settings", fatal.message)
+                Err(message) => {
+                    log::error!("SIGHUP: {message}; keeping the current settings")
                 }
             }
         }
@@ -603,80 +502,4 @@ fn reload(live: &mut Live) {
         ),
         Err(e) => log::error!("SIGHUP: {e}; keeping the current certificate"),
     }
-}
-
-/// The flags, among those that differ between `old` and `new`, that only a restart applies.
-fn restart_only(old: &cli::Args, new: &cli::Args) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    let mut note = |name, differs: bool| {
-        if differs {
-            changed.push(name);
-        }
-    };
-    note("bind", old.bind != new.bind);
-    note("port", old.port != new.port);
-    note(
-        "unix_socket_mode",
-        old.unix_socket_mode != new.unix_socket_mode,
-    );
-    note(
-        "shutdown_timeout",
-        old.shutdown_timeout != new.shutdown_timeout,
-    );
-    note("threads", old.threads != new.threads);
-    note(
-        "max_connections",
-        old.max_connections != new.max_connections,
-    );
-    note(
-        "max_connections_per_ip",
-        old.max_connections_per_ip != new.max_connections_per_ip,
-    );
-    note("ipv6_prefix", old.ipv6_prefix != new.ipv6_prefix);
-    note("header_timeout", old.header_timeout != new.header_timeout);
-    note(
-        "keep_alive_timeout",
-        old.keep_alive_timeout != new.keep_alive_timeout,
-    );
-    note("send_timeout", old.send_timeout != new.send_timeout);
-    note("min_send_rate", old.min_send_rate != new.min_send_rate);
-    note("tls_cert", old.tls_cert != new.tls_cert);
-    note("tls_key", old.tls_key != new.tls_key);
-    note("redirect_http", old.redirect_http != new.redirect_http);
-    note("access_log", old.access_log != new.access_log);
-    note("log_format", old.log_format != new.log_format);
-    note("metrics", old.metrics != new.metrics);
-    changed
-}
-
-/// The absolute path of the document root `root`, checked to be a directory the server can
-/// list. Any problem is fatal with exit status 2 and says what is wrong.
-fn document_root(root: &std::path::Path) -> Result<PathBuf, Fatal> {
-    let bad = |message: String| Fatal {
-        message,
-        status: EXIT_BAD_CONFIG,
-    };
-    let absolute = fs::canonicalize(root).map_err(|e| {
-        let named = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
-        match e.kind() {
-            std::io::ErrorKind::NotFound => bad(format!(
-                "no such directory {}; pass the folder to serve: nomserve DIR",
-                named.display()
-            )),
-            _ => bad(format!("document root {}: {e}", named.display())),
-        }
-    })?;
-    if !absolute.is_dir() {
-        return Err(bad(format!(
-            "document root {} is not a directory",
-            root.display()
-        )));
-    }
-    fs::read_dir(&absolute).map_err(|e| {
-        bad(format!(
-            "document root {} cannot be read: {e}",
-            root.display()
-        ))
-    })?;
-    Ok(absolute)
 }

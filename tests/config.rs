@@ -183,3 +183,32 @@ fn sighup_applies_a_new_file_and_keeps_open_connections() {
         Some("max-age=120")
     );
 }
+
+#[test]
+fn sighup_says_which_settings_the_connections_started_with_take_a_restart() {
+    // The trusted proxies, the PROXY protocol and the log's level are fixed when the server
+    // starts, as its limits are: a reload names them as taking a restart, and applies the
+    // rest.
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(dir.path(), "live.toml", "cache_control = \"max-age=60\"\n");
+    let server = Server::with_args(&www(), &["--config", &file]);
+    config_file(
+        dir.path(),
+        "live.toml",
+        "cache_control = \"max-age=120\"\ntrusted_proxy = [\"10.0.0.0/8\"]\n\
+         proxy_protocol = true\nverbose = true\n",
+    );
+    server.signal("HUP");
+    let warning = server.wait_for_log("takes a restart");
+    assert!(
+        warning.contains("SIGHUP: proxy_protocol, trusted_proxy, verbose changed"),
+        "{warning}"
+    );
+    let line = server.wait_for_log("new settings applied");
+    assert!(line.contains("cache_control"), "{line}");
+    // Still without a PROXY header, as the server started.
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=120")
+    );
+}

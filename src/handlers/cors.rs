@@ -124,7 +124,7 @@ fn requested_headers(headers: &nomserve_grammar::Headers<'_, '_>) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nomserve_grammar::{Header, Limits, Parsed, parse_request};
+    use crate::handlers::testing::answer;
 
     /// Answers 200 with `X-Inner: yes`, whatever the request.
     struct Inner;
@@ -133,16 +133,6 @@ mod tests {
         fn handle(&self, _: &Request<'_, '_>, _: &[u8], _: IpAddr) -> Response {
             Response::new(200).header("X-Inner", "yes")
         }
-    }
-
-    fn answer(cors: &Cors<Inner>, head: &str) -> Response {
-        let mut headers = [Header::EMPTY; 8];
-        let Ok(Parsed::Complete { value, .. }) =
-            parse_request(head.as_bytes(), &mut headers, &Limits::default())
-        else {
-            panic!("a valid head: {head:?}");
-        };
-        cors.handle(&value, head.as_bytes(), IpAddr::from([127, 0, 0, 1]))
     }
 
     fn field<'r>(response: &'r Response, name: &str) -> Option<&'r str> {

@@ -107,17 +107,7 @@ impl<H: Handler> Handler for Hsts<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nomserve_grammar::{Header, Limits, Parsed, parse_request};
-
-    fn answer(handler: &dyn Handler, head: &str) -> Response {
-        let mut headers = [Header::EMPTY; 8];
-        let Ok(Parsed::Complete { value, .. }) =
-            parse_request(head.as_bytes(), &mut headers, &Limits::default())
-        else {
-            panic!("a valid head: {head:?}");
-        };
-        handler.handle(&value, head.as_bytes(), IpAddr::from([127, 0, 0, 1]))
-    }
+    use crate::handlers::testing::answer;
 
     fn location(response: &Response) -> Option<&str> {
         response

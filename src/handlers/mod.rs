@@ -12,6 +12,8 @@ pub mod https;
 pub mod metrics;
 mod prefix;
 pub mod redirects;
+#[cfg(test)]
+pub mod testing;
 
 use crate::http::response::{Response, Ticket};
 use files::StaticFiles;

@@ -6,17 +6,39 @@
 //! second signal ends the process at once) is replaced by the next start, after checking
 //! that it is a socket nothing listens on.
 
-use crate::cli::Bind;
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use std::fmt;
 use std::fs;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+
+/// Where to listen (`--bind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// A TCP socket on this address and the port.
+    Ip(IpAddr),
+    /// A TCP socket on each address a host name had when the server started (such as
+    /// `localhost`: 127.0.0.1 and ::1), on the port.
+    Host(String, Vec<IpAddr>),
+    /// A Unix stream socket at this path.
+    Unix(PathBuf),
+}
+
+impl Bind {
+    /// The IP addresses to listen on (none for a Unix socket).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        match self {
+            Bind::Ip(ip) => vec![*ip],
+            Bind::Host(_, ips) => ips.clone(),
+            Bind::Unix(_) => Vec::new(),
+        }
+    }
+}
 
 /// What a listening socket is, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

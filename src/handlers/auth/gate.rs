@@ -1,7 +1,7 @@
 //! One request's passage through the areas: the [`Gate`] the file handler asks about the
 //! files a request resolves to, each area's verdict asked for at most once.
 
-use super::{Area, Auth, Verdict, unavailable};
+use super::{Auth, Protected, Verdict, unavailable};
 use crate::handlers::{Gate, Handler};
 use crate::http::response::{Response, Ticket};
 use nomserve_grammar::Request;
@@ -35,7 +35,7 @@ impl<'a, 'b, 'h, H: Handler> Areas<'a, 'b, 'h, H> {
     }
 
     /// The area that decides for `path`: the first that matches it.
-    fn area_of(&self, path: &Path) -> Option<(usize, &'a Area)> {
+    fn area_of(&self, path: &Path) -> Option<(usize, &'a Protected)> {
         self.auth
             .areas
             .iter()
@@ -44,7 +44,7 @@ impl<'a, 'b, 'h, H: Handler> Areas<'a, 'b, 'h, H> {
     }
 
     /// Asks area `index` for its verdict, and remembers it for this request if it decides.
-    fn ask(&self, index: usize, area: &Area) -> Verdict {
+    fn ask(&self, index: usize, area: &Protected) -> Verdict {
         let verdict = self.auth.verdict(index, area, self.request, self.client);
         match &verdict {
             Verdict::Allowed => self.passed[index].set(Some(true)),
@@ -95,7 +95,7 @@ impl<H: Handler> Gate for Areas<'_, '_, '_, H> {
 }
 
 /// The answer to a request `verdict` does not let pass through `area`; `None` if it does.
-fn refusal(area: &Area, verdict: Verdict) -> Option<Response> {
+fn refusal(area: &Protected, verdict: Verdict) -> Option<Response> {
     match verdict {
         Verdict::Allowed => None,
         Verdict::Challenge => Some(challenge(area)),
@@ -123,7 +123,7 @@ fn refusal(area: &Area, verdict: Verdict) -> Option<Response> {
 }
 
 /// `401` with the challenge of `area`.
-fn challenge(area: &Area) -> Response {
+fn challenge(area: &Protected) -> Response {
     Response::text(401, "Unauthorized\n")
         .header("WWW-Authenticate", area.challenge.clone())
         .header("Cache-Control", "no-store")

@@ -72,7 +72,6 @@ mod pool;
 mod verify;
 
 use super::{Gate, Handler};
-use crate::config::AuthArea;
 use crate::http::response::{Response, Ticket};
 use gate::Areas;
 use globset::{Glob, GlobMatcher};
@@ -114,11 +113,25 @@ pub const CHECK_QUEUE: usize = 16;
 /// The realm of `--auth-file`, which has no table to name one.
 const SITE_REALM: &str = "nomserve";
 
+/// A protected part of the site (an `[[auth]]` table): the paths matching `glob` need a
+/// user and password from the htpasswd `file`; `realm` names the area in the challenge.
+#[derive(Debug, Clone)]
+pub struct Area {
+    /// The glob, as written, for messages.
+    pub path: String,
+    /// The glob, compiled: matched against the request's decoded path.
+    pub glob: GlobMatcher,
+    /// The htpasswd file.
+    pub file: PathBuf,
+    /// The realm (RFC 7617 §2).
+    pub realm: String,
+}
+
 /// `inner`, with the areas of the settings behind a password.
 #[derive(Debug)]
 pub struct Auth<H> {
     inner: H,
-    areas: Vec<Area>,
+    areas: Vec<Protected>,
     key: [u8; 32],
     memory: Arc<Memory>,
     pool: Pool<Verification>,
@@ -126,7 +139,7 @@ pub struct Auth<H> {
 
 /// One protected area.
 #[derive(Debug)]
-struct Area {
+struct Protected {
     /// The paths it protects.
     glob: GlobMatcher,
     /// The `WWW-Authenticate` value.
@@ -150,10 +163,10 @@ impl<H: Handler> Auth<H> {
     /// `inner` behind the `[[auth]]` areas `tables` and, for every other path, the htpasswd
     /// file `site` (`--auth-file`). Reads every file; the error says which file, line and
     /// why (see [`htpasswd`]).
-    pub fn new(inner: H, tables: &[AuthArea], site: Option<&Path>) -> Result<Self, String> {
+    pub fn new(inner: H, tables: &[Area], site: Option<&Path>) -> Result<Self, String> {
         let mut areas = Vec::with_capacity(tables.len() + 1);
         for table in tables {
-            let area = Area::new(table.glob.clone(), &table.realm, &table.file)
+            let area = Protected::new(table.glob.clone(), &table.realm, &table.file)
                 .map_err(|e| format!("[[auth]] path {:?}: {e}", table.path))?;
             areas.push(area);
         }
@@ -161,7 +174,7 @@ impl<H: Handler> Auth<H> {
             let everything = Glob::new("**")
                 .map_err(|e| e.to_string())?
                 .compile_matcher();
-            areas.push(Area::new(everything, SITE_REALM, file)?);
+            areas.push(Protected::new(everything, SITE_REALM, file)?);
         }
         let mut key = [0; 32];
         getrandom::fill(&mut key).map_err(|e| format!("no random key for [[auth]]: {e}"))?;
@@ -182,7 +195,7 @@ impl<H: Handler> Auth<H> {
     fn verdict(
         &self,
         index: usize,
-        area: &Area,
+        area: &Protected,
         request: &Request<'_, '_>,
         address: IpAddr,
     ) -> Verdict {
@@ -251,7 +264,7 @@ impl<H: Handler> Auth<H> {
 /// of `site` (`--auth-file`), whose bcrypt cost is above 12, with the time a check takes at
 /// that cost on a small machine (a one-core VPS or a single-board computer: about 0.1 s at
 /// cost 10, doubling with each step). Files that do not load are left to [`Auth::new`].
-pub fn slow_hashes(tables: &[AuthArea], site: Option<&Path>) -> Vec<String> {
+pub fn slow_hashes(tables: &[Area], site: Option<&Path>) -> Vec<String> {
     let mut files: Vec<&Path> = tables.iter().map(|table| table.file.as_path()).collect();
     files.extend(site);
     files.sort_unstable();
@@ -274,9 +287,9 @@ pub fn slow_hashes(tables: &[AuthArea], site: Option<&Path>) -> Vec<String> {
     warnings
 }
 
-impl Area {
-    fn new(glob: GlobMatcher, realm: &str, file: &Path) -> Result<Area, String> {
-        Ok(Area {
+impl Protected {
+    fn new(glob: GlobMatcher, realm: &str, file: &Path) -> Result<Protected, String> {
+        Ok(Protected {
             glob,
             challenge: format!("Basic realm=\"{realm}\", charset=\"UTF-8\""),
             users: Users::load(file)?,

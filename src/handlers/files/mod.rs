@@ -51,7 +51,7 @@ use headers::Field;
 pub use headers::{FieldRule, FieldRules};
 use nomserve_grammar::{DecodedPath, Request, Version, decode_path};
 use open::{Beneath, Failure, Strategy};
-pub use pages::ErrorPages;
+pub use pages::{ErrorPage, ErrorPages};
 use ranges::Decision;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
@@ -899,10 +899,10 @@ fn failure_response(what: &str, failure: Failure) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handlers::testing::{body, header};
     use nomserve_grammar::{
         BodyFraming, ConnectionOptions, Header, Headers, Method, RequestTarget, Version,
     };
-    use std::os::unix::fs::FileExt;
 
     fn files(root: &Path, list_dirs: bool) -> StaticFiles {
         StaticFiles::new(FileOptions {
@@ -953,48 +953,6 @@ mod tests {
             },
             None,
         )
-    }
-
-    /// The value of the field `name`, set by the handler or among the prebuilt fields.
-    fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
-        let prebuilt = response.fields.as_deref().map(|fields| {
-            std::str::from_utf8(fields)
-                .unwrap()
-                .split("\r\n")
-                .filter_map(|line| line.split_once(": "))
-        });
-        response
-            .headers
-            .iter()
-            .map(|(n, v)| (n.as_ref(), v.as_ref()))
-            .chain(prebuilt.into_iter().flatten())
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-
-    /// The bytes the body stands for, read from its file where it has one.
-    fn body(response: &Response) -> Vec<u8> {
-        let read = |file: &File, offset: u64, len: u64| {
-            let mut buf = vec![0; usize::try_from(len).unwrap()];
-            file.read_exact_at(&mut buf, offset).unwrap();
-            buf
-        };
-        match &response.body {
-            Body::Empty => Vec::new(),
-            Body::Bytes(bytes) => bytes.to_vec(),
-            Body::Shared(bytes) => bytes.to_vec(),
-            Body::File { file, offset, len } => read(file, *offset, *len),
-            Body::Multipart { file, parts, tail } => {
-                let mut out = Vec::new();
-                for (head, offset, len) in parts {
-                    out.extend_from_slice(head);
-                    out.extend(read(file, *offset, *len));
-                }
-                out.extend_from_slice(tail);
-                out
-            }
-            Body::Stream(_) => panic!("a streamed body in a handler's test"),
-        }
     }
 
     #[test]

@@ -40,9 +40,17 @@ use std::sync::Arc;
 pub struct ErrorPages<H> {
     inner: H,
     beneath: Beneath,
-    /// Each status with its page, relative to the root; the last one given for a status
-    /// counts.
-    pages: Vec<(u16, PathBuf)>,
+    /// Each status with its page; the last one given for a status counts.
+    pages: Vec<ErrorPage>,
+}
+
+/// `--error-page CODE=FILE`: the page whose content answers an error status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorPage {
+    /// An error status, 400 to 599.
+    pub status: u16,
+    /// The page, relative to the root.
+    pub file: PathBuf,
 }
 
 impl<H: Handler> ErrorPages<H> {
@@ -53,18 +61,18 @@ impl<H: Handler> ErrorPages<H> {
         inner: H,
         root: &Path,
         dotfiles: bool,
-        pages: Vec<(u16, PathBuf)>,
+        pages: Vec<ErrorPage>,
     ) -> Result<Self, String> {
         let beneath = Beneath::open_root(root)
             .map_err(|e| format!("document root {}: {e}", root.display()))?
             .hiding_dotfiles(!dotfiles);
-        for (status, page) in &pages {
-            let why = match beneath.open(page) {
+        for ErrorPage { status, file } in &pages {
+            let why = match beneath.open(file) {
                 Ok(file) if file.metadata().is_ok_and(|meta| meta.is_file()) => continue,
                 Ok(_) => "not a file".to_string(),
                 Err(failure) => describe(&failure),
             };
-            return Err(format!("error page {status}={}: {why}", page.display()));
+            return Err(format!("error page {status}={}: {why}", file.display()));
         }
         Ok(ErrorPages {
             inner,
@@ -76,7 +84,12 @@ impl<H: Handler> ErrorPages<H> {
     /// The page for `status`, opened now, if `gate` (when there is one) lets the client be
     /// served it: its body and type.
     fn page(&self, status: u16, gate: Option<&dyn Gate>) -> Option<(Body, Cow<'static, str>)> {
-        let (_, page) = self.pages.iter().rev().find(|(s, _)| *s == status)?;
+        let page = &self
+            .pages
+            .iter()
+            .rev()
+            .find(|page| page.status == status)?
+            .file;
         let opened = match gate {
             Some(_) => self.beneath.open_resolved(page),
             None => self.beneath.open(page).map(|file| (file, None)),

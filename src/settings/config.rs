@@ -9,7 +9,8 @@
 //! file, line and key.
 //!
 //! The file also holds what has no flag: `[[rules]]` (fields per path glob), `[[redirects]]`
-//! and `[[auth]]` (see [`HeaderRule`], [`Redirect`], [`AuthArea`]).
+//! and `[[auth]]`, read into the types of the parts they configure ([`FieldRule`],
+//! [`RedirectRule`], [`Area`]).
 //!
 //! How the file is merged: the command line is parsed first (with the environment), then each
 //! key of the file that neither set becomes the flags that say it, checked, and the whole is
@@ -19,7 +20,10 @@
 
 mod redirect;
 
-use crate::cli::{Args, HeaderField, parse_header};
+use super::cli::{Args, RESTART, parse_header};
+use crate::handlers::auth::Area;
+use crate::handlers::files::FieldRule;
+use crate::handlers::redirects::RedirectRule;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use globset::{Glob, GlobBuilder, GlobMatcher};
@@ -42,11 +46,11 @@ pub struct Settings {
     /// Every flag, from whichever source set it.
     pub args: Args,
     /// `[[rules]]`: fields added to file responses whose path matches, in file order.
-    pub rules: Vec<HeaderRule>,
+    pub rules: Vec<FieldRule>,
     /// `[[redirects]]`, in file order: the first that matches a path applies.
-    pub redirects: Vec<Redirect>,
+    pub redirects: Vec<RedirectRule>,
     /// `[[auth]]`: password-protected parts of the site, in file order.
-    pub auth: Vec<AuthArea>,
+    pub auth: Vec<Area>,
     /// Each setting as written (its key, its values joined by `, `), for telling what a
     /// reload changed.
     written: BTreeMap<String, String>,
@@ -62,45 +66,26 @@ impl Settings {
             .cloned()
             .collect()
     }
-}
 
-/// A `[[rules]]` table: `path` (a glob) and `headers` (a table of field names and values).
-/// For each field name, the last rule that matches a path wins.
-#[derive(Debug, Clone)]
-pub struct HeaderRule {
-    /// The glob, as written.
-    pub path: String,
-    /// The glob, parsed: matched against the request's decoded path.
-    pub glob: Glob,
-    /// The fields, in file order.
-    pub headers: Vec<HeaderField>,
-}
-
-/// A `[[redirects]]` table: `from` (a path, or a path prefix ending in `*`), `to` (a path or
-/// an absolute URL, with `*` where the rest of the path goes) and `status` (301, 302, 307 or
-/// 308; 301 when absent).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redirect {
-    /// The path or prefix matched, as written.
-    pub from: String,
-    /// Where to.
-    pub to: String,
-    /// The redirect status.
-    pub status: u16,
-}
-
-/// An `[[auth]]` table: the paths matching `path` (a glob) need a user and password from the
-/// htpasswd `file`; `realm` names the area in the challenge.
-#[derive(Debug, Clone)]
-pub struct AuthArea {
-    /// The glob, as written.
-    pub path: String,
-    /// The glob, compiled: matched against the request's decoded path.
-    pub glob: GlobMatcher,
-    /// The htpasswd file.
-    pub file: PathBuf,
-    /// The realm (RFC 7617 §2).
-    pub realm: String,
+    /// The keys among those [`Settings::changed`] names that only a restart applies: the
+    /// flags of the [`RESTART`] group, in key order.
+    pub fn restart_only(&self, other: &Settings) -> Vec<String> {
+        let mut definition = command();
+        definition.build();
+        let ids: Vec<&clap::Id> = definition
+            .get_groups()
+            .filter(|group| group.get_id() == RESTART)
+            .flat_map(|group| group.get_args())
+            .collect();
+        let fixed: BTreeSet<String> = definition
+            .get_arguments()
+            .filter(|arg| ids.contains(&arg.get_id()))
+            .filter_map(key_of)
+            .collect();
+        let mut changed = self.changed(other);
+        changed.retain(|key| fixed.contains(key));
+        changed
+    }
 }
 
 /// Why the settings cannot be used.
@@ -234,7 +219,7 @@ fn written(matches: &ArgMatches, tables: &Tables) -> BTreeMap<String, String> {
     let rules: Vec<String> = tables
         .rules
         .iter()
-        .map(|rule| format!("{} {:?}", rule.path, rule.headers))
+        .map(|rule| format!("{} {:?}", rule.path, rule.fields))
         .collect();
     let redirects: Vec<String> = tables.redirects.iter().map(|r| format!("{r:?}")).collect();
     let auth: Vec<String> = tables
@@ -404,9 +389,9 @@ impl<'a> File<'a> {
 /// The tables read so far.
 #[derive(Default)]
 struct Tables {
-    rules: Vec<HeaderRule>,
-    redirects: Vec<Redirect>,
-    auth: Vec<AuthArea>,
+    rules: Vec<FieldRule>,
+    redirects: Vec<RedirectRule>,
+    auth: Vec<Area>,
 }
 
 impl Tables {
@@ -509,13 +494,13 @@ impl Fields<'_, '_> {
         Ok((pattern, glob.compile_matcher()))
     }
 
-    fn rule(&self) -> Result<HeaderRule, Error> {
+    fn rule(&self) -> Result<FieldRule, Error> {
         self.only(&["path", "headers"])?;
         let (path, glob) = self.pattern("path")?;
         let Some((DeValue::Table(table), _)) = self.get("headers") else {
             return Err(self.error("headers", self.at, "expected a table of fields"));
         };
-        let mut headers = Vec::new();
+        let mut fields = Vec::new();
         for (name, value) in table.iter() {
             let line = self.file.line(name.span().start);
             let DeValue::String(value) = value.get_ref() else {
@@ -526,16 +511,12 @@ impl Fields<'_, '_> {
             let field = parse_header(&field).map_err(|why| {
                 self.error("headers", line, &format!("invalid value {field:?}: {why}"))
             })?;
-            headers.push(field);
+            fields.push(field);
         }
-        Ok(HeaderRule {
-            path,
-            glob,
-            headers,
-        })
+        Ok(FieldRule { path, glob, fields })
     }
 
-    fn redirect(&self) -> Result<Redirect, Error> {
+    fn redirect(&self) -> Result<RedirectRule, Error> {
         self.only(&["from", "to", "status"])?;
         let (from, line) = self.string("from")?;
         if !from.starts_with('/') || from[..from.len().saturating_sub(1)].contains('*') {
@@ -568,10 +549,10 @@ impl Fields<'_, '_> {
                 ));
             }
         };
-        Ok(Redirect { from, to, status })
+        Ok(RedirectRule { from, to, status })
     }
 
-    fn auth(&self) -> Result<AuthArea, Error> {
+    fn auth(&self) -> Result<Area, Error> {
         self.only(&["path", "file", "realm"])?;
         let (path, glob) = self.glob("path")?;
         let (file, _) = self.string("file")?;
@@ -585,7 +566,7 @@ impl Fields<'_, '_> {
         {
             return Err(self.error("realm", line, "visible ASCII and spaces, without \" or \\"));
         }
-        Ok(AuthArea {
+        Ok(Area {
             path,
             glob,
             file: PathBuf::from(file),
@@ -655,16 +636,16 @@ mod tests {
         let glob = settings.rules[0].glob.compile_matcher();
         assert!(glob.is_match("/assets/js/app.js"));
         assert!(!glob.is_match("/other/assets/x"));
-        assert_eq!(settings.rules[0].headers[0].name, "Cache-Control");
+        assert_eq!(settings.rules[0].fields[0].0, "Cache-Control");
         assert_eq!(
             settings.redirects,
             [
-                Redirect {
+                RedirectRule {
                     from: "/old/*".into(),
                     to: "/new/*".into(),
                     status: 308
                 },
-                Redirect {
+                RedirectRule {
                     from: "/a".into(),
                     to: "https://example.com/b".into(),
                     status: 301

@@ -4,8 +4,10 @@
 //! bad flag is one clear line on stderr and exit status 2 (clap's usage-error status).
 
 use crate::conn::client::Cidr;
+use crate::handlers::files::ErrorPage;
 use crate::http::access_log::{Destination, Format};
-use clap::Parser;
+use crate::server::listeners::Bind;
+use clap::{ArgGroup, Parser};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,9 +16,14 @@ use std::time::Duration;
 /// far past any useful header or keep-alive timeout and keeps that sum from overflowing.
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The group of the flags fixed when the server starts (where and how it listens, its
+/// workers, limits and timeouts, TLS, the log): a reload reports a change to one as taking a
+/// restart. A flag outside it is applied by a reload.
+pub const RESTART: &str = "restart";
+
 /// A strict HTTP/1.1 static file server whose request grammar is written in nom.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version, about, group(ArgGroup::new(RESTART).multiple(true)))]
 pub struct Args {
     /// Address to listen on: an IPv4 or IPv6 literal such as 127.0.0.1, 0.0.0.0 or ::1, or a
     /// host name such as localhost (each of its addresses, resolved at start), on --port; or
@@ -27,23 +34,36 @@ pub struct Args {
         long,
         value_name = "ADDR",
         default_value = "127.0.0.1",
-        value_parser = parse_bind
+        value_parser = parse_bind,
+        group = RESTART
     )]
     pub bind: Vec<Bind>,
 
     /// TCP port to listen on; 0 picks a free one (the banner says which).
-    #[arg(short, long, value_name = "N", default_value_t = 8080)]
+    #[arg(short, long, value_name = "N", default_value_t = 8080, group = RESTART)]
     pub port: u16,
 
     /// The file mode of a --bind unix:PATH socket, in octal. Connecting takes write
     /// permission: 660 lets the owner and the socket's group (a front end's) connect, 666
     /// every local user.
-    #[arg(long, value_name = "MODE", default_value = "660", value_parser = parse_mode)]
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "660",
+        value_parser = parse_mode,
+        group = RESTART
+    )]
     pub unix_socket_mode: u32,
 
     /// After SIGINT or SIGTERM, how long responses in flight may take to finish before the
     /// process exits anyway. Examples: 30s, 2min.
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_timeout)]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "30s",
+        value_parser = parse_timeout,
+        group = RESTART
+    )]
     pub shutdown_timeout: Duration,
 
     /// The document root: the directory whose files are served.
@@ -57,17 +77,22 @@ pub struct Args {
 
     /// Quiet: no banner, and only warnings and errors in the log (the access log on stderr
     /// with them). Overrides RUST_LOG.
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose", group = RESTART)]
     pub quiet: bool,
 
     /// Verbose: the log at debug level (each request head and each connection's life).
     /// Overrides RUST_LOG.
-    #[arg(short, long)]
+    #[arg(short, long, group = RESTART)]
     pub verbose: bool,
 
     /// Worker threads, each serving its share of the connections [default: one per CPU
     /// core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u16).range(1..=1024),
+        group = RESTART
+    )]
     pub threads: Option<u16>,
 
     /// Most connections open at once; past it an idle connection of the address holding the
@@ -80,7 +105,8 @@ pub struct Args {
         long,
         value_name = "N",
         default_value_t = 1024,
-        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        group = RESTART
     )]
     pub max_connections: u32,
 
@@ -90,7 +116,8 @@ pub struct Args {
     #[arg(
         long,
         value_name = "N",
-        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000),
+        group = RESTART
     )]
     pub max_connections_per_ip: Option<u32>,
 
@@ -100,28 +127,53 @@ pub struct Args {
         long,
         value_name = "LEN",
         default_value_t = 64,
-        value_parser = clap::value_parser!(u8).range(0..=128)
+        value_parser = clap::value_parser!(u8).range(0..=128),
+        group = RESTART
     )]
     pub ipv6_prefix: u8,
 
     /// Time a client has from the first byte of a request to the end of its head (then 408),
     /// and to send a request body. Examples: 10s, 500ms.
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "10s",
+        value_parser = parse_timeout,
+        group = RESTART
+    )]
     pub header_timeout: Duration,
 
     /// How long an idle keep-alive connection is kept open. Examples: 5s, 1min.
-    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_timeout)]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "5s",
+        value_parser = parse_timeout,
+        group = RESTART
+    )]
     pub keep_alive_timeout: Duration,
 
     /// How long a response may wait for a client that takes none of it; then the
     /// connection is closed. Also the window over which --min-send-rate is measured.
     /// Examples: 10s, 30s.
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
+    #[arg(
+        long,
+        value_name = "DUR",
+        default_value = "10s",
+        value_parser = parse_timeout,
+        group = RESTART
+    )]
     pub send_timeout: Duration,
 
     /// The slowest a client may read a response, on average over each --send-timeout
     /// window, before it is disconnected; 0 for no minimum. Examples: 1KiB/s, 512B/s.
-    #[arg(long, value_name = "RATE", default_value = "1KiB/s", value_parser = parse_rate)]
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value = "1KiB/s",
+        value_parser = parse_rate,
+        group = RESTART
+    )]
     pub min_send_rate: u64,
 
     /// Most files kept open in the open-file cache (with their metadata and, when small,
@@ -164,34 +216,39 @@ pub struct Args {
     /// Require a PROXY protocol header (HAProxy's, version 1 or 2) at the start of every
     /// connection, and take the client's address from it; a connection without a valid one
     /// is closed. For a load balancer that sends one (HAProxy's send-proxy, AWS NLB, ...).
-    #[arg(long)]
+    #[arg(long, group = RESTART)]
     pub proxy_protocol: bool,
 
     /// A proxy or load balancer (an address or a range such as 10.0.0.0/8) whose Forwarded or
     /// X-Forwarded-For fields name the client, and which is exempt from the fair share and
     /// --max-connections-per-ip. Repeatable, or comma-separated.
-    #[arg(long, value_name = "CIDR", value_delimiter = ',')]
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', group = RESTART)]
     pub trusted_proxy: Vec<Cidr>,
 
     /// Serve HTTPS with this certificate: a PEM file, the server's certificate first, then
     /// any intermediates. Needs --tls-key. Reloaded on SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires = "tls_key", group = RESTART)]
     pub tls_cert: Option<PathBuf>,
 
     /// The private key of --tls-cert: a PEM file (PKCS#8, PKCS#1 or SEC1). Reloaded on
     /// SIGHUP.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE", requires = "tls_cert", group = RESTART)]
     pub tls_key: Option<PathBuf>,
 
     /// With HTTPS, also listen for plain HTTP on this port (on each IP address of --bind) and
     /// answer every request there with a 308 redirect to the same path and query over HTTPS.
-    #[arg(long, value_name = "PORT", requires = "tls_cert")]
+    #[arg(long, value_name = "PORT", requires = "tls_cert", group = RESTART)]
     pub redirect_http: Option<u16>,
 
     /// With HTTPS, send Strict-Transport-Security with this max-age on every response, so
     /// that browsers use HTTPS only for the host from then on. Off by default. Examples:
     /// 1y, 180d.
-    #[arg(long, value_name = "DUR", requires = "tls_cert", value_parser = humantime::parse_duration)]
+    #[arg(
+        long,
+        value_name = "DUR",
+        requires = "tls_cert",
+        value_parser = humantime::parse_duration
+    )]
     pub hsts: Option<Duration>,
 
     /// For a GET or HEAD whose path names no file, from a client that prefers HTML (a
@@ -224,7 +281,7 @@ pub struct Args {
     /// A field added to every file response, such as "X-Frame-Options: DENY". Repeatable.
     /// Per-path fields go in the config file's [[rules]].
     #[arg(long = "header", value_name = "NAME: VALUE", value_parser = parse_header)]
-    pub headers: Vec<HeaderField>,
+    pub headers: Vec<(String, String)>,
 
     /// Allow cross-origin requests from ORIGIN (such as https://example.com), or from any
     /// origin with `*`: matching requests get Access-Control-Allow-Origin, and preflight
@@ -260,43 +317,26 @@ pub struct Args {
     /// `access`, which RUST_LOG can silence]. To a file or standard output, lines pass
     /// through a bounded buffer: when the disk cannot keep up, lines are dropped and
     /// counted rather than holding requests up.
-    #[arg(long, value_name = "PATH", value_parser = parse_access_log)]
+    #[arg(long, value_name = "PATH", value_parser = parse_access_log, group = RESTART)]
     pub access_log: Option<Destination>,
 
     /// The access log's format: `combined` (Apache's Combined Log Format) or `json` (one
     /// object per line: time, client, method, target, protocol, request, status, bytes,
     /// duration_us, referer, user_agent).
-    #[arg(long, value_name = "FORMAT", default_value = "combined", value_parser = parse_log_format)]
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "combined",
+        value_parser = parse_log_format,
+        group = RESTART
+    )]
     pub log_format: Format,
 
     /// Serve Prometheus metrics at /metrics and a health check at /health (200 while
     /// serving, 503 once shutting down) on this address, such as 127.0.0.1:9090; nothing
     /// there is access-logged.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", group = RESTART)]
     pub metrics: Option<SocketAddr>,
-}
-
-/// `--bind`: where to listen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bind {
-    /// A TCP socket on this address and --port.
-    Ip(IpAddr),
-    /// A TCP socket on each address a host name had when the server started (such as
-    /// `localhost`: 127.0.0.1 and ::1), on --port.
-    Host(String, Vec<IpAddr>),
-    /// A Unix stream socket at this path.
-    Unix(PathBuf),
-}
-
-impl Bind {
-    /// The IP addresses to listen on (none for a Unix socket).
-    pub fn addresses(&self) -> Vec<IpAddr> {
-        match self {
-            Bind::Ip(ip) => vec![*ip],
-            Bind::Host(_, ips) => ips.clone(),
-            Bind::Unix(_) => Vec::new(),
-        }
-    }
 }
 
 /// `--compress`: which of br, zstd and gzip (in that order) are made.
@@ -315,24 +355,6 @@ impl Codings {
             .filter_map(|(name, chosen)| chosen.then_some(*name))
             .collect()
     }
-}
-
-/// `--error-page CODE=FILE`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorPage {
-    /// An error status, 400 to 599.
-    pub status: u16,
-    /// The page, relative to the root.
-    pub file: PathBuf,
-}
-
-/// `--header "Name: value"`: a field name (a token, RFC 9110 §5.1) and a value (RFC 9110 §5.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderField {
-    /// The field name, as written.
-    pub name: String,
-    /// The field value.
-    pub value: String,
 }
 
 impl Args {
@@ -512,10 +534,11 @@ fn parse_index_name(text: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `Name: value`: a token name (RFC 9110 §5.1, §5.6.2) and a field value (see
-/// [`parse_field_value`]), with optional whitespace after the colon. Fields the server sets
-/// itself, and framing fields, are refused: a configured one would contradict the response.
-pub(crate) fn parse_header(text: &str) -> Result<HeaderField, String> {
+/// Parses `Name: value` into the name and the value: a token name (RFC 9110 §5.1, §5.6.2)
+/// and a field value (see [`parse_field_value`]), with optional whitespace after the colon.
+/// Fields the server sets itself, and framing fields, are refused: a configured one would
+/// contradict the response.
+pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once(':')
         .ok_or_else(|| format!("{text:?} is not a field such as \"X-Frame-Options: DENY\""))?;
@@ -538,10 +561,10 @@ pub(crate) fn parse_header(text: &str) -> Result<HeaderField, String> {
             "{name} is set by the server and cannot be configured"
         ));
     }
-    Ok(HeaderField {
-        name: name.to_string(),
-        value: parse_field_value(value.trim_matches([' ', '\t']))?,
-    })
+    Ok((
+        name.to_string(),
+        parse_field_value(value.trim_matches([' ', '\t']))?,
+    ))
 }
 
 /// Accepts `*` or a serialised origin (RFC 6454 §6.2): `scheme://host[:port]`, without a
@@ -690,9 +713,9 @@ mod tests {
             }]
         );
         assert_eq!(args.index, ["index.htm", "default.html"]);
-        assert_eq!(args.headers[0].value, "DENY");
-        assert_eq!(args.headers[1].name, "Permissions-Policy");
-        assert_eq!(args.headers[1].value, "camera=(), microphone=()");
+        assert_eq!(args.headers[0].1, "DENY");
+        assert_eq!(args.headers[1].0, "Permissions-Policy");
+        assert_eq!(args.headers[1].1, "camera=(), microphone=()");
         assert_eq!(args.cors, ["*", "http://localhost:3000"]);
     }
 
