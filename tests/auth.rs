@@ -9,8 +9,8 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{
-    Response, Server, TIMEOUT, get, get_with, read_response, read_to_close, request, run_to_exit,
-    split_responses,
+    Response, Server, TIMEOUT, connect_from, get, get_with, read_response, read_to_close, request,
+    run_to_exit, split_responses,
 };
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -390,22 +390,6 @@ fn undecodable_paths_are_bad_requests() {
 /// `cost` (verifying reads the cost from the hash; making it at `cost` would cost as much).
 fn marked(cost: u32) -> String {
     hash("unused").replacen("$04$", &format!("${cost:02}$"), 1)
-}
-
-/// A connection to `server` (its address) from the loopback address `source`.
-fn connect_from(source: Ipv4Addr, server: SocketAddr) -> TcpStream {
-    let socket = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        None,
-    )
-    .expect("socket");
-    rustix::net::bind(&socket, &SocketAddr::from((source, 0))).expect("bind the source");
-    rustix::net::connect(&socket, &server).expect("connect");
-    let stream = TcpStream::from(socket);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
 }
 
 /// `GET path` with `fields` from the loopback address `source` to `server` (its address), on

@@ -9,9 +9,9 @@
 
 mod common;
 
-use common::{Server, TIMEOUT, read_response, read_to_close, split_responses, www};
+use common::{Server, connect_from, read_response, read_to_close, split_responses, www};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 
 const GET: &[u8] = b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -39,25 +39,9 @@ fn raise_open_files(wanted: u64) {
     );
 }
 
-/// A connection from `source` (a loopback address) to `addr`.
-fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
-    let fd = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        None,
-    )
-    .expect("socket");
-    let source: SocketAddr = format!("{source}:0").parse().unwrap();
-    rustix::net::bind(&fd, &source).expect("bind the source address");
-    rustix::net::connect(&fd, &addr).expect("connect");
-    let stream = TcpStream::from(fd);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
-}
-
 /// A keep-alive connection from `source` that has had one request answered with 200: idle.
 fn idle_from(source: &str, server: &Server) -> TcpStream {
+    let source: Ipv4Addr = source.parse().expect("an IPv4 address");
     let mut stream = connect_from(source, server.addr);
     stream.write_all(GET).unwrap();
     let response = read_response(&mut stream, &mut Vec::new(), false);
@@ -157,7 +141,7 @@ fn past_its_share_with_none_idle_an_address_gets_503_and_others_are_served() {
     // server logs each head at debug level once it has read it.
     let _busy: Vec<TcpStream> = (0..32)
         .map(|i| {
-            let mut stream = connect_from("127.0.0.1", server.addr);
+            let mut stream = connect_from(Ipv4Addr::new(127, 0, 0, 1), server.addr);
             stream
                 .write_all(
                     format!("POST /busy{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n")
@@ -169,7 +153,7 @@ fn past_its_share_with_none_idle_an_address_gets_503_and_others_are_served() {
         })
         .collect();
     // 40 of 64 open: under pressure; 127.0.0.1 holds its share of 32.
-    let mut refused = connect_from("127.0.0.1", server.addr);
+    let mut refused = connect_from(Ipv4Addr::new(127, 0, 0, 1), server.addr);
     let responses = split_responses(&read_to_close(&mut refused), &[]);
     assert_eq!(responses.len(), 1);
     assert_eq!(responses[0].status, 503);

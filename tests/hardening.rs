@@ -13,11 +13,12 @@
 mod common;
 
 use common::{
-    Response, Server, TIMEOUT, get, parse_head, read_response, read_to_close, split_responses, www,
+    Response, Server, TIMEOUT, connect_from, get, parse_head, read_response, read_to_close,
+    slow_socket, split_responses, www,
 };
 use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -58,22 +59,6 @@ fn read_rest(stream: &mut TcpStream, size: usize) -> Vec<u8> {
             Err(e) => panic!("reading a body: {e} after {} bytes", out.len()),
         }
     }
-}
-
-/// A connection whose receive buffer is set small *before* connecting, so that the window
-/// it advertises stays small and the server must wait on this client to send a large body.
-fn slow_reader(addr: SocketAddr) -> TcpStream {
-    let family = match addr {
-        SocketAddr::V4(_) => rustix::net::AddressFamily::INET,
-        SocketAddr::V6(_) => rustix::net::AddressFamily::INET6,
-    };
-    let fd = rustix::net::socket(family, rustix::net::SocketType::STREAM, None).expect("socket");
-    rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
-    rustix::net::connect(&fd, &addr).expect("connect");
-    let stream = TcpStream::from(fd);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
 }
 
 /// The two lowest descriptor numbers process `pid` has free.
@@ -283,7 +268,7 @@ fn clients_resetting_mid_response_leak_no_descriptor() {
 /// head has arrived. Returns the body received (until the server closed) and the
 /// Content-Length promised.
 fn download_while(server: &Server, change: impl FnOnce(&Path)) -> (Vec<u8>, usize) {
-    let mut stream = slow_reader(server.addr);
+    let mut stream = slow_socket(server.addr);
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();
@@ -350,7 +335,7 @@ fn sigterm_during_a_slow_download_lets_it_finish() {
     const SIZE: usize = 16 << 20;
     let (root, contents) = root_with_big_file(SIZE);
     let mut server = Server::with_args(root.path(), &[]);
-    let mut stream = slow_reader(server.addr);
+    let mut stream = slow_socket(server.addr);
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -387,23 +372,6 @@ fn start_download(stream: &mut TcpStream, path: &str) -> Response {
     response
 }
 
-/// A connection from `source` (any loopback address) to `addr`.
-fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
-    let fd = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        None,
-    )
-    .expect("socket");
-    let source: SocketAddr = format!("{source}:0").parse().unwrap();
-    rustix::net::bind(&fd, &source).expect("bind the source address");
-    rustix::net::connect(&fd, &addr).expect("connect");
-    let stream = TcpStream::from(fd);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
-}
-
 /// Holds a keep-alive connection that has had one answered request: idle.
 fn idle_connection(server: &Server) -> TcpStream {
     let mut stream = server.connect();
@@ -423,7 +391,7 @@ fn a_small_request_is_answered_while_more_clients_than_workers_stall_mid_downloa
     let server = Server::with_args(root.path(), &["--threads", "2"]);
     let stalled: Vec<TcpStream> = (0..3)
         .map(|_| {
-            let mut stream = slow_reader(server.addr);
+            let mut stream = slow_socket(server.addr);
             assert_eq!(start_download(&mut stream, "/big.bin").status, 200);
             stream
         })
@@ -444,7 +412,7 @@ fn a_client_reading_below_the_minimum_rate_is_disconnected() {
         &["--send-timeout", "1s", "--min-send-rate", "256KiB/s"],
         &[("RUST_LOG", "debug")],
     );
-    let mut stream = slow_reader(server.addr);
+    let mut stream = slow_socket(server.addr);
     assert_eq!(start_download(&mut stream, "/big.bin").status, 200);
     // 2 KiB every 50 ms, about 40 KiB/s, a sixth of the minimum, until the server gives up.
     // The pacing is the input; the server's log says when it has closed the connection.
@@ -560,7 +528,7 @@ fn the_per_address_cap_refuses_that_address_only() {
     assert_eq!(responses[0].header("Connection"), Some("close"));
     assert!(responses[0].text().contains("from your address"));
 
-    let mut other = connect_from("127.0.0.2", server.addr);
+    let mut other = connect_from(Ipv4Addr::new(127, 0, 0, 2), server.addr);
     other
         .write_all(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .unwrap();

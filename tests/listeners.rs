@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Server, TIMEOUT, get, parse_head, www};
+use common::{Server, TIMEOUT, get, parse_head, slow_socket, www};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -281,16 +281,7 @@ fn root_with_big_file() -> tempfile::TempDir {
 /// Requests `big.bin` on a connection with a small receive buffer and returns it after the
 /// response head, reading nothing more: the response stays in flight.
 fn hold_a_download(server: &Server) -> TcpStream {
-    let fd = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        None,
-    )
-    .expect("socket");
-    rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
-    rustix::net::connect(&fd, &server.addr).expect("connect");
-    let mut stream = TcpStream::from(fd);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut stream = slow_socket(server.addr);
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();

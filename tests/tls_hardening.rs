@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::{Response, Server, TIMEOUT, parse_head, read_response, read_to_close};
+use common::{Response, Server, TIMEOUT, parse_head, read_response, read_to_close, slow_socket};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -79,23 +79,6 @@ impl Certified {
         }
         tls
     }
-}
-
-/// A connection to `addr` whose receive buffer is as small as the kernel allows: a client
-/// that stops reading stops the server's writes soon.
-fn slow_socket(addr: SocketAddr) -> TcpStream {
-    let fd = rustix::net::socket(
-        rustix::net::AddressFamily::INET,
-        rustix::net::SocketType::STREAM,
-        None,
-    )
-    .expect("socket");
-    rustix::net::sockopt::set_socket_recv_buffer_size(&fd, 4096).expect("SO_RCVBUF");
-    rustix::net::connect(&fd, &addr).expect("connect");
-    let stream = TcpStream::from(fd);
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-    stream
 }
 
 /// Reads from `tls` until a whole response head has arrived, and returns it.

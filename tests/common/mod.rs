@@ -523,3 +523,37 @@ pub fn get_with(server: &Server, path: &str, fields: &str) -> Response {
         &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{fields}Connection: close\r\n\r\n"),
     )
 }
+
+/// A TCP connection to `addr`, its socket set up by `setup` before connecting, with the
+/// harness's read and write timeouts.
+fn connect_with(addr: SocketAddr, setup: impl FnOnce(&rustix::fd::OwnedFd)) -> TcpStream {
+    let family = match addr {
+        SocketAddr::V4(_) => rustix::net::AddressFamily::INET,
+        SocketAddr::V6(_) => rustix::net::AddressFamily::INET6,
+    };
+    let fd = rustix::net::socket(family, rustix::net::SocketType::STREAM, None).expect("socket");
+    setup(&fd);
+    rustix::net::connect(&fd, &addr).expect("connect");
+    let stream = TcpStream::from(fd);
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    stream
+}
+
+/// A connection to `addr` from the loopback address `source` (any of 127.0.0.0/8): a client
+/// of its own, as far as the server's per-address accounting can tell.
+pub fn connect_from(source: impl Into<IpAddr>, addr: SocketAddr) -> TcpStream {
+    let source = SocketAddr::new(source.into(), 0);
+    connect_with(addr, |fd| {
+        rustix::net::bind(fd, &source).expect("bind the source address");
+    })
+}
+
+/// A connection to `addr` whose receive buffer is set small *before* connecting, so that the
+/// window it advertises stays small: a client that stops reading soon stops the server's
+/// writes.
+pub fn slow_socket(addr: SocketAddr) -> TcpStream {
+    connect_with(addr, |fd| {
+        rustix::net::sockopt::set_socket_recv_buffer_size(fd, 4096).expect("SO_RCVBUF");
+    })
+}
