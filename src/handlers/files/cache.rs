@@ -49,7 +49,7 @@
 mod front;
 mod watcher;
 
-use super::{Resource, Stat, precompressed};
+use super::resource::{Resource, Stat};
 use crate::metrics;
 use front::{Fronts, Held};
 use rustix::fd::OwnedFd;
@@ -361,17 +361,13 @@ impl FileCache {
                 .is_ok_and(|meta| Stat::of(&meta) == *stat)
         };
         same(rel, &resource.stat)
-            && resource
-                .variants
-                .iter()
-                .zip(precompressed::VARIANTS)
-                .all(|(variant, kind)| {
-                    variant.as_ref().is_none_or(|(_, stat)| {
-                        let mut name = rel.as_os_str().to_owned();
-                        name.push(kind.suffix);
-                        same(Path::new(&name), stat)
-                    })
+            && resource.variants.iter().all(|(coding, variant)| {
+                variant.as_ref().is_none_or(|(_, stat)| {
+                    let mut name = rel.as_os_str().to_owned();
+                    name.push(coding.suffix());
+                    same(Path::new(&name), stat)
                 })
+            })
     }
 
     /// Drops the entry for `key` if it is still `resource`, and every thread's copies.
