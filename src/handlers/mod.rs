@@ -9,6 +9,7 @@ pub mod cors;
 pub mod echo;
 pub mod files;
 pub mod https;
+mod lru;
 pub mod redirects;
 
 use crate::http::response::{Response, Ticket};
