@@ -22,9 +22,10 @@ pub fn same_digest(a: &Digest, b: &Digest) -> bool {
 
 /// Credentials bcrypt accepted, each remembered for `ttl` from then, at most `capacity` of
 /// them: when full, the one remembered longest ago goes, which is the first to expire
-/// (expired ones first), since each is kept as long. Looked up by the first 8 bytes of the digest, then compared whole in constant time:
-/// the map's own comparisons touch only a prefix of a keyed hash, which tells nothing about
-/// a password to someone who does not hold the key.
+/// (expired ones first), since each is kept as long. Looked up by the first 8 bytes of the
+/// digest, then compared whole in constant time: the map's own comparisons touch only a
+/// prefix of a keyed hash, which tells nothing about a password to someone who does not
+/// hold the key.
 #[derive(Debug)]
 pub struct Remembered {
     entries: Lru<u64, (Digest, Instant)>,

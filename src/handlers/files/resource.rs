@@ -23,8 +23,9 @@ pub(super) type Variant = (Arc<File>, Stat);
 pub struct Resource {
     /// The files it is served from, as a [`Gate`](crate::handlers::Gate) is asked about them
     /// ([`super::guard`]): the file and each variant on disk, by where they are when a gate
-    /// was given, else by the paths they were opened by. A resource the open-file cache keeps was reached without
-    /// a symlink, so for it the two are the same, whichever request made it.
+    /// was given, else by the paths they were opened by. A resource the open-file cache keeps
+    /// was reached without a symlink, so for it the two are the same, whichever request made
+    /// it.
     pub(super) names: Box<[PathBuf]>,
     pub(super) file: Arc<File>,
     pub(super) stat: Stat,

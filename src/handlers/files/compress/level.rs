@@ -120,10 +120,11 @@ fn best(len: u64) -> Levels {
 /// between the chunks of a streamed response).
 pub const CHUNK: usize = 64 * 1024;
 
-/// The `len` bytes of `file`, compressed into `coding` at `level`, read [`CHUNK`] bytes at a time; given up (an error of kind
-/// `Interrupted`) as soon as `stop` is set. The same input, coding and level always give the
-/// same bytes, which a strong entity-tag needs; a streamed response ([`super::stream`])
-/// makes them the same way, step by step, so it sends the same bytes too.
+/// The `len` bytes of `file`, compressed into `coding` at `level`, read [`CHUNK`] bytes at a
+/// time; given up (an error of kind `Interrupted`) as soon as `stop` is set. The same input,
+/// coding and level always give the same bytes, which a strong entity-tag needs; a streamed
+/// response ([`super::stream`]) makes them the same way, step by step, so it sends the same
+/// bytes too.
 pub fn compress(
     file: &File,
     len: u64,

@@ -171,10 +171,11 @@ impl Compression {
         }
     }
 
-    /// The variant of `file`, at version `stat`, in `coding`, when there is one to send: the best version when it is ready, else the
-    /// fast one (made here, for a file of up to [`INLINE_UP_TO`] bytes; for a larger one,
-    /// streamed when `streamable`, the response can be chunked, and a stream's place is
-    /// free). Until the best version is ready, its compression is queued (within the budget).
+    /// The variant of `file`, at version `stat`, in `coding`, when there is one to send: the
+    /// best version when it is ready, else the fast one (made here, for a file of up to
+    /// [`INLINE_UP_TO`] bytes; for a larger one, streamed when `streamable`, the response can
+    /// be chunked, and a stream's place is free). Until the best version is ready, its
+    /// compression is queued (within the budget).
     /// `None`: the file goes as it is for now, or for good when no version came out smaller.
     pub fn variant(
         &self,
