@@ -11,8 +11,8 @@
 //!    first index file (`--index`, `index.html` by default), listed ([`listing`], with
 //!    `--list-dirs`) or refused; a regular file is served; anything else (FIFO, socket,
 //!    device) is `404`. With `--clean-urls`, a missing `/about` is served by `about.html`.
-//! 4. [`resource`]: a regular file is opened with its precompressed variants (each
-//!    [`coding`] has its suffix), its plain `200` prepared, and kept in the open-file
+//! 4. A regular file is opened with its precompressed variants (each [`coding`] has its
+//!    suffix) into a [`resource`], its plain `200` prepared, and kept in the open-file
 //!    [`cache`] when nothing can change unseen.
 //! 5. [`represent`]: the representation sent: the file as it is, a precompressed variant
 //!    ([`precompressed`], by Accept-Encoding) or one made here ([`compress`]); then
