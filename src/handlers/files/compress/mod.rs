@@ -41,10 +41,11 @@ mod stream;
 
 use super::coding::{ContentCoding, PerCoding};
 use super::resource::Stat;
+use crate::handlers::lru::Lru;
 use crate::http::response::Body;
 use crate::metrics;
 pub use level::Pass;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -90,22 +91,18 @@ struct Key {
 /// A finished compression: the bytes, or `None` when they came out no smaller.
 type Variant = Option<Arc<[u8]>>;
 
-/// A cached variant: its bytes, which version they are, and their last use.
+/// A cached variant: its bytes, and which version they are.
 #[derive(Debug)]
 struct Entry {
     variant: Variant,
     pass: Pass,
-    used: u64,
 }
 
-/// The cache: variants by key, and their last use, for least-recently-used eviction; and
-/// the work in flight.
-#[derive(Debug, Default)]
+/// The cache: variants by key, weighed by their bytes, the least recently used going first
+/// when it is full; and the work in flight.
+#[derive(Debug)]
 struct Cache {
-    entries: HashMap<Key, Entry>,
-    by_use: BTreeMap<u64, Key>,
-    clock: u64,
-    bytes: u64,
+    entries: Lru<Key, Entry>,
     /// The variants queued or being compressed.
     pending: HashSet<Key>,
     /// Their input bytes.
@@ -154,7 +151,11 @@ impl Compression {
             enabled,
             shared: Arc::new(Shared {
                 limit,
-                cache: Mutex::new(Cache::default()),
+                cache: Mutex::new(Cache {
+                    entries: Lru::new(usize::MAX, limit),
+                    pending: HashSet::new(),
+                    in_flight: 0,
+                }),
                 stop: AtomicBool::new(false),
             }),
             jobs: Mutex::new(None),
@@ -373,51 +374,24 @@ impl Shared {
             (true, Pass::Best) => None,
             (true, Pass::Fast) => return,
         };
-        cache.insert(key, variant, pass, self.limit);
+        cache.insert(key, variant, pass);
     }
 }
 
 impl Cache {
     /// The entry of `key`, marked as just used.
     fn touch(&mut self, key: &Key) -> Option<(Variant, Pass)> {
-        self.clock += 1;
-        let now = self.clock;
-        let entry = self.entries.get_mut(key)?;
-        let previous = std::mem::replace(&mut entry.used, now);
-        let found = (entry.variant.clone(), entry.pass);
-        self.by_use.remove(&previous);
-        self.by_use.insert(now, *key);
-        Some(found)
+        let entry = self.entries.get(key)?;
+        Some((entry.variant.clone(), entry.pass))
     }
 
-    /// Keeps `variant` as `key`'s (replacing what was), then drops the least recently used
-    /// entries until the cache holds at most `limit` bytes.
-    fn insert(&mut self, key: Key, variant: Variant, pass: Pass, limit: u64) {
-        let size = |variant: &Variant| variant.as_ref().map_or(0, |bytes| bytes.len() as u64);
-        if let Some(old) = self.entries.remove(&key) {
-            self.by_use.remove(&old.used);
-            self.bytes -= size(&old.variant);
-        }
-        self.clock += 1;
-        let used = self.clock;
-        self.bytes += size(&variant);
-        self.by_use.insert(used, key);
-        self.entries.insert(
-            key,
-            Entry {
-                variant,
-                pass,
-                used,
-            },
-        );
-        while self.bytes > limit {
-            let Some((_, oldest)) = self.by_use.pop_first() else {
-                break;
-            };
-            if let Some(entry) = self.entries.remove(&oldest) {
-                self.bytes -= size(&entry.variant);
-            }
-        }
+    /// Keeps `variant` as `key`'s (replacing what was), dropping the least recently used
+    /// entries so that the cache holds at most its bound in bytes.
+    fn insert(&mut self, key: Key, variant: Variant, pass: Pass) {
+        let size = variant.as_ref().map_or(0, |bytes| bytes.len() as u64);
+        self.entries.remove(&key);
+        self.entries.make_room(size, |_| true, |_, _| {});
+        self.entries.insert(key, Entry { variant, pass }, size);
     }
 }
 
@@ -556,8 +530,14 @@ mod tests {
             }
         }
         let cache = compression.shared.lock();
-        assert!(cache.bytes <= size * 2);
-        let kept = |ino| cache.entries.keys().any(|key| key.stat.ino == ino);
+        // Room for two: the least recently used of the three went.
+        let kept = |ino| {
+            let key = Key {
+                stat: stat(ino, 10_000),
+                coding: GZIP,
+            };
+            cache.entries.contains_key(&key)
+        };
         assert!(kept(1) && kept(3) && !kept(2));
     }
 
@@ -609,7 +589,13 @@ mod tests {
             assert_eq!(decode(name, bytes(&best)), text.as_bytes());
         }
         let cache = compression.shared.lock();
-        assert_eq!(cache.entries.len(), 3);
+        for coding in ContentCoding::ALL {
+            let key = Key {
+                stat: stat(1, len),
+                coding,
+            };
+            assert!(cache.entries.contains_key(&key), "{}", coding.name());
+        }
         assert!(cache.pending.is_empty());
         assert_eq!(cache.in_flight, 0);
     }
