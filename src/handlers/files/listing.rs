@@ -27,6 +27,7 @@ use super::open::Beneath;
 use crate::handlers::Gate;
 use crate::handlers::lru::Lru;
 use crate::http::response::{Body, Response};
+use crate::metrics;
 use nomserve_grammar::{DecodedPath, Headers, MediaRange, decode_path, parse_accept, parse_query};
 pub(super) use render::Listing;
 use rustix::fs::{AtFlags, Dir, FileType, statat};
@@ -38,6 +39,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Entries per page: a larger listing is split into pages of this many (`?page=N`).
@@ -294,8 +296,12 @@ pub(super) fn load(
     resolve: bool,
 ) -> io::Result<Arc<Listing>> {
     if let Some(listing) = listings.get(files, rel) {
+        metrics::LISTING_CACHE.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(listing);
     }
+    metrics::LISTING_CACHE
+        .misses
+        .fetch_add(1, Ordering::Relaxed);
     let ticket = files.watch_dir(rel);
     let read = read_entries(beneath, (dir, rel), dotfiles, resolve)?;
     let listing = Arc::new(Listing::new(read.entries, read.truncated));
