@@ -67,7 +67,9 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(config::Error::Usage(e)) => e.exit(),
         Err(e) => {
-            eprintln!("nomserve: {e}");
+            for line in e.to_string().lines() {
+                eprintln!("nomserve: {line}");
+            }
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -98,7 +100,11 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
         eprintln!("nomserve: warning: {warning}");
     }
     match &settings.args.config {
-        Some(file) => println!("nomserve: configuration OK ({})", file.display()),
+        Some(file) => println!(
+            "nomserve: configuration OK ({}; paths relative to {})",
+            file.display(),
+            config::folder_of(file).display()
+        ),
         None => println!("nomserve: configuration OK"),
     }
     Ok(())
@@ -487,7 +493,7 @@ fn reload(live: &mut Live) {
         }
         Err(e) => log::error!(
             "SIGHUP: {}; keeping the current settings",
-            e.to_string().trim_end()
+            e.to_string().trim_end().replace('\n', "; ")
         ),
     }
     let Some(certificates) = &live.certificates else {
