@@ -200,13 +200,14 @@ fn sighup_says_which_settings_the_connections_started_with_take_a_restart() {
          proxy_protocol = true\nverbose = true\n",
     );
     server.signal("HUP");
-    let warning = server.wait_for_log("takes a restart");
+    let warning = server.wait_for_log("not applied until restart");
     assert!(
-        warning.contains("SIGHUP: proxy_protocol, trusted_proxy, verbose changed"),
+        warning
+            .contains("SIGHUP: not applied until restart: proxy_protocol, trusted_proxy, verbose"),
         "{warning}"
     );
     let line = server.wait_for_log("new settings applied");
-    assert!(line.contains("cache_control"), "{line}");
+    assert!(line.contains("(changed: cache_control)"), "{line}");
     // Still without a PROXY header, as the server started.
     assert_eq!(
         get(&server, "/test.txt").header("Cache-Control"),
@@ -340,4 +341,36 @@ fn a_folder_that_does_not_exist_is_reported_with_the_key_that_named_it() {
     );
     assert!(run.stderr.lines().any(|line| line == expected), "{run:?}");
     assert!(!run.stderr.contains("nomserve DIR"), "{run:?}");
+}
+
+#[test]
+fn a_reload_names_restart_only_keys_once_and_applies_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = www();
+    let root = root.to_str().unwrap().to_string();
+    let text = |port: u16, age: u32| {
+        format!("port = {port}\nroot = {root:?}\ncache_control = \"max-age={age}\"\n")
+    };
+    let file = config_file(dir.path(), "live.toml", &text(0, 60));
+    let server = start_in(dir.path(), &["--config", &file]);
+    config_file(dir.path(), "live.toml", &text(8081, 120));
+    server.signal("HUP");
+    let warning = server.wait_for_log("not applied until restart");
+    assert!(
+        warning.ends_with("SIGHUP: not applied until restart: port"),
+        "{warning}"
+    );
+    let applied = server.wait_for_log("new settings applied");
+    assert!(applied.ends_with("(changed: cache_control)"), "{applied}");
+    // The port is named once, and as taking a restart only.
+    let log = server.log();
+    let naming_port: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("SIGHUP") && l.contains("port"))
+        .collect();
+    assert_eq!(naming_port, [warning.as_str()], "{log}");
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=120")
+    );
 }

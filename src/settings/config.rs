@@ -74,6 +74,15 @@ impl Settings {
         changed.retain(|key| fixed.contains(key));
         changed
     }
+
+    /// The keys among those [`Settings::changed`] names that a reload applies: all but the
+    /// [`RESTART`] group's, in key order.
+    pub fn reloadable(&self, other: &Settings) -> Vec<String> {
+        let fixed = restart_keys();
+        let mut changed = self.changed(other);
+        changed.retain(|key| !fixed.contains(key));
+        changed
+    }
 }
 
 /// The keys of the flags of the [`RESTART`] group.

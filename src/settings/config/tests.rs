@@ -246,3 +246,11 @@ fn relative_paths_are_read_from_the_file_s_folder() {
     let with_dir = with_file("root = \"dist\"\n", &["/tmp"]).unwrap();
     assert_eq!(with_dir.args.root, PathBuf::from("/tmp"));
 }
+
+#[test]
+fn a_reload_tells_restart_only_keys_from_the_rest() {
+    let old = with_file("port = 9000\ncache_control = \"a\"\n", &[]).unwrap();
+    let new = with_file("port = 9001\ncache_control = \"b\"\n", &[]).unwrap();
+    assert_eq!(old.restart_only(&new), ["port"]);
+    assert_eq!(old.reloadable(&new), ["cache_control", "config"]);
+}
