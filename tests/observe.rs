@@ -734,7 +734,7 @@ fn the_settings_come_from_the_environment_and_the_config_file_and_need_a_restart
 
     fs::write(&config, "log_format = \"combined\"\naccess_log = \"off\"\n").unwrap();
     server.signal("HUP");
-    let warning = server.wait_for_log("takes a restart");
+    let warning = server.wait_for_log("not applied until restart");
     assert!(
         warning.contains("access_log") && warning.contains("log_format"),
         "{warning}"
