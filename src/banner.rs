@@ -6,7 +6,7 @@
 //! machine's addresses, so the banner lists those (from `getifaddrs`), loopback first; it
 //! leaves out IPv6 link-local addresses, which a URL can only name with a zone.
 
-use crate::server::listeners::Address;
+use crate::server::listeners::{Address, interface_addresses};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::net::{IpAddr, SocketAddr};
@@ -208,29 +208,6 @@ fn url(scheme: &str, addr: SocketAddr) -> String {
         (SocketAddr::V6(v6), true) => format!("{scheme}://[{}]/", v6.ip()),
         (addr, false) => format!("{scheme}://{addr}/"),
     }
-}
-
-/// The machine's IP addresses, loopback first (IPv4 before IPv6 within each kind), without
-/// IPv6 link-local ones. When they cannot be read, the log says why and the loopback
-/// addresses stand in.
-fn interface_addresses() -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = match if_addrs::get_if_addrs() {
-        Ok(interfaces) => interfaces
-            .iter()
-            .map(|interface| interface.ip())
-            .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-            .collect(),
-        Err(e) => {
-            log::warn!("cannot list the network interfaces' addresses: {e}");
-            vec![
-                IpAddr::from([127, 0, 0, 1]),
-                IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            ]
-        }
-    };
-    ips.sort_by_key(|ip| (!ip.is_loopback(), ip.is_ipv6()));
-    ips.dedup();
-    ips
 }
 
 #[cfg(test)]
