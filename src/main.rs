@@ -267,6 +267,10 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         compress: args.compress.names(),
         metrics: metrics_addr,
         redirect: &redirect,
+        config: args.config.clone(),
+        auth_areas: settings.auth.len() + usize::from(args.auth_file.is_some()),
+        auth_file: args.auth_file.clone(),
+        access_log: args.access_log.clone(),
     };
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;
