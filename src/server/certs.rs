@@ -123,16 +123,12 @@ fn read_pair(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey
              --tls-cert takes the certificate, --tls-key the private key"
         ));
     }
-    cert_held
-        .certificate_problem(&cert_file.to_string())
-        .map_or(Ok(()), |problem| {
-            Err(format!("certificate file {cert_file}: {problem}"))
-        })?;
-    key_held
-        .key_problem(&key_file.to_string())
-        .map_or(Ok(()), |problem| {
-            Err(format!("key file {key_file}: {problem}"))
-        })?;
+    if let Some(problem) = cert_held.certificate_problem(&cert_file.to_string()) {
+        return Err(format!("certificate file {cert_file}: {problem}"));
+    }
+    if let Some(problem) = key_held.key_problem(&key_file.to_string()) {
+        return Err(format!("key file {key_file}: {problem}"));
+    }
 
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
