@@ -6,11 +6,12 @@
 //! machine's addresses, so the banner lists those (from `getifaddrs`), loopback first; it
 //! leaves out IPv6 link-local addresses, which a URL can only name with a zone.
 
-use crate::server::listeners::Address;
+use crate::http::access_log::Destination;
+use crate::server::listeners::{Address, interface_addresses};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One listening socket, as the banner shows it.
 pub struct Listening {
@@ -40,6 +41,15 @@ pub struct Banner<'a> {
     pub metrics: Option<SocketAddr>,
     /// Where plain HTTP is redirected to HTTPS (`--redirect-http`).
     pub redirect: &'a [SocketAddr],
+    /// The config file the settings were read from (`--config`), if any.
+    pub config: Option<PathBuf>,
+    /// How many parts of the site need a password: the `[[auth]]` areas, and the whole
+    /// site's when `auth_file` is given.
+    pub auth_areas: usize,
+    /// The htpasswd file of the whole site (`--auth-file`), if any.
+    pub auth_file: Option<PathBuf>,
+    /// Where the access log goes (`--access-log`); `None` for the default, the log on stderr.
+    pub access_log: Option<Destination>,
 }
 
 /// The escape sequences of the banner's few styles (SGR, ECMA-48 §8.3.117), or nothing at
@@ -144,8 +154,31 @@ impl Banner<'_> {
             true => switch(false, ""),
             false => switch(true, &format!(" ({})", self.compress.join(", "))),
         };
+        let auth = match (self.auth_areas, &self.auth_file) {
+            (0, _) => switch(false, " (--auth-file)"),
+            (areas, file) => {
+                let plural = if areas == 1 { "" } else { "s" };
+                let file = file.as_ref().map_or_else(String::new, |file| {
+                    format!(
+                        ", --auth-file {} for the whole site",
+                        absolute(file).display()
+                    )
+                });
+                switch(true, &format!(" ({areas} area{plural}{file})"))
+            }
+        };
+        let access_log = match &self.access_log {
+            None | Some(Destination::Logger) => "on stderr, with the log".to_string(),
+            Some(Destination::Stdout) => "on stdout".to_string(),
+            Some(Destination::File(path)) => format!("to {}", absolute(path).display()),
+            Some(Destination::Off) => switch(false, ""),
+        };
+        if let Some(config) = &self.config {
+            let _ = writeln!(text, "  settings from {}", absolute(config).display());
+        }
         let _ = writeln!(text, "  listings {listings}, echo {echo}");
         let _ = writeln!(text, "  HTTPS {https}, compression {compression}");
+        let _ = writeln!(text, "  auth {auth}, access log {access_log}");
         if let Some(metrics) = self.metrics {
             let _ = writeln!(
                 text,
@@ -200,6 +233,12 @@ impl Banner<'_> {
     }
 }
 
+/// `path` made absolute against the working directory (so that the banner says where a file
+/// is whatever directory the server was started in), as it is when that fails.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// `scheme://ip:port/`, without the port when it is the scheme's default.
 fn url(scheme: &str, addr: SocketAddr) -> String {
     let default = matches!((scheme, addr.port()), ("http", 80) | ("https", 443));
@@ -208,29 +247,6 @@ fn url(scheme: &str, addr: SocketAddr) -> String {
         (SocketAddr::V6(v6), true) => format!("{scheme}://[{}]/", v6.ip()),
         (addr, false) => format!("{scheme}://{addr}/"),
     }
-}
-
-/// The machine's IP addresses, loopback first (IPv4 before IPv6 within each kind), without
-/// IPv6 link-local ones. When they cannot be read, the log says why and the loopback
-/// addresses stand in.
-fn interface_addresses() -> Vec<IpAddr> {
-    let mut ips: Vec<IpAddr> = match if_addrs::get_if_addrs() {
-        Ok(interfaces) => interfaces
-            .iter()
-            .map(|interface| interface.ip())
-            .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
-            .collect(),
-        Err(e) => {
-            log::warn!("cannot list the network interfaces' addresses: {e}");
-            vec![
-                IpAddr::from([127, 0, 0, 1]),
-                IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            ]
-        }
-    };
-    ips.sort_by_key(|ip| (!ip.is_loopback(), ip.is_ipv6()));
-    ips.dedup();
-    ips
 }
 
 #[cfg(test)]
@@ -255,6 +271,10 @@ mod tests {
             compress: vec!["br", "zstd", "gzip"],
             metrics: None,
             redirect: &[],
+            config: None,
+            auth_areas: 0,
+            auth_file: None,
+            access_log: None,
         }
     }
 
@@ -308,19 +328,56 @@ mod tests {
         shown.echo = false;
         shown.compress = Vec::new();
         shown.metrics = Some("127.0.0.1:9100".parse().unwrap());
+        shown.config = Some("/etc/site.toml".into());
+        shown.auth_areas = 2;
+        shown.access_log = Some(Destination::File("/var/log/site.log".into()));
         let version = env!("CARGO_PKG_VERSION");
         assert_eq!(
             shown.render(&[], false),
             format!(
                 "Server is listening on port 8443...\n  nomserve {version} serving /srv/www\n  \
                  https://127.0.0.1:8443/\n  unix:/run/site.sock (curl --unix-socket \
-                 /run/site.sock https://localhost/)\n  listings on, echo off\n  HTTPS on, \
-                 compression off\n  metrics at http://127.0.0.1:9100/metrics, health at \
-                 http://127.0.0.1:9100/health\nPress Ctrl+C to stop.\n"
+                 /run/site.sock https://localhost/)\n  settings from /etc/site.toml\n  \
+                 listings on, echo off\n  HTTPS on, compression off\n  auth on (2 areas), \
+                 access log to /var/log/site.log\n  metrics at \
+                 http://127.0.0.1:9100/metrics, health at http://127.0.0.1:9100/health\n\
+                 Press Ctrl+C to stop.\n"
             )
         );
         let coloured = shown.render(&[], true);
         assert!(coloured.contains("\x1b[1;36mhttps://127.0.0.1:8443/\x1b[0m"));
         assert!(coloured.starts_with("Server is listening on port 8443...\n"));
+    }
+
+    #[test]
+    fn auth_counts_its_areas_and_names_the_whole_sites_file() {
+        let root = Path::new("/srv/www");
+        let listening = [tcp("127.0.0.1:8080", false)];
+        let auth_line = |areas: usize, file: Option<&str>, access_log: Option<Destination>| {
+            let mut shown = banner(&listening, root);
+            shown.auth_areas = areas;
+            shown.auth_file = file.map(PathBuf::from);
+            shown.access_log = access_log;
+            let text = shown.render(&[], false);
+            let line = text.lines().find(|line| line.starts_with("  auth "));
+            line.unwrap_or_default().to_string()
+        };
+        let users = "/srv/users";
+        assert_eq!(
+            auth_line(0, None, None),
+            "  auth off (--auth-file), access log on stderr, with the log"
+        );
+        assert_eq!(
+            auth_line(1, Some(users), Some(Destination::Stdout)),
+            "  auth on (1 area, --auth-file /srv/users for the whole site), access log on stdout"
+        );
+        assert_eq!(
+            auth_line(3, Some(users), Some(Destination::Off)),
+            "  auth on (3 areas, --auth-file /srv/users for the whole site), access log off"
+        );
+        assert_eq!(
+            auth_line(1, None, None),
+            "  auth on (1 area), access log on stderr, with the log"
+        );
     }
 }

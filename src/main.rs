@@ -220,13 +220,13 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
             takes_ipv4: l.takes_ipv4(),
         })
         .collect();
-    let metrics_listener =
-        match args.metrics {
-            Some(requested) => Some(listeners::tcp(requested).map_err(|e| {
-                cannot_start(&format!("cannot listen on {requested} for metrics"), e)
-            })?),
-            None => None,
-        };
+    let metrics_listener = match args.metrics {
+        Some(requested) => Some(listeners::tcp(requested).map_err(|e| {
+            let why = listeners::explain(requested, &e, "--metrics 127.0.0.1:9090");
+            cannot_listen(format!("cannot listen on {requested} for metrics: {why}"))
+        })?),
+        None => None,
+    };
     start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
     let Assembly { config, handler } = settings::assemble(&settings, &root).map_err(bad_config)?;
@@ -273,6 +273,10 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         compress: args.compress.names(),
         metrics: metrics_addr,
         redirect: &redirect,
+        config: args.config.clone(),
+        auth_areas: settings.auth.len() + usize::from(args.auth_file.is_some()),
+        auth_file: args.auth_file.clone(),
+        access_log: args.access_log.clone(),
     };
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;

@@ -45,7 +45,8 @@ fn banner_names_the_port_the_url_and_the_absolute_root() {
         format!(
             "Server is listening on port {port}...\n  nomserve {version} serving {root}\n  \
              http://{addr}/\n  listings off (--list-dirs), echo on at /echo\n  HTTPS off \
-             (--tls-cert, --tls-key), compression on (br, zstd, gzip)\nPress Ctrl+C to stop.\n",
+             (--tls-cert, --tls-key), compression on (br, zstd, gzip)\n  auth off (--auth-file), \
+             access log on stderr, with the log\nPress Ctrl+C to stop.\n",
             port = server.addr.port(),
             version = env!("CARGO_PKG_VERSION"),
             root = root.display(),

@@ -18,13 +18,14 @@
 //! tickets (TLS 1.3 and 1.2; they live 12 hours, their keys change every 6) and by a cache of 256
 //! sessions; no 0-RTT data, which could be replayed.
 
-use rustls::ServerConfig;
 use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use rustls::{InconsistentKeys, ServerConfig};
 use std::fmt;
+use std::fs;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -102,18 +103,227 @@ impl fmt::Debug for Certificates {
 }
 
 /// Reads and checks the pair: a chain of at least one certificate, a key the provider can
-/// sign with, and the key matching the first certificate's public key.
+/// sign with, and the key matching the first certificate's public key. The error names the
+/// file, says what it holds and what was expected instead, in words rather than the parser's.
 fn read_pair(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
     let cert_file = files.cert.display();
     let key_file = files.key.display();
-    let chain = CertificateDer::pem_file_iter(&files.cert)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("certificate {cert_file}: {e}"))?;
-    if chain.is_empty() {
-        return Err(format!("certificate {cert_file}: no PEM certificate in it"));
+    let cert_pem = fs::read(&files.cert)
+        .map_err(|e| format!("cannot read the certificate file {cert_file}: {e}"))?;
+    let key_pem =
+        fs::read(&files.key).map_err(|e| format!("cannot read the key file {key_file}: {e}"))?;
+    let (cert_held, key_held) = (Held::of(&cert_pem), Held::of(&key_pem));
+    let swapped = cert_held.has_key()
+        && !cert_held.has_certificate()
+        && key_held.has_certificate()
+        && !key_held.has_key();
+    if swapped {
+        return Err(format!(
+            "{cert_file} holds a private key and {key_file} a certificate: swapped? \
+             --tls-cert takes the certificate, --tls-key the private key"
+        ));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| format!("private key {key_file}: {e}"))?;
-    CertifiedKey::from_der(chain, key, provider)
-        .map_err(|e| format!("private key {key_file} with certificate {cert_file}: {e}"))
+    if let Some(problem) = cert_held.certificate_problem(&cert_file.to_string()) {
+        return Err(format!("certificate file {cert_file}: {problem}"));
+    }
+    if let Some(problem) = key_held.key_problem(&key_file.to_string()) {
+        return Err(format!("key file {key_file}: {problem}"));
+    }
+
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("certificate file {cert_file}: its PEM text is damaged: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem)
+        .map_err(|e| format!("key file {key_file}: its PEM text is damaged: {e}"))?;
+    CertifiedKey::from_der(chain, key, provider).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch) => format!(
+            "key file {key_file}: the key does not belong to the certificate in {cert_file} \
+             (their public keys differ); give the key the certificate was made for"
+        ),
+        rustls::Error::InvalidCertificate(e) => {
+            format!("certificate file {cert_file}: the first certificate cannot be read ({e})")
+        }
+        e => format!(
+            "key file {key_file}: the key cannot be used ({e}); expected an RSA, ECDSA or \
+             Ed25519 key"
+        ),
+    })
+}
+
+/// What a file given as the certificate or the key holds, told by its PEM labels
+/// (RFC 7468 §2: `-----BEGIN LABEL-----` lines).
+enum Held {
+    /// Nothing, or only white space.
+    Empty,
+    /// Bytes that are not text (not UTF-8, or control characters): DER, most likely.
+    Binary,
+    /// Text, and these labels in order (none when no line begins a PEM block); `encrypted`
+    /// when a block carries OpenSSL's `Proc-Type: 4,ENCRYPTED` header (RFC 1421 §4.6.1.1).
+    Pem {
+        labels: Vec<String>,
+        encrypted: bool,
+    },
+}
+
+/// The labels of the private keys rustls reads: PKCS#8 (RFC 5958 §5), PKCS#1 and SEC1.
+const KEY_LABELS: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+
+impl Held {
+    fn of(bytes: &[u8]) -> Held {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Held::Binary;
+        };
+        if text.trim().is_empty() {
+            return Held::Empty;
+        }
+        if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return Held::Binary;
+        }
+        let labels = text
+            .lines()
+            .filter_map(|line| {
+                line.trim()
+                    .strip_prefix("-----BEGIN ")?
+                    .strip_suffix("-----")
+            })
+            .map(str::to_string)
+            .collect();
+        let encrypted = text
+            .lines()
+            .any(|line| line.trim() == "Proc-Type: 4,ENCRYPTED");
+        Held::Pem { labels, encrypted }
+    }
+
+    fn labels(&self) -> &[String] {
+        match self {
+            Held::Pem { labels, .. } => labels,
+            Held::Empty | Held::Binary => &[],
+        }
+    }
+
+    fn has(&self, label: &str) -> bool {
+        self.labels().iter().any(|l| l == label)
+    }
+
+    fn has_certificate(&self) -> bool {
+        self.has("CERTIFICATE")
+    }
+
+    /// Whether it holds a private key of any kind (one rustls reads or not).
+    fn has_key(&self) -> bool {
+        self.labels().iter().any(|l| l.ends_with("PRIVATE KEY"))
+    }
+
+    /// What keeps it from being a certificate file, if anything; `file` is its name, for
+    /// commands.
+    fn certificate_problem(&self, file: &str) -> Option<String> {
+        const EXPECTED: &str = "expected a PEM certificate (-----BEGIN CERTIFICATE-----)";
+        match self {
+            Held::Empty => Some(format!("the file is empty; {EXPECTED}")),
+            Held::Binary => Some(format!(
+                "the file is binary (DER?), not PEM text; {EXPECTED}: convert a DER \
+                 certificate with `openssl x509 -inform DER -in {file} -out cert.pem`"
+            )),
+            Held::Pem { labels, .. } if labels.is_empty() => Some(format!(
+                "no PEM block in it (no -----BEGIN line); {EXPECTED}"
+            )),
+            Held::Pem { labels, .. } if !self.has_certificate() => Some(format!(
+                "it holds {}, not a certificate; {EXPECTED}",
+                describe(&labels[0])
+            )),
+            Held::Pem { .. } => None,
+        }
+    }
+
+    /// What keeps it from being a key file, if anything; `file` is its name, for commands.
+    fn key_problem(&self, file: &str) -> Option<String> {
+        const EXPECTED: &str = "expected a PEM private key (-----BEGIN PRIVATE KEY-----, or \
+                                RSA PRIVATE KEY or EC PRIVATE KEY)";
+        let decrypt = format!(
+            "nomserve cannot ask for a passphrase: decrypt it with `openssl pkey -in {file} \
+             -out key.pem` and keep that file readable by the server's user only"
+        );
+        let usable = KEY_LABELS.iter().any(|label| self.has(label));
+        match self {
+            Held::Empty => Some(format!("the file is empty; {EXPECTED}")),
+            Held::Binary => Some(format!(
+                "the file is binary (DER?), not PEM text; {EXPECTED}: convert a DER key \
+                 with `openssl pkey -inform DER -in {file} -out key.pem`"
+            )),
+            Held::Pem {
+                encrypted: true, ..
+            } if usable => Some(format!("the key is encrypted; {decrypt}")),
+            Held::Pem { .. } if usable => None,
+            Held::Pem { labels, .. } if labels.is_empty() => Some(format!(
+                "no PEM block in it (no -----BEGIN line); {EXPECTED}"
+            )),
+            Held::Pem { .. } if self.has("OPENSSH PRIVATE KEY") => Some(format!(
+                "this is an OpenSSH key; convert it with `ssh-keygen -p -m PEM -f {file}` \
+                 (which rewrites the file in place)"
+            )),
+            Held::Pem { .. } if self.has("ENCRYPTED PRIVATE KEY") => {
+                Some(format!("the key is encrypted (PKCS#8); {decrypt}"))
+            }
+            Held::Pem { labels, .. } => Some(format!(
+                "it holds {}, not a private key; {EXPECTED}",
+                describe(&labels[0])
+            )),
+        }
+    }
+}
+
+/// What a PEM block with `label` is, in words.
+fn describe(label: &str) -> String {
+    match label {
+        "CERTIFICATE" => "a certificate".to_string(),
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => {
+            "a certificate signing request".to_string()
+        }
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => "a public key".to_string(),
+        "OPENSSH PRIVATE KEY" => "an OpenSSH private key".to_string(),
+        "ENCRYPTED PRIVATE KEY" => "an encrypted private key".to_string(),
+        label if label.ends_with("PRIVATE KEY") => "a private key".to_string(),
+        label => format!("a PEM block labelled {label}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_told_by_its_labels_and_headers() {
+        assert!(matches!(Held::of(b" \n\t"), Held::Empty));
+        assert!(matches!(Held::of(&[0x30, 0x82, 0x01, 0x0a]), Held::Binary));
+        assert!(matches!(
+            Held::of(&[0x30, 0x03, 0x02, 0x01, 0x00]),
+            Held::Binary
+        ));
+        let traditional = Held::of(
+            b"-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\
+              \nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        );
+        assert_eq!(
+            traditional.key_problem("k.pem").as_deref(),
+            Some(
+                "the key is encrypted; nomserve cannot ask for a passphrase: decrypt it with \
+                 `openssl pkey -in k.pem -out key.pem` and keep that file readable by the \
+                 server's user only"
+            )
+        );
+        let chain_and_key = Held::of(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n\
+              -----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+        );
+        assert_eq!(chain_and_key.certificate_problem("both.pem"), None);
+        assert_eq!(chain_and_key.key_problem("both.pem"), None);
+        let public = Held::of(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+        assert_eq!(
+            public.key_problem("pub.pem").as_deref(),
+            Some(
+                "it holds a public key, not a private key; expected a PEM private key \
+                 (-----BEGIN PRIVATE KEY-----, or RSA PRIVATE KEY or EC PRIVATE KEY)"
+            )
+        );
+    }
 }

@@ -130,11 +130,14 @@ pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, Strin
             let requested = SocketAddr::new(ip, port);
             let listener =
                 bind_tcp(requested, ip.is_ipv6() && with_ipv4).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AddrInUse => format!(
+                    io::ErrorKind::AddrInUse => format!(
                         "cannot listen on {requested}: the port is in use; pick another \
                          with --port N, or let the system choose with --port 0"
                     ),
-                    _ => format!("cannot listen on {requested}: {e}"),
+                    _ => format!(
+                        "cannot listen on {requested}: {}",
+                        explain(requested, &e, "-p 8080")
+                    ),
                 })?;
             if let Address::Tcp(addr) = listener.address {
                 port = addr.port();
@@ -143,6 +146,61 @@ pub fn bind(binds: &[Bind], port: u16, mode: u32) -> Result<Vec<Listener>, Strin
         }
     }
     Ok(listeners)
+}
+
+/// Why a TCP socket cannot listen on `addr`: `e`, or in its place plain words where they
+/// help. A port below the unprivileged range without the capability (EACCES, ip(7)): what
+/// to do instead, such as `higher` (an argument with a higher port). An address no
+/// interface has (EADDRNOTAVAIL): the addresses the machine has.
+pub fn explain(addr: SocketAddr, e: &io::Error, higher: &str) -> String {
+    // net.ipv4.ip_unprivileged_port_start, IPv6 included (1024 unless changed).
+    let unprivileged = fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|text| text.trim().parse::<u16>().ok())
+        .unwrap_or(1024);
+    match e.kind() {
+        io::ErrorKind::PermissionDenied if addr.port() < unprivileged => format!(
+            "ports below {unprivileged} need root or the CAP_NET_BIND_SERVICE capability \
+             (`sudo setcap cap_net_bind_service=+ep $(which nomserve)` gives it to the \
+             binary), or pick a port from {unprivileged} up, such as {higher}"
+        ),
+        io::ErrorKind::AddrNotAvailable => {
+            let existing: Vec<String> = interface_addresses()
+                .iter()
+                .map(IpAddr::to_string)
+                .collect();
+            format!(
+                "no network interface here has the address {}; the addresses here are {} \
+                 (and 0.0.0.0 or :: stands for all of them)",
+                addr.ip(),
+                existing.join(", ")
+            )
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// The machine's IP addresses, loopback first (IPv4 before IPv6 within each kind), without
+/// IPv6 link-local ones (which a socket address or a URL can only name with a zone). When
+/// they cannot be read, the log says why and the loopback addresses stand in.
+pub fn interface_addresses() -> Vec<IpAddr> {
+    let mut ips: Vec<IpAddr> = match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces
+            .iter()
+            .map(|interface| interface.ip())
+            .filter(|ip| !matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local()))
+            .collect(),
+        Err(e) => {
+            log::warn!("cannot list the network interfaces' addresses: {e}");
+            vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ]
+        }
+    };
+    ips.sort_by_key(|ip| (!ip.is_loopback(), ip.is_ipv6()));
+    ips.dedup();
+    ips
 }
 
 /// A TCP socket listening on `addr` alone (an IPv6 address takes IPv4 clients too, as the
