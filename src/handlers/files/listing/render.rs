@@ -42,6 +42,8 @@ pub(in crate::handlers::files) struct Listing {
     orders: [Vec<u32>; 3],
     /// How many rows are directories (they lead every order).
     dirs: usize,
+    /// The names left out because no request could carry them: only counted on the page.
+    unwritable: Vec<Vec<u8>>,
     /// The directory holds more than [`MAX_ENTRIES`] entries that could be listed.
     truncated: bool,
 }
@@ -91,13 +93,28 @@ impl Listing {
             rows,
             orders,
             dirs,
+            unwritable: Vec::new(),
             truncated,
         }
     }
 
-    /// How many entries are listed.
+    /// The listing with `names`, names left out because no request could carry them: the
+    /// page says how many of them the client is shown.
+    pub(super) fn with_unwritable(self, names: Vec<Vec<u8>>) -> Listing {
+        Listing {
+            unwritable: names,
+            ..self
+        }
+    }
+
+    /// How many entries are kept: those listed and the unwritable names.
     pub(super) fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len() + self.unwritable.len()
+    }
+
+    /// The names left out because no request could carry them.
+    pub(super) fn unwritable(&self) -> &[Vec<u8>] {
+        &self.unwritable
     }
 
     /// The entries, in the order [`Listing::new`] was given them.
@@ -176,7 +193,9 @@ impl Listing {
     /// entry by a relative reference of one percent-encoded segment (`/` after a
     /// directory), shows a file's size in binary units with the exact bytes in its `title`,
     /// and the modification time in the server's local time, machine-readable in its
-    /// `<time datetime>` (UTC). A row `../` leads up, except at the root.
+    /// `<time datetime>` (UTC). A row `../` leads up, except at the root. Below the table,
+    /// the counts, and how many of the names no request could carry the client is `shown`
+    /// (they follow the entries in `shown`), so that no name is left out silently.
     pub(super) fn html(&self, segments: &[&[u8]], view: View, shown: Option<&[bool]>) -> String {
         let mut title = String::from("/");
         for segment in segments {
@@ -240,6 +259,22 @@ impl Listing {
             files,
             if files == 1 { "file" } else { "files" }
         );
+        let unwritable = match shown {
+            None => self.unwritable.len(),
+            Some(shown) => shown
+                .iter()
+                .skip(self.entries.len())
+                .filter(|shown| **shown)
+                .count(),
+        };
+        if unwritable > 0 {
+            let _ = writeln!(
+                page,
+                "<p>{unwritable} {} could not be written in a URL and {} not shown.</p>",
+                if unwritable == 1 { "name" } else { "names" },
+                if unwritable == 1 { "is" } else { "are" },
+            );
+        }
         if self.truncated {
             let _ = writeln!(
                 page,
@@ -631,6 +666,35 @@ mod tests {
             first.contains("<a rel=\"next\" href=\"?sort=name&amp;order=asc&amp;page=2\">Next</a>")
         );
     }
+    /// The names no request could carry are counted below the table, those the gate hides
+    /// not; no such paragraph when there are none.
+    #[test]
+    fn names_left_out_are_counted() {
+        let listing = Listing::new(vec![entry(b"a", false, 0, 0)], false).with_unwritable(vec![
+            b"x\ny".to_vec(),
+            b"t\tz".to_vec(),
+            b"b\\s".to_vec(),
+        ]);
+        assert_eq!(listing.len(), 4);
+        let page = listing.html(&[], NAME, None);
+        assert!(
+            page.contains(
+                "<p>0 folders, 1 file</p>\n\
+                 <p>3 names could not be written in a URL and are not shown.</p>\n"
+            ),
+            "{page}"
+        );
+        let one = listing.html(&[], NAME, Some(&[true, false, true, false]));
+        assert!(
+            one.contains("<p>1 name could not be written in a URL and is not shown.</p>"),
+            "{one}"
+        );
+        let none = listing.html(&[], NAME, Some(&[true, false, false, false]));
+        assert!(!none.contains("URL"), "{none}");
+        let plain = Listing::new(vec![entry(b"a", false, 0, 0)], false);
+        assert!(!plain.html(&[], NAME, None).contains("URL"));
+    }
+
     /// Only the shown entries are rendered, paged and counted, in the same order.
     #[test]
     fn only_what_is_shown() {
