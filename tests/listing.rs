@@ -212,8 +212,8 @@ fn breadcrumbs_link_every_ancestor() {
     let page = get(&server, "/a%20b/c%23d/e%C3%A9/").text();
     assert!(
         page.contains(
-            "<h1>Index of <a href=\"/\">/</a><a href=\"/a%20b/\">a b/</a>\
-             <a href=\"/a%20b/c%23d/\">c#d/</a><span aria-current=\"page\">e\u{e9}/</span></h1>"
+            "<h1>Index of <a href=\"/\">/</a><wbr><a href=\"/a%20b/\">a b/</a><wbr>\
+             <a href=\"/a%20b/c%23d/\">c#d/</a><wbr><span aria-current=\"page\">e\u{e9}/</span></h1>"
         ),
         "{page}"
     );
