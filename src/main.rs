@@ -67,7 +67,9 @@ fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(config::Error::Usage(e)) => e.exit(),
         Err(e) => {
-            eprintln!("nomserve: {e}");
+            for line in e.to_string().lines() {
+                eprintln!("nomserve: {line}");
+            }
             return ExitCode::from(EXIT_BAD_CONFIG);
         }
     };
@@ -98,7 +100,11 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
         eprintln!("nomserve: warning: {warning}");
     }
     match &settings.args.config {
-        Some(file) => println!("nomserve: configuration OK ({})", file.display()),
+        Some(file) => println!(
+            "nomserve: configuration OK ({}; paths relative to {})",
+            file.display(),
+            config::folder_of(file).display()
+        ),
         None => println!("nomserve: configuration OK"),
     }
     Ok(())
@@ -275,6 +281,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         .spawn(move || {
             let mut live = Live {
                 argv,
+                started: settings.clone(),
                 settings,
                 controls,
                 certificates,
@@ -407,6 +414,10 @@ fn start_redirect(
 /// controls of its listeners (the main one first).
 struct Live {
     argv: Vec<OsString>,
+    /// The settings the server started with: those of the [`cli::RESTART`] group stay in
+    /// force until a restart.
+    started: Settings,
+    /// The settings last applied (of the [`cli::RESTART`] group, those last read).
     settings: Settings,
     controls: Vec<Control>,
     certificates: Option<Arc<Certificates>>,
@@ -453,18 +464,13 @@ fn on_signals(mut signals: Signals, live: &mut Live) {
 /// file anew) and the TLS pair. Valid new settings answer new requests from then on, without
 /// a connection dropped, and the log names the keys that changed; invalid ones are logged
 /// and ignored. What is fixed when the server starts (where it listens, its workers and
-/// limits, whether it speaks TLS) is logged as needing a restart when it changed.
+/// limits, whether it speaks TLS) is named once, as not applied until a restart, for as long
+/// as it differs from what the server started with; the line of what was applied names the
+/// rest only.
 fn reload(live: &mut Live) {
     log::info!("SIGHUP received: reloading the settings");
     match config::load(&live.argv) {
         Ok(settings) => {
-            let fixed = live.settings.restart_only(&settings);
-            if !fixed.is_empty() {
-                log::warn!(
-                    "SIGHUP: {} changed; that takes a restart, the rest applies now",
-                    fixed.join(", ")
-                );
-            }
             let assembled = settings::document_root(&settings.args.root)
                 .and_then(|root| settings::assemble(&settings, &root));
             match assembled {
@@ -472,10 +478,15 @@ fn reload(live: &mut Live) {
                     if let Some(main) = live.controls.first() {
                         main.replace_handler(handler);
                     }
-                    let changed = live.settings.changed(&settings);
-                    let changed = match changed.is_empty() {
-                        true => "nothing changed".to_string(),
-                        false => format!("changed: {}", changed.join(", ")),
+                    let fixed = live.started.restart_only(&settings);
+                    if !fixed.is_empty() {
+                        log::warn!("SIGHUP: not applied until restart: {}", fixed.join(", "));
+                    }
+                    let changed = live.settings.reloadable(&settings);
+                    let changed = match (changed.is_empty(), fixed.is_empty()) {
+                        (false, _) => format!("changed: {}", changed.join(", ")),
+                        (true, true) => "nothing changed".to_string(),
+                        (true, false) => "nothing else changed".to_string(),
                     };
                     log::info!("SIGHUP: new settings applied to new requests ({changed})");
                     live.settings = settings;
@@ -487,7 +498,7 @@ fn reload(live: &mut Live) {
         }
         Err(e) => log::error!(
             "SIGHUP: {}; keeping the current settings",
-            e.to_string().trim_end()
+            e.to_string().trim_end().replace('\n', "; ")
         ),
     }
     let Some(certificates) = &live.certificates else {

@@ -84,6 +84,12 @@ pub static FILE_CACHE: CacheCounters = CacheCounters {
     misses: AtomicU64::new(0),
 };
 
+/// The listing cache's lookups: listings answered from it, and directories read.
+pub static LISTING_CACHE: CacheCounters = CacheCounters {
+    hits: AtomicU64::new(0),
+    misses: AtomicU64::new(0),
+};
+
 /// On-the-fly compression.
 pub static COMPRESSION: CompressionCounters = CompressionCounters {
     hits: AtomicU64::new(0),
@@ -214,6 +220,16 @@ pub fn exposition(connections: (usize, usize)) -> String {
         "nomserve_file_cache_misses_total",
         "Open-file cache lookups that found nothing.",
         FILE_CACHE.misses.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_listing_cache_hits_total",
+        "Directory listings answered from the listing cache.",
+        LISTING_CACHE.hits.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_listing_cache_misses_total",
+        "Directory listings read from disk: none kept, or the one kept no longer current.",
+        LISTING_CACHE.misses.load(Ordering::Relaxed),
     );
     out.counter(
         "nomserve_compression_hits_total",
@@ -395,6 +411,7 @@ mod tests {
             "nomserve_tls_handshakes_total",
             "nomserve_access_log_dropped_lines_total",
             "nomserve_file_cache_hits_total",
+            "nomserve_listing_cache_misses_total",
             "nomserve_compression_saved_bytes_total",
             "nomserve_compression_dropped_total",
             "nomserve_compression_in_flight_bytes",

@@ -9,10 +9,12 @@
 
 mod common;
 
-use common::{Response, Server, TIMEOUT, get_with, read_to_close, request, split_responses};
+use common::{
+    Response, Server, TIMEOUT, get_with, metric, metrics_addr, read_to_close, request,
+    split_responses,
+};
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Instant;
 
@@ -333,30 +335,6 @@ fn compression_threads_run_at_the_lowest_priority() {
     }
     // Which one applied is logged.
     server.wait_for_log("compression thread at ");
-}
-
-/// The address the banner gives for the metrics listener.
-fn metrics_addr(server: &Server) -> SocketAddr {
-    let line = server.wait_for_log("metrics at http://");
-    let rest = line.split_once("metrics at http://").unwrap().1;
-    rest.split('/').next().unwrap().parse().unwrap()
-}
-
-/// The value of the sample `name` (without labels) on the metrics listener at `addr`.
-fn metric(addr: SocketAddr, name: &str) -> u64 {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let text = split_responses(&read_to_close(&mut stream), &[false])
-        .remove(0)
-        .text();
-    let value = text
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("no {name} in {text}"));
-    value.parse().unwrap()
 }
 
 #[test]

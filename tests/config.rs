@@ -8,6 +8,7 @@ use common::{Server, get, read_response, run_to_exit, www};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 /// Writes `text` as the config file `name` in `dir`; returns its path as a string.
 fn config_file(dir: &Path, name: &str, text: &str) -> String {
@@ -199,14 +200,175 @@ fn sighup_says_which_settings_the_connections_started_with_take_a_restart() {
          proxy_protocol = true\nverbose = true\n",
     );
     server.signal("HUP");
-    let warning = server.wait_for_log("takes a restart");
+    let warning = server.wait_for_log("not applied until restart");
     assert!(
-        warning.contains("SIGHUP: proxy_protocol, trusted_proxy, verbose changed"),
+        warning
+            .contains("SIGHUP: not applied until restart: proxy_protocol, trusted_proxy, verbose"),
         "{warning}"
     );
     let line = server.wait_for_log("new settings applied");
-    assert!(line.contains("cache_control"), "{line}");
+    assert!(line.contains("(changed: cache_control)"), "{line}");
     // Still without a PROXY header, as the server started.
+    assert_eq!(
+        get(&server, "/test.txt").header("Cache-Control"),
+        Some("max-age=120")
+    );
+}
+
+/// The server, started in `cwd` with exactly `args` (no `--port` or `--root` added: the
+/// config file may set them), `RUST_LOG=info`.
+fn start_in(cwd: &Path, args: &[&str]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nomserve"));
+    cmd.args(args)
+        .current_dir(cwd)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null());
+    Server::from_command(cmd, cwd, "127.0.0.1".parse().unwrap())
+}
+
+/// The lines of `stderr` that report a mistake in the file `file`.
+fn mistakes<'a>(stderr: &'a str, file: &str) -> Vec<&'a str> {
+    let prefix = format!("nomserve: {file}:");
+    stderr
+        .lines()
+        .filter(|line| line.starts_with(&prefix))
+        .collect()
+}
+
+#[test]
+fn every_mistake_in_a_file_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(
+        dir.path(),
+        "three.toml",
+        "bogus_key = 1\nlist_dirs = \"yes\"\nport = 1\nheader_timeout = \"soon\"\n",
+    );
+    let run = run_to_exit(&["--config", &file]);
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    let lines = mistakes(&run.stderr, &file);
+    let expected = [
+        ":1: key `bogus_key`: unknown key",
+        ":2: key `list_dirs`: expected true or false, found a string",
+        ":4: key `header_timeout`: invalid value \"soon\"",
+    ];
+    assert_eq!(lines.len(), expected.len(), "{run:?}");
+    for (line, expected) in lines.iter().zip(expected) {
+        let expected = format!("nomserve: {file}{expected}");
+        assert!(line.starts_with(&expected), "{expected}\n{run:?}");
+    }
+    assert!(!run.stderr.contains("Server is listening"), "{run:?}");
+}
+
+#[test]
+fn misspelt_keys_tables_and_table_keys_get_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(
+        dir.path(),
+        "typos.toml",
+        "cache_contrl = \"max-age=60\"\n\
+         [[redirect]]\nfrom = \"/old\"\nto = \"/new\"\n\
+         [[rules]]\npath = \"/assets/**\"\nheader = { \"X-A\" = \"1\" }\n",
+    );
+    let run = run_to_exit(&["--check-config", "--config", &file]);
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    let lines = mistakes(&run.stderr, &file);
+    for expected in [
+        ":1: key `cache_contrl`: unknown key; did you mean `cache_control`?",
+        ":2: key `redirect`: unknown key; did you mean `[[redirects]]`?",
+        ":7: key `rules.header`: unknown key; did you mean `headers`?",
+    ] {
+        let expected = format!("nomserve: {file}{expected}");
+        assert!(lines.contains(&expected.as_str()), "{expected}\n{run:?}");
+    }
+}
+
+#[test]
+fn a_table_written_with_single_brackets_is_named_in_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(
+        dir.path(),
+        "auth.toml",
+        "[auth]\npath = \"/private/**\"\nfile = \"users.htpasswd\"\n",
+    );
+    let run = run_to_exit(&["--config", &file]);
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    let expected = format!("nomserve: {file}:1: key `auth`: expected tables: write [[auth]]");
+    assert!(run.stderr.lines().any(|line| line == expected), "{run:?}");
+}
+
+#[test]
+fn relative_paths_in_a_file_are_read_from_its_folder() {
+    // The file's folder has site/, and so has the working directory, with another page.
+    let etc = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    for (dir, text) in [
+        (&etc, "from the config's folder"),
+        (&elsewhere, "from the cwd"),
+    ] {
+        fs::create_dir(dir.path().join("site")).unwrap();
+        fs::write(dir.path().join("site/page.txt"), text).unwrap();
+    }
+    let file = config_file(etc.path(), "nomserve.toml", "port = 0\nroot = \"site\"\n");
+    let server = start_in(elsewhere.path(), &["--config", &file]);
+    let page = get(&server, "/page.txt");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.text(), "from the config's folder");
+
+    // --check-config says where relative paths are read from.
+    let run = run_to_exit(&["--check-config", "--config", &file]);
+    assert!(run.status.success(), "{run:?}");
+    let folder = etc.path().display().to_string();
+    assert!(
+        run.stdout.contains(&format!("paths relative to {folder})")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_folder_that_does_not_exist_is_reported_with_the_key_that_named_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(
+        dir.path(),
+        "dist.toml",
+        "list_dirs = true\nroot = \"dist\"\n",
+    );
+    let run = run_to_exit(&["--config", &file]);
+    assert_eq!(run.status.code(), Some(2), "{run:?}");
+    let dist = dir.path().join("dist");
+    let expected = format!(
+        "nomserve: {file}:2: key `root`: no such directory {}",
+        dist.display()
+    );
+    assert!(run.stderr.lines().any(|line| line == expected), "{run:?}");
+    assert!(!run.stderr.contains("nomserve DIR"), "{run:?}");
+}
+
+#[test]
+fn a_reload_names_restart_only_keys_once_and_applies_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = www();
+    let root = root.to_str().unwrap().to_string();
+    let text = |port: u16, age: u32| {
+        format!("port = {port}\nroot = {root:?}\ncache_control = \"max-age={age}\"\n")
+    };
+    let file = config_file(dir.path(), "live.toml", &text(0, 60));
+    let server = start_in(dir.path(), &["--config", &file]);
+    config_file(dir.path(), "live.toml", &text(8081, 120));
+    server.signal("HUP");
+    let warning = server.wait_for_log("not applied until restart");
+    assert!(
+        warning.ends_with("SIGHUP: not applied until restart: port"),
+        "{warning}"
+    );
+    let applied = server.wait_for_log("new settings applied");
+    assert!(applied.ends_with("(changed: cache_control)"), "{applied}");
+    // The port is named once, and as taking a restart only.
+    let log = server.log();
+    let naming_port: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("SIGHUP") && l.contains("port"))
+        .collect();
+    assert_eq!(naming_port, [warning.as_str()], "{log}");
     assert_eq!(
         get(&server, "/test.txt").header("Cache-Control"),
         Some("max-age=120")

@@ -892,3 +892,65 @@ fn large_file_is_streamed_intact() {
     let response = get_with(&server, "/big.bin", &[("Range", "bytes=1048576-1048585")]);
     assert_eq!(response.body, content[1_048_576..=1_048_585]);
 }
+
+/// Every answer about a file carries the same fields, a configured one replacing the
+/// handler's of its name: one `X-Content-Type-Options` on a plain `200`, a conditional
+/// `200`, a `206` of one range or several, a `304` and a variant's `200`, each with the
+/// configured value; the configured Content-Type on each but the `304` and the multipart
+/// `206`.
+#[test]
+fn a_configured_field_replaces_the_handlers_on_every_answer() {
+    let root = Root::new();
+    root.file("a.txt", "0123456789").file("a.txt.gz", "GZIPPED");
+    let server = root.serve(&[
+        "--header",
+        "X-Content-Type-Options: nosniff",
+        "--header",
+        "Content-Type: text/x-configured",
+    ]);
+    let all = |response: &Response, name: &str| -> Vec<String> {
+        let values = response
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        values.map(|(_, v)| v.clone()).collect()
+    };
+    let tag = get(&server, "/a.txt")
+        .header("ETag")
+        .expect("ETag")
+        .to_string();
+    let answers = [
+        (vec![], 200, Some("text/x-configured")),
+        (
+            vec![("If-None-Match", "\"other\"")],
+            200,
+            Some("text/x-configured"),
+        ),
+        (vec![("Range", "bytes=0-1")], 206, Some("text/x-configured")),
+        (vec![("Range", "bytes=0-0,-1")], 206, None),
+        (vec![("If-None-Match", tag.as_str())], 304, None),
+        (
+            vec![("Accept-Encoding", "gzip")],
+            200,
+            Some("text/x-configured"),
+        ),
+    ];
+    for (fields, status, content_type) in answers {
+        let response = get_with(&server, "/a.txt", &fields);
+        assert_eq!(response.status, status, "{fields:?}");
+        assert_eq!(
+            all(&response, "X-Content-Type-Options"),
+            ["nosniff"],
+            "{fields:?}"
+        );
+        let types = all(&response, "Content-Type");
+        match content_type {
+            Some(expected) => assert_eq!(types, [expected], "{fields:?}"),
+            None if status == 304 => assert!(types.is_empty(), "{fields:?}"),
+            None => {
+                assert_eq!(types.len(), 1, "{fields:?}");
+                assert!(types[0].starts_with("multipart/byteranges"), "{fields:?}");
+            }
+        }
+    }
+}

@@ -5,10 +5,11 @@
 mod common;
 
 use base64::Engine;
-use common::{Response, Server, get, get_with};
+use common::{Response, Server, get, get_with, metric, metrics_addr};
 use std::collections::HashMap;
 use std::fs::{self, File, FileTimes};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::channel;
@@ -530,7 +531,8 @@ fn entry_calls(counts: &HashMap<String, u64>) -> u64 {
 #[test]
 fn a_second_request_for_a_large_listing_is_served_from_the_cache() {
     let root = many(10_000);
-    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let server = Server::with_args(root.path(), &["--list-dirs", "--metrics", "127.0.0.1:0"]);
+    let metrics = metrics_addr(&server);
     let mut first = None;
     let Some(reading) = syscalls_during(server.pid(), || {
         first = Some(get_with(&server, "/many/", "Accept: application/json\r\n"));
@@ -544,48 +546,42 @@ fn a_second_request_for_a_large_listing_is_served_from_the_cache() {
         entry_calls(&reading) >= 10_000,
         "the first request made {reading:?}"
     );
-    // A listing is read again once it is a second old (the cache's bound on staleness): the
-    // traced request must come within a second of the reading it is served from, and the
-    // first one, traced, may itself have taken longer. So each traced request follows an
-    // untraced one that brings the reading up to date, and is tried again, a few times at
-    // most, if the machine was too slow for that.
-    let (second, cached) = soon_after_a_reading(&server, "/many/", || {
+    let second = from_the_cache(&server, metrics, || {
         get_with(&server, "/many/", "Accept: application/json\r\n")
     });
     assert_eq!(second.body, first.body);
-    // Opening the directory and looking for its index: a handful, none per entry.
-    assert!(
-        entry_calls(&cached) < 20,
-        "the second request made {cached:?}"
-    );
     // Another order and the page form come from the same reading.
-    let (page, other) = soon_after_a_reading(&server, "/many/", || {
+    let page = from_the_cache(&server, metrics, || {
         get(&server, "/many/?sort=modified&order=desc")
     });
     assert_eq!(rows(&page.text()).len(), 10_000);
-    assert!(entry_calls(&other) < 20, "another order made {other:?}");
 }
 
-/// Makes an untraced request for `path`, then `request` under strace; again, up to five
-/// times, while `request` read the directory's entries (more than a second passed since the
-/// untraced one read them). Returns the last response and its system calls.
-fn soon_after_a_reading(
+/// `request`, answered from the listing cache (the metrics listener at `metrics` counts it a
+/// hit, and no directory read). A listing is read again once it is a second old, the cache's
+/// bound on staleness: so `request` follows a request for `/many/` that brings the reading
+/// up to date, and is tried again, a few times at most, if the machine was too slow for it
+/// to come within the second.
+fn from_the_cache(
     server: &Server,
-    path: &str,
+    metrics: SocketAddr,
     request: impl Fn() -> Response,
-) -> (Response, HashMap<String, u64>) {
-    let mut last = None;
+) -> Response {
     for _ in 0..5 {
-        assert_eq!(get(server, path).status, 200);
-        let mut response = None;
-        let counts = syscalls_during(server.pid(), || response = Some(request())).unwrap();
-        let response = response.unwrap();
-        if entry_calls(&counts) < 20 {
-            return (response, counts);
+        assert_eq!(get(server, "/many/").status, 200);
+        let hits = metric(metrics, "nomserve_listing_cache_hits_total");
+        let misses = metric(metrics, "nomserve_listing_cache_misses_total");
+        let response = request();
+        assert_eq!(response.status, 200);
+        if metric(metrics, "nomserve_listing_cache_misses_total") == misses {
+            assert_eq!(
+                metric(metrics, "nomserve_listing_cache_hits_total"),
+                hits + 1
+            );
+            return response;
         }
-        last = Some((response, counts));
     }
-    last.unwrap()
+    panic!("five requests in a row, each right after a reading, read the directory again");
 }
 
 /// The names the JSON listing of `path` gives.

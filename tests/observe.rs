@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::{Response, Server, TIMEOUT, get, read_to_close, request, split_responses};
+use common::{
+    Response, Server, TIMEOUT, get, metrics_addr, read_to_close, request, split_responses,
+};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{Read, Write};
@@ -175,13 +177,6 @@ fn an_access_log_that_is_off_writes_nothing() {
     assert!(log.contains("SIGTERM received"), "{log}");
     assert!(!log.contains("GET /"), "{log}");
     assert!(!server.stdout().contains("GET /"), "{}", server.stdout());
-}
-
-/// The address the banner gives for the metrics listener.
-fn metrics_addr(server: &Server) -> SocketAddr {
-    let line = server.wait_for_log("metrics at http://");
-    let rest = line.split_once("metrics at http://").unwrap().1;
-    rest.split('/').next().unwrap().parse().unwrap()
 }
 
 /// A connection to the metrics listener.
@@ -739,7 +734,7 @@ fn the_settings_come_from_the_environment_and_the_config_file_and_need_a_restart
 
     fs::write(&config, "log_format = \"combined\"\naccess_log = \"off\"\n").unwrap();
     server.signal("HUP");
-    let warning = server.wait_for_log("takes a restart");
+    let warning = server.wait_for_log("not applied until restart");
     assert!(
         warning.contains("access_log") && warning.contains("log_format"),
         "{warning}"

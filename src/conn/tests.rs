@@ -569,7 +569,7 @@ mod allocations {
                 bytes: 1 << 20,
                 max_file: 64 * 1024,
             },
-            compress: [false; 3],
+            compress: Default::default(),
             compress_cache: 0,
         })
         .unwrap();

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod echo;
 pub mod files;
 pub mod https;
+mod lru;
 pub mod metrics;
 mod prefix;
 pub mod redirects;

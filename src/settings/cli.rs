@@ -5,6 +5,7 @@
 
 use crate::conn::client::Cidr;
 use crate::handlers::files::ErrorPage;
+use crate::handlers::files::coding::{ContentCoding, PerCoding};
 use crate::http::access_log::{Destination, Format};
 use crate::server::listeners::Bind;
 use clap::{ArgGroup, Parser};
@@ -339,21 +340,14 @@ pub struct Args {
     pub metrics: Option<SocketAddr>,
 }
 
-/// `--compress`: which of br, zstd and gzip (in that order) are made.
+/// `--compress`: which of br, zstd and gzip are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Codings(pub [bool; 3]);
+pub struct Codings(pub PerCoding<bool>);
 
 impl Codings {
-    /// The codings' names, in the order of the flags.
-    const NAMES: [&'static str; 3] = ["br", "zstd", "gzip"];
-
-    /// The names of the codings chosen, in that order.
+    /// The names of the codings chosen, in the order of [`ContentCoding::ALL`].
     pub fn names(&self) -> Vec<&'static str> {
-        Codings::NAMES
-            .iter()
-            .zip(self.0)
-            .filter_map(|(name, chosen)| chosen.then_some(*name))
-            .collect()
+        self.0.chosen().map(ContentCoding::name).collect()
     }
 }
 
@@ -480,16 +474,14 @@ fn parse_field_value(text: &str) -> Result<String, String> {
 
 /// Parses `none` or a comma-separated list of `br`, `zstd` and `gzip`.
 fn parse_codings(text: &str) -> Result<Codings, String> {
-    let mut chosen = [false; 3];
+    let mut chosen = PerCoding::default();
     if text == "none" {
         return Ok(Codings(chosen));
     }
     for name in text.split(',') {
-        let i = Codings::NAMES
-            .iter()
-            .position(|coding| *coding == name.trim())
+        let coding = ContentCoding::named(name.trim())
             .ok_or_else(|| format!("{name:?} is not br, zstd or gzip (or the list `none`)"))?;
-        chosen[i] = true;
+        chosen[coding] = true;
     }
     Ok(Codings(chosen))
 }
@@ -638,10 +630,10 @@ mod tests {
         assert_eq!(args.index, ["index.html"]);
         assert!(args.fallback.is_none() && args.error_page.is_empty() && args.headers.is_empty());
         assert!(args.cors.is_empty() && !args.clean_urls && !args.no_echo);
-        assert_eq!(args.compress, Codings([true, true, true]));
+        assert_eq!(args.compress.names(), ["br", "zstd", "gzip"]);
         assert_eq!(args.compress_cache, 64 << 20);
-        assert_eq!(parse_codings("none"), Ok(Codings([false; 3])));
-        assert_eq!(parse_codings("gzip"), Ok(Codings([false, false, true])));
+        assert_eq!(parse_codings("none"), Ok(Codings(PerCoding::default())));
+        assert_eq!(parse_codings("gzip").unwrap().names(), ["gzip"]);
         assert!(parse_codings("deflate").is_err());
         assert!(args.worker_threads() >= 1);
         assert_eq!(args.access_log, None);

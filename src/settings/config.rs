@@ -6,7 +6,8 @@
 //! takes an array). Precedence: the command line, then the environment, then the file, then
 //! the defaults. A value from the file is checked by the same parser as the flag, so the
 //! three ways to say a thing accept exactly the same values; a bad one is reported with the
-//! file, line and key.
+//! file, line and key, and every mistake in the file at once. A relative path in the file
+//! (`root`, `tls_cert`, `auth_file`, ...) is read from the file's own folder.
 //!
 //! The file also holds what has no flag: `[[rules]]` (fields per path glob), `[[redirects]]`
 //! and `[[auth]]`, read into the types of the parts they configure ([`FieldRule`],
@@ -19,26 +20,24 @@
 //! each came from.
 
 mod redirect;
+mod tables;
 
-use super::cli::{Args, RESTART, parse_header};
+use super::cli::{Args, RESTART};
 use crate::handlers::auth::Area;
 use crate::handlers::files::FieldRule;
 use crate::handlers::redirects::RedirectRule;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
-use globset::{Glob, GlobBuilder, GlobMatcher};
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use tables::{TABLES, Tables};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// The prefix of the environment variables.
 const ENV_PREFIX: &str = "NOMSERVE_";
-
-/// The file's tables that are not flags.
-const TABLES: [&str; 3] = ["rules", "redirects", "auth"];
 
 /// Everything the server is configured with.
 #[derive(Debug, Clone)]
@@ -70,22 +69,36 @@ impl Settings {
     /// The keys among those [`Settings::changed`] names that only a restart applies: the
     /// flags of the [`RESTART`] group, in key order.
     pub fn restart_only(&self, other: &Settings) -> Vec<String> {
-        let mut definition = command();
-        definition.build();
-        let ids: Vec<&clap::Id> = definition
-            .get_groups()
-            .filter(|group| group.get_id() == RESTART)
-            .flat_map(|group| group.get_args())
-            .collect();
-        let fixed: BTreeSet<String> = definition
-            .get_arguments()
-            .filter(|arg| ids.contains(&arg.get_id()))
-            .filter_map(key_of)
-            .collect();
+        let fixed = restart_keys();
         let mut changed = self.changed(other);
         changed.retain(|key| fixed.contains(key));
         changed
     }
+
+    /// The keys among those [`Settings::changed`] names that a reload applies: all but the
+    /// [`RESTART`] group's, in key order.
+    pub fn reloadable(&self, other: &Settings) -> Vec<String> {
+        let fixed = restart_keys();
+        let mut changed = self.changed(other);
+        changed.retain(|key| !fixed.contains(key));
+        changed
+    }
+}
+
+/// The keys of the flags of the [`RESTART`] group.
+fn restart_keys() -> BTreeSet<String> {
+    let mut definition = command();
+    definition.build();
+    let ids: Vec<&clap::Id> = definition
+        .get_groups()
+        .filter(|group| group.get_id() == RESTART)
+        .flat_map(|group| group.get_args())
+        .collect();
+    definition
+        .get_arguments()
+        .filter(|arg| ids.contains(&arg.get_id()))
+        .filter_map(key_of)
+        .collect()
 }
 
 /// Why the settings cannot be used.
@@ -93,15 +106,15 @@ impl Settings {
 pub enum Error {
     /// A mistake on the command line or in the environment, as clap reports it (with usage).
     Usage(clap::Error),
-    /// A mistake in the file: where and why.
-    File(String),
+    /// The mistakes in the file, in file order, one message each: where and why.
+    File(Vec<String>),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(e) => write!(f, "{}", e.render()),
-            Error::File(message) => f.write_str(message),
+            Error::File(messages) => f.write_str(&messages.join("\n")),
         }
     }
 }
@@ -126,8 +139,17 @@ fn key_of(arg: &Arg) -> Option<String> {
     arg.get_long().map(|long| long.replace('-', "_"))
 }
 
+/// The folder a config file's relative paths are read from: the file's own, as its path
+/// names it (made absolute against the working directory, symlinks left as they are), so
+/// that `root = "site"` means the same folder whichever directory the server starts in.
+pub fn folder_of(config: &Path) -> PathBuf {
+    let absolute = std::path::absolute(config).unwrap_or_else(|_| config.to_path_buf());
+    absolute.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
 /// Reads the settings from `argv` (the program name first), the environment, and the file
-/// that `--config` (or `NOMSERVE_CONFIG`) names.
+/// that `--config` (or `NOMSERVE_CONFIG`) names. Every mistake in the file is reported at
+/// once, in file order, so that one run shows all there is to fix.
 pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     let matches = command().try_get_matches_from(argv).map_err(Error::Usage)?;
     let mut first = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
@@ -143,21 +165,27 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
         });
     };
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::File(format!("config file {}: {e}", path.display())))?;
+        .map_err(|e| Error::File(vec![format!("config file {}: {e}", path.display())]))?;
     let file = File::new(&path, &text);
-    let table = DeTable::parse(&text).map_err(|e| {
-        let line = e.span().map_or(0, |span| file.line(span.start));
-        Error::File(format!("{}:{line}: {}", path.display(), e.message()))
-    })?;
+    let (table, syntax) = DeTable::parse_recoverable(&text);
+    if !syntax.is_empty() {
+        let mistakes = syntax.iter().map(|e| {
+            let line = e.span().map_or(0, |span| file.line(span.start));
+            (line, format!("{}:{line}: {}", path.display(), e.message()))
+        });
+        return Err(file_error(mistakes.collect()));
+    }
     let table = table.into_inner();
     let mut extra: Vec<OsString> = Vec::new();
+    let mut mistakes = Mistakes::new();
     let mut settings_tables = Tables::default();
     let definition = command();
+    let candidates = candidates(&definition);
     for (key, value) in &table {
         let name = key.get_ref().as_ref();
         let at = file.line(key.span().start);
         if TABLES.contains(&name) {
-            settings_tables.read(&file, name, value, at)?;
+            settings_tables.read(&file, name, value, at, &mut mistakes);
             continue;
         }
         let (flag, value) = file_key(name, value);
@@ -165,27 +193,39 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
             .get_arguments()
             .find(|arg| key_of(arg).as_deref() == Some(flag))
         else {
-            return Err(file.error(at, name, "unknown key"));
+            let reason = unknown(name, candidates.iter().map(|(k, t)| (k.as_str(), *t)));
+            mistakes.push(file.error(at, name, &reason));
+            continue;
         };
         if flag == "config" || flag == "check_config" {
-            return Err(file.error(at, name, "a command-line option, not a setting"));
+            mistakes.push(file.error(at, name, "a command-line option, not a setting"));
+            continue;
         }
-        let flags = flags_for(arg, value).map_err(|why| file.error(at, name, &why))?;
+        let flags = match flags_for(arg, value, &file.folder) {
+            Ok(flags) => flags,
+            Err(why) => {
+                mistakes.push(file.error(at, name, &why));
+                continue;
+            }
+        };
         let root_given = flag == "root" && folder_given;
         if from_default(&matches, arg.get_id().as_str()) && !root_given {
+            if let Some(reason) = flags.get(1).and_then(|value| missing(flag, value)) {
+                mistakes.push(file.error(at, name, &reason));
+            }
             extra.extend(flags);
         }
+    }
+    if !mistakes.is_empty() {
+        return Err(file_error(mistakes));
     }
     let mut merged: Vec<OsString> = argv.to_vec();
     merged.extend(extra);
     let matches = command().try_get_matches_from(&merged).map_err(|e| {
         let rendered = e.render().to_string();
         let reason = rendered.split("\n\n").next().unwrap_or_default();
-        Error::File(format!(
-            "{}: {}",
-            path.display(),
-            reason.trim_start_matches("error: ")
-        ))
+        let reason = reason.trim_start_matches("error: ");
+        Error::File(vec![format!("{}: {reason}", path.display())])
     })?;
     let mut args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
     folder_as_root(&mut args, &matches)?;
@@ -199,6 +239,83 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     })
 }
 
+/// The mistakes found in a file, each with its line.
+type Mistakes = Vec<(usize, String)>;
+
+/// The error of `mistakes`, in file order (those of one line in the order found).
+fn file_error(mut mistakes: Mistakes) -> Error {
+    mistakes.sort_by_key(|(line, _)| *line);
+    Error::File(mistakes.into_iter().map(|(_, message)| message).collect())
+}
+
+/// The keys a file may hold, each with whether it is an array of tables: the long flags
+/// that are settings, `echo`, and the tables.
+fn candidates(definition: &Command) -> Vec<(String, bool)> {
+    let flags = definition
+        .get_arguments()
+        .filter_map(key_of)
+        .filter(|key| key != "config" && key != "check_config");
+    let keys = flags.chain(["echo".to_string()]).map(|key| (key, false));
+    keys.chain(TABLES.iter().map(|table| (table.to_string(), true)))
+        .collect()
+}
+
+/// "unknown key", with the candidate nearest `name` when one is near: by the measure
+/// clap's own suggestions for a mistyped flag use (Jaro similarity above 0.7), so the file
+/// and the command line suggest alike. A candidate marked as an array of tables is
+/// suggested as `[[name]]`.
+fn unknown<'a>(name: &str, candidates: impl Iterator<Item = (&'a str, bool)>) -> String {
+    let nearest = candidates
+        .map(|(key, table)| (strsim::jaro(name, key), key, table))
+        .filter(|(similarity, _, _)| *similarity > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match nearest {
+        Some((_, key, true)) => format!("unknown key; did you mean `[[{key}]]`?"),
+        Some((_, key, false)) => format!("unknown key; did you mean `{key}`?"),
+        None => "unknown key".to_string(),
+    }
+}
+
+/// The value of a path-valued key as the server will read it: a relative path is joined to
+/// `folder`, the config file's. Those are `root`, `tls_cert`, `tls_key`, `auth_file`, a
+/// file `access_log` and a `unix:PATH` `bind`; the files `fallback` and `error_page` name
+/// are beneath the root, and follow it.
+fn from_folder(folder: &Path, key: &str, text: &str) -> OsString {
+    let (prefix, path) = match key {
+        "root" | "tls_cert" | "tls_key" | "auth_file" => ("", text),
+        "access_log" if text != "-" && text != "off" => ("", text),
+        "bind" => match text.strip_prefix("unix:") {
+            Some(path) => ("unix:", path),
+            None => return text.into(),
+        },
+        _ => return text.into(),
+    };
+    if path.is_empty() || Path::new(path).is_absolute() {
+        return text.into();
+    }
+    let mut value = OsString::from(prefix);
+    value.push(folder.join(path));
+    value
+}
+
+/// Why the path `value` of `key` cannot be used, when it names nothing: the folder to
+/// serve, the TLS pair and the password files are read before the server listens, so their
+/// absence is reported with the key that named them.
+fn missing(key: &str, value: &OsStr) -> Option<String> {
+    let path = Path::new(value);
+    let found = std::fs::metadata(path);
+    let absent = matches!(&found, Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    match key {
+        "root" if absent => Some(format!("no such directory {}", path.display())),
+        "root" if found.is_ok_and(|meta| !meta.is_dir()) => {
+            Some(format!("{} is not a directory", path.display()))
+        }
+        "tls_cert" | "tls_key" | "auth_file" if absent => {
+            Some(format!("no such file {}", path.display()))
+        }
+        _ => None,
+    }
+}
 /// Every setting of `matches` and `tables` as written, by key.
 fn written(matches: &ArgMatches, tables: &Tables) -> BTreeMap<String, String> {
     let mut written = BTreeMap::new();
@@ -280,8 +397,9 @@ enum KeyValue<'a, 'i> {
 /// parser. A switch takes a boolean (`true` is the flag, `false` nothing); a repeatable flag
 /// an array of values or one value; any other flag one value. A value is a string, or an
 /// integer written as its digits.
-fn flags_for(arg: &Arg, value: KeyValue<'_, '_>) -> Result<Vec<OsString>, String> {
+fn flags_for(arg: &Arg, value: KeyValue<'_, '_>, folder: &Path) -> Result<Vec<OsString>, String> {
     let long = format!("--{}", arg.get_long().unwrap_or_default());
+    let key = key_of(arg).unwrap_or_default();
     let switch = matches!(arg.get_action(), ArgAction::SetTrue);
     let repeatable = matches!(arg.get_action(), ArgAction::Append);
     let value = match value {
@@ -306,7 +424,7 @@ fn flags_for(arg: &Arg, value: KeyValue<'_, '_>) -> Result<Vec<OsString>, String
         let text = scalar(value)?;
         check_value(arg, &text)?;
         flags.push(OsString::from(&long));
-        flags.push(OsString::from(text));
+        flags.push(from_folder(folder, &key, &text));
     }
     Ok(flags)
 }
@@ -358,9 +476,11 @@ fn kind(value: &DeValue<'_>) -> &'static str {
     }
 }
 
-/// The file being read, for line numbers and messages.
+/// The file being read, for line numbers, messages and the folder of its relative paths.
 struct File<'a> {
     path: &'a Path,
+    /// The folder relative paths in the file are read from (see [`folder_of`]).
+    folder: PathBuf,
     /// The offset of each `\n`, in order.
     newlines: Vec<usize>,
 }
@@ -368,7 +488,11 @@ struct File<'a> {
 impl<'a> File<'a> {
     fn new(path: &'a Path, text: &str) -> File<'a> {
         let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
-        File { path, newlines }
+        File {
+            path,
+            folder: folder_of(path),
+            newlines,
+        }
     }
 
     /// The line (from 1) of byte `offset`: one more than the newlines before it, found by
@@ -377,341 +501,12 @@ impl<'a> File<'a> {
         self.newlines.partition_point(|&at| at < offset) + 1
     }
 
-    /// `FILE:LINE: key `KEY`: REASON`.
-    fn error(&self, line: usize, key: &str, reason: &str) -> Error {
-        Error::File(format!(
-            "{}:{line}: key `{key}`: {reason}",
-            self.path.display()
-        ))
-    }
-}
-
-/// The tables read so far.
-#[derive(Default)]
-struct Tables {
-    rules: Vec<FieldRule>,
-    redirects: Vec<RedirectRule>,
-    auth: Vec<Area>,
-}
-
-impl Tables {
-    /// Reads the array of tables `name` (`[[name]]`), at line `at`.
-    fn read(
-        &mut self,
-        file: &File<'_>,
-        name: &str,
-        value: &Spanned<DeValue<'_>>,
-        at: usize,
-    ) -> Result<(), Error> {
-        let DeValue::Array(items) = value.get_ref() else {
-            return Err(file.error(at, name, "expected tables: write [[{name}]]"));
-        };
-        for item in items.iter() {
-            let at = file.line(item.span().start);
-            let DeValue::Table(table) = item.get_ref() else {
-                return Err(file.error(at, name, "expected a table"));
-            };
-            let fields = Fields {
-                file,
-                table,
-                section: name,
-                at,
-            };
-            match name {
-                "rules" => self.rules.push(fields.rule()?),
-                "redirects" => self.redirects.push(fields.redirect()?),
-                _ => self.auth.push(fields.auth()?),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The keys of one table of `[[rules]]`, `[[redirects]]` or `[[auth]]`.
-struct Fields<'a, 'i> {
-    file: &'a File<'a>,
-    table: &'a DeTable<'i>,
-    section: &'a str,
-    at: usize,
-}
-
-impl Fields<'_, '_> {
-    fn error(&self, key: &str, line: usize, reason: &str) -> Error {
-        self.file
-            .error(line, &format!("{}.{key}", self.section), reason)
-    }
-
-    /// Refuses any key but `allowed`.
-    fn only(&self, allowed: &[&str]) -> Result<(), Error> {
-        for (key, _) in self.table.iter() {
-            let name = key.get_ref().as_ref();
-            if !allowed.contains(&name) {
-                let line = self.file.line(key.span().start);
-                return Err(self.error(name, line, "unknown key"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The value of `key` and its line, if present.
-    fn get(&self, key: &str) -> Option<(&DeValue<'_>, usize)> {
-        self.table
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == key)
-            .map(|(_, v)| (v.get_ref(), self.file.line(v.span().start)))
-    }
-
-    /// The string `key`, which must be present.
-    fn string(&self, key: &str) -> Result<(String, usize), Error> {
-        match self.get(key) {
-            Some((DeValue::String(text), line)) => Ok((text.to_string(), line)),
-            Some((other, line)) => Err(self.error(
-                key,
-                line,
-                &format!("expected a string, found {}", kind(other)),
-            )),
-            None => Err(self.error(key, self.at, "missing")),
-        }
-    }
-
-    /// The glob `key`: `*` matches within a path segment, `**` across segments, `?` one
-    /// character, `{a,b}` either, `[...]` a class.
-    fn pattern(&self, key: &str) -> Result<(String, Glob), Error> {
-        let (pattern, line) = self.string(key)?;
-        if !pattern.starts_with('/') && !pattern.starts_with("**") {
-            return Err(self.error(key, line, "a path glob starts with / (or **)"));
-        }
-        let glob = GlobBuilder::new(&pattern)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| self.error(key, line, &format!("bad glob: {}", e.kind())))?;
-        Ok((pattern, glob))
-    }
-
-    /// The glob `key` (see [`Fields::pattern`]), compiled to match on its own.
-    fn glob(&self, key: &str) -> Result<(String, GlobMatcher), Error> {
-        let (pattern, glob) = self.pattern(key)?;
-        Ok((pattern, glob.compile_matcher()))
-    }
-
-    fn rule(&self) -> Result<FieldRule, Error> {
-        self.only(&["path", "headers"])?;
-        let (path, glob) = self.pattern("path")?;
-        let Some((DeValue::Table(table), _)) = self.get("headers") else {
-            return Err(self.error("headers", self.at, "expected a table of fields"));
-        };
-        let mut fields = Vec::new();
-        for (name, value) in table.iter() {
-            let line = self.file.line(name.span().start);
-            let DeValue::String(value) = value.get_ref() else {
-                return Err(self.error("headers", line, "a field value is a string"));
-            };
-            // The parser of `--header`, so a rule's fields are what the flag accepts.
-            let field = format!("{}: {value}", name.get_ref());
-            let field = parse_header(&field).map_err(|why| {
-                self.error("headers", line, &format!("invalid value {field:?}: {why}"))
-            })?;
-            fields.push(field);
-        }
-        Ok(FieldRule { path, glob, fields })
-    }
-
-    fn redirect(&self) -> Result<RedirectRule, Error> {
-        self.only(&["from", "to", "status"])?;
-        let (from, line) = self.string("from")?;
-        if !from.starts_with('/') || from[..from.len().saturating_sub(1)].contains('*') {
-            return Err(self.error(
-                "from",
-                line,
-                "a path starting with /, with at most one * at its end",
-            ));
-        }
-        let (to, line) = self.string("to")?;
-        redirect::check_to(&from, &to).map_err(|why| self.error("to", line, why))?;
-        let status = match self.get("status") {
-            None => 301,
-            Some((DeValue::Integer(n), line)) => {
-                match n
-                    .as_str()
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|s| [301, 302, 307, 308].contains(s))
-                {
-                    Some(status) => status,
-                    None => return Err(self.error("status", line, "301, 302, 307 or 308")),
-                }
-            }
-            Some((other, line)) => {
-                return Err(self.error(
-                    "status",
-                    line,
-                    &format!("expected 301, 302, 307 or 308, found {}", kind(other)),
-                ));
-            }
-        };
-        Ok(RedirectRule { from, to, status })
-    }
-
-    fn auth(&self) -> Result<Area, Error> {
-        self.only(&["path", "file", "realm"])?;
-        let (path, glob) = self.glob("path")?;
-        let (file, _) = self.string("file")?;
-        let (realm, line) = match self.get("realm") {
-            Some(_) => self.string("realm")?,
-            None => ("nomserve".to_string(), self.at),
-        };
-        if realm
-            .bytes()
-            .any(|b| b == b'"' || b == b'\\' || !(b == b' ' || b.is_ascii_graphic()))
-        {
-            return Err(self.error("realm", line, "visible ASCII and spaces, without \" or \\"));
-        }
-        Ok(Area {
-            path,
-            glob,
-            file: PathBuf::from(file),
-            realm,
-        })
+    /// The mistake at `line`: `FILE:LINE: key `KEY`: REASON`.
+    fn error(&self, line: usize, key: &str, reason: &str) -> (usize, String) {
+        let path = self.path.display();
+        (line, format!("{path}:{line}: key `{key}`: {reason}"))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    /// Loads `argv` with a config file holding `text`.
-    fn with_file(text: &str, argv: &[&str]) -> Result<Settings, String> {
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-        let path = file.path().to_str().unwrap().to_string();
-        let mut full: Vec<OsString> = vec!["nomserve".into(), "--config".into(), (&path).into()];
-        full.extend(argv.iter().map(OsString::from));
-        let prefix = format!("{path}:");
-        load(&full).map_err(|e| e.to_string().replace(&prefix, ""))
-    }
-
-    #[test]
-    fn file_keys_are_the_long_flags_and_the_command_line_wins() {
-        let text = "port = 9000\ncache_control = \"max-age=60\"\nlist_dirs = true\n\
-                    index = [\"index.htm\", \"index.html\"]\nheader = [\"X-A: 1\"]\n\
-                    echo = false\nheader_timeout = \"3s\"\n";
-        let settings = with_file(text, &["--port", "9001"]).unwrap();
-        let args = &settings.args;
-        assert_eq!(args.port, 9001);
-        assert_eq!(args.cache_control, "max-age=60");
-        assert!(args.list_dirs && args.no_echo);
-        assert_eq!(args.index, ["index.htm", "index.html"]);
-        assert_eq!(args.headers.len(), 1);
-        assert_eq!(args.header_timeout, std::time::Duration::from_secs(3));
-        let settings = with_file("index = [\"a.html\"]\n", &["--index", "b.html"]).unwrap();
-        assert_eq!(settings.args.index, ["b.html"]);
-        let settings = with_file("echo = true\n", &[]).unwrap();
-        assert!(!settings.args.no_echo);
-    }
-
-    #[test]
-    fn a_reload_names_what_changed() {
-        let old = with_file("list_dirs = true\nport = 9000\n", &[]).unwrap();
-        let new = with_file(
-            "port = 9000\ncache_control = \"max-age=9\"\n[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\n",
-            &[],
-        )
-        .unwrap();
-        assert_eq!(
-            old.changed(&new),
-            ["cache_control", "config", "list_dirs", "redirects"]
-        );
-        assert!(new.changed(&new).is_empty());
-    }
-
-    #[test]
-    fn tables_are_read() {
-        let text = "[[rules]]\npath = \"/assets/**\"\n\
-                    headers = { \"Cache-Control\" = \"public, max-age=31536000, immutable\" }\n\
-                    [[redirects]]\nfrom = \"/old/*\"\nto = \"/new/*\"\nstatus = 308\n\
-                    [[redirects]]\nfrom = \"/a\"\nto = \"https://example.com/b\"\n\
-                    [[auth]]\npath = \"/private/**\"\nfile = \"users.htpasswd\"\nrealm = \"Staff\"\n";
-        let settings = with_file(text, &[]).unwrap();
-        let glob = settings.rules[0].glob.compile_matcher();
-        assert!(glob.is_match("/assets/js/app.js"));
-        assert!(!glob.is_match("/other/assets/x"));
-        assert_eq!(settings.rules[0].fields[0].0, "Cache-Control");
-        assert_eq!(
-            settings.redirects,
-            [
-                RedirectRule {
-                    from: "/old/*".into(),
-                    to: "/new/*".into(),
-                    status: 308
-                },
-                RedirectRule {
-                    from: "/a".into(),
-                    to: "https://example.com/b".into(),
-                    status: 301
-                }
-            ]
-        );
-        assert_eq!(settings.auth[0].realm, "Staff");
-        // A `*` after the host, in the path or the query, and `://` in a path, are fine.
-        for to in ["https://h.example/*", "https://h.example?p=*", "/x://y/*"] {
-            let text = format!("[[redirects]]\nfrom = \"/a/*\"\nto = \"{to}\"\n");
-            assert_eq!(with_file(&text, &[]).unwrap().redirects[0].to, to);
-        }
-        assert!(settings.auth[0].glob.is_match("/private/a/b"));
-    }
-
-    #[test]
-    fn mistakes_name_the_line_the_key_and_the_reason() {
-        for (text, expected) in [
-            (
-                "port = 1\ncache_contrl = \"x\"\n",
-                "2: key `cache_contrl`: unknown key",
-            ),
-            ("port = \"abc\"\n", "1: key `port`: invalid value \"abc\""),
-            (
-                "list_dirs = \"yes\"\n",
-                "1: key `list_dirs`: expected true or false",
-            ),
-            (
-                "port = [1]\n",
-                "1: key `port`: expected one value, found an array",
-            ),
-            (
-                "\n\n[[rules]]\npath = \"/a/[b\"\nheaders = {}\n",
-                "4: key `rules.path`: bad glob",
-            ),
-            (
-                "header = [\"X-A: 1\\r\\nX-B: 2\"]\n",
-                "1: key `header`: invalid value \"X-A: 1\\r\\nX-B: 2\": a field value",
-            ),
-            (
-                "[[rules]]\npath = \"/x\"\nheaders = { \"X-A\" = \"a\\nb\" }\n",
-                "3: key `rules.headers`: invalid value",
-            ),
-            (
-                "[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\nstatus = 200\n",
-                "4: key `redirects.status`: 301, 302, 307 or 308",
-            ),
-            (
-                "config = \"other.toml\"\n",
-                "1: key `config`: a command-line option",
-            ),
-            (
-                "[[redirects]]\nfrom = \"/blog*\"\nto = \"https://blog.example.com*\"\n",
-                "3: key `redirects.to`: a * in the host",
-            ),
-            (
-                "[[redirects]]\nfrom = \"/a/*\"\nto = \"https://a@*.example/\"\n",
-                "3: key `redirects.to`: a * in the host",
-            ),
-            (
-                "[[redirects]]\nfrom = \"/a/*\"\n\nto = \"//cdn.example/*\"\n",
-                "4: key `redirects.to`: a path cannot begin with //",
-            ),
-        ] {
-            let error = with_file(text, &[]).unwrap_err();
-            assert!(error.starts_with(expected), "{text:?}: {error}");
-        }
-    }
-}
+mod tests;

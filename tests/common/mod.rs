@@ -557,3 +557,27 @@ pub fn slow_socket(addr: SocketAddr) -> TcpStream {
         rustix::net::sockopt::set_socket_recv_buffer_size(fd, 4096).expect("SO_RCVBUF");
     })
 }
+
+/// The address the banner gives for `server`'s metrics listener (`--metrics`).
+pub fn metrics_addr(server: &Server) -> SocketAddr {
+    let line = server.wait_for_log("metrics at http://");
+    let rest = line.split_once("metrics at http://").unwrap().1;
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// The value of the sample `name` (without labels) on the metrics listener at `addr`.
+pub fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let text = split_responses(&read_to_close(&mut stream), &[false])
+        .remove(0)
+        .text();
+    let value = text
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in {text}"));
+    value.parse().unwrap()
+}

@@ -3,8 +3,8 @@
 //! are kept behind a lock that is held for a map operation, never across bcrypt.
 
 use super::limiter::Client;
+use crate::handlers::lru::Lru;
 use crate::http::response::Ticket;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// A keyed SHA-256 of an area, a user and a password (see `Auth`).
@@ -21,12 +21,14 @@ pub fn same_digest(a: &Digest, b: &Digest) -> bool {
 }
 
 /// Credentials bcrypt accepted, each remembered for `ttl` from then, at most `capacity` of
-/// them. Looked up by the first 8 bytes of the digest, then compared whole in constant time:
-/// the map's own comparisons touch only a prefix of a keyed hash, which tells nothing about
-/// a password to someone who does not hold the key.
+/// them: when full, the one remembered longest ago goes, which is the first to expire
+/// (expired ones first), since each is kept as long. Looked up by the first 8 bytes of the
+/// digest, then compared whole in constant time: the map's own comparisons touch only a
+/// prefix of a keyed hash, which tells nothing about a password to someone who does not
+/// hold the key.
 #[derive(Debug)]
 pub struct Remembered {
-    entries: HashMap<u64, (Digest, Instant)>,
+    entries: Lru<u64, (Digest, Instant)>,
     capacity: usize,
     ttl: Duration,
 }
@@ -34,7 +36,7 @@ pub struct Remembered {
 impl Remembered {
     pub fn new(capacity: usize, ttl: Duration) -> Remembered {
         Remembered {
-            entries: HashMap::new(),
+            entries: Lru::new(capacity, u64::MAX),
             capacity,
             ttl,
         }
@@ -43,29 +45,18 @@ impl Remembered {
     /// Whether `digest` was accepted less than `ttl` before `now`.
     pub fn knows(&self, digest: &Digest, now: Instant) -> bool {
         self.entries
-            .get(&index(digest))
+            .peek(&index(digest))
             .is_some_and(|(kept, until)| now < *until && same_digest(kept, digest))
     }
 
-    /// Remembers `digest` until `now + ttl`. When full, expired entries go first; if none has
-    /// expired, the one closest to expiring goes.
+    /// Remembers `digest` until `now + ttl`. When full, the one remembered longest ago goes.
     pub fn remember(&mut self, digest: Digest, now: Instant) {
         let key = index(&digest);
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
-            self.entries.retain(|_, (_, until)| now < *until);
-            if self.entries.len() >= self.capacity {
-                let soonest = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, (_, until))| *until)
-                    .map(|(&key, _)| key);
-                if let Some(soonest) = soonest {
-                    self.entries.remove(&soonest);
-                }
-            }
+        if !self.entries.contains_key(&key) {
+            self.entries.make_room(0, |_| true, |_, _| {});
         }
         if self.capacity > 0 {
-            self.entries.insert(key, (digest, now + self.ttl));
+            self.entries.insert(key, (digest, now + self.ttl), 0);
         }
     }
 }
@@ -82,11 +73,13 @@ fn index(digest: &Digest) -> u64 {
 /// and the client's repeats of the same credentials for a while, are answered without
 /// another bcrypt or another failure counted. An accepted check leaves the table: the
 /// credential is in [`Remembered`] then. At most `capacity` refusals are kept, each for
-/// `keep`; checks under way are bounded by the pool's queue.
+/// `keep`: when full, the one refused longest ago goes, which is the first to expire
+/// (expired ones first). Checks under way are bounded by the pool's queue.
 #[derive(Debug)]
 pub struct Checks {
-    entries: HashMap<(u64, Client), (Digest, Check)>,
-    capacity: usize,
+    /// Used when a check starts and when it is refused: the least recently used refusal is
+    /// the one refused longest ago.
+    entries: Lru<(u64, Client), (Digest, Check)>,
     keep: Duration,
 }
 
@@ -102,8 +95,7 @@ pub enum Check {
 impl Checks {
     pub fn new(capacity: usize, keep: Duration) -> Checks {
         Checks {
-            entries: HashMap::new(),
-            capacity,
+            entries: Lru::new(capacity, u64::MAX),
             keep,
         }
     }
@@ -111,7 +103,7 @@ impl Checks {
     /// The check of `digest` for `client`, if one is under way or was refused less than
     /// `keep` before `now`.
     pub fn find(&self, digest: &Digest, client: Client, now: Instant) -> Option<Check> {
-        let (kept, check) = self.entries.get(&(index(digest), client))?;
+        let (kept, check) = self.entries.peek(&(index(digest), client))?;
         if !same_digest(kept, digest) {
             return None;
         }
@@ -122,29 +114,14 @@ impl Checks {
     }
 
     /// A check of `digest` for `client` is under way, done when `ticket` is.
-    pub fn start(&mut self, digest: Digest, client: Client, ticket: Ticket, now: Instant) {
+    pub fn start(&mut self, digest: Digest, client: Client, ticket: Ticket) {
         let key = (index(&digest), client);
-        if !self.entries.contains_key(&key) && self.entries.len() >= self.capacity {
-            self.entries.retain(|_, (_, check)| match check {
-                Check::Running(_) => true,
-                Check::Refused(until) => now < *until,
-            });
-            if self.entries.len() >= self.capacity {
-                let soonest = self
-                    .entries
-                    .iter()
-                    .filter_map(|(key, (_, check))| match check {
-                        Check::Refused(until) => Some((*until, *key)),
-                        Check::Running(_) => None,
-                    })
-                    .min_by_key(|(until, _)| *until)
-                    .map(|(_, key)| key);
-                if let Some(soonest) = soonest {
-                    self.entries.remove(&soonest);
-                }
-            }
+        if !self.entries.contains_key(&key) {
+            let refused = |(_, check): &(Digest, Check)| matches!(check, Check::Refused(_));
+            self.entries.make_room(0, refused, |_, _| {});
         }
-        self.entries.insert(key, (digest, Check::Running(ticket)));
+        self.entries
+            .insert(key, (digest, Check::Running(ticket)), 0);
     }
 
     /// The check of `digest` for `client` ended at `now`: refused, it is kept for `keep`;
@@ -152,7 +129,7 @@ impl Checks {
     pub fn decide(&mut self, digest: &Digest, client: Client, accepted: bool, now: Instant) {
         if accepted {
             self.forget(digest, client);
-        } else if let Some((kept, check)) = self.entries.get_mut(&(index(digest), client)) {
+        } else if let Some((kept, check)) = self.entries.get(&(index(digest), client)) {
             if same_digest(kept, digest) {
                 *check = Check::Refused(now + self.keep);
             }
@@ -164,7 +141,7 @@ impl Checks {
         let key = (index(digest), client);
         if self
             .entries
-            .get(&key)
+            .peek(&key)
             .is_some_and(|(kept, _)| same_digest(kept, digest))
         {
             self.entries.remove(&key);
@@ -202,7 +179,6 @@ mod tests {
         assert!(!remembered.knows(&digest(1, 2), t0));
         remembered.remember(digest(2, 2), t0 + Duration::from_secs(1));
         remembered.remember(digest(3, 3), t0 + Duration::from_secs(2));
-        assert_eq!(remembered.entries.len(), 2);
         assert!(!remembered.knows(&digest(1, 1), t0 + Duration::from_secs(2)));
         assert!(remembered.knows(&digest(2, 2), t0 + Duration::from_secs(2)));
         assert!(remembered.knows(&digest(3, 3), t0 + Duration::from_secs(2)));
@@ -216,7 +192,7 @@ mod tests {
         let a = Client::of(Ipv4Addr::new(192, 0, 2, 1).into());
         let b = Client::of(Ipv4Addr::new(192, 0, 2, 2).into());
         let (ticket, _done) = Ticket::new();
-        checks.start(digest(1, 1), a, ticket, t0);
+        checks.start(digest(1, 1), a, ticket);
         let running =
             |checks: &Checks| matches!(checks.find(&digest(1, 1), a, t0), Some(Check::Running(_)));
         assert!(running(&checks));
@@ -235,7 +211,7 @@ mod tests {
         assert!(checks.find(&digest(1, 1), a, t1 + keep).is_none());
         // Accepted: gone.
         let (ticket, _done) = Ticket::new();
-        checks.start(digest(2, 2), a, ticket, t1);
+        checks.start(digest(2, 2), a, ticket);
         checks.decide(&digest(2, 2), a, true, t1);
         assert!(checks.find(&digest(2, 2), a, t1).is_none());
     }
@@ -246,13 +222,12 @@ mod tests {
         let mut checks = Checks::new(2, Duration::from_secs(10));
         let a = Client::of(Ipv4Addr::new(192, 0, 2, 1).into());
         let (running, _done) = Ticket::new();
-        checks.start(digest(1, 1), a, running, t0);
+        checks.start(digest(1, 1), a, running);
         let (ticket, _done) = Ticket::new();
-        checks.start(digest(2, 2), a, ticket, t0);
+        checks.start(digest(2, 2), a, ticket);
         checks.decide(&digest(2, 2), a, false, t0);
         let (ticket, _done) = Ticket::new();
-        checks.start(digest(3, 3), a, ticket, t0);
-        assert_eq!(checks.entries.len(), 2);
+        checks.start(digest(3, 3), a, ticket);
         assert!(checks.find(&digest(1, 1), a, t0).is_some());
         assert!(checks.find(&digest(2, 2), a, t0).is_none());
         assert!(checks.find(&digest(3, 3), a, t0).is_some());

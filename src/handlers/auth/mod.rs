@@ -224,7 +224,7 @@ impl<H: Handler> Auth<H> {
         }
         let (hash, known) = area.users.hash_for(&given.user);
         let (ticket, completion) = Ticket::new();
-        lock(&memory.checks).start(digest, client, ticket.clone(), now);
+        lock(&memory.checks).start(digest, client, ticket.clone());
         let asked = Asked {
             digest,
             address,

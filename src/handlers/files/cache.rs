@@ -49,7 +49,8 @@
 mod front;
 mod watcher;
 
-use super::{Resource, Stat, precompressed};
+use super::resource::{Resource, Stat};
+use crate::handlers::lru::Lru;
 use crate::metrics;
 use front::{Fronts, Held};
 use rustix::fd::OwnedFd;
@@ -122,14 +123,9 @@ pub struct FileCache {
     stop: Mutex<Option<watcher::Stop>>,
 }
 
-#[derive(Debug, Default)]
-struct Shard {
-    map: HashMap<Box<str>, Slot>,
-    bytes: u64,
-    /// Counts uses, to order the entries by their last: a shard's own, so that lookups on
-    /// different shards share no counter.
-    tick: u64,
-}
+/// A shard's entries: each counts its uses itself, so that lookups on different shards share
+/// no counter; weighed by the bytes kept in memory.
+type Shard = Lru<Box<str>, Slot>;
 
 #[derive(Debug)]
 struct Slot {
@@ -138,7 +134,6 @@ struct Slot {
     rel: PathBuf,
     /// When it was last found current: a moment before the check's `statx` calls.
     checked: Instant,
-    used: u64,
     watches: Vec<i32>,
 }
 
@@ -211,7 +206,14 @@ impl FileCache {
             epoch: AtomicU64::new(0),
             root: root.to_path_buf(),
             limits,
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(Lru::new(
+                        limits.entries.div_ceil(SHARDS).max(1),
+                        limits.bytes / SHARDS as u64,
+                    ))
+                })
+                .collect(),
             hasher: RandomState::new(),
             watches: Mutex::default(),
             alive: AtomicBool::new(inotify.is_some()),
@@ -320,13 +322,10 @@ impl FileCache {
     fn shared(&self, key: &str, now: Instant) -> Option<(Arc<Resource>, Instant)> {
         let (resource, rel) = {
             let mut shard = self.shard(key);
-            shard.tick += 1;
-            let tick = shard.tick;
-            let Some(slot) = shard.map.get_mut(key) else {
+            let Some(slot) = shard.get(key) else {
                 metrics::FILE_CACHE.misses.fetch_add(1, Ordering::Relaxed);
                 return None;
             };
-            slot.used = tick;
             if now < slot.checked + FRESH {
                 return Some((Arc::clone(&slot.resource), slot.checked + FRESH));
             }
@@ -335,7 +334,7 @@ impl FileCache {
         // `now` was read before the `statx` calls: the entry is current as of then.
         if self.on_disk(&rel, &resource) {
             let mut shard = self.shard(key);
-            if let Some(slot) = shard.map.get_mut(key) {
+            if let Some(slot) = shard.peek_mut(key) {
                 if Arc::ptr_eq(&slot.resource, &resource) {
                     slot.checked = slot.checked.max(now);
                 }
@@ -361,17 +360,13 @@ impl FileCache {
                 .is_ok_and(|meta| Stat::of(&meta) == *stat)
         };
         same(rel, &resource.stat)
-            && resource
-                .variants
-                .iter()
-                .zip(precompressed::VARIANTS)
-                .all(|(variant, kind)| {
-                    variant.as_ref().is_none_or(|(_, stat)| {
-                        let mut name = rel.as_os_str().to_owned();
-                        name.push(kind.suffix);
-                        same(Path::new(&name), stat)
-                    })
+            && resource.variants.iter().all(|(coding, variant)| {
+                variant.as_ref().is_none_or(|(_, stat)| {
+                    let mut name = rel.as_os_str().to_owned();
+                    name.push(coding.suffix());
+                    same(Path::new(&name), stat)
                 })
+            })
     }
 
     /// Drops the entry for `key` if it is still `resource`, and every thread's copies.
@@ -380,12 +375,10 @@ impl FileCache {
         let _bump = Bump(&self.epoch);
         let mut shard = self.shard(key);
         if shard
-            .map
-            .get(key)
+            .peek(key)
             .is_some_and(|slot| Arc::ptr_eq(&slot.resource, resource))
         {
-            if let Some(old) = shard.map.remove(key) {
-                shard.bytes -= old.resource.kept_bytes();
+            if let Some(old) = shard.remove(key) {
                 drop(shard);
                 forget(&mut watches, key, &old.watches);
             }
@@ -487,32 +480,16 @@ impl FileCache {
             return;
         }
         let size = resource.kept_bytes();
-        let per_shard_entries = self.limits.entries.div_ceil(SHARDS).max(1);
-        let per_shard_bytes = self.limits.bytes / SHARDS as u64;
         let mut shard = self.shard(key);
-        shard.tick += 1;
-        let tick = shard.tick;
-        if let Some(old) = shard.map.remove(key) {
-            shard.bytes -= old.resource.kept_bytes();
+        if let Some(old) = shard.remove(key) {
             forget(&mut watches, key, &old.watches);
         }
-        while !shard.map.is_empty()
-            && (shard.map.len() >= per_shard_entries || shard.bytes + size > per_shard_bytes)
-        {
-            let Some(oldest) = shard
-                .map
-                .iter()
-                .min_by_key(|(_, slot)| slot.used)
-                .map(|(key, _)| key.clone())
-            else {
-                break;
-            };
-            if let Some(old) = shard.map.remove(&oldest) {
-                shard.bytes -= old.resource.kept_bytes();
-                forget(&mut watches, &oldest, &old.watches);
-            }
-        }
-        if size > per_shard_bytes {
+        shard.make_room(
+            size,
+            |_| true,
+            |oldest, old| forget(&mut watches, &oldest, &old.watches),
+        );
+        if size > self.limits.bytes / SHARDS as u64 {
             return;
         }
         let wds: Vec<i32> = ticket.watches.iter().map(|&(wd, _)| wd).collect();
@@ -521,16 +498,15 @@ impl FileCache {
                 watch.keys.insert(Box::from(key));
             }
         }
-        shard.bytes += size;
-        shard.map.insert(
+        shard.insert(
             Box::from(key),
             Slot {
                 resource,
                 rel: rel.to_path_buf(),
                 checked,
-                used: tick,
                 watches: wds,
             },
+            size,
         );
     }
 
@@ -556,8 +532,7 @@ impl FileCache {
         };
         for key in keys {
             let mut shard = self.shard(&key);
-            if let Some(old) = shard.map.remove(&key) {
-                shard.bytes -= old.resource.kept_bytes();
+            if let Some(old) = shard.remove(&key) {
                 drop(shard);
                 forget(&mut watches, &key, &old.watches);
             }
@@ -579,8 +554,7 @@ impl FileCache {
         }
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            shard.map.clear();
-            shard.bytes = 0;
+            shard.clear();
         }
     }
 }

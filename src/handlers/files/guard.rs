@@ -9,7 +9,7 @@
 //! `/report.txt` too), so that an area protecting either protects both, however the client
 //! asks: by the variant's name, or by the original's with an Accept-Encoding that picks it.
 
-use super::precompressed::VARIANTS;
+use super::coding::ContentCoding;
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -33,9 +33,9 @@ pub(super) fn form(rel: &Path, dir: bool) -> PathBuf {
 pub(super) fn file_names(real: &Path, names: &mut Vec<PathBuf>) {
     let own = form(real, false);
     let bytes = own.as_os_str().as_bytes();
-    let original = VARIANTS
+    let original = ContentCoding::ALL
         .iter()
-        .filter_map(|variant| bytes.strip_suffix(variant.suffix.as_bytes()))
+        .filter_map(|coding| bytes.strip_suffix(coding.suffix().as_bytes()))
         .find(|original| original.len() > 1 && !original.ends_with(b"/"))
         .map(|original| PathBuf::from(OsString::from_vec(original.to_vec())));
     names.push(own);

@@ -26,12 +26,13 @@ use super::guard;
 use super::map::{self, encode_segment};
 use super::open::Beneath;
 use crate::handlers::Gate;
+use crate::handlers::lru::Lru;
 use crate::http::response::{Body, Response};
+use crate::metrics;
 use nomserve_grammar::{DecodedPath, Headers, MediaRange, decode_path, parse_accept, parse_query};
 pub(super) use render::Listing;
 use rustix::fs::{AtFlags, Dir, FileType, statat};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
@@ -39,6 +40,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Entries per page: a larger listing is split into pages of this many (`?page=N`).
@@ -240,30 +242,28 @@ fn read_entries(
 }
 
 /// The listings read, by directory, each with the ticket of the watches that must not have
-/// moved for it to be current.
-#[derive(Debug, Default)]
+/// moved for it to be current; each weighs its number of entries.
+#[derive(Debug)]
 pub(super) struct Listings {
-    kept: Mutex<Kept>,
-}
-
-#[derive(Debug, Default)]
-struct Kept {
-    map: HashMap<PathBuf, Slot>,
-    /// Entries over all listings kept.
-    entries: usize,
-    /// Counts uses, to order the listings by their last.
-    tick: u64,
+    kept: Mutex<Lru<PathBuf, Slot>>,
 }
 
 #[derive(Debug)]
 struct Slot {
     listing: Arc<Listing>,
     ticket: Ticket,
-    used: u64,
+}
+
+impl Default for Listings {
+    fn default() -> Listings {
+        Listings {
+            kept: Mutex::new(Lru::new(MAX_CACHED_LISTINGS, MAX_CACHED_ENTRIES as u64)),
+        }
+    }
 }
 
 impl Listings {
-    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Lru<PathBuf, Slot>> {
         self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -272,16 +272,10 @@ impl Listings {
     /// other is dropped.
     fn get(&self, files: &FileCache, rel: &Path) -> Option<Arc<Listing>> {
         let mut kept = self.kept();
-        kept.tick += 1;
-        let tick = kept.tick;
-        let slot = kept.map.get_mut(rel)?;
-        if files.current(&slot.ticket) {
-            slot.used = tick;
-            return Some(Arc::clone(&slot.listing));
+        if files.current(&kept.peek(rel)?.ticket) {
+            return kept.get(rel).map(|slot| Arc::clone(&slot.listing));
         }
-        if let Some(old) = kept.map.remove(rel) {
-            kept.entries -= old.listing.len();
-        }
+        kept.remove(rel);
         None
     }
 
@@ -293,33 +287,9 @@ impl Listings {
             return;
         }
         let mut kept = self.kept();
-        kept.tick += 1;
-        let tick = kept.tick;
-        if let Some(old) = kept.map.remove(rel) {
-            kept.entries -= old.listing.len();
-        }
-        while kept.entries + size > MAX_CACHED_ENTRIES || kept.map.len() >= MAX_CACHED_LISTINGS {
-            let Some(oldest) = kept
-                .map
-                .iter()
-                .min_by_key(|(_, slot)| slot.used)
-                .map(|(dir, _)| dir.clone())
-            else {
-                break;
-            };
-            if let Some(old) = kept.map.remove(&oldest) {
-                kept.entries -= old.listing.len();
-            }
-        }
-        kept.entries += size;
-        kept.map.insert(
-            rel.to_path_buf(),
-            Slot {
-                listing,
-                ticket,
-                used: tick,
-            },
-        );
+        kept.remove(rel);
+        kept.make_room(size as u64, |_| true, |_, _| {});
+        kept.insert(rel.to_path_buf(), Slot { listing, ticket }, size as u64);
     }
 }
 
@@ -343,8 +313,12 @@ pub(super) fn load(
     resolve: bool,
 ) -> io::Result<Arc<Listing>> {
     if let Some(listing) = listings.get(files, rel) {
+        metrics::LISTING_CACHE.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(listing);
     }
+    metrics::LISTING_CACHE
+        .misses
+        .fetch_add(1, Ordering::Relaxed);
     let ticket = files.watch_dir(rel);
     let read = read_entries(beneath, (dir, rel), dotfiles, resolve)?;
     let listing =

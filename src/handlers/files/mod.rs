@@ -11,12 +11,16 @@
 //!    first index file (`--index`, `index.html` by default), listed ([`listing`], with
 //!    `--list-dirs`) or refused; a regular file is served; anything else (FIFO, socket,
 //!    device) is `404`. With `--clean-urls`, a missing `/about` is served by `about.html`.
-//! 4. [`precompressed`]: a `.br`/`.zst`/`.gz` variant replaces the file when the client
-//!    accepts it.
-//! 5. [`validators`]: the entity-tag and Last-Modified of what is sent, and the conditional
-//!    request's outcome (`412`, `304`).
-//! 6. [`ranges`]: `206`, `416` or the whole file; [`mime`] gives the Content-Type, and
-//!    [`headers`] the configured fields (`--cache-control`, `--header`, `[[rules]]`).
+//! 4. A regular file is opened with its precompressed variants (each [`coding`] has its
+//!    suffix) into a [`resource`], its plain `200` prepared, and kept in the open-file
+//!    [`cache`] when nothing can change unseen.
+//! 5. [`represent`]: the representation sent: the file as it is, a precompressed variant
+//!    ([`precompressed`], by Accept-Encoding) or one made here ([`compress`]); then
+//!    [`validators`] (the conditional request's outcome: `412`, `304`) and [`ranges`]
+//!    (`206`, `416` or the whole).
+//! 6. [`head`]: the fields of every `200`, `206` and `304` about a file; [`mime`] gives the
+//!    Content-Type, and [`headers`] the configured fields (`--cache-control`, `--header`,
+//!    `[[rules]]`).
 //! 7. A `404` for a browser navigating becomes the `--fallback` page (see
 //!    [`StaticFiles::serve`]).
 //!
@@ -29,8 +33,10 @@
 //! memory.
 
 mod cache;
+pub mod coding;
 pub mod compress;
 mod guard;
+mod head;
 mod headers;
 mod listing;
 mod map;
@@ -39,29 +45,28 @@ mod open;
 mod pages;
 mod precompressed;
 mod ranges;
+mod represent;
+mod resource;
 mod validators;
 
 use crate::handlers::Gate;
 use crate::http::negotiate::prefers_html;
-use crate::http::response::{Body, Response};
+use crate::http::response::Response;
 pub use cache::CacheLimits;
 use cache::FileCache;
-use compress::{Compression, Pass};
+use coding::PerCoding;
+use compress::Compression;
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
-use nomserve_grammar::{DecodedPath, Request, Version, decode_path};
+use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure, Strategy};
 pub use pages::{ErrorPage, ErrorPages};
-use ranges::Decision;
-use std::borrow::Cow;
+use resource::{Resource, Stat, Variant};
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
-use validators::{Precondition, Validators};
 
 /// How the static file handler behaves, from the command line.
 #[derive(Debug, Clone)]
@@ -83,8 +88,8 @@ pub struct FileOptions {
     pub fields: FieldRules,
     /// The open-file cache's bounds.
     pub cache: CacheLimits,
-    /// The codings made on the fly (`--compress`), in [`compress::CODINGS`] order.
-    pub compress: [bool; 3],
+    /// The codings made on the fly (`--compress`).
+    pub compress: PerCoding<bool>,
     /// The most bytes of compressed variants kept (`--compress-cache`).
     pub compress_cache: u64,
 }
@@ -370,10 +375,10 @@ impl StaticFiles {
         let ticket = self.cache.watch(rel);
         let mut names = Vec::with_capacity(2);
         guard::file_names(opened.real.as_deref().unwrap_or(rel), &mut names);
-        let mut variants: [Option<(Arc<File>, Stat)>; 3] = [None, None, None];
-        for (slot, variant) in variants.iter_mut().zip(precompressed::VARIANTS) {
+        let mut variants: PerCoding<Option<Variant>> = PerCoding::default();
+        for (coding, slot) in variants.iter_mut() {
             let mut name = rel.as_os_str().to_owned();
-            name.push(variant.suffix);
+            name.push(coding.suffix());
             let name = PathBuf::from(name);
             let Some(found) = self
                 .open(&name, gate.is_some())
@@ -389,10 +394,12 @@ impl StaticFiles {
         let (file, meta) = (opened.file, opened.meta);
         let stat = Stat::of(&meta);
         let keep = self.cache.enabled() && self.cacheable(rel, &stat, &variants, now);
+        let content_type = mime::content_type(rel);
+        let offers = self.compression.offers(&content_type, stat.len);
         let resource = Arc::new(Resource::new(
-            self,
-            (rel, names.into_boxed_slice()),
+            names.into_boxed_slice(),
             (Arc::new(file), stat),
+            (content_type, offers),
             variants,
             self.options.fields.for_path(path),
             keep.then_some(self.cache.limits().max_file),
@@ -412,7 +419,7 @@ impl StaticFiles {
         &self,
         rel: &Path,
         stat: &Stat,
-        variants: &[Option<(Arc<File>, Stat)>; 3],
+        variants: &PerCoding<Option<Variant>>,
         now: SystemTime,
     ) -> bool {
         let same = |rel: &Path, stat: &Stat| {
@@ -429,395 +436,14 @@ impl StaticFiles {
         };
         not_in_future(stat)
             && same(rel, stat)
-            && variants
-                .iter()
-                .zip(precompressed::VARIANTS)
-                .all(|(variant, suffix)| match variant {
-                    None => true,
-                    Some((_, stat)) => {
-                        let mut name = rel.as_os_str().to_owned();
-                        name.push(suffix.suffix);
-                        not_in_future(stat) && same(Path::new(&name), stat)
-                    }
-                })
-    }
-
-    /// Answers `request` for `resource`: a plain GET or HEAD (no precondition, no range, no
-    /// variant to choose) from what is prepared, without allocating; anything else after
-    /// the conditional and range steps of RFC 9110 §13.2.2. First of all, `gate` is asked
-    /// about every file the resource names: the answer does not depend on which of them is
-    /// sent.
-    fn represent(
-        &self,
-        request: &Request<'_, '_>,
-        resource: &Resource,
-        gate: Option<&dyn Gate>,
-    ) -> Response {
-        if let Some(refusal) = gate.and_then(|gate| gate.enter(&resource.names)) {
-            return refusal;
-        }
-        let negotiable =
-            resource.variants.iter().any(Option::is_some) || resource.offers.contains(&true);
-        let plain = CONDITIONAL_FIELDS
-            .iter()
-            .all(|name| request.headers.get(name).is_none())
-            && (!negotiable || request.headers.get("Accept-Encoding").is_none());
-        if plain {
-            let mut response = Response::new(200);
-            response.fields = Some(Arc::clone(&resource.fields));
-            return response.body(match &resource.bytes {
-                Some(bytes) => Body::Shared(Arc::clone(bytes)),
-                None => Body::File {
-                    file: Arc::clone(&resource.file),
-                    offset: 0,
-                    len: resource.stat.len,
-                },
-            });
-        }
-        let now = SystemTime::now();
-        let vary = negotiable;
-        let codings = precompressed::accepted(&request.headers);
-        let on_disk = resource.variants.each_ref().map(Option::is_some);
-        // A range is answered from the file as it is, never from a variant made here (RFC
-        // 9110 §12.1 leaves the choice of representation to the server): ranges serve
-        // resumed downloads and media seeking, which want offsets into the file, and a
-        // range of a variant still being made could not be answered at all.
-        let ranged = request.headers.get("Range").is_some();
-        let available: [bool; 3] =
-            std::array::from_fn(|i| on_disk[i] || (resource.offers[i] && !ranged));
-        let choice = precompressed::choose(codings.as_deref(), available);
-        if let Some(i) = choice.filter(|&i| !on_disk[i]) {
-            if let Some(response) = self.made_here(request, resource, i, now) {
-                return nosniff(response.header("Vary", "Accept-Encoding"));
-            }
-        }
-        if choice.is_none() && precompressed::identity_refused(codings.as_deref()) {
-            // RFC 9110 §12.5.3: the file as it is would be sent, but the client refused it,
-            // and no coding it accepts is available: 406 (RFC 9110 §15.5.7).
-            return nosniff(
-                Response::text(
-                    406,
-                    "Not Acceptable: no content coding the request accepts is available\n",
-                )
-                .header("Vary", "Accept-Encoding"),
-            );
-        }
-        let chosen = choice.and_then(|i| {
-            let (file, stat) = resource.variants.get(i)?.as_ref()?;
-            Some((file, stat, precompressed::VARIANTS[i].coding))
-        });
-        let (file, stat, coding) = match chosen {
-            Some((file, stat, coding)) => (Arc::clone(file), stat, Some(coding)),
-            None => (Arc::clone(&resource.file), &resource.stat, None),
-        };
-        let len = stat.len;
-        let current = Validators::new(len, stat.mtime_sec, stat.mtime_nsec, coding, now);
-        let content_type = resource.content_type.clone();
-        // Fields every answer about this representation carries: Vary whenever variants
-        // exist, so caches key on Accept-Encoding (RFC 9110 §12.5.5), on 200, 206, 304, 412
-        // and 416 alike.
-        let finish = |response: Response| {
-            let response = if vary {
-                response.header("Vary", "Accept-Encoding")
-            } else {
-                response
-            };
-            nosniff(response)
-        };
-
-        match validators::evaluate(request.method, &request.headers, &current, now) {
-            Precondition::Proceed => {}
-            Precondition::Failed => return finish(Response::text(412, "Precondition Failed")),
-            // RFC 9110 §15.4.5: a 304 carries the fields a 200 would among Content-Location,
-            // Date, ETag, Vary, Cache-Control and Expires; Last-Modified helps caches too.
-            // The configured fields go along, but for a Content-Type, which would describe
-            // content a 304 does not have (RFC 9110 §15.4.5 limits the metadata it carries).
-            Precondition::NotModified => {
-                let response = Response::new(304)
-                    .header("ETag", current.etag())
-                    .header("Last-Modified", current.last_modified_value());
-                return finish(with_fields(
-                    response,
-                    &without_content_type(&resource.configured),
-                ));
-            }
-        }
-
-        let if_range = validators::if_range_holds(&request.headers, &current);
-        let decision = ranges::decide(request.method, &request.headers, len, if_range);
-        let response = |status: u16| {
-            let response = Response::new(status)
-                .header("ETag", current.etag())
-                .header("Last-Modified", current.last_modified_value())
-                .header("Accept-Ranges", "bytes");
-            match coding {
-                Some(coding) => response.header("Content-Encoding", coding),
-                None => response,
-            }
-        };
-        let configured = |response: Response| with_fields(response, &resource.configured);
-        finish(match decision {
-            Decision::Full => {
-                configured(response(200).header("Content-Type", content_type)).body(Body::File {
-                    file,
-                    offset: 0,
-                    len,
-                })
-            }
-            Decision::Partial(parts) => match parts.as_slice() {
-                [one] => configured(response(206).header("Content-Type", content_type))
-                    .header("Content-Range", ranges::content_range(one, len))
-                    .body(Body::File {
-                        file,
-                        offset: one.start,
-                        len: one.end.saturating_sub(one.start),
-                    }),
-                many => {
-                    let boundary = ranges::boundary();
-                    let (parts, tail) = ranges::multipart(&boundary, &content_type, many, len);
-                    // The whole is multipart/byteranges whatever type is configured.
-                    let response = response(206).header(
-                        "Content-Type",
-                        format!("multipart/byteranges; boundary={boundary}"),
-                    );
-                    with_fields(response, &without_content_type(&resource.configured))
-                        .body(Body::Multipart { file, parts, tail })
+            && variants.iter().all(|(coding, variant)| match variant {
+                None => true,
+                Some((_, stat)) => {
+                    let mut name = rel.as_os_str().to_owned();
+                    name.push(coding.suffix());
+                    not_in_future(stat) && same(Path::new(&name), stat)
                 }
-            },
-            Decision::Unsatisfiable => Response::text(416, "Range Not Satisfiable")
-                .header("Content-Range", ranges::unsatisfied_range(len))
-                .header("Accept-Ranges", "bytes"),
-        })
-    }
-}
-
-impl StaticFiles {
-    /// The answer from the variant of `resource` in coding `coding` that this server makes
-    /// ([`compress`]), when it has one to give: the variant's best or fast version, whichever
-    /// is ready (200, or 304 and 412 by its validators), or 304 when the client's copy of
-    /// either version is current although it is not the one ready or none is. `None` sends
-    /// the file as it is: no version is ready, or none is worth sending.
-    ///
-    /// Both versions decode to the file's current bytes, so a client holding either is told
-    /// its copy is current (RFC 9110 §13.1.2: the server selects the representation whose
-    /// entity-tag If-None-Match is evaluated against), rather than sent the other again.
-    fn made_here(
-        &self,
-        request: &Request<'_, '_>,
-        resource: &Resource,
-        coding: usize,
-        now: SystemTime,
-    ) -> Option<Response> {
-        let stat = resource.stat;
-        let name = compress::CODINGS.get(coding).copied()?;
-        // The validators of the best and the fast version: the entity-tag ends with the
-        // coding's name, and `-fast` for the fast version.
-        let [best, fast] = [Pass::Best, Pass::Fast].map(|pass| {
-            let label = compress::label(coding, pass).unwrap_or(name);
-            Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, Some(label), now)
-        });
-        let evaluate = |version: &Validators| {
-            validators::evaluate(request.method, &request.headers, version, now)
-        };
-        let not_modified = |version: &Validators| {
-            let response = Response::new(304)
-                .header("ETag", version.etag())
-                .header("Last-Modified", version.last_modified_value());
-            with_fields(response, &without_content_type(&resource.configured))
-        };
-        // The version the client holds a current copy of, if any.
-        let held = || {
-            [&best, &fast]
-                .into_iter()
-                .find(|version| evaluate(version) == Precondition::NotModified)
-        };
-        // A streamed response is chunked, which HTTP/1.0 lacks (RFC 9112 §7.1): an HTTP/1.0
-        // client gets the file as it is, with its length and keep-alive, until a version is
-        // kept, rather than a body delimited by closing the connection.
-        let streamable = request.version != Version::HTTP_10;
-        let Some(made) = self
-            .compression
-            .variant(stat, coding, &resource.file, streamable)
-        else {
-            return held().map(not_modified);
-        };
-        let current = match made.pass {
-            Pass::Best => &best,
-            Pass::Fast => &fast,
-        };
-        Some(match evaluate(current) {
-            Precondition::Proceed => match held() {
-                Some(version) => not_modified(version),
-                None => {
-                    let response = Response::new(200)
-                        .header("ETag", current.etag())
-                        .header("Last-Modified", current.last_modified_value())
-                        .header("Content-Type", resource.content_type.clone());
-                    with_fields(response, &resource.configured)
-                        .header("Content-Encoding", name)
-                        .body(made.body)
-                }
-            },
-            Precondition::NotModified => not_modified(current),
-            Precondition::Failed => Response::text(412, "Precondition Failed"),
-        })
-    }
-}
-
-/// The request fields that make an answer depend on more than the file: with none of them,
-/// a GET or HEAD of an identity representation is a plain `200`.
-const CONDITIONAL_FIELDS: [&str; 6] = [
-    "Range",
-    "If-Match",
-    "If-None-Match",
-    "If-Modified-Since",
-    "If-Unmodified-Since",
-    "If-Range",
-];
-
-/// A regular file as the handler serves it, and the open-file cache keeps it: the file and
-/// its precompressed variants, each open, with what answering needs.
-#[derive(Debug)]
-pub struct Resource {
-    /// The files it is served from, as a [`Gate`] is asked about them ([`guard`]): the
-    /// file and each variant on disk, by where they are when a gate was given, else by the
-    /// paths they were opened by. A resource the open-file cache keeps was reached without
-    /// a symlink, so for it the two are the same, whichever request made it.
-    names: Box<[PathBuf]>,
-    file: Arc<File>,
-    stat: Stat,
-    content_type: Cow<'static, str>,
-    variants: [Option<(Arc<File>, Stat)>; 3],
-    /// The codings this server makes for the file ([`compress`]).
-    offers: [bool; 3],
-    /// The configured fields for its path (Cache-Control among them), for the answers built
-    /// per request.
-    configured: Arc<[Field]>,
-    /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
-    /// Accept-Ranges, Content-Type, Vary (with variants, on disk or made here), nosniff,
-    /// merged with the configured fields.
-    fields: Arc<[u8]>,
-    /// The content, for a file small enough to keep in memory.
-    bytes: Option<Arc<[u8]>>,
-}
-
-impl Resource {
-    /// The resource of `file` at `rel` (open, with its stat) with its `variants`, named by
-    /// `names`, as `files` serves it with the `configured` fields; its content read into
-    /// memory when `keep_up_to` is given and the file is no larger (a read that fails or
-    /// comes up short keeps nothing, and the file is sent from its descriptor).
-    fn new(
-        files: &StaticFiles,
-        (rel, names): (&Path, Box<[PathBuf]>),
-        (file, stat): (Arc<File>, Stat),
-        variants: [Option<(Arc<File>, Stat)>; 3],
-        configured: Vec<Field>,
-        keep_up_to: Option<u64>,
-        now: SystemTime,
-    ) -> Resource {
-        let content_type = mime::content_type(rel);
-        let offers = files.compression.offers(&content_type, stat.len);
-        let current = Validators::new(stat.len, stat.mtime_sec, stat.mtime_nsec, None, now);
-        let mut own: Vec<Field> = vec![
-            ("ETag".into(), current.etag().into()),
-            ("Last-Modified".into(), current.last_modified_value().into()),
-            ("Accept-Ranges".into(), "bytes".into()),
-            ("Content-Type".into(), content_type.clone()),
-        ];
-        if variants.iter().any(Option::is_some) || offers.contains(&true) {
-            own.push(("Vary".into(), "Accept-Encoding".into()));
-        }
-        own.push(("X-Content-Type-Options".into(), "nosniff".into()));
-        headers::merge(&mut own, &configured);
-        let mut fields = String::with_capacity(256);
-        for (name, value) in &own {
-            fields.push_str(name);
-            fields.push_str(": ");
-            fields.push_str(value);
-            fields.push_str("\r\n");
-        }
-        let bytes = keep_up_to
-            .filter(|&max| stat.len <= max)
-            .and_then(|_| read_whole(&file, stat.len));
-        Resource {
-            names,
-            file,
-            stat,
-            content_type,
-            variants,
-            offers,
-            configured: Arc::from(configured),
-            fields: Arc::from(fields.into_bytes()),
-            bytes,
-        }
-    }
-
-    /// A copy for the calling worker thread to keep: the fields and bytes copied, so that
-    /// answering from it bumps no reference count another worker bumps, and a file sent
-    /// from its descriptor opened again (through `/proc/self/fd`), so that the worker's
-    /// `sendfile` calls have an open file description of their own (its reference count and
-    /// read-ahead state are written by every read). Where that open fails, the descriptor is
-    /// shared.
-    pub fn for_this_thread(&self) -> Resource {
-        let file = match self.bytes {
-            Some(_) => Arc::clone(&self.file),
-            None => File::open(format!("/proc/self/fd/{}", self.file.as_raw_fd()))
-                .map_or_else(|_| Arc::clone(&self.file), Arc::new),
-        };
-        Resource {
-            names: self.names.clone(),
-            file,
-            stat: self.stat,
-            content_type: self.content_type.clone(),
-            variants: self.variants.clone(),
-            offers: self.offers,
-            configured: Arc::from(&self.configured[..]),
-            fields: Arc::from(&self.fields[..]),
-            bytes: self.bytes.as_deref().map(Arc::from),
-        }
-    }
-
-    /// The bytes the cache counts for this entry: its content kept in memory.
-    pub fn kept_bytes(&self) -> u64 {
-        self.bytes.as_ref().map_or(0, |bytes| bytes.len() as u64)
-    }
-}
-
-/// All `len` bytes of `file`, or `None` if a read fails or the file turns out shorter.
-fn read_whole(file: &File, len: u64) -> Option<Arc<[u8]>> {
-    let mut bytes = vec![0; usize::try_from(len).ok()?];
-    file.read_exact_at(&mut bytes, 0).ok()?;
-    Some(Arc::from(bytes))
-}
-
-/// The parts of a file's metadata the validators use (length, modification time), its
-/// identity (device, inode) and its change time: two stats are equal only for the same
-/// file, unchanged. (A file replaced by one of the same length and modification time, as
-/// `rsync -t` or `cp -p` make, is another inode; one rewritten in place and given its old
-/// modification time back has a new change time, which no one can set.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stat {
-    len: u64,
-    mtime_sec: i64,
-    mtime_nsec: i64,
-    ctime_sec: i64,
-    ctime_nsec: i64,
-    dev: u64,
-    ino: u64,
-}
-
-impl Stat {
-    /// What `fstat` gave.
-    fn of(meta: &Metadata) -> Stat {
-        Stat {
-            len: meta.len(),
-            mtime_sec: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-            ctime_sec: meta.ctime(),
-            ctime_nsec: meta.ctime_nsec(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
+            })
     }
 }
 
@@ -826,15 +452,6 @@ impl Stat {
 fn with_fields(mut response: Response, configured: &[Field]) -> Response {
     headers::merge(&mut response.headers, configured);
     response
-}
-
-/// `fields` without Content-Type.
-fn without_content_type(fields: &[Field]) -> Vec<Field> {
-    fields
-        .iter()
-        .filter(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"))
-        .cloned()
-        .collect()
 }
 
 /// The decoded path as the `[[rules]]` globs see it: `/`, the segments joined by `/` (bytes
@@ -918,7 +535,7 @@ mod tests {
                 bytes: 1 << 20,
                 max_file: 64 * 1024,
             },
-            compress: [false; 3],
+            compress: PerCoding::default(),
             compress_cache: 0,
         })
         .unwrap()

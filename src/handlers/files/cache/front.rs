@@ -7,7 +7,7 @@
 //! go with the cache (after a reload, say), even from a thread that never looks up anything
 //! again.
 
-use super::super::Resource;
+use super::super::resource::Resource;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};

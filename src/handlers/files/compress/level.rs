@@ -31,6 +31,7 @@
 //! at most 1.7 ms (gzip 1), the bound under which the first response is compressed on the
 //! request's own thread.
 
+use crate::handlers::files::coding::ContentCoding;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -45,28 +46,71 @@ pub enum Pass {
     Best,
 }
 
-/// The fast levels, in [`super::CODINGS`] order: brotli 4, zstd 3, gzip 1.
-const FAST: [u8; 3] = [4, 3, 1];
+/// A level for each coding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Levels {
+    br: u8,
+    zstd: u8,
+    gzip: u8,
+}
 
-/// The best levels by size: each row applies up to its size (inclusive), in
-/// [`super::CODINGS`] order.
-const BEST: [(u64, [u8; 3]); 3] = [
-    (1024 * 1024, [11, 19, 9]),
-    (4 * 1024 * 1024, [9, 15, 9]),
-    (u64::MAX, [6, 9, 6]),
+impl Levels {
+    /// The level of `coding`.
+    const fn of(self, coding: ContentCoding) -> u8 {
+        match coding {
+            ContentCoding::Br => self.br,
+            ContentCoding::Zstd => self.zstd,
+            ContentCoding::Gzip => self.gzip,
+        }
+    }
+}
+
+/// The fast levels: brotli 4, zstd 3, gzip 1.
+const FAST: Levels = Levels {
+    br: 4,
+    zstd: 3,
+    gzip: 1,
+};
+
+/// The best levels by size: each row applies up to its size (inclusive).
+const BEST: [(u64, Levels); 3] = [
+    (
+        1024 * 1024,
+        Levels {
+            br: 11,
+            zstd: 19,
+            gzip: 9,
+        },
+    ),
+    (
+        4 * 1024 * 1024,
+        Levels {
+            br: 9,
+            zstd: 15,
+            gzip: 9,
+        },
+    ),
+    (
+        u64::MAX,
+        Levels {
+            br: 6,
+            zstd: 9,
+            gzip: 6,
+        },
+    ),
 ];
 
-/// The level of coding `coding` (an index into [`super::CODINGS`]) for `len` bytes at `pass`.
-pub fn level(coding: usize, len: u64, pass: Pass) -> u8 {
+/// The level of `coding` for `len` bytes at `pass`.
+pub fn level(coding: ContentCoding, len: u64, pass: Pass) -> u8 {
     let levels = match pass {
         Pass::Fast => FAST,
         Pass::Best => best(len),
     };
-    levels.get(coding).copied().unwrap_or(1)
+    levels.of(coding)
 }
 
 /// The best levels for `len` bytes: the first row of [`BEST`] that covers the size.
-fn best(len: u64) -> [u8; 3] {
+fn best(len: u64) -> Levels {
     BEST.iter()
         .find(|(up_to, _)| len <= *up_to)
         .map_or(BEST[BEST.len() - 1].1, |(_, levels)| *levels)
@@ -76,15 +120,15 @@ fn best(len: u64) -> [u8; 3] {
 /// between the chunks of a streamed response).
 pub const CHUNK: usize = 64 * 1024;
 
-/// The `len` bytes of `file`, compressed into coding `coding` (an index into
-/// [`super::CODINGS`]) at `level`, read [`CHUNK`] bytes at a time; given up (an error of kind
-/// `Interrupted`) as soon as `stop` is set. The same input, coding and level always give the
-/// same bytes, which a strong entity-tag needs; a streamed response ([`super::stream`])
-/// makes them the same way, step by step, so it sends the same bytes too.
+/// The `len` bytes of `file`, compressed into `coding` at `level`, read [`CHUNK`] bytes at a
+/// time; given up (an error of kind `Interrupted`) as soon as `stop` is set. The same input,
+/// coding and level always give the same bytes, which a strong entity-tag needs; a streamed
+/// response ([`super::stream`]) makes them the same way, step by step, so it sends the same
+/// bytes too.
 pub fn compress(
     file: &File,
     len: u64,
-    coding: usize,
+    coding: ContentCoding,
     level: u8,
     stop: &AtomicBool,
 ) -> io::Result<Vec<u8>> {
@@ -113,26 +157,25 @@ pub enum Encoder {
 }
 
 impl Encoder {
-    /// An encoder of the `len` bytes of input into coding `coding` (an index into
-    /// [`super::CODINGS`]) at `level`, writing into `output`.
-    pub fn new(coding: usize, level: u8, len: u64, output: Vec<u8>) -> io::Result<Encoder> {
-        Ok(match super::CODINGS.get(coding) {
-            Some(&"br") => Encoder::Br(Box::new(brotli::CompressorWriter::new(
+    /// An encoder of the `len` bytes of input into `coding` at `level`, writing into
+    /// `output`.
+    pub fn new(coding: ContentCoding, level: u8, len: u64, output: Vec<u8>) -> io::Result<Encoder> {
+        Ok(match coding {
+            ContentCoding::Br => Encoder::Br(Box::new(brotli::CompressorWriter::new(
                 output,
                 CHUNK,
                 u32::from(level),
                 22,
             ))),
-            Some(&"zstd") => {
+            ContentCoding::Zstd => {
                 let mut encoder = zstd::stream::write::Encoder::new(output, i32::from(level))?;
                 encoder.set_pledged_src_size(Some(len))?;
                 Encoder::Zstd(encoder)
             }
-            Some(&"gzip") => Encoder::Gzip(flate2::write::GzEncoder::new(
+            ContentCoding::Gzip => Encoder::Gzip(flate2::write::GzEncoder::new(
                 output,
                 flate2::Compression::new(u32::from(level)),
             )),
-            _ => return Err(io::Error::other("no such coding")),
         })
     }
 
@@ -188,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_best_levels_fall_with_size_and_the_fast_ones_do_not() {
-        let at = |len| [0, 1, 2].map(|coding| level(coding, len, Pass::Best));
+        let at = |len| ContentCoding::ALL.map(|coding| level(coding, len, Pass::Best));
         assert_eq!(at(1024), [11, 19, 9]);
         assert_eq!(at(MIB), [11, 19, 9]);
         assert_eq!(at(MIB + 1), [9, 15, 9]);
@@ -197,12 +240,12 @@ mod tests {
         assert_eq!(at(32 * MIB), [6, 9, 6]);
         for len in [1024, MIB, 32 * MIB] {
             assert_eq!(
-                [0, 1, 2].map(|coding| level(coding, len, Pass::Fast)),
+                ContentCoding::ALL.map(|coding| level(coding, len, Pass::Fast)),
                 [4, 3, 1]
             );
         }
         // Never higher for a larger file.
-        for coding in 0..3 {
+        for coding in ContentCoding::ALL {
             let levels: Vec<u8> = [1, MIB, MIB + 1, 4 * MIB, 5 * MIB, 32 * MIB]
                 .map(|len| level(coding, len, Pass::Best))
                 .to_vec();
@@ -218,7 +261,8 @@ mod tests {
         file.write_all(text.as_bytes()).unwrap();
         let len = text.len() as u64;
         let stop = AtomicBool::new(false);
-        for (coding, name) in super::super::CODINGS.iter().enumerate() {
+        for coding in ContentCoding::ALL {
+            let name = coding.name();
             for pass in [Pass::Fast, Pass::Best] {
                 let level = level(coding, len, pass);
                 let bytes = compress(&file, len, coding, level, &stop).unwrap();
@@ -229,7 +273,7 @@ mod tests {
                     "{name} {level}"
                 );
                 let mut out = Vec::new();
-                match *name {
+                match name {
                     "br" => {
                         brotli::Decompressor::new(&bytes[..], 4096)
                             .read_to_end(&mut out)
@@ -251,7 +295,8 @@ mod tests {
     fn a_stop_gives_up() {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(&[b'a'; 4096]).unwrap();
-        let error = compress(&file, 4096, 2, 9, &AtomicBool::new(true)).unwrap_err();
+        let error =
+            compress(&file, 4096, ContentCoding::Gzip, 9, &AtomicBool::new(true)).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::Interrupted);
     }
 }

@@ -39,11 +39,13 @@ mod level;
 mod pool;
 mod stream;
 
-use super::Stat;
+use super::coding::{ContentCoding, PerCoding};
+use super::resource::Stat;
+use crate::handlers::lru::Lru;
 use crate::http::response::Body;
 use crate::metrics;
 pub use level::Pass;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -68,20 +70,13 @@ pub const INLINE_UP_TO: u64 = 128 * 1024;
 /// flight.
 pub const IN_FLIGHT: u64 = 16 * 1024 * 1024;
 
-/// The codings the server can make, in the order of the precompressed variants (`br`,
-/// `zstd`, `gzip`).
-pub const CODINGS: [&str; 3] = ["br", "zstd", "gzip"];
-
-/// The entity-tag labels of the fast versions, in [`CODINGS`] order.
-const FAST_LABELS: [&str; 3] = ["br-fast", "zstd-fast", "gzip-fast"];
-
-/// What the entity-tag of coding `coding` (an index into [`CODINGS`]) at `pass` ends with:
-/// the coding's name for the best version, with `-fast` for the fast one, so that the two
-/// versions' tags differ (RFC 9110 §8.8.3: a strong tag names one sequence of bytes).
-pub fn label(coding: usize, pass: Pass) -> Option<&'static str> {
+/// What the entity-tag of `coding` at `pass` ends with: the coding's name for the best
+/// version, with `-fast` for the fast one, so that the two versions' tags differ (RFC 9110
+/// §8.8.3: a strong tag names one sequence of bytes).
+pub fn label(coding: ContentCoding, pass: Pass) -> &'static str {
     match pass {
-        Pass::Best => CODINGS.get(coding).copied(),
-        Pass::Fast => FAST_LABELS.get(coding).copied(),
+        Pass::Best => coding.name(),
+        Pass::Fast => coding.fast_label(),
     }
 }
 
@@ -90,28 +85,24 @@ pub fn label(coding: usize, pass: Pass) -> Option<&'static str> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     stat: Stat,
-    coding: usize,
+    coding: ContentCoding,
 }
 
 /// A finished compression: the bytes, or `None` when they came out no smaller.
 type Variant = Option<Arc<[u8]>>;
 
-/// A cached variant: its bytes, which version they are, and their last use.
+/// A cached variant: its bytes, and which version they are.
 #[derive(Debug)]
 struct Entry {
     variant: Variant,
     pass: Pass,
-    used: u64,
 }
 
-/// The cache: variants by key, and their last use, for least-recently-used eviction; and
-/// the work in flight.
-#[derive(Debug, Default)]
+/// The cache: variants by key, weighed by their bytes, the least recently used going first
+/// when it is full; and the work in flight.
+#[derive(Debug)]
 struct Cache {
-    entries: HashMap<Key, Entry>,
-    by_use: BTreeMap<u64, Key>,
-    clock: u64,
-    bytes: u64,
+    entries: Lru<Key, Entry>,
     /// The variants queued or being compressed.
     pending: HashSet<Key>,
     /// Their input bytes.
@@ -129,7 +120,7 @@ struct Shared {
 /// The compressed variants of files: what is made, the bound, the queue of work.
 #[derive(Debug)]
 pub struct Compression {
-    enabled: [bool; 3],
+    enabled: PerCoding<bool>,
     shared: Arc<Shared>,
     jobs: Mutex<Option<SyncSender<Job>>>,
     /// The responses being streamed ([`stream::STREAMS`] at most).
@@ -153,14 +144,18 @@ pub struct Made {
 }
 
 impl Compression {
-    /// Compresses into the `enabled` codings (in [`CODINGS`] order), keeping at most `limit`
-    /// bytes of variants. The threads start with the first job.
-    pub fn new(enabled: [bool; 3], limit: u64) -> Compression {
+    /// Compresses into the `enabled` codings, keeping at most `limit` bytes of variants. The
+    /// threads start with the first job.
+    pub fn new(enabled: PerCoding<bool>, limit: u64) -> Compression {
         Compression {
             enabled,
             shared: Arc::new(Shared {
                 limit,
-                cache: Mutex::new(Cache::default()),
+                cache: Mutex::new(Cache {
+                    entries: Lru::new(usize::MAX, limit),
+                    pending: HashSet::new(),
+                    in_flight: 0,
+                }),
                 stop: AtomicBool::new(false),
             }),
             jobs: Mutex::new(None),
@@ -169,24 +164,24 @@ impl Compression {
     }
 
     /// Which codings may be offered for a file of `content_type` and `len` bytes.
-    pub fn offers(&self, content_type: &str, len: u64) -> [bool; 3] {
+    pub fn offers(&self, content_type: &str, len: u64) -> PerCoding<bool> {
         if (MIN_SIZE..=MAX_SIZE).contains(&len) && compressible(content_type) {
             self.enabled
         } else {
-            [false; 3]
+            PerCoding::default()
         }
     }
 
-    /// The variant of `file`, at version `stat`, in coding `coding` (an index into
-    /// [`CODINGS`]), when there is one to send: the best version when it is ready, else the
-    /// fast one (made here, for a file of up to [`INLINE_UP_TO`] bytes; for a larger one,
-    /// streamed when `streamable`, the response can be chunked, and a stream's place is
-    /// free). Until the best version is ready, its compression is queued (within the budget).
+    /// The variant of `file`, at version `stat`, in `coding`, when there is one to send: the
+    /// best version when it is ready, else the fast one (made here, for a file of up to
+    /// [`INLINE_UP_TO`] bytes; for a larger one, streamed when `streamable`, the response can
+    /// be chunked, and a stream's place is free). Until the best version is ready, its
+    /// compression is queued (within the budget).
     /// `None`: the file goes as it is for now, or for good when no version came out smaller.
     pub fn variant(
         &self,
         stat: Stat,
-        coding: usize,
+        coding: ContentCoding,
         file: &Arc<File>,
         streamable: bool,
     ) -> Option<Made> {
@@ -320,7 +315,7 @@ fn log_failure(key: Key, error: &std::io::Error) {
         log::warn!(
             "compressing the file of inode {} into {} failed: {error}",
             key.stat.ino,
-            CODINGS.get(key.coding).unwrap_or(&"?")
+            key.coding.name()
         );
     }
 }
@@ -379,51 +374,24 @@ impl Shared {
             (true, Pass::Best) => None,
             (true, Pass::Fast) => return,
         };
-        cache.insert(key, variant, pass, self.limit);
+        cache.insert(key, variant, pass);
     }
 }
 
 impl Cache {
     /// The entry of `key`, marked as just used.
     fn touch(&mut self, key: &Key) -> Option<(Variant, Pass)> {
-        self.clock += 1;
-        let now = self.clock;
-        let entry = self.entries.get_mut(key)?;
-        let previous = std::mem::replace(&mut entry.used, now);
-        let found = (entry.variant.clone(), entry.pass);
-        self.by_use.remove(&previous);
-        self.by_use.insert(now, *key);
-        Some(found)
+        let entry = self.entries.get(key)?;
+        Some((entry.variant.clone(), entry.pass))
     }
 
-    /// Keeps `variant` as `key`'s (replacing what was), then drops the least recently used
-    /// entries until the cache holds at most `limit` bytes.
-    fn insert(&mut self, key: Key, variant: Variant, pass: Pass, limit: u64) {
-        let size = |variant: &Variant| variant.as_ref().map_or(0, |bytes| bytes.len() as u64);
-        if let Some(old) = self.entries.remove(&key) {
-            self.by_use.remove(&old.used);
-            self.bytes -= size(&old.variant);
-        }
-        self.clock += 1;
-        let used = self.clock;
-        self.bytes += size(&variant);
-        self.by_use.insert(used, key);
-        self.entries.insert(
-            key,
-            Entry {
-                variant,
-                pass,
-                used,
-            },
-        );
-        while self.bytes > limit {
-            let Some((_, oldest)) = self.by_use.pop_first() else {
-                break;
-            };
-            if let Some(entry) = self.entries.remove(&oldest) {
-                self.bytes -= size(&entry.variant);
-            }
-        }
+    /// Keeps `variant` as `key`'s (replacing what was), dropping the least recently used
+    /// entries so that the cache holds at most its bound in bytes.
+    fn insert(&mut self, key: Key, variant: Variant, pass: Pass) {
+        let size = variant.as_ref().map_or(0, |bytes| bytes.len() as u64);
+        self.entries.remove(&key);
+        self.entries.make_room(size, |_| true, |_, _| {});
+        self.entries.insert(key, Entry { variant, pass }, size);
     }
 }
 
@@ -459,6 +427,8 @@ fn compressible(content_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const GZIP: ContentCoding = ContentCoding::Gzip;
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
 
@@ -492,7 +462,7 @@ mod tests {
 
     /// A compression whose queue nothing takes from: the jobs stay in flight.
     fn without_threads(limit: u64) -> (Compression, std::sync::mpsc::Receiver<Job>) {
-        let compression = Compression::new([false, false, true], limit);
+        let compression = Compression::new(PerCoding::from_fn(|c| c == GZIP), limit);
         let (sender, receiver) = std::sync::mpsc::sync_channel(pool::QUEUE);
         *compression.jobs.lock().unwrap() = Some(sender);
         (compression, receiver)
@@ -530,16 +500,22 @@ mod tests {
         let text = "abcdefgh".repeat(1250);
         let file = file(&text);
         let stop = AtomicBool::new(false);
-        let size = level::compress(&file, 10_000, 2, level::level(2, 10_000, Pass::Best), &stop)
-            .unwrap()
-            .len() as u64;
+        let size = level::compress(
+            &file,
+            10_000,
+            GZIP,
+            level::level(GZIP, 10_000, Pass::Best),
+            &stop,
+        )
+        .unwrap()
+        .len() as u64;
         let (compression, _queue) = without_threads(size * 2);
         // Run the jobs by hand, without the threads.
         for ino in 1..=3 {
             compression.shared.run(Job {
                 key: Key {
                     stat: stat(ino, 10_000),
-                    coding: 2,
+                    coding: GZIP,
                 },
                 file: Arc::clone(&file),
                 fast_first: false,
@@ -548,14 +524,20 @@ mod tests {
                 // Used again: the first is now the least recently used.
                 assert!(
                     compression
-                        .variant(stat(1, 10_000), 2, &file, false)
+                        .variant(stat(1, 10_000), GZIP, &file, false)
                         .is_some()
                 );
             }
         }
         let cache = compression.shared.lock();
-        assert!(cache.bytes <= size * 2);
-        let kept = |ino| cache.entries.keys().any(|key| key.stat.ino == ino);
+        // Room for two: the least recently used of the three went.
+        let kept = |ino| {
+            let key = Key {
+                stat: stat(ino, 10_000),
+                coding: GZIP,
+            };
+            cache.entries.contains_key(&key)
+        };
         assert!(kept(1) && kept(3) && !kept(2));
     }
 
@@ -583,7 +565,8 @@ mod tests {
             }
             out
         };
-        for (coding, name) in CODINGS.into_iter().enumerate() {
+        for coding in ContentCoding::ALL {
+            let name = coding.name();
             let first = compression
                 .variant(stat(1, len), coding, &file, false)
                 .unwrap();
@@ -606,7 +589,13 @@ mod tests {
             assert_eq!(decode(name, bytes(&best)), text.as_bytes());
         }
         let cache = compression.shared.lock();
-        assert_eq!(cache.entries.len(), 3);
+        for coding in ContentCoding::ALL {
+            let key = Key {
+                stat: stat(1, len),
+                coding,
+            };
+            assert!(cache.entries.contains_key(&key), "{}", coding.name());
+        }
         assert!(cache.pending.is_empty());
         assert_eq!(cache.in_flight, 0);
     }
@@ -618,17 +607,25 @@ mod tests {
         assert!(len > INLINE_UP_TO);
         let file = file(&text);
         let (compression, queue) = without_threads(1 << 20);
-        assert!(compression.variant(stat(1, len), 2, &file, false).is_none());
+        assert!(
+            compression
+                .variant(stat(1, len), GZIP, &file, false)
+                .is_none()
+        );
         let job = queue.try_recv().unwrap();
         assert!(job.fast_first);
         // The fast version is kept first, while the best one is made.
         let key = job.key;
-        let fast = level::compress(&file, len, 2, 1, &AtomicBool::new(false)).unwrap();
+        let fast = level::compress(&file, len, GZIP, 1, &AtomicBool::new(false)).unwrap();
         compression.shared.store(key, worth(fast, len), Pass::Fast);
-        let made = compression.variant(stat(1, len), 2, &file, false).unwrap();
+        let made = compression
+            .variant(stat(1, len), GZIP, &file, false)
+            .unwrap();
         assert_eq!(made.pass, Pass::Fast);
         compression.shared.run(job);
-        let made = compression.variant(stat(1, len), 2, &file, false).unwrap();
+        let made = compression
+            .variant(stat(1, len), GZIP, &file, false)
+            .unwrap();
         assert_eq!(made.pass, Pass::Best);
         assert_eq!(compression.shared.lock().in_flight, 0);
     }
@@ -640,7 +637,11 @@ mod tests {
         let file = file(&text);
         let (compression, queue) = without_threads(1 << 20);
         let streams: Vec<Made> = (0..stream::STREAMS)
-            .map(|_| compression.variant(stat(1, len), 2, &file, true).unwrap())
+            .map(|_| {
+                compression
+                    .variant(stat(1, len), GZIP, &file, true)
+                    .unwrap()
+            })
             .collect();
         for made in &streams {
             assert!(matches!(made.body, Body::Stream(_)));
@@ -651,12 +652,22 @@ mod tests {
         assert!(job.fast_first);
         assert!(queue.try_recv().is_err());
         // No more streams at once: the file goes as it is.
-        assert!(compression.variant(stat(1, len), 2, &file, true).is_none());
+        assert!(
+            compression
+                .variant(stat(1, len), GZIP, &file, true)
+                .is_none()
+        );
         drop(streams);
-        assert!(compression.variant(stat(1, len), 2, &file, true).is_some());
+        assert!(
+            compression
+                .variant(stat(1, len), GZIP, &file, true)
+                .is_some()
+        );
         // Once a version is kept, it is sent from memory.
         compression.shared.run(job);
-        let made = compression.variant(stat(1, len), 2, &file, true).unwrap();
+        let made = compression
+            .variant(stat(1, len), GZIP, &file, true)
+            .unwrap();
         assert!(matches!(made.body, Body::Shared(_)));
     }
 
@@ -669,14 +680,14 @@ mod tests {
         for ino in 1..=16 {
             assert!(
                 compression
-                    .variant(stat(ino, MIB), 2, &file, false)
+                    .variant(stat(ino, MIB), GZIP, &file, false)
                     .is_none()
             );
         }
         for ino in [1, 2, 17, 18] {
             assert!(
                 compression
-                    .variant(stat(ino, MIB), 2, &file, false)
+                    .variant(stat(ino, MIB), GZIP, &file, false)
                     .is_none()
             );
         }
@@ -693,10 +704,14 @@ mod tests {
         let (compression, queue) = without_threads(64 * MIB);
         assert!(
             compression
-                .variant(stat(1, 20 * MIB), 2, &file, false)
+                .variant(stat(1, 20 * MIB), GZIP, &file, false)
                 .is_none()
         );
-        assert!(compression.variant(stat(2, MIB), 2, &file, false).is_none());
+        assert!(
+            compression
+                .variant(stat(2, MIB), GZIP, &file, false)
+                .is_none()
+        );
         let queued: Vec<(u64, bool)> = queue
             .try_iter()
             .map(|job| (job.key.stat.ino, job.fast_first))
@@ -706,7 +721,7 @@ mod tests {
 
     #[test]
     fn dropping_the_compression_ends_its_threads() {
-        let compression = Compression::new([true, false, false], 1 << 20);
+        let compression = Compression::new(PerCoding::from_fn(|c| c == ContentCoding::Br), 1 << 20);
         *compression.jobs.lock().unwrap() = Some(pool::start(&compression.shared));
         // Each thread holds the shared state until it ends.
         let shared = Arc::downgrade(&compression.shared);

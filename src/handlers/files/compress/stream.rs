@@ -14,6 +14,7 @@
 //! closed before the body's last chunk, so that the client sees an incomplete response.
 
 use super::level::{self, Encoder, Pass};
+use crate::handlers::files::coding::ContentCoding;
 use crate::http::response::Source;
 use std::fs::File;
 use std::io;
@@ -54,7 +55,7 @@ impl Drop for Slot {
 pub struct Stream {
     file: Arc<File>,
     len: u64,
-    coding: usize,
+    coding: ContentCoding,
     offset: u64,
     encoder: Option<Encoder>,
     chunk: Vec<u8>,
@@ -62,9 +63,8 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// The fast version of the `len` bytes of `file` in coding `coding` (an index into
-    /// [`super::CODINGS`]), holding `slot`.
-    pub fn new(file: Arc<File>, len: u64, coding: usize, slot: Slot) -> Stream {
+    /// The fast version of the `len` bytes of `file` in `coding`, holding `slot`.
+    pub fn new(file: Arc<File>, len: u64, coding: ContentCoding, slot: Slot) -> Stream {
         Stream {
             file,
             len,
@@ -119,7 +119,7 @@ mod tests {
         let len = text.len() as u64;
         let file = file(text.as_bytes());
         let taken = Arc::new(AtomicUsize::new(0));
-        for coding in 0..3 {
+        for coding in ContentCoding::ALL {
             let fast = level::level(coding, len, Pass::Fast);
             let whole = level::compress(&file, len, coding, fast, &AtomicBool::new(false)).unwrap();
             let mut stream =
@@ -135,7 +135,7 @@ mod tests {
                 }
             }
             assert_eq!(steps, len.div_ceil(level::CHUNK as u64));
-            assert!(streamed == whole, "coding {coding}");
+            assert!(streamed == whole, "coding {}", coding.name());
         }
     }
 
@@ -143,7 +143,12 @@ mod tests {
     fn a_file_that_shrank_fails_the_stream() {
         let file = file(&[b'a'; 100_000]);
         let taken = Arc::new(AtomicUsize::new(0));
-        let mut stream = Stream::new(Arc::clone(&file), 200_000, 2, Slot::take(&taken).unwrap());
+        let mut stream = Stream::new(
+            Arc::clone(&file),
+            200_000,
+            ContentCoding::Gzip,
+            Slot::take(&taken).unwrap(),
+        );
         let mut out = Vec::new();
         assert!(!stream.fill(&mut out).unwrap());
         let error = stream.fill(&mut out).unwrap_err();
