@@ -79,3 +79,23 @@ fn a_directory_without_an_index_is_a_plain_404_and_the_log_says_why() {
     let line = server.wait_for_log("listings are off");
     assert!(line.contains("--list-dirs"), "{line}");
 }
+
+/// The root without an index file, listings off: a browser gets the 404 page any missing path
+/// gets, saying nothing more, but without the link home, which would lead to the same 404; the
+/// log says why. Any other page keeps the link.
+#[test]
+fn the_404_for_the_root_has_no_link_to_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("photos")).unwrap();
+    let server = Server::with_args(dir.path(), &[]);
+    let page = get_with(&server, "/", BROWSER);
+    assert_eq!(page.status, 404);
+    let html = page.text();
+    assert!(html.contains("<h1>404 Not Found</h1>"), "{html}");
+    assert!(!html.contains("href="), "{html}");
+    assert!(!html.contains("--list-dirs"), "{html}");
+    let line = server.wait_for_log("listings are off");
+    assert!(line.contains("--list-dirs"), "{line}");
+    let elsewhere = get_with(&server, "/photos/", BROWSER).text();
+    assert!(elsewhere.contains("<a href=\"/\">"), "{elsewhere}");
+}

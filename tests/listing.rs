@@ -4,6 +4,7 @@
 
 mod common;
 
+use base64::Engine;
 use common::{Response, Server, get, get_with, metric, metrics_addr};
 use std::collections::HashMap;
 use std::fs::{self, File, FileTimes};
@@ -212,8 +213,8 @@ fn breadcrumbs_link_every_ancestor() {
     let page = get(&server, "/a%20b/c%23d/e%C3%A9/").text();
     assert!(
         page.contains(
-            "<h1>Index of <a href=\"/\">/</a><a href=\"/a%20b/\">a b/</a>\
-             <a href=\"/a%20b/c%23d/\">c#d/</a><span aria-current=\"page\">e\u{e9}/</span></h1>"
+            "<h1>Index of <a href=\"/\">/</a><wbr><a href=\"/a%20b/\">a b/</a><wbr>\
+             <a href=\"/a%20b/c%23d/\">c#d/</a><wbr><span aria-current=\"page\">e\u{e9}/</span></h1>"
         ),
         "{page}"
     );
@@ -361,6 +362,77 @@ fn names_the_server_would_refuse_are_left_out_and_every_link_loads() {
     assert!(page.contains("href=\".env\""), "{page}");
     assert_eq!(get(&server, "/n/.env").status, 200);
     assert_eq!(rows(&page).len(), served.len() + 2);
+}
+
+/// The names no request could carry are left out, and the page says how many: not the
+/// dot-names `--dotfiles` hides (then no name at all is said of them), and not the entries an
+/// auth area hides from the client (the count would tell they exist).
+#[test]
+fn the_page_says_how_many_names_were_left_out() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("n");
+    fs::create_dir(&dir).unwrap();
+    for name in [
+        "line\nfeed",
+        "tab\there",
+        "back\\slash",
+        ".dot\nline",
+        ".env",
+        "kept.txt",
+        "SECRET.txt",
+        "note\nSECRET",
+    ] {
+        fs::write(dir.join(name), "x").unwrap();
+    }
+    let note =
+        |n: usize| format!("<p>{n} names could not be written in a URL and are not shown.</p>");
+
+    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let page = get(&server, "/n/").text();
+    assert_eq!(rows(&page), ["kept.txt", "SECRET.txt"], "{page}");
+    assert!(page.contains("<p>0 folders, 2 files</p>"), "{page}");
+    assert!(page.contains(&note(4)), "{page}");
+    let json = get_with(&server, "/n/", "Accept: application/json\r\n");
+    assert_eq!(json.status, 200);
+    assert!(!json.text().contains("URL"), "the JSON is the entries only");
+
+    // With dotfiles served, the dot-name that holds a line feed is one more left out.
+    let server = Server::with_args(root.path(), &["--list-dirs", "--dotfiles"]);
+    let page = get(&server, "/n/").text();
+    assert!(page.contains("href=\".env\""), "{page}");
+    assert!(page.contains(&note(5)), "{page}");
+
+    // An area over every name with SECRET in it: the client that has not logged in is shown
+    // neither SECRET.txt nor a count that includes the unwritable name in the area.
+    let staff = root.path().join("staff");
+    fs::write(
+        &staff,
+        format!("alice:{}\n", bcrypt::hash("alice pw", 4).unwrap()),
+    )
+    .unwrap();
+    let config = root.path().join("areas.toml");
+    fs::write(
+        &config,
+        format!(
+            "[[auth]]\npath = \"/n/*SECRET*\"\nfile = {:?}\nrealm = \"Staff\"\n",
+            staff.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let www = root.path().join("www");
+    fs::create_dir(&www).unwrap();
+    fs::rename(&dir, www.join("n")).unwrap();
+    let server = Server::with_args(&www, &["--list-dirs", "--config", config.to_str().unwrap()]);
+    let page = get(&server, "/n/").text();
+    assert_eq!(rows(&page), ["kept.txt"], "{page}");
+    assert!(page.contains(&note(3)), "{page}");
+    let alice = format!(
+        "Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode("alice:alice pw")
+    );
+    let page = get_with(&server, "/n/", &alice).text();
+    assert_eq!(rows(&page), ["kept.txt", "SECRET.txt"], "{page}");
+    assert!(page.contains(&note(4)), "{page}");
 }
 
 /// A directory holding `n` files `f0` … `f{n-1}`.

@@ -68,7 +68,7 @@ fn browser_listing_light_and_dark_sorting_and_links() {
         "rendered DOM:\n{dom}"
     );
     assert!(
-        dom.contains("<a href=\"/\">/</a><span aria-current=\"page\">files/</span>"),
+        dom.contains("<a href=\"/\">/</a><wbr><span aria-current=\"page\">files/</span>"),
         "{dom}"
     );
     assert_eq!(
@@ -159,6 +159,124 @@ fn browser_listing_light_and_dark_sorting_and_links() {
         let target = resolve("/files/docs/", &href);
         assert_eq!(get(&server, &target).status, 200, "{href} -> {target}");
     }
+}
+
+/// A page of the test's own, served beside the listing (so the listing in its frame is
+/// same-origin and readable): once the listing at `src` has loaded, it measures each row, as
+/// laid out, and writes one line per row into `<pre id="measured">`: the row's link, the
+/// widths of its name and date cells, how many lines the name takes, and how many of the
+/// name's pieces (its text between two `<wbr>`) were broken across lines. The first line is
+/// the frame's width and its content's. The frame is a phone's 390 px wide, whatever the
+/// window (headless Chromium lays out a page without a screenshot at 500 px at least).
+fn measuring_page(src: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><style>
+body{{margin:0}}iframe{{display:block;border:0;width:390px;height:844px}}
+</style></head><body><iframe id="listing" src="{src}"></iframe><pre id="measured"></pre>
+<script>
+window.addEventListener("load", () => {{
+  const doc = document.getElementById("listing").contentDocument;
+  const lines = ["width " + doc.documentElement.clientWidth + " " + doc.documentElement.scrollWidth];
+  for (const row of doc.querySelectorAll("tbody tr")) {{
+    const link = row.cells[0].querySelector("a");
+    const time = row.querySelector("td.time");
+    if (!time.textContent) continue;
+    let broken = 0;
+    for (const node of link.childNodes) {{
+      if (node.nodeType !== Node.TEXT_NODE) continue;
+      const range = doc.createRange();
+      range.selectNodeContents(node);
+      if (range.getClientRects().length > 1) broken++;
+    }}
+    lines.push(["row", link.getAttribute("href"),
+      Math.round(row.cells[0].getBoundingClientRect().width),
+      Math.round(time.getBoundingClientRect().width),
+      new Set([...link.getClientRects()].map((r) => Math.round(r.top))).size,
+      broken].join(" "));
+  }}
+  document.getElementById("measured").textContent = lines.join("\n");
+}});
+</script></body></html>
+"#
+    )
+}
+
+/// On a phone's 390 px screen, the names get the width: each name cell is wider than its date
+/// cell, long names wrap onto several lines only between their words (after `-`, `_`, `.`, or
+/// inside camelCase), and nothing makes the page scroll sideways.
+#[test]
+fn browser_listing_on_a_phone_gives_the_names_the_width() {
+    let Some(browser) = chromium() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("files");
+    fs::create_dir_all(dir.join("holiday-photos-from-the-mountains-in-the-summer-of-2024"))
+        .unwrap();
+    let names = [
+        "quarterly-report-2024-final-version-for-the-board-meeting-in-december.pdf",
+        "nomserve-0.4.2-x86_64-unknown-linux-gnu-with-debug-symbols-and-docs.tar.gz",
+        "ReleaseNotesForTheNextVersionOfTheServerAndEveryChangeSinceTheLastOne.md",
+        "a.txt",
+    ];
+    for name in names {
+        fs::write(dir.join(name), vec![b'x'; 1_300_000]).unwrap();
+    }
+    fs::write(root.path().join("measure.html"), measuring_page("/files/")).unwrap();
+    let server = Server::with_args(root.path(), &["--list-dirs"]);
+    let (_keep, shots) = screenshot_dir();
+    let phone = "--window-size=390,844";
+
+    let shot = shots.join("listing-phone.png");
+    let screenshot = format!("--screenshot={}", shot.display());
+    let dom = dump_dom(&browser, &server.url("/files/"), &[&screenshot, phone]);
+    assert_eq!(rows(&dom).len(), names.len() + 1, "{dom}");
+    assert!(
+        fs::metadata(&shot).is_ok(),
+        "no screenshot at {}",
+        shot.display()
+    );
+
+    let dom = dump_dom(&browser, &server.url("/measure.html"), &[phone]);
+    let measured = dom
+        .split("<pre id=\"measured\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or_default();
+    let mut lines = measured.lines();
+    let width: Vec<u32> = lines
+        .next()
+        .unwrap_or_else(|| panic!("nothing measured:\n{dom}"))
+        .split(' ')
+        .skip(1)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        width[0] <= 400,
+        "the listing is {} px wide, not a phone's",
+        width[0]
+    );
+    assert!(
+        width[1] <= width[0],
+        "the listing scrolls sideways: {measured}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|line| line.split(' ').collect()).collect();
+    assert_eq!(rows.len(), names.len() + 1, "{measured}");
+    let mut wrapped = 0;
+    for row in &rows {
+        let [_, href, name, date, lines, broken] = row[..] else {
+            panic!("{row:?}")
+        };
+        let number = |text: &str| text.parse::<u32>().unwrap();
+        assert!(
+            number(name) > number(date),
+            "{href}: the name cell ({name} px) is not wider than the date ({date} px)"
+        );
+        assert_eq!(broken, "0", "{href} is broken inside a word: {measured}");
+        if number(lines) > 1 {
+            wrapped += 1;
+        }
+    }
+    assert!(wrapped >= 3, "the long names wrap: {measured}");
 }
 
 /// The helpers on the shapes the listing produces.

@@ -106,7 +106,7 @@ pub fn prepare(
     // Accept field is read only for an error: a success costs nothing here.
     let for_them = |response: Response| {
         if response.status >= 400 && prefers_html(&request.headers) {
-            error_page::for_people(response)
+            error_page::for_people(response, request.target.path())
         } else {
             response
         }
@@ -171,7 +171,7 @@ pub fn malformed(e: &Error) -> Response {
 pub fn malformed_head(e: &Error, received: &[u8]) -> Response {
     let response = malformed(e);
     if refused_head_prefers_html(received) {
-        error_page::for_people(response)
+        error_page::for_people(response, None)
     } else {
         response
     }

@@ -6,7 +6,9 @@
 //! ([`prefers_html`](super::negotiate::prefers_html): a browser navigating): the status as the
 //! title, a sentence saying what it means, the text as the precise reason when it says more
 //! than the status (for a 400, the rule, the byte and its offset), and a link to the site's
-//! home. The status and every other field are kept; a page an operator configured
+//! home, except on a page for the home itself (`/`), where the link would lead back to the
+//! same error (a site without an index file and listings off answers `/` with `404`). The
+//! status and every other field are kept; a page an operator configured
 //! (`--error-page`) is not text and is left alone. A request head the grammar refused gets a
 //! page too when its Accept, read leniently, asks for one
 //! ([`refused_head_prefers_html`](super::negotiate::refused_head_prefers_html)).
@@ -16,8 +18,10 @@ use super::response::{Body, Response};
 use super::writer::reason_phrase;
 use std::borrow::Cow;
 
-/// `response` as a page, when it is an error in text; else as it is.
-pub fn for_people(response: Response) -> Response {
+/// `response` as a page, when it is an error in text; else as it is. `path` is the request's
+/// path when it is known (`None` for a head that did not parse): the page for `/` has no
+/// link home.
+pub fn for_people(response: Response, path: Option<&str>) -> Response {
     let is_text = response.headers.iter().any(|(name, value)| {
         name.eq_ignore_ascii_case("content-type") && value.starts_with("text/plain")
     });
@@ -42,12 +46,16 @@ pub fn for_people(response: Response) -> Response {
         html::escape(text, &mut paragraphs);
         paragraphs.push_str("</p>\n");
     }
+    let home = if path == Some("/") {
+        ""
+    } else {
+        "<p><a href=\"/\">Back to the home page</a></p>\n"
+    };
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <h1>{title}</h1>\n{paragraphs}\
-         <p><a href=\"/\">Back to the home page</a></p>\n</main>\n</body>\n</html>\n"
+         <h1>{title}</h1>\n{paragraphs}{home}</main>\n</body>\n</html>\n"
     );
     let mut response = response;
     response
@@ -113,6 +121,7 @@ mod tests {
     fn a_text_error_becomes_a_page_with_its_status_meaning_and_a_way_home() {
         let page = for_people(
             Response::text(404, "Not Found").header("X-Content-Type-Options", "nosniff"),
+            Some("/missing"),
         );
         assert_eq!(page.status, 404);
         let html = body(&page);
@@ -136,14 +145,24 @@ mod tests {
             fields.iter().filter(|(n, _)| n == "Content-Type").count(),
             1
         );
-        let hostile = for_people(Response::text(400, "bad <script>&\"'"));
+        let hostile = for_people(Response::text(400, "bad <script>&\"'"), None);
         assert!(body(&hostile).contains(
             "<p class=\"meaning\">The server could not make sense of the request your \
              browser sent.</p>\n<p class=\"reason\">bad &lt;script&gt;&amp;&quot;&#39;</p>"
         ));
-        let unlisted = body(&for_people(Response::text(418, "short and stout")));
+        let unlisted = body(&for_people(Response::text(418, "short and stout"), None));
         assert!(!unlisted.contains("class=\"meaning\""), "{unlisted}");
         assert!(unlisted.contains("<p class=\"reason\">short and stout</p>"));
+    }
+
+    /// The page for the home itself has no link home: it would lead back to the same error.
+    #[test]
+    fn the_page_for_the_home_has_no_link_to_itself() {
+        let at_home = body(&for_people(Response::text(404, "Not Found"), Some("/")));
+        assert!(at_home.contains("<h1>404 Not Found</h1>"), "{at_home}");
+        assert!(!at_home.contains("<a "), "{at_home}");
+        let elsewhere = body(&for_people(Response::text(404, "Not Found"), Some("/a/")));
+        assert!(elsewhere.contains("<a href=\"/\">Back to the home page</a>"));
     }
 
     /// A grammar error's sentence reaches the page whole, its byte escaped like the rest.
@@ -156,7 +175,7 @@ mod tests {
             &nomserve_grammar::Limits::default(),
         )
         .unwrap_err();
-        let page = for_people(Response::text(400, format!("{error}\n")));
+        let page = for_people(Response::text(400, format!("{error}\n")), None);
         let html = body(&page);
         assert!(
             html.contains(
@@ -169,10 +188,10 @@ mod tests {
 
     #[test]
     fn successes_and_pages_already_made_are_left_alone() {
-        assert_eq!(body(&for_people(Response::text(200, "fine"))), "fine");
+        assert_eq!(body(&for_people(Response::text(200, "fine"), None)), "fine");
         let made = Response::new(404)
             .header("Content-Type", "text/html; charset=utf-8")
             .body(Body::Bytes(Cow::Borrowed(b"<h1>custom</h1>")));
-        assert_eq!(body(&for_people(made)), "<h1>custom</h1>");
+        assert_eq!(body(&for_people(made, None)), "<h1>custom</h1>");
     }
 }

@@ -14,9 +14,10 @@
 //! Only what a request could fetch is listed: each name is put through the server's own
 //! rules ([`decode_path`] of the link it would get, then [`map::map_path`]), so a name with
 //! CR, LF, TAB or `\`, or a dot-name with dotfiles hidden, is left out rather than shown with
-//! a link that answers `400` or `404`. For the same reason, with auth areas, an entry the
-//! client may not be served is left out of what it is shown ([`shown`]), and the listing
-//! kept is the whole one: it is filtered per request.
+//! a link that answers `400` or `404`; the page says how many names were left out for their
+//! bytes (not those the dotfiles rule hides). For the same reason, with auth areas, an entry
+//! the client may not be served is left out of what it is shown ([`shown`]), and not
+//! counted; the listing kept is the whole one: it is filtered per request.
 
 mod render;
 
@@ -78,7 +79,10 @@ pub(super) struct Entry {
 #[derive(Debug, Default)]
 struct Read {
     entries: Vec<Entry>,
-    /// More than [`MAX_ENTRIES`] servable entries: the rest were not read.
+    /// The names no request could carry (neither [`servable`] nor [`hidden`]), to say how
+    /// many were left out.
+    unwritable: Vec<Vec<u8>>,
+    /// More than [`MAX_ENTRIES`] entries and unwritable names: the rest were not read.
     truncated: bool,
     /// Every entry was reached without a symlink and every file has one link, so a change
     /// to any of them is seen by the watch of this directory (inotify reports a change to a
@@ -134,7 +138,7 @@ fn links(stat: &rustix::fs::Stat) -> u64 {
 /// it is at the root, is not listed with dotfiles hidden, as nginx's autoindex lists no
 /// dot-name.
 fn servable(name: &[u8], dotfiles: bool) -> bool {
-    if !dotfiles && name.first() == Some(&b'.') {
+    if hidden(name, dotfiles) {
         return false;
     }
     let mut link = String::from("/");
@@ -145,13 +149,21 @@ fn servable(name: &[u8], dotfiles: bool) -> bool {
     })
 }
 
+/// Whether `name` is left out by the server's rules rather than for its bytes: `.` and `..`,
+/// and any dot-name with dotfiles hidden. Any other name not [`servable`] is one no request
+/// could carry (it holds a control character or `\`): such a name is counted, so that the
+/// page can say how many were left out, where a hidden one is not.
+fn hidden(name: &[u8], dotfiles: bool) -> bool {
+    name == b"." || name == b".." || (!dotfiles && name.first() == Some(&b'.'))
+}
+
 /// Reads the entries of `dir`, the directory at `rel` beneath the root. Lists only what the
 /// handler would serve ([`servable`]): regular files and directories, reached the way a
 /// request would reach them (a symlink that leaves the root, or any symlink under the
 /// walking fallback, is left out; with dotfiles hidden, so is one that resolves to a
 /// dot-name, which `beneath` refuses). An entry that is not a symlink is looked at with one
 /// `statat` beside it in `dir`; a symlink is resolved beneath the root. Stops after
-/// [`MAX_ENTRIES`]. The order is the file system's. With `resolve`, a symlink's entry says
+/// [`MAX_ENTRIES`], the names no request could carry counted among them. The order is the file system's. With `resolve`, a symlink's entry says
 /// where it leads.
 fn read_entries(
     beneath: &Beneath,
@@ -166,12 +178,17 @@ fn read_entries(
     for entry in Dir::new(OwnedFd::from(dir.try_clone()?))? {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
-        if !servable(name, dotfiles) {
+        let listed = servable(name, dotfiles);
+        if !listed && hidden(name, dotfiles) {
             continue;
         }
-        if read.entries.len() == MAX_ENTRIES {
+        if read.entries.len() + read.unwritable.len() == MAX_ENTRIES {
             read.truncated = true;
             break;
+        }
+        if !listed {
+            read.unwritable.push(name.to_vec());
+            continue;
         }
         let Ok(stat) = statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW) else {
             continue;
@@ -304,7 +321,8 @@ pub(super) fn load(
         .fetch_add(1, Ordering::Relaxed);
     let ticket = files.watch_dir(rel);
     let read = read_entries(beneath, (dir, rel), dotfiles, resolve)?;
-    let listing = Arc::new(Listing::new(read.entries, read.truncated));
+    let listing =
+        Arc::new(Listing::new(read.entries, read.truncated).with_unwritable(read.unwritable));
     if ticket.is_empty() || !read.watchable {
         return Ok(listing);
     }
@@ -337,31 +355,39 @@ pub(super) fn load(
 /// the path a request for it would name (in the directory at `rel`, as requested), by where
 /// it is (in the directory at `real`, where `rel` led), and, for a symlink, by where it
 /// leads. A directory's paths end with `/`, as its link does.
+///
+/// After them, in the same vector, whether it shows each of the listing's unwritable names
+/// ([`Listing::unwritable`]), so that the count of names left out reveals none in an area:
+/// each is judged in both directories, as a file and as a directory, as its kind is not read.
 pub(super) fn shown(listing: &Listing, (rel, real): (&Path, &Path), gate: &dyn Gate) -> Vec<bool> {
     let asked = guard::form(rel, true);
     let found = (real != rel).then(|| guard::form(real, true));
-    let within = |dir: &Path, entry: &Entry| {
+    let within = |dir: &Path, name: &[u8], is_dir: bool| {
         let mut path = dir.as_os_str().to_owned();
-        path.push(OsStr::from_bytes(&entry.name));
-        if entry.is_dir {
+        path.push(OsStr::from_bytes(name));
+        if is_dir {
             path.push("/");
         }
         PathBuf::from(path)
     };
-    listing
-        .entries()
+    let shows = |name: &[u8], is_dir: bool| {
+        gate.shows(&within(&asked, name, is_dir))
+            && found
+                .as_deref()
+                .is_none_or(|dir| gate.shows(&within(dir, name, is_dir)))
+    };
+    let entries = listing.entries().iter().map(|entry| {
+        shows(&entry.name, entry.is_dir)
+            && entry
+                .target
+                .as_deref()
+                .is_none_or(|target| gate.shows(target))
+    });
+    let unwritable = listing
+        .unwritable()
         .iter()
-        .map(|entry| {
-            gate.shows(&within(&asked, entry))
-                && found
-                    .as_deref()
-                    .is_none_or(|dir| gate.shows(&within(dir, entry)))
-                && entry
-                    .target
-                    .as_deref()
-                    .is_none_or(|target| gate.shows(target))
-        })
-        .collect()
+        .map(|name| shows(name, false) && shows(name, true));
+    entries.chain(unwritable).collect()
 }
 
 /// The column a listing is sorted by (`?sort=`).

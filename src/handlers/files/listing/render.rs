@@ -14,6 +14,13 @@ use std::fmt::Write as _;
 /// The style of the page: light, and dark when the reader's system prefers it
 /// (`prefers-color-scheme`, Media Queries Level 5 §11.5). Inline, as the page's
 /// Content-Security-Policy allows styles only there.
+///
+/// Names wrap where [`breakable`] put a `<wbr>`, between their words; `overflow-wrap:
+/// anywhere` only breaks a single word wider than the whole column, which would otherwise
+/// push the page sideways. The name column gets what the size and date leave: on a screen
+/// narrower than 600 px (a phone), where that would be a few characters, each row becomes a
+/// grid with the name across the width and the date and size on a line below it, and the
+/// column headers a row of sort links.
 const STYLE: &str = "\
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--link:#0969da;\
 --line:#d1d9e0;--hover:#f6f8fa}\
@@ -25,11 +32,19 @@ h1{font-size:1.25em;font-weight:600;margin:0 0 1em;overflow-wrap:anywhere}\
 a{color:var(--link);text-decoration:none}a:hover{text-decoration:underline}\
 table{border-collapse:collapse;width:100%;max-width:64em}\
 th,td{padding:.3em .8em;text-align:left;border-bottom:1px solid var(--line)}\
-th a{color:var(--fg)}td:first-child{overflow-wrap:anywhere}\
+th a{color:var(--fg)}td:first-child{word-break:normal;overflow-wrap:anywhere}\
 .size{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 .time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 tbody tr:hover td{background:var(--hover)}tr.dir a{font-weight:600}\
-p,nav.pages{color:var(--muted)}nav.pages a,nav.pages strong{margin:0 .3em}";
+p,nav.pages{color:var(--muted)}nav.pages a,nav.pages strong{margin:0 .3em}\
+@media (max-width:600px){body{padding:1em}table,tbody{display:block}\
+thead{display:block;border-bottom:1px solid var(--line)}\
+thead tr{display:flex;flex-wrap:wrap;gap:0 1.2em}th{border:0;padding:.3em 0}\
+tbody tr{display:grid;grid-template-columns:minmax(0,1fr) auto;column-gap:1em;\
+padding:.4em 0;border-bottom:1px solid var(--line)}td{border:0;padding:0}\
+td:first-child{grid-column:1/-1}td.time{grid-row:2;grid-column:1;font-size:.85em}\
+td.size{grid-row:2;grid-column:2;font-size:.85em;color:var(--muted)}td:empty{display:none}\
+tbody tr:hover{background:var(--hover)}}";
 
 /// A directory's listing, ready to render.
 #[derive(Debug)]
@@ -42,6 +57,8 @@ pub(in crate::handlers::files) struct Listing {
     orders: [Vec<u32>; 3],
     /// How many rows are directories (they lead every order).
     dirs: usize,
+    /// The names left out because no request could carry them: only counted on the page.
+    unwritable: Vec<Vec<u8>>,
     /// The directory holds more than [`MAX_ENTRIES`] entries that could be listed.
     truncated: bool,
 }
@@ -91,13 +108,28 @@ impl Listing {
             rows,
             orders,
             dirs,
+            unwritable: Vec::new(),
             truncated,
         }
     }
 
-    /// How many entries are listed.
+    /// The listing with `names`, names left out because no request could carry them: the
+    /// page says how many of them the client is shown.
+    pub(super) fn with_unwritable(self, names: Vec<Vec<u8>>) -> Listing {
+        Listing {
+            unwritable: names,
+            ..self
+        }
+    }
+
+    /// How many entries are kept: those listed and the unwritable names.
     pub(super) fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len() + self.unwritable.len()
+    }
+
+    /// The names left out because no request could carry them.
+    pub(super) fn unwritable(&self) -> &[Vec<u8>] {
+        &self.unwritable
     }
 
     /// The entries, in the order [`Listing::new`] was given them.
@@ -176,7 +208,9 @@ impl Listing {
     /// entry by a relative reference of one percent-encoded segment (`/` after a
     /// directory), shows a file's size in binary units with the exact bytes in its `title`,
     /// and the modification time in the server's local time, machine-readable in its
-    /// `<time datetime>` (UTC). A row `../` leads up, except at the root.
+    /// `<time datetime>` (UTC). A row `../` leads up, except at the root. Below the table,
+    /// the counts, and how many of the names no request could carry the client is `shown`
+    /// (they follow the entries in `shown`), so that no name is left out silently.
     pub(super) fn html(&self, segments: &[&[u8]], view: View, shown: Option<&[bool]>) -> String {
         let mut title = String::from("/");
         for segment in segments {
@@ -240,6 +274,22 @@ impl Listing {
             files,
             if files == 1 { "file" } else { "files" }
         );
+        let unwritable = match shown {
+            None => self.unwritable.len(),
+            Some(shown) => shown
+                .iter()
+                .skip(self.entries.len())
+                .filter(|shown| **shown)
+                .count(),
+        };
+        if unwritable > 0 {
+            let _ = writeln!(
+                page,
+                "<p>{unwritable} {} could not be written in a URL and {} not shown.</p>",
+                if unwritable == 1 { "name" } else { "names" },
+                if unwritable == 1 { "is" } else { "are" },
+            );
+        }
         if self.truncated {
             let _ = writeln!(
                 page,
@@ -293,7 +343,7 @@ impl Row {
         encode_segment(&entry.name, &mut href);
         let name = String::from_utf8_lossy(&entry.name);
         let mut text = String::new();
-        html::escape(&name, &mut text);
+        breakable(&name, &mut text);
         let slash = if entry.is_dir { "/" } else { "" };
         let time = Timestamp::from_second(entry.modified).unwrap_or(Timestamp::UNIX_EPOCH);
         let zoned = time.to_zoned(tz.clone());
@@ -329,24 +379,51 @@ impl Row {
     }
 }
 
+/// Appends `name` to `out`, HTML-escaped, with a `<wbr>` (a line break opportunity, HTML
+/// §4.5.29) after each run of separators (`-`, `_`, `.`) between two words of it and between
+/// a lowercase and an uppercase letter (camelCase): a long name then wraps between its words
+/// rather than inside one. A leading or trailing separator (`.env`) gets none, and nor does
+/// the last `.`, so that an extension stays with the word before it (`linux.tar.gz` wraps as
+/// `linux.` and `tar.gz`, never leaves `gz` alone on a line).
+fn breakable(name: &str, out: &mut String) {
+    let separator = |c: char| matches!(c, '-' | '_' | '.');
+    let extension = name.rfind('.');
+    let mut word = false;
+    let mut previous = None;
+    let mut chars = name.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if previous.is_some_and(|p: char| p.is_lowercase() && c.is_uppercase()) {
+            out.push_str("<wbr>");
+        }
+        html::escape(c.encode_utf8(&mut [0; 4]), out);
+        let before_word = chars.peek().is_some_and(|&(_, next)| !separator(next));
+        if separator(c) && word && before_word && Some(at) != extension {
+            out.push_str("<wbr>");
+        }
+        word |= !separator(c);
+        previous = Some(c);
+    }
+}
+
 /// The breadcrumbs of the directory with `segments`: `/`, then each segment and `/`, every
-/// ancestor a link to itself and the directory itself plain text.
+/// ancestor a link to itself and the directory itself plain text. Each `/` ends with a `<wbr>`
+/// and each segment is [`breakable`], so a long path wraps between its parts.
 fn breadcrumbs(segments: &[&[u8]], out: &mut String) {
     if segments.is_empty() {
         out.push_str("<span aria-current=\"page\">/</span>");
         return;
     }
-    out.push_str("<a href=\"/\">/</a>");
+    out.push_str("<a href=\"/\">/</a><wbr>");
     let mut href = String::from("/");
     for (i, segment) in segments.iter().enumerate() {
         encode_segment(segment, &mut href);
         href.push('/');
         let mut text = String::new();
-        html::escape(&String::from_utf8_lossy(segment), &mut text);
+        breakable(&String::from_utf8_lossy(segment), &mut text);
         if i + 1 == segments.len() {
             let _ = write!(out, "<span aria-current=\"page\">{text}/</span>");
         } else {
-            let _ = write!(out, "<a href=\"{href}\">{text}/</a>");
+            let _ = write!(out, "<a href=\"{href}\">{text}/</a><wbr>");
         }
     }
 }
@@ -505,6 +582,30 @@ mod tests {
     }
 
     #[test]
+    fn names_break_between_their_words() {
+        let broken = |name: &str| {
+            let mut out = String::new();
+            breakable(name, &mut out);
+            out
+        };
+        assert_eq!(
+            broken("my-long_file.name.tar.gz"),
+            "my-<wbr>long_<wbr>file.<wbr>name.<wbr>tar.gz"
+        );
+        assert_eq!(broken("readMe--Now"), "read<wbr>Me--<wbr>Now");
+        assert_eq!(broken(".env"), ".env");
+        assert_eq!(broken("..a.."), "..a..");
+        assert_eq!(broken("x-"), "x-");
+        assert_eq!(broken("<b>.&.x"), "&lt;b&gt;.<wbr>&amp;.x");
+        assert_eq!(broken("a.txt"), "a.txt");
+        assert_eq!(
+            broken("caf\u{e9}.\u{c9}t\u{e9}.x"),
+            "caf\u{e9}.<wbr>\u{c9}t\u{e9}.x"
+        );
+        assert_eq!(broken("HTTPServer"), "HTTPServer");
+    }
+
+    #[test]
     fn human_sizes() {
         for (bytes, text) in [
             (0, "0 B"),
@@ -567,7 +668,7 @@ mod tests {
         assert!(page.contains("href=\"bad%FF\">bad\u{fffd}</a>"));
         assert!(page.contains("<title>Index of /&lt;i&gt;/a b/</title>"));
         assert!(page.contains(
-            "<h1>Index of <a href=\"/\">/</a><a href=\"/%3Ci%3E/\">&lt;i&gt;/</a>\
+            "<h1>Index of <a href=\"/\">/</a><wbr><a href=\"/%3Ci%3E/\">&lt;i&gt;/</a><wbr>\
              <span aria-current=\"page\">a b/</span></h1>"
         ));
         let json = listing.json(NAME, None);
@@ -631,6 +732,35 @@ mod tests {
             first.contains("<a rel=\"next\" href=\"?sort=name&amp;order=asc&amp;page=2\">Next</a>")
         );
     }
+    /// The names no request could carry are counted below the table, those the gate hides
+    /// not; no such paragraph when there are none.
+    #[test]
+    fn names_left_out_are_counted() {
+        let listing = Listing::new(vec![entry(b"a", false, 0, 0)], false).with_unwritable(vec![
+            b"x\ny".to_vec(),
+            b"t\tz".to_vec(),
+            b"b\\s".to_vec(),
+        ]);
+        assert_eq!(listing.len(), 4);
+        let page = listing.html(&[], NAME, None);
+        assert!(
+            page.contains(
+                "<p>0 folders, 1 file</p>\n\
+                 <p>3 names could not be written in a URL and are not shown.</p>\n"
+            ),
+            "{page}"
+        );
+        let one = listing.html(&[], NAME, Some(&[true, false, true, false]));
+        assert!(
+            one.contains("<p>1 name could not be written in a URL and is not shown.</p>"),
+            "{one}"
+        );
+        let none = listing.html(&[], NAME, Some(&[true, false, false, false]));
+        assert!(!none.contains("URL"), "{none}");
+        let plain = Listing::new(vec![entry(b"a", false, 0, 0)], false);
+        assert!(!plain.html(&[], NAME, None).contains("URL"));
+    }
+
     /// Only the shown entries are rendered, paged and counted, in the same order.
     #[test]
     fn only_what_is_shown() {
