@@ -107,7 +107,7 @@ pub struct Args {
 
     /// The document root: the directory whose files are served.
     ///
-    /// Relative to the working directory; the folder argument DIR takes precedence.
+    /// The folder argument DIR takes precedence over it.
     #[arg(
         long,
         value_name = "DIR",
