@@ -246,3 +246,119 @@ fn the_ipv6_wildcard_alone_lists_and_serves_ipv4_too() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{url}");
     }
 }
+
+/// The headings of `--help`, in order.
+const HEADINGS: [&str; 6] = [
+    "Serving:",
+    "Site rules:",
+    "HTTPS:",
+    "Limits and timeouts:",
+    "Logging and metrics:",
+    "Operations:",
+];
+
+/// What `nomserve FLAG` prints for a terminal of 80 columns (`-h` or `--help`).
+fn help(flag: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nomserve"))
+        .arg(flag)
+        .env("COLUMNS", "80")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The flags the README's generated table lists (the unit test in src/settings/cli/
+/// keeps that table equal to the flags' definition): `--bind`, `-b`, `[DIR]`, ...
+fn flags_in_the_readme() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- BEGIN FLAGS")
+        .expect("the flag table's marker");
+    let end = readme
+        .find("<!-- END FLAGS -->")
+        .expect("the flag table's end");
+    let flags: Vec<String> = readme[start..end]
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .flat_map(|row| {
+            let cell = row.split(" |").next().unwrap_or_default();
+            cell.split(", ")
+                .map(|name| {
+                    name.trim_matches('`')
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(flags.len() > 40, "{flags:?}");
+    flags
+}
+
+#[test]
+fn short_help_fits_a_screen_one_line_a_flag() {
+    let short = help("-h");
+    let lines: Vec<&str> = short.lines().collect();
+    assert!(lines.len() <= 40, "{} lines:\n{short}", lines.len());
+    assert!(
+        lines.iter().all(|line| line.chars().count() <= 80),
+        "{short}"
+    );
+    // An indented line is a flag's: a help wrapped onto a second line would start with
+    // the spaces of its column.
+    for line in &lines {
+        if line.starts_with(' ') {
+            let start = line.trim_start();
+            assert!(
+                start.starts_with('-') || start.starts_with('['),
+                "{line:?}\n{short}"
+            );
+        }
+    }
+    for heading in HEADINGS.iter().filter(|h| **h != "Limits and timeouts:") {
+        assert!(lines.contains(heading), "{heading}\n{short}");
+    }
+    for flag in [
+        "--port",
+        "--bind",
+        "--list-dirs",
+        "--tls-cert",
+        "--config",
+        "[DIR]",
+    ] {
+        assert!(short.contains(flag), "{flag}\n{short}");
+    }
+    assert!(!short.contains("--max-connections"), "{short}");
+    assert!(short.contains("nomserve --help"), "{short}");
+}
+
+#[test]
+fn long_help_has_every_heading_every_flag_and_examples() {
+    let long = help("--help");
+    let lines: Vec<&str> = long.lines().collect();
+    let mut at = 0;
+    for heading in HEADINGS {
+        let found = lines.iter().position(|line| *line == heading);
+        let found = found.unwrap_or_else(|| panic!("{heading} missing:\n{long}"));
+        assert!(found > at, "{heading} out of order:\n{long}");
+        at = found;
+    }
+    for flag in flags_in_the_readme() {
+        assert!(long.contains(&flag), "{flag} missing:\n{long}");
+    }
+    let examples = &long[long.find("\nExamples:\n").expect("examples")..];
+    for example in [
+        "nomserve .",
+        "nomserve --list-dirs",
+        "--tls-cert cert.pem --tls-key key.pem",
+        "nomserve --config site.toml",
+    ] {
+        assert!(examples.contains(example), "{example}\n{examples}");
+    }
+    assert!(examples.contains("NOMSERVE_LIST_DIRS=true"), "{examples}");
+}
