@@ -5,15 +5,13 @@
 
 mod common;
 
-use common::{Exited, Server, TIMEOUT, run_to_exit, www};
+use common::{Server, run_command, run_to_exit, www};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 /// A syntactically plausible OpenSSH private key (`ssh-keygen`'s default format since 7.8):
 /// the server tells it by its label alone.
@@ -230,45 +228,6 @@ fn skip(reason: &str) {
         "{reason} (CI is set: failing)"
     );
     let _ = writeln!(std::io::stderr(), "SKIPPED: {reason}");
-}
-
-/// Runs `command` to its end (stdin closed, output read), failing the test after TIMEOUT.
-fn run_command(mut command: Command) -> Exited {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the command");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the command") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not exit within {TIMEOUT:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Exited {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
 }
 
 /// A port below the unprivileged range, as a user without CAP_NET_BIND_SERVICE: the message

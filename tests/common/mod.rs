@@ -324,14 +324,20 @@ pub struct Exited {
 /// exit on its own: for `--help`, `--version` and the ways it refuses to start. Fails the test
 /// (killing the server) if it is still running after [`TIMEOUT`].
 pub fn run_to_exit(args: &[&str]) -> Exited {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nomserve"))
-        .args(args)
-        .env("RUST_LOG", "info")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nomserve"));
+    command.args(args).env("RUST_LOG", "info");
+    run_command(command)
+}
+
+/// Runs `command` to its end (stdin closed, its output read) and waits for it to exit on its
+/// own; fails the test (killing it) if it is still running after [`TIMEOUT`].
+pub fn run_command(mut command: Command) -> Exited {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start the nomserve binary");
+        .expect("start the command");
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out = thread::spawn(move || {
@@ -346,13 +352,13 @@ pub fn run_to_exit(args: &[&str]) -> Exited {
     });
     let deadline = Instant::now() + TIMEOUT;
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for nomserve") {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
             break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("nomserve {args:?} did not exit within {TIMEOUT:?}");
+            panic!("{command:?} did not exit within {TIMEOUT:?}");
         }
         thread::sleep(Duration::from_millis(20));
     };
