@@ -38,6 +38,15 @@ impl Wake for Wakes {
     }
 }
 
+/// A new connection from a loopback client, accepted at `now`.
+fn connection(now: Instant) -> Conn {
+    Conn::new(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9),
+        TIMEOUTS,
+        now,
+    )
+}
+
 /// Does what `conn` asks at `now` until it wants bytes, parks or closes; returns what it
 /// sent and which of those it came to.
 fn until_stopped(conn: &mut Conn, ctx: &Context<'_>, now: Instant) -> (String, &'static str) {
@@ -80,11 +89,7 @@ fn a_request_parks_until_its_ticket_is_done() {
         waker: &waker,
     };
     let t0 = Instant::now();
-    let mut conn = Conn::new(
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9),
-        TIMEOUTS,
-        t0,
-    );
+    let mut conn = connection(t0);
     conn.read_buffer().extend_from_slice(WAIT_THEN_NEXT);
     assert_eq!(until_stopped(&mut conn, &ctx, t0), (String::new(), "park"));
     assert_eq!(conn.deadline(), Some(t0 + TIMEOUTS.header));
@@ -121,11 +126,7 @@ fn a_ticket_done_before_the_park_is_seen_at_once() {
         waker: &|| Waker::noop().clone(),
     };
     let t0 = Instant::now();
-    let mut conn = Conn::new(
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9),
-        TIMEOUTS,
-        t0,
-    );
+    let mut conn = connection(t0);
     conn.read_buffer().extend_from_slice(
         b"GET /next HTTP/1.1\r\nHost: x\r\n\r\nGET /wait HTTP/1.1\r\nHost: x\r\n\r\n",
     );
@@ -151,11 +152,7 @@ fn a_parked_request_gets_the_handlers_answer_at_its_deadline() {
         waker: &|| Waker::noop().clone(),
     };
     let t0 = Instant::now();
-    let mut conn = Conn::new(
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9),
-        TIMEOUTS,
-        t0,
-    );
+    let mut conn = connection(t0);
     conn.read_buffer().extend_from_slice(WAIT_THEN_NEXT);
     assert_eq!(until_stopped(&mut conn, &ctx, t0), (String::new(), "park"));
     let due = t0 + TIMEOUTS.header;
