@@ -1,7 +1,8 @@
-//! A worker's intake: the connections the accept loop hands over through the lane's inbox
-//! are registered with the worker's epoll instance and table, each in the clear or over TLS
-//! ([`Protocol`]). One admitted in place of an idle connection closes the longest-idle one
-//! first, or, if none is idle any more, is refused as the accept loop refuses.
+//! A worker's intake: the connections it accepted, and those other workers hand over through
+//! the lane's inbox, go into the worker's table, each in the clear or over TLS
+//! ([`Protocol`]), get a first turn at once, and join the epoll set if still open after it.
+//! One admitted in place of an idle connection closes the longest-idle one first, or, if none
+//! is idle any more, is refused as any refused connection is.
 
 use super::protocol::Protocol;
 use super::{Admitted, Entry, Worker};
@@ -14,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 impl Worker {
-    /// Registers the connections the accept loop handed over.
+    /// Takes in the connections other workers handed over.
     pub(super) fn take_inbox(&mut self) {
         let admitted = std::mem::take(
             &mut *self
@@ -24,22 +25,27 @@ impl Worker {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         for admitted in admitted {
-            if admitted
-                .evict
-                .as_ref()
-                .is_some_and(|victim| !self.evict_idle(victim))
-            {
-                self.refuse(admitted);
-                continue;
-            }
-            self.register(admitted);
+            self.take_in(admitted);
         }
     }
 
-    /// Answers 503 to a connection for which no idle one could make room, as the accept
-    /// loop answers the connections it refuses ([`crate::server::Server::admit`]): at once
-    /// in the clear; over TLS, after the handshake, or without a word past
-    /// [`limits::REFUSING`].
+    /// Takes in a connection counted open on this worker: closes an idle one first if it
+    /// takes its place (refusing it if none is idle any more), then serves it.
+    pub(super) fn take_in(&mut self, admitted: Admitted) {
+        if admitted
+            .evict
+            .as_ref()
+            .is_some_and(|victim| !self.evict_idle(victim))
+        {
+            self.refuse(admitted);
+            return;
+        }
+        self.register(admitted);
+    }
+
+    /// Answers 503 to a connection for which no idle one could make room, as any refused
+    /// connection is answered: at once in the clear; over TLS, after the handshake, or
+    /// without a word past [`limits::REFUSING`].
     fn refuse(&mut self, admitted: Admitted) {
         let Admitted {
             stream, peer, slot, ..
@@ -93,6 +99,12 @@ impl Worker {
         true
     }
 
+    /// Puts the connection in the table and gives it a first turn at once (its request is
+    /// usually there already), then watches its socket if it is still open: edge-triggered,
+    /// both directions, once for its whole life. Registering after the turn costs no event
+    /// for what the turn already read, and a connection closed by its first turn no
+    /// `epoll_ctl` at all; what arrives between the turn and the registration is reported by
+    /// the registration itself (epoll reports a socket's readiness when it is added).
     fn register(&mut self, admitted: Admitted) {
         let Admitted {
             stream,
@@ -101,28 +113,10 @@ impl Worker {
             refusal,
             ..
         } = admitted;
-        let token = self.table.reserve();
-        let flags = epoll::EventFlags::IN
-            | epoll::EventFlags::OUT
-            | epoll::EventFlags::RDHUP
-            | epoll::EventFlags::ET;
-        if let Err(e) = epoll::add(
-            &self.epoll,
-            &stream,
-            epoll::EventData::new_u64(token),
-            flags,
-        ) {
-            log::warn!("{peer}: cannot watch the connection: {e}; closing it");
-            self.table.release(token);
-            self.lane.open.fetch_sub(1, Ordering::Relaxed);
-            return;
-        }
         let protocol = match Protocol::new(self.shared.tls.as_ref()) {
             Ok(protocol) => protocol,
             Err(e) => {
                 log::warn!("{peer}: cannot start a TLS session: {e}; closing");
-                let _ = epoll::delete(&self.epoll, &stream);
-                self.table.release(token);
                 self.lane.open.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
@@ -134,24 +128,37 @@ impl Worker {
         if !self.shared.recorded {
             conn.set_unrecorded();
         }
-        self.table.fill(
-            token,
-            Entry {
-                slot,
-                awaiting_proxy: self.shared.proxy_protocol,
-                stream,
-                conn,
-                protocol,
-                ready: Readiness {
-                    readable: false,
-                    writable: true,
-                    peer_shut: false,
-                },
-                queued: false,
-                timer: None,
-                idle: false,
+        let token = self.table.insert(Entry {
+            slot,
+            awaiting_proxy: self.shared.proxy_protocol,
+            stream,
+            conn,
+            protocol,
+            ready: Readiness {
+                readable: true,
+                writable: true,
+                peer_shut: false,
             },
-        );
-        self.settle(token);
+            queued: false,
+            timer: None,
+            idle: false,
+        });
+        self.turn(token);
+        let Some(entry) = self.table.get_mut(token) else {
+            return;
+        };
+        let flags = epoll::EventFlags::IN
+            | epoll::EventFlags::OUT
+            | epoll::EventFlags::RDHUP
+            | epoll::EventFlags::ET;
+        if let Err(e) = epoll::add(
+            &self.epoll,
+            &entry.stream,
+            epoll::EventData::new_u64(token),
+            flags,
+        ) {
+            log::warn!("{peer}: cannot watch the connection: {e}; closing it");
+            self.remove(token);
+        }
     }
 }

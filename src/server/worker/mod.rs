@@ -1,24 +1,26 @@
 //! A worker: one thread with its own epoll instance, serving the connections handed to it.
 //!
-//! Each connection belongs to one worker for its whole life. It is registered once,
+//! Each worker accepts connections from the listening sockets it shares with the others
+//! ([`accept`]) and serves them itself. Each connection belongs to one worker for its whole
+//! life. It is registered once,
 //! edge-triggered for both directions, and never re-armed: the worker learns of each change
 //! of readiness once and keeps what it learned in the connection's [`Readiness`]. Nothing on
 //! a request's path is shared with another worker: the connections, their deadlines and the
-//! run queue are the worker's own, so no lock is taken per request. (The accept loop hands
-//! new connections over through the worker's inbox, a lock held for a push; the counts the
-//! accept loop reads to balance the workers are atomics.)
+//! run queue are the worker's own, so no lock is taken per request. (A connection admitted in
+//! place of another worker's idle one is handed to that worker through its inbox, a lock
+//! held for a push; the counts the workers read of each other are atomics.)
 //!
 //! The loop: wait for events (not at all while connections are queued to run, else until the
-//! nearest deadline), note what each event says and queue its connection, take new
-//! connections from the inbox, expire those whose deadline passed, then give every queued
+//! nearest deadline), note what each event says and queue its connection, accept the clients
+//! waiting, take new connections from the inbox, expire those whose deadline passed, then give every queued
 //! connection one turn. A turn reads the connection's PROXY header first, if it has one to
 //! read ([`preface`]), then runs its protocol's transport ([`protocol`]). A turn that spends
 //! its budget with work left queues its connection again, behind the others: one busy client
 //! cannot starve the rest.
 //!
-//! The parts: [`inbox`] takes new connections in, [`table`] keeps them by token, [`preface`]
+//! The parts: [`accept`] accepts and admits new connections, [`inbox`] takes them in, [`table`] keeps them by token, [`preface`]
 //! reads the PROXY header, [`protocol`] runs a turn in the clear or over TLS, [`shared`] is
-//! what the accept loop and the workers share.
+//! what the workers share.
 //!
 //! Handlers are plain blocking functions: while one runs, the worker's other connections
 //! wait, as in nginx's workers. They read local files; no handler waits on a client. Slow
@@ -26,6 +28,7 @@
 //! queued again when the work's thread wakes it through the worker's
 //! [`Bell`](crate::server::wake::Bell).
 
+mod accept;
 mod inbox;
 mod preface;
 mod protocol;
@@ -36,7 +39,8 @@ pub use shared::{Admitted, Lane, Shared};
 
 use crate::conn::{Conn, Context};
 use crate::handlers::Handler;
-use crate::server::limits::Slot;
+use crate::server::limits::{Limits, Slot};
+use crate::server::listeners::Listener;
 use crate::server::tls::RECORD;
 use crate::server::transport::{Readiness, Turn};
 use preface::Preface;
@@ -57,17 +61,24 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// Events taken per `epoll_wait`.
 const EVENTS: usize = 64;
 
-/// Starts `threads` workers; returns their lanes. Fails if a thread, an epoll instance or an
-/// eventfd cannot be created.
-pub fn spawn(threads: usize, shared: &Arc<Shared>) -> std::io::Result<Vec<Arc<Lane>>> {
-    let mut lanes = Vec::with_capacity(threads);
-    for i in 0..threads {
-        let worker = Worker::new(shared)?;
-        let lane = Arc::clone(&worker.lane);
+/// Starts `threads` workers accepting from `listeners` under `limits`; returns their lanes.
+/// Fails if a thread, an epoll instance or an eventfd cannot be created, or a listening
+/// socket cannot be watched.
+pub fn spawn(
+    threads: usize,
+    shared: &Arc<Shared>,
+    listeners: &Arc<[Listener]>,
+    limits: &Arc<Limits>,
+) -> std::io::Result<Arc<[Arc<Lane>]>> {
+    let lanes: Arc<[Arc<Lane>]> = (0..threads)
+        .map(|_| Lane::new().map(Arc::new))
+        .collect::<std::io::Result<_>>()?;
+    for index in 0..threads {
+        let mut worker = Worker::new(shared, &lanes, index, limits)?;
+        worker.watch(listeners)?;
         std::thread::Builder::new()
-            .name(format!("worker-{i}"))
+            .name(format!("worker-{index}"))
             .spawn(move || worker.run())?;
-        lanes.push(lane);
     }
     Ok(lanes)
 }
@@ -97,8 +108,16 @@ struct Worker {
     handler: Arc<dyn Handler>,
     handler_generation: u64,
     lane: Arc<Lane>,
+    /// Which of `lanes` is this worker's.
+    index: usize,
+    /// Every worker's lane, this one's included: a connection admitted in place of another
+    /// worker's idle one goes through that worker's.
+    lanes: Arc<[Arc<Lane>]>,
     shared: Arc<Shared>,
+    limits: Arc<Limits>,
     epoll: OwnedFd,
+    /// What the worker accepts from ([`accept`]).
+    accepting: accept::Accepting,
     /// The connections, by token.
     table: Table<Entry>,
     /// Connections with work that needs no event, in turn order.
@@ -114,10 +133,18 @@ struct Worker {
 }
 
 impl Worker {
-    /// A worker serving under `shared`, with its lane, its epoll instance and its bell in
-    /// it. Fails if the epoll instance or the bell's eventfd cannot be created.
-    fn new(shared: &Arc<Shared>) -> std::io::Result<Worker> {
-        let lane = Arc::new(Lane::new()?);
+    /// The worker `index` of `lanes`, serving under `shared` and `limits`, with its bell in
+    /// its epoll instance. Fails if the epoll instance or a spare descriptor cannot be had.
+    fn new(
+        shared: &Arc<Shared>,
+        lanes: &Arc<[Arc<Lane>]>,
+        index: usize,
+        limits: &Arc<Limits>,
+    ) -> std::io::Result<Worker> {
+        let lane = lanes
+            .get(index)
+            .map(Arc::clone)
+            .ok_or_else(|| std::io::Error::other("no lane for the worker"))?;
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(
             &epoll,
@@ -125,13 +152,18 @@ impl Worker {
             epoll::EventData::new_u64(WAKE_TOKEN),
             epoll::EventFlags::IN,
         )?;
+        let accepting = accept::Accepting::new(&lane)?;
         let (handler, handler_generation) = shared.handler();
         Ok(Worker {
             handler,
             handler_generation,
             lane,
+            index,
+            lanes: Arc::clone(lanes),
             shared: Arc::clone(shared),
+            limits: Arc::clone(limits),
             epoll,
+            accepting,
             table: Table::new(),
             run: VecDeque::new(),
             timers: BinaryHeap::new(),
@@ -149,6 +181,7 @@ impl Worker {
         loop {
             if self.shared.shutting_down() && !self.draining {
                 self.draining = true;
+                self.stop_accepting();
                 self.close_quiet();
             }
             if self.draining && self.table.len() == 0 {
@@ -168,6 +201,8 @@ impl Worker {
                 let token = event.data.u64();
                 if token == WAKE_TOKEN {
                     woken = true;
+                } else if let Some(listener) = accept::listener_of(token) {
+                    self.accept_from(listener);
                 } else {
                     self.note(token, event.flags);
                 }
@@ -175,6 +210,7 @@ impl Worker {
             if woken {
                 self.answer_bell();
             }
+            self.resume_accepting();
             if self.shared.handler_generation.load(Ordering::Acquire) != self.handler_generation {
                 (self.handler, self.handler_generation) = self.shared.handler();
             }
@@ -185,7 +221,8 @@ impl Worker {
     }
 
     /// How long `epoll_wait` may wait: not at all while connections are queued to run, else
-    /// until the nearest deadline (rounded up to the millisecond), else without end.
+    /// until the nearest deadline or the end of a pause in accepting (rounded up to the
+    /// millisecond), else without end.
     fn wait_time(&self) -> Option<Timespec> {
         if !self.run.is_empty() {
             return Some(Timespec {
@@ -193,7 +230,11 @@ impl Worker {
                 tv_nsec: 0,
             });
         }
-        let Reverse((at, _)) = self.timers.peek()?;
+        let deadline = self.timers.peek().map(|Reverse((at, _))| *at);
+        let at = match (deadline, self.accepting.paused_until()) {
+            (Some(deadline), Some(paused)) => deadline.min(paused),
+            (at, None) | (None, at) => at?,
+        };
         let wait = at.saturating_duration_since(Instant::now());
         let millis = wait.as_nanos().div_ceil(1_000_000);
         Some(Timespec {

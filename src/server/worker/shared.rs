@@ -1,6 +1,5 @@
-//! What a worker shares with the accept loop and the other workers: the handler, the
-//! settings every connection is served under, and, per worker, the [`Lane`] the accept loop
-//! hands it connections through and reads its counts from.
+//! What the workers share: the handler, the settings every connection is served under, and,
+//! per worker, the [`Lane`] the others hand it connections through and read its counts from.
 
 use crate::conn::Timeouts;
 use crate::conn::client::TrustedProxies;
@@ -93,7 +92,7 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// A connection accepted and given a place under the limits, on its way to a worker.
+/// A connection accepted and given a place under the limits, on its way into a worker.
 #[derive(Debug)]
 pub struct Admitted {
     /// The socket (TCP or Unix stream), non-blocking.
@@ -111,8 +110,7 @@ pub struct Admitted {
     pub refusal: Option<&'static str>,
 }
 
-/// The side of a worker the accept loop sees: its inbox, the bell that wakes it, and its
-/// counts.
+/// The side of a worker the others see: its inbox, the bell that wakes it, and its counts.
 #[derive(Debug)]
 pub struct Lane {
     pub(super) inbox: Mutex<Vec<Admitted>>,
@@ -131,9 +129,16 @@ impl Lane {
         })
     }
 
-    /// Hands `admitted` to the worker and wakes it.
-    pub fn hand(&self, admitted: Admitted) {
+    /// Counts one more connection open on the worker (one it accepted itself, or one being
+    /// handed to it).
+    pub(super) fn count_open(&self) {
         self.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hands `admitted` to the worker (one admitted in place of its idle connection) and
+    /// wakes it.
+    pub fn hand(&self, admitted: Admitted) {
+        self.count_open();
         self.inbox
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

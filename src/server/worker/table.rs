@@ -30,10 +30,9 @@ impl<T> Table<T> {
         }
     }
 
-    /// Takes a free place (or a new one) for a new occupant, under a new generation; returns
-    /// its token. The place holds nothing until [`Table::fill`], and goes back with
-    /// [`Table::release`] if the occupant does not come.
-    pub fn reserve(&mut self) -> u64 {
+    /// Puts `entry` in a free place (or a new one), under a new generation; returns its
+    /// token.
+    pub fn insert(&mut self, entry: T) -> u64 {
         let index = match self.free.pop() {
             Some(index) => index as usize,
             None => {
@@ -45,26 +44,11 @@ impl<T> Table<T> {
         if let Some(generation) = self.generations.get_mut(index) {
             *generation = generation.wrapping_add(1);
         }
+        if let Some(place) = self.entries.get_mut(index) {
+            *place = Some(entry);
+            self.live += 1;
+        }
         self.token(index)
-    }
-
-    /// Puts `entry` in the place `token` reserved.
-    pub fn fill(&mut self, token: u64, entry: T) {
-        if !self.is_current(token) {
-            return;
-        }
-        if let Some(place) = self.entries.get_mut(index(token)) {
-            if place.replace(entry).is_none() {
-                self.live += 1;
-            }
-        }
-    }
-
-    /// Gives back a place reserved for an occupant that did not come.
-    pub fn release(&mut self, token: u64) {
-        if self.is_current(token) && self.entries.get(index(token)).is_some_and(Option::is_none) {
-            self.free.push(index(token) as u32);
-        }
     }
 
     /// The entry `token` names, unless the token is stale (its place was freed, or reused by
@@ -121,14 +105,7 @@ mod tests {
 
     fn with(names: &[&'static str]) -> (Table<&'static str>, Vec<u64>) {
         let mut table = Table::new();
-        let tokens = names
-            .iter()
-            .map(|name| {
-                let token = table.reserve();
-                table.fill(token, *name);
-                token
-            })
-            .collect();
+        let tokens = names.iter().map(|name| table.insert(*name)).collect();
         (table, tokens)
     }
 
@@ -147,8 +124,7 @@ mod tests {
     fn a_freed_place_is_reused_under_a_new_generation() {
         let (mut table, tokens) = with(&["a", "b"]);
         assert_eq!(table.remove(tokens[0]), Some("a"));
-        let successor = table.reserve();
-        table.fill(successor, "c");
+        let successor = table.insert("c");
         // The same place, another generation.
         assert_eq!(index(successor), index(tokens[0]));
         assert_ne!(successor, tokens[0]);
@@ -164,8 +140,7 @@ mod tests {
         assert_eq!(table.get_mut(tokens[0]), None);
         assert_eq!(table.remove(tokens[0]), None);
         // Nor once its place holds a later connection: that one stays.
-        let successor = table.reserve();
-        table.fill(successor, "b");
+        let successor = table.insert("b");
         assert_eq!(table.get_mut(tokens[0]), None);
         assert_eq!(table.remove(tokens[0]), None);
         assert_eq!(table.get_mut(successor), Some(&mut "b"));
@@ -173,33 +148,13 @@ mod tests {
     }
 
     #[test]
-    fn a_released_place_goes_back_without_an_entry() {
-        let mut table: Table<&str> = Table::new();
-        let token = table.reserve();
-        table.release(token);
-        assert_eq!(table.get_mut(token), None);
-        assert_eq!(table.len(), 0);
-        assert_eq!(table.iter().count(), 0);
-        let next = table.reserve();
-        assert_eq!(index(next), index(token));
-        assert_ne!(next, token);
-        // A stale token given back again does not free the place twice.
-        table.release(token);
-        table.fill(next, "a");
-        let other = table.reserve();
-        assert_ne!(index(other), index(next));
-    }
-
-    #[test]
     fn each_reuse_of_a_place_takes_the_next_generation() {
         let mut table: Table<u32> = Table::new();
-        let first = table.reserve();
-        table.fill(first, 0);
+        let first = table.insert(0);
         let mut last = first;
         for n in 1..5 {
             assert_eq!(table.remove(last), Some(n - 1));
-            last = table.reserve();
-            table.fill(last, n);
+            last = table.insert(n);
         }
         assert_eq!(index(last), index(first));
         assert_eq!(last >> 32, (first >> 32) + 4);

@@ -1,6 +1,7 @@
 //! A worker driven step by step on the test's own thread: connections are socket pairs
-//! handed through the lane as the accept loop hands them, events are noted as epoll would
-//! report them, and the run queue is run when the test says.
+//! handed through the lane as another worker hands them, or accepted from a Unix listening
+//! socket, events are noted as epoll would report them, and the run queue is run when the
+//! test says.
 
 use super::*;
 use crate::conn::client::TrustedProxies;
@@ -72,9 +73,16 @@ pub(super) fn responses(client: &mut UnixStream) -> usize {
 
 /// A worker of a server in the clear, and the limits its connections hold places under.
 fn worker(proxy_protocol: bool) -> (Worker, Arc<Limits>) {
+    let (mut workers, limits) = workers(1, 16, proxy_protocol);
+    (workers.remove(0), limits)
+}
+
+/// `threads` workers of one server in the clear, under limits of `max` connections, and
+/// the limits.
+fn workers(threads: usize, max: usize, proxy_protocol: bool) -> (Vec<Worker>, Arc<Limits>) {
     let config = Config {
-        threads: 1,
-        max_connections: 16,
+        threads,
+        max_connections: max,
         max_connections_per_ip: None,
         ipv6_prefix: 64,
         timeouts: TIMEOUTS,
@@ -84,11 +92,45 @@ fn worker(proxy_protocol: bool) -> (Worker, Arc<Limits>) {
         recorded: true,
     };
     let shared = Arc::new(Shared::new(Arc::new(Fine), &config, None));
-    let limits = Limits::new(config.max_connections, None, config.ipv6_prefix, 1);
-    (Worker::new(&shared).unwrap(), limits)
+    let limits = Limits::new(max, None, config.ipv6_prefix, threads);
+    let lanes: Arc<[Arc<Lane>]> = (0..threads)
+        .map(|_| Arc::new(Lane::new().unwrap()))
+        .collect();
+    let workers = (0..threads)
+        .map(|index| Worker::new(&shared, &lanes, index, &limits).unwrap())
+        .collect();
+    (workers, limits)
 }
 
-/// Hands the worker a connection as the accept loop does, and has it taken in; returns the
+/// A Unix listening socket in a temporary directory, watched by `workers`; the directory
+/// (kept alive with it) and the socket's path.
+fn listen(workers: &mut [Worker]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sock");
+    let listeners = crate::server::listeners::bind(
+        &[crate::server::listeners::Bind::Unix(path.clone())],
+        0,
+        0o600,
+    )
+    .unwrap();
+    for listener in &listeners {
+        rustix::io::ioctl_fionbio(listener.socket(), true).unwrap();
+    }
+    let listeners: Arc<[Listener]> = listeners.into();
+    for worker in workers {
+        worker.watch(&listeners).unwrap();
+    }
+    (dir, path)
+}
+
+/// A client of the listening socket at `path`, non-blocking as [`pair`]'s.
+fn dial(path: &std::path::Path) -> UnixStream {
+    let client = UnixStream::connect(path).unwrap();
+    client.set_nonblocking(true).unwrap();
+    client
+}
+
+/// Hands the worker a connection as another worker does, and has it taken in; returns the
 /// client's end and the connection's token.
 fn connect(worker: &mut Worker, limits: &Arc<Limits>) -> (UnixStream, u64) {
     let (stream, client) = pair();
@@ -235,4 +277,72 @@ fn a_bad_proxy_header_closes_the_connection() {
     assert_eq!(worker.table.len(), 0);
     assert_eq!(worker.lane.open(), 0);
     assert_eq!(responses(&mut client), 0, "closed without an answer");
+}
+
+#[test]
+fn an_accepted_request_already_there_is_answered_in_the_accepting_turn() {
+    let (mut workers, _limits) = workers(1, 16, false);
+    let (_dir, path) = listen(&mut workers);
+    let worker = &mut workers[0];
+    let mut client = dial(&path);
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    worker.accept_from(0);
+    // Served and closed within the accept: no event, no turn of the run queue.
+    assert_eq!(responses(&mut client), 1);
+    assert_eq!(worker.table.len(), 0);
+    assert_eq!(worker.lane.open(), 0);
+}
+
+#[test]
+fn an_accepted_connection_without_its_request_waits_for_it() {
+    let (mut workers, _limits) = workers(1, 16, false);
+    let (_dir, path) = listen(&mut workers);
+    let worker = &mut workers[0];
+    let mut client = dial(&path);
+    worker.accept_from(0);
+    assert_eq!(worker.table.len(), 1);
+    assert_eq!(worker.lane.open(), 1);
+    assert_eq!(worker.lane.idle(), 1, "waiting for its first request");
+    let token = worker.table.iter().map(|(token, _)| token).next().unwrap();
+    client.write_all(GET).unwrap();
+    worker.note(token, READABLE);
+    worker.run_queued();
+    assert_eq!(responses(&mut client), 1);
+    // Nothing else waits: accepting again takes no one.
+    worker.accept_from(0);
+    assert_eq!(worker.table.len(), 1);
+}
+
+#[test]
+fn a_newcomer_at_the_cap_goes_to_the_worker_holding_the_idle_connection() {
+    let (mut workers, _limits) = workers(2, 1, false);
+    let (_dir, path) = listen(&mut workers);
+    // The one place, held idle by worker 1.
+    let _idle = dial(&path);
+    workers[1].accept_from(0);
+    assert_eq!(workers[1].table.len(), 1);
+    assert_eq!(workers[1].lane.idle(), 1);
+    // Worker 0 accepts the next one: it takes the idle one's place, on worker 1.
+    let mut newcomer = dial(&path);
+    workers[0].accept_from(0);
+    assert_eq!(workers[0].table.len(), 0);
+    assert_eq!(workers[1].lane.open(), 2, "handed over");
+    workers[1].answer_bell();
+    assert_eq!(
+        workers[1].table.len(),
+        1,
+        "the idle one closed to make room"
+    );
+    let token = workers[1]
+        .table
+        .iter()
+        .map(|(token, _)| token)
+        .next()
+        .unwrap();
+    newcomer.write_all(GET).unwrap();
+    workers[1].note(token, READABLE);
+    workers[1].run_queued();
+    assert_eq!(responses(&mut newcomer), 1);
 }
