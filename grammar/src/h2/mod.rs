@@ -19,7 +19,8 @@
 //!
 //! let mut wire = Vec::new();
 //! write_rst_stream(&mut wire, 3, H2ErrorCode::Cancel);
-//! assert_eq!(parse_frame(&wire[..5], 16_384), Ok(ParsedFrame::Partial { needed: 8 }));
+//! assert_eq!(parse_frame(&wire[..5], 16_384), Ok(ParsedFrame::Partial { needed: 4 }));
+//! assert_eq!(parse_frame(&wire[..10], 16_384), Ok(ParsedFrame::Partial { needed: 3 }));
 //! assert_eq!(
 //!     parse_frame(&wire, 16_384),
 //!     Ok(ParsedFrame::Complete {
@@ -34,7 +35,13 @@
 mod error;
 mod frame;
 mod header;
+#[cfg(test)]
+mod refusals;
+#[cfg(test)]
+mod roundtrip;
 mod settings;
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub use error::{H2Error, H2ErrorCode, H2Rule};
