@@ -45,7 +45,7 @@ pub enum Frame<'a> {
     Ping {
         /// Whether this answers a PING of ours.
         ack: bool,
-        /// The 8 opaque bytes, to be echoed in the answer.
+        /// The 8 opaque bytes, to be echoed in the answer (copied: they are a `u64`'s size).
         opaque: [u8; 8],
     },
     /// GOAWAY (§6.8).
@@ -361,10 +361,11 @@ fn unpadded<'a>(
 ///   Weight (8),
 /// }
 /// ```
-/// RFC 9113 §6.3: the five bytes of priority fields, which HEADERS carries too (§6.2).
+/// RFC 9113 §6.3: exactly the five bytes of priority fields, which HEADERS carries too
+/// (§6.2); other lengths fail with `PriorityLength` at the Length field.
 fn priority_fields(input: &[u8]) -> Result<StreamPriority, Fail> {
     let parsed: nom::IResult<_, _, ()> = (be_u32, be_u8).parse(input);
-    let Ok((_, (dependency, weight))) = parsed else {
+    let Ok(([], (dependency, weight))) = parsed else {
         return fail(H2Rule::PriorityLength, 0);
     };
     Ok(StreamPriority {

@@ -145,3 +145,63 @@ proptest! {
         }
     }
 }
+
+/// The frames of `wire` as a connection reads them: bytes arrive in pieces of the given
+/// sizes (cycling), are buffered, and each whole frame is taken from the buffer's start.
+/// Frames are kept as their `Debug` text, since they borrow from the buffer.
+fn read_in_pieces(wire: &[u8], pieces: &[usize]) -> Vec<String> {
+    let mut frames = Vec::new();
+    let mut buffer = Vec::new();
+    let mut rest = wire;
+    let mut i = 0;
+    loop {
+        match parse_frame(&buffer, MAX) {
+            Ok(ParsedFrame::Complete { frame, consumed }) => {
+                frames.push(format!("{frame:?}"));
+                buffer.drain(..consumed);
+            }
+            Ok(ParsedFrame::Partial { needed }) => {
+                if rest.is_empty() {
+                    return frames;
+                }
+                let size = pieces
+                    .get(i % pieces.len().max(1))
+                    .copied()
+                    .unwrap_or(needed);
+                let (piece, after) = rest.split_at(size.clamp(1, rest.len()));
+                buffer.extend_from_slice(piece);
+                rest = after;
+                i += 1;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn frames_read_in_any_pieces_are_the_frames_written(
+        settings in proptest::collection::vec(setting(), 0..5),
+        data in proptest::collection::vec(any::<u8>(), 0..300),
+        opaque in any::<[u8; 8]>(),
+        code in code(),
+        pieces in proptest::collection::vec(1usize..40, 0..16),
+    ) {
+        let mut wire = Vec::new();
+        write_settings(&mut wire, &settings);
+        write_settings_ack(&mut wire);
+        FrameHeader::headers(1, 2, false, false).write(&mut wire);
+        wire.extend_from_slice(b"\x82\x84");
+        FrameHeader::continuation(1, 1, true).write(&mut wire);
+        wire.extend_from_slice(b"\x86");
+        FrameHeader::data(1, data.len() as u32, true).write(&mut wire);
+        wire.extend_from_slice(&data);
+        write_ping_ack(&mut wire, opaque);
+        write_window_update(&mut wire, 1, 1000);
+        write_rst_stream(&mut wire, 1, code);
+        write_goaway(&mut wire, 1, code, b"done");
+        let whole = read_in_pieces(&wire, &[wire.len()]);
+        prop_assert_eq!(whole.len(), 9);
+        prop_assert_eq!(read_in_pieces(&wire, &pieces), whole);
+    }
+}
