@@ -75,8 +75,8 @@ pub enum ParsedFrame<'a> {
 }
 
 /// Parses the frame at the start of `buf`, received by a server; `max_frame_size` is the
-/// SETTINGS_MAX_FRAME_SIZE we advertise (16 384 until our SETTINGS frame is acknowledged,
-/// §4.2, §6.5.3).
+/// SETTINGS_MAX_FRAME_SIZE we advertise (16 384, its initial value, unless our SETTINGS
+/// raise it; §4.2, §6.5.2).
 ///
 /// Contract: `buf` starts at a frame boundary (after the connection preface, §3.4). Returns:
 /// - `Complete { frame, consumed }`: `consumed` is 9 plus the frame's Length.
