@@ -6,7 +6,8 @@
 //! its section in the doc comment; the rules shared by several grammars (OWS, CRLF, token,
 //! quoted-string, decimal digits, field-line) are defined once, in `abnf.rs` and
 //! `fields.rs`, on the byte classes of `class.rs`, and every rule fails with the one
-//! internal failure type of `fail.rs`.
+//! internal failure type of `fail.rs`. HTTP/2's frame layer (RFC 9113 §4, §6) is written
+//! the same way, with its own error carrying the HTTP/2 error code: see [`parse_frame`].
 //!
 //! **Invalid fields, one policy.** A field that frames or routes the request (Host,
 //! Content-Length, Transfer-Encoding, Connection), like the request-line and the field-line
@@ -44,6 +45,7 @@ mod fail;
 mod fields;
 mod forwarded;
 mod framing;
+mod h2;
 mod path;
 mod proxy;
 mod query;
@@ -63,6 +65,12 @@ pub use date::{format_http_date, parse_http_date};
 pub use error::{Error, ErrorKind};
 pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
 pub use forwarded::{ForwardedElement, ForwardedNode, parse_forwarded};
+pub use h2::{
+    DataFrame, FRAME_HEADER_LEN, Frame, FrameHeader, FrameType, H2Error, H2ErrorCode, H2Rule,
+    HeadersFrame, MAX_GOAWAY_DEBUG_LEN, MAX_MAX_FRAME_SIZE, MAX_WINDOW_SIZE, MIN_MAX_FRAME_SIZE,
+    ParsedFrame, Setting, SettingsFrame, StreamPriority, parse_frame, write_goaway, write_ping_ack,
+    write_rst_stream, write_settings, write_settings_ack, write_window_update,
+};
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{
     MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,
