@@ -44,6 +44,7 @@ mod fail;
 mod fields;
 mod forwarded;
 mod framing;
+mod hpack;
 mod path;
 mod proxy;
 mod query;
@@ -63,6 +64,10 @@ pub use date::{format_http_date, parse_http_date};
 pub use error::{Error, ErrorKind};
 pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
 pub use forwarded::{ForwardedElement, ForwardedNode, parse_forwarded};
+pub use hpack::{
+    DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
+    HpackError, HpackErrorKind, INDEXED,
+};
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{
     MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,
