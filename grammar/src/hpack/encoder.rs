@@ -7,7 +7,8 @@
 //! - Fields whose value repeats from response to response on one connection ([`INDEXED`]:
 //!   `server`, `content-type`, `cache-control`, `vary`, `accept-ranges`, ...): the first time
 //!   a literal with incremental indexing (§6.2.1), and from then on one indexed octet while
-//!   the entry lasts.
+//!   the entry lasts; unless the field would take more than a quarter of the table, then a
+//!   literal without indexing.
 //! - Every other field, in particular those that change on every response
 //!   (`content-length`, `etag`, `last-modified`, `content-range`, `date`), a literal without
 //!   indexing (§6.2.2), its name indexed from the static table when it is there. Indexing
@@ -20,7 +21,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::dynamic::DynamicTable;
+use super::dynamic::{DynamicTable, ENTRY_OVERHEAD};
 use super::integer::encode_integer;
 use super::static_table;
 use super::string::encode_string;
@@ -145,12 +146,21 @@ impl HpackEncoder {
             (None, Some((index, _))) => static_index_end() + index as u32,
             (None, None) => 0,
         };
-        if INDEXED.contains(&name) {
+        if INDEXED.contains(&name) && self.worth_indexing(name, value) {
             literal(name_index, name, value, 0x40, 6, out);
             self.table.insert(name, value);
         } else {
             literal(name_index, name, value, 0x00, 4, out);
         }
+    }
+}
+
+impl HpackEncoder {
+    /// Whether a repeated field is small enough to index: at most a quarter of the table
+    /// (1024 octets of 4096), so that one long value (a content-security-policy, say) does
+    /// not evict every other entry each time it is sent.
+    fn worth_indexing(&self, name: &[u8], value: &[u8]) -> bool {
+        name.len() + value.len() + ENTRY_OVERHEAD <= self.table.max_size() / 4
     }
 }
 

@@ -373,6 +373,19 @@ fn repeated_fields_cost_one_octet_the_second_time() {
 }
 
 #[test]
+fn a_long_repeated_field_is_not_indexed() {
+    let mut encoder = HpackEncoder::new();
+    let long = vec![b'a'; 1000];
+    let mut out = Vec::new();
+    encoder.encode([(&b"server"[..], &b"nomserve"[..])], &mut out);
+    encoder.encode([(&b"content-security-policy"[..], &long[..])], &mut out);
+    out.clear();
+    encoder.encode([(&b"server"[..], &b"nomserve"[..])], &mut out);
+    // server is still the newest entry: the long field went without indexing.
+    assert_eq!(out, [0xbe]);
+}
+
+#[test]
 fn a_peer_table_size_is_announced_at_the_next_block() {
     let mut encoder = HpackEncoder::new();
     let mut decoder = HpackDecoder::new(4096);
@@ -381,16 +394,16 @@ fn a_peer_table_size_is_announced_at_the_next_block() {
     encoder.encode(field, &mut out);
     decode(&mut decoder, &out).unwrap();
     encoder.set_peer_table_size(0);
-    encoder.set_peer_table_size(100);
+    encoder.set_peer_table_size(200);
     out.clear();
     encoder.encode(field, &mut out);
-    // 0, then 100, then the field inserted again.
-    assert_eq!(&out[..3], [0x20, 0x3f, 100 - 31]);
+    // 0, then 200 (31 + 169), then the field inserted again.
+    assert_eq!(&out[..4], [0x20, 0x3f, 0x80 | (169 & 0x7f), 169 >> 7]);
     assert_eq!(
         decode(&mut decoder, &out),
         Ok(owned(&[("server", "nomserve")]))
     );
-    assert_eq!(decoder.max_table_size(), 100);
+    assert_eq!(decoder.max_table_size(), 200);
     assert_eq!(decoder.table_size(), 46);
 }
 
