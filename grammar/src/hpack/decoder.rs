@@ -213,7 +213,17 @@ impl HpackDecoder {
         }
     }
 
-    /// One representation (§6) at the start of `input`, found at byte `at` of its block.
+    /// ```text
+    /// representation = indexed-field / size-update / literal-field
+    /// literal-field  = ( %b01 index:6-bit-prefix      ; with incremental indexing, §6.2.1
+    ///                  / %b0000 index:4-bit-prefix    ; without indexing, §6.2.2
+    ///                  / %b0001 index:4-bit-prefix )  ; never indexed, §6.2.3
+    ///                  [ name:string-literal ]        ; when the index is 0
+    ///                  value:string-literal
+    /// ```
+    /// RFC 7541 §6: one representation at the start of `input`, found at byte `at` of its
+    /// block. A literal is decoded into `out` before it is measured (its decoded length is
+    /// known only then), and dropped from it when it passes a bound.
     fn representation<'b>(
         &mut self,
         input: &'b [u8],
