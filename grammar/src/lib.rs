@@ -46,6 +46,7 @@ mod fields;
 mod forwarded;
 mod framing;
 mod h2;
+mod hpack;
 mod path;
 mod proxy;
 mod query;
@@ -70,6 +71,10 @@ pub use h2::{
     HeadersFrame, MAX_GOAWAY_DEBUG_LEN, MAX_MAX_FRAME_SIZE, MAX_WINDOW_SIZE, MIN_MAX_FRAME_SIZE,
     ParsedFrame, Setting, SettingsFrame, StreamPriority, parse_frame, write_goaway, write_ping_ack,
     write_rst_stream, write_settings, write_settings_ack, write_window_update,
+};
+pub use hpack::{
+    DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
+    HpackError, HpackErrorKind, INDEXED,
 };
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{

@@ -1,0 +1,394 @@
+//! The HPACK decoder (RFC 7541 §3, §6): header blocks in, fields out, bounded.
+//!
+//! **Bounds.** The dynamic table holds at most the SETTINGS_HEADER_TABLE_SIZE we advertised
+//! (§4.2; a size update above it is a COMPRESSION_ERROR). The decoded list holds at most
+//! [`DecodeLimits::max_list_size`] octets, counted as SETTINGS_MAX_HEADER_LIST_SIZE counts
+//! them (name + value + 32 per field, RFC 9113 §6.5.2), and at most
+//! [`DecodeLimits::max_fields`] fields. An indexed field is measured before it is copied, so a
+//! small table entry referenced thousands of times (the HPACK bomb, CVE-2016-6581) costs no
+//! more memory than the bound.
+//!
+//! **A refused block is still decoded to its end.** Past either bound the decoder keeps no
+//! more fields but goes on reading representations, inserting into its dynamic table what the
+//! block inserts, and only then returns [`HpackErrorKind::HeaderListTooLarge`] or
+//! [`HpackErrorKind::TooManyFields`]. RFC 7541 §2.2 and RFC 9113 §4.3 leave two choices: process
+//! the block and refuse the request, or treat it as a connection error. Processing it keeps
+//! the table in sync with the peer's, so the server can answer 431 (or reset the one stream)
+//! and serve the connection's other streams, which is what a browser that sent one large
+//! cookie expects. A COMPRESSION_ERROR found later in the same block still wins: the table is
+//! then out of sync and the connection must close.
+
+#![forbid(unsafe_code)]
+
+use super::dynamic::{DynamicTable, ENTRY_OVERHEAD};
+use super::error::{Fail, HResult, HpackError, HpackErrorKind, fail};
+use super::integer::integer;
+use super::static_table::STATIC;
+use super::string::string_literal;
+use crate::fail::offset_in;
+
+/// Bounds on one decoded header list, set by the caller from what it advertised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest header list, counted as RFC 9113 §6.5.2 counts SETTINGS_MAX_HEADER_LIST_SIZE:
+    /// each field's name and value octets plus 32.
+    pub max_list_size: usize,
+    /// Most fields in one list.
+    pub max_fields: usize,
+}
+
+impl Default for DecodeLimits {
+    /// The HTTP/1.1 head's defaults ([`Limits`](crate::Limits)): 64 KiB and 100 fields, so
+    /// a request too large for one protocol is too large for the other.
+    fn default() -> Self {
+        DecodeLimits {
+            max_list_size: crate::Limits::DEFAULT_MAX_HEAD,
+            max_fields: crate::Limits::DEFAULT_MAX_HEADERS,
+        }
+    }
+}
+
+/// Where one field lies in [`DecodedFields`]' buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FieldSpan {
+    start: usize,
+    name_len: usize,
+    value_len: usize,
+    never_indexed: bool,
+}
+
+/// One decoded field, borrowed from [`DecodedFields`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodedField<'a> {
+    /// The name, exactly as sent (the request mapping checks it).
+    pub name: &'a [u8],
+    /// The value, exactly as sent.
+    pub value: &'a [u8],
+    /// Sent as "never indexed" (§6.2.3): a proxy forwarding it must keep that so.
+    pub never_indexed: bool,
+}
+
+/// A decoded header list: one byte buffer holding every name and value, reused from block to
+/// block, so decoding allocates only while the buffer grows to the largest list seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedFields {
+    bytes: Vec<u8>,
+    spans: Vec<FieldSpan>,
+    list_size: usize,
+}
+
+impl DecodedFields {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many fields it holds.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether it holds no field.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Its size as RFC 9113 §6.5.2 counts it: name + value + 32 per field.
+    pub fn list_size(&self) -> usize {
+        self.list_size
+    }
+
+    /// The field at `index`, in the order they were sent.
+    pub fn get(&self, index: usize) -> Option<DecodedField<'_>> {
+        let span = self.spans.get(index)?;
+        let name_end = span.start + span.name_len;
+        Some(DecodedField {
+            name: self.bytes.get(span.start..name_end)?,
+            value: self.bytes.get(name_end..name_end + span.value_len)?,
+            never_indexed: span.never_indexed,
+        })
+    }
+
+    /// The fields, in the order they were sent.
+    pub fn iter(&self) -> impl Iterator<Item = DecodedField<'_>> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Empties the list, keeping its memory.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.spans.clear();
+        self.list_size = 0;
+    }
+}
+
+/// Where the block being decoded stands against the bounds.
+struct Block<'l> {
+    limits: &'l DecodeLimits,
+    /// A field representation has been read: no size update may follow (§4.2).
+    field_seen: bool,
+    /// The bound passed, with the offset of the representation that passed it.
+    refused: Option<HpackError>,
+}
+
+/// An HPACK decoder: the dynamic table of one connection's request headers.
+#[derive(Debug, Clone)]
+pub struct HpackDecoder {
+    table: DynamicTable,
+    /// The SETTINGS_HEADER_TABLE_SIZE we advertised: no size update may go above it.
+    advertised: usize,
+}
+
+impl HpackDecoder {
+    /// A decoder for a connection on which we advertised SETTINGS_HEADER_TABLE_SIZE
+    /// `max_table_size` (4096 when not sent, RFC 9113 §6.5.2). The table starts at that size
+    /// (§4.2: it is the maximum until the peer's encoder lowers it).
+    pub fn new(max_table_size: usize) -> Self {
+        HpackDecoder {
+            table: DynamicTable::new(max_table_size),
+            advertised: max_table_size,
+        }
+    }
+
+    /// The dynamic table's current size in octets (§4.1).
+    pub fn table_size(&self) -> usize {
+        self.table.size()
+    }
+
+    /// The dynamic table's current maximum size, as last set by a size update (§6.3).
+    pub fn max_table_size(&self) -> usize {
+        self.table.max_size()
+    }
+
+    /// Decodes one complete header block (a HEADERS frame's fragment and its CONTINUATIONs)
+    /// into `out`, which is cleared first.
+    ///
+    /// Contract: on `Ok`, `out` holds the list, in order. On an error that
+    /// [`is_compression_error`](HpackError::is_compression_error), the connection must close
+    /// (RFC 9113 §4.3) and `out` holds what was decoded before it. On
+    /// `HeaderListTooLarge` or `TooManyFields`, the whole block was processed and the table
+    /// is in sync: refuse the request, keep the connection; `out` holds the fields before the
+    /// bound.
+    ///
+    /// ```
+    /// use nomserve_grammar::{DecodeLimits, DecodedFields, HpackDecoder};
+    ///
+    /// let mut decoder = HpackDecoder::new(4096);
+    /// let mut fields = DecodedFields::new();
+    /// // RFC 7541 C.3.1: GET http://www.example.com/
+    /// let block = b"\x82\x86\x84\x41\x0fwww.example.com";
+    /// decoder.decode(block, &mut fields, &DecodeLimits::default()).unwrap();
+    /// let list: Vec<_> = fields.iter().map(|f| (f.name, f.value)).collect();
+    /// assert_eq!(list[3], (&b":authority"[..], &b"www.example.com"[..]));
+    /// assert_eq!(decoder.table_size(), 57);
+    /// ```
+    pub fn decode(
+        &mut self,
+        block: &[u8],
+        out: &mut DecodedFields,
+        limits: &DecodeLimits,
+    ) -> Result<(), HpackError> {
+        out.clear();
+        let mut state = Block {
+            limits,
+            field_seen: false,
+            refused: None,
+        };
+        let mut rest = block;
+        while !rest.is_empty() {
+            rest = match self.representation(rest, out, &mut state, offset_in(block, rest)) {
+                Ok((after, ())) => after,
+                Err(nom::Err::Incomplete(_)) => {
+                    let at = offset_in(block, rest);
+                    return Err(HpackError::new(HpackErrorKind::Truncated, at));
+                }
+                Err(nom::Err::Error(f) | nom::Err::Failure(f)) => {
+                    return Err(HpackError::new(f.kind, offset_in(block, f.at)));
+                }
+            };
+        }
+        match state.refused {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// ```text
+    /// representation = indexed-field / size-update / literal-field
+    /// literal-field  = ( %b01 index:6-bit-prefix      ; with incremental indexing, §6.2.1
+    ///                  / %b0000 index:4-bit-prefix    ; without indexing, §6.2.2
+    ///                  / %b0001 index:4-bit-prefix )  ; never indexed, §6.2.3
+    ///                  [ name:string-literal ]        ; when the index is 0
+    ///                  value:string-literal
+    /// ```
+    /// RFC 7541 §6: one representation at the start of `input`, found at byte `at` of its
+    /// block. A literal is decoded into `out` before it is measured (its decoded length is
+    /// known only then), and dropped from it when it passes a bound.
+    fn representation<'b>(
+        &mut self,
+        input: &'b [u8],
+        out: &mut DecodedFields,
+        state: &mut Block<'_>,
+        at: usize,
+    ) -> HResult<'b, ()> {
+        let first = input.first().copied().unwrap_or_default();
+        if first & 0x80 != 0 {
+            return self.indexed(input, out, state, at);
+        }
+        if first & 0xe0 == 0x20 {
+            return self.size_update(input, state);
+        }
+        state.field_seen = true;
+        // §6.2.1 incremental indexing (01), §6.2.3 never indexed (0001), §6.2.2 without
+        // indexing (0000).
+        let (prefix_bits, indexing, never_indexed) = match first {
+            0x40..=0x7f => (6, true, false),
+            0x10..=0x1f => (4, false, true),
+            _ => (4, false, false),
+        };
+        let (rest, name_index) = integer(input, prefix_bits)?;
+        let start = out.bytes.len();
+        let rest = if name_index == 0 {
+            let (rest, name) = string_literal(rest)?;
+            name.decode_into(&mut out.bytes)?;
+            rest
+        } else {
+            let (name, _) = self.lookup(name_index, input)?;
+            out.bytes.extend_from_slice(name);
+            rest
+        };
+        let name_len = out.bytes.len() - start;
+        let (rest, value) = string_literal(rest)?;
+        value.decode_into(&mut out.bytes)?;
+        let value_len = out.bytes.len() - start - name_len;
+        if indexing {
+            let (name, value) = out.bytes[start..].split_at(name_len);
+            self.table.insert(name, value);
+        }
+        if admit(out, state, name_len + value_len, at) {
+            out.spans.push(FieldSpan {
+                start,
+                name_len,
+                value_len,
+                never_indexed,
+            });
+        } else {
+            out.bytes.truncate(start);
+        }
+        Ok((rest, ()))
+    }
+
+    /// ```text
+    /// indexed-field = %b1 index:7-bit-prefix
+    /// ```
+    /// RFC 7541 §6.1. The field is measured against the bounds before it is copied.
+    fn indexed<'b>(
+        &mut self,
+        input: &'b [u8],
+        out: &mut DecodedFields,
+        state: &mut Block<'_>,
+        at: usize,
+    ) -> HResult<'b, ()> {
+        state.field_seen = true;
+        let (rest, index) = integer(input, 7)?;
+        let (name, value) = self.lookup(index, input)?;
+        if admit(out, state, name.len() + value.len(), at) {
+            let start = out.bytes.len();
+            out.bytes.extend_from_slice(name);
+            out.bytes.extend_from_slice(value);
+            out.spans.push(FieldSpan {
+                start,
+                name_len: name.len(),
+                value_len: value.len(),
+                never_indexed: false,
+            });
+        }
+        Ok((rest, ()))
+    }
+
+    /// ```text
+    /// size-update = %b001 max-size:5-bit-prefix
+    /// ```
+    /// RFC 7541 §6.3: only before the block's first field (§4.2), and not above the size we
+    /// advertised.
+    fn size_update<'b>(&mut self, input: &'b [u8], state: &Block<'_>) -> HResult<'b, ()> {
+        if state.field_seen {
+            return fail(HpackErrorKind::LateTableSizeUpdate, input);
+        }
+        let (rest, size) = integer(input, 5)?;
+        let size = size as usize;
+        if size > self.advertised {
+            return fail(HpackErrorKind::TableSizeTooLarge, input);
+        }
+        self.table.set_max_size(size);
+        Ok((rest, ()))
+    }
+
+    /// The entry at `index` of the static table then the dynamic one (§2.3.3); an index of 0
+    /// or past their end fails with `InvalidIndex` at `input`, the representation.
+    fn lookup<'b>(
+        &self,
+        index: u32,
+        input: &'b [u8],
+    ) -> Result<(&[u8], &[u8]), nom::Err<Fail<'b>>> {
+        let index = index as usize;
+        let entry = match index.checked_sub(1) {
+            Some(i) if i < STATIC.len() => STATIC.get(i).copied(),
+            Some(_) => self.table.get(index - STATIC.len()),
+            None => None,
+        };
+        entry.ok_or(nom::Err::Error(Fail {
+            kind: HpackErrorKind::InvalidIndex,
+            at: input,
+        }))
+    }
+}
+
+/// Whether a field of `octets` name and value octets fits the bounds after the fields already
+/// in `out`; counts it if so, else records the bound it passes (the first one passed stays).
+fn admit(out: &mut DecodedFields, state: &mut Block<'_>, octets: usize, at: usize) -> bool {
+    if state.refused.is_some() {
+        return false;
+    }
+    let size = octets + ENTRY_OVERHEAD;
+    let kind = if out.spans.len() >= state.limits.max_fields {
+        HpackErrorKind::TooManyFields
+    } else if out.list_size + size > state.limits.max_list_size {
+        HpackErrorKind::HeaderListTooLarge
+    } else {
+        out.list_size += size;
+        return true;
+    };
+    state.refused = Some(HpackError::new(kind, at));
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hpack_bomb_hits_the_list_bound_without_copying() {
+        let mut decoder = HpackDecoder::new(4096);
+        // One entry of 3999 octets (name "x", a value of 3966), then referenced 10,000 times.
+        let mut block = vec![0x40, 0x01, b'x', 0x7f, 0xff, 29];
+        block.extend(std::iter::repeat_n(b'v', 3966));
+        block.extend(std::iter::repeat_n(0xbe, 10_000));
+        let limits = DecodeLimits {
+            max_list_size: 16 * 1024,
+            max_fields: 100_000,
+        };
+        let mut out = DecodedFields::new();
+        let err = decoder.decode(&block, &mut out, &limits).unwrap_err();
+        assert_eq!(err.kind(), HpackErrorKind::HeaderListTooLarge);
+        assert!(!err.is_compression_error());
+        assert_eq!(err.kind().status(), Some(431));
+        // Four copies fit in 16 KiB (3999 octets each); the fifth is refused, at its octet,
+        // and nothing after it is copied.
+        assert_eq!(out.len(), 4);
+        assert_eq!(err.offset(), block.len() - 10_000 + 3);
+        assert_eq!(out.list_size(), 4 * 3999);
+        assert!(out.bytes.capacity() <= 2 * limits.max_list_size);
+        assert_eq!(decoder.table_size(), 3999);
+    }
+}

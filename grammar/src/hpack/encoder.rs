@@ -1,0 +1,187 @@
+//! The HPACK encoder for our responses (RFC 7541 §6).
+//!
+//! What a static server sends falls in three kinds, each encoded its own way:
+//! - `:status`: indexed from the static table for the seven codes it holds (200, 204, 206,
+//!   304, 400, 404, 500: one octet, §6.1); any other code a literal without indexing whose
+//!   name is static index 8 (three or four octets: not worth a table entry).
+//! - Fields whose value repeats from response to response on one connection ([`INDEXED`]:
+//!   `server`, `content-type`, `cache-control`, `vary`, `accept-ranges`, ...): the first time
+//!   a literal with incremental indexing (§6.2.1), and from then on one indexed octet while
+//!   the entry lasts; unless the field would take more than a quarter of the table, then a
+//!   literal without indexing.
+//! - Every other field, in particular those that change on every response
+//!   (`content-length`, `etag`, `last-modified`, `content-range`, `date`), a literal without
+//!   indexing (§6.2.2), its name indexed from the static table when it is there. Indexing
+//!   them would insert a new entry per response and, the table being a FIFO of 4096 octets,
+//!   soon evict the repeated fields above, which are worth more. `date` changes once a second;
+//!   indexing it would save about 20 octets per response within that second but put an
+//!   entry of 65 octets in the table every second, evicting the others within a minute.
+//!
+//! A literal is Huffman-encoded only when that makes it shorter (§5.2).
+
+#![forbid(unsafe_code)]
+
+use super::dynamic::{DynamicTable, ENTRY_OVERHEAD};
+use super::integer::encode_integer;
+use super::static_table;
+use super::string::encode_string;
+
+/// The largest dynamic table the encoder uses, whatever larger size the peer allows: the
+/// RFC 9113 §6.5.2 default. Our repeated fields take a few hundred octets.
+pub const ENCODER_TABLE_SIZE: usize = 4096;
+
+/// Field names whose values repeat from response to response, inserted in the dynamic table.
+pub const INDEXED: &[&[u8]] = &[
+    b"server",
+    b"content-type",
+    b"cache-control",
+    b"vary",
+    b"accept-ranges",
+    b"content-encoding",
+    b"strict-transport-security",
+    b"x-content-type-options",
+    b"access-control-allow-origin",
+    b"content-security-policy",
+    b"referrer-policy",
+    b"x-frame-options",
+    b"alt-svc",
+];
+
+/// The `:status` values of the static table (Appendix A, indices 8 to 14).
+const STATUS_INDEXED: [(&[u8], u32); 7] = [
+    (b"200", 8),
+    (b"204", 9),
+    (b"206", 10),
+    (b"304", 11),
+    (b"400", 12),
+    (b"404", 13),
+    (b"500", 14),
+];
+
+/// An HPACK encoder: the dynamic table of one connection's response headers.
+#[derive(Debug, Clone)]
+pub struct HpackEncoder {
+    table: DynamicTable,
+    /// The smallest table size the peer allowed since the last block, when it changed: the
+    /// next block starts with size updates (§4.2).
+    pending_min: Option<usize>,
+}
+
+impl Default for HpackEncoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HpackEncoder {
+    /// An encoder with the table size every peer allows at first (RFC 9113 §6.5.2: 4096).
+    pub fn new() -> Self {
+        HpackEncoder {
+            table: DynamicTable::new(ENCODER_TABLE_SIZE),
+            pending_min: None,
+        }
+    }
+
+    /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE: the table is resized to it (at most
+    /// [`ENCODER_TABLE_SIZE`]) and the next block starts with the size update(s) that tell
+    /// the peer's decoder (§4.2: the smallest size since the last block, then the final one).
+    pub fn set_peer_table_size(&mut self, peer_size: usize) {
+        let size = peer_size.min(ENCODER_TABLE_SIZE);
+        self.pending_min = Some(self.pending_min.map_or(size, |min| min.min(size)));
+        self.table.set_max_size(size);
+    }
+
+    /// Appends to `out` the header block for `fields`, in order (names lowercase, as
+    /// RFC 9113 §8.2.1 requires of the caller).
+    ///
+    /// ```
+    /// use nomserve_grammar::HpackEncoder;
+    ///
+    /// let mut encoder = HpackEncoder::new();
+    /// let fields: [(&[u8], &[u8]); 2] = [(b":status", b"200"), (b"server", b"nomserve")];
+    /// let mut first = Vec::new();
+    /// encoder.encode(fields.iter().copied(), &mut first);
+    /// let mut second = Vec::new();
+    /// encoder.encode(fields.iter().copied(), &mut second);
+    /// // The second time, server is one indexed octet: the newest dynamic entry, 62.
+    /// assert_eq!(second, [0x88, 0x80 | 62]);
+    /// ```
+    pub fn encode<'f>(
+        &mut self,
+        fields: impl IntoIterator<Item = (&'f [u8], &'f [u8])>,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(min) = self.pending_min.take() {
+            if min < self.table.max_size() {
+                encode_integer(min as u32, 5, 0x20, out);
+            }
+            encode_integer(self.table.max_size() as u32, 5, 0x20, out);
+        }
+        for (name, value) in fields {
+            self.field(name, value, out);
+        }
+    }
+
+    /// Appends one field's representation.
+    fn field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+        if name == b":status" {
+            match STATUS_INDEXED.iter().find(|(code, _)| *code == value) {
+                Some(&(_, index)) => encode_integer(index, 7, 0x80, out),
+                None => literal(8, name, value, 0x00, 4, out),
+            }
+            return;
+        }
+        let dynamic = self.table.find(name, value);
+        if let Some((index, true)) = dynamic {
+            encode_integer(static_index_end() + index as u32, 7, 0x80, out);
+            return;
+        }
+        let static_name = static_table::find(name, value);
+        if let Some((index, true)) = static_name {
+            encode_integer(index, 7, 0x80, out);
+            return;
+        }
+        let name_index = match (static_name, dynamic) {
+            (Some((index, _)), _) => index,
+            (None, Some((index, _))) => static_index_end() + index as u32,
+            (None, None) => 0,
+        };
+        if INDEXED.contains(&name) && self.worth_indexing(name, value) {
+            literal(name_index, name, value, 0x40, 6, out);
+            self.table.insert(name, value);
+        } else {
+            literal(name_index, name, value, 0x00, 4, out);
+        }
+    }
+}
+
+impl HpackEncoder {
+    /// Whether a repeated field is small enough to index: at most a quarter of the table
+    /// (1024 octets of 4096), so that one long value (a content-security-policy, say) does
+    /// not evict every other entry each time it is sent.
+    fn worth_indexing(&self, name: &[u8], value: &[u8]) -> bool {
+        name.len() + value.len() + ENTRY_OVERHEAD <= self.table.max_size() / 4
+    }
+}
+
+/// The number of static entries: dynamic index 1 is 62 (§2.3.3).
+fn static_index_end() -> u32 {
+    static_table::STATIC.len() as u32
+}
+
+/// A literal field (§6.2.1, §6.2.2): `flags` and a `prefix_bits` name index, then the name
+/// as a string when the index is 0, then the value.
+fn literal(
+    name_index: u32,
+    name: &[u8],
+    value: &[u8],
+    flags: u8,
+    prefix_bits: u8,
+    out: &mut Vec<u8>,
+) {
+    encode_integer(name_index, prefix_bits, flags, out);
+    if name_index == 0 {
+        encode_string(name, out);
+    }
+    encode_string(value, out);
+}
