@@ -44,6 +44,7 @@ mod fail;
 mod fields;
 mod forwarded;
 mod framing;
+mod h2_request;
 mod path;
 mod proxy;
 mod query;
@@ -63,6 +64,7 @@ pub use date::{format_http_date, parse_http_date};
 pub use error::{Error, ErrorKind};
 pub use etag::{EntityTag, EntityTagList, parse_entity_tag, parse_entity_tag_list};
 pub use forwarded::{ForwardedElement, ForwardedNode, parse_forwarded};
+pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request};
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{
     MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,
