@@ -189,7 +189,8 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// Rules, each its own [`ErrorKind`], reported at the offending field (see
 /// [`H2RequestError`]); pseudo-header values are checked after the whole list, so that a
 /// missing field is told from a misplaced one:
-/// - every name and value: the generic syntax (RFC 9113 §8.2.1): a regular name is a
+/// - every name and value, pseudo-header fields' values included: the generic syntax
+///   (RFC 9113 §8.2.1): a regular name is a
 ///   lowercase token (`EmptyFieldName`, `UppercaseFieldName`, `InvalidFieldName`), a value
 ///   holds no control but HTAB, nor DEL (`InvalidFieldValue`), and neither starts nor ends
 ///   with SP or HTAB (`WhitespaceAroundFieldValue`);
@@ -198,11 +199,14 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 ///   (`DuplicatePseudoHeader`), all before the first regular field
 ///   (`PseudoHeaderAfterRegular`), RFC 9113 §8.3, §8.3.1;
 /// - `:method` a token (`InvalidMethod`), present (`MissingMethod`); CONNECT is refused
-///   with `ConnectNotSupported` (501) whatever else the list holds: this server is no proxy
-///   and tunnels nowhere (RFC 9113 §8.5), and HTTP/1.1's CONNECT gets no tunnel either;
+///   with `ConnectNotSupported` (501), with or without the `:scheme` and `:path` that
+///   RFC 9113 §8.5 has it omit: this server is no proxy and tunnels nowhere, and 501 says
+///   that of the method for every resource (RFC 9110 §15.6.2);
 /// - `:scheme` present (`MissingScheme`) and a scheme (`InvalidScheme`);
 /// - `:path` present (`MissingPath`), not empty (`EmptyPath`), not longer than
-///   `limits.max_request_line` (`PathTooLong`, 414), and origin-form or `*` (see below);
+///   `limits.max_request_line` (`PathTooLong`, 414), and origin-form, or `*` for OPTIONS,
+///   with HTTP/1.1's errors (`InvalidTargetByte`, `InvalidPercentEncoding`,
+///   `FragmentInTarget`, `TargetFormMismatch`), or `InvalidPath` for any other form;
 /// - `:authority` `uri-host [ ":" port ]` (`InvalidAuthorityPseudoHeader`); Host the same
 ///   (`InvalidHost`) and at most once (`DuplicateHost`); one of the two present
 ///   (`MissingAuthority`), and when both are, naming the same authority
@@ -223,6 +227,12 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// field"). Taken: two names for one request's authority are what a request-smuggling or
 /// cache-poisoning front end plays on, and no client sends two that differ. When they
 /// agree, `host` is `:authority`, which §8.3.1 makes the one to use.
+///
+/// **Decision, argued**: a request with neither `:authority` nor Host is refused
+/// (`MissingAuthority`, 400). RFC 9113 §8.3.1 lets a client leave `:authority` out only when
+/// there is no authority to convey, which an `http` or `https` URI always has (RFC 9110
+/// §4.2.1), and HTTP/1.1 answers a request without Host with the same 400 (RFC 9112 §3.2);
+/// every handler can then count on `host` being `Some`.
 ///
 /// Several Cookie fields (RFC 9113 §8.2.3 lets a client split the field) are kept as they
 /// came, one header each, as HTTP/1.1 keeps repeated field lines: no handler reads Cookie,
