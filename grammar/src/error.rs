@@ -240,6 +240,48 @@ pub enum ErrorKind {
     InvalidProxyV2,
     /// A v2 PROXY header longer than the bound.
     ProxyV2TooLong,
+
+    // HTTP/2 requests: a decoded field list mapped to a request, RFC 9113 §8.2, §8.3
+    /// An uppercase letter in an HTTP/2 field name (RFC 9113 §8.2, §8.2.1).
+    UppercaseFieldName,
+    /// An HTTP/2 field value that starts or ends with SP or HTAB (RFC 9113 §8.2.1).
+    WhitespaceAroundFieldValue,
+    /// Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding or Upgrade in an HTTP/2
+    /// request (RFC 9113 §8.2.2).
+    ConnectionSpecificField,
+    /// A TE field in an HTTP/2 request with a value other than `trailers` (RFC 9113 §8.2.2).
+    TeNotTrailers,
+    /// A pseudo-header field that requests do not carry: `:status`, or one not defined
+    /// (RFC 9113 §8.3).
+    UnknownPseudoHeader,
+    /// A pseudo-header field that appears twice (RFC 9113 §8.3.1).
+    DuplicatePseudoHeader,
+    /// A pseudo-header field after a regular field (RFC 9113 §8.3).
+    PseudoHeaderAfterRegular,
+    /// An HTTP/2 request without `:method` (RFC 9113 §8.3.1).
+    MissingMethod,
+    /// An HTTP/2 request without `:scheme` (RFC 9113 §8.3.1).
+    MissingScheme,
+    /// An HTTP/2 request without `:path` (RFC 9113 §8.3.1).
+    MissingPath,
+    /// An empty `:path` (RFC 9113 §8.3.1).
+    EmptyPath,
+    /// A `:path` that starts with neither `/` nor is `*` (RFC 9113 §8.3.1).
+    InvalidPath,
+    /// A `:path` longer than [`Limits::max_request_line`](crate::Limits): 414, as the
+    /// request-line that would carry it in HTTP/1.1.
+    PathTooLong,
+    /// A `:scheme` that is not `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1).
+    InvalidScheme,
+    /// An `:authority` that is not `uri-host [ ":" port ]` (RFC 9113 §8.3.1: no userinfo).
+    InvalidAuthorityPseudoHeader,
+    /// An HTTP/2 request with neither `:authority` nor Host (RFC 9113 §8.3.1, RFC 9110 §7.2).
+    MissingAuthority,
+    /// A Host field that names another authority than `:authority` (RFC 9113 §8.3.1).
+    HostAuthorityMismatch,
+    /// A CONNECT request over HTTP/2, which this server, not a proxy, refuses with 501
+    /// (RFC 9113 §8.5, RFC 9110 §15.6.2).
+    ConnectNotSupported,
 }
 
 impl ErrorKind {
@@ -247,10 +289,10 @@ impl ErrorKind {
     pub const fn status(self) -> u16 {
         use ErrorKind::*;
         match self {
-            RequestLineTooLong => 414,
+            RequestLineTooLong | PathTooLong => 414,
             TooManyHeaders | HeaderSectionTooLarge => 431,
             UnsupportedVersion => 505,
-            UnknownTransferCoding => 501,
+            UnknownTransferCoding | ConnectNotSupported => 501,
             _ => 400,
         }
     }
@@ -265,7 +307,8 @@ impl ErrorKind {
     /// field line, a colon that starts one, a line that ends before its colon, a control in a
     /// field value, a bare CR or LF, a `%` that starts no escape, a `#`, a raw `\`, a
     /// non-digit in Content-Length (or the digit that takes it past 64 bits), a stray byte in
-    /// a chunk line or trailer.
+    /// a chunk line or trailer; in an HTTP/2 field list, an uppercase letter in a name, the SP
+    /// or HTAB at either end of a value, a byte that `:scheme` does not allow.
     ///
     /// The other kinds do not: a bound passed (414, 431, the method, chunk and trailer bounds,
     /// the PROXY header's length), a field that is duplicated or conflicting, a version or
@@ -297,7 +340,10 @@ impl ErrorKind {
             | InvalidChunkExtension
             | MissingChunkDataCrlf
             | InvalidTrailer
-            | BackslashInPath => true,
+            | BackslashInPath
+            | UppercaseFieldName
+            | WhitespaceAroundFieldValue
+            | InvalidScheme => true,
             MethodTooLong
             | MissingTarget
             | TargetFormMismatch
@@ -326,7 +372,22 @@ impl ErrorKind {
             | InvalidProxyV1
             | ProxyV1TooLong
             | InvalidProxyV2
-            | ProxyV2TooLong => false,
+            | ProxyV2TooLong
+            | ConnectionSpecificField
+            | TeNotTrailers
+            | UnknownPseudoHeader
+            | DuplicatePseudoHeader
+            | PseudoHeaderAfterRegular
+            | MissingMethod
+            | MissingScheme
+            | MissingPath
+            | EmptyPath
+            | InvalidPath
+            | PathTooLong
+            | InvalidAuthorityPseudoHeader
+            | MissingAuthority
+            | HostAuthorityMismatch
+            | ConnectNotSupported => false,
         }
     }
 
@@ -382,6 +443,24 @@ impl ErrorKind {
             ProxyV1TooLong => "PROXY protocol v1 header longer than 107 bytes",
             InvalidProxyV2 => "malformed PROXY protocol v2 header",
             ProxyV2TooLong => "PROXY protocol v2 header too long",
+            UppercaseFieldName => "uppercase letter in HTTP/2 field name",
+            WhitespaceAroundFieldValue => "HTTP/2 field value starts or ends with whitespace",
+            ConnectionSpecificField => "connection-specific field in HTTP/2 request",
+            TeNotTrailers => "TE other than \"trailers\" in HTTP/2 request",
+            UnknownPseudoHeader => "pseudo-header field not defined for requests",
+            DuplicatePseudoHeader => "repeated pseudo-header field",
+            PseudoHeaderAfterRegular => "pseudo-header field after a regular field",
+            MissingMethod => "missing :method pseudo-header field",
+            MissingScheme => "missing :scheme pseudo-header field",
+            MissingPath => "missing :path pseudo-header field",
+            EmptyPath => "empty :path pseudo-header field",
+            InvalidPath => ":path is neither an absolute path nor \"*\"",
+            PathTooLong => ":path too long",
+            InvalidScheme => "invalid :scheme",
+            InvalidAuthorityPseudoHeader => "invalid :authority",
+            MissingAuthority => "neither :authority nor Host in HTTP/2 request",
+            HostAuthorityMismatch => "Host differs from :authority",
+            ConnectNotSupported => "CONNECT is not supported",
         }
     }
 
@@ -419,6 +498,21 @@ impl ErrorKind {
             ProxyHeaderMissing => "PROXY protocol §2",
             InvalidProxyV1 | ProxyV1TooLong => "PROXY protocol §2.1",
             InvalidProxyV2 | ProxyV2TooLong => "PROXY protocol §2.2",
+            UppercaseFieldName | WhitespaceAroundFieldValue => "RFC 9113 §8.2.1",
+            ConnectionSpecificField | TeNotTrailers => "RFC 9113 §8.2.2",
+            UnknownPseudoHeader | PseudoHeaderAfterRegular => "RFC 9113 §8.3",
+            DuplicatePseudoHeader
+            | MissingMethod
+            | MissingScheme
+            | MissingPath
+            | EmptyPath
+            | InvalidPath
+            | InvalidAuthorityPseudoHeader
+            | MissingAuthority
+            | HostAuthorityMismatch => "RFC 9113 §8.3.1",
+            PathTooLong => "RFC 9110 §15.5.15",
+            InvalidScheme => "RFC 3986 §3.1",
+            ConnectNotSupported => "RFC 9113 §8.5",
         }
     }
 }

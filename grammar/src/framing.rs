@@ -203,7 +203,7 @@ fn host_with_port_or_escape<'b>(
 /// **Decision, argued**: empty list elements (`5,,5`), which RFC 9110 §5.6.1 asks recipients
 /// to tolerate, are errors here: a framing field admits no ambiguity (RFC 9112 §11.2).
 #[inline(never)]
-fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'b>> {
+pub(crate) fn content_length<'b>(value: &'b [u8], known: Option<u64>) -> Result<u64, Fail<'b>> {
     let invalid = |at| Fail {
         kind: ErrorKind::InvalidContentLength,
         at,

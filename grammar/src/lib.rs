@@ -46,6 +46,7 @@ mod fields;
 mod forwarded;
 mod framing;
 mod h2;
+mod h2_request;
 mod hpack;
 mod path;
 mod proxy;
@@ -72,6 +73,7 @@ pub use h2::{
     ParsedFrame, Setting, SettingsFrame, StreamPriority, parse_frame, write_goaway, write_ping_ack,
     write_rst_stream, write_settings, write_settings_ack, write_window_update,
 };
+pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request};
 pub use hpack::{
     DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
     HpackError, HpackErrorKind, INDEXED,

@@ -265,7 +265,15 @@ pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
     if rest.is_empty() {
         return incomplete();
     }
-    let method = match name {
+    Ok((rest, method_named(name)))
+}
+
+/// The [`Method`] a method token names (RFC 9110 §9): a standard method by its exact,
+/// case-sensitive name (RFC 9110 §9.1), any other token an extension method. Contract:
+/// `name` is a token (checked by the caller), so it is ASCII.
+#[inline(always)]
+pub(crate) fn method_named(name: &[u8]) -> Method<'_> {
+    match name {
         b"GET" => Method::Get,
         b"HEAD" => Method::Head,
         b"POST" => Method::Post,
@@ -276,8 +284,7 @@ pub(crate) fn method(input: &[u8]) -> PResult<'_, Method<'_>> {
         b"TRACE" => Method::Trace,
         b"PATCH" => Method::Patch,
         _ => Method::Extension(crate::abnf::ascii_str(name)),
-    };
-    Ok((rest, method))
+    }
 }
 
 /// ```text
