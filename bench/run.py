@@ -31,6 +31,29 @@ all of them allowing TLS 1.2 and 1.3; wrk and the checks offer OpenSSL's client 
 each server chooses from the same offer (the table's header says what each chose). The limit
 and python's http.server have no TLS and sit those rows out.
 
+A new connection per request, what health checks, HTTP/1.0 clients, scripts and a browser's
+first connections cost: close-50 is the small file with `Connection: close`, 50 connections,
+wrk -t1, so every request pays a connect, an accept and a close (the limit never closes and
+sits it out). tls-new-full and tls-new-resumed open new TLS 1.3 connections, one small request
+each, as fast as bench/tlsnew.c's TLS_NEW_THREADS client threads can (a C client on OpenSSL,
+compiled at start: wrk reuses connections, and `openssl s_time -reuse` does not resume TLS 1.3
+sessions); full handshakes every time, or every one resuming the session (ticket) the thread's
+previous connection received. Requests/s there are connections/s, and CPU per request the
+server's CPU per connection. The client's side of a handshake costs about what the server's
+does, and the two share the 2 cores, so connections/s is bounded by the client as much as by
+the server: CPU per connection is the figure that compares the servers. The run stops if a
+resumed row's handshakes did not resume (tlsnew.c counts SSL_session_reused), or if a full
+row's did. The certificate is the HTTPS rows' (below); nginx and h2o resume with their
+defaults (TLS 1.3 tickets; h2o sends new ones only after a full handshake, so the client offers
+its last ticket again: see tlsnew.c).
+
+syscalls-close, run only when asked for (`--only syscalls-close`: strace slows the server it
+traces, so it never shares a run's timing with the other rows), counts the system calls each
+server makes per new connection: after 200 Connection: close requests of warm-up, `strace -f
+-c` attaches to all the server's processes and threads while SYSCALL_CONNECTIONS more are made
+(SYSCALL_CLIENTS client threads), and the table gives each call's count per connection and
+their total, start-up and warm-up excluded.
+
 The compression rows measure what serving a page compressed costs: a 100 KiB HTML page,
 generated at start from a fixed seed (an article with links, tables and lists, whose text
 compresses as real pages' does), asked for by wrk at 20 connections with one coding in
@@ -51,11 +74,12 @@ Everything runs on loopback on free ports picked at start; every wrk run is boun
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 45 runs a round)
-takes about 8 minutes for the servers on a 2-core machine, plus the build and the grammar
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 54 runs a round)
+takes about 10 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
 `--only small-50-t1,small-10000` runs some rows, and
 `--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones,
+`--only close-50,tls-new-full,tls-new-resumed,syscalls-close` the new-connection ones,
 `--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones; `--servers nomserve,nginx`
 some servers. A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
@@ -137,7 +161,23 @@ IDLE_CONNECTIONS = 1000
 # The HTTPS rows: the servers listen with TLS on the certificate made at start (make_cert),
 # and wrk and the checks connect over https://. Only the servers with TLS run them: nomserve,
 # nginx and h2o; neither python's http.server here nor the limit has it.
-HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000"}
+HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000", "tls-new-full", "tls-new-resumed"}
+
+# The new-TLS-connection rows, run with bench/tlsnew.c instead of wrk, and the handshake each
+# makes: every one full, or every one but each client thread's first resuming the session the
+# thread's previous connection ended with.
+TLS_NEW = {"tls-new-full": "full", "tls-new-resumed": "resumed"}
+
+# tlsnew.c's client threads: enough that the server's two workers always have a handshake to
+# do while the client works on others, few enough to leave the server its share of the two
+# cores (the client's side of a full handshake costs about what the server's does).
+TLS_NEW_THREADS = 4
+
+# The system-call count (--only syscalls-close): this many Connection: close requests, each on
+# a new connection, made by SYSCALL_CLIENTS threads after a warm-up of SYSCALL_WARMUP.
+SYSCALL_CONNECTIONS = 2000
+SYSCALL_CLIENTS = 8
+SYSCALL_WARMUP = 200
 
 
 def scenarios():
@@ -146,9 +186,14 @@ def scenarios():
     where that is the answer, and on the pipelined row, where its body is 200 bytes shorter
     than the index page the others send (a rough floor there, cheap to have); not on the
     HTTP/1.0 row (it never closes a connection) nor /echo nor the 1 MiB file, nor over HTTPS,
-    nor on the compression rows. The HTTPS rows (keys in HTTPS) are the small-file and 1 MiB
-    rows again over TLS; the compression rows (keys in COMPRESSED) ask for the 100 KiB page
-    with one coding, and run the servers that have it."""
+    nor on the compression rows, nor on close-50 (it never closes). The HTTPS rows (keys in
+    HTTPS) are the small-file and 1 MiB rows again over TLS, and the new-TLS-connection rows
+    (keys in TLS_NEW), whose client is bench/tlsnew.c, not wrk: their connections and wrk
+    threads are its client threads, and their requests/s are connections/s. The compression
+    rows (keys in COMPRESSED) ask for the 100 KiB page with one coding, and run the servers
+    that have it. close-50 is "a new connection per request": wrk -t1 with `Connection:
+    close`, so every request pays a connect, an accept and a close, as health checks, HTTP/1.0
+    clients and scripts do; -t1 leaves the server a core of its own, as on small-50-t1."""
     pair = ["nomserve", "nginx"]
     anchors = pair + ["h2o"]
     every = anchors + ["limit"]
@@ -160,6 +205,8 @@ def scenarios():
         ("small-1000-t2", "small file, 1000 conns, wrk -t2", SMALL, 1000, 2, [], every),
         ("large-10", "1 MiB file, 10 conns", LARGE, 10, 2, [], anchors),
         ("echo-50", "/echo, 50 conns", "/echo?name=test", 50, 2, [], pair),
+        ("close-50", "new connection per request (Connection: close), small file, 50 conns, "
+         "wrk -t1", SMALL, 50, 1, ["-H", "Connection: close"], anchors),
         ("http10-50", "HTTP/1.0, no keep-alive, 50 conns", PAGE, 50, 2,
          ["-s", str(BENCH / "http10.lua")], anchors),
         ("pipeline-50", "pipelined depth 16, 50 conns", PAGE, 50, 2,
@@ -167,6 +214,12 @@ def scenarios():
         ("small-10000", "small file, 10000 conns, wrk -t2", SMALL, 10000, 2, [], every),
         ("https-small-50", "HTTPS, small file, 50 conns, wrk -t2", SMALL, 50, 2, [], anchors),
         ("https-1m-10", "HTTPS, 1 MiB file, 10 conns", LARGE, 10, 2, [], anchors),
+        ("tls-new-full", f"new TLS 1.3 connection per request, full handshakes, "
+         f"{TLS_NEW_THREADS} client threads", SMALL, TLS_NEW_THREADS, TLS_NEW_THREADS, [],
+         anchors),
+        ("tls-new-resumed", f"new TLS 1.3 connection per request, resumed handshakes, "
+         f"{TLS_NEW_THREADS} client threads", SMALL, TLS_NEW_THREADS, TLS_NEW_THREADS, [],
+         anchors),
         ("gzip-100k-20", "100 KiB page, gzip, 20 conns", ARTICLE, 20, 2,
          ["-H", "Accept-Encoding: gzip"], anchors),
         ("br-100k-20", "100 KiB page, br, 20 conns", ARTICLE, 20, 2,
@@ -350,6 +403,15 @@ def client_tls(cert):
     """The TLS settings of the bench's own clients (the checks, the idle connections): Python's
     defaults (OpenSSL's, as wrk's are), trusting only the bench's certificate."""
     return ssl.create_default_context(cafile=str(cert))
+
+
+def build_tlsnew(tmp):
+    """Compiles bench/tlsnew.c (the new-TLS-connection rows' client, on OpenSSL) into the
+    scratch directory; returns the binary's path."""
+    binary = Path(tmp) / "tlsnew"
+    subprocess.run(["cc", "-O2", "-pthread", "-o", str(binary), str(BENCH / "tlsnew.c"),
+                    "-lssl", "-lcrypto"], check=True)
+    return binary
 
 
 def build_limit(tmp):
@@ -742,6 +804,99 @@ def measure(proc, port, path, conns, threads, seconds, extra, tls=False):
     return Run(rps, p50, p99, errors, requests, cpu_us, rss, read_per_req)
 
 
+def measure_tls_new(client, proc, name, port, path, threads, seconds, mode):
+    """One run of bench/tlsnew.c (`client`) against the server `proc`: new TLS 1.3 connections,
+    one request each, `mode` full or resumed handshakes; a Run whose requests/s are
+    connections/s, requests the connections completed, errors the connections that failed,
+    CPU per request the server's CPU per connection; no latency (NaN). Fails the run if a
+    resumed row's handshakes did not resume: every connection but each thread's first must
+    (an assertion on the server, as the row would otherwise measure full handshakes)."""
+    pids = process_tree(proc.pid)
+    before = cpu_ticks(pids)
+    sampler = PeakRss(pids)
+    sampler.start()
+    try:
+        done = subprocess.run([str(client), str(port), str(threads), str(seconds), mode, path],
+                              capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        rss = sampler.stop()
+    after = cpu_ticks(process_tree(proc.pid))
+    m = re.search(r"connections (\d+) resumed (\d+) failed (\d+) responses_ok (\d+) "
+                  r"seconds ([\d.]+)", done.stdout)
+    if done.returncode != 0 or not m:
+        raise RuntimeError(f"tlsnew failed (status {done.returncode}): {done.stdout}"
+                           f"{done.stderr}")
+    conns, resumed, failed = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    elapsed = float(m.group(5))
+    if mode == "resumed" and resumed < conns - threads:
+        raise RuntimeError(f"{name}: {resumed} of {conns} TLS handshakes resumed a session; "
+                           f"every one but each client thread's first should")
+    if mode == "full" and resumed:
+        raise RuntimeError(f"{name}: {resumed} handshakes resumed on the full-handshake row")
+    seconds_cpu = sum(t - before.get(pid, 0) for pid, t in after.items()) / CLK_TCK
+    cpu_us = seconds_cpu * 1e6 / conns if conns else float("nan")
+    return Run(conns / elapsed, float("nan"), float("nan"), failed, conns, cpu_us, rss,
+               float("nan"))
+
+
+def close_requests(port, count, threads):
+    """Makes `count` GET requests of the small file, each on a new connection with
+    `Connection: close`, from `threads` threads; fails unless each is answered 200 and closed
+    by the server."""
+    request = f"GET {SMALL} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+    failures = []
+
+    def client(n):
+        for _ in range(n):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                s.sendall(request)
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            if not data.startswith(b"HTTP/1.1 200"):
+                failures.append(data[:80])
+
+    workers = [threading.Thread(target=client, args=(count // threads + (i < count % threads),))
+               for i in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} Connection: close requests failed: "
+                           f"{failures[0]!r}")
+
+
+def count_syscalls(proc, port):
+    """The system calls the server `proc` (all its processes and threads) makes per new
+    connection: after SYSCALL_WARMUP requests unseen, `strace -f -c` attaches to every process
+    of the tree (-f: all their threads) while SYSCALL_CONNECTIONS Connection: close requests
+    are made, and detaches. Returns {call: calls per connection}. Start-up is not counted, and
+    nor is anything before the warm-up ends (first-use allocations, lazily opened files)."""
+    close_requests(port, SYSCALL_WARMUP, SYSCALL_CLIENTS)
+    out = Path(tempfile.mkstemp(prefix="strace-")[1])
+    cmd = ["strace", "-f", "-c", "-o", str(out)]
+    for pid in process_tree(proc.pid):
+        cmd += ["-p", str(pid)]
+    tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        # strace says "Process N attached" for each thread once it is tracing it.
+        time.sleep(1.0)
+        close_requests(port, SYSCALL_CONNECTIONS, SYSCALL_CLIENTS)
+        time.sleep(0.5)
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=30)
+    calls = {}
+    # strace -c's table: % time, seconds, usecs/call, calls, [errors], syscall.
+    for line in out.read_text().splitlines():
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+        if m and m.group(2) != "total":
+            calls[m.group(2)] = int(m.group(1)) / SYSCALL_CONNECTIONS
+    out.unlink()
+    return calls
+
+
 def open_idle_connections(port, count, tls=None):
     """Opens `count` keep-alive connections, each with one request answered, and returns
     them open and idle. The caller closes them. `tls`, a client context (client_tls): each
@@ -882,6 +1037,8 @@ def svg_chart(throughput, cpu, compressed=()):
 
 
 def fmt_us(us):
+    if us != us:
+        return "—"
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
 
 
@@ -907,8 +1064,10 @@ def main():
     args = ap.parse_args()
 
     chosen = scenarios()
-    extras = ["small-50-log", "idle-1000", "https-idle-1000"]
-    keys = set(args.only.split(",")) if args.only else {s[0] for s in chosen} | set(extras)
+    extras = ["small-50-log", "idle-1000", "https-idle-1000", "syscalls-close"]
+    # syscalls-close runs only when asked for: strace slows the servers it traces.
+    keys = set(args.only.split(",")) if args.only else \
+        {s[0] for s in chosen} | set(extras) - {"syscalls-close"}
     unknown = keys - {s[0] for s in chosen} - set(extras)
     if unknown:
         ap.error(f"unknown scenario keys: {', '.join(sorted(unknown))}; the keys: "
@@ -943,6 +1102,13 @@ def main():
         need("cc", "gcc")
     if keys & HTTPS:
         need("openssl", "openssl")
+    if keys & set(TLS_NEW):
+        need("cc", "gcc")
+        # OpenSSL's headers, for tlsnew.c: need() looks for commands, and libssl-dev has none.
+        if not Path("/usr/include/openssl/ssl.h").exists():
+            need("openssl-headers-missing", "libssl-dev")
+    if "syscalls-close" in keys:
+        need("strace", "strace")
     # The checks decode the compression rows' responses: gzip in Python, br and zstd with these.
     if "br-100k-20" in keys:
         need("brotli", "brotli")
@@ -966,6 +1132,8 @@ def main():
     memory = {}  # (idle row, server) -> (KiB resident at rest, KiB with the connections open)
     negotiated = {}  # server -> the TLS protocol and cipher suite it chose
     encoded = {}  # (compression row, server) -> (body bytes per response, framing)
+    syscalls = {}  # server -> {system call: calls per new connection}
+    tlsnew = None  # the compiled bench/tlsnew.c, once built
     client = None  # the checks' and idle connections' TLS context, on HTTPS rows
     try:
         servers.root = make_root(tmp)
@@ -991,8 +1159,14 @@ def main():
                         encoded[(key, name)] = check_compressed(name, servers.port(name), path,
                                                                 servers.root, coding)
                         sent = f" {coding} body {encoded[(key, name)][0]:,} bytes"
-                    run = measure(proc, servers.port(name), path, conns, threads,
-                                  args.duration, extra, tls)
+                    if key in TLS_NEW:
+                        if tlsnew is None:
+                            tlsnew = build_tlsnew(tmp)
+                        run = measure_tls_new(tlsnew, proc, name, servers.port(name), path,
+                                              threads, args.duration, TLS_NEW[key])
+                    else:
+                        run = measure(proc, servers.port(name), path, conns, threads,
+                                      args.duration, extra, tls)
                     servers.stop(name)
                     results.setdefault((key, name), []).append(run)
                     print(f"round {rnd + 1} {key:13} {name:9} {run.rps:>10.0f} req/s "
@@ -1029,6 +1203,17 @@ def main():
                 rest, kib = memory[(key, name)]
                 print(f"{key:15} {name:9} {kib:>10,} KiB resident, {rest:,} at rest: "
                       f"{(kib - rest) / IDLE_CONNECTIONS:.1f} KiB per connection", flush=True)
+        # System calls per new connection, under strace: once per server, after the timed
+        # rows, none of whose figures it touches.
+        if "syscalls-close" in keys:
+            for name in [n for n in ["nomserve", "baseline", "nginx", "h2o"]
+                         if n in wanted or n == "baseline" and args.baseline]:
+                proc = servers.start(name)
+                check_serves(name, servers.port(name), SMALL, servers.root)
+                syscalls[name] = count_syscalls(proc, servers.port(name))
+                servers.stop(name)
+                print(f"syscalls-close  {name:9} {sum(syscalls[name].values()):.2f} system "
+                      f"calls per connection", flush=True)
     except KeyboardInterrupt:
         print("interrupted: stopping the servers", file=sys.stderr, flush=True)
         raise SystemExit(130)
@@ -1115,6 +1300,19 @@ def main():
         for (key, name), (rest, kib) in memory.items():
             lines.append(f"| {titles[key]} | {name} | {kib / 1024:.1f} | {rest / 1024:.1f} | "
                          f"{(kib - rest) / IDLE_CONNECTIONS:.1f} |")
+    if syscalls:
+        names = list(syscalls)
+        lines.append("")
+        lines.append(f"| system calls per new connection ({SYSCALL_CONNECTIONS:,} Connection: "
+                     f"close requests, strace -f -c) | " + " | ".join(names) + " |")
+        lines.append("|---|" + "---:|" * len(names))
+        every = sorted({c for t in syscalls.values() for c in t},
+                       key=lambda c: -max(t.get(c, 0) for t in syscalls.values()))
+        for call in every:
+            lines.append(f"| {call} | " + " | ".join(
+                f"{syscalls[n].get(call, 0):.2f}" for n in names) + " |")
+        lines.append("| **total** | " + " | ".join(
+            f"**{sum(syscalls[n].values()):.2f}**" for n in names) + " |")
     if grammar:
         lines.append("")
         lines.append(f"Request parsing, nomserve's grammar against httparse: criterion "
