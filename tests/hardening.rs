@@ -611,7 +611,7 @@ fn at_the_cap_with_none_idle_503_and_service_resumes() {
     }
 }
 
-/// Out of descriptors: a client the accept loop cannot take is answered 503 (through the
+/// Out of descriptors: a client no worker can accept is answered 503 (through the
 /// spare descriptor), a file the handler cannot open is 503 with Retry-After (never 500),
 /// and once descriptors are back the next client gets 200. Skipped, saying so, where
 /// `prlimit` is not installed.

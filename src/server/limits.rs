@@ -11,7 +11,7 @@
 //! Counted under one lock, taken once when a connection opens and once when it closes,
 //! never per request and never across a system call. Which connections of an address are
 //! idle is counted per worker with atomics, each written by its own worker alone, so the
-//! accept loop knows which worker can make room for whom.
+//! accepting worker knows which worker can make room for whom.
 //!
 //! On a TLS server the 503 can only be sent after a handshake: a refused connection is then
 //! served by a worker up to its first request, holding a refusal's [`Slot`] instead of a

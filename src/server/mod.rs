@@ -216,7 +216,7 @@ impl Control {
         if let Err(e) = rustix::io::write(&*self.wake, &1u64.to_ne_bytes()) {
             // EAGAIN: the counter is at its maximum, so the loop is woken already.
             if e != Errno::AGAIN {
-                log::error!("could not wake the accept loop: {e}");
+                log::error!("could not wake the main thread for the shutdown: {e}");
             }
         }
     }
