@@ -1,8 +1,8 @@
 //! Where the server listens: TCP sockets on `--bind`'s addresses and `--port`, Unix stream
 //! sockets at `--bind unix:PATH`, or the sockets systemd passes instead (socket activation).
 //!
-//! A Unix socket file this process made is removed when its [`Listener`] is dropped (when
-//! the server stops accepting). One left behind by a process that could not remove it (a
+//! A Unix socket file this process made is removed when the server stops accepting
+//! ([`Listener::remove_socket_file`]), or else when its [`Listener`] is dropped. One left behind by a process that could not remove it (a
 //! second signal ends the process at once) is replaced by the next start, after checking
 //! that it is a socket nothing listens on.
 
@@ -16,6 +16,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 /// Where to listen (`--bind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,14 +75,31 @@ pub struct Listener {
     socket: OwnedFd,
     /// Where it listens.
     pub address: Address,
-    /// The socket file this process made, removed on drop.
-    made: Option<PathBuf>,
+    /// The socket file this process made, removed once (see [`Listener::remove_socket_file`]).
+    made: Mutex<Option<PathBuf>>,
 }
 
 impl Listener {
     /// The listening socket.
     pub fn socket(&self) -> &OwnedFd {
         &self.socket
+    }
+
+    /// Removes the socket file this process made for it, if it has not been removed yet:
+    /// new clients can no longer find it, while those already connected are served on. The
+    /// server calls this when it stops accepting, since the socket itself may stay open a
+    /// little longer, held by a worker that is still finishing a turn.
+    pub fn remove_socket_file(&self) {
+        let made = self
+            .made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(path) = made {
+            if let Err(e) = fs::remove_file(&path) {
+                log::warn!("cannot remove the socket file {}: {e}", path.display());
+            }
+        }
     }
 
     /// Whether it is a TCP socket (not a Unix one).
@@ -99,11 +117,7 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Some(path) = &self.made {
-            if let Err(e) = fs::remove_file(path) {
-                log::warn!("cannot remove the socket file {}: {e}", path.display());
-            }
-        }
+        self.remove_socket_file();
     }
 }
 
@@ -242,7 +256,7 @@ fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     Ok(Listener {
         socket,
         address: Address::Tcp(local),
-        made: None,
+        made: Mutex::new(None),
     })
 }
 
@@ -271,7 +285,7 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<Listener> {
     let made = Listener {
         socket: OwnedFd::from(listener),
         address: Address::Unix(path.display().to_string()),
-        made: Some(path.to_path_buf()),
+        made: Mutex::new(Some(path.to_path_buf())),
     };
     fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     Ok(made)
@@ -316,7 +330,7 @@ fn passed_tcp(listener: TcpListener) -> io::Result<Listener> {
     Ok(Listener {
         socket: OwnedFd::from(listener),
         address,
-        made: None,
+        made: Mutex::new(None),
     })
 }
 
@@ -330,7 +344,7 @@ fn passed_unix(listener: UnixListener) -> io::Result<Listener> {
     Ok(Listener {
         socket: OwnedFd::from(listener),
         address: Address::Unix(name),
-        made: None,
+        made: Mutex::new(None),
     })
 }
 
