@@ -249,7 +249,21 @@ fn forwarded_fields_count_only_from_trusted_proxies() {
 #[test]
 fn a_trusted_proxy_is_not_capped_per_address() {
     let capped = Server::with_args(&www(), &["--max-connections-per-ip", "2"]);
-    let _open: Vec<TcpStream> = (0..2).map(|_| capped.connect()).collect();
+    // Each answered once, so each is surely counted before the third arrives: connections
+    // waiting in different workers' queues are accepted in no set order.
+    let _open: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = capped.connect();
+            stream
+                .write_all(b"GET /test.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            assert_eq!(
+                read_response(&mut stream, &mut Vec::new(), false).status,
+                200
+            );
+            stream
+        })
+        .collect();
     let refused = exchange(&capped, b"GET /test.txt HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(refused.status, 503);
 

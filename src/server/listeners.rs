@@ -77,6 +77,9 @@ pub struct Listener {
     pub address: Address,
     /// The socket file this process made, removed once (see [`Listener::remove_socket_file`]).
     made: Mutex<Option<PathBuf>>,
+    /// A TCP socket this process made with `SO_REUSEPORT`: others can listen on its address
+    /// beside it ([`Listener::sibling`]).
+    shareable: bool,
 }
 
 impl Listener {
@@ -99,6 +102,21 @@ impl Listener {
             if let Err(e) = fs::remove_file(&path) {
                 log::warn!("cannot remove the socket file {}: {e}", path.display());
             }
+        }
+    }
+
+    /// Another socket listening on the same address, for another worker, when this one can
+    /// have one (a TCP socket this process made): the kernel spreads new clients over the
+    /// sockets of one address by a hash of the client's address and port (`SO_REUSEPORT`,
+    /// socket(7)), so each worker accepts from a queue of its own. `None` for a Unix socket
+    /// or one systemd passed, which every worker then shares.
+    pub fn sibling(&self) -> io::Result<Option<Listener>> {
+        match self.address {
+            Address::Tcp(addr) if self.shareable => {
+                let v6only = addr.is_ipv6() && rustix::net::sockopt::ipv6_v6only(&self.socket)?;
+                open_tcp(addr, v6only).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 
@@ -224,8 +242,22 @@ pub fn tcp(addr: SocketAddr) -> io::Result<Listener> {
 }
 
 /// A TCP socket listening on `addr` (with `SO_REUSEADDR`, so that a restart need not wait
-/// out the previous run's `TIME_WAIT` connections), for IPv6 only if `v6only`.
+/// out the previous run's `TIME_WAIT` connections), for IPv6 only if `v6only`, which other
+/// workers' sockets can join ([`Listener::sibling`]).
+///
+/// The port is first bound by a socket without `SO_REUSEPORT`, and let go: that bind fails
+/// if any socket listens on the port, so a second server started on a port in use is told
+/// so rather than sharing the port with the first; it also picks the port for port 0.
 fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
+    let probe = tcp_socket(addr, v6only)?;
+    rustix::net::bind(&probe, &addr)?;
+    let picked = local_address(&probe)?;
+    drop(probe);
+    open_tcp(picked, v6only)
+}
+
+/// A TCP socket with `SO_REUSEADDR`, for IPv6 only if `v6only`.
+fn tcp_socket(addr: SocketAddr, v6only: bool) -> io::Result<OwnedFd> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
     } else {
@@ -236,6 +268,18 @@ fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     if v6only {
         rustix::net::sockopt::set_ipv6_v6only(&socket, true)?;
     }
+    Ok(socket)
+}
+
+fn local_address(socket: &OwnedFd) -> io::Result<SocketAddr> {
+    SocketAddr::try_from(rustix::net::getsockname(socket)?)
+        .map_err(|_| io::Error::other("the socket has no IP address"))
+}
+
+/// A TCP socket listening on `addr` with `SO_REUSEPORT`, so that each worker can have one.
+fn open_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
+    let socket = tcp_socket(addr, v6only)?;
+    rustix::net::sockopt::set_socket_reuseport(&socket, true)?;
     rustix::net::bind(&socket, &addr)?;
     // A negative backlog is the system's maximum (net.core.somaxconn, 4096 since Linux 5.4):
     // a burst of clients waits in the kernel rather than being refused, and the workers
@@ -251,12 +295,12 @@ fn bind_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     // browsers in use do not; and data in a SYN can be replayed (RFC 7413 §6), which a
     // request that writes must not be.
     rustix::net::listen(&socket, -1)?;
-    let local = SocketAddr::try_from(rustix::net::getsockname(&socket)?)
-        .map_err(|_| io::Error::other("the socket has no IP address"))?;
+    let local = local_address(&socket)?;
     Ok(Listener {
         socket,
         address: Address::Tcp(local),
         made: Mutex::new(None),
+        shareable: true,
     })
 }
 
@@ -286,6 +330,7 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<Listener> {
         socket: OwnedFd::from(listener),
         address: Address::Unix(path.display().to_string()),
         made: Mutex::new(Some(path.to_path_buf())),
+        shareable: false,
     };
     fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
     Ok(made)
@@ -331,6 +376,7 @@ fn passed_tcp(listener: TcpListener) -> io::Result<Listener> {
         socket: OwnedFd::from(listener),
         address,
         made: Mutex::new(None),
+        shareable: false,
     })
 }
 
@@ -345,6 +391,7 @@ fn passed_unix(listener: UnixListener) -> io::Result<Listener> {
         socket: OwnedFd::from(listener),
         address: Address::Unix(name),
         made: Mutex::new(None),
+        shareable: false,
     })
 }
 
@@ -375,6 +422,24 @@ mod tests {
             bind_unix(&path, 0o660).unwrap_err().kind(),
             io::ErrorKind::AlreadyExists
         );
+    }
+
+    #[test]
+    fn a_tcp_listener_has_siblings_on_its_port_and_a_second_server_is_refused_it() {
+        let listeners = bind(&[Bind::Ip("127.0.0.1".parse().unwrap())], 0, 0o660).unwrap();
+        let first = &listeners[0];
+        let sibling = first.sibling().unwrap().expect("a TCP socket can have one");
+        assert_eq!(sibling.address, first.address);
+        let Address::Tcp(addr) = first.address else {
+            panic!("not TCP");
+        };
+        // Another server on the same port is told it is in use, siblings or not.
+        let again = bind(&[Bind::Ip(addr.ip())], addr.port(), 0o660).unwrap_err();
+        assert!(again.contains("the port is in use"), "{again}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let unix = bind_unix(&dir.path().join("s.sock"), 0o600).unwrap();
+        assert!(unix.sibling().unwrap().is_none(), "a Unix socket is shared");
     }
 
     #[test]

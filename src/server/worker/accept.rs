@@ -1,15 +1,15 @@
 //! A worker's accepting: the listening sockets in its epoll set, the connections it accepts
 //! from them, and the place each is given under the limits.
 //!
-//! Every worker registers every listening socket, level-triggered, with `EPOLLEXCLUSIVE`
-//! (epoll_ctl(2), Linux 4.5): a client waiting wakes one of the workers blocked in
-//! `epoll_wait`, not every one, and a worker that finds the socket ready while it polls
-//! accepts too. The one that accepts a connection serves it, so a connection costs no
-//! hand-off between threads: `accept4` (non-blocking and close-on-exec from the start), the
-//! first turn at once (the request is usually there already: reading it now saves waiting
-//! for an epoll round), and an `epoll_ctl` only for a connection still open after that turn.
-//! Options that can be set once are set on the listening socket and inherited
-//! (`TCP_NODELAY`, see [`crate::server::listeners`]).
+//! A worker registers its listening sockets (its own, or, where a socket cannot be split,
+//! one every worker shares: see [`crate::server`]) level-triggered, with `EPOLLEXCLUSIVE`
+//! (epoll_ctl(2), Linux 4.5), so that a client on a shared socket wakes one of the workers
+//! blocked in `epoll_wait`, not every one. The worker that accepts a connection serves it,
+//! so a connection costs no hand-off between threads: `accept4` (non-blocking and
+//! close-on-exec from the start), the first turn at once (the request is usually there
+//! already: reading it now saves waiting for an epoll round), and an `epoll_ctl` only for a
+//! connection still open after that turn. Options that can be set once are set on the
+//! listening socket and inherited (`TCP_NODELAY`, see [`crate::server::Server::start`]).
 //!
 //! Each wake-up accepts at most [`ACCEPT_BATCH`] clients before the worker serves its other
 //! connections: a burst of clients is spread over the workers that wake for it, and no
@@ -61,9 +61,9 @@ fn token_of(listener: usize) -> u64 {
 /// What a worker accepts from.
 #[derive(Debug)]
 pub(super) struct Accepting {
-    /// The listening sockets, shared with the other workers; `None` once the worker stopped
-    /// accepting for good (the shutdown).
-    listeners: Option<Arc<[Listener]>>,
+    /// The listening sockets, its own or shared with the other workers; `None` once the
+    /// worker stopped accepting for good (the shutdown).
+    listeners: Option<Vec<Arc<Listener>>>,
     /// Per listening socket: still usable. One that fails for good (no longer a listening
     /// socket) is left out from then on.
     usable: Vec<bool>,
@@ -98,12 +98,12 @@ impl Accepting {
 
 impl Worker {
     /// Watches `listeners` from now on. Fails if one cannot be added to the epoll set.
-    pub(super) fn watch(&mut self, listeners: &Arc<[Listener]>) -> std::io::Result<()> {
+    pub(super) fn watch(&mut self, listeners: Vec<Arc<Listener>>) -> std::io::Result<()> {
         if listeners.len() as u64 > MAX_LISTENERS {
             return Err(std::io::Error::other("too many listening sockets"));
         }
         self.accepting.usable = vec![true; listeners.len()];
-        self.accepting.listeners = Some(Arc::clone(listeners));
+        self.accepting.listeners = Some(listeners);
         self.add_listeners()?;
         Ok(())
     }
@@ -168,12 +168,16 @@ impl Worker {
     /// Accepts the clients waiting on listening socket `index`, up to [`ACCEPT_BATCH`].
     pub(super) fn accept_from(&mut self, index: usize) {
         // A reference of its own, held while `self` changes.
-        let Some(listeners) = self.accepting.listeners.clone() else {
+        let Some(listener) = self
+            .accepting
+            .listeners
+            .as_ref()
+            .and_then(|listeners| listeners.get(index))
+            .map(Arc::clone)
+        else {
             return;
         };
-        let Some(listener) = listeners.get(index) else {
-            return;
-        };
+        let listener = &*listener;
         for _ in 0..ACCEPT_BATCH {
             if self.accepting.usable.get(index) != Some(&true) || self.accepting.is_paused() {
                 return;

@@ -61,21 +61,21 @@ const WAKE_TOKEN: u64 = u64::MAX;
 /// Events taken per `epoll_wait`.
 const EVENTS: usize = 64;
 
-/// Starts `threads` workers accepting from `listeners` under `limits`; returns their lanes.
-/// Fails if a thread, an epoll instance or an eventfd cannot be created, or a listening
-/// socket cannot be watched.
+/// Starts one worker per set of listening sockets, each accepting from its own set, under
+/// `limits`; returns their lanes. Fails if a thread, an epoll instance or an eventfd cannot
+/// be created, or a listening socket cannot be watched.
 pub fn spawn(
-    threads: usize,
+    sets: Vec<Vec<Arc<Listener>>>,
     shared: &Arc<Shared>,
-    listeners: &Arc<[Listener]>,
     limits: &Arc<Limits>,
 ) -> std::io::Result<Arc<[Arc<Lane>]>> {
-    let lanes: Arc<[Arc<Lane>]> = (0..threads)
+    let lanes: Arc<[Arc<Lane>]> = sets
+        .iter()
         .map(|_| Lane::new().map(Arc::new))
         .collect::<std::io::Result<_>>()?;
-    for index in 0..threads {
+    for (index, set) in sets.into_iter().enumerate() {
         let mut worker = Worker::new(shared, &lanes, index, limits)?;
-        worker.watch(listeners)?;
+        worker.watch(set)?;
         std::thread::Builder::new()
             .name(format!("worker-{index}"))
             .spawn(move || worker.run())?;

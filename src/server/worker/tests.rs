@@ -116,9 +116,9 @@ fn listen(workers: &mut [Worker]) -> (tempfile::TempDir, std::path::PathBuf) {
     for listener in &listeners {
         rustix::io::ioctl_fionbio(listener.socket(), true).unwrap();
     }
-    let listeners: Arc<[Listener]> = listeners.into();
+    let listeners: Vec<Arc<Listener>> = listeners.into_iter().map(Arc::new).collect();
     for worker in workers {
-        worker.watch(&listeners).unwrap();
+        worker.watch(listeners.clone()).unwrap();
     }
     (dir, path)
 }
