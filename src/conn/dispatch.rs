@@ -286,6 +286,13 @@ impl Core {
         }
     }
 
+    /// Applies the bytes read while writes waited (see [`Core::reads_while_writing`]).
+    pub fn absorb(&mut self, ctx: &Context<'_>, now: Instant) {
+        if let Kind::H2(conn) = &mut self.kind {
+            conn.absorb(ctx, now);
+        }
+    }
+
     /// The socket took `n` bytes of the item [`Core::poll`] gave, at `now`.
     pub fn wrote(&mut self, n: usize, now: Instant) {
         match &mut self.kind {

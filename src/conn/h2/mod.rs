@@ -351,8 +351,19 @@ impl H2Conn {
     /// reads while its writes wait only then, so that its reads stay bounded.)
     pub fn takes_more_input(&self) -> bool {
         self.phase == Phase::Open
+            && !self.peer_closed
             && self.pending_out() < READ_HIGH
             && self.input.len() - self.pos <= MAX_FRAME_SIZE as usize
+    }
+
+    /// Applies the frames read so far, without asking for anything: for a transport that
+    /// read while its writes wait (see [`H2Conn::takes_more_input`]).
+    pub fn absorb(&mut self, ctx: &Context<'_>, now: Instant) {
+        self.clock = now;
+        if self.phase == Phase::Open && self.pending_out() < READ_HIGH {
+            self.wake_parked(ctx, now);
+            self.read_frames(ctx, now);
+        }
     }
 
     /// Bytes queued and not yet written.
@@ -503,6 +514,9 @@ impl H2Conn {
         if self.phase == Phase::Open {
             self.wake_parked(ctx, now);
         }
+        if self.out.capacity() == 0 && self.input.len() > self.pos {
+            self.out = buffers::take(READ_CHUNK);
+        }
         if self.pending_out() < READ_HIGH {
             if let Phase::Preface { .. } = self.phase {
                 self.read_preface();
@@ -541,7 +555,16 @@ impl H2Conn {
                 self.phase = Phase::Closed;
                 Want::Close
             }
-            Phase::Preface { .. } | Phase::Open => Want::Read,
+            Phase::Preface { .. } | Phase::Open => {
+                if self.streams.is_empty() && self.input.len() == self.pos {
+                    // Nothing under way: an idle connection holds no buffers.
+                    buffers::give(std::mem::take(&mut self.input));
+                    buffers::give(std::mem::take(&mut self.out));
+                    self.pos = 0;
+                    self.out_pos = 0;
+                }
+                Want::Read
+            }
         }
     }
 
