@@ -213,3 +213,36 @@ fn http2_off_keeps_every_connection_on_http11() {
         String::from_utf8_lossy(&answer)
     );
 }
+
+/// nghttp (Debian `nghttp2-client`) sends 100 requests at once on one connection, over h2c
+/// and over TLS: every stream is answered 200 with the whole file. Skipped without nghttp.
+#[test]
+fn nghttp_fetches_many_streams_at_once() {
+    if Command::new("nghttp").arg("--version").output().is_err() {
+        eprintln!("nghttp is not installed; skipped");
+        return;
+    }
+    let site = Site::new();
+    let plain = site.serve(&[]);
+    let secure = site.serve(&site.tls_args());
+    for url in [plain.url("/index.html"), secure.https_url("/index.html")] {
+        let out = Command::new("nghttp")
+            .args(["-ns", "-m", "100"])
+            .arg(&url)
+            .output()
+            .expect("nghttp runs");
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stats = String::from_utf8_lossy(&out.stdout);
+        let size = site.file("index.html").len().to_string();
+        let whole = stats
+            .lines()
+            .map(|line| line.split_whitespace().rev().take(3).collect::<Vec<_>>())
+            .filter(|last| *last == ["/index.html", size.as_str(), "200"])
+            .count();
+        assert_eq!(whole, 100, "{url}:\n{stats}");
+    }
+}
