@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, metric, metrics_addr};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -245,4 +245,24 @@ fn nghttp_fetches_many_streams_at_once() {
             .count();
         assert_eq!(whole, 100, "{url}:\n{stats}");
     }
+}
+
+/// `/metrics` counts HTTP/2 connections and the requests they carried.
+#[test]
+fn metrics_count_http2_requests() {
+    let site = Site::new();
+    let server = site.serve(&["--metrics".to_string(), "127.0.0.1:0".to_string()]);
+    let addr = metrics_addr(&server);
+    for _ in 0..3 {
+        let got = curl(
+            site.dir.path(),
+            &server.url("/"),
+            &["--http2-prior-knowledge"],
+        );
+        assert_eq!(got.status, 200);
+    }
+    let plain = curl(site.dir.path(), &server.url("/"), &["--http1.1"]);
+    assert_eq!(plain.status, 200);
+    assert_eq!(metric(addr, "nomserve_http2_connections_total"), 3);
+    assert_eq!(metric(addr, "nomserve_http2_requests_total"), 3);
 }

@@ -36,6 +36,7 @@ use super::send::SendClock;
 use super::{Timeouts, Want};
 use crate::http::buffers;
 use crate::http::output::Item;
+use crate::metrics;
 use bounds::Floods;
 use nomserve_grammar::{
     DecodedFields, H2ErrorCode, HpackDecoder, HpackEncoder, Limits, Setting, write_goaway,
@@ -208,6 +209,7 @@ impl H2Conn {
             clock: now,
             stats: Stats::default(),
         };
+        metrics::count_h2_connection();
         let max_header_list = u32::try_from(limits.max_head).unwrap_or(u32::MAX);
         write_settings(
             &mut conn.out,
@@ -480,6 +482,7 @@ impl H2Conn {
     /// stream is taken from now on.
     fn go_away(&mut self, code: H2ErrorCode, debug: &[u8]) {
         self.going_away = true;
+        metrics::count_h2_goaway(code);
         write_goaway(&mut self.out, self.last_stream, code, debug);
     }
 
