@@ -395,13 +395,18 @@ impl H2Conn {
         let mut at = |deadline: Instant| {
             soonest = Some(soonest.map_or(deadline, |s| s.min(deadline)));
         };
-        match self.phase {
-            Phase::Closed => return None,
-            Phase::Preface { deadline } | Phase::Closing { deadline, .. } => at(deadline),
-            Phase::Open => {}
-        }
+        // Each deadline here is one `expire` acts on, so that a deadline passed is never
+        // asked for again.
         if self.is_sending() {
             at(self.send.deadline(self.timeouts.send));
+        }
+        match self.phase {
+            Phase::Closed => return soonest,
+            Phase::Preface { deadline } | Phase::Closing { deadline, .. } => {
+                at(deadline);
+                return soonest;
+            }
+            Phase::Open => {}
         }
         if let Some(due) = self.settings_ack_due {
             at(due);
@@ -414,7 +419,7 @@ impl H2Conn {
                 at(deadline);
             }
         }
-        if self.phase == Phase::Open && self.streams.is_empty() && self.block.is_none() {
+        if self.streams.is_empty() && self.block.is_none() && !self.is_sending() {
             let since = self.idle_since.max(self.send.last_progress());
             at(since + self.timeouts.keep_alive);
         }

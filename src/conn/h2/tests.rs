@@ -869,3 +869,30 @@ fn a_malformed_request_resets_its_stream_and_the_connection_goes_on() {
         Some(("200".to_string(), false))
     );
 }
+
+#[test]
+fn a_deadline_expire_acts_on_is_not_asked_for_again() {
+    // A connection whose output waits for a client that reads nothing, past every timer.
+    let mut client = Client::new();
+    let request = client.request(1, "GET", "/big", true);
+    client.send(&request);
+    client.run_until(0);
+    let mut now = client.now;
+    for _ in 0..10 {
+        let Some(deadline) = client.conn.deadline() else {
+            break;
+        };
+        assert!(deadline > now, "a deadline already passed");
+        now = deadline;
+        client.conn.expire(now);
+    }
+    assert!(client.conn.is_finished(), "cut off at the send timeout");
+    // A connection closing after a connection error, its GOAWAY written.
+    let mut client = Client::new();
+    client.send(&frame(FrameType::Continuation, 0, 1, &[]));
+    client.run();
+    let deadline = client.conn.deadline().expect("the lingering close's");
+    client.conn.expire(deadline);
+    assert!(client.conn.is_closed());
+    assert_eq!(client.conn.deadline(), None);
+}
