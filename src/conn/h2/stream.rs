@@ -154,7 +154,8 @@ impl H2Conn {
             Err(e) => {
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
-                return self.answer_now(id, response, Exchange::unparsed(b""), now);
+                let exchange = Exchange::unparsed(&synthetic_head(&list));
+                return self.answer_now(id, response, exchange, now);
             }
         };
         let declared = match request.framing {
