@@ -945,3 +945,29 @@ fn a_head_larger_than_a_frame_goes_on_in_continuation_frames() {
     assert_eq!(field(&frames, 1, "x-fat").map(str::len), Some(40_000));
     assert_eq!(data_of(&frames, 1), (3, true));
 }
+
+#[test]
+fn the_most_urgent_stream_sends_first() {
+    let mut client = Client::new();
+    let mut update = Vec::new();
+    write_window_update(&mut update, 0, 1 << 24);
+    client.send(&update);
+    client.send(&settings(&[(4, 1 << 24)]));
+    let image = client.request_with(1, "GET", "/big", &[("priority", "u=5, i")], true);
+    let page = client.request_with(3, "GET", "/big", &[("priority", "u=0")], true);
+    client.send(&image);
+    client.send(&page);
+    let frames = client.run();
+    let order: Vec<u32> = frames
+        .iter()
+        .filter_map(|frame| match frame {
+            Got::Data(id, _, _) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let first_image = order.iter().position(|&id| id == 1).unwrap();
+    assert!(
+        order[..first_image].iter().filter(|&&id| id == 3).count() >= BIG / 16_384,
+        "{order:?}"
+    );
+}
