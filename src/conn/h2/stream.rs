@@ -146,7 +146,9 @@ impl H2Conn {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
             let response = Response::text(431, format!("{e}\n"));
-            return self.answer_now(id, response, Exchange::unparsed(b""), now);
+            let list = field_list(fields);
+            let exchange = Exchange::unparsed(&synthetic_head(&list));
+            return self.answer_now(id, response, exchange, now);
         }
         if let Some(message) = self.refusal.take() {
             self.go_away(H2ErrorCode::NoError, b"refused");
@@ -166,13 +168,7 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        let list: Vec<Field<'_>> = fields
-            .iter()
-            .map(|field| Field {
-                name: field.name,
-                value: field.value,
-            })
-            .collect();
+        let list = field_list(fields);
         let mut headers = [Header::EMPTY; MAX_HEADERS];
         let request = match parse_h2_request(&list, &mut headers, &self.limits) {
             Ok(request) => request,
@@ -365,6 +361,17 @@ impl H2Conn {
             sending.record(self.peer.ip());
         }
     }
+}
+
+/// The decoded fields as the request mapping takes them.
+fn field_list(fields: &DecodedFields) -> Vec<Field<'_>> {
+    fields
+        .iter()
+        .map(|field| Field {
+            name: field.name,
+            value: field.value,
+        })
+        .collect()
 }
 
 /// The request as an HTTP/1.1-style head, `method SP path SP HTTP/2.0` CRLF, the regular
