@@ -683,9 +683,14 @@ fn answers_to_a_ping_flood_are_bounded_while_the_client_does_not_read() {
     for _ in 0..(READ_HIGH / 17 + 200) {
         client.send(&frame(FrameType::Ping, 0, 0, &[1; 8]));
     }
+    assert!(client.conn.takes_more_input());
     // The socket takes nothing: the core stops reading once its output is past the bound.
     client.run_until(0);
     assert!(client.conn.pending_out() < READ_HIGH + 64);
+    assert!(
+        !client.conn.takes_more_input(),
+        "a transport reads no more for it"
+    );
     assert!(
         client.conn.input.len() > client.conn.pos,
         "the rest waits unread"
