@@ -1,4 +1,4 @@
-//! TLS under a connection core: one turn of a [`Conn`] through a rustls `ServerConnection`
+//! TLS under a connection core: one turn of a [`Core`] through a rustls `ServerConnection`
 //! over its non-blocking socket.
 //!
 //! The same core as plain TCP ([`super::transport`]): the TLS layer answers the core's wants
@@ -39,7 +39,7 @@
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
 use super::transport::{Budget, Readiness, Turn, log_io_error};
-use crate::conn::{Conn, Context, Want};
+use crate::conn::{Context, Core, Want};
 use crate::http::output::Item;
 use crate::metrics;
 use rustix::fd::OwnedFd;
@@ -149,7 +149,7 @@ impl Stage<'_> {
 /// Runs one turn of `conn` through `tls` over `socket`; `stage` is the worker's staging
 /// buffer (at least [`RECORD`] bytes).
 pub fn drive(
-    conn: &mut Conn,
+    conn: &mut Core,
     tls: &mut Tls,
     socket: &OwnedFd,
     ready: &mut Readiness,
@@ -174,7 +174,7 @@ pub fn drive(
 }
 
 fn turn(
-    conn: &mut Conn,
+    conn: &mut Core,
     tls: &mut Tls,
     socket: &OwnedFd,
     ready: &mut Readiness,
@@ -189,10 +189,30 @@ fn turn(
         return Turn::Close;
     }
     loop {
-        // Records already made go out before anything else is done.
+        // Records already made go out before anything else is done; HTTP/2 reads on while
+        // they wait for the socket, as far as its core takes more (a WINDOW_UPDATE, the next
+        // request must not wait behind a download).
         if tls.session.wants_write() {
             if !ready.writable {
-                return Turn::Wait;
+                if !(ready.readable && conn.reads_while_writing()) {
+                    return Turn::Wait;
+                }
+                match deliver(tls, conn) {
+                    Delivered::Bytes(n) => {
+                        budget.wrote(n);
+                        conn.absorb(ctx, now);
+                    }
+                    Delivered::Nothing => match receive(tls, socket, ready) {
+                        Step::Go(_) => {}
+                        Step::Wait => return Turn::Wait,
+                        Step::Close => return Turn::Close,
+                    },
+                    Delivered::Failed => return Turn::Close,
+                }
+                if budget.spent(conn.stats().responses) {
+                    return Turn::Yield;
+                }
+                continue;
             }
             let mut sink = Socket::new(socket);
             match tls.session.write_tls(&mut sink) {
@@ -263,6 +283,10 @@ fn turn(
                 Step::Go(_) => {
                     if !tls.session.is_handshaking() {
                         metrics::count_tls_handshake();
+                        // RFC 9113 §3.2: ALPN chose HTTP/2.
+                        if tls.session.alpn_protocol() == Some(b"h2") {
+                            conn.start_h2(now);
+                        }
                     }
                     continue;
                 }
@@ -309,7 +333,10 @@ fn turn(
                 }
             }
             Want::Read => match deliver(tls, conn) {
-                Delivered::Bytes => {}
+                // What HTTP/2 reads counts against the turn: a client that keeps sending
+                // cannot keep the worker.
+                Delivered::Bytes(n) if conn.is_h2() => budget.wrote(n),
+                Delivered::Bytes(_) => {}
                 Delivered::Nothing => match receive(tls, socket, ready) {
                     Step::Go(_) => {}
                     Step::Wait => return Turn::Wait,
@@ -525,8 +552,8 @@ fn receive(tls: &mut Tls, socket: &OwnedFd, ready: &mut Readiness) -> Step<()> {
 
 /// What [`deliver`] did.
 enum Delivered {
-    /// Plaintext went to the core, or the client's close was passed on.
-    Bytes,
+    /// This much plaintext went to the core (0: the client's close was passed on).
+    Bytes(usize),
     /// rustls holds no plaintext: records must be read.
     Nothing,
     /// The session cannot go on.
@@ -534,12 +561,12 @@ enum Delivered {
 }
 
 /// Moves the plaintext rustls holds into the core's buffer, as much as fits.
-fn deliver(tls: &mut Tls, conn: &mut Conn) -> Delivered {
+fn deliver(tls: &mut Tls, conn: &mut Core) -> Delivered {
     let mut reader = tls.session.reader();
     match reader.fill_buf() {
         Ok([]) => {
             conn.peer_closed();
-            Delivered::Bytes
+            Delivered::Bytes(0)
         }
         Ok(chunk) => {
             let buffer = conn.read_buffer();
@@ -547,12 +574,12 @@ fn deliver(tls: &mut Tls, conn: &mut Conn) -> Delivered {
             let n = chunk.len().min(room);
             buffer.extend_from_slice(&chunk[..n]);
             reader.consume(n);
-            Delivered::Bytes
+            Delivered::Bytes(n)
         }
         Err(e) if e.kind() == ErrorKind::WouldBlock => Delivered::Nothing,
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
             conn.peer_closed();
-            Delivered::Bytes
+            Delivered::Bytes(0)
         }
         Err(e) => {
             log::debug!("{}: reading TLS plaintext: {e}", conn.peer());

@@ -6,7 +6,7 @@
 //! A panic anywhere in a turn (the core, the transport, rustls) is contained here: it closes
 //! that connection alone, and the worker goes on serving the others.
 
-use crate::conn::{Conn, Context};
+use crate::conn::{Context, Core};
 use crate::server::tls::{self, Tls};
 use crate::server::transport::{self, Readiness, Turn};
 use rustix::fd::OwnedFd;
@@ -41,7 +41,7 @@ impl Protocol {
     /// panics closes the connection.
     pub fn drive(
         &mut self,
-        conn: &mut Conn,
+        conn: &mut Core,
         stream: &OwnedFd,
         ready: &mut Readiness,
         ctx: &Context<'_>,
@@ -77,7 +77,7 @@ mod tests {
     use std::time::Instant;
 
     /// Drives `protocol` one turn on the server's end of `stream`, answering with [`Fine`].
-    fn drive(protocol: &mut Protocol, conn: &mut Conn, stream: &OwnedFd, stage: &mut [u8]) -> Turn {
+    fn drive(protocol: &mut Protocol, conn: &mut Core, stream: &OwnedFd, stage: &mut [u8]) -> Turn {
         let ctx = Context {
             handler: &Fine,
             trusted: &TrustedProxies::default(),
@@ -106,7 +106,7 @@ mod tests {
         let mut protocol = Protocol::new(None).unwrap();
         assert!(matches!(protocol, Protocol::Plain));
         let (stream, mut client) = pair();
-        let mut conn = Conn::new(PEER, TIMEOUTS, Instant::now());
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
         let requests = pipeline();
         client.write_all(&requests).unwrap();
         assert_eq!(
@@ -126,6 +126,29 @@ mod tests {
     }
 
     #[test]
+    fn in_the_clear_the_preface_makes_the_connection_http2() {
+        let mut protocol = Protocol::new(None).unwrap();
+        let (stream, mut client) = pair();
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
+        // The preface, an empty SETTINGS, and GET / (RFC 7541 static table entries).
+        let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        opening.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        opening.extend([0, 0, 6, 1, 5, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x01, 1, b'x']);
+        client.write_all(&opening).unwrap();
+        assert_eq!(
+            drive(&mut protocol, &mut conn, &stream, &mut []),
+            Turn::Wait
+        );
+        assert!(conn.is_h2());
+        let mut answer = vec![0; 4096];
+        let n = client.read(&mut answer).unwrap();
+        // The server's SETTINGS first, and a DATA frame ending stream 1 (`ok` and LF).
+        assert_eq!(answer[3..5], [4, 0]);
+        let data = [0, 0, 3, 0, 1, 0, 0, 0, 1, b'o', b'k', b'\n'];
+        assert!(answer[..n].windows(data.len()).any(|w| w == data));
+    }
+
+    #[test]
     fn over_tls_plain_http_is_told_the_port_speaks_https() {
         let dir = tempfile::tempdir().unwrap();
         let pair_ = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -135,11 +158,14 @@ mod tests {
         };
         std::fs::write(&files.cert, pair_.cert.pem()).unwrap();
         std::fs::write(&files.key, pair_.signing_key.serialize_pem()).unwrap();
-        let config = Certificates::load(files).unwrap().server_config().unwrap();
+        let config = Certificates::load(files)
+            .unwrap()
+            .server_config(true)
+            .unwrap();
         let mut protocol = Protocol::new(Some(&config)).unwrap();
         assert!(matches!(protocol, Protocol::Tls(_)));
         let (stream, mut client) = pair();
-        let mut conn = Conn::new(PEER, TIMEOUTS, Instant::now());
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
         client.write_all(GET).unwrap();
         let mut stage = vec![0; tls::RECORD];
         assert_eq!(
