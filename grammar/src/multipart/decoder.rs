@@ -173,8 +173,9 @@ impl MultipartDecoder {
     ///
     /// A body whose first dash-boundary is a close-delimiter (`--b--`) is a form with no
     /// fields, as urllib3 encodes an empty one: `End` at once. **Decision, argued**: once a
-    /// `CRLF "--" boundary` appears, it is a delimiter, and anything but `--` or
-    /// transport-padding and CRLF after it is `InvalidDelimiter`. RFC 2046 §5.1.1 forbids
+    /// `CRLF "--" boundary` appears (or `"--" boundary` as the body's first bytes), it is a
+    /// delimiter, and anything but `--` or transport-padding and CRLF after it is
+    /// `InvalidDelimiter`. RFC 2046 §5.1.1 forbids
     /// the delimiter inside content, so no encoder sends it; reading it as content instead,
     /// as some parsers do when other bytes follow, would let two parsers of one body see
     /// different parts.

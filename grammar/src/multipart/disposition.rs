@@ -101,7 +101,7 @@ pub(crate) fn content_disposition(input: &[u8]) -> MResult<'_, Disposition> {
 
 /// A parameter's value, as the rules read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ParmValue<'b> {
+enum ParmValue<'b> {
     /// `value = token | quoted-string`, unquoted.
     Value(&'b [u8], Vec<u8>),
     /// `ext-value`, as written.
@@ -129,7 +129,13 @@ fn disposition_parm(input: &[u8]) -> MResult<'_, (&[u8], ParmValue<'_>)> {
     Ok((rest, (name, ParmValue::Value(value, unquoted))))
 }
 
-/// `tspecials`, the bytes a quoted-pair may escape here (RFC 2045 §5.1).
+/// The bytes a quoted-pair may escape here:
+/// ```text
+/// tspecials := "(" / ")" / "<" / ">" / "@" /
+///              "," / ";" / ":" / "\" / <">
+///              "/" / "[" / "]" / "?" / "="
+/// ```
+/// RFC 2045 §5.1
 const fn is_tspecial(b: u8) -> bool {
     matches!(
         b,

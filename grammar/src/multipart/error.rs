@@ -225,3 +225,46 @@ pub(crate) fn named<O>(
 ) -> MResult<'_, O> {
     result.map_err(|e| e.map(|f| Fail { kind, at: f.at }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MultipartErrorKind::*;
+
+    #[test]
+    fn every_kind_has_its_status_section_and_sentence() {
+        let kinds = [
+            (NotFormData, 415, "RFC 7578 §4"),
+            (InvalidMediaType, 400, "RFC 9110 §8.3.1"),
+            (MissingBoundary, 400, "RFC 7578 §4.1"),
+            (InvalidBoundary, 400, "RFC 2046 §5.1.1"),
+            (InvalidDelimiter, 400, "RFC 2046 §5.1.1"),
+            (InvalidPartHeader, 400, "RFC 7578 §4.8"),
+            (DuplicatePartHeader, 400, "RFC 7578 §4.2"),
+            (MissingContentDisposition, 400, "RFC 7578 §4.2"),
+            (InvalidContentDisposition, 400, "RFC 6266 §4.1"),
+            (MissingName, 400, "RFC 7578 §4.2"),
+            (DuplicateParameter, 400, "RFC 6266 §4.1"),
+            (InvalidExtValue, 400, "RFC 8187 §3.2.1"),
+            (UnsupportedCharset, 400, "RFC 8187 §3.2.1"),
+            (InvalidUtf8, 400, "RFC 7578 §5.1"),
+            (UnsupportedTransferEncoding, 400, "RFC 7578 §4.7"),
+            (PartHeadTooLarge, 413, "RFC 9110 §15.5.14"),
+            (TooManyParts, 413, "RFC 9110 §15.5.14"),
+            (Truncated, 400, "RFC 2046 §5.1.1"),
+        ];
+        for (kind, status, section) in kinds {
+            assert_eq!(
+                (kind.status(), kind.section()),
+                (status, section),
+                "{kind:?}"
+            );
+            let error = MultipartError::new(kind, 7);
+            assert_eq!(
+                error.to_string(),
+                format!("{} at byte 7 ({section})", kind.description())
+            );
+            assert_eq!(error.shifted(3).offset(), 10);
+        }
+    }
+}
