@@ -175,10 +175,9 @@ impl MultipartDecoder {
     /// fields, as urllib3 encodes an empty one: `End` at once. **Decision, argued**: once a
     /// `CRLF "--" boundary` appears (or `"--" boundary` as the body's first bytes), it is a
     /// delimiter, and anything but `--` or transport-padding and CRLF after it is
-    /// `InvalidDelimiter`. RFC 2046 §5.1.1 forbids
-    /// the delimiter inside content, so no encoder sends it; reading it as content instead,
-    /// as some parsers do when other bytes follow, would let two parsers of one body see
-    /// different parts.
+    /// `InvalidDelimiter`. RFC 2046 §5.1.1 forbids the delimiter inside content, so no
+    /// encoder sends it; reading it as content instead, as some parsers do when other bytes
+    /// follow, would let two parsers of one body see different parts.
     pub fn decode<'a>(
         &mut self,
         input: &'a [u8],
