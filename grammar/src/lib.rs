@@ -48,6 +48,7 @@ mod framing;
 mod h2;
 mod h2_request;
 mod hpack;
+mod multipart;
 mod path;
 mod proxy;
 mod query;
@@ -77,6 +78,10 @@ pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request};
 pub use hpack::{
     DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
     HpackError, HpackErrorKind, INDEXED,
+};
+pub use multipart::{
+    Boundary, MultipartDecoder, MultipartError, MultipartErrorKind, MultipartEvent,
+    MultipartLimits, PartHead, parse_boundary,
 };
 pub use path::{DecodedPath, decode_path};
 pub use proxy::{
