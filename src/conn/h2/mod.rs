@@ -26,6 +26,7 @@
 mod bounds;
 mod read;
 mod send;
+mod sending;
 mod stream;
 #[cfg(test)]
 mod tests;

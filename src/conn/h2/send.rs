@@ -13,20 +13,17 @@
 //! speaking h2c is the case where it could matter; HTTP/1.1 keeps `sendfile`.
 
 use super::H2Conn;
+use super::sending::{Piece, Sending, pieces};
 use super::stream::Answer;
 use crate::conn::exchange::Exchange;
-use crate::http::access_log::{self, RequestInfo};
 use crate::http::clock;
-use crate::http::response::{Body, Response, Source};
-use crate::metrics;
+use crate::http::response::{Body, Response};
 use nomserve_grammar::{FrameHeader, H2ErrorCode, write_rst_stream};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
-use std::net::IpAddr;
 use std::os::unix::fs::FileExt;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The Server field value (RFC 9110 §10.2.4), as HTTP/1.1 sends it.
@@ -47,46 +44,6 @@ const LEFT_OUT: [&str; 8] = [
 
 /// A response's header fields, in order, names lowercase.
 type Fields<'a> = Vec<(Cow<'a, [u8]>, Cow<'a, [u8]>)>;
-
-/// A response being sent: the rest of its body, and what the access log records of it.
-#[derive(Debug)]
-pub struct Sending {
-    pieces: VecDeque<Piece>,
-    status: u16,
-    info: Option<RequestInfo>,
-    body_sent: u64,
-}
-
-impl Sending {
-    /// Records the response, with the content bytes sent, as sent to `peer`.
-    pub fn record(&self, peer: IpAddr) {
-        access_log::record(peer, self.info.as_ref(), self.status, self.body_sent);
-        metrics::count_h2_request();
-    }
-}
-
-/// Part of a body still to send.
-enum Piece {
-    Cow(Cow<'static, [u8]>, usize),
-    Shared(Arc<[u8]>, usize),
-    File {
-        file: Arc<File>,
-        offset: u64,
-        len: u64,
-    },
-    Stream {
-        source: Box<dyn Source>,
-        made: Vec<u8>,
-        at: usize,
-        done: bool,
-    },
-}
-
-impl std::fmt::Debug for Piece {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Piece")
-    }
-}
 
 /// What one stream's turn at the output came to.
 enum Turn {
@@ -408,39 +365,4 @@ fn push_field<'a>(fields: &mut Fields<'a>, name: &'a [u8], value: &'a [u8]) {
         Cow::Borrowed(name)
     };
     fields.push((name, Cow::Borrowed(value)));
-}
-
-/// The pieces of `body` to send as DATA.
-fn pieces(body: Body) -> VecDeque<Piece> {
-    let mut pieces = VecDeque::new();
-    match body {
-        Body::Empty => {}
-        Body::Bytes(bytes) => pieces.push_back(Piece::Cow(bytes, 0)),
-        Body::Shared(bytes) => pieces.push_back(Piece::Shared(bytes, 0)),
-        Body::File { file, offset, len } => pieces.push_back(Piece::File { file, offset, len }),
-        Body::Multipart { file, parts, tail } => {
-            for (head, offset, len) in parts {
-                pieces.push_back(Piece::Cow(Cow::Owned(head), 0));
-                pieces.push_back(Piece::File {
-                    file: Arc::clone(&file),
-                    offset,
-                    len,
-                });
-            }
-            pieces.push_back(Piece::Cow(Cow::Owned(tail), 0));
-        }
-        Body::Stream(source) => pieces.push_back(Piece::Stream {
-            source,
-            made: Vec::new(),
-            at: 0,
-            done: false,
-        }),
-    }
-    pieces.retain(|piece| match piece {
-        Piece::Cow(bytes, _) => !bytes.is_empty(),
-        Piece::Shared(bytes, _) => !bytes.is_empty(),
-        Piece::File { len, .. } => *len > 0,
-        Piece::Stream { .. } => true,
-    });
-    pieces
 }

@@ -10,7 +10,7 @@
 //! sent once the request has ended (or at once, for an answer that refuses the body).
 
 use super::H2Conn;
-use super::send::Sending;
+use super::sending::Sending;
 use crate::conn::body::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
