@@ -225,6 +225,14 @@ impl Core {
         }
     }
 
+    /// The socket had nothing to read (see [`Conn::nothing_read`]).
+    pub fn nothing_read(&mut self) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.nothing_read(),
+            Kind::H2(conn) => conn.nothing_read(),
+        }
+    }
+
     /// The client closed its side.
     pub fn peer_closed(&mut self) {
         match &mut self.kind {

@@ -596,5 +596,22 @@ mod allocations {
     }
 }
 
+#[test]
+fn a_read_that_finds_nothing_gives_an_empty_buffer_back() {
+    let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+    let mut conn = Conn::new(peer, TIMEOUTS, Instant::now());
+    assert!(conn.read_buffer().capacity() > 0);
+    conn.nothing_read();
+    assert_eq!(
+        conn.input.capacity(),
+        0,
+        "a connection waiting holds no buffer"
+    );
+    // Bytes of a head already read stay where they are.
+    conn.read_buffer().extend_from_slice(b"GET / HT");
+    conn.nothing_read();
+    assert_eq!(conn.input, b"GET / HT");
+}
+
 mod parking;
 mod transforming;

@@ -174,7 +174,10 @@ fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<usiz
             }
             return Ok(n);
         }
-        Err(Errno::AGAIN) => ready.readable = false,
+        Err(Errno::AGAIN) => {
+            ready.readable = false;
+            conn.nothing_read();
+        }
         Err(Errno::INTR) => {}
         Err(e) => {
             log_io_error(peer, "reading", &e.into());

@@ -301,6 +301,16 @@ impl H2Conn {
         &mut self.input
     }
 
+    /// The socket had nothing to read: an empty read buffer goes back to the thread's pool,
+    /// so that a connection waiting for bytes (a new one's first turn runs before its request
+    /// has arrived) holds no buffer meanwhile.
+    pub fn nothing_read(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            buffers::give(std::mem::take(&mut self.input));
+            self.pos = 0;
+        }
+    }
+
     /// The client closed its side.
     pub fn peer_closed(&mut self) {
         self.peer_closed = true;
