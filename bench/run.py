@@ -70,9 +70,10 @@ missing), or the run stops. Besides requests/s, latency and CPU per request, tho
 the bytes each response carried: the body's length (nginx and h2o send it chunked: measured
 with the chunked framing removed, the coding kept) and all that wrk read per request.
 
-The HTTP/2 rows run h2load (Debian's nghttp2-client, installed if missing) instead of wrk, with
-one client thread (-t1, leaving the server a core, as on the -t1 rows) for the run's duration
-(-D), each row over TLS (`-tls`: h2 chosen by ALPN, on the HTTPS rows' certificate) and over h2c
+The HTTP/2 rows run h2load (Debian's nghttp2-client, installed if missing) instead of wrk for
+the run's duration (-D), with one client thread (-t1, leaving the server a core, as on the -t1
+rows) except on h2-1m (-t2, as on the 1 MiB rows: with one thread h2load waits on its own
+reads, at half the throughput with a third of a core busy), each row over TLS (`-tls`: h2 chosen by ALPN, on the HTTPS rows' certificate) and over h2c
 (`-h2c`: cleartext with prior knowledge, the connection opening with the preface), against
 nomserve, nginx and h2o: h2-small (the small file, 10 connections × 100 concurrent streams),
 h2-page (a page of 60 assets: an index linking 20 style sheets, 20 scripts and 20 images of
@@ -283,12 +284,13 @@ def scenarios():
          ["-H", "Accept-Encoding: br"], ["nomserve", "h2o"]),
         ("zstd-100k-20", "100 KiB page, zstd, 20 conns", ARTICLE, 20, 2,
          ["-H", "Accept-Encoding: zstd"], ["nomserve"]),
-        *[(f"h2-{row}-{mode}", f"HTTP/2 {over}, {what}, h2load -t1", path, conns, 1,
-           ["-m", str(streams), *more], anchors)
-          for row, what, path, conns, streams, more in [
-              ("small", "small file, 10 conns × 100 streams", SMALL, 10, 100, []),
-              ("page", "60-asset page, 6 conns × 61 streams", PAGE_INDEX, 6, 61, PAGE_ASSETS),
-              ("1m", "1 MiB file, 10 conns × 1 stream", LARGE, 10, 1, [])]
+        *[(f"h2-{row}-{mode}", f"HTTP/2 {over}, {what}, h2load -t{threads}", path, conns,
+           threads, ["-m", str(streams), *more], anchors)
+          for row, what, path, conns, threads, streams, more in [
+              ("small", "small file, 10 conns × 100 streams", SMALL, 10, 1, 100, []),
+              ("page", "60-asset page, 6 conns × 61 streams", PAGE_INDEX, 6, 1, 61,
+               PAGE_ASSETS),
+              ("1m", "1 MiB file, 10 conns × 1 stream", LARGE, 10, 2, 1, [])]
           for mode, over in [("tls", "over TLS"), ("h2c", "h2c (prior knowledge)")]],
     ]
 
@@ -1742,7 +1744,8 @@ def main():
         h2load_version = subprocess.run(["h2load", "--version"], capture_output=True,
                                         text=True).stdout.split()[-1]
         header += (
-            f" HTTP/2 rows: {h2load_version} h2load -t1 -D {args.duration} instead of wrk, "
+            f" HTTP/2 rows: {h2load_version} h2load -D {args.duration} instead of wrk "
+            f"(-t1 but on the 1 MiB rows), "
             f"over TLS (h2 by ALPN, the HTTPS rows' certificate) and h2c (prior knowledge); "
             f"requests/s and requests completed are h2load's, no latency percentiles (h2load "
             f"prints none); nginx with `listen ... ssl http2` and, for h2c, a `listen ... "
