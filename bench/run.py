@@ -72,29 +72,29 @@ with the chunked framing removed, the coding kept) and all that wrk read per req
 
 The HTTP/2 rows run h2load (Debian's nghttp2-client, installed if missing) instead of wrk for
 the run's duration (-D), with one client thread (-t1, leaving the server a core, as on the -t1
-rows) except on h2-1m (-t2, as on the 1 MiB rows: with one thread h2load waits on its own
-reads, at half the throughput with a third of a core busy), each row over TLS (`-tls`: h2 chosen by ALPN, on the HTTPS rows' certificate) and over h2c
-(`-h2c`: cleartext with prior knowledge, the connection opening with the preface), against
-nomserve, nginx and h2o: h2-small (the small file, 10 connections × 100 concurrent streams),
-h2-page (a page of 60 assets: an index linking 20 style sheets, 20 scripts and 20 images of
-0.5 to 12 KiB, sizes drawn from a fixed seed; 6 connections, each asking for the index and the
-60 assets in turn with 61 streams in flight, as six browsers loading the page at once would),
-and h2-1m (the 1 MiB file, 10 connections × 1 stream, the load of https-1m-10). nginx listens
-with `listen ... ssl http2;` (Debian's nginx 1.22 spelling) on TLS; its h2c listener
-(`listen ... http2;` without ssl) speaks nothing but h2c, so it is a second port beside the
-HTTP/1.1 one. h2o and nomserve need nothing: both offer h2 by ALPN and take h2c on a plain port.
-Before h2load, curl fetches every path the row asks for over HTTP/2 (`--http2` over TLS,
-`--http2-prior-knowledge` on h2c) and each must be a 200 in HTTP/2 with the file's bytes; after
-it, the run stops unless h2load's protocol was h2 (h2c) and every request it finished
-succeeded with a 2xx: none failed, errored or timed out, no other status. Requests/s are
-h2load's, CPU per request as on the wrk rows (measure()), no latency percentiles (h2load gives
-none). h2-idle-500-tls and h2-idle-500-h2c measure resident memory with 500 idle HTTP/2
-connections per server, as idle-1000 does for HTTP/1.1: each opened by Python (over TLS with
-ALPN offering only h2, which must be chosen), sending the preface, an empty SETTINGS and a GET
-of the index page, acknowledging the server's SETTINGS and reading until its own are
-acknowledged and the response has ended. The closing table gives the HTTP/2 goals as ratios of
-nomserve's figures to the peers' in the same run: requests/s ≥ 1.2× nginx's and ≥ 1.0× h2o's,
-CPU per request ≤ h2o's, memory per idle HTTP/2 connection ≤ nginx's.
+rows) except on h2-1m (-t2, as on the 1 MiB rows: with one thread h2load waits on its own reads,
+at half the throughput with a third of a core busy), each row over TLS (key `-tls`: h2 chosen by
+ALPN, on the HTTPS rows' certificate) and over h2c (`-h2c`: cleartext with prior knowledge, the
+connection opening with the preface), against nomserve, nginx and h2o: h2-small (the small file,
+10 connections × 100 concurrent streams), h2-page (a page of 60 assets: an index linking 20
+style sheets, 20 scripts and 20 images of 0.5 to 12 KiB, sizes drawn from a fixed seed; 6
+connections, each asking for the index and the 60 assets in turn with 61 streams in flight, as
+six browsers loading the page at once would), and h2-1m (the 1 MiB file, 10 connections × 1
+stream, the load of https-1m-10). nginx listens with `listen ... ssl http2;` (Debian's nginx
+1.22 spelling) on TLS; its h2c listener (`listen ... http2;` without ssl) speaks nothing but
+h2c, so it is a second port beside the HTTP/1.1 one. h2o and nomserve need nothing: both offer
+h2 by ALPN and take h2c on a plain port. Before h2load, curl fetches every path the row asks for
+over HTTP/2 (`--http2` over TLS, `--http2-prior-knowledge` on h2c) and each must be a 200 in
+HTTP/2 with the file's bytes; after it, the run stops unless h2load's protocol was h2 (h2c) and
+every request it finished succeeded with a 2xx: none failed, errored or timed out, no other
+status. Requests/s are h2load's, CPU per request as on the wrk rows (measure()), no latency
+percentiles (h2load gives none). h2-idle-500-tls and h2-idle-500-h2c measure resident memory
+with 500 idle HTTP/2 connections per server, as idle-1000 does for HTTP/1.1: each opened by
+Python (over TLS with ALPN offering only h2, which must be chosen), sending the preface, an
+empty SETTINGS and a GET of the index page, acknowledging the server's SETTINGS and reading
+until its own are acknowledged and the response has ended. The closing table gives the HTTP/2
+goals as ratios of nomserve's figures to the peers' in the same run: requests/s ≥ 1.2× nginx's
+and ≥ 1.0× h2o's, CPU per request ≤ h2o's, memory per idle HTTP/2 connection ≤ nginx's.
 
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
