@@ -909,8 +909,12 @@ def h2load(port, path, conns, threads, seconds, extra, tls=False, chose=None):
     if (failed or errored or timeout or not succeeded or succeeded != total
             or succeeded != finished or int(codes.group(1)) < succeeded
             or any(int(n) for n in codes.groups()[1:])):
+        said = [line for line in out.splitlines() + done.stderr.splitlines()
+                if not line.startswith(("progress:", "spawning", "Warm-up", "Main benchmark",
+                                        "Stopped", "starting"))]
         raise RuntimeError(f"h2load: not every request succeeded with a 2xx: "
-                           f"{counts.group(0)}; {codes.group(0)}")
+                           f"{counts.group(0)}; {codes.group(0)}; h2load said:\n"
+                           + "\n".join(said[:40]))
     if tls and chose is not None:
         version = re.search(r"^TLS Protocol: (\S+)", out, re.M)
         cipher = re.search(r"^Cipher: (\S+)", out, re.M)
