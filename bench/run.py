@@ -1274,13 +1274,14 @@ def grammar_interleaved():
             for m in re.finditer(pattern, done.stdout, re.M)}
 
 
-def svg_chart(throughput, cpu, compressed=()):
+def svg_chart(throughput, cpu, compressed=(), http2=()):
     """Horizontal bar charts: nomserve's requests/s ÷ nginx's per row (higher is better, 1.0
     marked); on the small-file rows, the CPU per request of nomserve, h2o and nginx ÷ the
     limit's (lower is better; the limit is the 1.0 mark); and on the compression rows, the
-    requests/s of nomserve and h2o in each coding ÷ nginx's with gzip (higher is better).
-    `throughput` is [(title, ratio)], `cpu` and `compressed` [(title, server, ratio)]; NaN
-    ratios are left out, and so is a chart with no bars."""
+    requests/s of nomserve and h2o in each coding ÷ nginx's with gzip (higher is better); and
+    on the HTTP/2 rows, the requests/s of nomserve and h2o ÷ nginx's (higher is better).
+    `throughput` is [(title, ratio)], `cpu`, `compressed` and `http2` [(title, server,
+    ratio)]; NaN ratios are left out, and so is a chart with no bars."""
     width, bar_h, gap, left = 700, 22, 10, 300
     colors = {"nomserve": "#2a7d4f", "nginx": "#4a6fa5", "h2o": "#8a6bb0"}
     parts = []
@@ -1311,6 +1312,8 @@ def svg_chart(throughput, cpu, compressed=()):
               [(f"{t}: {name}", r, colors.get(name, "#999")) for t, name, r in cpu])
     y = panel(y, "100 KiB page compressed: requests/s / nginx gzip's (higher is better)",
               [(t, r, colors.get(name, "#999")) for t, name, r in compressed])
+    y = panel(y, "HTTP/2: requests/s / nginx's (higher is better)",
+              [(t, r, colors.get(name, "#999")) for t, name, r in http2])
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
                       f'height="{max(y, 40)}" font-family="sans-serif" font-size="12">',
                       *parts, "</svg>"]) + "\n"
@@ -1599,7 +1602,7 @@ def main():
     lines = ["| scenario | server | requests/s | p50 | p99 | socket errors | req/s ÷ nginx "
              "| CPU/req (µs) | CPU/req ÷ limit | CPU/req ÷ nginx | peak RSS (MiB) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    chart, cpu_chart, gzip_chart = [], [], []
+    chart, cpu_chart, gzip_chart, h2_chart = [], [], [], []
     for key, title, path, _, _, _, names in chosen:
         ng, lim = row(key, "nginx"), row(key, "limit")
         for name in names:
@@ -1611,10 +1614,13 @@ def main():
                          f"{fmt_us(r.p99)} | {r.errors} | {fmt_ratio(ratio)} | "
                          f"{r.cpu_us:.1f} | {fmt_ratio(to_limit)} | {fmt_ratio(to_nginx)} | "
                          f"{r.rss_kib / 1024:.1f} |")
-            # The compression rows have a chart of their own, where their ratios (tens) do
-            # not flatten the other bars.
-            if name == "nomserve" and ratio is not None and key not in COMPRESSED:
+            # The compression and HTTP/2 rows have charts of their own, where their ratios
+            # (up to tens) do not flatten the other bars.
+            if name == "nomserve" and ratio is not None and key not in COMPRESSED \
+                    and key not in H2:
                 chart.append((title, ratio))
+            if name in ("nomserve", "h2o") and ratio is not None and key in H2:
+                h2_chart.append((f"{key}: {name}", name, ratio))
             # The small-file rows only: the limit sends the small file's bytes, and on the
             # pipelined row nginx's ratio (around 30) would flatten every other bar.
             if name in ("nomserve", "h2o", "nginx") and to_limit is not None and path == SMALL:
@@ -1778,7 +1784,8 @@ def main():
         (BENCH / "RESULTS.md").write_text(
             f"# Benchmark results\n\n{header}\n\nProduced by `python3 bench/run.py`.\n\n"
             f"![nomserve / nginx](ratios.svg)\n\n{table}\n")
-        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart, gzip_chart))
+        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart, gzip_chart,
+                                                           h2_chart))
 
 
 if __name__ == "__main__":
