@@ -189,10 +189,24 @@ fn turn(
         return Turn::Close;
     }
     loop {
-        // Records already made go out before anything else is done.
+        // Records already made go out before anything else is done; HTTP/2 reads on while
+        // they wait for the socket, as far as its core takes more (a WINDOW_UPDATE, the next
+        // request must not wait behind a download).
         if tls.session.wants_write() {
             if !ready.writable {
-                return Turn::Wait;
+                if !(ready.readable && conn.reads_while_writing()) {
+                    return Turn::Wait;
+                }
+                match deliver(tls, conn) {
+                    Delivered::Bytes => conn.absorb(ctx, now),
+                    Delivered::Nothing => match receive(tls, socket, ready) {
+                        Step::Go(_) => {}
+                        Step::Wait => return Turn::Wait,
+                        Step::Close => return Turn::Close,
+                    },
+                    Delivered::Failed => return Turn::Close,
+                }
+                continue;
             }
             let mut sink = Socket::new(socket);
             match tls.session.write_tls(&mut sink) {

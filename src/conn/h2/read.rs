@@ -351,6 +351,7 @@ impl H2Conn {
         if self.streams.len() >= MAX_CONCURRENT_STREAMS as usize {
             // §5.1.2: past the advertised limit, PROTOCOL_ERROR or REFUSED_STREAM; the
             // latter lets the client retry.
+            crate::metrics::count_h2_refused_stream();
             self.stream_error(
                 id,
                 H2ErrorCode::RefusedStream,
