@@ -72,24 +72,26 @@ impl H2Conn {
             );
         }
         match frame {
-            OwnedFrame::Data(data) => self.data(&data, ctx, now),
+            OwnedFrame::Data(data) => self.data(&data, now),
             OwnedFrame::Headers(headers, fragment) => {
                 self.headers(headers, fragment, ctx, now);
             }
-            OwnedFrame::Priority(stream_id) => {
-                if stream_id > self.last_stream && self.going_away {
-                    return;
-                }
-                self.cheap("PRIORITY flood");
-            }
+            // §5.3.2: RFC 7540's priority signals are parsed and ignored, in any stream
+            // state; each is work for nothing (PRIORITY churn, CVE-2019-9513).
+            OwnedFrame::Priority => self.cheap("PRIORITY flood"),
             OwnedFrame::RstStream(stream_id) => self.rst_stream(stream_id),
             OwnedFrame::Settings(settings) => self.settings(&settings),
-            OwnedFrame::SettingsAck => self.settings_ack_due = None,
+            OwnedFrame::SettingsAck => {
+                if self.settings_ack_due.take().is_none() {
+                    self.cheap("unsolicited SETTINGS ACK flood");
+                }
+            }
             OwnedFrame::Ping { ack, opaque } => {
+                // We send no PING: an acknowledgement is as cheap a frame as a PING is.
                 if !ack {
                     write_ping_ack(&mut self.out, opaque);
-                    self.cheap("PING flood");
                 }
+                self.cheap("PING flood");
             }
             OwnedFrame::GoAway => self.peer_going_away = true,
             OwnedFrame::WindowUpdate {
@@ -101,7 +103,7 @@ impl H2Conn {
                 fragment,
                 end_headers,
             } => self.continuation(stream_id, &fragment, end_headers, ctx, now),
-            OwnedFrame::Unknown => {}
+            OwnedFrame::Unknown => self.cheap("unknown frame flood"),
         }
     }
 
@@ -144,7 +146,7 @@ impl H2Conn {
 
     /// DATA (§6.1): flow control for the connection and the stream, the body's bounds, and
     /// the request's end.
-    fn data(&mut self, frame: &Data, ctx: &Context<'_>, now: Instant) {
+    fn data(&mut self, frame: &Data, now: Instant) {
         let id = frame.stream_id;
         let flow = frame.flow;
         if self.is_idle_stream(id) {
@@ -176,7 +178,7 @@ impl H2Conn {
             }
             Some(true) => {}
         }
-        self.body(id, frame.len, flow, frame.end_stream, ctx, now);
+        self.body(id, frame.len, flow, frame.end_stream, now);
     }
 
     /// Gives `n` received bytes back to the client's window of stream `id` (0: the
@@ -332,7 +334,7 @@ impl H2Conn {
                     return Ok(());
                 }
             }
-            self.end_request(id, ctx, now);
+            self.end_request(id, now);
             return Ok(());
         }
         self.last_stream = id;
@@ -465,7 +467,7 @@ struct Data {
 enum OwnedFrame {
     Data(Data),
     Headers(HeadersFrame<'static>, Vec<u8>),
-    Priority(u32),
+    Priority,
     RstStream(u32),
     Settings(Vec<Setting>),
     SettingsAck,
@@ -504,7 +506,7 @@ impl OwnedFrame {
                 },
                 headers.fragment.to_vec(),
             ),
-            Frame::Priority { stream_id, .. } => OwnedFrame::Priority(stream_id),
+            Frame::Priority { .. } => OwnedFrame::Priority,
             Frame::RstStream { stream_id, .. } => OwnedFrame::RstStream(stream_id),
             Frame::Settings(settings) => OwnedFrame::Settings(settings.iter().collect()),
             Frame::SettingsAck => OwnedFrame::SettingsAck,
