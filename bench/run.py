@@ -70,17 +70,45 @@ missing), or the run stops. Besides requests/s, latency and CPU per request, tho
 the bytes each response carried: the body's length (nginx and h2o send it chunked: measured
 with the chunked framing removed, the coding kept) and all that wrk read per request.
 
+The HTTP/2 rows run h2load (Debian's nghttp2-client, installed if missing) instead of wrk for
+the run's duration (-D), with one client thread (-t1, leaving the server a core, as on the -t1
+rows) except on h2-1m (-t2, as on the 1 MiB rows: with one thread h2load waits on its own reads,
+at half the throughput with a third of a core busy), each row over TLS (key `-tls`: h2 chosen by
+ALPN, on the HTTPS rows' certificate) and over h2c (`-h2c`: cleartext with prior knowledge, the
+connection opening with the preface), against nomserve, nginx and h2o: h2-small (the small file,
+10 connections × 100 concurrent streams), h2-page (a page of 60 assets: an index linking 20
+style sheets, 20 scripts and 20 images of 0.5 to 12 KiB, sizes drawn from a fixed seed; 6
+connections, each asking for the index and the 60 assets in turn with 61 streams in flight, as
+six browsers loading the page at once would), and h2-1m (the 1 MiB file, 10 connections × 1
+stream, the load of https-1m-10). nginx listens with `listen ... ssl http2;` (Debian's nginx
+1.22 spelling) on TLS; its h2c listener (`listen ... http2;` without ssl) speaks nothing but
+h2c, so it is a second port beside the HTTP/1.1 one. h2o and nomserve need nothing: both offer
+h2 by ALPN and take h2c on a plain port. Before h2load, curl fetches every path the row asks for
+over HTTP/2 (`--http2` over TLS, `--http2-prior-knowledge` on h2c) and each must be a 200 in
+HTTP/2 with the file's bytes; after it, the run stops unless h2load's protocol was h2 (h2c) and
+every request it finished succeeded with a 2xx: none failed, errored or timed out, no other
+status. Requests/s are h2load's, CPU per request as on the wrk rows (measure()), no latency
+percentiles (h2load gives none). h2-idle-500-tls and h2-idle-500-h2c measure resident memory
+with 500 idle HTTP/2 connections per server, as idle-1000 does for HTTP/1.1: each opened by
+Python (over TLS with ALPN offering only h2, which must be chosen), sending the preface, an
+empty SETTINGS and a GET of the index page, acknowledging the server's SETTINGS and reading
+until its own are acknowledged and the response has ended. The closing table gives the HTTP/2
+goals as ratios of nomserve's figures to the peers' in the same run: requests/s ≥ 1.2× nginx's
+and ≥ 1.0× h2o's, CPU per request ≤ h2o's, memory per idle HTTP/2 connection ≤ nginx's.
+
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 54 runs a round)
-takes about 10 minutes for the servers on a 2-core machine, plus the build and the grammar
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 72 runs a round)
+takes about 13 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
 `--only small-50-t1,small-10000` runs some rows, and
 `--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones,
 `--only close-50,tls-new-full,tls-new-resumed,syscalls-close` the new-connection ones,
-`--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones; `--servers nomserve,nginx`
+`--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones,
+`--only h2-small-tls,h2-small-h2c,h2-page-tls,h2-page-h2c,h2-1m-tls,h2-1m-h2c,h2-idle-500-tls,
+h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break); `--servers nomserve,nginx`
 some servers. A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
 """
@@ -158,10 +186,37 @@ SERVERS = ["nomserve", "nginx", "h2o", "python", "limit"]
 # The idle-connection rows: this many keep-alive connections opened and left idle.
 IDLE_CONNECTIONS = 1000
 
+# The HTTP/2 rows, driven by h2load (Debian's nghttp2-client) instead of wrk, and how each
+# reaches the server: "tls", h2 chosen by ALPN on the HTTPS listener, or "h2c", HTTP/2 over
+# cleartext with prior knowledge (the connection opens with the preface, no Upgrade). nginx
+# speaks h2c only on a listener of its own (`listen ... http2` without ssl answers nothing
+# else), so on the h2c rows it gets a second port beside its HTTP/1.1 one (Servers.h2_port).
+H2 = {"h2-small-tls": "tls", "h2-small-h2c": "h2c", "h2-page-tls": "tls", "h2-page-h2c": "h2c",
+      "h2-1m-tls": "tls", "h2-1m-h2c": "h2c"}
+
+# The 60-asset page of the h2-page rows: an index page under /page/ that links 60 assets
+# (20 style sheets, 20 scripts, 20 images) of PAGE_ASSET_SIZES bytes each, drawn from
+# PAGE_SEED so every run serves the same sizes. PAGE_URIS is the index and the assets, the
+# order h2load asks for them on each connection.
+PAGE_SEED = 20261207
+PAGE_INDEX = "/page/index.html"
+PAGE_ASSETS = [f"/page/asset-{i:02}.{ext}" for i, ext in
+               enumerate(["css", "js", "png"] * 20)]
+PAGE_URIS = [PAGE_INDEX] + PAGE_ASSETS
+PAGE_ASSET_SIZES = (512, 12 * 1024)
+
+# The idle HTTP/2 rows: this many connections opened, each past the preface, the SETTINGS
+# exchange and one request, and left idle; over TLS (ALPN h2) or h2c. Fewer than the HTTP/1.1
+# idle rows: each TLS connection here is made by Python, one after the other.
+H2_IDLE = {"h2-idle-500-tls": "tls", "h2-idle-500-h2c": "h2c"}
+H2_IDLE_CONNECTIONS = 500
+
 # The HTTPS rows: the servers listen with TLS on the certificate made at start (make_cert),
 # and wrk and the checks connect over https://. Only the servers with TLS run them: nomserve,
 # nginx and h2o; neither python's http.server here nor the limit has it.
-HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000", "tls-new-full", "tls-new-resumed"}
+HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000", "tls-new-full", "tls-new-resumed",
+         *(k for k, mode in H2.items() if mode == "tls"),
+         *(k for k, mode in H2_IDLE.items() if mode == "tls")}
 
 # The new-TLS-connection rows, run with bench/tlsnew.c instead of wrk, and the handshake each
 # makes: every one full, or every one but each client thread's first resuming the session the
@@ -193,7 +248,10 @@ def scenarios():
     rows (keys in COMPRESSED) ask for the 100 KiB page with one coding, and run the servers
     that have it. close-50 is "a new connection per request": wrk -t1 with `Connection:
     close`, so every request pays a connect, an accept and a close, as health checks, HTTP/1.0
-    clients and scripts do; -t1 leaves the server a core of its own, as on small-50-t1."""
+    clients and scripts do; -t1 leaves the server a core of its own, as on small-50-t1. The
+    HTTP/2 rows (keys in H2) run h2load, not wrk: their threads are h2load's, their extra
+    arguments its -m (concurrent streams a connection) and, on h2-page, the paths it asks for
+    after `path` on each connection."""
     pair = ["nomserve", "nginx"]
     anchors = pair + ["h2o"]
     every = anchors + ["limit"]
@@ -226,6 +284,14 @@ def scenarios():
          ["-H", "Accept-Encoding: br"], ["nomserve", "h2o"]),
         ("zstd-100k-20", "100 KiB page, zstd, 20 conns", ARTICLE, 20, 2,
          ["-H", "Accept-Encoding: zstd"], ["nomserve"]),
+        *[(f"h2-{row}-{mode}", f"HTTP/2 {over}, {what}, h2load -t{threads}", path, conns,
+           threads, ["-m", str(streams), *more], anchors)
+          for row, what, path, conns, threads, streams, more in [
+              ("small", "small file, 10 conns × 100 streams", SMALL, 10, 1, 100, []),
+              ("page", "60-asset page, 6 conns × 61 streams", PAGE_INDEX, 6, 1, 61,
+               PAGE_ASSETS),
+              ("1m", "1 MiB file, 10 conns × 1 stream", LARGE, 10, 2, 1, [])]
+          for mode, over in [("tls", "over TLS"), ("h2c", "h2c (prior knowledge)")]],
     ]
 
 
@@ -370,16 +436,36 @@ def article_page():
     return body
 
 
+def make_page(root):
+    """The h2-page rows' page under `root`: PAGE_INDEX, an HTML page that links the 60
+    PAGE_ASSETS as a page's head and body do (style sheets, scripts, images), and the assets,
+    each of a size drawn from PAGE_ASSET_SIZES with PAGE_SEED (random bytes: the rows ask
+    without Accept-Encoding, so nothing is compressed, and only the sizes matter)."""
+    rng = random.Random(PAGE_SEED)
+    (root / "page").mkdir()
+    tags = []
+    for asset in PAGE_ASSETS:
+        (root / asset.lstrip("/")).write_bytes(rng.randbytes(rng.randint(*PAGE_ASSET_SIZES)))
+        tags.append({"css": f'<link rel="stylesheet" href="{asset}">',
+                     "js": f'<script src="{asset}"></script>',
+                     "png": f'<img src="{asset}" alt="">'}[asset.rsplit(".", 1)[1]])
+    (root / PAGE_INDEX.lstrip("/")).write_text(
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        "<title>60 assets</title>\n" + "\n".join(tags) + "\n</head>\n<body>\n"
+        "<p>A page of 60 assets.</p>\n</body>\n</html>\n")
+
+
 def make_root(tmp):
-    """The shared document root: the repo's www/ plus the 18-byte small file, a 1 MiB file and
-    the compression rows' 100 KiB page. Readable by all: nginx's workers and h2o run as
-    nobody."""
+    """The shared document root: the repo's www/ plus the 18-byte small file, a 1 MiB file,
+    the compression rows' 100 KiB page and the h2-page rows' page of 60 assets (make_page).
+    Readable by all: nginx's workers and h2o run as nobody."""
     root = Path(tmp) / "www"
     shutil.copytree(REPO / "www", root)
     assert len(SMALL_BODY) == 18
     (root / SMALL.lstrip("/")).write_bytes(SMALL_BODY)
     (root / LARGE.lstrip("/")).write_bytes(os.urandom(1 << 20))
     (root / ARTICLE.lstrip("/")).write_bytes(article_page())
+    make_page(root)
     os.chmod(tmp, 0o755)
     return root
 
@@ -405,6 +491,13 @@ def client_tls(cert):
     return ssl.create_default_context(cafile=str(cert))
 
 
+def client_tls_h2(cert):
+    """client_tls offering only h2 by ALPN: the idle HTTP/2 connections' TLS settings."""
+    context = client_tls(cert)
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
 def build_tlsnew(tmp):
     """Compiles bench/tlsnew.c (the new-TLS-connection rows' client, on OpenSSL) into the
     scratch directory; returns the binary's path."""
@@ -422,7 +515,8 @@ def build_limit(tmp):
     return binary
 
 
-def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None, compress=False):
+def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None, compress=False,
+               h2=None, h2c_port=None):
     """nginx as an operator would tune it for static files: 2 workers, sendfile, no access log.
     `compress` adds `gzip on;` and nothing else: the gzip module's defaults, level 1
     (gzip_comp_level), text/html always among gzip_types, each response compressed as it is
@@ -434,14 +528,21 @@ def nginx_conf(tmp, root, port, access_log, nopush=True, big=False, tls=None, co
     accept_mutex or reuseport one worker may accept nearly all of them, so each gets room for
     10,240; not BIG_CONNECTIONS, as nginx allocates and initializes all worker_connections
     slots at start (about 0.4 KiB each), which would add to the resident memory it is measured
-    by on that row."""
+    by on that row.
+    `h2` (the HTTP/2 rows' mode, H2): "tls" adds http2 to the TLS listener (Debian's nginx
+    1.22 spells it `listen ... ssl http2;`), offering h2 and http/1.1 by ALPN; "h2c" adds a
+    listener on `h2c_port` with `http2` and no ssl, which speaks only HTTP/2 with prior
+    knowledge, beside the HTTP/1.1 one the checks use. HTTP/2 at nginx's defaults otherwise
+    (128 concurrent streams a connection; keepalive_requests bounds its requests too)."""
     log = f"access_log {tmp}/nginx-access.log;" if access_log else "access_log off;"
     listen = f"listen 127.0.0.1:{port};"
     if tls:
-        listen = (f"listen 127.0.0.1:{port} ssl;\n"
+        listen = (f"listen 127.0.0.1:{port} ssl{' http2' if h2 == 'tls' else ''};\n"
                   f"        ssl_certificate {tls[0]};\n"
                   f"        ssl_certificate_key {tls[1]};\n"
                   f"        ssl_protocols TLSv1.2 TLSv1.3;")
+    if h2 == "h2c":
+        listen += f"\n        listen 127.0.0.1:{h2c_port} http2;"
     worker_connections = 10240 if big else MAX_CONNECTIONS
     gzip = "gzip on;" if compress else ""
     conf = Path(tmp) / "nginx.conf"
@@ -459,7 +560,8 @@ http {{
     keepalive_requests 1000000;
     keepalive_timeout {KEEP_ALIVE};
     {gzip}
-    types {{ text/html html; text/css css; text/plain txt; application/octet-stream bin; }}
+    types {{ text/html html; text/css css; text/plain txt; application/octet-stream bin;
+             application/javascript js; image/png png; }}
     client_body_temp_path {tmp}/body;
     server {{
         {listen}
@@ -484,7 +586,9 @@ def h2o_conf(tmp, root, port, big=False, tls=None, compress=False):
     1.3 (OpenSSL), without OCSP stapling: it would start a helper process fetching a response
     for a certificate that names no responder, its CPU and memory counted as h2o's.
     `compress` adds `compress: ON`: gzip and brotli at h2o's default quality, 1 for both, each
-    response compressed as it is sent, chunked (h2o 2.2 has no zstd)."""
+    response compressed as it is sent, chunked (h2o 2.2 has no zstd). HTTP/2 needs nothing
+    added: h2o offers h2 by ALPN on a TLS listener and takes h2c with prior knowledge on a
+    plain one, at its defaults (100 concurrent requests a connection)."""
     listen = f"""
   host: 127.0.0.1
   port: {port}"""
@@ -541,6 +645,29 @@ def check_serves(name, port, path, root, tls=None):
     if want is not None and len(body) != want:
         raise RuntimeError(f"{name}: GET {path} sent {len(body)} bytes of body, not {want}")
     return negotiated
+
+
+def check_h2(name, port, paths, root, cert=None):
+    """Fails unless the server answers a GET of each of `paths` over HTTP/2 with 200 and the
+    file's bytes: asked with curl, over TLS with `--http2` (h2 by ALPN, trusting only `cert`)
+    when `cert` is given, else with `--http2-prior-knowledge` (h2c); an answer in HTTP/1.1, as
+    curl falls back to when ALPN does not choose h2, fails too. One curl a path: curl 7.88
+    fails the second request it sends on a reused h2c prior-knowledge connection."""
+    for path in paths:
+        if cert:
+            cmd = ["--http2", "--cacert", str(cert), f"https://127.0.0.1:{port}{path}"]
+        else:
+            cmd = ["--http2-prior-knowledge", f"http://127.0.0.1:{port}{path}"]
+        done = subprocess.run(["curl", "-sS", "--max-time", "10", "-o", "-",
+                               "-w", "%{stderr}%{http_version} %{http_code}", *cmd],
+                              capture_output=True, timeout=30)
+        got = done.stderr.decode(errors="replace").strip().splitlines()
+        if done.returncode != 0 or not got or got[-1] != "2 200":
+            raise RuntimeError(f"{name}: HTTP/2 GET {path} with curl {' '.join(cmd[:-1])}: "
+                               f"status {done.returncode}, {' '.join(got)}")
+        if done.stdout != (root / path.lstrip("/")).read_bytes():
+            raise RuntimeError(f"{name}: HTTP/2 GET {path} sent {len(done.stdout)} bytes of "
+                               f"body, not the file's")
 
 
 def decode(coding, body):
@@ -605,19 +732,24 @@ class Servers:
         self.cert = None  # (certificate, key) from make_cert, when an HTTPS row runs
         self.procs = {}
         self.ports = {}
+        self.h2_ports = {}
 
-    def start(self, name, access_log=False, nopush=True, big=False, tls=False, compress=False):
+    def start(self, name, access_log=False, nopush=True, big=False, tls=False, compress=False,
+              h2=None):
         """Starts server `name` on a free port; returns the process once it accepts and, for
         nginx, once its workers are up (their CPU and memory are counted from their pids).
         `big`: configured for more than MAX_CONNECTIONS connections. `tls`: HTTPS on
         self.cert (nomserve, baseline, nginx and h2o). `compress`: nginx and h2o compress
         responses (nginx_conf, h2o_conf); nomserve compresses with its defaults either way
         (--compress br,zstd,gzip), and a request without Accept-Encoding, as on the other
-        rows, gets the file as it is."""
+        rows, gets the file as it is. `h2`, an HTTP/2 row's mode (H2): nginx is configured for
+        it (nginx_conf), on a second port for h2c (h2_port); nomserve and h2o speak HTTP/2 by
+        default, h2 by ALPN over TLS and h2c on their plain port."""
         tls_args = ["--tls-cert", str(self.cert[0]), "--tls-key", str(self.cert[1])] \
             if tls else []
         self.stop(name)
         port = self.ports[name] = free_port()
+        self.h2_ports[name] = free_port() if name == "nginx" and h2 == "h2c" else port
         conns = str(BIG_CONNECTIONS if big else MAX_CONNECTIONS)
         with open(Path(self.tmp) / f"{name}.log", "ab") as out:
             if name == "nomserve":
@@ -636,7 +768,8 @@ class Servers:
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
             elif name == "nginx":
                 conf = nginx_conf(self.tmp, self.root, port, access_log, nopush, big,
-                                  self.cert if tls else None, compress)
+                                  self.cert if tls else None, compress, h2,
+                                  self.h2_ports[name])
                 cmd = ["nginx", "-c", str(conf), "-p", self.tmp, "-e",
                        f"{self.tmp}/nginx-error.log", "-g", "daemon off;"]
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
@@ -657,6 +790,8 @@ class Servers:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=out)
         self.procs[name] = proc
         wait_port(proc, name, port)
+        if self.h2_ports[name] != port:
+            wait_port(proc, name, self.h2_ports[name])
         if name == "nginx":
             # The master listens before it forks the workers.
             end = time.monotonic() + 10
@@ -666,6 +801,11 @@ class Servers:
 
     def port(self, name):
         return self.ports[name]
+
+    def h2_port(self, name):
+        """The port where `name` takes HTTP/2 on the current row: its only one, except
+        nginx's h2c listener."""
+        return self.h2_ports[name]
 
     def stop(self, name):
         proc = self.procs.pop(name, None)
@@ -734,6 +874,55 @@ def wrk(port, path, conns, seconds, extra, threads=2, tls=False):
     return rps, p50, p99, errors, int(requests.group(1)), read
 
 
+def h2load(port, path, conns, threads, seconds, extra, tls=False, chose=None):
+    """Runs h2load once for `seconds` (-D), HTTP/2 over TLS (h2 by ALPN) if `tls`, else h2c
+    with prior knowledge; `extra` is h2load's options (-m, the concurrent streams a
+    connection) and the further paths it asks for in turn after `path` on each connection.
+    Returns what wrk() does: requests/s, p50 and p99 (NaN: h2load prints no percentiles),
+    socket errors, the requests completed and the bytes read (all h2load received: frames,
+    headers and bodies). `chose`, a dict, gets the TLS protocol and cipher the server chose
+    under "tls". Fails, stopping the run, if the protocol is not h2 (h2c), or if any request
+    did not succeed with a 2xx (failed, errored, timed out), or any answer was not a 2xx.
+    Requests still in flight when
+    the time is up are neither done nor failed (h2load counts them started)."""
+    scheme = "https" if tls else "http"
+    cmd = ["h2load", "-c", str(conns), "-t", str(min(threads, conns)), "-D", str(seconds),
+           f"{scheme}://127.0.0.1:{port}{path}", *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    rps = re.search(r"^finished in \S+, ([\d.]+) req/s", out, re.M)
+    counts = re.search(r"^requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, "
+                       r"(\d+) failed, (\d+) errored, (\d+) timeout", out, re.M)
+    codes = re.search(r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out, re.M)
+    read = re.search(r"^traffic: \S+ \((\d+)\) total", out, re.M)
+    proto = re.search(r"^Application protocol: (\S+)", out, re.M)
+    if done.returncode != 0 or not (rps and counts and codes and read):
+        raise RuntimeError(f"h2load failed (status {done.returncode}): {out[-3000:]}"
+                           f"{done.stderr[-2000:]}")
+    want = "h2" if tls else "h2c"
+    if not proto or proto.group(1) != want:
+        raise RuntimeError(f"h2load: the protocol is {proto.group(1) if proto else 'none'}, "
+                           f"not {want}: {out[-2000:]}")
+    total, finished, succeeded, failed, errored, timeout = (int(x) for x in counts.groups())
+    # A status is counted when its HEADERS arrive, so 2xx may exceed the requests done by
+    # those whose body was still coming when the time was up; any other status fails.
+    if (failed or errored or timeout or not succeeded or succeeded != total
+            or succeeded != finished or int(codes.group(1)) < succeeded
+            or any(int(n) for n in codes.groups()[1:])):
+        said = [line for line in out.splitlines() + done.stderr.splitlines()
+                if not line.startswith(("progress:", "spawning", "Warm-up", "Main benchmark",
+                                        "Stopped", "starting"))]
+        raise RuntimeError(f"h2load: not every request succeeded with a 2xx: "
+                           f"{counts.group(0)}; {codes.group(0)}; h2load said:\n"
+                           + "\n".join(said[:40]))
+    if tls and chose is not None:
+        version = re.search(r"^TLS Protocol: (\S+)", out, re.M)
+        cipher = re.search(r"^Cipher: (\S+)", out, re.M)
+        if version and cipher:
+            chose["tls"] = f"{version.group(1)} {cipher.group(1)}"
+    return float(rps.group(1)), float("nan"), float("nan"), 0, succeeded, int(read.group(1))
+
+
 # One wrk run against one server: requests/s, p50 and p99 (µs), socket errors, requests
 # completed, CPU per request (µs; NaN if none completed), peak resident memory (KiB) of the
 # server's processes during the run, and the bytes wrk read per request (header and body; NaN
@@ -783,17 +972,16 @@ class PeakRss(threading.Thread):
         return self.peak
 
 
-def measure(proc, port, path, conns, threads, seconds, extra, tls=False):
-    """One wrk run (over HTTPS if `tls`) against the server `proc` (and its worker
-    processes), with the CPU time they used over the run, per request, and their peak
-    resident memory: a Run."""
+def measure(proc, load):
+    """One run of `load` (a call of wrk() or h2load(), which returns their figures) against the
+    server `proc` (and its worker processes), with the CPU time they used over the run, per
+    request, and their peak resident memory: a Run."""
     pids = process_tree(proc.pid)
     before = cpu_ticks(pids)
     sampler = PeakRss(pids)
     sampler.start()
     try:
-        rps, p50, p99, errors, requests, read = wrk(port, path, conns, seconds, extra, threads,
-                                                    tls)
+        rps, p50, p99, errors, requests, read = load()
     finally:
         rss = sampler.stop()
     # Read again over the tree as it is now: a worker started during the run counts whole.
@@ -924,6 +1112,98 @@ def open_idle_connections(port, count, tls=None):
         raise
 
 
+# The client connection preface of HTTP/2 (RFC 9113 §3.4), which an empty SETTINGS follows.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    """One HTTP/2 frame: the 9-byte header (RFC 9113 §4.1) and `payload`."""
+    return (len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big")
+            + payload)
+
+
+def h2_get(path, tls):
+    """A HEADERS frame on stream 1, END_STREAM and END_HEADERS, asking GET `path`. Its HPACK
+    block (RFC 7541 §6): :method GET and :scheme indexed from the static table (2, and 7
+    https or 6 http), :path and :authority literals without indexing on the static table's
+    names (4 and 1), no Huffman coding; no dynamic table entry, so the server's decoder state
+    stays as small as a client can leave it."""
+    def literal(index, value):
+        value = value.encode()
+        return bytes([index, len(value)]) + value
+
+    block = b"\x82" + (b"\x87" if tls else b"\x86") + literal(4, path) + \
+        literal(1, "127.0.0.1")
+    return h2_frame(0x1, 0x1 | 0x4, 1, block)
+
+
+def h2_settle(sock):
+    """Reads an HTTP/2 connection on which H2_PREFACE, an empty SETTINGS and h2_get were sent
+    until the exchange is over: the server's SETTINGS received and acknowledged, its
+    acknowledgement of ours received, the response on stream 1 ended. Fails unless that
+    response's status is 200: the first field of its header block is the static table's
+    `:status: 200` (index 8, the encoding every HPACK encoder picks for it). A GOAWAY, a
+    RST_STREAM or a close before then fails too. PINGs are answered."""
+    buf, theirs, ours, ended, status = b"", False, False, False, None
+    while True:
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+            stream = int.from_bytes(buf[5:9], "big") & 0x7FFF_FFFF
+            payload, buf = buf[9:9 + length], buf[9 + length:]
+            if kind == 0x4 and flags & 0x1:
+                ours = True
+            elif kind == 0x4:
+                theirs = True
+                sock.sendall(h2_frame(0x4, 0x1, 0))
+            elif kind == 0x6 and not flags & 0x1:
+                sock.sendall(h2_frame(0x6, 0x1, 0, payload))
+            elif kind == 0x7 or (kind == 0x3 and stream == 1):
+                raise RuntimeError(f"HTTP/2 idle connection: frame type {kind} from the "
+                                   f"server: {payload.hex()}")
+            elif stream == 1 and kind in (0x0, 0x1):
+                if kind == 0x1 and status is None:
+                    # PADDED puts the pad length first, PRIORITY 5 bytes before the block.
+                    start = (1 if flags & 0x8 else 0) + (5 if flags & 0x20 else 0)
+                    status = payload[start:start + 1]
+                ended = ended or bool(flags & 0x1)
+        if theirs and ours and ended:
+            break
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise RuntimeError("server closed an idle HTTP/2 connection during the count")
+        buf += chunk
+    if status != b"\x88":
+        raise RuntimeError(f"HTTP/2 idle connection: the response does not start with "
+                           f":status 200 but {status!r}")
+
+
+def open_idle_h2(port, count, tls=None):
+    """Opens `count` HTTP/2 connections and returns them open and idle, each past the preface,
+    the SETTINGS exchange both ways and one GET of the index page answered (h2_settle), as
+    the HTTP/1.1 idle rows' connections are past one request. `tls`, a client context with
+    ALPN h2 (client_tls_h2): each completes a TLS handshake first, and h2 must be the
+    protocol chosen; else h2c with prior knowledge. The caller closes them."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if tls:
+                s = tls.wrap_socket(s, server_hostname="127.0.0.1")
+                chosen = s.selected_alpn_protocol()
+                if chosen != "h2":
+                    s.close()
+                    raise RuntimeError(f"ALPN chose {chosen}, not h2")
+            socks.append(s)
+            s.sendall(H2_PREFACE + h2_frame(0x4, 0, 0) + h2_get(PAGE, tls is not None))
+        for s in socks:
+            h2_settle(s)
+        return socks
+    except Exception:
+        for s in socks:
+            s.close()
+        raise
+
+
 def rss_kib(pids):
     """The resident memory of `pids`, summed, in KiB; processes gone count nothing."""
     total = 0
@@ -994,13 +1274,14 @@ def grammar_interleaved():
             for m in re.finditer(pattern, done.stdout, re.M)}
 
 
-def svg_chart(throughput, cpu, compressed=()):
+def svg_chart(throughput, cpu, compressed=(), http2=()):
     """Horizontal bar charts: nomserve's requests/s ÷ nginx's per row (higher is better, 1.0
     marked); on the small-file rows, the CPU per request of nomserve, h2o and nginx ÷ the
     limit's (lower is better; the limit is the 1.0 mark); and on the compression rows, the
-    requests/s of nomserve and h2o in each coding ÷ nginx's with gzip (higher is better).
-    `throughput` is [(title, ratio)], `cpu` and `compressed` [(title, server, ratio)]; NaN
-    ratios are left out, and so is a chart with no bars."""
+    requests/s of nomserve and h2o in each coding ÷ nginx's with gzip (higher is better); and
+    on the HTTP/2 rows, the requests/s of nomserve and h2o ÷ nginx's (higher is better).
+    `throughput` is [(title, ratio)], `cpu`, `compressed` and `http2` [(title, server,
+    ratio)]; NaN ratios are left out, and so is a chart with no bars."""
     width, bar_h, gap, left = 700, 22, 10, 300
     colors = {"nomserve": "#2a7d4f", "nginx": "#4a6fa5", "h2o": "#8a6bb0"}
     parts = []
@@ -1031,6 +1312,8 @@ def svg_chart(throughput, cpu, compressed=()):
               [(f"{t}: {name}", r, colors.get(name, "#999")) for t, name, r in cpu])
     y = panel(y, "100 KiB page compressed: requests/s / nginx gzip's (higher is better)",
               [(t, r, colors.get(name, "#999")) for t, name, r in compressed])
+    y = panel(y, "HTTP/2: requests/s / nginx's (higher is better)",
+              [(t, r, colors.get(name, "#999")) for t, name, r in http2])
     return "\n".join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
                       f'height="{max(y, 40)}" font-family="sans-serif" font-size="12">',
                       *parts, "</svg>"]) + "\n"
@@ -1045,6 +1328,47 @@ def fmt_us(us):
 def fmt_ratio(x):
     """A ratio to two decimals; a dash where there is none (the row has no such server)."""
     return "—" if x is None or x != x else f"{x:.2f}"
+
+
+def h2_goals(chosen, row, memory):
+    """The closing note's lines: the HTTP/2 goals, each a ratio of nomserve's figure to a
+    peer's in this run. On each HTTP/2 row: requests/s ≥ 1.2× nginx's and ≥ 1.0× h2o's, CPU
+    per request ≤ h2o's; on each idle HTTP/2 row, memory per connection ≤ nginx's. `row`
+    combines a server's rounds on a row (None if it did not run); rows or peers that did not
+    run are left out."""
+    lines = []
+
+    def goal(what, title, ratio, floor=None, ceiling=None):
+        met = ratio >= floor if floor is not None else ratio <= ceiling
+        bound = f"≥ {floor:.1f}" if floor is not None else f"≤ {ceiling:.1f}"
+        lines.append(f"| {what} | {title} | {ratio:.2f} | {bound} | "
+                     f"{'yes' if met else '**no**'} |")
+
+    for key, title, *_ in chosen:
+        ours = row(key, "nomserve") if key in H2 else None
+        if ours is None:
+            continue
+        ng, h2o = row(key, "nginx"), row(key, "h2o")
+        if ng:
+            goal("requests/s ÷ nginx's", title, ours.rps / ng.rps, floor=1.2)
+        if h2o:
+            goal("requests/s ÷ h2o's", title, ours.rps / h2o.rps, floor=1.0)
+            goal("CPU per request ÷ h2o's", title, ours.cpu_us / h2o.cpu_us, ceiling=1.0)
+    for key in H2_IDLE:
+        if (key, "nomserve") in memory and (key, "nginx") in memory:
+            (rest, kib, count), (ng_rest, ng_kib, ng_count) = \
+                memory[(key, "nomserve")], memory[(key, "nginx")]
+            ng_per = (ng_kib - ng_rest) / ng_count
+            if ng_per > 0:
+                goal("memory per idle connection ÷ nginx's", key,
+                     (kib - rest) / count / ng_per, ceiling=1.0)
+    return lines
+
+
+def report_idle(key, name, rest, kib, count):
+    """Prints an idle row's figures for one server as they are measured."""
+    print(f"{key:15} {name:9} {kib:>10,} KiB resident, {rest:,} at rest: "
+          f"{(kib - rest) / count:.1f} KiB per connection", flush=True)
 
 
 def main():
@@ -1064,7 +1388,7 @@ def main():
     args = ap.parse_args()
 
     chosen = scenarios()
-    extras = ["small-50-log", "idle-1000", "https-idle-1000", "syscalls-close"]
+    extras = ["small-50-log", "idle-1000", "https-idle-1000", *H2_IDLE, "syscalls-close"]
     # syscalls-close runs only when asked for: strace slows the servers it traces.
     keys = set(args.only.split(",")) if args.only else \
         {s[0] for s in chosen} | set(extras) - {"syscalls-close"}
@@ -1077,11 +1401,12 @@ def main():
         ap.error(f"unknown servers: {', '.join(sorted(wanted - set(SERVERS)))}")
     chosen = [(*s[:-1], [n for n in s[-1] if n in wanted]) for s in chosen if s[0] in keys]
     if args.baseline:
-        # Not on the compression rows: an earlier build may not compress, and its check would
-        # stop the run there.
+        # Not on the compression rows nor the HTTP/2 ones: an earlier build may not compress
+        # or speak HTTP/2, and its check would stop the run there.
         chosen = [(*s[:-1], [m for n in s[-1] for m in ([n, "baseline"]
                                                          if n == "nomserve"
                                                          and s[0] not in COMPRESSED
+                                                         and s[0] not in H2
                                                          else [n])]) for s in chosen]
 
     # SIGTERM and SIGHUP end the run like Ctrl+C: through the cleanup below.
@@ -1109,6 +1434,10 @@ def main():
             need("openssl-headers-missing", "libssl-dev")
     if "syscalls-close" in keys:
         need("strace", "strace")
+    # h2load drives the HTTP/2 rows; curl (built with nghttp2) checks their answers.
+    if keys & set(H2):
+        need("h2load", "nghttp2-client")
+        need("curl", "curl")
     # The checks decode the compression rows' responses: gzip in Python, br and zstd with these.
     if "br-100k-20" in keys:
         need("brotli", "brotli")
@@ -1129,8 +1458,10 @@ def main():
     pair = ["nomserve", "nginx"] + (["baseline"] if args.baseline else [])
     results = {}  # (scenario, server) -> list of Run
     logged = {}
-    memory = {}  # (idle row, server) -> (KiB resident at rest, KiB with the connections open)
+    # (idle row, server) -> (KiB resident at rest, KiB with the connections open, connections)
+    memory = {}
     negotiated = {}  # server -> the TLS protocol and cipher suite it chose
+    negotiated_h2 = {}  # server -> the same, for h2load on the HTTP/2 rows
     encoded = {}  # (compression row, server) -> (body bytes per response, framing)
     syscalls = {}  # server -> {system call: calls per new connection}
     tlsnew = None  # the compiled bench/tlsnew.c, once built
@@ -1146,14 +1477,19 @@ def main():
                 order = names if rnd % 2 == 0 else list(reversed(names))
                 tls = key in HTTPS
                 coding = COMPRESSED.get(key)
+                h2 = H2.get(key)
                 for name in order:
                     proc = servers.start(name, nopush=key not in NGINX_NOPUSH_OFF,
                                          big=conns > MAX_CONNECTIONS, tls=tls,
-                                         compress=coding is not None)
+                                         compress=coding is not None, h2=h2)
                     chose = check_serves(name, servers.port(name), path, servers.root,
                                          client if tls else None)
                     if chose:
                         negotiated[name] = chose
+                    if h2:
+                        check_h2(name, servers.h2_port(name),
+                                 PAGE_URIS if path == PAGE_INDEX else [path], servers.root,
+                                 servers.cert[0] if tls else None)
                     sent = ""
                     if coding:
                         encoded[(key, name)] = check_compressed(name, servers.port(name), path,
@@ -1164,9 +1500,16 @@ def main():
                             tlsnew = build_tlsnew(tmp)
                         run = measure_tls_new(tlsnew, proc, name, servers.port(name), path,
                                               threads, args.duration, TLS_NEW[key])
+                    elif h2:
+                        h2_chose = {}
+                        run = measure(proc, lambda: h2load(servers.h2_port(name), path, conns,
+                                                           threads, args.duration, extra, tls,
+                                                           h2_chose))
+                        if "tls" in h2_chose:
+                            negotiated_h2[name] = h2_chose["tls"]
                     else:
-                        run = measure(proc, servers.port(name), path, conns, threads,
-                                      args.duration, extra, tls)
+                        run = measure(proc, lambda: wrk(servers.port(name), path, conns,
+                                                        args.duration, extra, threads, tls))
                     servers.stop(name)
                     results.setdefault((key, name), []).append(run)
                     print(f"round {rnd + 1} {key:13} {name:9} {run.rps:>10.0f} req/s "
@@ -1195,14 +1538,35 @@ def main():
                 rest = rss_kib(process_tree(proc.pid))
                 socks = open_idle_connections(servers.port(name), IDLE_CONNECTIONS, tls)
                 try:
-                    memory[(key, name)] = (rest, rss_kib(process_tree(proc.pid)))
+                    memory[(key, name)] = (rest, rss_kib(process_tree(proc.pid)),
+                                           IDLE_CONNECTIONS)
                 finally:
                     for s in socks:
                         s.close()
                 servers.stop(name)
-                rest, kib = memory[(key, name)]
-                print(f"{key:15} {name:9} {kib:>10,} KiB resident, {rest:,} at rest: "
-                      f"{(kib - rest) / IDLE_CONNECTIONS:.1f} KiB per connection", flush=True)
+                report_idle(key, name, *memory[(key, name)])
+        # The same with H2_IDLE_CONNECTIONS idle HTTP/2 connections, over TLS and h2c: at rest
+        # (started, the index page answered over HTTP/2), then with the connections open.
+        h2_servers = [n for n in ["nomserve", "nginx", "h2o"] if n in wanted]
+        for key, mode in H2_IDLE.items():
+            if key not in keys:
+                continue
+            tls = client_tls_h2(servers.cert[0]) if mode == "tls" else None
+            for name in h2_servers:
+                proc = servers.start(name, tls=tls is not None, h2=mode)
+                port = servers.h2_port(name)
+                check_h2(name, port, [PAGE], servers.root,
+                         servers.cert[0] if tls else None)
+                rest = rss_kib(process_tree(proc.pid))
+                socks = open_idle_h2(port, H2_IDLE_CONNECTIONS, tls)
+                try:
+                    memory[(key, name)] = (rest, rss_kib(process_tree(proc.pid)),
+                                           H2_IDLE_CONNECTIONS)
+                finally:
+                    for s in socks:
+                        s.close()
+                servers.stop(name)
+                report_idle(key, name, *memory[(key, name)])
         # System calls per new connection, under strace: once per server, after the timed
         # rows, none of whose figures it touches.
         if "syscalls-close" in keys:
@@ -1238,7 +1602,7 @@ def main():
     lines = ["| scenario | server | requests/s | p50 | p99 | socket errors | req/s ÷ nginx "
              "| CPU/req (µs) | CPU/req ÷ limit | CPU/req ÷ nginx | peak RSS (MiB) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    chart, cpu_chart, gzip_chart = [], [], []
+    chart, cpu_chart, gzip_chart, h2_chart = [], [], [], []
     for key, title, path, _, _, _, names in chosen:
         ng, lim = row(key, "nginx"), row(key, "limit")
         for name in names:
@@ -1250,10 +1614,13 @@ def main():
                          f"{fmt_us(r.p99)} | {r.errors} | {fmt_ratio(ratio)} | "
                          f"{r.cpu_us:.1f} | {fmt_ratio(to_limit)} | {fmt_ratio(to_nginx)} | "
                          f"{r.rss_kib / 1024:.1f} |")
-            # The compression rows have a chart of their own, where their ratios (tens) do
-            # not flatten the other bars.
-            if name == "nomserve" and ratio is not None and key not in COMPRESSED:
+            # The compression and HTTP/2 rows have charts of their own, where their ratios
+            # (up to tens) do not flatten the other bars.
+            if name == "nomserve" and ratio is not None and key not in COMPRESSED \
+                    and key not in H2:
                 chart.append((title, ratio))
+            if name in ("nomserve", "h2o") and ratio is not None and key in H2:
+                h2_chart.append((f"{key}: {name}", name, ratio))
             # The small-file rows only: the limit sends the small file's bytes, and on the
             # pipelined row nginx's ratio (around 30) would flatten every other bar.
             if name in ("nomserve", "h2o", "nginx") and to_limit is not None and path == SMALL:
@@ -1292,14 +1659,26 @@ def main():
                      f"| — | — | — | — |")
     if memory:
         lines.append("")
-        lines.append(f"| resident memory, {IDLE_CONNECTIONS:,} idle keep-alive connections "
-                     f"| server (all its processes) | MiB | MiB at rest "
-                     f"| KiB per connection |")
+        lines.append("| resident memory with idle connections | server (all its processes) "
+                     "| MiB | MiB at rest | KiB per connection |")
         lines.append("|---|---|---:|---:|---:|")
-        titles = {"idle-1000": "HTTP", "https-idle-1000": "HTTPS, each after a TLS handshake"}
-        for (key, name), (rest, kib) in memory.items():
+        titles = {
+            "idle-1000": f"HTTP, {IDLE_CONNECTIONS:,} keep-alive connections",
+            "https-idle-1000": f"HTTPS, {IDLE_CONNECTIONS:,} keep-alive connections, each "
+                               f"after a TLS handshake",
+            "h2-idle-500-tls": f"HTTP/2 over TLS, {H2_IDLE_CONNECTIONS:,} connections, each "
+                               f"after ALPN h2, the SETTINGS exchange and one request",
+            "h2-idle-500-h2c": f"HTTP/2 h2c, {H2_IDLE_CONNECTIONS:,} connections, each after "
+                               f"the preface, the SETTINGS exchange and one request"}
+        for (key, name), (rest, kib, count) in memory.items():
             lines.append(f"| {titles[key]} | {name} | {kib / 1024:.1f} | {rest / 1024:.1f} | "
-                         f"{(kib - rest) / IDLE_CONNECTIONS:.1f} |")
+                         f"{(kib - rest) / count:.1f} |")
+    goals = h2_goals(chosen, row, memory)
+    if goals:
+        lines.append("")
+        lines.append("| HTTP/2 goal: nomserve's ratio, in this run | row | ratio | goal | met |")
+        lines.append("|---|---|---:|---|---|")
+        lines.extend(goals)
     if syscalls:
         names = list(syscalls)
         lines.append("")
@@ -1371,6 +1750,18 @@ def main():
             f"aws-lc-rs, nginx with {openssl['nginx']}, h2o with {openssl['h2o']}; over TLS "
             f"nginx reads and encrypts files itself (its sendfile sends only plain responses). "
             f"No limit on those rows: it has no TLS.")
+    if results.keys() & {(k, n) for k in H2 for n in SERVERS}:
+        h2load_version = subprocess.run(["h2load", "--version"], capture_output=True,
+                                        text=True).stdout.split()[-1]
+        header += (
+            f" HTTP/2 rows: {h2load_version} h2load -D {args.duration} instead of wrk "
+            f"(-t1 but on the 1 MiB rows), "
+            f"over TLS (h2 by ALPN, the HTTPS rows' certificate) and h2c (prior knowledge); "
+            f"requests/s and requests completed are h2load's, no latency percentiles (h2load "
+            f"prints none); nginx with `listen ... ssl http2` and, for h2c, a `listen ... "
+            f"http2` port of its own, HTTP/2 otherwise at its defaults, as h2o and nomserve "
+            f"are. What each chose for h2load's TLS offer: "
+            f"{', '.join(f'{n} {c}' for n, c in negotiated_h2.items()) or '—'}.")
     if encoded:
         header += (
             f" Compression rows: a {ARTICLE_SIZE:,}-byte HTML page generated at start from a "
@@ -1393,7 +1784,8 @@ def main():
         (BENCH / "RESULTS.md").write_text(
             f"# Benchmark results\n\n{header}\n\nProduced by `python3 bench/run.py`.\n\n"
             f"![nomserve / nginx](ratios.svg)\n\n{table}\n")
-        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart, gzip_chart))
+        (BENCH / "ratios.svg").write_text(svg_chart(chart, cpu_chart, gzip_chart,
+                                                           h2_chart))
 
 
 if __name__ == "__main__":
