@@ -25,6 +25,7 @@
 
 mod bounds;
 mod read;
+mod ready;
 mod send;
 mod sending;
 mod stream;
@@ -43,6 +44,7 @@ use nomserve_grammar::{
     DecodedFields, H2ErrorCode, HpackDecoder, HpackEncoder, Limits, Setting, write_goaway,
     write_settings,
 };
+use ready::Ready;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -141,8 +143,8 @@ pub struct H2Conn {
     recv_window: i64,
     /// The streams open or half-closed, by id.
     streams: BTreeMap<u32, Stream>,
-    /// Streams with DATA to send, in turn order.
-    ready: VecDeque<u32>,
+    /// Streams with DATA to send, in turn order within each urgency.
+    ready: Ready,
     /// The highest stream id the client opened (§5.1.1).
     last_stream: u32,
     /// Streams recently closed, newest last: a frame on one of these is on a closed stream,
@@ -198,7 +200,7 @@ impl H2Conn {
             recv_unacked: 0,
             recv_window: DEFAULT_WINDOW,
             streams: BTreeMap::new(),
-            ready: VecDeque::new(),
+            ready: Ready::default(),
             last_stream: 0,
             closed: VecDeque::new(),
             block: None,

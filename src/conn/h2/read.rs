@@ -127,7 +127,7 @@ impl H2Conn {
         if let Some(stream) = self.streams.remove(&id) {
             stream.abandon(self.peer.ip(), self.unrecorded);
         }
-        self.ready.retain(|&ready| ready != id);
+        self.ready.remove(id);
         if !self.closed.contains(&id) {
             if self.closed.len() == CLOSED_MEMORY {
                 self.closed.pop_front();
@@ -446,8 +446,8 @@ impl H2Conn {
                 "stream window past 2^31-1 (RFC 9113 6.9.1)",
             );
         }
-        if stream.has_data() && !self.ready.contains(&id) {
-            self.ready.push_back(id);
+        if stream.has_data() && !self.ready.contains(id, stream.urgency) {
+            self.ready.push_back(id, stream.urgency);
         }
     }
 }

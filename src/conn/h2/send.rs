@@ -84,7 +84,7 @@ impl H2Conn {
         }
         if let Some(stream) = self.streams.get_mut(&id) {
             stream.answer = Answer::Sending(Box::new(sending));
-            self.ready.push_back(id);
+            self.ready.push_back(id, stream.urgency);
         }
     }
 
@@ -173,17 +173,14 @@ impl H2Conn {
     /// connection's window open.
     pub(super) fn fill(&mut self) {
         while self.pending_out() < super::OUTPUT_HIGH && self.send_window > 0 {
-            let Some(at) = self.next_ready() else {
-                return;
-            };
-            let Some(id) = self.ready.remove(at) else {
+            let Some((id, urgency)) = self.ready.pop() else {
                 return;
             };
             match self.data_frame(id) {
-                Turn::More => self.ready.push_back(id),
+                Turn::More => self.ready.push_back(id, urgency),
                 Turn::Blocked => {}
                 Turn::ConnectionBlocked => {
-                    self.ready.insert(at, id);
+                    self.ready.push_front(id, urgency);
                     return;
                 }
                 Turn::Done => {
@@ -206,29 +203,19 @@ impl H2Conn {
         }
     }
 
-    /// Where, in the streams with data, the next to send is: the first of the most urgent
-    /// (RFC 9218 §4.1); a stream goes to the back once it sent a frame, so streams of one
-    /// urgency take turns.
-    fn next_ready(&self) -> Option<usize> {
-        let urgency = |id: &u32| self.streams.get(id).map_or(u8::MAX, |s| s.urgency);
-        self.ready
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, id)| urgency(id))
-            .map(|(at, _)| at)
-    }
-
     /// Puts the streams whose window reopened back in turn.
     pub(super) fn requeue_blocked(&mut self) {
-        let ids: Vec<u32> = self
+        let ids: Vec<(u32, u8)> = self
             .streams
             .iter()
-            .filter(|(id, stream)| {
-                stream.has_data() && stream.send_window > 0 && !self.ready.contains(id)
-            })
-            .map(|(&id, _)| id)
+            .filter(|(_, stream)| stream.has_data() && stream.send_window > 0)
+            .map(|(&id, stream)| (id, stream.urgency))
             .collect();
-        self.ready.extend(ids);
+        for (id, urgency) in ids {
+            if !self.ready.contains(id, urgency) {
+                self.ready.push_back(id, urgency);
+            }
+        }
     }
 
     /// Queues one DATA frame of stream `id`'s body, as large as the windows, the client's

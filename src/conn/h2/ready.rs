@@ -1,0 +1,84 @@
+//! The streams with DATA to send, in turn order within each urgency (RFC 9218 §4.1: 0, most
+//! urgent, to 7): one queue per urgency, so that the next stream to send is found at the
+//! front of the first queue that has one, whatever the number of streams, rather than by a
+//! scan of all of them for each frame.
+
+use std::collections::VecDeque;
+
+/// Urgencies 0 to 7 (RFC 9218 §4.1).
+const URGENCIES: usize = 8;
+
+/// Streams waiting for their turn at the output.
+#[derive(Debug, Default)]
+pub struct Ready {
+    queues: [VecDeque<u32>; URGENCIES],
+}
+
+impl Ready {
+    /// The queue of `urgency` (past 7: the least urgent).
+    fn queue(&mut self, urgency: u8) -> &mut VecDeque<u32> {
+        &mut self.queues[usize::from(urgency).min(URGENCIES - 1)]
+    }
+
+    /// Queues stream `id` of `urgency` behind the others of its urgency.
+    pub fn push_back(&mut self, id: u32, urgency: u8) {
+        self.queue(urgency).push_back(id);
+    }
+
+    /// Puts stream `id` of `urgency` back at the front of its urgency (its turn was not
+    /// taken).
+    pub fn push_front(&mut self, id: u32, urgency: u8) {
+        self.queue(urgency).push_front(id);
+    }
+
+    /// Takes the next stream to send: the first of the most urgent; with its urgency.
+    pub fn pop(&mut self) -> Option<(u32, u8)> {
+        self.queues
+            .iter_mut()
+            .zip(0u8..)
+            .find_map(|(queue, urgency)| Some((queue.pop_front()?, urgency)))
+    }
+
+    /// Whether stream `id` of `urgency` is queued.
+    pub fn contains(&mut self, id: u32, urgency: u8) -> bool {
+        self.queue(urgency).contains(&id)
+    }
+
+    /// Takes stream `id` out, whatever its urgency.
+    pub fn remove(&mut self, id: u32) {
+        for queue in &mut self.queues {
+            queue.retain(|&queued| queued != id);
+        }
+    }
+
+    /// Empties every queue.
+    pub fn clear(&mut self) {
+        self.queues.iter_mut().for_each(VecDeque::clear);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_urgent_go_first_and_take_turns_within_an_urgency() {
+        let mut ready = Ready::default();
+        ready.push_back(1, 3);
+        ready.push_back(3, 3);
+        ready.push_back(5, 0);
+        assert_eq!(ready.pop(), Some((5, 0)));
+        assert_eq!(ready.pop(), Some((1, 3)));
+        ready.push_back(1, 3);
+        assert_eq!(ready.pop(), Some((3, 3)));
+        ready.push_front(3, 3);
+        assert!(ready.contains(3, 3));
+        assert!(!ready.contains(3, 2));
+        ready.remove(3);
+        assert_eq!(ready.pop(), Some((1, 3)));
+        assert_eq!(ready.pop(), None);
+        ready.push_back(7, 7);
+        ready.clear();
+        assert_eq!(ready.pop(), None);
+    }
+}
