@@ -1,0 +1,611 @@
+//! A small HTTP/2 client for the tests that drive the real binary frame by frame: h2c with
+//! prior knowledge (RFC 9113 §3.3) over a plain socket, frames written with the grammar
+//! crate's serialisers and [`FrameHeader`], header blocks with its [`HpackEncoder`] (or by
+//! hand, where a test needs a block no encoder would write), and responses read back frame by
+//! frame and decoded with its [`HpackDecoder`].
+//!
+//! The reader is deliberately lenient: it splits the byte stream on the 9-byte frame header
+//! (§4.1) and checks nothing else, so that a test sees exactly what the server sent.
+//!
+//! Also here, for the tests that bound a server's resources: its resident memory and its
+//! descriptors, read from `/proc/PID`.
+
+// Each test crate that includes this file uses some of it, as with `common/mod.rs`.
+#![allow(dead_code)]
+
+use crate::common::{Server, TIMEOUT};
+use nomserve_grammar::{
+    DecodeLimits, DecodedFields, FrameHeader, FrameType, H2ErrorCode, HpackDecoder, HpackEncoder,
+    Setting, write_settings, write_settings_ack,
+};
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The client connection preface's fixed octets (RFC 9113 §3.4).
+pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// A frame as it came off the wire: its header's fields and its payload, unchecked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    /// The type byte.
+    pub kind: u8,
+    /// The flags byte.
+    pub flags: u8,
+    /// The stream identifier, the reserved bit dropped.
+    pub stream_id: u32,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
+
+impl RawFrame {
+    /// Whether this is a frame of type `kind`.
+    pub fn is(&self, kind: FrameType) -> bool {
+        self.kind == kind.wire()
+    }
+
+    /// The big-endian `u32` at `offset` in the payload.
+    pub fn u32_at(&self, offset: usize) -> u32 {
+        u32::from_be_bytes(self.payload[offset..offset + 4].try_into().unwrap())
+    }
+
+    /// A GOAWAY's last stream id and error code (RFC 9113 §6.8).
+    pub fn goaway(&self) -> Option<(u32, u32)> {
+        self.is(FrameType::GoAway)
+            .then(|| (self.u32_at(0) & 0x7fff_ffff, self.u32_at(4)))
+    }
+
+    /// An RST_STREAM's error code (RFC 9113 §6.4).
+    pub fn reset_code(&self) -> Option<u32> {
+        self.is(FrameType::RstStream).then(|| self.u32_at(0))
+    }
+}
+
+/// The bytes of a frame of any type: its 9-byte header (RFC 9113 §4.1) then `payload`.
+pub fn frame(kind: u8, flags: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
+    let header = FrameHeader {
+        length: payload.len() as u32,
+        frame_type: kind,
+        flags,
+        stream_id,
+    };
+    let mut out = header.encode().to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A HEADERS frame (RFC 9113 §6.2) carrying `block`, unpadded and without priority.
+pub fn headers(stream_id: u32, block: &[u8], end_stream: bool, end_headers: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    FrameHeader::headers(stream_id, block.len() as u32, end_stream, end_headers).write(&mut out);
+    out.extend_from_slice(block);
+    out
+}
+
+/// A CONTINUATION frame (RFC 9113 §6.10) carrying `fragment`.
+pub fn continuation(stream_id: u32, fragment: &[u8], end_headers: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    FrameHeader::continuation(stream_id, fragment.len() as u32, end_headers).write(&mut out);
+    out.extend_from_slice(fragment);
+    out
+}
+
+/// A DATA frame (RFC 9113 §6.1) carrying `data`, unpadded.
+pub fn data(stream_id: u32, data: &[u8], end_stream: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    FrameHeader::data(stream_id, data.len() as u32, end_stream).write(&mut out);
+    out.extend_from_slice(data);
+    out
+}
+
+/// A PING frame (RFC 9113 §6.7) that asks for an answer.
+pub fn ping(opaque: [u8; 8]) -> Vec<u8> {
+    frame(FrameType::Ping.wire(), 0, 0, &opaque)
+}
+
+/// A PRIORITY frame (RFC 9113 §6.3): `stream_id` made to depend on `dependency`.
+pub fn priority(stream_id: u32, dependency: u32, weight: u8) -> Vec<u8> {
+    let mut payload = dependency.to_be_bytes().to_vec();
+    payload.push(weight);
+    frame(FrameType::Priority.wire(), 0, stream_id, &payload)
+}
+
+/// A SETTINGS frame (RFC 9113 §6.5) carrying `settings`.
+pub fn settings(settings: &[Setting]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_settings(&mut out, settings);
+    out
+}
+
+/// The header block of a request: the pseudo-header fields for `method` and `path` over h2c,
+/// then `extra`, HPACK-encoded by `encoder`.
+pub fn request_block(
+    encoder: &mut HpackEncoder,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
+    let mut fields: Vec<(&[u8], &[u8])> = vec![
+        (b":method", method.as_bytes()),
+        (b":scheme", b"http"),
+        (b":authority", b"localhost"),
+        (b":path", path.as_bytes()),
+    ];
+    fields.extend(extra.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    let mut block = Vec::new();
+    encoder.encode(fields, &mut block);
+    block
+}
+
+/// A response as the client saw it on one stream.
+#[derive(Debug, Clone, Default)]
+pub struct H2Response {
+    /// `:status`.
+    pub status: u16,
+    /// The other fields, in order.
+    pub headers: Vec<(String, String)>,
+    /// The DATA received.
+    pub body: Vec<u8>,
+    /// The RST_STREAM code, if the stream was reset instead of ended.
+    pub reset: Option<u32>,
+}
+
+impl H2Response {
+    /// The first field named `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why [`H2::response`] gave up on a stream: the connection ended first.
+#[derive(Debug, Clone)]
+pub struct ConnectionEnded {
+    /// The GOAWAY's last stream id and error code, if one came.
+    pub goaway: Option<(u32, u32)>,
+}
+
+/// One h2c connection: the socket, the bytes read past the last frame, and the HPACK contexts.
+pub struct H2 {
+    /// The socket, with the harness's timeouts.
+    pub stream: TcpStream,
+    buffer: Vec<u8>,
+    /// The encoder of our request headers.
+    pub encoder: HpackEncoder,
+    decoder: HpackDecoder,
+    next_stream: u32,
+}
+
+impl H2 {
+    /// A connection to `server` over which the preface and an empty SETTINGS frame are sent,
+    /// nothing read yet.
+    pub fn open(server: &Server) -> H2 {
+        H2::over(server.connect())
+    }
+
+    /// The same over a socket the caller made (small buffers, a source address).
+    pub fn over(stream: TcpStream) -> H2 {
+        let mut h2 = H2::reader(stream);
+        let mut preface = PREFACE.to_vec();
+        preface.extend(settings(&[]));
+        h2.send(&preface);
+        h2
+    }
+
+    /// A connection to `server` whose settings exchange is done: the preface and `ours`
+    /// sent, the server's SETTINGS read and acknowledged, and our SETTINGS' ACK read (frames
+    /// other than those two read meanwhile are dropped).
+    pub fn handshake(server: &Server, ours: &[Setting]) -> H2 {
+        let mut stream = server.connect();
+        let mut preface = PREFACE.to_vec();
+        preface.extend(settings(ours));
+        stream.write_all(&preface).expect("send the preface");
+        let mut h2 = H2::reader(stream);
+        let (mut theirs, mut acked) = (false, false);
+        while !(theirs && acked) {
+            let frame = h2.read_frame().expect("the server's SETTINGS and its ACK");
+            if frame.is(FrameType::Settings) {
+                if frame.flags & FrameHeader::ACK != 0 {
+                    acked = true;
+                } else {
+                    theirs = true;
+                    let mut ack = Vec::new();
+                    write_settings_ack(&mut ack);
+                    h2.send(&ack);
+                }
+            }
+        }
+        h2
+    }
+
+    /// A connection over `stream` on which nothing is sent yet.
+    fn reader(stream: TcpStream) -> H2 {
+        H2 {
+            stream,
+            buffer: Vec::new(),
+            encoder: HpackEncoder::new(),
+            decoder: HpackDecoder::new(4096),
+            next_stream: 1,
+        }
+    }
+
+    /// Writes `bytes`, failing the test if the connection refuses them.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send frames");
+    }
+
+    /// The next odd stream identifier, as a client opens them (RFC 9113 §5.1.1).
+    pub fn next_stream_id(&mut self) -> u32 {
+        let id = self.next_stream;
+        self.next_stream += 2;
+        id
+    }
+
+    /// Sends `GET path` with `extra` fields on a new stream; returns its identifier.
+    pub fn send_get(&mut self, path: &str, extra: &[(&str, &str)]) -> u32 {
+        let id = self.next_stream_id();
+        let block = request_block(&mut self.encoder, "GET", path, extra);
+        self.send(&headers(id, &block, true, true));
+        id
+    }
+
+    /// The next frame, or `None` once the server has closed (or reset) the connection. Fails
+    /// the test on a read timeout.
+    pub fn read_frame(&mut self) -> Option<RawFrame> {
+        self.next_frame()
+            .unwrap_or_else(|e| panic!("reading frames: {e}"))
+    }
+
+    /// The next frame, `Ok(None)` once the server has closed (or reset) the connection, or
+    /// the read's error (a timeout).
+    fn next_frame(&mut self) -> std::io::Result<Option<RawFrame>> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if self.buffer.len() >= 9 {
+                let length = u32::from_be_bytes([0, self.buffer[0], self.buffer[1], self.buffer[2]])
+                    as usize;
+                if self.buffer.len() >= 9 + length {
+                    let frame = RawFrame {
+                        kind: self.buffer[3],
+                        flags: self.buffer[4],
+                        stream_id: u32::from_be_bytes(self.buffer[5..9].try_into().unwrap())
+                            & 0x7fff_ffff,
+                        payload: self.buffer[9..9 + length].to_vec(),
+                    };
+                    self.buffer.drain(..9 + length);
+                    return Ok(Some(frame));
+                }
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(None),
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads frames until the server closes the connection: every frame it sent.
+    pub fn read_to_close(&mut self) -> Vec<RawFrame> {
+        std::iter::from_fn(|| self.read_frame()).collect()
+    }
+
+    /// Reads the response on `stream_id` to its end (END_STREAM or RST_STREAM), answering
+    /// PINGs and SETTINGS, opening the windows by what DATA took, and skipping other streams'
+    /// frames. `Err` if the connection ends first.
+    pub fn response(&mut self, stream_id: u32) -> Result<H2Response, ConnectionEnded> {
+        let mut response = H2Response::default();
+        let mut block = Vec::new();
+        loop {
+            let Some(frame) = self.read_frame() else {
+                return Err(ConnectionEnded { goaway: None });
+            };
+            if let Some(goaway) = frame.goaway() {
+                if goaway.0 < stream_id || goaway.1 != H2ErrorCode::NoError.wire() {
+                    return Err(ConnectionEnded {
+                        goaway: Some(goaway),
+                    });
+                }
+                continue;
+            }
+            self.answer(&frame);
+            if frame.stream_id != stream_id {
+                continue;
+            }
+            let end_stream = frame.flags & FrameHeader::END_STREAM != 0;
+            match FrameType::from_wire(frame.kind) {
+                Some(FrameType::Headers) | Some(FrameType::Continuation) => {
+                    block.extend_from_slice(header_fragment(&frame));
+                    if frame.flags & FrameHeader::END_HEADERS != 0 {
+                        self.decode_into(&block, &mut response);
+                        block.clear();
+                    }
+                    // END_STREAM on HEADERS takes effect once its CONTINUATIONs are in; the
+                    // server sends none after a block that ends the stream.
+                    if end_stream && frame.is(FrameType::Headers) {
+                        return Ok(response);
+                    }
+                }
+                Some(FrameType::Data) => {
+                    let pad = if frame.flags & FrameHeader::PADDED != 0 {
+                        frame.payload[0] as usize + 1
+                    } else {
+                        0
+                    };
+                    let start = usize::from(pad > 0);
+                    response.body.extend_from_slice(
+                        &frame.payload[start..frame.payload.len() + start - pad],
+                    );
+                    if end_stream {
+                        return Ok(response);
+                    }
+                }
+                Some(FrameType::RstStream) => {
+                    response.reset = frame.reset_code();
+                    return Ok(response);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `GET path` on a new stream, and its whole response.
+    pub fn get(&mut self, path: &str) -> H2Response {
+        let id = self.send_get(path, &[]);
+        self.response(id).unwrap_or_else(|ended| {
+            panic!("connection ended before the response to {path}: {ended:?}")
+        })
+    }
+
+    /// What a client owes the server for `frame`: a PING's answer, a SETTINGS' ACK, and the
+    /// windows DATA used up, given back.
+    fn answer(&mut self, frame: &RawFrame) {
+        let mut out = Vec::new();
+        match FrameType::from_wire(frame.kind) {
+            Some(FrameType::Ping) if frame.flags & FrameHeader::ACK == 0 => {
+                out = self::frame(FrameType::Ping.wire(), FrameHeader::ACK, 0, &frame.payload);
+            }
+            Some(FrameType::Settings) if frame.flags & FrameHeader::ACK == 0 => {
+                write_settings_ack(&mut out);
+            }
+            Some(FrameType::Data) if !frame.payload.is_empty() => {
+                let n = frame.payload.len() as u32;
+                nomserve_grammar::write_window_update(&mut out, 0, n);
+                nomserve_grammar::write_window_update(&mut out, frame.stream_id, n);
+            }
+            _ => {}
+        }
+        if !out.is_empty() {
+            // The stream may be over on the server's side already; a failed write shows in
+            // the next read.
+            let _ = self.stream.write_all(&out);
+        }
+    }
+
+    /// Decodes a whole header block of a response into `response`.
+    fn decode_into(&mut self, block: &[u8], response: &mut H2Response) {
+        let mut fields = DecodedFields::new();
+        let limits = DecodeLimits {
+            max_list_size: 1 << 20,
+            max_fields: 1000,
+        };
+        self.decoder
+            .decode(block, &mut fields, &limits)
+            .expect("the server's header block decodes");
+        for field in fields.iter() {
+            let name = String::from_utf8_lossy(field.name).into_owned();
+            let value = String::from_utf8_lossy(field.value).into_owned();
+            if name == ":status" {
+                response.status = value.parse().expect("numeric :status");
+            } else {
+                response.headers.push((name, value));
+            }
+        }
+    }
+}
+
+/// The field block fragment of a HEADERS or CONTINUATION frame: without padding and the
+/// priority fields a HEADERS frame may carry (RFC 9113 §6.2).
+fn header_fragment(frame: &RawFrame) -> &[u8] {
+    let mut payload = &frame.payload[..];
+    if frame.is(FrameType::Headers) {
+        let mut pad = 0;
+        if frame.flags & FrameHeader::PADDED != 0 {
+            pad = payload[0] as usize;
+            payload = &payload[1..];
+        }
+        if frame.flags & FrameHeader::PRIORITY != 0 {
+            payload = &payload[5..];
+        }
+        payload = &payload[..payload.len() - pad];
+    }
+    payload
+}
+
+/// What came of a flood: how many copies of the frames were written before the server stopped
+/// taking them, and whether it did.
+#[derive(Debug)]
+pub struct Flood {
+    /// Copies written in whole.
+    pub sent: usize,
+    /// Whether a write failed: the server closed or reset the connection.
+    pub cut_off: bool,
+}
+
+/// Writes `unit` (one or more frames) `count` times on `stream`, in batches, without reading
+/// anything, until the server stops taking them: a write fails (the server closed or reset
+/// the connection) or times out (the server stopped reading; the socket's write timeout
+/// applies). Returns how many copies went out and whether the connection was cut off.
+pub fn flood(stream: &mut TcpStream, unit: &[u8], count: usize) -> Flood {
+    flood_with(stream, count, |_, out| out.extend_from_slice(unit))
+}
+
+/// [`flood`] with each copy written by `write(i, out)`, for frames that differ (stream ids).
+pub fn flood_with(
+    stream: &mut TcpStream,
+    count: usize,
+    mut write: impl FnMut(usize, &mut Vec<u8>),
+) -> Flood {
+    const BATCH: usize = 256;
+    let mut sent = 0;
+    let mut batch = Vec::new();
+    while sent < count {
+        batch.clear();
+        let n = BATCH.min(count - sent);
+        for i in sent..sent + n {
+            write(i, &mut batch);
+        }
+        match stream.write_all(&batch) {
+            Ok(()) => sent += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Flood {
+                    sent,
+                    cut_off: false,
+                };
+            }
+            Err(_) => {
+                return Flood {
+                    sent,
+                    cut_off: true,
+                };
+            }
+        }
+    }
+    Flood {
+        sent,
+        cut_off: false,
+    }
+}
+
+/// What a reader in the background saw: every frame, and whether the server closed the
+/// connection (rather than the read timing out).
+#[derive(Debug)]
+pub struct Seen {
+    /// The frames, in order.
+    pub frames: Vec<RawFrame>,
+    /// Whether the server closed or reset the connection.
+    pub closed: bool,
+}
+
+/// Reads frames on a copy of `stream` in a thread until the server closes it (or the read
+/// times out), and returns them from the handle: for a flood written at the same time.
+pub fn read_in_background(stream: &TcpStream) -> thread::JoinHandle<Seen> {
+    let mut reader = H2::reader(stream.try_clone().expect("clone the socket"));
+    thread::spawn(move || {
+        let mut frames = Vec::new();
+        loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => frames.push(frame),
+                Ok(None) => {
+                    return Seen {
+                        frames,
+                        closed: true,
+                    };
+                }
+                Err(e) => {
+                    let timed_out = matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
+                    return Seen {
+                        frames,
+                        closed: !timed_out,
+                    };
+                }
+            }
+        }
+    })
+}
+
+/// The first GOAWAY among `frames`: its last stream id and error code.
+pub fn goaway(frames: &[RawFrame]) -> Option<(u32, u32)> {
+    frames.iter().find_map(RawFrame::goaway)
+}
+
+/// A field of `/proc/<pid>/status`, such as `VmRSS`, in kB.
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// The server's resident memory, in kB.
+pub fn rss_kb(server: &Server) -> u64 {
+    proc_status_kb(server.pid(), "VmRSS")
+}
+
+/// How many descriptors the process `pid` holds.
+pub fn fd_count(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list /proc/<pid>/fd")
+        .count()
+}
+
+/// Polls the server's descriptor count until it is at most `target`, failing the test after
+/// [`TIMEOUT`]. Returns the last count.
+pub fn wait_fds_at_most(server: &Server, target: usize) -> usize {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let now = fd_count(server.pid());
+        if now <= target {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server still holds {now} descriptors, more than {target}, after {TIMEOUT:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Another client, on a connection of its own, is served: `GET /test.txt` over h2c gets the
+/// file.
+pub fn assert_served(server: &Server) {
+    let mut other = H2::open(server);
+    let response = other.get("/test.txt");
+    assert_eq!(response.status, 200, "another client: {response:?}");
+    let expected = fs::read(server.root.join("test.txt")).expect("read test.txt");
+    assert_eq!(response.body, expected, "another client's body");
+}
+
+/// A self-signed certificate for `localhost` and 127.0.0.1 in a temporary directory, as
+/// `--tls-cert` and `--tls-key` take it, with what a browser needs to trust it.
+pub struct TestCert {
+    dir: tempfile::TempDir,
+    /// base64(SHA-256(SubjectPublicKeyInfo)): the form Chromium's
+    /// `--ignore-certificate-errors-spki-list` takes.
+    pub spki_hash: String,
+}
+
+impl TestCert {
+    /// A new certificate with a fresh key.
+    pub fn new() -> TestCert {
+        use base64::Engine;
+        use rcgen::PublicKeyData;
+        use sha2::{Digest, Sha256};
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+            .expect("a self-signed certificate");
+        let dir = tempfile::tempdir().expect("temp dir for the PEM files");
+        fs::write(dir.path().join("cert.pem"), made.cert.pem()).expect("write cert.pem");
+        fs::write(dir.path().join("key.pem"), made.signing_key.serialize_pem())
+            .expect("write key.pem");
+        let spki = made.signing_key.subject_public_key_info();
+        let spki_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&spki));
+        TestCert { dir, spki_hash }
+    }
+
+    /// The arguments that make the server use it.
+    pub fn args(&self) -> Vec<String> {
+        let path = |name: &str| self.dir.path().join(name).to_str().unwrap().to_string();
+        vec![
+            "--tls-cert".into(),
+            path("cert.pem"),
+            "--tls-key".into(),
+            path("key.pem"),
+        ]
+    }
+}
