@@ -408,9 +408,13 @@ fn root_with_big_file() -> tempfile::TempDir {
 #[test]
 fn zero_window_hold_cve_2019_9517() {
     let root = root_with_big_file();
-    let server = Server::with_args(root.path(), &["--send-timeout", "1s"]);
-    let before = warmed_up(&server);
+    // No open-file cache: every descriptor the attack took must come back.
+    let server = Server::with_args(
+        root.path(),
+        &["--send-timeout", "1s", "--file-cache-entries", "0"],
+    );
     let fds_before = fd_count(server.pid());
+    let before = warmed_up(&server);
     let mut held: Vec<H2> = (0..4)
         .map(|_| {
             let mut conn = H2::handshake(&server, &[Setting::InitialWindowSize(0)]);
@@ -564,7 +568,11 @@ fn stream_id_exhaustion() {
 /// each read waits until the harness's timeout fails the test.
 #[test]
 fn unfinished_preface_is_closed_at_the_header_timeout() {
-    let server = Server::with_args(&www(), &["--header-timeout", "1s"]);
+    // No open-file cache: every descriptor the test took must come back.
+    let server = Server::with_args(
+        &www(),
+        &["--header-timeout", "1s", "--file-cache-entries", "0"],
+    );
     let fds_before = fd_count(server.pid());
     let partial: &[&[u8]] = &[b"PRI * HTTP/2.0\r\n", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"];
     let mut stalled: Vec<_> = (0..20)
