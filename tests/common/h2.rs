@@ -300,6 +300,7 @@ impl H2 {
     pub fn response(&mut self, stream_id: u32) -> Result<H2Response, ConnectionEnded> {
         let mut response = H2Response::default();
         let mut block = Vec::new();
+        let mut block_ends_stream = false;
         loop {
             let Some(frame) = self.read_frame() else {
                 return Err(ConnectionEnded { goaway: None });
@@ -319,15 +320,18 @@ impl H2 {
             let end_stream = frame.flags & FrameHeader::END_STREAM != 0;
             match FrameType::from_wire(frame.kind) {
                 Some(FrameType::Headers) | Some(FrameType::Continuation) => {
+                    if frame.is(FrameType::Headers) {
+                        // END_STREAM on HEADERS takes effect once its CONTINUATIONs are in
+                        // (RFC 9113 §8.1).
+                        block_ends_stream = end_stream;
+                    }
                     block.extend_from_slice(header_fragment(&frame));
                     if frame.flags & FrameHeader::END_HEADERS != 0 {
                         self.decode_into(&block, &mut response);
                         block.clear();
-                    }
-                    // END_STREAM on HEADERS takes effect once its CONTINUATIONs are in; the
-                    // server sends none after a block that ends the stream.
-                    if end_stream && frame.is(FrameType::Headers) {
-                        return Ok(response);
+                        if block_ends_stream {
+                            return Ok(response);
+                        }
                     }
                 }
                 Some(FrameType::Data) => {
