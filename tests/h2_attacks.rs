@@ -18,8 +18,8 @@ mod h2;
 
 use common::{Server, TIMEOUT, slow_socket, www};
 use h2::{
-    Flood, H2, RawFrame, Seen, assert_served, continuation, data, fd_count, flood_with, goaway,
-    headers, ping, priority, read_in_background, request_block, rss_kb, settings, wait_fds_at_most,
+    Flood, H2, RawFrame, Seen, assert_served, continuation, data, flood_with, goaway, headers,
+    ping, priority, read_in_background, request_block, settings,
 };
 use nomserve_grammar::{
     FrameType, H2ErrorCode, HpackEncoder, MIN_MAX_FRAME_SIZE, Setting, write_rst_stream,
@@ -36,6 +36,45 @@ const RSS_MARGIN_KB: u64 = 32 * 1024;
 
 /// ENHANCE_YOUR_CALM, the code a server gives a peer generating excessive load (RFC 9113 §7).
 const CALM: u32 = H2ErrorCode::EnhanceYourCalm as u32;
+
+/// A field of `/proc/<pid>/status`, such as `VmRSS`, in kB (as tests/hardening.rs reads it).
+fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// The server's resident memory, in kB.
+fn rss_kb(server: &Server) -> u64 {
+    proc_status_kb(server.pid(), "VmRSS")
+}
+
+/// How many descriptors the process `pid` holds.
+fn fd_count(pid: u32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list /proc/<pid>/fd")
+        .count()
+}
+
+/// Polls the server's descriptor count until it is at most `target`, failing the test after
+/// [`TIMEOUT`]. Returns the last count.
+fn wait_fds_at_most(server: &Server, target: usize) -> usize {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let now = fd_count(server.pid());
+        if now <= target {
+            return now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server still holds {now} descriptors, more than {target}, after {TIMEOUT:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
 
 /// The server's resident memory once it has served one client over HTTP/2: the baseline an
 /// attack is measured against.

@@ -6,14 +6,14 @@
 //! Without Chromium the test says how to install it and passes vacuously; when `CI` is set
 //! (`.ci/run` installs Chromium) its absence fails it instead.
 
+#[path = "common/cert.rs"]
+mod cert;
 mod common;
-#[path = "common/h2.rs"]
-mod h2;
 #[path = "common/browser.rs"]
 mod headless;
 
+use cert::TestCert;
 use common::Server;
-use h2::TestCert;
 use headless::{chromium, dump_dom};
 use std::fs;
 use std::path::Path;

@@ -7,12 +7,12 @@
 //! it can still run `cargo test`; when `CI` is set (`.ci/run` installs it) its absence fails
 //! them instead.
 
+#[path = "common/cert.rs"]
+mod cert;
 mod common;
-#[path = "common/h2.rs"]
-mod h2;
 
+use cert::TestCert;
 use common::{Exited, Server, run_command, www};
-use h2::TestCert;
 use std::env;
 use std::fs;
 use std::io::Write;

@@ -6,14 +6,11 @@
 //!
 //! The reader is deliberately lenient: it splits the byte stream on the 9-byte frame header
 //! (§4.1) and checks nothing else, so that a test sees exactly what the server sent.
-//!
-//! Also here, for the tests that bound a server's resources: its resident memory and its
-//! descriptors, read from `/proc/PID`.
 
 // Each test crate that includes this file uses some of it, as with `common/mod.rs`.
 #![allow(dead_code)]
 
-use crate::common::{Server, TIMEOUT};
+use crate::common::Server;
 use nomserve_grammar::{
     DecodeLimits, DecodedFields, FrameHeader, FrameType, H2ErrorCode, HpackDecoder, HpackEncoder,
     Setting, write_settings, write_settings_ack,
@@ -22,7 +19,6 @@ use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::thread;
-use std::time::{Duration, Instant};
 
 /// The client connection preface's fixed octets (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -527,45 +523,6 @@ pub fn goaway(frames: &[RawFrame]) -> Option<(u32, u32)> {
     frames.iter().find_map(RawFrame::goaway)
 }
 
-/// A field of `/proc/<pid>/status`, such as `VmRSS`, in kB.
-pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-/// The server's resident memory, in kB.
-pub fn rss_kb(server: &Server) -> u64 {
-    proc_status_kb(server.pid(), "VmRSS")
-}
-
-/// How many descriptors the process `pid` holds.
-pub fn fd_count(pid: u32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("list /proc/<pid>/fd")
-        .count()
-}
-
-/// Polls the server's descriptor count until it is at most `target`, failing the test after
-/// [`TIMEOUT`]. Returns the last count.
-pub fn wait_fds_at_most(server: &Server, target: usize) -> usize {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let now = fd_count(server.pid());
-        if now <= target {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server still holds {now} descriptors, more than {target}, after {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Another client, on a connection of its own, is served: `GET /test.txt` over h2c gets the
 /// file.
 pub fn assert_served(server: &Server) {
@@ -574,42 +531,4 @@ pub fn assert_served(server: &Server) {
     assert_eq!(response.status, 200, "another client: {response:?}");
     let expected = fs::read(server.root.join("test.txt")).expect("read test.txt");
     assert_eq!(response.body, expected, "another client's body");
-}
-
-/// A self-signed certificate for `localhost` and 127.0.0.1 in a temporary directory, as
-/// `--tls-cert` and `--tls-key` take it, with what a browser needs to trust it.
-pub struct TestCert {
-    dir: tempfile::TempDir,
-    /// base64(SHA-256(SubjectPublicKeyInfo)): the form Chromium's
-    /// `--ignore-certificate-errors-spki-list` takes.
-    pub spki_hash: String,
-}
-
-impl TestCert {
-    /// A new certificate with a fresh key.
-    pub fn new() -> TestCert {
-        use base64::Engine;
-        use rcgen::PublicKeyData;
-        use sha2::{Digest, Sha256};
-        let made = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-            .expect("a self-signed certificate");
-        let dir = tempfile::tempdir().expect("temp dir for the PEM files");
-        fs::write(dir.path().join("cert.pem"), made.cert.pem()).expect("write cert.pem");
-        fs::write(dir.path().join("key.pem"), made.signing_key.serialize_pem())
-            .expect("write key.pem");
-        let spki = made.signing_key.subject_public_key_info();
-        let spki_hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&spki));
-        TestCert { dir, spki_hash }
-    }
-
-    /// The arguments that make the server use it.
-    pub fn args(&self) -> Vec<String> {
-        let path = |name: &str| self.dir.path().join(name).to_str().unwrap().to_string();
-        vec![
-            "--tls-cert".into(),
-            path("cert.pem"),
-            "--tls-key".into(),
-            path("key.pem"),
-        ]
-    }
 }
