@@ -233,7 +233,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     let certificates = load_certificates(args)?;
     let tls = certificates
         .as_ref()
-        .map(Certificates::server_config)
+        .map(|certificates| certificates.server_config(config.http2))
         .transpose()
         .map_err(|e| cannot_start("cannot set up TLS", std::io::Error::other(e)))?;
 

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! A transport drives a [`Conn`] by asking [`Conn::poll`] what it wants: bytes written (an
-//! [`Item`] of its output, then [`Conn::wrote`]), bytes read (appended to
+//! [`Item`](crate::http::output::Item) of its output, then [`Conn::wrote`]), bytes read (appended to
 //! [`Conn::read_buffer`], or [`Conn::peer_closed`] at the end of the stream), the write side
 //! shut down ([`Conn::write_shut`]), or the end. It asks again until it must wait for the
 //! socket, and calls [`Conn::expire`] once [`Conn::deadline`] has passed (after trying to read,
@@ -60,17 +60,20 @@
 
 mod body;
 pub mod client;
+mod dispatch;
 mod exchange;
+mod h2;
 mod head;
 mod park;
 mod persistence;
 mod send;
 
 use crate::http::buffers;
-use crate::http::output::{Item, Output};
+use crate::http::output::Output;
 use crate::http::response::Response;
 use crate::http::writer;
 use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
+pub use dispatch::{Core, Want};
 pub use exchange::Context;
 use exchange::{
     Exchange, Prepared, body_too_large, head_timed_out, malformed, malformed_head, refused, secured,
@@ -113,22 +116,6 @@ pub struct Timeouts {
     /// The lowest average rate, in bytes a second, at which a client must take queued
     /// output; 0: no minimum.
     pub min_send_rate: u64,
-}
-
-/// What the connection wants done next.
-#[derive(Debug)]
-pub enum Want<'a> {
-    /// Write (a prefix of) this, then call [`Conn::wrote`] with the count.
-    Write(Item<'a>),
-    /// Read: append to [`Conn::read_buffer`], or call [`Conn::peer_closed`] at the end.
-    Read,
-    /// Shut down the write side, then call [`Conn::write_shut`].
-    ShutdownWrite,
-    /// Neither read nor write: a request waits for a handler's work, and the context's waker
-    /// gives the connection a turn once it is done (or [`Conn::deadline`] passes).
-    Park,
-    /// Close the connection: it is over.
-    Close,
 }
 
 /// Counts kept for the transport's fairness and for logs.

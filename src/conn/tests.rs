@@ -4,6 +4,7 @@
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::http::output::Item;
 use crate::http::response::{Body, Ticket};
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;

@@ -117,14 +117,20 @@ impl Certificates {
     }
 
     /// The rustls configuration that serves HTTPS with this pair (see the module's notes).
-    pub fn server_config(self: &Arc<Self>) -> Result<Arc<ServerConfig>, String> {
+    /// With `http2`, ALPN offers `h2` first (RFC 9113 §3.2; RFC 7301 §3.2: the server picks
+    /// from the client's list in its own order), then `http/1.1`.
+    pub fn server_config(self: &Arc<Self>, http2: bool) -> Result<Arc<ServerConfig>, String> {
         let resolver: Arc<dyn ResolvesServerCert> = Arc::clone(self) as _;
         let mut config = ServerConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|e| format!("TLS settings: {e}"))?
             .with_no_client_auth()
             .with_cert_resolver(resolver);
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = if http2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         config.ignore_client_order = true;
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
         config.ticketer =
@@ -351,7 +357,10 @@ mod tests {
         };
         fs::write(&files.cert, made.cert.pem()).unwrap();
         fs::write(&files.key, made.signing_key.serialize_pem()).unwrap();
-        let config = Certificates::load(files).unwrap().server_config().unwrap();
+        let config = Certificates::load(files)
+            .unwrap()
+            .server_config(true)
+            .unwrap();
         (config, made.cert.der().clone())
     }
 

@@ -96,6 +96,9 @@ pub struct Config {
     /// listener's are not, so that scrapes neither fill the log nor count among the site's
     /// requests.
     pub recorded: bool,
+    /// HTTP/2 is spoken: with prior knowledge in the clear, and offered with ALPN over TLS
+    /// (`--http2`).
+    pub http2: bool,
 }
 
 /// A running server: the workers are up and accepting; [`Server::run`] waits for the end.

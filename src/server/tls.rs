@@ -1,4 +1,4 @@
-//! TLS under a connection core: one turn of a [`Conn`] through a rustls `ServerConnection`
+//! TLS under a connection core: one turn of a [`Core`] through a rustls `ServerConnection`
 //! over its non-blocking socket.
 //!
 //! The same core as plain TCP ([`super::transport`]): the TLS layer answers the core's wants
@@ -39,7 +39,7 @@
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
 use super::transport::{Budget, Readiness, Turn, log_io_error};
-use crate::conn::{Conn, Context, Want};
+use crate::conn::{Context, Core, Want};
 use crate::http::output::Item;
 use crate::metrics;
 use rustix::fd::OwnedFd;
@@ -149,7 +149,7 @@ impl Stage<'_> {
 /// Runs one turn of `conn` through `tls` over `socket`; `stage` is the worker's staging
 /// buffer (at least [`RECORD`] bytes).
 pub fn drive(
-    conn: &mut Conn,
+    conn: &mut Core,
     tls: &mut Tls,
     socket: &OwnedFd,
     ready: &mut Readiness,
@@ -174,7 +174,7 @@ pub fn drive(
 }
 
 fn turn(
-    conn: &mut Conn,
+    conn: &mut Core,
     tls: &mut Tls,
     socket: &OwnedFd,
     ready: &mut Readiness,
@@ -263,6 +263,10 @@ fn turn(
                 Step::Go(_) => {
                     if !tls.session.is_handshaking() {
                         metrics::count_tls_handshake();
+                        // RFC 9113 §3.2: ALPN chose HTTP/2.
+                        if tls.session.alpn_protocol() == Some(b"h2") {
+                            conn.start_h2(now);
+                        }
                     }
                     continue;
                 }
@@ -534,7 +538,7 @@ enum Delivered {
 }
 
 /// Moves the plaintext rustls holds into the core's buffer, as much as fits.
-fn deliver(tls: &mut Tls, conn: &mut Conn) -> Delivered {
+fn deliver(tls: &mut Tls, conn: &mut Core) -> Delivered {
     let mut reader = tls.session.reader();
     match reader.fill_buf() {
         Ok([]) => {

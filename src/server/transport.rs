@@ -1,4 +1,4 @@
-//! A plain stream socket (TCP or Unix) under a connection core: one turn of a [`Conn`] over
+//! A plain stream socket (TCP or Unix) under a connection core: one turn of a [`Core`] over
 //! its non-blocking socket.
 //!
 //! The turn does what the core asks (write, read, shut down, close) until the socket would
@@ -15,7 +15,7 @@
 //! trade-off knowingly, as nginx's `sendfile on` does: a file rewritten while it is sent
 //! yields mixed content either way.
 
-use crate::conn::{Conn, Context, Want};
+use crate::conn::{Context, Core, Want};
 use crate::http::output::Item;
 use rustix::buffer::spare_capacity;
 use rustix::fd::OwnedFd;
@@ -92,7 +92,7 @@ pub enum Turn {
 }
 
 /// Runs one turn of `conn` over `socket`.
-pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Context<'_>) -> Turn {
+pub fn drive(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness, ctx: &Context<'_>) -> Turn {
     let peer = conn.peer();
     let mut budget = Budget::new(conn.stats().responses);
     // One reading of the clock per turn: a turn lasts microseconds, and deadlines are
@@ -101,23 +101,29 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
     loop {
         match conn.poll(ctx, now) {
             Want::Write(item) => {
-                if !ready.writable {
-                    return Turn::Wait;
-                }
-                match write(socket, item) {
-                    Ok(n) => {
-                        conn.wrote(n, now);
-                        budget.wrote(n);
+                if ready.writable {
+                    match write(socket, item) {
+                        Ok(n) => {
+                            conn.wrote(n, now);
+                            budget.wrote(n);
+                        }
+                        Err(Errno::AGAIN) => ready.writable = false,
+                        Err(Errno::INTR) => {}
+                        // A file that shrank: logged where it was found.
+                        Err(Errno::NODATA) => return Turn::Close,
+                        Err(e) => {
+                            log_io_error(peer, "writing the response", &e.into());
+                            return Turn::Close;
+                        }
                     }
-                    Err(Errno::AGAIN) => {
-                        ready.writable = false;
+                }
+                // HTTP/2 reads on while its output waits for the socket (a WINDOW_UPDATE,
+                // the next request), as far as its core takes more.
+                if !ready.writable {
+                    if !(ready.readable && conn.reads_while_writing()) {
                         return Turn::Wait;
                     }
-                    Err(Errno::INTR) => {}
-                    // A file that shrank: logged where it was found.
-                    Err(Errno::NODATA) => return Turn::Close,
-                    Err(e) => {
-                        log_io_error(peer, "writing the response", &e.into());
+                    if read(conn, socket, ready).is_err() {
                         return Turn::Close;
                     }
                 }
@@ -126,21 +132,8 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
                 if !ready.readable {
                     return Turn::Wait;
                 }
-                let buffer = conn.read_buffer();
-                let room = buffer.capacity() - buffer.len();
-                match rustix::net::recv(socket, spare_capacity(buffer), RecvFlags::empty()) {
-                    Ok((0, _)) => conn.peer_closed(),
-                    Ok((n, _)) => {
-                        if n < room && !ready.peer_shut {
-                            ready.readable = false;
-                        }
-                    }
-                    Err(Errno::AGAIN) => ready.readable = false,
-                    Err(Errno::INTR) => {}
-                    Err(e) => {
-                        log_io_error(peer, "reading", &e.into());
-                        return Turn::Close;
-                    }
+                if read(conn, socket, ready).is_err() {
+                    return Turn::Close;
                 }
             }
             Want::ShutdownWrite => {
@@ -160,6 +153,29 @@ pub fn drive(conn: &mut Conn, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
             return Turn::Yield;
         }
     }
+}
+
+/// Reads what the socket holds into `conn`'s buffer (or tells it of the end of the
+/// stream); `Err` when the connection failed (logged).
+fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<(), ()> {
+    let peer = conn.peer();
+    let buffer = conn.read_buffer();
+    let room = buffer.capacity() - buffer.len();
+    match rustix::net::recv(socket, spare_capacity(buffer), RecvFlags::empty()) {
+        Ok((0, _)) => conn.peer_closed(),
+        Ok((n, _)) => {
+            if n < room && !ready.peer_shut {
+                ready.readable = false;
+            }
+        }
+        Err(Errno::AGAIN) => ready.readable = false,
+        Err(Errno::INTR) => {}
+        Err(e) => {
+            log_io_error(peer, "reading", &e.into());
+            return Err(());
+        }
+    }
+    Ok(())
 }
 
 /// Writes a prefix of `item`; returns how many bytes the socket took. A file region that

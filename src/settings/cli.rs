@@ -594,6 +594,36 @@ pub struct Args {
         hide_short_help = true
     )]
     pub trusted_proxy: Vec<Cidr>,
+
+    /// Speak HTTP/2 (on or off).
+    ///
+    /// On: offered first with ALPN over HTTPS (browsers take it; other clients keep
+    /// HTTP/1.1 on the same port), and taken in the clear from a client that opens with
+    /// the HTTP/2 preface (h2c with prior knowledge, as a proxy in front sends it). Off:
+    /// every connection speaks HTTP/1.1.
+    #[arg(
+        long,
+        value_name = "on/off",
+        default_value = "on",
+        value_parser = parse_on_off,
+        group = RESTART,
+        help_heading = OPERATIONS,
+        hide_short_help = true
+    )]
+    pub http2: OnOff,
+}
+
+/// A setting that is on or off (`--http2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnOff(pub bool);
+
+/// Parses `on` or `off` (and `true` or `false`, as a configuration file writes them).
+fn parse_on_off(text: &str) -> Result<OnOff, String> {
+    match text {
+        "on" | "true" => Ok(OnOff(true)),
+        "off" | "false" => Ok(OnOff(false)),
+        _ => Err(format!("{text:?} is neither on nor off")),
+    }
 }
 
 /// `--compress`: which of br, zstd and gzip are made.

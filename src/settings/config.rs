@@ -382,6 +382,9 @@ fn file_key<'a, 'i>(name: &'a str, value: &'a Spanned<DeValue<'i>>) -> (&'a str,
     match (name, value.get_ref()) {
         ("echo", DeValue::Boolean(on)) => ("no_echo", KeyValue::Bool(!on)),
         ("echo", _) => ("no_echo", KeyValue::NotBool),
+        ("http2", DeValue::Boolean(on)) => {
+            ("http2", KeyValue::Word(if *on { "on" } else { "off" }))
+        }
         _ => (name, KeyValue::Toml(value.get_ref())),
     }
 }
@@ -391,6 +394,8 @@ enum KeyValue<'a, 'i> {
     Toml(&'a DeValue<'i>),
     Bool(bool),
     NotBool,
+    /// A boolean written as the flag's word (`http2 = false` is `--http2 off`).
+    Word(&'static str),
 }
 
 /// The command-line words that say `value` for `arg`, each value checked by the flag's own
@@ -405,6 +410,7 @@ fn flags_for(arg: &Arg, value: KeyValue<'_, '_>, folder: &Path) -> Result<Vec<Os
     let value = match value {
         KeyValue::Bool(on) => return Ok(if on { vec![long.into()] } else { Vec::new() }),
         KeyValue::NotBool => return Err("expected true or false".to_string()),
+        KeyValue::Word(word) => return Ok(vec![long.into(), word.into()]),
         KeyValue::Toml(value) => value,
     };
     if switch {

@@ -67,6 +67,7 @@ fn server_config(args: &cli::Args) -> Config {
         proxy_protocol: args.proxy_protocol,
         shutdown_timeout: args.shutdown_timeout,
         recorded: true,
+        http2: args.http2.0,
     }
 }
 

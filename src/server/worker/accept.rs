@@ -302,7 +302,7 @@ impl Worker {
     /// the log. In the clear, at once ([`limits::refuse`]). Over TLS a response can only
     /// follow a handshake (bytes in the clear would reach an HTTPS client as a broken
     /// handshake): the worker serves the connection up to its first request, which it
-    /// answers with the 503 ([`crate::conn::Conn::refuse`]), HSTS included. At most
+    /// answers with the 503 ([`crate::conn::Core::refuse`]), HSTS included. At most
     /// [`limits::REFUSING`] are answered so at once; past them, the connection is closed
     /// without a word.
     fn refuse_admission(

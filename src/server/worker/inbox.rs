@@ -6,7 +6,7 @@
 
 use super::protocol::Protocol;
 use super::{Admitted, Entry, Worker};
-use crate::conn::Conn;
+use crate::conn::Core;
 use crate::server::limits::{self, Victim};
 use crate::server::transport::Readiness;
 use rustix::event::epoll;
@@ -121,7 +121,7 @@ impl Worker {
                 return;
             }
         };
-        let mut conn = Conn::new(peer, self.shared.timeouts, Instant::now());
+        let mut conn = Core::new(peer, self.shared.timeouts, Instant::now(), self.shared.h2c);
         if let Some(message) = refusal {
             conn.refuse(message);
         }

@@ -37,7 +37,7 @@ mod table;
 
 pub use shared::{Admitted, Lane, Shared};
 
-use crate::conn::{Conn, Context};
+use crate::conn::{Context, Core};
 use crate::handlers::Handler;
 use crate::server::limits::{Limits, Slot};
 use crate::server::listeners::Listener;
@@ -91,7 +91,7 @@ struct Entry {
     /// The PROXY header has yet to be read (`--proxy-protocol`).
     awaiting_proxy: bool,
     stream: OwnedFd,
-    conn: Conn,
+    conn: Core,
     protocol: Protocol,
     ready: Readiness,
     /// In the run queue.
@@ -339,7 +339,7 @@ impl Worker {
     }
 
     /// Expires every connection whose deadline passed: each is read first (bytes that
-    /// arrived in time are served), then [`Conn::expire`]d if its deadline still stands.
+    /// arrived in time are served), then [`Core::expire`]d if its deadline still stands.
     fn expire_due(&mut self) {
         let now = Instant::now();
         while let Some(&Reverse((at, token))) = self.timers.peek() {
@@ -408,13 +408,26 @@ impl Worker {
     }
 
     /// Closes every quiet connection (the shutdown has begun): those not sending a response.
+    /// An HTTP/2 connection first queues its GOAWAY (RFC 9113 §6.8), and gets a turn to send
+    /// it; it closes once its streams are done.
     fn close_quiet(&mut self) {
-        let quiet: Vec<u64> = self
-            .table
-            .iter()
-            .filter(|(_, entry)| entry.conn.is_quiet())
-            .map(|(token, _)| token)
-            .collect();
+        let tokens: Vec<u64> = self.table.iter().map(|(token, _)| token).collect();
+        let mut quiet = Vec::new();
+        let mut going_away = Vec::new();
+        for token in tokens {
+            let Some(entry) = self.table.get_mut(token) else {
+                continue;
+            };
+            entry.conn.begin_shutdown();
+            if entry.conn.is_quiet() {
+                quiet.push(token);
+            } else if entry.conn.is_h2() {
+                going_away.push(token);
+            }
+        }
+        for token in going_away {
+            self.queue(token);
+        }
         log::debug!("closing {} quiet connections", quiet.len());
         for token in quiet {
             self.remove(token);

@@ -7,7 +7,7 @@
 //! already at `--max-connections-per-ip` is closed. A header that names no client (a `LOCAL`
 //! health check, `UNKNOWN`) leaves the peer as it was.
 
-use crate::conn::Conn;
+use crate::conn::Core;
 use crate::server::limits::Slot;
 use crate::server::proxied::{self, Arrival, Complaints};
 use crate::server::transport::Readiness;
@@ -30,7 +30,7 @@ pub enum Preface {
 pub fn read(
     stream: &OwnedFd,
     ready: &mut Readiness,
-    conn: &mut Conn,
+    conn: &mut Core,
     slot: &mut Slot,
     complaints: &Complaints,
 ) -> Preface {
@@ -77,7 +77,7 @@ mod tests {
     struct Held {
         stream: OwnedFd,
         ready: Readiness,
-        conn: Conn,
+        conn: Core,
         slot: Slot,
         balancer: UnixStream,
     }
@@ -96,7 +96,7 @@ mod tests {
                     writable: true,
                     peer_shut: false,
                 },
-                conn: Conn::new(peer, TIMEOUTS, Instant::now()),
+                conn: Core::new(peer, TIMEOUTS, Instant::now(), true),
                 slot,
                 balancer,
             }

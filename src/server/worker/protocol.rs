@@ -6,7 +6,7 @@
 //! A panic anywhere in a turn (the core, the transport, rustls) is contained here: it closes
 //! that connection alone, and the worker goes on serving the others.
 
-use crate::conn::{Conn, Context};
+use crate::conn::{Context, Core};
 use crate::server::tls::{self, Tls};
 use crate::server::transport::{self, Readiness, Turn};
 use rustix::fd::OwnedFd;
@@ -41,7 +41,7 @@ impl Protocol {
     /// panics closes the connection.
     pub fn drive(
         &mut self,
-        conn: &mut Conn,
+        conn: &mut Core,
         stream: &OwnedFd,
         ready: &mut Readiness,
         ctx: &Context<'_>,
@@ -77,7 +77,7 @@ mod tests {
     use std::time::Instant;
 
     /// Drives `protocol` one turn on the server's end of `stream`, answering with [`Fine`].
-    fn drive(protocol: &mut Protocol, conn: &mut Conn, stream: &OwnedFd, stage: &mut [u8]) -> Turn {
+    fn drive(protocol: &mut Protocol, conn: &mut Core, stream: &OwnedFd, stage: &mut [u8]) -> Turn {
         let ctx = Context {
             handler: &Fine,
             trusted: &TrustedProxies::default(),
@@ -106,7 +106,7 @@ mod tests {
         let mut protocol = Protocol::new(None).unwrap();
         assert!(matches!(protocol, Protocol::Plain));
         let (stream, mut client) = pair();
-        let mut conn = Conn::new(PEER, TIMEOUTS, Instant::now());
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
         let requests = pipeline();
         client.write_all(&requests).unwrap();
         assert_eq!(
@@ -135,11 +135,14 @@ mod tests {
         };
         std::fs::write(&files.cert, pair_.cert.pem()).unwrap();
         std::fs::write(&files.key, pair_.signing_key.serialize_pem()).unwrap();
-        let config = Certificates::load(files).unwrap().server_config().unwrap();
+        let config = Certificates::load(files)
+            .unwrap()
+            .server_config(true)
+            .unwrap();
         let mut protocol = Protocol::new(Some(&config)).unwrap();
         assert!(matches!(protocol, Protocol::Tls(_)));
         let (stream, mut client) = pair();
-        let mut conn = Conn::new(PEER, TIMEOUTS, Instant::now());
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
         client.write_all(GET).unwrap();
         let mut stage = vec![0; tls::RECORD];
         assert_eq!(

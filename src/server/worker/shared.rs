@@ -33,6 +33,8 @@ pub struct Shared {
     pub(super) recorded: bool,
     /// With HTTPS, what each connection's TLS session is made from.
     pub tls: Option<Arc<ServerConfig>>,
+    /// A client that opens with the HTTP/2 preface in the clear gets HTTP/2.
+    pub h2c: bool,
     shutting_down: AtomicBool,
 }
 
@@ -53,6 +55,7 @@ impl Shared {
             complaints: Complaints::default(),
             recorded: config.recorded,
             tls,
+            h2c: config.http2,
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -106,7 +109,7 @@ pub struct Admitted {
     /// refuses this one if it has none.
     pub evict: Option<Victim>,
     /// It is refused, over TLS: its first request is answered 503 with this sentence
-    /// ([`crate::conn::Conn::refuse`]), and `slot` is a refusal's.
+    /// ([`crate::conn::Core::refuse`]), and `slot` is a refusal's.
     pub refusal: Option<&'static str>,
 }
 

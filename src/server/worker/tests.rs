@@ -90,6 +90,7 @@ fn workers(threads: usize, max: usize, proxy_protocol: bool) -> (Vec<Worker>, Ar
         proxy_protocol,
         shutdown_timeout: Duration::from_secs(1),
         recorded: true,
+        http2: true,
     };
     let shared = Arc::new(Shared::new(Arc::new(Fine), &config, None));
     let limits = Limits::new(max, None, config.ipv6_prefix, threads);

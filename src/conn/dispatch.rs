@@ -1,0 +1,350 @@
+//! The connection core a transport drives: HTTP/1.1 ([`Conn`]) or HTTP/2 ([`H2Conn`]),
+//! behind one surface, dispatched with a `match` (no trait object on the hot path).
+//!
+//! Every connection starts as HTTP/1.1, unless TLS negotiated `h2` with ALPN (RFC 9113
+//! §3.2), when the transport calls [`Core::start_h2`] after the handshake. In the clear, a
+//! client with prior knowledge (RFC 9113 §3.3) opens with the preface
+//! `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, which the HTTP/1.1 core would answer 505: before the
+//! HTTP/1.1 core looks at a connection's first bytes, they are compared with the preface,
+//! and a connection that sends it becomes HTTP/2, keeping the bytes read. The h2c Upgrade
+//! mechanism is not offered (RFC 9113 §3.1 deprecates it).
+
+use super::h2::{H2Conn, PREFACE};
+use super::{Conn, Context, State, Stats, Timeouts};
+use crate::http::output::Item;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the connection wants done next.
+#[derive(Debug)]
+pub enum Want<'a> {
+    /// Write (a prefix of) this, then call [`Core::wrote`] with the count.
+    Write(Item<'a>),
+    /// Read: append to [`Core::read_buffer`], or call [`Core::peer_closed`] at the end.
+    Read,
+    /// Shut down the write side, then call [`Core::write_shut`].
+    ShutdownWrite,
+    /// Neither read nor write: a request waits for a handler's work, and the context's waker
+    /// gives the connection a turn once it is done (or [`Core::deadline`] passes).
+    Park,
+    /// Close the connection: it is over.
+    Close,
+}
+
+/// A connection's core, with what it must carry over if it changes protocol.
+#[derive(Debug)]
+pub struct Core {
+    kind: Kind,
+    /// HTTP/2 with prior knowledge is taken in the clear (`--http2 on`).
+    h2c: bool,
+    timeouts: Timeouts,
+    hsts: Option<Arc<str>>,
+    refusal: Option<&'static str>,
+    unrecorded: bool,
+}
+
+/// Which protocol the connection speaks. HTTP/1.1's core stays inline, as it was before
+/// HTTP/2 (no allocation or indirection more per connection on its path); HTTP/2's, larger
+/// and rarer, is boxed.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Kind {
+    H1(Conn),
+    H2(Box<H2Conn>),
+}
+
+/// What a connection's first bytes say about HTTP/2 with prior knowledge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prior {
+    /// Not the preface: HTTP/1.1.
+    No,
+    /// A prefix of the preface: read more before deciding.
+    Maybe,
+    /// The whole preface.
+    Yes,
+}
+
+impl Core {
+    /// A new connection from `peer`, accepted at `now`; `h2c`: a client that opens with the
+    /// HTTP/2 preface gets HTTP/2.
+    pub fn new(peer: SocketAddr, timeouts: Timeouts, now: Instant, h2c: bool) -> Core {
+        Core {
+            kind: Kind::H1(Conn::new(peer, timeouts, now)),
+            h2c,
+            timeouts,
+            hsts: None,
+            refusal: None,
+            unrecorded: false,
+        }
+    }
+
+    /// Whether the connection speaks HTTP/2.
+    pub fn is_h2(&self) -> bool {
+        matches!(self.kind, Kind::H2(_))
+    }
+
+    /// Switches to HTTP/2 at `now` (ALPN chose `h2`), keeping the bytes read so far.
+    pub fn start_h2(&mut self, now: Instant) {
+        let Kind::H1(conn) = &mut self.kind else {
+            return;
+        };
+        let mut h2 = H2Conn::new(conn.peer(), self.timeouts, conn.take_input(), now);
+        h2.set_hsts(self.hsts.clone());
+        if let Some(message) = self.refusal {
+            h2.refuse(message);
+        }
+        if self.unrecorded {
+            h2.set_unrecorded();
+        }
+        self.kind = Kind::H2(Box::new(h2));
+    }
+
+    /// What the HTTP/1.1 core's first bytes say of a preface.
+    fn prior(&self) -> Prior {
+        let Kind::H1(conn) = &self.kind else {
+            return Prior::No;
+        };
+        if !self.h2c || !conn.is_fresh() {
+            return Prior::No;
+        }
+        let buffered = conn.buffered();
+        let n = buffered.len().min(PREFACE.len());
+        if buffered.get(..n) != PREFACE.get(..n) {
+            Prior::No
+        } else if n < PREFACE.len() {
+            Prior::Maybe
+        } else {
+            Prior::Yes
+        }
+    }
+
+    /// What to do next (see [`Conn::poll`], [`H2Conn::poll`]).
+    pub fn poll(&mut self, ctx: &Context<'_>, now: Instant) -> Want<'_> {
+        match self.prior() {
+            Prior::No => {}
+            Prior::Maybe => {
+                if let Kind::H1(conn) = &self.kind {
+                    if !conn.buffered().is_empty() && !conn.is_peer_closed() {
+                        return Want::Read;
+                    }
+                }
+            }
+            Prior::Yes => self.start_h2(now),
+        }
+        match &mut self.kind {
+            Kind::H1(conn) => conn.poll(ctx, now),
+            Kind::H2(conn) => conn.poll(ctx, now),
+        }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        match &self.kind {
+            Kind::H1(conn) => conn.peer(),
+            Kind::H2(conn) => conn.peer(),
+        }
+    }
+
+    /// The client is `peer` from now on (a PROXY protocol header named it).
+    pub fn set_peer(&mut self, peer: SocketAddr) {
+        if let Kind::H1(conn) = &mut self.kind {
+            conn.set_peer(peer);
+        }
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        match &self.kind {
+            Kind::H1(conn) => conn.is_closed(),
+            Kind::H2(conn) => conn.is_closed(),
+        }
+    }
+
+    /// Counts of what the connection did.
+    pub fn stats(&self) -> Stats {
+        match &self.kind {
+            Kind::H1(conn) => conn.stats(),
+            Kind::H2(conn) => conn.stats(),
+        }
+    }
+
+    /// Whether closing the connection loses nothing.
+    pub fn is_idle(&self) -> bool {
+        match &self.kind {
+            Kind::H1(conn) => conn.is_idle(),
+            Kind::H2(conn) => conn.is_idle(),
+        }
+    }
+
+    /// Whether a shutdown may close the connection now.
+    pub fn is_quiet(&self) -> bool {
+        match &self.kind {
+            Kind::H1(conn) => conn.is_quiet(),
+            Kind::H2(conn) => conn.is_quiet(),
+        }
+    }
+
+    /// Whether the connection is over and owes the client nothing.
+    pub fn is_finished(&self) -> bool {
+        match &self.kind {
+            Kind::H1(conn) => conn.is_finished(),
+            Kind::H2(conn) => conn.is_finished(),
+        }
+    }
+
+    /// When the connection last became idle.
+    pub fn idle_since(&self) -> Instant {
+        match &self.kind {
+            Kind::H1(conn) => conn.idle_since(),
+            Kind::H2(conn) => conn.idle_since(),
+        }
+    }
+
+    /// When [`Core::expire`] must be called.
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.kind {
+            Kind::H1(conn) => conn.deadline(),
+            Kind::H2(conn) => conn.deadline(),
+        }
+    }
+
+    /// Runs the deadlines that passed at `now`.
+    pub fn expire(&mut self, now: Instant) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.expire(now),
+            Kind::H2(conn) => conn.expire(now),
+        }
+    }
+
+    /// The buffer to append read bytes to.
+    pub fn read_buffer(&mut self) -> &mut Vec<u8> {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.read_buffer(),
+            Kind::H2(conn) => conn.read_buffer(),
+        }
+    }
+
+    /// The client closed its side.
+    pub fn peer_closed(&mut self) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.peer_closed(),
+            Kind::H2(conn) => conn.peer_closed(),
+        }
+    }
+
+    /// Over TLS with `--hsts`: the responses the connection makes itself carry it.
+    pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
+        self.hsts.clone_from(&hsts);
+        match &mut self.kind {
+            Kind::H1(conn) => conn.set_hsts(hsts),
+            Kind::H2(conn) => conn.set_hsts(hsts),
+        }
+    }
+
+    /// The server will not serve this connection (see [`Conn::refuse`]).
+    pub fn refuse(&mut self, message: &'static str) {
+        self.refusal = Some(message);
+        match &mut self.kind {
+            Kind::H1(conn) => conn.refuse(message),
+            Kind::H2(conn) => conn.refuse(message),
+        }
+    }
+
+    /// The connection's exchanges are not recorded.
+    pub fn set_unrecorded(&mut self) {
+        self.unrecorded = true;
+        match &mut self.kind {
+            Kind::H1(conn) => conn.set_unrecorded(),
+            Kind::H2(conn) => conn.set_unrecorded(),
+        }
+    }
+
+    /// The transport shut the write side down.
+    pub fn write_shut(&mut self, now: Instant) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.write_shut(now),
+            Kind::H2(conn) => conn.write_shut(now),
+        }
+    }
+
+    /// The server shuts down: an HTTP/2 connection queues GOAWAY(NO_ERROR) and finishes
+    /// its streams; an HTTP/1.1 one closes after its response, as it does already.
+    pub fn begin_shutdown(&mut self) {
+        if let Kind::H2(conn) = &mut self.kind {
+            conn.begin_shutdown();
+        }
+    }
+
+    /// Whether the transport should read while its writes wait for the socket: HTTP/2
+    /// multiplexes, and a client's WINDOW_UPDATE or next request must not wait behind a
+    /// download; HTTP/1.1 reads nothing while output waits.
+    pub fn reads_while_writing(&self) -> bool {
+        match &self.kind {
+            Kind::H1(_) => false,
+            Kind::H2(conn) => conn.takes_more_input(),
+        }
+    }
+
+    /// The socket took `n` bytes of the item [`Core::poll`] gave, at `now`.
+    pub fn wrote(&mut self, n: usize, now: Instant) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.wrote(n, now),
+            Kind::H2(conn) => conn.wrote(n, now),
+        }
+    }
+
+    /// The transport took `n` bytes of the item, to send in its own form.
+    pub fn took(&mut self, n: usize) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.took(n),
+            Kind::H2(conn) => conn.took(n),
+        }
+    }
+
+    /// The client's socket took `n` bytes at `now`.
+    pub fn sent(&mut self, n: usize, now: Instant) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.sent(n, now),
+            Kind::H2(conn) => conn.sent(n, now),
+        }
+    }
+
+    /// Whether the transport holds bytes the socket has not taken.
+    pub fn set_holding(&mut self, holding: bool) {
+        match &mut self.kind {
+            Kind::H1(conn) => conn.set_holding(holding),
+            Kind::H2(conn) => conn.set_holding(holding),
+        }
+    }
+}
+
+/// What the switch to HTTP/2 needs of the HTTP/1.1 core.
+impl Conn {
+    /// Whether the connection has not begun a request: nothing answered, no head under
+    /// way, not refused. Its buffered bytes may still turn out to be another protocol's.
+    fn is_fresh(&self) -> bool {
+        matches!(self.state, State::Idle { .. })
+            && self.stats.responses == 0
+            && self.refusal.is_none()
+    }
+
+    /// The bytes read and not yet used.
+    fn buffered(&self) -> &[u8] {
+        self.unprocessed()
+    }
+
+    /// Whether the client closed its side.
+    fn is_peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+
+    /// Hands the bytes read and not yet used over (to the core that takes the connection
+    /// on); the connection is left closed.
+    fn take_input(&mut self) -> Vec<u8> {
+        self.input.drain(..self.pos);
+        self.pos = 0;
+        self.state = State::Closed;
+        std::mem::take(&mut self.input)
+    }
+}

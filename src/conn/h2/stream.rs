@@ -1,0 +1,371 @@
+//! Streams (RFC 9113 §5.1) and the requests they carry: a header list mapped to the same
+//! [`nomserve_grammar::Request`] HTTP/1.1 parses, answered through the same exchange
+//! ([`crate::conn::exchange::prepare`]: the handler, error pages, the access log), parked
+//! while a handler's work is under way (the other streams go on), its body counted and
+//! discarded.
+//!
+//! A stream's life here: open (the request, and maybe its body, arriving) → half-closed
+//! (remote) once END_STREAM arrives → closed once the response's END_STREAM is queued. The
+//! answer is made as soon as the header block is in, as HTTP/1.1 makes it from the head, and
+//! sent once the request has ended (or at once, for an answer that refuses the body).
+
+use super::H2Conn;
+use super::send::Sending;
+use crate::conn::body::MAX_DISCARDED_BODY;
+use crate::conn::exchange::{
+    Context, Exchange, body_too_large, malformed, prepare, refused, secured,
+};
+use crate::conn::park::Parked;
+use crate::http::response::Response;
+use nomserve_grammar::{
+    BodyFraming, DecodedFields, Field, H2ErrorCode, Header, HpackError, Limits, parse_h2_request,
+};
+use std::net::IpAddr;
+use std::time::Instant;
+
+/// Header storage per request: the grammar's field-count bound.
+const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
+
+/// One stream opened by the client.
+#[derive(Debug)]
+pub struct Stream {
+    /// The client may still send DATA (no END_STREAM yet).
+    pub receiving: bool,
+    /// The Content-Length the request declared (§8.1.1: the DATA must add up to it).
+    pub declared: Option<u64>,
+    /// DATA payload bytes received.
+    pub received: u64,
+    /// DATA received on this stream and not yet given back with WINDOW_UPDATE.
+    pub recv_unacked: u32,
+    /// What the client may still send on this stream.
+    pub recv_window: i64,
+    /// What we may still send on this stream (§6.9).
+    pub send_window: i64,
+    /// The request and its body must be in by then (the header timeout).
+    pub deadline: Instant,
+    /// Where the answer stands.
+    pub answer: Answer,
+}
+
+/// Where a stream's answer stands.
+#[derive(Debug)]
+pub enum Answer {
+    /// No answer yet (a stream refused or reset is closed at once).
+    None,
+    /// Made, and sent once the request has ended.
+    Ready(Response, Exchange),
+    /// Waiting for the handler's work; `fields` is the request, handled again once done.
+    Parked(Box<Parked>, Box<DecodedFields>),
+    /// Being sent.
+    Sending(Box<Sending>),
+    /// Sent in full; the request is still arriving.
+    Sent,
+}
+
+impl Stream {
+    /// Whether response data waits to be sent.
+    pub fn has_data(&self) -> bool {
+        matches!(self.answer, Answer::Sending(_))
+    }
+
+    /// When the connection must look at this stream again: the request's deadline while it
+    /// arrives, a parked request's.
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.answer {
+            Answer::Parked(parked, _) => Some(parked.deadline),
+            _ if self.receiving => Some(self.deadline),
+            _ => None,
+        }
+    }
+
+    /// The stream is dropped (reset, or the connection closes): a response cut short is
+    /// logged with the content bytes that left.
+    pub fn abandon(self, peer: IpAddr, unrecorded: bool) {
+        if let Answer::Sending(sending) = self.answer {
+            if !unrecorded {
+                sending.record(peer);
+            }
+        }
+    }
+}
+
+impl H2Conn {
+    /// Opens stream `id` with the header list `fields` (`bound`: the decoder stopped at a
+    /// bound, answered 431), whose request ends here if `end_stream`.
+    pub(super) fn open_stream(
+        &mut self,
+        id: u32,
+        end_stream: bool,
+        bound: Option<HpackError>,
+        fields: &DecodedFields,
+        ctx: &Context<'_>,
+        now: Instant,
+    ) {
+        self.streams.insert(
+            id,
+            Stream {
+                receiving: !end_stream,
+                declared: None,
+                received: 0,
+                recv_unacked: 0,
+                recv_window: i64::from(super::INITIAL_WINDOW),
+                send_window: self.peer_initial_window,
+                deadline: now + self.timeouts.header,
+                answer: Answer::None,
+            },
+        );
+        if let Some(e) = bound {
+            // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
+            log::debug!("{}: stream {id}: {e}; 431", self.peer);
+            let response = Response::text(431, format!("{e}\n"));
+            return self.answer_now(id, response, Exchange::unparsed(b""), now);
+        }
+        if let Some(message) = self.refusal.take() {
+            self.go_away(H2ErrorCode::NoError, b"refused");
+            return self.answer_now(id, refused(message), Exchange::unparsed(b""), now);
+        }
+        self.handle(id, fields, None, ctx, now);
+    }
+
+    /// Answers the request of stream `id` from its header list: a malformed one resets the
+    /// stream (§8.1.1), one that breaks an HTTP rule gets its status, any other goes to the
+    /// handler. `parked_until` keeps a request parked again to its first bound.
+    fn handle(
+        &mut self,
+        id: u32,
+        fields: &DecodedFields,
+        parked_until: Option<Instant>,
+        ctx: &Context<'_>,
+        now: Instant,
+    ) {
+        let list: Vec<Field<'_>> = fields
+            .iter()
+            .map(|field| Field {
+                name: field.name,
+                value: field.value,
+            })
+            .collect();
+        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let request = match parse_h2_request(&list, &mut headers, &self.limits) {
+            Ok(request) => request,
+            Err(e) if e.is_malformed() => {
+                return self.stream_error(id, H2ErrorCode::ProtocolError, &e.to_string());
+            }
+            Err(e) => {
+                log::debug!("{}: stream {id}: {e}", self.peer);
+                let response = malformed(&e.error());
+                return self.answer_now(id, response, Exchange::unparsed(b""), now);
+            }
+        };
+        let declared = match request.framing {
+            BodyFraming::ContentLength(n) => Some(n),
+            _ => None,
+        };
+        let head = synthetic_head(&list);
+        let mut prepared = prepare(&request, &head, self.peer, ctx);
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        stream.declared = declared;
+        if !stream.receiving && declared.is_some_and(|n| n != 0) {
+            return self.stream_error(
+                id,
+                H2ErrorCode::ProtocolError,
+                "Content-Length without DATA (RFC 9113 8.1.1)",
+            );
+        }
+        if let Some(ticket) = prepared.response.pending.take() {
+            let deadline = parked_until.unwrap_or(now + self.timeouts.header);
+            let parked = Parked::new(ticket, deadline, prepared);
+            stream.answer = Answer::Parked(Box::new(parked), Box::new(fields.clone()));
+            return;
+        }
+        if prepared.refused {
+            return self.answer_now(id, prepared.response, prepared.exchange, now);
+        }
+        stream.answer = Answer::Ready(prepared.response, prepared.exchange);
+        if !stream.receiving {
+            self.start_answer(id, now);
+        }
+    }
+
+    /// Sends `response` on stream `id` now, whether or not the request has ended: an answer
+    /// the connection makes itself (with HSTS over TLS).
+    fn answer_now(&mut self, id: u32, response: Response, exchange: Exchange, now: Instant) {
+        let response = secured(response, self.hsts.as_ref());
+        if let Some(stream) = self.streams.get_mut(&id) {
+            stream.answer = Answer::Ready(response, exchange);
+            self.start_answer(id, now);
+        }
+    }
+
+    /// DATA of `len` bytes (`flow` with padding) on stream `id`, open: its window, its
+    /// declared length, the body bound, the request's end.
+    pub(super) fn body(
+        &mut self,
+        id: u32,
+        len: u64,
+        flow: u32,
+        end_stream: bool,
+        ctx: &Context<'_>,
+        now: Instant,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        stream.recv_window -= i64::from(flow);
+        if stream.recv_window < 0 {
+            return self.stream_error(
+                id,
+                H2ErrorCode::FlowControlError,
+                "DATA past the stream window",
+            );
+        }
+        stream.received += len;
+        if stream
+            .declared
+            .is_some_and(|declared| stream.received > declared)
+        {
+            return self.stream_error(
+                id,
+                H2ErrorCode::ProtocolError,
+                "more DATA than Content-Length (RFC 9113 8.1.1)",
+            );
+        }
+        let too_large = stream.received > MAX_DISCARDED_BODY
+            && matches!(stream.answer, Answer::Ready(..) | Answer::Parked(..));
+        let exchange =
+            too_large.then(
+                || match std::mem::replace(&mut stream.answer, Answer::None) {
+                    Answer::Ready(_, exchange) => exchange,
+                    _ => Exchange::unparsed(b""),
+                },
+            );
+        if end_stream {
+            stream.receiving = false;
+            if stream
+                .declared
+                .is_some_and(|declared| stream.received != declared)
+            {
+                return self.stream_error(
+                    id,
+                    H2ErrorCode::ProtocolError,
+                    "less DATA than Content-Length (RFC 9113 8.1.1)",
+                );
+            }
+        } else {
+            self.give_back(id, flow);
+        }
+        if let Some(exchange) = exchange {
+            log::debug!(
+                "{}: stream {id}: body past {MAX_DISCARDED_BODY} bytes; 413",
+                self.peer
+            );
+            return self.answer_now(id, body_too_large(), exchange, now);
+        }
+        if end_stream {
+            self.end_request(id, ctx, now);
+        }
+    }
+
+    /// The request of stream `id` has ended (END_STREAM): its answer is sent if it is made,
+    /// the stream closed if its answer was sent already.
+    pub(super) fn end_request(&mut self, id: u32, _ctx: &Context<'_>, now: Instant) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        stream.receiving = false;
+        match stream.answer {
+            Answer::Ready(..) => self.start_answer(id, now),
+            Answer::Sent => self.close_stream(id),
+            Answer::None | Answer::Parked(..) | Answer::Sending(_) => {}
+        }
+    }
+
+    /// Gives each parked request whose handler's work is done its answer.
+    pub(super) fn wake_parked(&mut self, ctx: &Context<'_>, now: Instant) {
+        let parked: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, stream)| matches!(stream.answer, Answer::Parked(..)))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in parked {
+            let Some(stream) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            let Answer::Parked(parked, fields) = &mut stream.answer else {
+                continue;
+            };
+            if !parked.ready(ctx.waker) {
+                continue;
+            }
+            let deadline = parked.deadline;
+            let fields = std::mem::take(&mut **fields);
+            stream.answer = Answer::None;
+            self.handle(id, &fields, Some(deadline), ctx, now);
+        }
+    }
+
+    /// Resets the streams whose request did not arrive in time, and answers the parked ones
+    /// whose wait ran out.
+    pub(super) fn expire_streams(&mut self, now: Instant) {
+        let due: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, stream)| stream.deadline().is_some_and(|deadline| now >= deadline))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in due {
+            let Some(stream) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            match std::mem::replace(&mut stream.answer, Answer::None) {
+                Answer::Parked(parked, _) => {
+                    let (response, exchange) = parked.give_up(self.peer);
+                    self.answer_now(id, response, exchange, now);
+                }
+                answer => {
+                    stream.answer = answer;
+                    self.stream_error(
+                        id,
+                        H2ErrorCode::Cancel,
+                        "request unfinished at its deadline",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Records, in the access log and the metrics, a response sent in full.
+    pub(super) fn record(&self, sending: &Sending) {
+        if !self.unrecorded {
+            sending.record(self.peer.ip());
+        }
+    }
+}
+
+/// The request as an HTTP/1.1-style head, `method SP path SP HTTP/2.0` CRLF, the regular
+/// fields, CRLF: what the handler and the access log take as the raw head (the access log
+/// reads its protocol, `HTTP/2.0`, there).
+fn synthetic_head(fields: &[Field<'_>]) -> Vec<u8> {
+    let pseudo = |name: &[u8]| {
+        fields
+            .iter()
+            .find(|field| field.name == name)
+            .map_or(&b""[..], |field| field.value)
+    };
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(pseudo(b":method"));
+    head.push(b' ');
+    head.extend_from_slice(pseudo(b":path"));
+    head.extend_from_slice(b" HTTP/2.0\r\n");
+    for field in fields.iter().filter(|field| !field.name.starts_with(b":")) {
+        head.extend_from_slice(field.name);
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(field.value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
