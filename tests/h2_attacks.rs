@@ -318,8 +318,10 @@ fn hpack_bomb_cve_2016_6581() {
 /// size bound, which a server stores field by field.
 ///
 /// Bound: at most 100 fields in a request (the HTTP/1.1 limit), past which the request is
-/// refused (431, or a stream or connection error). Without it the 1 000 fields of 33 octets
-/// each (33 000 of the 65 536 the list may take) are accepted and the request is served 200.
+/// refused (431, or a stream or connection error). The HPACK decoder stops at it (its
+/// `DecodeLimits`), and the request mapping checks it again; without both, the 1 000 fields
+/// of 33 octets each (33 000 of the 65 536 the list may take) are accepted and the request is
+/// served 200.
 #[test]
 fn too_many_header_fields() {
     let server = Server::start();
@@ -398,11 +400,11 @@ fn settings_flood_cve_2019_9515() {
 /// malformed, RFC 9113 §8.2.1: a stream error), each costing it an RST_STREAM, from a client
 /// that reads none of them.
 ///
-/// Bound: the answers queued for a client are bounded (`READ_HIGH`: nothing more is read
-/// past it), so a client that takes none of them meets the send timeout and is cut off.
-/// Without it the server reads the million malformed requests and queues a million
-/// RST_STREAMs; the client finds no error once it reads them (only the keep-alive timeout's
-/// GOAWAY(NO_ERROR)).
+/// Bound: the answers queued for a client are bounded (the connection reads nothing more
+/// while its output waits to be sent, and stops reading past `READ_HIGH`), so a client that
+/// takes none of them meets the send timeout and is cut off. Without it the server reads the
+/// million malformed requests and queues a million RST_STREAMs; the client finds no error
+/// once it reads them (only the keep-alive timeout's GOAWAY(NO_ERROR)).
 ///
 /// A client that reads its resets is not cut off: each malformed request counts as a stream
 /// opened, which grows the budget of frames without a response by more than its reset costs
