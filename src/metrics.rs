@@ -12,6 +12,7 @@
 //! not parse). The handler that answers `/metrics` and `/health` is
 //! [`crate::handlers::metrics`].
 
+use nomserve_grammar::H2ErrorCode;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -75,6 +76,16 @@ static DURATIONS: [AtomicU64; BUCKETS.len() + 1] = [const { AtomicU64::new(0) };
 static DURATION_SUM_US: AtomicU64 = AtomicU64::new(0);
 /// TLS handshakes completed.
 static TLS_HANDSHAKES: AtomicU64 = AtomicU64::new(0);
+/// HTTP/2 connections started (by ALPN or with prior knowledge).
+static H2_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+/// Responses sent on HTTP/2 streams (also counted in [`REQUESTS`]).
+static H2_REQUESTS: AtomicU64 = AtomicU64::new(0);
+/// HTTP/2 streams refused past SETTINGS_MAX_CONCURRENT_STREAMS (REFUSED_STREAM).
+static H2_REFUSED_STREAMS: AtomicU64 = AtomicU64::new(0);
+/// GOAWAY frames sent, by error code (RFC 9113 §7, in wire order): ENHANCE_YOUR_CALM counts
+/// the connections closed by a bound against abuse.
+static H2_GOAWAYS: [AtomicU64; H2ErrorCode::ALL.len()] =
+    [const { AtomicU64::new(0) }; H2ErrorCode::ALL.len()];
 /// Access-log lines dropped because the log's buffer was full.
 static LOG_DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -140,6 +151,32 @@ pub fn count_response(method: usize, status: u16, body_bytes: u64, duration: Dur
 /// Counts a completed TLS handshake.
 pub fn count_tls_handshake() {
     TLS_HANDSHAKES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts an HTTP/2 connection started.
+pub fn count_h2_connection() {
+    H2_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a response sent on an HTTP/2 stream.
+pub fn count_h2_request() {
+    H2_REQUESTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts an HTTP/2 stream refused (REFUSED_STREAM).
+pub fn count_h2_refused_stream() {
+    H2_REFUSED_STREAMS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a GOAWAY sent with `code`.
+pub fn count_h2_goaway(code: H2ErrorCode) {
+    if let Some(counter) = H2ErrorCode::ALL
+        .iter()
+        .position(|&c| c == code)
+        .and_then(|i| H2_GOAWAYS.get(i))
+    {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Counts an access-log line dropped; returns the count so far.
@@ -261,6 +298,33 @@ pub fn exposition(connections: (usize, usize)) -> String {
         "TLS handshakes completed.",
         TLS_HANDSHAKES.load(Ordering::Relaxed),
     );
+    out.counter(
+        "nomserve_http2_connections_total",
+        "HTTP/2 connections started (ALPN h2, or h2c with prior knowledge).",
+        H2_CONNECTIONS.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_http2_requests_total",
+        "Responses sent over HTTP/2 (also in nomserve_requests_total; the rest are HTTP/1.x).",
+        H2_REQUESTS.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_http2_refused_streams_total",
+        "HTTP/2 streams refused past the concurrent stream limit.",
+        H2_REFUSED_STREAMS.load(Ordering::Relaxed),
+    );
+    out.family(
+        "nomserve_http2_goaways_total",
+        "counter",
+        "GOAWAY frames sent, by error code (ENHANCE_YOUR_CALM: a bound against abuse).",
+    );
+    for (code, counter) in H2ErrorCode::ALL.iter().zip(&H2_GOAWAYS) {
+        let count = counter.load(Ordering::Relaxed);
+        if count > 0 {
+            let name = code.to_string();
+            out.sample("nomserve_http2_goaways_total", &[("code", &name)], count);
+        }
+    }
     out.counter(
         "nomserve_access_log_dropped_lines_total",
         "Access-log lines dropped because the log could not keep up.",

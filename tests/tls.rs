@@ -274,14 +274,20 @@ fn curl_gets_the_index_by_address_and_by_name() {
 }
 
 /// Two requests on one TLS connection get two whole responses (keep-alive over TLS), and
-/// ALPN picks http/1.1 when the client offers h2 first (RFC 7301 §3.2: the server picks
-/// from the client's list; nomserve speaks only HTTP/1.1).
+/// ALPN picks http/1.1 for a client that offers only it (RFC 7301 §3.2: the server picks
+/// from the client's list; one that offers h2 gets HTTP/2, see tests/h2.rs).
 #[test]
 fn keep_alive_reuses_one_tls_connection_and_alpn_is_http11() {
     let pki = Pki::new();
     let files = Files::new(&pki, &pki.leaf(1));
     let server = serve(&www(), &files, &[]);
-    let config = client_config(&pki, &[b"h2", b"http/1.1"]);
+    let h2_first = tls_connect(
+        &server,
+        &client_config(&pki, &[b"h2", b"http/1.1"]),
+        "localhost",
+    );
+    assert_eq!(h2_first.conn.alpn_protocol(), Some(&b"h2"[..]));
+    let config = client_config(&pki, &[b"http/1.1"]);
     let mut tls = tls_connect(&server, &config, "localhost");
     assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
     assert_eq!(
@@ -550,7 +556,7 @@ fn sighup_reloads_the_pair_and_keeps_it_when_the_new_one_is_bad() {
 }
 
 /// Headless Chromium, told to trust the leaf's key, renders the index over HTTPS and fetches
-/// its stylesheet.
+/// its stylesheet, over HTTP/2 (ALPN h2).
 #[test]
 fn browser_loads_the_index_and_stylesheet_over_https() {
     let Some(browser) = chromium() else { return };
@@ -581,7 +587,7 @@ fn browser_loads_the_index_and_stylesheet_over_https() {
         dom.contains("<title>nomserve</title>"),
         "rendered DOM:\n{dom}"
     );
-    let css = server.wait_for_log("\"GET /style.css HTTP/1.1\" 200 ");
+    let css = server.wait_for_log("\"GET /style.css HTTP/2.0\" 200 ");
     assert!(css.contains("Chrome/"), "{css}");
 }
 

@@ -286,6 +286,13 @@ impl Core {
         }
     }
 
+    /// Applies the bytes read while writes waited (see [`Core::reads_while_writing`]).
+    pub fn absorb(&mut self, ctx: &Context<'_>, now: Instant) {
+        if let Kind::H2(conn) = &mut self.kind {
+            conn.absorb(ctx, now);
+        }
+    }
+
     /// The socket took `n` bytes of the item [`Core::poll`] gave, at `now`.
     pub fn wrote(&mut self, n: usize, now: Instant) {
         match &mut self.kind {
@@ -346,5 +353,81 @@ impl Conn {
         self.pos = 0;
         self.state = State::Closed;
         std::mem::take(&mut self.input)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::client::TrustedProxies;
+    use crate::handlers::Handler;
+    use crate::http::response::Response;
+    use nomserve_grammar::Request;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::task::Waker;
+    use std::time::Duration;
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(10),
+        keep_alive: Duration::from_secs(5),
+        send: Duration::from_secs(10),
+        min_send_rate: 0,
+    };
+
+    struct Fine;
+
+    impl Handler for Fine {
+        fn handle(&self, _: &Request<'_, '_>, _: &[u8], _: IpAddr) -> Response {
+            Response::text(200, "fine")
+        }
+    }
+
+    /// A new core fed `bytes`; what it wants first, as the bytes of a write or "read".
+    fn first_want(h2c: bool, bytes: &[u8]) -> (Core, Vec<u8>) {
+        let now = Instant::now();
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+        let mut core = Core::new(peer, TIMEOUTS, now, h2c);
+        core.read_buffer().extend_from_slice(bytes);
+        let ctx = Context {
+            handler: &Fine,
+            trusted: &TrustedProxies::default(),
+            shutting_down: false,
+            waker: &|| Waker::noop().clone(),
+        };
+        let want = match core.poll(&ctx, now) {
+            Want::Write(Item::Bytes { bytes, .. }) => bytes.to_vec(),
+            Want::Read => b"read".to_vec(),
+            other => panic!("unexpected {other:?}"),
+        };
+        (core, want)
+    }
+
+    #[test]
+    fn the_preface_in_the_clear_switches_to_http2() {
+        let (core, want) = first_want(true, PREFACE);
+        assert!(core.is_h2());
+        // The server's preface: a SETTINGS frame (type 4 on stream 0).
+        assert_eq!(want.get(3..5), Some(&[4, 0][..]));
+    }
+
+    #[test]
+    fn part_of_the_preface_waits_for_the_rest() {
+        let (core, want) = first_want(true, &PREFACE[..20]);
+        assert!(!core.is_h2());
+        assert_eq!(want, b"read");
+        // Without h2c, the request-line is HTTP/1.1's to answer: a version it lacks.
+        let (core, want) = first_want(false, PREFACE);
+        assert!(!core.is_h2());
+        assert!(want.starts_with(b"HTTP/1.1 505"));
+    }
+
+    #[test]
+    fn an_http11_request_stays_http11() {
+        let (core, want) = first_want(true, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(!core.is_h2());
+        assert!(want.starts_with(b"HTTP/1.1 200"));
+        let (core, want) = first_want(true, b"PUT / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(!core.is_h2(), "P, but not the preface");
+        assert!(want.starts_with(b"HTTP/1.1 200"));
     }
 }

@@ -189,10 +189,30 @@ fn turn(
         return Turn::Close;
     }
     loop {
-        // Records already made go out before anything else is done.
+        // Records already made go out before anything else is done; HTTP/2 reads on while
+        // they wait for the socket, as far as its core takes more (a WINDOW_UPDATE, the next
+        // request must not wait behind a download).
         if tls.session.wants_write() {
             if !ready.writable {
-                return Turn::Wait;
+                if !(ready.readable && conn.reads_while_writing()) {
+                    return Turn::Wait;
+                }
+                match deliver(tls, conn) {
+                    Delivered::Bytes(n) => {
+                        budget.wrote(n);
+                        conn.absorb(ctx, now);
+                    }
+                    Delivered::Nothing => match receive(tls, socket, ready) {
+                        Step::Go(_) => {}
+                        Step::Wait => return Turn::Wait,
+                        Step::Close => return Turn::Close,
+                    },
+                    Delivered::Failed => return Turn::Close,
+                }
+                if budget.spent(conn.stats().responses) {
+                    return Turn::Yield;
+                }
+                continue;
             }
             let mut sink = Socket::new(socket);
             match tls.session.write_tls(&mut sink) {
@@ -313,7 +333,10 @@ fn turn(
                 }
             }
             Want::Read => match deliver(tls, conn) {
-                Delivered::Bytes => {}
+                // What HTTP/2 reads counts against the turn: a client that keeps sending
+                // cannot keep the worker.
+                Delivered::Bytes(n) if conn.is_h2() => budget.wrote(n),
+                Delivered::Bytes(_) => {}
                 Delivered::Nothing => match receive(tls, socket, ready) {
                     Step::Go(_) => {}
                     Step::Wait => return Turn::Wait,
@@ -529,8 +552,8 @@ fn receive(tls: &mut Tls, socket: &OwnedFd, ready: &mut Readiness) -> Step<()> {
 
 /// What [`deliver`] did.
 enum Delivered {
-    /// Plaintext went to the core, or the client's close was passed on.
-    Bytes,
+    /// This much plaintext went to the core (0: the client's close was passed on).
+    Bytes(usize),
     /// rustls holds no plaintext: records must be read.
     Nothing,
     /// The session cannot go on.
@@ -543,7 +566,7 @@ fn deliver(tls: &mut Tls, conn: &mut Core) -> Delivered {
     match reader.fill_buf() {
         Ok([]) => {
             conn.peer_closed();
-            Delivered::Bytes
+            Delivered::Bytes(0)
         }
         Ok(chunk) => {
             let buffer = conn.read_buffer();
@@ -551,12 +574,12 @@ fn deliver(tls: &mut Tls, conn: &mut Core) -> Delivered {
             let n = chunk.len().min(room);
             buffer.extend_from_slice(&chunk[..n]);
             reader.consume(n);
-            Delivered::Bytes
+            Delivered::Bytes(n)
         }
         Err(e) if e.kind() == ErrorKind::WouldBlock => Delivered::Nothing,
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
             conn.peer_closed();
-            Delivered::Bytes
+            Delivered::Bytes(0)
         }
         Err(e) => {
             log::debug!("{}: reading TLS plaintext: {e}", conn.peer());

@@ -123,8 +123,11 @@ pub fn drive(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
                     if !(ready.readable && conn.reads_while_writing()) {
                         return Turn::Wait;
                     }
-                    if read(conn, socket, ready).is_err() {
-                        return Turn::Close;
+                    match read(conn, socket, ready) {
+                        // What HTTP/2 reads while it writes counts against the turn too:
+                        // a client that keeps sending cannot keep the worker.
+                        Ok(n) => budget.wrote(n),
+                        Err(()) => return Turn::Close,
                     }
                 }
             }
@@ -132,8 +135,10 @@ pub fn drive(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
                 if !ready.readable {
                     return Turn::Wait;
                 }
-                if read(conn, socket, ready).is_err() {
-                    return Turn::Close;
+                match read(conn, socket, ready) {
+                    Ok(n) if conn.is_h2() => budget.wrote(n),
+                    Ok(_) => {}
+                    Err(()) => return Turn::Close,
                 }
             }
             Want::ShutdownWrite => {
@@ -156,8 +161,8 @@ pub fn drive(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness, ctx: &Con
 }
 
 /// Reads what the socket holds into `conn`'s buffer (or tells it of the end of the
-/// stream); `Err` when the connection failed (logged).
-fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<(), ()> {
+/// stream); returns the bytes read, `Err` when the connection failed (logged).
+fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<usize, ()> {
     let peer = conn.peer();
     let buffer = conn.read_buffer();
     let room = buffer.capacity() - buffer.len();
@@ -167,6 +172,7 @@ fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<(), 
             if n < room && !ready.peer_shut {
                 ready.readable = false;
             }
+            return Ok(n);
         }
         Err(Errno::AGAIN) => ready.readable = false,
         Err(Errno::INTR) => {}
@@ -175,7 +181,7 @@ fn read(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness) -> Result<(), 
             return Err(());
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Writes a prefix of `item`; returns how many bytes the socket took. A file region that

@@ -36,6 +36,7 @@ use super::send::SendClock;
 use super::{Timeouts, Want};
 use crate::http::buffers;
 use crate::http::output::Item;
+use crate::metrics;
 use bounds::Floods;
 use nomserve_grammar::{
     DecodedFields, H2ErrorCode, HpackDecoder, HpackEncoder, Limits, Setting, write_goaway,
@@ -208,6 +209,7 @@ impl H2Conn {
             clock: now,
             stats: Stats::default(),
         };
+        metrics::count_h2_connection();
         let max_header_list = u32::try_from(limits.max_head).unwrap_or(u32::MAX);
         write_settings(
             &mut conn.out,
@@ -351,8 +353,19 @@ impl H2Conn {
     /// reads while its writes wait only then, so that its reads stay bounded.)
     pub fn takes_more_input(&self) -> bool {
         self.phase == Phase::Open
+            && !self.peer_closed
             && self.pending_out() < READ_HIGH
             && self.input.len() - self.pos <= MAX_FRAME_SIZE as usize
+    }
+
+    /// Applies the frames read so far, without asking for anything: for a transport that
+    /// read while its writes wait (see [`H2Conn::takes_more_input`]).
+    pub fn absorb(&mut self, ctx: &Context<'_>, now: Instant) {
+        self.clock = now;
+        if self.phase == Phase::Open && self.pending_out() < READ_HIGH {
+            self.wake_parked(ctx, now);
+            self.read_frames(ctx, now);
+        }
     }
 
     /// Bytes queued and not yet written.
@@ -382,13 +395,18 @@ impl H2Conn {
         let mut at = |deadline: Instant| {
             soonest = Some(soonest.map_or(deadline, |s| s.min(deadline)));
         };
-        match self.phase {
-            Phase::Closed => return None,
-            Phase::Preface { deadline } | Phase::Closing { deadline, .. } => at(deadline),
-            Phase::Open => {}
-        }
+        // Each deadline here is one `expire` acts on, so that a deadline passed is never
+        // asked for again.
         if self.is_sending() {
             at(self.send.deadline(self.timeouts.send));
+        }
+        match self.phase {
+            Phase::Closed => return soonest,
+            Phase::Preface { deadline } | Phase::Closing { deadline, .. } => {
+                at(deadline);
+                return soonest;
+            }
+            Phase::Open => {}
         }
         if let Some(due) = self.settings_ack_due {
             at(due);
@@ -401,7 +419,7 @@ impl H2Conn {
                 at(deadline);
             }
         }
-        if self.phase == Phase::Open && self.streams.is_empty() && self.block.is_none() {
+        if self.streams.is_empty() && self.block.is_none() && !self.is_sending() {
             let since = self.idle_since.max(self.send.last_progress());
             at(since + self.timeouts.keep_alive);
         }
@@ -469,6 +487,7 @@ impl H2Conn {
     /// stream is taken from now on.
     fn go_away(&mut self, code: H2ErrorCode, debug: &[u8]) {
         self.going_away = true;
+        metrics::count_h2_goaway(code);
         write_goaway(&mut self.out, self.last_stream, code, debug);
     }
 
@@ -502,6 +521,9 @@ impl H2Conn {
         }
         if self.phase == Phase::Open {
             self.wake_parked(ctx, now);
+        }
+        if self.out.capacity() == 0 && self.input.len() > self.pos {
+            self.out = buffers::take(READ_CHUNK);
         }
         if self.pending_out() < READ_HIGH {
             if let Phase::Preface { .. } = self.phase {
@@ -541,7 +563,16 @@ impl H2Conn {
                 self.phase = Phase::Closed;
                 Want::Close
             }
-            Phase::Preface { .. } | Phase::Open => Want::Read,
+            Phase::Preface { .. } | Phase::Open => {
+                if self.streams.is_empty() && self.input.len() == self.pos {
+                    // Nothing under way: an idle connection holds no buffers.
+                    buffers::give(std::mem::take(&mut self.input));
+                    buffers::give(std::mem::take(&mut self.out));
+                    self.pos = 0;
+                    self.out_pos = 0;
+                }
+                Want::Read
+            }
         }
     }
 

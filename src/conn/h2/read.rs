@@ -84,12 +84,17 @@ impl H2Conn {
             }
             OwnedFrame::RstStream(stream_id) => self.rst_stream(stream_id),
             OwnedFrame::Settings(settings) => self.settings(&settings),
-            OwnedFrame::SettingsAck => self.settings_ack_due = None,
+            OwnedFrame::SettingsAck => {
+                if self.settings_ack_due.take().is_none() {
+                    self.cheap("unsolicited SETTINGS ACK flood");
+                }
+            }
             OwnedFrame::Ping { ack, opaque } => {
+                // We send no PING: an acknowledgement is as cheap a frame as a PING is.
                 if !ack {
                     write_ping_ack(&mut self.out, opaque);
-                    self.cheap("PING flood");
                 }
+                self.cheap("PING flood");
             }
             OwnedFrame::GoAway => self.peer_going_away = true,
             OwnedFrame::WindowUpdate {
@@ -101,7 +106,7 @@ impl H2Conn {
                 fragment,
                 end_headers,
             } => self.continuation(stream_id, &fragment, end_headers, ctx, now),
-            OwnedFrame::Unknown => {}
+            OwnedFrame::Unknown => self.cheap("unknown frame flood"),
         }
     }
 
@@ -351,6 +356,7 @@ impl H2Conn {
         if self.streams.len() >= MAX_CONCURRENT_STREAMS as usize {
             // §5.1.2: past the advertised limit, PROTOCOL_ERROR or REFUSED_STREAM; the
             // latter lets the client retry.
+            crate::metrics::count_h2_refused_stream();
             self.stream_error(
                 id,
                 H2ErrorCode::RefusedStream,

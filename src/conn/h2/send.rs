@@ -15,6 +15,7 @@ use crate::conn::exchange::Exchange;
 use crate::http::access_log::{self, RequestInfo};
 use crate::http::clock;
 use crate::http::response::{Body, Response, Source};
+use crate::metrics;
 use nomserve_grammar::{FrameHeader, H2ErrorCode, write_rst_stream};
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -57,6 +58,7 @@ impl Sending {
     /// Records the response, with the content bytes sent, as sent to `peer`.
     pub fn record(&self, peer: IpAddr) {
         access_log::record(peer, self.info.as_ref(), self.status, self.body_sent);
+        metrics::count_h2_request();
     }
 }
 

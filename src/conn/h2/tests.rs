@@ -6,7 +6,7 @@ use super::bounds::{FLOOD_BASE, FLOOD_PER_STREAM, MAX_EARLY_RESETS};
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
-use crate::http::response::{Body, Response};
+use crate::http::response::{Body, Completion, Response, Ticket};
 use nomserve_grammar::{
     DecodeLimits, Frame, FrameHeader, FrameType, H2ErrorCode, HpackEncoder, Method, ParsedFrame,
     Request, parse_frame, write_rst_stream, write_window_update,
@@ -25,13 +25,18 @@ const TIMEOUTS: Timeouts = Timeouts {
 /// Size of `/big`'s body: several frames and more than the initial windows.
 const BIG: usize = 200 * 1024;
 
-/// GET and HEAD: 200 with the path as the body (`/big`: [`BIG`] bytes, `/304`: 304).
-/// POST: 200 `posted`. Other methods: 405.
-struct Echo;
+/// GET and HEAD: 200 with the path as the body (`/big`: [`BIG`] bytes, `/304`: 304,
+/// `/wait`: parked on the gate until it is done). POST: 200 `posted`. Other methods: 405.
+struct Echo {
+    gate: Ticket,
+}
 
 impl Handler for Echo {
     fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
         match (request.method, request.target.path()) {
+            (Method::Get, Some("/wait")) if !self.gate.is_done() => {
+                Response::text(503, "try again").pending(self.gate.clone())
+            }
             (Method::Post, _) => Response::text(200, "posted"),
             (Method::Get | Method::Head, Some("/big")) => {
                 Response::new(200).body(Body::Bytes(Cow::Owned(vec![b'b'; BIG])))
@@ -61,6 +66,9 @@ enum Got {
 /// A client: the connection, its encoder and decoder, and a clock.
 struct Client {
     conn: H2Conn,
+    handler: Echo,
+    /// Marks the gate done when dropped.
+    completion: Option<Completion>,
     now: Instant,
     encoder: HpackEncoder,
     decoder: HpackDecoder,
@@ -91,8 +99,11 @@ impl Client {
     fn raw() -> Client {
         let now = Instant::now();
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9);
+        let (gate, completion) = Ticket::new();
         Client {
             conn: H2Conn::new(peer, TIMEOUTS, Vec::new(), now),
+            handler: Echo { gate },
+            completion: Some(completion),
             now,
             encoder: HpackEncoder::new(),
             decoder: HpackDecoder::new(4096),
@@ -114,7 +125,7 @@ impl Client {
     /// As [`Client::run`], the socket taking at most `budget` bytes.
     fn run_until(&mut self, mut budget: usize) -> Vec<Got> {
         let ctx = Context {
-            handler: &Echo,
+            handler: &self.handler,
             trusted: &TrustedProxies::default(),
             shutting_down: self.shutting_down,
             waker: &|| Waker::noop().clone(),
@@ -732,4 +743,156 @@ fn settings_and_pings_are_acknowledged() {
     client.send(&frame(FrameType::Ping, 0, 0, &[7; 8]));
     assert_eq!(client.run(), [Got::SettingsAck, Got::PingAck]);
     assert_eq!(client.conn.peer_max_frame, 1 << 20);
+}
+
+#[test]
+fn a_parked_request_waits_while_other_streams_go_on() {
+    let mut client = Client::new();
+    let wait = client.request(1, "GET", "/wait", true);
+    client.send(&wait);
+    assert!(client.run().is_empty(), "parked: no answer yet");
+    let other = client.request(3, "GET", "/other", true);
+    client.send(&other);
+    assert_eq!(
+        status_of(&client.run(), 3),
+        Some(("200".to_string(), false))
+    );
+    // The handler's work is done: the parked request is handled again at the next turn.
+    client.completion.take();
+    let frames = client.run();
+    assert_eq!(status_of(&frames, 1), Some(("200".to_string(), false)));
+    assert_eq!(data_of(&frames, 1), (5, true));
+}
+
+#[test]
+fn a_parked_request_gets_its_handlers_answer_at_the_deadline() {
+    let mut client = Client::new();
+    let wait = client.request(1, "GET", "/wait", true);
+    client.send(&wait);
+    client.run();
+    client.later(TIMEOUTS.header);
+    client.conn.expire(client.now);
+    assert_eq!(
+        status_of(&client.run(), 1),
+        Some(("503".to_string(), false))
+    );
+}
+
+#[test]
+fn frames_on_idle_streams_and_stray_continuations_are_connection_errors() {
+    for bad in [
+        frame(FrameType::RstStream, 0, 1, &[0, 0, 0, 8]),
+        data(1, b"x", true),
+        frame(FrameType::WindowUpdate, 0, 1, &[0, 0, 0, 1]),
+        frame(
+            FrameType::Continuation,
+            FrameHeader::END_HEADERS,
+            1,
+            &[0x82],
+        ),
+    ] {
+        let mut client = Client::new();
+        client.send(&bad);
+        assert_eq!(
+            goaway(&client.run()),
+            Some(code(H2ErrorCode::ProtocolError)),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn headers_after_end_stream_are_stream_closed() {
+    let mut client = Client::new();
+    client.send(&settings(&[(4, 0)]));
+    let request = client.request(1, "GET", "/big", true);
+    client.send(&request);
+    client.run();
+    let again = client.request(1, "GET", "/", true);
+    client.send(&again);
+    assert_eq!(goaway(&client.run()), Some(code(H2ErrorCode::StreamClosed)));
+}
+
+#[test]
+fn a_body_past_the_limit_gets_413_and_the_stream_is_reset_after_it() {
+    let mut client = Client::new();
+    let post = client.request(1, "POST", "/", false);
+    client.send(&post);
+    client.run();
+    let chunk = vec![0; 16 * 1024];
+    let mut frames = Vec::new();
+    let mut sent = 0;
+    while sent <= crate::conn::body::MAX_DISCARDED_BODY as usize {
+        client.send(&data(1, &chunk, false));
+        sent += chunk.len();
+        frames.extend(client.run());
+        if status_of(&frames, 1).is_some() {
+            break;
+        }
+    }
+    assert_eq!(status_of(&frames, 1), Some(("413".to_string(), false)));
+    assert!(frames.contains(&Got::Rst(1, code(H2ErrorCode::NoError))));
+    // The windows were given back as the body came: the client was never stalled.
+    assert!(frames.iter().any(|f| matches!(f, Got::WindowUpdate(1, _))));
+}
+
+#[test]
+fn trailers_end_the_request() {
+    let mut client = Client::new();
+    let post = client.request(1, "POST", "/", false);
+    client.send(&post);
+    client.send(&data(1, b"abc", false));
+    let mut block = Vec::new();
+    client
+        .encoder
+        .encode([(&b"x-checksum"[..], &b"1"[..])], &mut block);
+    client.send(&headers_frame(1, &block, true, true));
+    assert_eq!(
+        status_of(&client.run(), 1),
+        Some(("200".to_string(), false))
+    );
+}
+
+#[test]
+fn a_malformed_request_resets_its_stream_and_the_connection_goes_on() {
+    let mut client = Client::new();
+    let bad = client.request_with(1, "GET", "/", &[("connection", "close")], true);
+    client.send(&bad);
+    assert_eq!(
+        client.run(),
+        [Got::Rst(1, code(H2ErrorCode::ProtocolError))]
+    );
+    let good = client.request(3, "GET", "/", true);
+    client.send(&good);
+    assert_eq!(
+        status_of(&client.run(), 3),
+        Some(("200".to_string(), false))
+    );
+}
+
+#[test]
+fn a_deadline_expire_acts_on_is_not_asked_for_again() {
+    // A connection whose output waits for a client that reads nothing, past every timer.
+    let mut client = Client::new();
+    let request = client.request(1, "GET", "/big", true);
+    client.send(&request);
+    client.run_until(0);
+    let mut now = client.now;
+    for _ in 0..10 {
+        let Some(deadline) = client.conn.deadline() else {
+            break;
+        };
+        assert!(deadline > now, "a deadline already passed");
+        now = deadline;
+        client.conn.expire(now);
+    }
+    assert!(client.conn.is_finished(), "cut off at the send timeout");
+    // A connection closing after a connection error, its GOAWAY written.
+    let mut client = Client::new();
+    client.send(&frame(FrameType::Continuation, 0, 1, &[]));
+    client.run();
+    let deadline = client.conn.deadline().expect("the lingering close's");
+    client.conn.expire(deadline);
+    assert!(client.conn.is_closed());
+    assert_eq!(client.conn.deadline(), None);
 }

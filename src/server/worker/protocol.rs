@@ -126,6 +126,29 @@ mod tests {
     }
 
     #[test]
+    fn in_the_clear_the_preface_makes_the_connection_http2() {
+        let mut protocol = Protocol::new(None).unwrap();
+        let (stream, mut client) = pair();
+        let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
+        // The preface, an empty SETTINGS, and GET / (RFC 7541 static table entries).
+        let mut opening = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        opening.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        opening.extend([0, 0, 6, 1, 5, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x01, 1, b'x']);
+        client.write_all(&opening).unwrap();
+        assert_eq!(
+            drive(&mut protocol, &mut conn, &stream, &mut []),
+            Turn::Wait
+        );
+        assert!(conn.is_h2());
+        let mut answer = vec![0; 4096];
+        let n = client.read(&mut answer).unwrap();
+        // The server's SETTINGS first, and a DATA frame ending stream 1 (`ok` and LF).
+        assert_eq!(answer[3..5], [4, 0]);
+        let data = [0, 0, 3, 0, 1, 0, 0, 0, 1, b'o', b'k', b'\n'];
+        assert!(answer[..n].windows(data.len()).any(|w| w == data));
+    }
+
+    #[test]
     fn over_tls_plain_http_is_told_the_port_speaks_https() {
         let dir = tempfile::tempdir().unwrap();
         let pair_ = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
