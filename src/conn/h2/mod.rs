@@ -534,7 +534,7 @@ impl H2Conn {
             }
         }
         if self.phase == Phase::Open {
-            self.fill(now);
+            self.fill();
         }
         if self.pending_out() > 0 {
             let bytes = self.out.get(self.out_pos..).unwrap_or_default();

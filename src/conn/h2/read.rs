@@ -72,7 +72,7 @@ impl H2Conn {
             );
         }
         match frame {
-            OwnedFrame::Data(data) => self.data(&data, ctx, now),
+            OwnedFrame::Data(data) => self.data(&data, now),
             OwnedFrame::Headers(headers, fragment) => {
                 self.headers(headers, fragment, ctx, now);
             }
@@ -149,7 +149,7 @@ impl H2Conn {
 
     /// DATA (§6.1): flow control for the connection and the stream, the body's bounds, and
     /// the request's end.
-    fn data(&mut self, frame: &Data, ctx: &Context<'_>, now: Instant) {
+    fn data(&mut self, frame: &Data, now: Instant) {
         let id = frame.stream_id;
         let flow = frame.flow;
         if self.is_idle_stream(id) {
@@ -181,7 +181,7 @@ impl H2Conn {
             }
             Some(true) => {}
         }
-        self.body(id, frame.len, flow, frame.end_stream, ctx, now);
+        self.body(id, frame.len, flow, frame.end_stream, now);
     }
 
     /// Gives `n` received bytes back to the client's window of stream `id` (0: the
@@ -337,7 +337,7 @@ impl H2Conn {
                     return Ok(());
                 }
             }
-            self.end_request(id, ctx, now);
+            self.end_request(id, now);
             return Ok(());
         }
         self.last_stream = id;

@@ -154,7 +154,8 @@ impl H2Conn {
             Err(e) => {
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
-                return self.answer_now(id, response, Exchange::unparsed(b""), now);
+                let exchange = Exchange::unparsed(&synthetic_head(&list));
+                return self.answer_now(id, response, exchange, now);
             }
         };
         let declared = match request.framing {
@@ -201,15 +202,7 @@ impl H2Conn {
 
     /// DATA of `len` bytes (`flow` with padding) on stream `id`, open: its window, its
     /// declared length, the body bound, the request's end.
-    pub(super) fn body(
-        &mut self,
-        id: u32,
-        len: u64,
-        flow: u32,
-        end_stream: bool,
-        ctx: &Context<'_>,
-        now: Instant,
-    ) {
+    pub(super) fn body(&mut self, id: u32, len: u64, flow: u32, end_stream: bool, now: Instant) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -264,13 +257,13 @@ impl H2Conn {
             return self.answer_now(id, body_too_large(), exchange, now);
         }
         if end_stream {
-            self.end_request(id, ctx, now);
+            self.end_request(id, now);
         }
     }
 
     /// The request of stream `id` has ended (END_STREAM): its answer is sent if it is made,
     /// the stream closed if its answer was sent already.
-    pub(super) fn end_request(&mut self, id: u32, _ctx: &Context<'_>, now: Instant) {
+    pub(super) fn end_request(&mut self, id: u32, now: Instant) {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };

@@ -42,6 +42,9 @@ impl Handler for Echo {
                 Response::new(200).body(Body::Bytes(Cow::Owned(vec![b'b'; BIG])))
             }
             (Method::Get | Method::Head, Some("/304")) => Response::new(304),
+            (Method::Get, Some("/fat")) => {
+                Response::text(200, "fat").header("x-fat", "f".repeat(40_000))
+            }
             (Method::Get | Method::Head, path) => Response::text(200, path.unwrap_or("*")),
             _ => Response::text(405, "no\n"),
         }
@@ -74,6 +77,10 @@ struct Client {
     decoder: HpackDecoder,
     /// What the server sent, not yet parsed into frames.
     received: Vec<u8>,
+    /// A header block under way: its HEADERS frame, and the fragments so far.
+    block: Option<(u32, bool, Vec<u8>)>,
+    /// CONTINUATION frames received.
+    continuations: usize,
     shutting_down: bool,
 }
 
@@ -108,6 +115,8 @@ impl Client {
             encoder: HpackEncoder::new(),
             decoder: HpackDecoder::new(4096),
             received: Vec::new(),
+            block: None,
+            continuations: 0,
             shutting_down: false,
         }
     }
@@ -151,8 +160,9 @@ impl Client {
     fn frames(&mut self) -> Vec<Got> {
         let mut frames = Vec::new();
         let mut at = 0;
+        let received = std::mem::take(&mut self.received);
         while let Ok(ParsedFrame::Complete { frame, consumed }) =
-            parse_frame(&self.received[at..], 1 << 24)
+            parse_frame(&received[at..], 1 << 24)
         {
             at += consumed;
             frames.push(match frame {
@@ -162,23 +172,29 @@ impl Client {
                     stream_id,
                     increment,
                 } => Got::WindowUpdate(stream_id, increment),
+                Frame::Headers(headers) if !headers.end_headers => {
+                    let fragment = headers.fragment.to_vec();
+                    self.block = Some((headers.stream_id, headers.end_stream, fragment));
+                    continue;
+                }
+                Frame::Continuation {
+                    fragment,
+                    end_headers,
+                    ..
+                } => {
+                    self.continuations += 1;
+                    let Some((id, end_stream, mut block)) = self.block.take() else {
+                        panic!("CONTINUATION without HEADERS");
+                    };
+                    block.extend_from_slice(fragment);
+                    if !end_headers {
+                        self.block = Some((id, end_stream, block));
+                        continue;
+                    }
+                    self.head(id, &block, end_stream)
+                }
                 Frame::Headers(headers) => {
-                    assert!(headers.end_headers, "the tests' heads fit one frame");
-                    let mut fields = DecodedFields::new();
-                    self.decoder
-                        .decode(headers.fragment, &mut fields, &DecodeLimits::default())
-                        .unwrap();
-                    let mut list: Vec<(String, String)> = fields
-                        .iter()
-                        .map(|f| {
-                            (
-                                String::from_utf8_lossy(f.name).into_owned(),
-                                String::from_utf8_lossy(f.value).into_owned(),
-                            )
-                        })
-                        .collect();
-                    let status = list.remove(0).1;
-                    Got::Headers(headers.stream_id, status, list, headers.end_stream)
+                    self.head(headers.stream_id, headers.fragment, headers.end_stream)
                 }
                 Frame::Data(data) => Got::Data(data.stream_id, data.data.len(), data.end_stream),
                 Frame::RstStream {
@@ -194,8 +210,29 @@ impl Client {
                 other => panic!("unexpected frame {other:?}"),
             });
         }
-        self.received.drain(..at);
+        self.received = received[at..].to_vec();
         frames
+    }
+
+    /// A response head: stream, status, fields, END_STREAM.
+    fn head(&mut self, id: u32, block: &[u8], end_stream: bool) -> Got {
+        let mut fields = DecodedFields::new();
+        let limits = DecodeLimits {
+            max_list_size: 1 << 20,
+            max_fields: 100,
+        };
+        self.decoder.decode(block, &mut fields, &limits).unwrap();
+        let mut list: Vec<(String, String)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    String::from_utf8_lossy(f.name).into_owned(),
+                    String::from_utf8_lossy(f.value).into_owned(),
+                )
+            })
+            .collect();
+        let status = list.remove(0).1;
+        Got::Headers(id, status, list, end_stream)
     }
 
     /// The HEADERS frame of a request for `path` with `method` on stream `id`.
@@ -895,4 +932,16 @@ fn a_deadline_expire_acts_on_is_not_asked_for_again() {
     client.conn.expire(deadline);
     assert!(client.conn.is_closed());
     assert_eq!(client.conn.deadline(), None);
+}
+
+#[test]
+fn a_head_larger_than_a_frame_goes_on_in_continuation_frames() {
+    let mut client = Client::new();
+    let request = client.request(1, "GET", "/fat", true);
+    client.send(&request);
+    let frames = client.run();
+    // 40 000 bytes, some 30 000 once Huffman-coded: HEADERS, then one CONTINUATION.
+    assert_eq!(client.continuations, 1);
+    assert_eq!(field(&frames, 1, "x-fat").map(str::len), Some(40_000));
+    assert_eq!(data_of(&frames, 1), (3, true));
 }

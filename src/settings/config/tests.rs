@@ -254,3 +254,20 @@ fn a_reload_tells_restart_only_keys_from_the_rest() {
     assert_eq!(old.restart_only(&new), ["port"]);
     assert_eq!(old.reloadable(&new), ["cache_control", "config"]);
 }
+
+#[test]
+fn http2_is_on_by_default_and_turned_off_by_a_boolean_or_a_word() {
+    use crate::settings::cli::OnOff;
+    assert_eq!(with_file("", &[]).unwrap().args.http2, OnOff(true));
+    for text in ["http2 = false\n", "http2 = \"off\"\n"] {
+        assert_eq!(
+            with_file(text, &[]).unwrap().args.http2,
+            OnOff(false),
+            "{text}"
+        );
+    }
+    let on = with_file("http2 = false\n", &["--http2", "on"]).unwrap();
+    assert_eq!(on.args.http2, OnOff(true), "the command line wins");
+    let error = with_file("http2 = \"maybe\"\n", &[]).unwrap_err();
+    assert!(error.contains("neither on nor off"), "{error}");
+}
