@@ -654,3 +654,24 @@ fn unfinished_preface_is_closed_at_the_header_timeout() {
     wait_fds_at_most(&server, fds_before);
     assert_served(&server);
 }
+
+/// A client that never acknowledges the server's SETTINGS (RFC 9113 §6.5.3), so that the
+/// server cannot know its settings are in force, while it keeps the connection busy.
+///
+/// Bound: the acknowledgment is due within the header timeout (`--header-timeout 1s`);
+/// then the connection ends with GOAWAY(SETTINGS_TIMEOUT). Without it the connection is
+/// served on, and ends only at the keep-alive timeout with GOAWAY(NO_ERROR).
+#[test]
+fn unacknowledged_settings_time_out() {
+    let server = Server::with_args(&www(), &["--header-timeout", "1s"]);
+    let mut conn = H2::over(server.connect());
+    let block = request_block(&mut conn.encoder, "GET", "/test.txt", &[]);
+    conn.send(&headers(1, &block, true, true));
+    let frames = conn.read_to_close();
+    assert_goaway(
+        &frames,
+        Some(H2ErrorCode::SettingsTimeout as u32),
+        "unacknowledged SETTINGS",
+    );
+    assert_served(&server);
+}
