@@ -13,18 +13,23 @@
 //! which is input, not waiting.
 
 mod common;
+#[path = "common/flood.rs"]
+mod flood;
 #[path = "common/h2.rs"]
 mod h2;
+#[path = "common/proc.rs"]
+mod proc;
 
 use common::{Server, TIMEOUT, slow_socket, www};
+use flood::{Flood, Seen, flood_with, read_in_background};
 use h2::{
-    Flood, H2, RawFrame, Seen, assert_served, continuation, data, flood_with, goaway, headers,
-    ping, priority, read_in_background, request_block, settings,
+    H2, RawFrame, assert_served, continuation, data, goaway, header_frames, headers,
+    indexed_literal, ping, priority, request_block, settings,
 };
 use nomserve_grammar::{
-    FrameType, H2ErrorCode, HpackEncoder, MIN_MAX_FRAME_SIZE, Setting, write_rst_stream,
-    write_window_update,
+    FrameType, H2ErrorCode, HpackEncoder, Setting, write_rst_stream, write_window_update,
 };
+use proc::{fd_count, rss_kb, wait_fds_at_most};
 use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -36,45 +41,6 @@ const RSS_MARGIN_KB: u64 = 32 * 1024;
 
 /// ENHANCE_YOUR_CALM, the code a server gives a peer generating excessive load (RFC 9113 §7).
 const CALM: u32 = H2ErrorCode::EnhanceYourCalm as u32;
-
-/// A field of `/proc/<pid>/status`, such as `VmRSS`, in kB (as tests/hardening.rs reads it).
-fn proc_status_kb(pid: u32, field: &str) -> u64 {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-}
-
-/// The server's resident memory, in kB.
-fn rss_kb(server: &Server) -> u64 {
-    proc_status_kb(server.pid(), "VmRSS")
-}
-
-/// How many descriptors the process `pid` holds.
-fn fd_count(pid: u32) -> usize {
-    fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("list /proc/<pid>/fd")
-        .count()
-}
-
-/// Polls the server's descriptor count until it is at most `target`, failing the test after
-/// [`TIMEOUT`]. Returns the last count.
-fn wait_fds_at_most(server: &Server, target: usize) -> usize {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let now = fd_count(server.pid());
-        if now <= target {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server still holds {now} descriptors, more than {target}, after {TIMEOUT:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The server's resident memory once it has served one client over HTTP/2: the baseline an
 /// attack is measured against.
@@ -91,49 +57,6 @@ fn assert_memory_bounded(server: &Server, before: u64, attack: &str) {
         after <= before + RSS_MARGIN_KB,
         "{attack}: the server's VmRSS grew from {before} kB to {after} kB"
     );
-}
-
-/// `value` as an HPACK integer with a `prefix_bits`-bit prefix, the first octet's other bits
-/// `flags` (RFC 7541 §5.1).
-fn hpack_int(value: usize, prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
-    let max = (1usize << prefix_bits) - 1;
-    if value < max {
-        out.push(flags | value as u8);
-        return;
-    }
-    out.push(flags | max as u8);
-    let mut rest = value - max;
-    while rest >= 0x80 {
-        out.push((rest & 0x7f) as u8 | 0x80);
-        rest >>= 7;
-    }
-    out.push(rest as u8);
-}
-
-/// A raw (not Huffman-coded) HPACK string literal (RFC 7541 §5.2).
-fn hpack_string(bytes: &[u8], out: &mut Vec<u8>) {
-    hpack_int(bytes.len(), 7, 0, out);
-    out.extend_from_slice(bytes);
-}
-
-/// A literal field with incremental indexing and a new name (RFC 7541 §6.2.1): the field is
-/// decoded once and enters the dynamic table, as index 62 (§2.3.3).
-fn indexed_literal(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
-    out.push(0x40);
-    hpack_string(name, out);
-    hpack_string(value, out);
-}
-
-/// The frames carrying header block `block` on `stream_id`: one HEADERS then as many
-/// CONTINUATIONs as the default SETTINGS_MAX_FRAME_SIZE needs (RFC 9113 §4.2, §6.10).
-fn header_frames(stream_id: u32, block: &[u8], end_stream: bool) -> Vec<u8> {
-    let mut pieces = block.chunks(MIN_MAX_FRAME_SIZE as usize).peekable();
-    let first = pieces.next().unwrap_or_default();
-    let mut out = headers(stream_id, first, end_stream, pieces.peek().is_none());
-    while let Some(piece) = pieces.next() {
-        out.extend(continuation(stream_id, piece, pieces.peek().is_none()));
-    }
-    out
 }
 
 /// Asserts that the server answered a flood by ending the connection: `frames` (all it sent)

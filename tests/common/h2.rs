@@ -13,12 +13,11 @@
 use crate::common::Server;
 use nomserve_grammar::{
     DecodeLimits, DecodedFields, FrameHeader, FrameType, H2ErrorCode, HpackDecoder, HpackEncoder,
-    Setting, write_settings, write_settings_ack,
+    MIN_MAX_FRAME_SIZE, Setting, write_settings, write_settings_ack,
 };
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::thread;
 
 /// The client connection preface's fixed octets (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -135,6 +134,49 @@ pub fn request_block(
     block
 }
 
+/// `value` as an HPACK integer with a `prefix_bits`-bit prefix, the first octet's other bits
+/// `flags` (RFC 7541 §5.1).
+pub fn hpack_int(value: usize, prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
+    let max = (1usize << prefix_bits) - 1;
+    if value < max {
+        out.push(flags | value as u8);
+        return;
+    }
+    out.push(flags | max as u8);
+    let mut rest = value - max;
+    while rest >= 0x80 {
+        out.push((rest & 0x7f) as u8 | 0x80);
+        rest >>= 7;
+    }
+    out.push(rest as u8);
+}
+
+/// A raw (not Huffman-coded) HPACK string literal (RFC 7541 §5.2).
+pub fn hpack_string(bytes: &[u8], out: &mut Vec<u8>) {
+    hpack_int(bytes.len(), 7, 0, out);
+    out.extend_from_slice(bytes);
+}
+
+/// A literal field with incremental indexing and a new name (RFC 7541 §6.2.1): the field is
+/// decoded once and enters the dynamic table, as index 62 (§2.3.3).
+pub fn indexed_literal(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    out.push(0x40);
+    hpack_string(name, out);
+    hpack_string(value, out);
+}
+
+/// The frames carrying header block `block` on `stream_id`: one HEADERS then as many
+/// CONTINUATIONs as the default SETTINGS_MAX_FRAME_SIZE needs (RFC 9113 §4.2, §6.10).
+pub fn header_frames(stream_id: u32, block: &[u8], end_stream: bool) -> Vec<u8> {
+    let mut pieces = block.chunks(MIN_MAX_FRAME_SIZE as usize).peekable();
+    let first = pieces.next().unwrap_or_default();
+    let mut out = headers(stream_id, first, end_stream, pieces.peek().is_none());
+    while let Some(piece) = pieces.next() {
+        out.extend(continuation(stream_id, piece, pieces.peek().is_none()));
+    }
+    out
+}
+
 /// A response as the client saw it on one stream.
 #[derive(Debug, Clone, Default)]
 pub struct H2Response {
@@ -219,7 +261,7 @@ impl H2 {
     }
 
     /// A connection over `stream` on which nothing is sent yet.
-    fn reader(stream: TcpStream) -> H2 {
+    pub fn reader(stream: TcpStream) -> H2 {
         H2 {
             stream,
             buffer: Vec::new(),
@@ -258,7 +300,7 @@ impl H2 {
 
     /// The next frame, `Ok(None)` once the server has closed (or reset) the connection, or
     /// the read's error (a timeout).
-    fn next_frame(&mut self) -> std::io::Result<Option<RawFrame>> {
+    pub fn next_frame(&mut self) -> std::io::Result<Option<RawFrame>> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
             if self.buffer.len() >= 9 {
@@ -424,98 +466,6 @@ fn header_fragment(frame: &RawFrame) -> &[u8] {
         payload = &payload[..payload.len() - pad];
     }
     payload
-}
-
-/// What came of a flood: how many copies of the frames were written before the server stopped
-/// taking them, and whether it did.
-#[derive(Debug)]
-pub struct Flood {
-    /// Copies written in whole.
-    pub sent: usize,
-    /// Whether a write failed: the server closed or reset the connection.
-    pub cut_off: bool,
-}
-
-/// Writes `unit` (one or more frames) `count` times on `stream`, in batches, without reading
-/// anything, until the server stops taking them: a write fails (the server closed or reset
-/// the connection) or times out (the server stopped reading; the socket's write timeout
-/// applies). Returns how many copies went out and whether the connection was cut off.
-pub fn flood(stream: &mut TcpStream, unit: &[u8], count: usize) -> Flood {
-    flood_with(stream, count, |_, out| out.extend_from_slice(unit))
-}
-
-/// [`flood`] with each copy written by `write(i, out)`, for frames that differ (stream ids).
-pub fn flood_with(
-    stream: &mut TcpStream,
-    count: usize,
-    mut write: impl FnMut(usize, &mut Vec<u8>),
-) -> Flood {
-    const BATCH: usize = 256;
-    let mut sent = 0;
-    let mut batch = Vec::new();
-    while sent < count {
-        batch.clear();
-        let n = BATCH.min(count - sent);
-        for i in sent..sent + n {
-            write(i, &mut batch);
-        }
-        match stream.write_all(&batch) {
-            Ok(()) => sent += n,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return Flood {
-                    sent,
-                    cut_off: false,
-                };
-            }
-            Err(_) => {
-                return Flood {
-                    sent,
-                    cut_off: true,
-                };
-            }
-        }
-    }
-    Flood {
-        sent,
-        cut_off: false,
-    }
-}
-
-/// What a reader in the background saw: every frame, and whether the server closed the
-/// connection (rather than the read timing out).
-#[derive(Debug)]
-pub struct Seen {
-    /// The frames, in order.
-    pub frames: Vec<RawFrame>,
-    /// Whether the server closed or reset the connection.
-    pub closed: bool,
-}
-
-/// Reads frames on a copy of `stream` in a thread until the server closes it (or the read
-/// times out), and returns them from the handle: for a flood written at the same time.
-pub fn read_in_background(stream: &TcpStream) -> thread::JoinHandle<Seen> {
-    let mut reader = H2::reader(stream.try_clone().expect("clone the socket"));
-    thread::spawn(move || {
-        let mut frames = Vec::new();
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => frames.push(frame),
-                Ok(None) => {
-                    return Seen {
-                        frames,
-                        closed: true,
-                    };
-                }
-                Err(e) => {
-                    let timed_out = matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-                    return Seen {
-                        frames,
-                        closed: !timed_out,
-                    };
-                }
-            }
-        }
-    })
 }
 
 /// The first GOAWAY among `frames`: its last stream id and error code.
