@@ -111,7 +111,7 @@ fn assert_calmed(seen: &Seen, flooded: &Flood, attack: &str) {
 /// Bound: the server counts streams the client reset before their response was done
 /// (`MAX_EARLY_RESETS`, 200 beyond the streams that finished) and past it ends the
 /// connection with GOAWAY(ENHANCE_YOUR_CALM). Without it the server takes all 100 000
-/// streams and sends no GOAWAY: the reader finds none before its read timeout.
+/// streams, and the only GOAWAY that comes is the keep-alive timeout's, with NO_ERROR.
 #[test]
 fn rapid_reset_cve_2023_44487() {
     let root = root_with_big_file();
@@ -141,8 +141,8 @@ fn rapid_reset_cve_2023_44487() {
 /// Bounds: a header block is bounded in bytes (`MAX_HEADER_BLOCK`: the header list size we
 /// advertise and a frame of encoding) and in frames (`MAX_BLOCK_FRAMES`, 32); past either,
 /// GOAWAY(ENHANCE_YOUR_CALM) and close. Without the byte bound the first flood's 100 MB are
-/// all taken (held in memory, or decoded and thrown away) and no GOAWAY comes; without the
-/// frame bound the second flood's million empty frames are all taken.
+/// all taken (held in memory, or decoded and thrown away) and no ENHANCE_YOUR_CALM comes;
+/// without the frame bound the second flood's million empty frames are all taken.
 #[test]
 fn continuation_flood_cve_2024_27316() {
     let server = Server::start();
@@ -303,7 +303,7 @@ fn control_flood(unit: impl Fn(usize, &mut Vec<u8>), attack: &str) {
 /// (ENHANCE_YOUR_CALM); and the answers queued for a client are bounded (`READ_HIGH`:
 /// nothing more is read past it), a client that takes none of them meeting the send
 /// timeout. Without the budget, the reading client's million PINGs are all answered and no
-/// GOAWAY comes; without both, the non-reading client's ten million PINGs (170 MB) go
+/// ENHANCE_YOUR_CALM comes; without both, the non-reading client's ten million PINGs (170 MB) go
 /// through, their answers queued in memory, and no error ends the connection.
 #[test]
 fn ping_flood_cve_2019_9512() {
@@ -347,7 +347,7 @@ fn reset_flood_cve_2019_9514() {
 ///
 /// Bound: empty DATA frames count against the budget of frames that make work without a
 /// response (as for the ping flood), past which GOAWAY(ENHANCE_YOUR_CALM). Without it the
-/// million frames all go through and no GOAWAY comes before the read times out.
+/// million frames all go through and no ENHANCE_YOUR_CALM comes.
 #[test]
 fn empty_frames_cve_2019_9518() {
     let server = Server::start();
@@ -466,8 +466,8 @@ fn data_dribble_cve_2019_9511() {
 /// Bounds: PRIORITY frames are parsed and ignored (RFC 9113 §5.3.2), keeping no state, and
 /// count against the budget of frames that make work without a response (as for the ping
 /// flood), past which GOAWAY(ENHANCE_YOUR_CALM). Without the budget the two million frames
-/// all go through and no GOAWAY comes; a tree of two million nodes would make VmRSS grow
-/// past the margin.
+/// all go through and no ENHANCE_YOUR_CALM comes; a tree of two million nodes would make
+/// VmRSS grow past the margin.
 #[test]
 fn priority_churn_cve_2019_9513() {
     let server = Server::start();
