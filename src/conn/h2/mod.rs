@@ -349,13 +349,15 @@ impl H2Conn {
     }
 
     /// Whether more read bytes would be processed now: the connection is open, its output
-    /// under [`READ_HIGH`], and less than a frame is buffered unprocessed. (A transport
-    /// reads while its writes wait only then, so that its reads stay bounded.)
+    /// under [`READ_HIGH`], and every whole frame buffered applied (what is left is less than
+    /// a frame, so a client sending a large one is not left blocked). A transport reads while
+    /// its writes wait only then, so that its reads stay bounded.
     pub fn takes_more_input(&self) -> bool {
         self.phase == Phase::Open
             && !self.peer_closed
             && self.pending_out() < READ_HIGH
-            && self.input.len() - self.pos <= MAX_FRAME_SIZE as usize
+            && self.input.len() - self.pos
+                < nomserve_grammar::FRAME_HEADER_LEN + MAX_FRAME_SIZE as usize
     }
 
     /// Applies the frames read so far, without asking for anything: for a transport that

@@ -216,14 +216,17 @@ impl H2Conn {
     /// connection's window open.
     pub(super) fn fill(&mut self) {
         while self.pending_out() < super::OUTPUT_HIGH && self.send_window > 0 {
-            let Some(id) = self.ready.pop_front() else {
+            let Some(at) = self.next_ready() else {
+                return;
+            };
+            let Some(id) = self.ready.remove(at) else {
                 return;
             };
             match self.data_frame(id) {
                 Turn::More => self.ready.push_back(id),
                 Turn::Blocked => {}
                 Turn::ConnectionBlocked => {
-                    self.ready.push_front(id);
+                    self.ready.insert(at, id);
                     return;
                 }
                 Turn::Done => {
@@ -244,6 +247,18 @@ impl H2Conn {
                 }
             }
         }
+    }
+
+    /// Where, in the streams with data, the next to send is: the first of the most urgent
+    /// (RFC 9218 §4.1); a stream goes to the back once it sent a frame, so streams of one
+    /// urgency take turns.
+    fn next_ready(&self) -> Option<usize> {
+        let urgency = |id: &u32| self.streams.get(id).map_or(u8::MAX, |s| s.urgency);
+        self.ready
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, id)| urgency(id))
+            .map(|(at, _)| at)
     }
 
     /// Puts the streams whose window reopened back in turn.

@@ -23,6 +23,30 @@ use nomserve_grammar::{
 use std::net::IpAddr;
 use std::time::Instant;
 
+/// The urgency of a request that names none (RFC 9218 §4.1).
+const DEFAULT_URGENCY: u8 = 3;
+
+/// The urgency the Priority fields `values` give (RFC 9218 §5: a Structured Fields
+/// Dictionary, `u` an integer 0 to 7, the last member named `u` winning, RFC 8941 §3.2);
+/// the default for a value out of range or not a plain integer, and when none is given.
+/// Parameters and other members (`i`, incremental) are not used: streams of one urgency
+/// take turns whatever they say.
+fn urgency<'a>(values: impl Iterator<Item = &'a [u8]>) -> u8 {
+    let mut found = DEFAULT_URGENCY;
+    for value in values {
+        for member in value.split(|&b| b == b',') {
+            let member = member.trim_ascii();
+            let member = member.split(|&b| b == b';').next().unwrap_or_default();
+            if let Some(&[digit]) = member.strip_prefix(b"u=") {
+                if (b'0'..=b'7').contains(&digit) {
+                    found = digit - b'0';
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Header storage per request: the grammar's field-count bound.
 const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
 
@@ -43,6 +67,9 @@ pub struct Stream {
     pub send_window: i64,
     /// The request and its body must be in by then (the header timeout).
     pub deadline: Instant,
+    /// The urgency the request asked for (RFC 9218 §4.1: 0, most urgent, to 7; 3 unless
+    /// said), which orders the streams with data to send.
+    pub urgency: u8,
     /// Where the answer stands.
     pub answer: Answer,
 }
@@ -111,6 +138,7 @@ impl H2Conn {
                 recv_window: i64::from(super::INITIAL_WINDOW),
                 send_window: self.peer_initial_window,
                 deadline: now + self.timeouts.header,
+                urgency: DEFAULT_URGENCY,
                 answer: Answer::None,
             },
         );
@@ -118,7 +146,9 @@ impl H2Conn {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
             let response = Response::text(431, format!("{e}\n"));
-            return self.answer_now(id, response, Exchange::unparsed(b""), now);
+            let list = field_list(fields);
+            let exchange = Exchange::unparsed(&synthetic_head(&list));
+            return self.answer_now(id, response, exchange, now);
         }
         if let Some(message) = self.refusal.take() {
             self.go_away(H2ErrorCode::NoError, b"refused");
@@ -138,13 +168,7 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        let list: Vec<Field<'_>> = fields
-            .iter()
-            .map(|field| Field {
-                name: field.name,
-                value: field.value,
-            })
-            .collect();
+        let list = field_list(fields);
         let mut headers = [Header::EMPTY; MAX_HEADERS];
         let request = match parse_h2_request(&list, &mut headers, &self.limits) {
             Ok(request) => request,
@@ -168,6 +192,7 @@ impl H2Conn {
             return;
         };
         stream.declared = declared;
+        stream.urgency = urgency(request.headers.get_all("priority"));
         if !stream.receiving && declared.is_some_and(|n| n != 0) {
             return self.stream_error(
                 id,
@@ -338,6 +363,17 @@ impl H2Conn {
     }
 }
 
+/// The decoded fields as the request mapping takes them.
+fn field_list(fields: &DecodedFields) -> Vec<Field<'_>> {
+    fields
+        .iter()
+        .map(|field| Field {
+            name: field.name,
+            value: field.value,
+        })
+        .collect()
+}
+
 /// The request as an HTTP/1.1-style head, `method SP path SP HTTP/2.0` CRLF, the regular
 /// fields, CRLF: what the handler and the access log take as the raw head (the access log
 /// reads its protocol, `HTTP/2.0`, there).
@@ -361,4 +397,23 @@ fn synthetic_head(fields: &[Field<'_>]) -> Vec<u8> {
     }
     head.extend_from_slice(b"\r\n");
     head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urgencies() {
+        let of = |values: &[&str]| urgency(values.iter().map(|v| v.as_bytes()));
+        assert_eq!(of(&[]), DEFAULT_URGENCY);
+        assert_eq!(of(&["u=0"]), 0);
+        assert_eq!(of(&["u=5, i"]), 5);
+        assert_eq!(of(&["i, u=1"]), 1);
+        assert_eq!(of(&["u=2", "u=6"]), 6);
+        assert_eq!(of(&["u=8"]), DEFAULT_URGENCY);
+        assert_eq!(of(&["u=12"]), DEFAULT_URGENCY);
+        assert_eq!(of(&["u=1;x=2"]), 1);
+        assert_eq!(of(&["uu=1"]), DEFAULT_URGENCY);
+    }
 }

@@ -680,12 +680,17 @@ fn empty_data_and_priority_floods_get_enhance_your_calm() {
 #[test]
 fn answers_to_a_ping_flood_are_bounded_while_the_client_does_not_read() {
     let mut client = Client::new();
+    assert!(client.conn.takes_more_input());
     for _ in 0..(READ_HIGH / 17 + 200) {
         client.send(&frame(FrameType::Ping, 0, 0, &[1; 8]));
     }
     // The socket takes nothing: the core stops reading once its output is past the bound.
     client.run_until(0);
     assert!(client.conn.pending_out() < READ_HIGH + 64);
+    assert!(
+        !client.conn.takes_more_input(),
+        "a transport reads no more for it"
+    );
     assert!(
         client.conn.input.len() > client.conn.pos,
         "the rest waits unread"
@@ -944,4 +949,30 @@ fn a_head_larger_than_a_frame_goes_on_in_continuation_frames() {
     assert_eq!(client.continuations, 1);
     assert_eq!(field(&frames, 1, "x-fat").map(str::len), Some(40_000));
     assert_eq!(data_of(&frames, 1), (3, true));
+}
+
+#[test]
+fn the_most_urgent_stream_sends_first() {
+    let mut client = Client::new();
+    let mut update = Vec::new();
+    write_window_update(&mut update, 0, 1 << 24);
+    client.send(&update);
+    client.send(&settings(&[(4, 1 << 24)]));
+    let image = client.request_with(1, "GET", "/big", &[("priority", "u=5, i")], true);
+    let page = client.request_with(3, "GET", "/big", &[("priority", "u=0")], true);
+    client.send(&image);
+    client.send(&page);
+    let frames = client.run();
+    let order: Vec<u32> = frames
+        .iter()
+        .filter_map(|frame| match frame {
+            Got::Data(id, _, _) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let first_image = order.iter().position(|&id| id == 1).unwrap();
+    assert!(
+        order[..first_image].iter().filter(|&&id| id == 3).count() >= BIG / 16_384,
+        "{order:?}"
+    );
 }
