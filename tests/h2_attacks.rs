@@ -323,11 +323,11 @@ fn settings_flood_cve_2019_9515() {
 /// malformed, RFC 9113 §8.2.1: a stream error), each costing it an RST_STREAM, from a client
 /// that reads none of them.
 ///
-/// Bound: the answers queued for a client are bounded (the connection reads nothing more
-/// while its output waits to be sent, and stops reading past `READ_HIGH`), so a client that
-/// takes none of them meets the send timeout and is cut off. Without it the server reads the
-/// million malformed requests and queues a million RST_STREAMs; the client finds no error
-/// once it reads them (only the keep-alive timeout's GOAWAY(NO_ERROR)).
+/// Bound: the answers queued for a client are bounded (the connection stops reading once
+/// its output passes `READ_HIGH`), so a client that takes none of them meets the send
+/// timeout and is cut off. Without it the server reads the million malformed requests and
+/// queues a million RST_STREAMs; the client finds no error once it reads them (only the
+/// keep-alive timeout's GOAWAY(NO_ERROR)).
 ///
 /// A client that reads its resets is not cut off: each malformed request counts as a stream
 /// opened, which grows the budget of frames without a response by more than its reset costs
