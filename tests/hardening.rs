@@ -538,10 +538,13 @@ fn the_per_address_cap_refuses_that_address_only() {
 }
 
 /// At `--max-connections`, a new client is served in the place of the longest-idle
-/// connection, which is closed; the other idle connections go on.
+/// connection, which is closed; the other idle connections go on. One worker: with
+/// several, the one closed is the longest-idle of the worker holding the most idle
+/// connections of that address, and which worker accepted which connection is the
+/// kernel's choice.
 #[test]
 fn at_the_cap_the_longest_idle_connection_makes_room() {
-    let server = Server::with_args(&www(), &["--max-connections", "3"]);
+    let server = Server::with_args(&www(), &["--max-connections", "3", "--threads", "1"]);
     let mut held: Vec<TcpStream> = (0..3).map(|_| idle_connection(&server)).collect();
     let mut newcomer = server.connect();
     newcomer
@@ -611,7 +614,7 @@ fn at_the_cap_with_none_idle_503_and_service_resumes() {
     }
 }
 
-/// Out of descriptors: a client the accept loop cannot take is answered 503 (through the
+/// Out of descriptors: a client no worker can accept is answered 503 (through the
 /// spare descriptor), a file the handler cannot open is 503 with Retry-After (never 500),
 /// and once descriptors are back the next client gets 200. Skipped, saying so, where
 /// `prlimit` is not installed.

@@ -266,7 +266,7 @@ fn a_connection_past_the_limits_gets_its_503_over_tls_with_hsts() {
 }
 
 /// Out of descriptors, an HTTPS server has none to spare for a refused client's handshake:
-/// the client the accept loop takes through its spare descriptor is closed without a word
+/// the client a worker takes through its spare descriptor is closed without a word
 /// (a 503 in the clear would only break its handshake); once descriptors are back, the next
 /// client is served. Skipped, saying so, where `prlimit` is not installed.
 #[test]

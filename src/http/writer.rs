@@ -119,7 +119,7 @@ pub fn queue_continue(out: &mut Output) {
 }
 
 /// The whole of an in-memory `response`, framed as `framing` says: for an answer written
-/// outside any connection (a 503 from the accept loop). A file body is left out.
+/// outside any connection (a 503 to a connection refused at accept). A file body is left out.
 pub fn serialize(response: Response, framing: Framing) -> Vec<u8> {
     let response = checked(response);
     let mut out = Vec::with_capacity(256);

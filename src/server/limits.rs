@@ -11,7 +11,7 @@
 //! Counted under one lock, taken once when a connection opens and once when it closes,
 //! never per request and never across a system call. Which connections of an address are
 //! idle is counted per worker with atomics, each written by its own worker alone, so the
-//! accept loop knows which worker can make room for whom.
+//! accepting worker knows which worker can make room for whom.
 //!
 //! On a TLS server the 503 can only be sent after a handshake: a refused connection is then
 //! served by a worker up to its first request, holding a refusal's [`Slot`] instead of a
@@ -25,7 +25,7 @@ use crate::http::writer::{self, Framing};
 use rustix::fd::OwnedFd;
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -79,6 +79,9 @@ pub enum Victim {
 pub struct Limits {
     counts: Mutex<Counts>,
     all_closed: Condvar,
+    /// Someone waits on `all_closed` (the shutdown): only then does the last connection to
+    /// close notify it, since a notification is a system call even with no one to wake.
+    awaited: AtomicBool,
     max: usize,
     max_per_address: Option<usize>,
     ipv6_prefix: u8,
@@ -171,6 +174,7 @@ impl Limits {
         Arc::new(Limits {
             counts: Mutex::new(Counts::default()),
             all_closed: Condvar::new(),
+            awaited: AtomicBool::new(false),
             max,
             max_per_address,
             ipv6_prefix,
@@ -279,6 +283,9 @@ impl Limits {
     /// Waits until no connection is open or `grace` has passed; returns how many are open.
     pub fn wait_all_closed(&self, grace: Duration) -> usize {
         let counts = self.lock();
+        // Set under the lock: a slot dropped after this sees it, and one dropped before
+        // left its count for the wait's first check.
+        self.awaited.store(true, Ordering::Relaxed);
         let (counts, _) = self
             .all_closed
             .wait_timeout_while(counts, grace, |counts| counts.total > 0)
@@ -368,7 +375,7 @@ impl Drop for Slot {
         let mut counts = self.limits.lock();
         counts.total = counts.total.saturating_sub(1);
         forget(&mut counts, self.group.take());
-        if counts.total == 0 {
+        if counts.total == 0 && self.limits.awaited.load(Ordering::Relaxed) {
             self.limits.all_closed.notify_all();
         }
     }

@@ -175,9 +175,9 @@ impl Server {
         }
     }
 
-    /// Waits until a shutdown is triggered; then lets go of the listening sockets (they
-    /// close, removing the Unix socket files this process made, once every worker has
-    /// stopped watching them), waits up to `--shutdown-timeout` for the open connections to
+    /// Waits until a shutdown is triggered; then removes the Unix socket files this process
+    /// made and lets go of the listening sockets (they close once every worker has stopped
+    /// watching them), waits up to `--shutdown-timeout` for the open connections to
     /// finish, and returns how many were still open at the end.
     pub fn run(self) -> usize {
         while !self.shared.shutting_down() {
@@ -197,6 +197,9 @@ impl Server {
             shutdown_timeout,
             ..
         } = self;
+        for listener in listeners.iter() {
+            listener.remove_socket_file();
+        }
         drop(listeners);
         log::info!(
             "shutting down: no new connections; in-flight responses have {shutdown_timeout:?}"
@@ -219,7 +222,7 @@ impl Control {
         if let Err(e) = rustix::io::write(&*self.wake, &1u64.to_ne_bytes()) {
             // EAGAIN: the counter is at its maximum, so the loop is woken already.
             if e != Errno::AGAIN {
-                log::error!("could not wake the accept loop: {e}");
+                log::error!("could not wake the main thread for the shutdown: {e}");
             }
         }
     }

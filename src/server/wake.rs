@@ -1,5 +1,5 @@
-//! A worker's bell: the eventfd that wakes it from `epoll_wait`, rung by the accept loop
-//! (new connections, shutdown) and by any thread that finishes work a parked request waits
+//! A worker's bell: the eventfd that wakes it from `epoll_wait`, rung by another
+//! worker (a connection handed over), by the shutdown and by any thread that finishes work a parked request waits
 //! for.
 //!
 //! A parked request ([`crate::conn`]) registers a [`Waker`] made by [`Bell::waker`] with the

@@ -37,7 +37,7 @@ fn one_address_alone_may_fill_the_server() {
     let limits = Limits::new(64, None, 64, 1);
     let held: Vec<Slot> = (0..64).map(|_| place(&limits, A)).collect();
     assert_eq!(refusal(&limits, A), Refusal::OverShare);
-    // None idle: the accept loop finds no idle connection anywhere, and refuses.
+    // None idle: the accepting worker finds no idle connection anywhere, and refuses.
     assert!(matches!(
         limits.admit(B),
         Admission::Replace(_, Victim::Any)
