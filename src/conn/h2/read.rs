@@ -76,12 +76,9 @@ impl H2Conn {
             OwnedFrame::Headers(headers, fragment) => {
                 self.headers(headers, fragment, ctx, now);
             }
-            OwnedFrame::Priority(stream_id) => {
-                if stream_id > self.last_stream && self.going_away {
-                    return;
-                }
-                self.cheap("PRIORITY flood");
-            }
+            // §5.3.2: RFC 7540's priority signals are parsed and ignored, in any stream
+            // state; each is work for nothing (PRIORITY churn, CVE-2019-9513).
+            OwnedFrame::Priority => self.cheap("PRIORITY flood"),
             OwnedFrame::RstStream(stream_id) => self.rst_stream(stream_id),
             OwnedFrame::Settings(settings) => self.settings(&settings),
             OwnedFrame::SettingsAck => {
@@ -470,7 +467,7 @@ struct Data {
 enum OwnedFrame {
     Data(Data),
     Headers(HeadersFrame<'static>, Vec<u8>),
-    Priority(u32),
+    Priority,
     RstStream(u32),
     Settings(Vec<Setting>),
     SettingsAck,
@@ -509,7 +506,7 @@ impl OwnedFrame {
                 },
                 headers.fragment.to_vec(),
             ),
-            Frame::Priority { stream_id, .. } => OwnedFrame::Priority(stream_id),
+            Frame::Priority { .. } => OwnedFrame::Priority,
             Frame::RstStream { stream_id, .. } => OwnedFrame::RstStream(stream_id),
             Frame::Settings(settings) => OwnedFrame::Settings(settings.iter().collect()),
             Frame::SettingsAck => OwnedFrame::SettingsAck,
