@@ -337,13 +337,13 @@ impl H2Conn {
             self.end_request(id, now);
             return Ok(());
         }
+        if id > LAST_STREAM_ID && !self.going_away {
+            // §6.8: the GOAWAY names the last stream taken, not this one, which is not.
+            self.go_away(H2ErrorCode::NoError, b"stream ids exhausted");
+        }
         self.last_stream = id;
         if self.going_away || self.peer_going_away {
             // §6.8: streams above the last one announced are ignored.
-            return Ok(());
-        }
-        if id > LAST_STREAM_ID {
-            self.go_away(H2ErrorCode::NoError, b"stream ids exhausted");
             return Ok(());
         }
         if let Some(e) = block.error {
