@@ -29,6 +29,35 @@ pub fn take(capacity: usize) -> Vec<u8> {
     }
 }
 
+/// A connection's read buffer `input`, of which `input[..*pos]` is used up, made ready for
+/// a read: the used bytes dropped, and room for at least `chunk` more (a kept buffer if it
+/// had none).
+pub fn ready_for_read<'a>(
+    input: &'a mut Vec<u8>,
+    pos: &mut usize,
+    chunk: usize,
+) -> &'a mut Vec<u8> {
+    if *pos > 0 {
+        input.drain(..*pos);
+        *pos = 0;
+    }
+    if input.capacity() == 0 {
+        *input = take(chunk);
+    }
+    input.reserve(chunk);
+    input
+}
+
+/// After a read that found nothing: an empty `input` goes back to the thread, so that a
+/// connection waiting for bytes (a new one's first turn runs before its request has
+/// arrived) holds no buffer meanwhile.
+pub fn give_if_empty(input: &mut Vec<u8>, pos: &mut usize) {
+    if input.is_empty() && input.capacity() > 0 {
+        give(std::mem::take(input));
+        *pos = 0;
+    }
+}
+
 /// Gives `buffer` back for reuse (or frees it).
 pub fn give(mut buffer: Vec<u8>) {
     if buffer.capacity() == 0 || buffer.capacity() > MAX_SIZE {

@@ -292,25 +292,12 @@ impl H2Conn {
 
     /// The buffer to append read bytes to (with room for at least a read's worth more).
     pub fn read_buffer(&mut self) -> &mut Vec<u8> {
-        if self.pos > 0 {
-            self.input.drain(..self.pos);
-            self.pos = 0;
-        }
-        if self.input.capacity() == 0 {
-            self.input = buffers::take(READ_CHUNK);
-        }
-        self.input.reserve(READ_CHUNK);
-        &mut self.input
+        buffers::ready_for_read(&mut self.input, &mut self.pos, READ_CHUNK)
     }
 
-    /// The socket had nothing to read: an empty read buffer goes back to the thread's pool,
-    /// so that a connection waiting for bytes (a new one's first turn runs before its request
-    /// has arrived) holds no buffer meanwhile.
+    /// The socket had nothing to read ([`buffers::give_if_empty`]).
     pub fn nothing_read(&mut self) {
-        if self.input.is_empty() && self.input.capacity() > 0 {
-            buffers::give(std::mem::take(&mut self.input));
-            self.pos = 0;
-        }
+        buffers::give_if_empty(&mut self.input, &mut self.pos);
     }
 
     /// The client closed its side.
