@@ -47,10 +47,12 @@ mod forwarded;
 mod framing;
 mod h2;
 mod h2_request;
+mod h3;
 mod hpack;
 mod multipart;
 mod path;
 mod proxy;
+mod qpack;
 mod query;
 mod range;
 mod request;
@@ -74,10 +76,16 @@ pub use h2::{
     ParsedFrame, Setting, SettingsFrame, StreamPriority, parse_frame, write_goaway, write_ping_ack,
     write_rst_stream, write_settings, write_settings_ack, write_window_update,
 };
-pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request};
+pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request, parse_h3_request};
+pub use h3::{
+    H3Error, H3ErrorCode, H3Frame, H3Rule, H3Setting, H3SettingsFrame, H3StreamKind, MAX_VARINT,
+    ParsedH3Frame, UniStreamType, is_reserved_h3_value, parse_h3_frame, parse_uni_stream_type,
+    parse_varint, varint_len, varint_len_of, write_h3_data_header, write_h3_goaway,
+    write_h3_headers_header, write_h3_settings, write_varint,
+};
 pub use hpack::{
     DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
-    HpackError, HpackErrorKind, INDEXED,
+    HpackError, HpackErrorKind, INDEXED, encode_unindexed,
 };
 pub use multipart::{
     Boundary, MultipartDecoder, MultipartError, MultipartErrorKind, MultipartEvent,
@@ -87,6 +95,7 @@ pub use path::{DecodedPath, decode_path};
 pub use proxy::{
     MAX_V1_LEN, MAX_V2_LEN, ProxyAddresses, ProxyCommand, ProxyHeader, Tlv, parse_proxy_header,
 };
+pub use qpack::{QpackDecoder, QpackEncoder, QpackError, QpackErrorKind, QpackInput, QpackSection};
 pub use query::parse_query;
 pub use range::{ByteRangeSpec, parse_range, resolve_ranges};
 pub use request::parse_request;

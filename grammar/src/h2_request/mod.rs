@@ -11,6 +11,9 @@
 //! most failures a malformed request (a stream error of type PROTOCOL_ERROR), the others are
 //! answered with a status, as in HTTP/1.1 ([`H2RequestError::is_malformed`]).
 //!
+//! HTTP/3 requests map by the same rules, which RFC 9114 §4.2 and §4.3 repeat:
+//! [`parse_h3_request`].
+//!
 //! Nothing here allocates: every string borrows from the field list's bytes.
 
 #![forbid(unsafe_code)]
@@ -36,6 +39,16 @@ pub struct Field<'b> {
     pub name: &'b [u8],
     /// The field value.
     pub value: &'b [u8],
+}
+
+impl<'b> From<crate::DecodedField<'b>> for Field<'b> {
+    /// The name and value of a field HPACK or QPACK decoded.
+    fn from(field: crate::DecodedField<'b>) -> Self {
+        Field {
+            name: field.name,
+            value: field.value,
+        }
+    }
 }
 
 /// Where in a field list a rule was broken.
@@ -261,12 +274,61 @@ pub fn parse_h2_request<'b, 'h>(
     headers: &'h mut [Header<'b>],
     limits: &Limits,
 ) -> Result<Request<'b, 'h>, H2RequestError> {
+    map_request(fields.iter().copied(), headers, limits, HTTP_2)
+}
+
+/// The protocol version of the requests [`parse_h3_request`] maps: HTTP/3 (RFC 9114), 3.0.
+const HTTP_3: Version = Version { major: 3, minor: 0 };
+
+/// Maps the decoded field section of an HTTP/3 request to a [`Request`], by the rules of
+/// [`parse_h2_request`], which RFC 9114 states again for HTTP/3: field names lowercase and
+/// no connection-specific field (§4.2, §4.2.1), the same four request pseudo-header fields,
+/// once each and first (§4.3, §4.3.1), `:authority` or Host for `http` and `https`, and the
+/// two agreeing (§4.3.1). Only `version` differs: 3.0. The fields come from any source, the
+/// QPACK decoder's [`DecodedFields`](crate::DecodedFields) without a copy:
+/// `fields.iter().map(Field::from)`.
+///
+/// An error's [`H2RequestError::is_malformed`] tells, as for HTTP/2, a malformed request,
+/// which RFC 9114 §4.1.2 makes a stream error of type H3_MESSAGE_ERROR, from one answered
+/// with its status; its sentence names the RFC 9113 section, whose rule RFC 9114 repeats.
+///
+/// ```
+/// use nomserve_grammar::{
+///     DecodeLimits, DecodedFields, Field, Header, Limits, QpackDecoder, QpackEncoder, parse_h3_request,
+/// };
+///
+/// let mut section = Vec::new();
+/// QpackEncoder::new().encode(
+///     [(&b":method"[..], &b"GET"[..]), (b":scheme", b"https"), (b":authority", b"example.com"), (b":path", b"/")],
+///     &mut section,
+/// );
+/// let mut fields = DecodedFields::new();
+/// QpackDecoder::new(0, 0).decode_section(0, &section, &mut fields, &DecodeLimits::default()).unwrap();
+/// let mut headers = [Header::EMPTY; 16];
+/// let request = parse_h3_request(fields.iter().map(Field::from), &mut headers, &Limits::default()).unwrap();
+/// assert_eq!((request.version.major, request.host), (3, Some("example.com")));
+/// ```
+pub fn parse_h3_request<'b, 'h>(
+    fields: impl IntoIterator<Item = Field<'b>>,
+    headers: &'h mut [Header<'b>],
+    limits: &Limits,
+) -> Result<Request<'b, 'h>, H2RequestError> {
+    map_request(fields, headers, limits, HTTP_3)
+}
+
+/// The mapping both protocols share, from the fields of one section in order.
+fn map_request<'b, 'h>(
+    fields: impl IntoIterator<Item = Field<'b>>,
+    headers: &'h mut [Header<'b>],
+    limits: &Limits,
+    version: Version,
+) -> Result<Request<'b, 'h>, H2RequestError> {
     let mut section = Section::default();
     let bound = limits.max_headers.min(headers.len());
     let mut count = 0;
     let mut size: usize = 0;
-    for (index, field) in fields.iter().enumerate() {
-        let Field { name, value } = *field;
+    for (index, field) in fields.into_iter().enumerate() {
+        let Field { name, value } = field;
         let in_name = |fail: Fail<'b>| at_name(index, name, fail);
         size = size.saturating_add(name.len() + value.len() + 32);
         if size > limits.max_head {
@@ -301,7 +363,7 @@ pub fn parse_h2_request<'b, 'h>(
     Ok(Request {
         method: mapped.method,
         target: mapped.target,
-        version: HTTP_2,
+        version,
         headers: Headers::new(headers.get(..count).unwrap_or_default()),
         host: Some(mapped.host),
         framing: section

@@ -767,3 +767,55 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// HTTP/3 maps a field section as HTTP/2 does: the same request but for its version, or
+    /// the same refusal, whatever the fields.
+    #[test]
+    fn http3_maps_as_http2_does(
+        raw in proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just(b":method".to_vec()),
+                    Just(b":scheme".to_vec()),
+                    Just(b":path".to_vec()),
+                    Just(b":authority".to_vec()),
+                    Just(b"host".to_vec()),
+                    Just(b"content-length".to_vec()),
+                    Just(b"te".to_vec()),
+                    proptest::collection::vec(any::<u8>(), 0..6),
+                ],
+                prop_oneof![
+                    Just(b"GET".to_vec()),
+                    Just(b"https".to_vec()),
+                    Just(b"/a?b".to_vec()),
+                    Just(b"example.com".to_vec()),
+                    proptest::collection::vec(any::<u8>(), 0..6),
+                ],
+            ),
+            0..8,
+        ),
+    ) {
+        let fields: Vec<Field<'_>> =
+            raw.iter().map(|(name, value)| Field { name, value }).collect();
+        let mut h2_headers = [Header::EMPTY; 8];
+        let mut h3_headers = [Header::EMPTY; 8];
+        let h2 = parse_h2_request(&fields, &mut h2_headers, &Limits::default());
+        let h3 = parse_h3_request(fields.iter().copied(), &mut h3_headers, &Limits::default());
+        match (h2, h3) {
+            (Ok(h2), Ok(h3)) => {
+                prop_assert_eq!((h2.version.major, h3.version.major), (2, 3));
+                prop_assert_eq!(h2.method, h3.method);
+                prop_assert_eq!(h2.target, h3.target);
+                prop_assert_eq!(h2.host, h3.host);
+                prop_assert_eq!(h2.framing, h3.framing);
+                prop_assert_eq!(
+                    h2.headers.iter().collect::<Vec<_>>(),
+                    h3.headers.iter().collect::<Vec<_>>()
+                );
+            }
+            (Err(h2), Err(h3)) => prop_assert_eq!(h2, h3),
+            (h2, h3) => prop_assert!(false, "{:?} against {:?}", h2.is_ok(), h3.is_ok()),
+        }
+    }
+}

@@ -114,6 +114,21 @@ impl DecodedFields {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
+    /// Appends a field, counting its size; the caller has measured it against its bounds
+    /// (QPACK's decoder, whose table entries and literals it copies in).
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8], never_indexed: bool) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(name);
+        self.bytes.extend_from_slice(value);
+        self.spans.push(FieldSpan {
+            start,
+            name_len: name.len(),
+            value_len: value.len(),
+            never_indexed,
+        });
+        self.list_size += name.len() + value.len() + ENTRY_OVERHEAD;
+    }
+
     /// Empties the list, keeping its memory.
     pub fn clear(&mut self) {
         self.bytes.clear();

@@ -65,6 +65,12 @@ pub struct HpackEncoder {
     /// The smallest table size the peer allowed since the last block, when it changed: the
     /// next block starts with size updates (§4.2).
     pending_min: Option<usize>,
+    /// Entries inserted so far (wrapping): the newest is the `inserts`-th.
+    inserts: u32,
+    /// For each of [`INDEXED`], the `inserts` count of its newest entry (0: none). The field
+    /// repeats from response to response, so its newest entry is usually the one to send:
+    /// found at once, without a search of the table.
+    newest: [u32; INDEXED.len()],
 }
 
 impl Default for HpackEncoder {
@@ -79,6 +85,8 @@ impl HpackEncoder {
         HpackEncoder {
             table: DynamicTable::new(ENCODER_TABLE_SIZE),
             pending_min: None,
+            inserts: 0,
+            newest: [0; INDEXED.len()],
         }
     }
 
@@ -111,19 +119,27 @@ impl HpackEncoder {
         fields: impl IntoIterator<Item = (&'f [u8], &'f [u8])>,
         out: &mut Vec<u8>,
     ) {
+        self.begin(out);
+        for (name, value) in fields {
+            self.field(name, value, out);
+        }
+    }
+
+    /// Starts a header block in `out`: the dynamic table size updates the peer's decoder is
+    /// owed (§4.2: the smallest size since the last block, then the final one), if any. The
+    /// block's fields follow, each appended with [`HpackEncoder::field`].
+    pub fn begin(&mut self, out: &mut Vec<u8>) {
         if let Some(min) = self.pending_min.take() {
             if min < self.table.max_size() {
                 encode_integer(min as u32, 5, 0x20, out);
             }
             encode_integer(self.table.max_size() as u32, 5, 0x20, out);
         }
-        for (name, value) in fields {
-            self.field(name, value, out);
-        }
     }
 
-    /// Appends one field's representation.
-    fn field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    /// Appends one field's representation to the block begun in `out` with
+    /// [`HpackEncoder::begin`]; `name` lowercase, as RFC 9113 §8.2.1 requires of the caller.
+    pub fn field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
         if name == b":status" {
             match STATUS_INDEXED.iter().find(|(code, _)| *code == value) {
                 Some(&(_, index)) => encode_integer(index, 7, 0x80, out),
@@ -131,14 +147,31 @@ impl HpackEncoder {
             }
             return;
         }
-        let dynamic = self.table.find(name, value);
-        if let Some((index, true)) = dynamic {
-            encode_integer(static_index_end() + index as u32, 7, 0x80, out);
-            return;
-        }
         let static_name = static_table::find(name, value);
         if let Some((index, true)) = static_name {
             encode_integer(index, 7, 0x80, out);
+            return;
+        }
+        // Only the repeated fields are ever inserted: for the others the dynamic table holds
+        // neither the field nor its name, and is not searched.
+        let Some(slot) = INDEXED.iter().position(|&indexed| indexed == name) else {
+            literal(
+                static_name.map_or(0, |(index, _)| index),
+                name,
+                value,
+                0x00,
+                4,
+                out,
+            );
+            return;
+        };
+        if let Some(index) = self.newest_entry(slot, name, value) {
+            encode_integer(static_index_end() + index as u32, 7, 0x80, out);
+            return;
+        }
+        let dynamic = self.table.find(name, value);
+        if let Some((index, true)) = dynamic {
+            encode_integer(static_index_end() + index as u32, 7, 0x80, out);
             return;
         }
         let name_index = match (static_name, dynamic) {
@@ -146,9 +179,11 @@ impl HpackEncoder {
             (None, Some((index, _))) => static_index_end() + index as u32,
             (None, None) => 0,
         };
-        if INDEXED.contains(&name) && self.worth_indexing(name, value) {
+        if self.worth_indexing(name, value) {
             literal(name_index, name, value, 0x40, 6, out);
             self.table.insert(name, value);
+            self.inserts = self.inserts.wrapping_add(1);
+            self.newest[slot] = self.inserts;
         } else {
             literal(name_index, name, value, 0x00, 4, out);
         }
@@ -156,12 +191,48 @@ impl HpackEncoder {
 }
 
 impl HpackEncoder {
+    /// The dynamic index of the newest entry of [`INDEXED`]`[slot]`, when it is still in
+    /// the table (entries leave oldest first, so the newest of a name is the last to go)
+    /// and holds `name: value`.
+    fn newest_entry(&self, slot: usize, name: &[u8], value: &[u8]) -> Option<usize> {
+        let inserted = self.newest[slot];
+        if inserted == 0 {
+            return None;
+        }
+        let index = self.inserts.wrapping_sub(inserted) as usize + 1;
+        let (entry_name, entry_value) = self.table.get(index)?;
+        (entry_name == name && entry_value == value).then_some(index)
+    }
+
     /// Whether a repeated field is small enough to index: at most a quarter of the table
     /// (1024 octets of 4096), so that one long value (a content-security-policy, say) does
     /// not evict every other entry each time it is sent.
     fn worth_indexing(&self, name: &[u8], value: &[u8]) -> bool {
         name.len() + value.len() + ENTRY_OVERHEAD <= self.table.max_size() / 4
     }
+}
+
+/// Appends `name: value` as a literal field without indexing (§6.2.2), its name indexed
+/// from the static table when it is there. The representation neither depends on nor changes
+/// a dynamic table, so one encoding can be kept and appended to any header block of any
+/// connection after [`HpackEncoder::begin`] (the `date` of the current second, say).
+///
+/// ```
+/// use nomserve_grammar::{HpackEncoder, encode_unindexed};
+///
+/// let mut date = Vec::new();
+/// encode_unindexed(b"date", b"Mon, 07 Dec 2026 07:35:42 GMT", &mut date);
+/// let mut encoder = HpackEncoder::new();
+/// let mut block = Vec::new();
+/// encoder.begin(&mut block);
+/// block.extend_from_slice(&date);
+/// let mut direct = Vec::new();
+/// encoder.encode([(&b"date"[..], &b"Mon, 07 Dec 2026 07:35:42 GMT"[..])], &mut direct);
+/// assert_eq!(block, direct);
+/// ```
+pub fn encode_unindexed(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+    let name_index = static_table::name_index(name).unwrap_or(0);
+    literal(name_index, name, value, 0x00, 4, out);
 }
 
 /// The number of static entries: dynamic index 1 is 62 (§2.3.3).

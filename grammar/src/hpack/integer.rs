@@ -26,22 +26,51 @@ const MAX_CONTINUATIONS: u32 = 5;
 /// first octet, as do encodings longer than five continuation octets. Partial input is
 /// `Incomplete`.
 pub(crate) fn integer(input: &[u8], prefix_bits: u8) -> HResult<'_, u32> {
+    let (rest, value) =
+        bounded_integer(input, prefix_bits, u64::from(u32::MAX), MAX_CONTINUATIONS)?;
+    Ok((rest, value as u32))
+}
+
+/// The most continuation octets a 62-bit integer may take: nine carry 63 bits.
+const MAX_CONTINUATIONS_62: u32 = 9;
+
+/// The largest integer QPACK decodes: 2^62 − 1.
+const MAX_62: u64 = (1 << 62) - 1;
+
+/// ```text
+/// integer = prefix *continuation
+/// ```
+/// The same rule with QPACK's bound (RFC 9204 §4.1.1: "QPACK implementations MUST be able
+/// to decode integers up to and including 62 bits long"): values up to 2^62 − 1 in at most
+/// nine continuation octets; larger or longer ones fail with `IntegerOverflow` at the first
+/// octet.
+pub(crate) fn integer62(input: &[u8], prefix_bits: u8) -> HResult<'_, u64> {
+    bounded_integer(input, prefix_bits, MAX_62, MAX_CONTINUATIONS_62)
+}
+
+/// A prefixed integer of at most `max`, in at most `max_continuations` continuation octets.
+fn bounded_integer(
+    input: &[u8],
+    prefix_bits: u8,
+    max: u64,
+    max_continuations: u32,
+) -> HResult<'_, u64> {
     let max_prefix = (1u32 << prefix_bits) - 1;
     let (mut rest, first) = be_u8(input)?;
     let prefix = u32::from(first) & max_prefix;
     if prefix < max_prefix {
-        return Ok((rest, prefix));
+        return Ok((rest, u64::from(prefix)));
     }
     let mut value = u64::from(prefix);
-    for group in 0..MAX_CONTINUATIONS {
+    for group in 0..max_continuations {
         let (after, octet) = be_u8(rest)?;
         rest = after;
         value += u64::from(octet & 0x7f) << (7 * group);
-        if value > u64::from(u32::MAX) {
+        if value > max {
             break;
         }
         if octet & 0x80 == 0 {
-            return Ok((rest, value as u32));
+            return Ok((rest, value));
         }
     }
     fail(HpackErrorKind::IntegerOverflow, input)
@@ -49,8 +78,9 @@ pub(crate) fn integer(input: &[u8], prefix_bits: u8) -> HResult<'_, u32> {
 
 /// Appends `value` to `out` as a prefixed integer of `prefix_bits` bits (RFC 7541 §5.1), the
 /// first octet's bits above the prefix set to `flags`.
-pub(crate) fn encode_integer(value: u32, prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
-    let max_prefix = (1u32 << prefix_bits) - 1;
+pub(crate) fn encode_integer(value: impl Into<u64>, prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
+    let value: u64 = value.into();
+    let max_prefix = (1u64 << prefix_bits) - 1;
     if value < max_prefix {
         out.push(flags | value as u8);
         return;
@@ -89,7 +119,7 @@ mod tests {
         // C.1.3: 42 at an octet boundary.
         assert_eq!(decode(&[42], 8), Ok((1, 42)));
         let mut out = Vec::new();
-        encode_integer(1337, 5, 0, &mut out);
+        encode_integer(1337u32, 5, 0, &mut out);
         assert_eq!(out, [31, 154, 10]);
     }
 

@@ -19,16 +19,16 @@
 #![forbid(unsafe_code)]
 
 mod decoder;
-mod dynamic;
+pub(crate) mod dynamic;
 mod encoder;
-mod error;
-mod huffman;
-mod integer;
+pub(crate) mod error;
+pub(crate) mod huffman;
+pub(crate) mod integer;
 mod static_table;
-mod string;
+pub(crate) mod string;
 #[cfg(test)]
 mod tests;
 
 pub use decoder::{DecodeLimits, DecodedField, DecodedFields, HpackDecoder};
-pub use encoder::{ENCODER_TABLE_SIZE, HpackEncoder, INDEXED};
+pub use encoder::{ENCODER_TABLE_SIZE, HpackEncoder, INDEXED, encode_unindexed};
 pub use error::{HpackError, HpackErrorKind};

@@ -69,19 +69,137 @@ pub(crate) const STATIC: [(&[u8], &[u8]); 61] = [
     (b"www-authenticate", b""), // 61
 ];
 
+/// The index of the first static entry named `name` (names with several entries, such as
+/// `:status`, have them in a row). Dispatched on the length first, so a lookup compares at
+/// most a handful of names.
+#[rustfmt::skip]
+pub(crate) fn name_index(name: &[u8]) -> Option<u32> {
+    match name.len() {
+        3 => match name {
+            b"age" => Some(21),
+            b"via" => Some(60),
+            _ => None,
+        },
+        4 => match name {
+            b"date" => Some(33),
+            b"etag" => Some(34),
+            b"from" => Some(37),
+            b"host" => Some(38),
+            b"link" => Some(45),
+            b"vary" => Some(59),
+            _ => None,
+        },
+        5 => match name {
+            b":path" => Some(4),
+            b"allow" => Some(22),
+            b"range" => Some(50),
+            _ => None,
+        },
+        6 => match name {
+            b"accept" => Some(19),
+            b"cookie" => Some(32),
+            b"expect" => Some(35),
+            b"server" => Some(54),
+            _ => None,
+        },
+        7 => match name {
+            b":method" => Some(2),
+            b":scheme" => Some(6),
+            b":status" => Some(8),
+            b"expires" => Some(36),
+            b"referer" => Some(51),
+            b"refresh" => Some(52),
+            _ => None,
+        },
+        8 => match name {
+            b"if-match" => Some(39),
+            b"if-range" => Some(42),
+            b"location" => Some(46),
+            _ => None,
+        },
+        10 => match name {
+            b":authority" => Some(1),
+            b"set-cookie" => Some(55),
+            b"user-agent" => Some(58),
+            _ => None,
+        },
+        11 => match name {
+            b"retry-after" => Some(53),
+            _ => None,
+        },
+        12 => match name {
+            b"content-type" => Some(31),
+            b"max-forwards" => Some(47),
+            _ => None,
+        },
+        13 => match name {
+            b"accept-ranges" => Some(18),
+            b"authorization" => Some(23),
+            b"cache-control" => Some(24),
+            b"content-range" => Some(30),
+            b"if-none-match" => Some(41),
+            b"last-modified" => Some(44),
+            _ => None,
+        },
+        14 => match name {
+            b"accept-charset" => Some(15),
+            b"content-length" => Some(28),
+            _ => None,
+        },
+        15 => match name {
+            b"accept-encoding" => Some(16),
+            b"accept-language" => Some(17),
+            _ => None,
+        },
+        16 => match name {
+            b"content-encoding" => Some(26),
+            b"content-language" => Some(27),
+            b"content-location" => Some(29),
+            b"www-authenticate" => Some(61),
+            _ => None,
+        },
+        17 => match name {
+            b"if-modified-since" => Some(40),
+            b"transfer-encoding" => Some(57),
+            _ => None,
+        },
+        18 => match name {
+            b"proxy-authenticate" => Some(48),
+            _ => None,
+        },
+        19 => match name {
+            b"content-disposition" => Some(25),
+            b"if-unmodified-since" => Some(43),
+            b"proxy-authorization" => Some(49),
+            _ => None,
+        },
+        25 => match name {
+            b"strict-transport-security" => Some(56),
+            _ => None,
+        },
+        27 => match name {
+            b"access-control-allow-origin" => Some(20),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The static index of `name` with `value`, when the table holds both, else of `name` alone
 /// (the first entry with that name), with whether the value matched too.
 pub(crate) fn find(name: &[u8], value: &[u8]) -> Option<(u32, bool)> {
-    let mut name_only = None;
-    for (i, &(n, v)) in STATIC.iter().enumerate() {
-        if n == name {
-            if v == value {
-                return Some((i as u32 + 1, true));
-            }
-            name_only = name_only.or(Some((i as u32 + 1, false)));
+    let first = name_index(name)?;
+    let same_name = STATIC
+        .iter()
+        .enumerate()
+        .skip(first as usize - 1)
+        .take_while(|(_, (n, _))| *n == name);
+    for (i, &(_, v)) in same_name {
+        if v == value {
+            return Some((i as u32 + 1, true));
         }
     }
-    name_only
+    Some((first, false))
 }
 
 #[cfg(test)]
@@ -101,5 +219,15 @@ mod tests {
         assert_eq!(find(b":status", b"301"), Some((8, false)));
         assert_eq!(find(b"content-type", b"text/html"), Some((31, false)));
         assert_eq!(find(b"x-unknown", b""), None);
+    }
+
+    #[test]
+    fn name_index_is_the_first_entry_of_every_name() {
+        for (i, &(name, _)) in STATIC.iter().enumerate() {
+            let first = STATIC.iter().position(|&(n, _)| n == name).unwrap() as u32 + 1;
+            assert_eq!(name_index(name), Some(first), "entry {}", i + 1);
+        }
+        assert_eq!(name_index(b"x-content-type-options"), None);
+        assert_eq!(name_index(b"Server"), None);
     }
 }

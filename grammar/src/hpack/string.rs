@@ -5,7 +5,7 @@
 
 use super::error::{Fail, HResult};
 use super::huffman;
-use super::integer::{encode_integer, integer};
+use super::integer::{encode_integer, integer, integer62};
 use nom::bytes::streaming::take;
 
 /// A string literal as sent: its octets, and whether they are Huffman-encoded.
@@ -46,16 +46,64 @@ pub(crate) fn string_literal(input: &[u8]) -> HResult<'_, StringLiteral<'_>> {
     Ok((rest, StringLiteral { huffman, octets }))
 }
 
+/// ```text
+/// string-length = H length:N-bit-prefix          ; H: the bit above the prefix
+/// ```
+/// The head of a string literal whose length has a `prefix_bits`-bit prefix (RFC 7541 §5.2
+/// for N = 7; RFC 9204 §4.1.2 for QPACK's shorter prefixes, whose H flag is the bit just
+/// above them): whether the string is Huffman-encoded, and its length on the wire, up to
+/// 2^62 − 1 (RFC 9204 §4.1.1).
+pub(crate) fn string_length(input: &[u8], prefix_bits: u8) -> HResult<'_, (bool, u64)> {
+    let huffman = input.first().is_some_and(|&b| b & (1 << prefix_bits) != 0);
+    let (rest, len) = integer62(input, prefix_bits)?;
+    Ok((rest, (huffman, len)))
+}
+
+/// A string literal whose length has a `prefix_bits`-bit prefix (see [`string_length`]) and
+/// its octets: partial input is `Incomplete`, an overlong length `IntegerOverflow`.
+pub(crate) fn prefixed_string_literal(
+    input: &[u8],
+    prefix_bits: u8,
+) -> HResult<'_, StringLiteral<'_>> {
+    let (rest, (huffman, len)) = string_length(input, prefix_bits)?;
+    let (rest, octets) = take(len)(rest)?;
+    Ok((rest, StringLiteral { huffman, octets }))
+}
+
 /// Appends `value` as a string literal (§5.2), Huffman-encoded only when that is shorter.
 pub(crate) fn encode_string(value: &[u8], out: &mut Vec<u8>) {
-    let huffman_len = huffman::encoded_len(value);
-    if huffman_len < value.len() {
-        encode_integer(huffman_len as u32, 7, 0x80, out);
+    encode_prefixed_string(value, 7, 0, out);
+}
+
+/// Appends `value` as a string literal whose length has a `prefix_bits`-bit prefix, the bits
+/// of the first octet above the H flag set to `flags` (RFC 9204 §4.1.2), Huffman-encoded
+/// only when that is shorter.
+///
+/// A value whose length fits the prefix's one octet has its Huffman length fit there too
+/// when that is the shorter form, so it is Huffman-encoded once, straight into `out`, and
+/// replaced by the raw octets if that came out no shorter; a longer one is measured first.
+pub(crate) fn encode_prefixed_string(value: &[u8], prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
+    let huffman_flag = 1 << prefix_bits;
+    if value.len() < usize::from(huffman_flag) - 1 {
+        let at = out.len();
+        out.push(0);
         huffman::encode(value, out);
+        let huffman_len = out.len() - at - 1;
+        if huffman_len < value.len() {
+            out[at] = flags | huffman_flag | huffman_len as u8;
+            return;
+        }
+        out.truncate(at);
     } else {
-        encode_integer(value.len() as u32, 7, 0, out);
-        out.extend_from_slice(value);
+        let huffman_len = huffman::encoded_len(value);
+        if huffman_len < value.len() {
+            encode_integer(huffman_len as u64, prefix_bits, flags | huffman_flag, out);
+            huffman::encode(value, out);
+            return;
+        }
     }
+    encode_integer(value.len() as u64, prefix_bits, flags, out);
+    out.extend_from_slice(value);
 }
 
 #[cfg(test)]

@@ -159,6 +159,10 @@ pub(crate) fn encoded_len(input: &[u8]) -> usize {
 
 /// Appends `input` Huffman-encoded to `out`, padded with the most significant bits of EOS
 /// (all ones) to an octet boundary (§5.2).
+///
+/// Codes are gathered in a 64-bit accumulator and leave it 32 bits at a time: fewer than 32
+/// bits wait there, and a code is at most 30 bits long, so the accumulator never holds more
+/// than 61 that matter.
 pub(crate) fn encode(input: &[u8], out: &mut Vec<u8>) {
     let mut bits: u64 = 0;
     let mut count = 0u32;
@@ -166,10 +170,14 @@ pub(crate) fn encode(input: &[u8], out: &mut Vec<u8>) {
         let (code, len) = CODES[usize::from(octet)];
         bits = (bits << len) | u64::from(code);
         count += u32::from(len);
-        while count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
+        if count >= 32 {
+            count -= 32;
+            out.extend_from_slice(&((bits >> count) as u32).to_be_bytes());
         }
+    }
+    while count >= 8 {
+        count -= 8;
+        out.push((bits >> count) as u8);
     }
     if count > 0 {
         let pad = 8 - count;
