@@ -5,7 +5,9 @@
 //! the configuration asks [`Certificates`] for the pair at each handshake, so a reload
 //! changes what new handshakes present while open connections go on with what they have. A
 //! pair that cannot be read, or whose key does not match the certificate, is refused at
-//! start and, on reload, logged while the current pair is kept.
+//! start and, on reload, logged while the current pair is kept. With ACME, the ACME thread
+//! installs each certificate it obtains the same way ([`Certificates::install`]); until the
+//! first is in there is none, and handshakes fail.
 //!
 //! Crypto provider: aws-lc-rs, rustls's default. It is faster than ring at the work a server
 //! does per connection (RSA and ECDSA signatures, AES-GCM), it brings the X25519MLKEM768
@@ -40,6 +42,9 @@ use std::fmt;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
+
+pub use super::alpn01::{ACME_TLS_ALPN, TlsAlpn01, write_private};
+use crate::metrics;
 
 /// The TLS 1.2 sessions kept for clients that resume by session ID rather than by ticket
 /// (RFC 5246 §7.3): rustls's default, 256, is overrun by the 257th client between two visits
@@ -82,43 +87,91 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Where the pair comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// Files the operator names (`--tls-cert`, `--tls-key`), read at start and on SIGHUP.
+    Files(TlsFiles),
+    /// An ACME client that installs each certificate it obtains ([`Certificates::install`]);
+    /// the handshakes of an ACME server validating tls-alpn-01 are answered from its
+    /// challenges.
+    Acme(TlsAlpn01),
+}
+
 /// The pair new handshakes are served with.
 pub struct Certificates {
-    files: TlsFiles,
+    source: Source,
     provider: Arc<CryptoProvider>,
-    current: RwLock<Arc<CertifiedKey>>,
+    /// None until the first certificate is in (with ACME, while it is being ordered): a
+    /// handshake then fails with a `handshake_failure` alert (RFC 8446 §6.2), as it does
+    /// when a server has no certificate for the client.
+    current: RwLock<Option<Arc<CertifiedKey>>>,
 }
 
 impl Certificates {
     /// Reads the pair from `files`. The error names the file and what is wrong with it.
     pub fn load(files: TlsFiles) -> Result<Arc<Certificates>, String> {
-        let mut provider = aws_lc_rs::default_provider();
-        provider.cipher_suites = cipher_suites(&provider);
-        let provider = Arc::new(provider);
+        let provider = provider();
         let current = read_pair(&files, &provider)?;
+        record_expiry(&current);
         Ok(Arc::new(Certificates {
-            files,
+            source: Source::Files(files),
             provider,
-            current: RwLock::new(Arc::new(current)),
+            current: RwLock::new(Some(Arc::new(current))),
         }))
     }
 
+    /// No pair yet: one is installed by the ACME client, which answers its CA's tls-alpn-01
+    /// validations through `challenges`.
+    pub fn acme(challenges: TlsAlpn01) -> Arc<Certificates> {
+        Arc::new(Certificates {
+            source: Source::Acme(challenges),
+            provider: provider(),
+            current: RwLock::new(None),
+        })
+    }
+
     /// Reads the files again; on success new handshakes use the new pair. On failure the
-    /// current pair stays and the error says why.
+    /// current pair stays and the error says why. A pair from ACME has no files to read.
     pub fn reload(&self) -> Result<(), String> {
-        let pair = read_pair(&self.files, &self.provider)?;
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(pair);
+        let Source::Files(files) = &self.source else {
+            return Ok(());
+        };
+        let pair = read_pair(files, &self.provider)?;
+        record_expiry(&pair);
+        self.swap(pair);
         Ok(())
     }
 
-    /// The files the pair is read from.
-    pub fn files(&self) -> &TlsFiles {
-        &self.files
+    /// Serves `chain` (PEM, the certificate first) with `key` (PEM) to new handshakes, as
+    /// [`Certificates::reload`] does; open connections keep theirs. The error says what is
+    /// wrong with them, and the current pair stays.
+    pub fn install(&self, chain: &[u8], key: &[u8]) -> Result<(), String> {
+        let chain = CertificateDer::pem_slice_iter(chain)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("the certificate's PEM text is damaged: {e}"))?;
+        let key = PrivateKeyDer::from_pem_slice(key)
+            .map_err(|e| format!("the key's PEM text is damaged: {e}"))?;
+        let pair = CertifiedKey::from_der(chain, key, &self.provider)
+            .map_err(|e| format!("the certificate and its key cannot be used: {e}"))?;
+        record_expiry(&pair);
+        self.swap(pair);
+        Ok(())
+    }
+
+    fn swap(&self, pair: CertifiedKey) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(pair));
+    }
+
+    /// Where the pair comes from.
+    pub fn source(&self) -> &Source {
+        &self.source
     }
 
     /// The rustls configuration that serves HTTPS with this pair (see the module's notes).
     /// With `http2`, ALPN offers `h2` first (RFC 9113 §3.2; RFC 7301 §3.2: the server picks
-    /// from the client's list in its own order), then `http/1.1`.
+    /// from the client's list in its own order), then `http/1.1`. With ACME it also takes
+    /// `acme-tls/1`, which only a CA validating tls-alpn-01 offers (RFC 8737 §3).
     pub fn server_config(self: &Arc<Self>, http2: bool) -> Result<Arc<ServerConfig>, String> {
         let resolver: Arc<dyn ResolvesServerCert> = Arc::clone(self) as _;
         let mut config = ServerConfig::builder_with_provider(Arc::clone(&self.provider))
@@ -131,6 +184,9 @@ impl Certificates {
         } else {
             vec![b"http/1.1".to_vec()]
         };
+        if let Source::Acme(_) = self.source {
+            config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+        }
         config.ignore_client_order = true;
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
         config.ticketer =
@@ -139,19 +195,55 @@ impl Certificates {
     }
 }
 
+/// aws-lc-rs with the cipher suites in the server's order (see the module's notes).
+fn provider() -> Arc<CryptoProvider> {
+    let mut provider = aws_lc_rs::default_provider();
+    provider.cipher_suites = cipher_suites(&provider);
+    Arc::new(provider)
+}
+
+/// Shows the expiry of the pair now served in the metrics.
+fn record_expiry(pair: &CertifiedKey) {
+    if let Some(not_after) = pair.cert.first().and_then(|cert| validity(cert)) {
+        metrics::set_certificate_expiry(not_after.1);
+    }
+}
+
+/// The validity period of a DER certificate (RFC 5280 §4.1.2.5), as seconds since the Unix
+/// epoch: notBefore and notAfter. None when it cannot be read.
+pub fn validity(cert: &[u8]) -> Option<(i64, i64)> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
+    let validity = parsed.validity();
+    Some((
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    ))
+}
+
 impl ResolvesServerCert for Certificates {
-    /// One pair for every server name: a client's SNI is accepted whatever it names.
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(
-            &self.current.read().unwrap_or_else(PoisonError::into_inner),
-        ))
+    /// One pair for every server name: a client's SNI is accepted whatever it names. A
+    /// client that offers only `acme-tls/1` is a CA validating tls-alpn-01, and gets the
+    /// challenge's certificate for the name it asks for (RFC 8737 §3).
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Source::Acme(challenges) = &self.source {
+            let validating = hello
+                .alpn()
+                .is_some_and(|mut offered| offered.all(|p| p == ACME_TLS_ALPN));
+            if validating {
+                return challenges.certificate(hello.server_name()?, &self.provider);
+            }
+        }
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
 impl fmt::Debug for Certificates {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Certificates")
-            .field("files", &self.files)
+            .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
@@ -391,6 +483,103 @@ mod tests {
             client.process_new_packets().unwrap();
         }
         server.negotiated_cipher_suite().unwrap().suite()
+    }
+
+    /// A handshake in memory between a client offering `alpn` for `name` and `config`'s
+    /// server: the certificate the client was shown, or the error that ended it.
+    fn shown(
+        config: Arc<ServerConfig>,
+        name: &str,
+        alpn: &[&[u8]],
+    ) -> Result<CertificateDer<'static>, rustls::Error> {
+        #[derive(Debug)]
+        struct AnyCertificate;
+        impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+            fn verify_server_cert(
+                &self,
+                _: &CertificateDer<'_>,
+                _: &[CertificateDer<'_>],
+                _: &rustls::pki_types::ServerName<'_>,
+                _: &[u8],
+                _: rustls::pki_types::UnixTime,
+            ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            fn verify_tls12_signature(
+                &self,
+                _: &[u8],
+                _: &CertificateDer<'_>,
+                _: &rustls::DigitallySignedStruct,
+            ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>
+            {
+                Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+            }
+            fn verify_tls13_signature(
+                &self,
+                _: &[u8],
+                _: &CertificateDer<'_>,
+                _: &rustls::DigitallySignedStruct,
+            ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error>
+            {
+                Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+            }
+            fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+                aws_lc_rs::default_provider()
+                    .signature_verification_algorithms
+                    .supported_schemes()
+            }
+        }
+        let mut client =
+            ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyCertificate))
+                .with_no_client_auth();
+        client.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let name = name.to_string().try_into().unwrap();
+        let mut client = Connection::from(ClientConnection::new(Arc::new(client), name).unwrap());
+        let mut server = Connection::from(ServerConnection::new(config).unwrap());
+        while client.is_handshaking() || server.is_handshaking() {
+            let mut bytes = Vec::new();
+            client.write_tls(&mut bytes).unwrap();
+            server.read_tls(&mut &bytes[..]).unwrap();
+            server.process_new_packets()?;
+            bytes.clear();
+            server.write_tls(&mut bytes).unwrap();
+            client.read_tls(&mut &bytes[..]).unwrap();
+            client.process_new_packets()?;
+        }
+        Ok(client.peer_certificates().unwrap()[0].clone())
+    }
+
+    #[test]
+    fn with_acme_handshakes_wait_for_a_certificate_and_validations_get_the_challenge() {
+        let dir = tempfile::tempdir().unwrap();
+        let challenges = TlsAlpn01::new(dir.path().to_path_buf());
+        let certificates = Certificates::acme(challenges.clone());
+        let config = certificates.server_config(true).unwrap();
+        let http = [&b"h2"[..], b"http/1.1"];
+        // No certificate yet: the handshake ends with an alert.
+        assert!(shown(Arc::clone(&config), "a.test", &http).is_err());
+        // A validation with no challenge stored gets nothing either.
+        assert!(shown(Arc::clone(&config), "a.test", &[ACME_TLS_ALPN]).is_err());
+        challenges.write("a.test", "token.thumbprint").unwrap();
+        let challenge = shown(Arc::clone(&config), "a.test", &[ACME_TLS_ALPN]).unwrap();
+        let made = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).unwrap();
+        certificates
+            .install(
+                made.cert.pem().as_bytes(),
+                made.signing_key.serialize_pem().as_bytes(),
+            )
+            .unwrap();
+        let served = shown(Arc::clone(&config), "a.test", &http).unwrap();
+        assert_eq!(&served, made.cert.der());
+        assert_ne!(served, challenge);
+        // The validation still gets the challenge's certificate, not the site's.
+        let again = shown(config, "a.test", &[ACME_TLS_ALPN]).unwrap();
+        assert_ne!(again, served);
+        assert!(certificates.install(b"junk", b"junk").is_err());
     }
 
     #[test]
