@@ -22,6 +22,35 @@ pub type FieldName = Cow<'static, str>;
 /// A field value: usually a static string, sometimes one built for this response.
 pub type FieldValue = Cow<'static, str>;
 
+/// A sink's refusal: the response, boxed (it travels in a `Result`'s error).
+pub type Refusal = Box<Response>;
+
+/// Takes a request body piece by piece: a handler's answer to a head can be "send me the
+/// body" ([`Response::accepting`]), with a sink that takes the body in bounded pieces as the
+/// connection reads them, and gives the final answer once the body is through.
+///
+/// The connection layer drives it the same way whatever frames the body (HTTP/1.1
+/// Content-Length or chunked, HTTP/2 DATA): [`BodySink::take`] for each piece as it arrives,
+/// in order, never the whole body at once; [`BodySink::finish`] at its end. A body that does
+/// not end (the client went away, a deadline passed, a framing error) drops the sink without
+/// `finish`: a sink cleans up what it began in its `Drop`. Called on the connection's worker
+/// thread: a piece's work (a file write) is done before the next piece is read.
+pub trait BodySink: Send {
+    /// Takes the next piece of the body (never empty). `Err(answer)`: the sink will take no
+    /// more, and `answer` is the response; the connection drops the sink (which removes what
+    /// it made), then reads the rest of the body and discards it, or closes.
+    fn take(&mut self, piece: &[u8]) -> Result<(), Refusal>;
+
+    /// The body is through: the response.
+    fn finish(self: Box<Self>) -> Response;
+}
+
+impl std::fmt::Debug for dyn BodySink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BodySink")
+    }
+}
+
 /// A response, before framing.
 #[derive(Debug)]
 pub struct Response {
@@ -38,6 +67,9 @@ pub struct Response {
     /// Not the answer yet: the work this ticket stands for is under way, and the request is
     /// to be handled again once it is done. `None` for every final response.
     pub pending: Option<Ticket>,
+    /// Not the answer yet: the handler takes the request's body with this sink, and the
+    /// answer is the one it gives once the body is through ([`Response::accepting`]).
+    pub sink: Option<Box<dyn BodySink>>,
 }
 
 /// The content of a response.
@@ -118,6 +150,7 @@ impl Response {
             fields: None,
             body: Body::Empty,
             pending: None,
+            sink: None,
         }
     }
 
@@ -139,6 +172,26 @@ impl Response {
     pub fn body(mut self, body: Body) -> Self {
         self.body = body;
         self
+    }
+
+    /// A response that accepts the request's body into `sink`: the connection sends
+    /// `100 (Continue)` if the client waits for it (RFC 9110 §10.1.1), gives the body to the
+    /// sink piece by piece, and sends what [`BodySink::finish`] answers, with the fields set
+    /// on this response added ([`Response::after_body`]). Its status (100) is never sent.
+    pub fn accepting(sink: Box<dyn BodySink>) -> Self {
+        let mut response = Response::new(100);
+        response.sink = Some(sink);
+        response
+    }
+
+    /// The answer once the body this accepting response took is through: `finished`, with
+    /// the fields that were set on `self` (by the handler and the wrappers around it: HSTS,
+    /// CORS, configured fields) added after its own, so that the final answer carries what
+    /// any response from those wrappers carries.
+    pub fn after_body(self, finished: Response) -> Response {
+        let mut answer = finished;
+        answer.headers.extend(self.headers);
+        answer
     }
 
     /// Makes this a response that waits for `ticket`: the request is handled again once the
@@ -212,6 +265,19 @@ impl Drop for Completion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answer_after_a_body_keeps_the_accepting_responses_fields() {
+        let accepting = Response::new(100).header("Strict-Transport-Security", "max-age=60");
+        let finished = Response::text(201, "ok").header("Location", "/a");
+        let answer = accepting.after_body(finished);
+        assert_eq!(answer.status, 201);
+        let names: Vec<&str> = answer.headers.iter().map(|(n, _)| n.as_ref()).collect();
+        assert_eq!(
+            names,
+            ["Content-Type", "Location", "Strict-Transport-Security"]
+        );
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;
 

@@ -77,13 +77,13 @@ pub(super) struct Entry {
 
 /// What reading a directory gave, and whether it may be cached.
 #[derive(Debug, Default)]
-struct Read {
-    entries: Vec<Entry>,
+pub(super) struct Read {
+    pub(super) entries: Vec<Entry>,
     /// The names no request could carry (neither [`servable`] nor [`hidden`]), to say how
     /// many were left out.
     unwritable: Vec<Vec<u8>>,
     /// More than [`MAX_ENTRIES`] entries and unwritable names: the rest were not read.
-    truncated: bool,
+    pub(super) truncated: bool,
     /// Every entry was reached without a symlink and every file has one link, so a change
     /// to any of them is seen by the watch of this directory (inotify reports a change to a
     /// child only to the watch of the directory it was reached through).
@@ -165,7 +165,7 @@ fn hidden(name: &[u8], dotfiles: bool) -> bool {
 /// `statat` beside it in `dir`; a symlink is resolved beneath the root. Stops after
 /// [`MAX_ENTRIES`], the names no request could carry counted among them. The order is the file system's. With `resolve`, a symlink's entry says
 /// where it leads.
-fn read_entries(
+pub(super) fn read_entries(
     beneath: &Beneath,
     (dir, rel): (&File, &Path),
     dotfiles: bool,
@@ -487,15 +487,16 @@ pub(super) fn prefers_json(headers: &Headers<'_, '_>) -> bool {
 }
 
 /// The `200` for `listing` of the directory `decoded`, as JSON when the client prefers it
-/// ([`prefers_json`]), else as a page, in the order and page the query asks for; only the
-/// entries `shown` says, when it says. Both carry `Vary: Accept` (RFC 9110 §12.5.5), and a
+/// ([`prefers_json`]), else as a page, in the order and page the query asks for, with
+/// `footer` (HTML: the archives' links, the README) at its end; only the entries `shown`
+/// says, when it says. Both carry `Vary: Accept` (RFC 9110 §12.5.5), and a
 /// `Link` to the previous and next pages (RFC 8288 §3) when there are several.
 pub(super) fn respond(
     listing: &Listing,
     shown: Option<&[bool]>,
     decoded: &DecodedPath<'_>,
-    query: Option<&str>,
-    headers: &Headers<'_, '_>,
+    (query, headers): (Option<&str>, &Headers<'_, '_>),
+    footer: &str,
 ) -> Response {
     let mut view = View::from_query(query);
     let pages = listing.pages(shown);
@@ -506,16 +507,17 @@ pub(super) fn respond(
         ("application/json", listing.json(view, shown))
     } else {
         let segments: Vec<&[u8]> = decoded.segments.iter().map(|s| &**s).collect();
-        (
-            "text/html; charset=utf-8",
-            listing.html(&segments, view, shown),
-        )
+        let mut page = listing.html(&segments, view, shown);
+        if let Some(end) = page.rfind("</body>") {
+            page.insert_str(end, footer);
+        }
+        ("text/html; charset=utf-8", page)
     };
     let mut response = Response::new(200)
         .header("Content-Type", content_type)
         .header(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
         )
         .header("X-Content-Type-Options", "nosniff")
         .header("Vary", "Accept");

@@ -37,6 +37,10 @@ th a{color:var(--fg)}td:first-child{word-break:normal;overflow-wrap:anywhere}\
 .time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}\
 tbody tr:hover td{background:var(--hover)}tr.dir a{font-weight:600}\
 p,nav.pages{color:var(--muted)}nav.pages a,nav.pages strong{margin:0 .3em}\
+p.archives a{margin:0 .2em;font-weight:600}\
+.readme{max-width:64em;margin-top:1.5em;border-top:1px solid var(--line)}\
+.readme p,.readme li{color:var(--fg)}.readme img{max-width:100%}\
+.readme pre{overflow-x:auto;padding:.8em;background:var(--hover)}\
 @media (max-width:600px){body{padding:1em}table,tbody{display:block}\
 thead{display:block;border-bottom:1px solid var(--line)}\
 thead tr{display:flex;flex-wrap:wrap;gap:0 1.2em}th{border:0;padding:.3em 0}\

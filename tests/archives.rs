@@ -1,0 +1,348 @@
+//! Folder archives (`--archives tar,tar.gz,zip`) against the real binary, fetched with curl
+//! and read back with Python's `tarfile` and `zipfile`: nested folders, unicode names, a
+//! dotfile, symlinks out of the root and into an auth area, over HTTP/1.1 and HTTP/2; a
+//! 2 GiB sparse file archived in bounded memory; a client that stops reading cut off by the
+//! send timeout.
+
+mod common;
+#[path = "common/proc.rs"]
+mod proc;
+
+use common::{Server, TIMEOUT, get, request, slow_socket};
+use proc::{fd_count, proc_status_kb, wait_fds_at_most};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+/// A site whose folder `shared/` holds what an archive must take and what it must leave out.
+struct Site {
+    dir: TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("www");
+        let shared = root.join("shared");
+        fs::create_dir_all(shared.join("sub/deeper")).unwrap();
+        fs::create_dir_all(shared.join("empty")).unwrap();
+        fs::create_dir_all(shared.join("private")).unwrap();
+        fs::create_dir_all(dir.path().join("outside")).unwrap();
+        fs::write(shared.join("a.txt"), "alpha\n").unwrap();
+        fs::write(
+            shared.join("na\u{ef}ve caf\u{e9} \u{65e5}\u{672c}.txt"),
+            "unicode\n",
+        )
+        .unwrap();
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        fs::write(shared.join("sub/deeper/data.bin"), bytes).unwrap();
+        fs::write(shared.join(".hidden"), "dotfile\n").unwrap();
+        fs::write(shared.join("private/p.txt"), "private\n").unwrap();
+        fs::write(root.join("other.txt"), "inside the root\n").unwrap();
+        fs::write(dir.path().join("outside/secret.txt"), "outside\n").unwrap();
+        symlink(dir.path().join("outside"), shared.join("out")).unwrap();
+        symlink(
+            dir.path().join("outside/secret.txt"),
+            shared.join("secret.txt"),
+        )
+        .unwrap();
+        symlink("../other.txt", shared.join("link-in.txt")).unwrap();
+        symlink("private/p.txt", shared.join("p-link.txt")).unwrap();
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        fs::write(dir.path().join("users"), format!("alice:{hash}\n")).unwrap();
+        fs::write(
+            dir.path().join("site.toml"),
+            format!(
+                "list_dirs = true\narchives = [\"tar\", \"tar.gz\", \"zip\"]\n\
+                 [[auth]]\npath = \"/shared/private/**\"\nfile = \"{}\"\n",
+                dir.path().join("users").display()
+            ),
+        )
+        .unwrap();
+        Site { dir }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("www")
+    }
+
+    fn serve(&self, extra: &[&str]) -> Server {
+        let config = self.dir.path().join("site.toml");
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Server::with_args(&self.root(), &args)
+    }
+
+    /// What an archive of `shared/` must hold: each file's SHA-256 by its name, a folder as
+    /// `/`; with `private`, the auth area's files too.
+    fn expected(&self, private: bool) -> BTreeMap<String, String> {
+        let shared = self.root().join("shared");
+        let mut expected = BTreeMap::new();
+        for dir in ["empty/", "sub/", "sub/deeper/"] {
+            expected.insert(dir.to_string(), "/".to_string());
+        }
+        let mut files = vec![
+            "a.txt",
+            "na\u{ef}ve caf\u{e9} \u{65e5}\u{672c}.txt",
+            "sub/deeper/data.bin",
+            "link-in.txt",
+        ];
+        if private {
+            expected.insert("private/".to_string(), "/".to_string());
+            files.extend(["private/p.txt", "p-link.txt"]);
+        }
+        for name in files {
+            expected.insert(
+                name.to_string(),
+                sha256(&fs::read(shared.join(name)).unwrap()),
+            );
+        }
+        expected
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What curl got: its HTTP version, the status, the header block; the body is in `body`.
+struct Got {
+    version: String,
+    status: u16,
+    head: String,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Runs curl with `args` on `url`, the body written to `body`.
+fn curl(url: &str, body: &Path, args: &[&str]) -> Got {
+    let head = body.with_extension("head");
+    let out = Command::new("curl")
+        .args(["-sS", "-o"])
+        .arg(body)
+        .arg("-D")
+        .arg(&head)
+        .args(["-w", "%{http_version} %{http_code}"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = String::from_utf8(out.stdout).unwrap();
+    let (version, status) = written.split_once(' ').unwrap();
+    Got {
+        version: version.to_string(),
+        status: status.parse().unwrap(),
+        head: fs::read_to_string(head).unwrap(),
+    }
+}
+
+/// Python reads the archive at `path` in `format`: each member's SHA-256 by its name (a
+/// folder as `/`), checking on the way that a zip member with a name that is not ASCII has
+/// the UTF-8 flag (APPNOTE 6.3 §4.4.4 bit 11).
+const READ_BACK: &str = r#"
+import hashlib, json, sys, tarfile, zipfile
+path, kind = sys.argv[1], sys.argv[2]
+out = {}
+if kind == "zip":
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.isascii():
+                assert info.flag_bits & 0x800, info.filename
+            if info.is_dir():
+                out[info.filename] = "/"
+            else:
+                out[info.filename] = hashlib.sha256(z.read(info)).hexdigest()
+else:
+    with tarfile.open(path, "r:gz" if kind == "tar.gz" else "r:") as t:
+        for m in t.getmembers():
+            if m.isdir():
+                out[m.name + "/"] = "/"
+            else:
+                out[m.name] = hashlib.sha256(t.extractfile(m).read()).hexdigest()
+print(json.dumps(out))
+"#;
+
+fn read_back(path: &Path, format: &str) -> BTreeMap<String, String> {
+    let out = Command::new("python3")
+        .args(["-c", READ_BACK])
+        .arg(path)
+        .arg(format)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python3 reading {format}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn each_format_holds_what_the_listing_shows() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    let page = get(&server, "/shared/").text();
+    for format in ["tar", "tar.gz", "zip"] {
+        assert!(
+            page.contains(&format!("href=\"?download={format}\"")),
+            "{page}"
+        );
+    }
+    for format in ["tar", "tar.gz", "zip"] {
+        let body = site.dir.path().join(format!("shared.{format}"));
+        let got = curl(
+            &server.url(&format!("/shared/?download={format}")),
+            &body,
+            &[],
+        );
+        assert_eq!(got.status, 200, "{format}");
+        assert_eq!(
+            got.header("Content-Disposition"),
+            Some(format!("attachment; filename*=UTF-8''shared.{format}").as_str())
+        );
+        let read = read_back(&body, format);
+        assert_eq!(
+            read,
+            site.expected(false),
+            "{format}: no dotfile, nothing outside the root, nothing private"
+        );
+        let body = site.dir.path().join(format!("alice.{format}"));
+        let url = server.url(&format!("/shared/?download={format}"));
+        let got = curl(&url, &body, &["-u", "alice:pw"]);
+        assert_eq!(got.status, 200, "{format}");
+        assert_eq!(
+            read_back(&body, format),
+            site.expected(true),
+            "{format}: alice's"
+        );
+    }
+}
+
+#[test]
+fn archives_over_http2_and_their_refusals() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    let body = site.dir.path().join("h2.zip");
+    let url = server.url("/shared/?download=zip");
+    let got = curl(&url, &body, &["--http2-prior-knowledge"]);
+    assert_eq!((got.version.as_str(), got.status), ("2", 200));
+    assert_eq!(got.header("content-type"), Some("application/zip"));
+    assert_eq!(read_back(&body, "zip"), site.expected(false));
+
+    let unknown = get(&server, "/shared/?download=rar");
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.text().contains("tar, tar.gz or zip"));
+    let old = request(
+        &server,
+        "GET /shared/?download=tar HTTP/1.0\r\nHost: localhost\r\n\r\n",
+    );
+    assert_eq!(old.status, 400);
+    assert!(old.text().contains("HTTP/1.0"));
+
+    let tar_only = site.serve(&["--archives", "tar"]);
+    assert_eq!(get(&tar_only, "/shared/?download=zip").status, 404);
+    let page = get(&tar_only, "/shared/").text();
+    assert!(page.contains("?download=tar\"") && !page.contains("?download=zip"));
+}
+
+/// A 2 GiB sparse file archived as tar: the server's peak resident memory (VmHWM) grows by
+/// a few MiB at most, as each step holds one 64 KiB piece of the file.
+#[test]
+fn a_2_gib_sparse_file_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    fs::create_dir_all(&big).unwrap();
+    // A length and no data: the file takes no disk space, and reads as zeros.
+    fs::File::create(big.join("sparse.bin"))
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let server = Server::with_args(dir.path(), &["--list-dirs", "--archives", "tar"]);
+    assert_eq!(get(&server, "/big/").status, 200);
+    let before = proc_status_kb(server.pid(), "VmHWM");
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}",
+        ])
+        .arg(server.url("/big/?download=tar"))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = String::from_utf8(out.stdout).unwrap();
+    // One header, the content, the end of the archive.
+    assert_eq!(written, format!("200 {}", 512 + (2u64 << 30) + 1024));
+    let after = proc_status_kb(server.pid(), "VmHWM");
+    println!("VmHWM {before} kB before the 2 GiB archive, {after} kB after");
+    assert!(
+        after < before + 16 * 1024,
+        "the peak grew from {before} kB to {after} kB"
+    );
+}
+
+/// A client that asks for an archive and stops reading is cut off by the send timeout: the
+/// server lets go of the connection (and of the folder's descriptors) without the archive
+/// being sent, and what the client reads afterwards ends short.
+#[test]
+fn a_client_that_stops_reading_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    fs::create_dir_all(&big).unwrap();
+    fs::File::create(big.join("sparse.bin"))
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let server = Server::with_args(
+        dir.path(),
+        &["--list-dirs", "--archives", "tar", "--send-timeout", "1s"],
+    );
+    // The listing makes what the server keeps (the open-file cache's watches) first.
+    assert_eq!(get(&server, "/big/").status, 200);
+    let fds_before = fd_count(server.pid());
+    let mut stream = slow_socket(server.addr);
+    stream
+        .write_all(b"GET /big/?download=tar HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 1024];
+    let n = stream.read(&mut first).unwrap();
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &first[..n]);
+    // The client reads nothing more: the server gives the connection up.
+    wait_fds_at_most(&server, fds_before);
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(
+        ((n + rest.len()) as u64) < 256 << 20,
+        "the whole archive came ({} bytes)",
+        n + rest.len()
+    );
+    assert!(!rest.ends_with(b"0\r\n\r\n"), "the body was finished");
+    assert_eq!(get(&server, "/big/").status, 200, "the server is unharmed");
+}
