@@ -14,61 +14,7 @@ mod headless;
 
 use cert::TestCert;
 use common::Server;
-use headless::{chromium, dump_dom};
-use std::fs;
-use std::path::Path;
-
-/// How many assets the page loads: 20 stylesheets, 20 scripts, 20 images.
-const ASSETS: usize = 60;
-
-/// Writes the page and its assets into `root`. On `load`, the page counts its navigation
-/// entry and its resource entries, and how many of them came over `h2`, into `#result`;
-/// every script adds one to `window.loaded`, which says the scripts were run, not only
-/// fetched.
-fn write_site(root: &Path) {
-    let mut head = String::new();
-    let mut body = String::new();
-    for i in 0..ASSETS / 3 {
-        fs::write(
-            root.join(format!("s{i}.css")),
-            format!(".a{i} {{ --sheet-{i}: 1; }}\n"),
-        )
-        .unwrap();
-        fs::write(
-            root.join(format!("j{i}.js")),
-            "window.loaded = (window.loaded || 0) + 1;\n",
-        )
-        .unwrap();
-        fs::write(
-            root.join(format!("i{i}.svg")),
-            format!(
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\">\
-                 <rect width=\"8\" height=\"{}\" fill=\"#36c\"/></svg>\n",
-                1 + i % 8
-            ),
-        )
-        .unwrap();
-        head.push_str(&format!("<link rel=\"stylesheet\" href=\"s{i}.css\">\n"));
-        head.push_str(&format!("<script src=\"j{i}.js\"></script>\n"));
-        body.push_str(&format!("<img src=\"i{i}.svg\" alt=\"\">\n"));
-    }
-    let script = r#"<script>
-addEventListener('load', () => {
-  const all = performance.getEntriesByType('navigation')
-    .concat(performance.getEntriesByType('resource'));
-  const h2 = all.filter(e => e.nextHopProtocol === 'h2').length;
-  const others = all.filter(e => e.nextHopProtocol !== 'h2')
-    .map(e => e.name + '=' + (e.nextHopProtocol || 'none'));
-  document.getElementById('result').textContent =
-    `entries=${all.length} h2=${h2} scripts=${window.loaded} others=[${others.join(' ')}]`;
-});
-</script>"#;
-    let page = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sixty assets</title>\n\
-         {head}{script}</head>\n<body>\n<pre id=\"result\">not loaded</pre>\n{body}</body></html>\n"
-    );
-    fs::write(root.join("index.html"), page).unwrap();
-}
+use headless::{ASSETS, chromium, dump_dom, write_asset_page};
 
 /// Chromium, trusting the test certificate's key, loads the page and its 60 assets over
 /// HTTPS, and every one of the 61 loads reports `nextHopProtocol === "h2"`.
@@ -76,7 +22,7 @@ addEventListener('load', () => {
 fn browser_loads_sixty_assets_over_h2() {
     let Some(browser) = chromium() else { return };
     let root = tempfile::tempdir().unwrap();
-    write_site(root.path());
+    write_asset_page(root.path(), "h2");
     let cert = TestCert::new();
     let args = cert.args();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -63,13 +63,15 @@ pub fn dump_dom(browser: &PathBuf, url: &str, extra_flags: &[&str]) -> String {
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
-                "--disable-quic",
                 "--no-first-run",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
+            // QUIC only for a test that asks for it (Chromium's --disable-quic wins over
+            // --enable-quic).
+            .args((!extra_flags.contains(&"--enable-quic")).then_some("--disable-quic"))
             .args(extra_flags)
             .arg("--dump-dom")
             .arg(url)
@@ -197,4 +199,59 @@ pub fn top_left_pixel(png: &[u8]) -> [u8; 3] {
         .expect("inflate the first pixel");
     assert!(first[0] <= 4, "filter type {}", first[0]);
     [first[1], first[2], first[3]]
+}
+
+/// How many assets the page loads: 20 stylesheets, 20 scripts, 20 images.
+pub const ASSETS: usize = 60;
+
+/// Writes a page of [`ASSETS`] assets into `root`, for the HTTP/2 and HTTP/3 browser tests.
+/// On `load`, the page counts its navigation entry and its resource entries, and how many of
+/// them came over `protocol` (an ALPN identifier: `h2`, `h3`), into `#result` as
+/// `entries=N PROTOCOL=M scripts=S others=[...]`;
+/// every script adds one to `window.loaded`, which says the scripts were run, not only
+/// fetched.
+pub fn write_asset_page(root: &Path, protocol: &str) {
+    let mut head = String::new();
+    let mut body = String::new();
+    for i in 0..ASSETS / 3 {
+        fs::write(
+            root.join(format!("s{i}.css")),
+            format!(".a{i} {{ --sheet-{i}: 1; }}\n"),
+        )
+        .unwrap();
+        fs::write(
+            root.join(format!("j{i}.js")),
+            "window.loaded = (window.loaded || 0) + 1;\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join(format!("i{i}.svg")),
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\">\
+                 <rect width=\"8\" height=\"{}\" fill=\"#36c\"/></svg>\n",
+                1 + i % 8
+            ),
+        )
+        .unwrap();
+        head.push_str(&format!("<link rel=\"stylesheet\" href=\"s{i}.css\">\n"));
+        head.push_str(&format!("<script src=\"j{i}.js\"></script>\n"));
+        body.push_str(&format!("<img src=\"i{i}.svg\" alt=\"\">\n"));
+    }
+    let script = r#"<script>
+addEventListener('load', () => {
+  const all = performance.getEntriesByType('navigation')
+    .concat(performance.getEntriesByType('resource'));
+  const matched = all.filter(e => e.nextHopProtocol === 'PROTOCOL').length;
+  const others = all.filter(e => e.nextHopProtocol !== 'PROTOCOL')
+    .map(e => e.name + '=' + (e.nextHopProtocol || 'none'));
+  document.getElementById('result').textContent =
+    `entries=${all.length} PROTOCOL=${matched} scripts=${window.loaded} others=[${others.join(' ')}]`;
+});
+</script>"#
+        .replace("PROTOCOL", protocol);
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sixty assets</title>\n\
+         {head}{script}</head>\n<body>\n<pre id=\"result\">not loaded</pre>\n{body}</body></html>\n"
+    );
+    fs::write(root.join("index.html"), page).unwrap();
 }

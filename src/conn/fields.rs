@@ -1,0 +1,102 @@
+//! A response's fields as HTTP/2 and HTTP/3 send them: names lowercase (RFC 9113 §8.2.1,
+//! RFC 9114 §4.2), without the connection-specific fields both protocols forbid (RFC 9113
+//! §8.2.2, RFC 9114 §4.2) or those the connection sets itself.
+
+use crate::http::response::Response;
+
+/// The longest field name lowercased on the stack; a longer one (rare) is lowercased into an
+/// allocation.
+const NAME_ON_STACK: usize = 64;
+
+/// Calls `each` with every field a handler set on `response`, in order (its `headers`, then
+/// the lines of its preformatted `fields`): the name trimmed and lowercased, the value
+/// trimmed. Left out: the connection-specific fields (Connection, Keep-Alive,
+/// Proxy-Connection, Transfer-Encoding, Upgrade), the fields the connection sets itself
+/// (Content-Length, Date, Server), and a line without a name.
+pub fn handler_fields<'r>(response: &'r Response, mut each: impl FnMut(&[u8], &'r [u8])) {
+    for (name, value) in &response.headers {
+        field(name.as_bytes(), value.as_bytes(), &mut each);
+    }
+    if let Some(lines) = &response.fields {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', lines).chain([lines.len()]) {
+            let line = &lines[start..end];
+            start = end + 1;
+            if let Some(colon) = memchr::memchr(b':', line) {
+                let value = line.get(colon + 1..).unwrap_or_default().trim_ascii();
+                field(&line[..colon], value, &mut each);
+            }
+        }
+    }
+}
+
+/// Lowercases `name` and calls `each` unless the field is left out (see [`handler_fields`]).
+fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8])) {
+    let name = name.trim_ascii();
+    let mut stack = [0u8; NAME_ON_STACK];
+    let mut heap = Vec::new();
+    let lower = match stack.get_mut(..name.len()) {
+        Some(lower) => lower,
+        None => {
+            heap.extend_from_slice(name);
+            &mut heap[..]
+        }
+    };
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    if !matches!(
+        &lower[..],
+        b"connection"
+            | b"keep-alive"
+            | b"proxy-connection"
+            | b"transfer-encoding"
+            | b"upgrade"
+            | b"content-length"
+            | b"date"
+            | b"server"
+            | b""
+    ) {
+        each(lower, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collected(response: &Response) -> Vec<(String, String)> {
+        let mut fields = Vec::new();
+        handler_fields(response, |name, value| {
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+            fields.push((text(name), text(value)));
+        });
+        fields
+    }
+
+    #[test]
+    fn names_are_lowercased_and_connection_fields_left_out() {
+        let mut response = Response::new(200)
+            .header("Content-Type", "text/plain")
+            .header("Connection", "close")
+            .header(
+                "X-Long-Name-Past-The-Stack-Buffer-Of-Sixty-Four-Bytes-Which-Is-Rare",
+                "1",
+            );
+        response.fields = Some(
+            b"ETag: \"a\"\r\nTransfer-Encoding: chunked\r\nServer: x\r\n: nameless\r\nDate: d\r\n"
+                .to_vec()
+                .into(),
+        );
+        assert_eq!(
+            collected(&response),
+            [
+                ("content-type".into(), "text/plain".into()),
+                (
+                    "x-long-name-past-the-stack-buffer-of-sixty-four-bytes-which-is-rare".into(),
+                    "1".into()
+                ),
+                ("etag".into(), "\"a\"".into()),
+            ]
+        );
+    }
+}
