@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Side-by-side load benchmark: nomserve against nginx, h2o, python3 -m http.server and the limit.
+"""Side-by-side load benchmark: nomserve against nginx, h2o, Caddy, python's http.server, the limit.
 
 One command (`python3 bench/run.py`) builds the release binary, starts the servers on the same
 document root, drives each with wrk in alternating rounds, and prints a table of requests/s,
@@ -96,11 +96,28 @@ until its own are acknowledged and the response has ended. The closing table giv
 goals as ratios of nomserve's figures to the peers' in the same run: requests/s ≥ 1.2× nginx's
 and ≥ 1.0× h2o's, CPU per request ≤ h2o's, memory per idle HTTP/2 connection ≤ nginx's.
 
+The HTTP/3 rows run nomserve (`--http3 on`) against Caddy (Debian's caddy, installed if
+missing; it serves HTTP/3 with quic-go), the only peer here that speaks HTTP/3: Debian's nginx
+1.22 and h2o 2.2 do not. Both listen on the HTTPS rows' certificate, with TCP and UDP on the
+same port (caddy_conf says how Caddy is configured alike). The client is bench/h3load.py, on
+aioquic's HTTP/3 layer (pip install aioquic), since Debian's h2load is built without HTTP/3:
+H3_PROCESSES processes, each with its connections and concurrent streams, a new request sent
+as each ends, for the run's duration; every response must be a 200 with the file's length,
+and before the run one must be the file's bytes, over HTTP/3 by ALPN, or the run stops.
+h3-small asks for the small file on 8 connections × 10 streams, h3-1m for the 1 MiB file on
+4 connections × 1 stream. The client is pure Python, and it limits the absolute numbers far
+below what either server can do (about 1,000 small requests/s a process here): the
+requests/s of one run are mostly the client's, so what the rows report are the ratios of
+nomserve to Caddy in one run, requests/s and above all CPU per request (the server's
+processes' CPU over the run, as on the other rows, with the client's handshakes at the start
+counted in). The closing table gives the HTTP/3 goals: requests/s ≥ 1.0× Caddy's, CPU per
+request ≤ 1.0× Caddy's.
+
 Everything runs on loopback on free ports picked at start; every wrk run is bounded in time;
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 72 runs a round)
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 76 runs a round)
 takes about 13 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
 `--only small-50-t1,small-10000` runs some rows, and
@@ -108,8 +125,9 @@ benches (skip those with --no-grammar).
 `--only close-50,tls-new-full,tls-new-resumed,syscalls-close` the new-connection ones,
 `--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones,
 `--only h2-small-tls,h2-small-h2c,h2-page-tls,h2-page-h2c,h2-1m-tls,h2-1m-h2c,h2-idle-500-tls,
-h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break); `--servers nomserve,nginx`
-some servers. A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
+h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break), `--only h3-small,h3-1m`
+the HTTP/3 ones; `--servers nomserve,nginx` some servers (Caddy runs on the HTTP/3 rows only).
+A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
 """
 
@@ -117,7 +135,9 @@ import argparse
 import collections
 import gzip
 import http.client
+import importlib.metadata
 import itertools
+import json
 import os
 import platform
 import random
@@ -181,7 +201,7 @@ COMMON_WORDS = ("the of and to in a is that for it as was with be by on not he t
                 "his from at which but have an had they you were their one all we can her has "
                 "there been if more when will would who so no").split()
 
-SERVERS = ["nomserve", "nginx", "h2o", "python", "limit"]
+SERVERS = ["nomserve", "nginx", "h2o", "caddy", "python", "limit"]
 
 # The idle-connection rows: this many keep-alive connections opened and left idle.
 IDLE_CONNECTIONS = 1000
@@ -211,12 +231,20 @@ PAGE_ASSET_SIZES = (512, 12 * 1024)
 H2_IDLE = {"h2-idle-500-tls": "tls", "h2-idle-500-h2c": "h2c"}
 H2_IDLE_CONNECTIONS = 500
 
+# The HTTP/3 rows, driven by bench/h3load.py (aioquic) against nomserve and Caddy: each row's
+# client processes, connections (over all processes) and concurrent streams a connection.
+# Two processes: one Python process sends about 1,000 small requests/s here, and a second
+# one nearly doubles that while the server still has a core's share; more would take the
+# server's.
+H3 = {"h3-small": (2, 8, 10), "h3-1m": (2, 4, 1)}
+H3_LOAD = BENCH / "h3load.py"
+
 # The HTTPS rows: the servers listen with TLS on the certificate made at start (make_cert),
 # and wrk and the checks connect over https://. Only the servers with TLS run them: nomserve,
 # nginx and h2o; neither python's http.server here nor the limit has it.
 HTTPS = {"https-small-50", "https-1m-10", "https-idle-1000", "tls-new-full", "tls-new-resumed",
          *(k for k, mode in H2.items() if mode == "tls"),
-         *(k for k, mode in H2_IDLE.items() if mode == "tls")}
+         *(k for k, mode in H2_IDLE.items() if mode == "tls"), *H3}
 
 # The new-TLS-connection rows, run with bench/tlsnew.c instead of wrk, and the handshake each
 # makes: every one full, or every one but each client thread's first resuming the session the
@@ -251,7 +279,8 @@ def scenarios():
     clients and scripts do; -t1 leaves the server a core of its own, as on small-50-t1. The
     HTTP/2 rows (keys in H2) run h2load, not wrk: their threads are h2load's, their extra
     arguments its -m (concurrent streams a connection) and, on h2-page, the paths it asks for
-    after `path` on each connection."""
+    after `path` on each connection. The HTTP/3 rows (keys in H3) run bench/h3load.py against
+    nomserve and Caddy: their threads are its processes (H3 gives its streams)."""
     pair = ["nomserve", "nginx"]
     anchors = pair + ["h2o"]
     every = anchors + ["limit"]
@@ -292,6 +321,11 @@ def scenarios():
                PAGE_ASSETS),
               ("1m", "1 MiB file, 10 conns × 1 stream", LARGE, 10, 2, 1, [])]
           for mode, over in [("tls", "over TLS"), ("h2c", "h2c (prior knowledge)")]],
+        *[(key, f"HTTP/3, {what}, {conns} conns × {streams} stream{'s' * (streams > 1)}, "
+                f"h3load {procs} processes", path, conns, procs, [], ["nomserve", "caddy"])
+          for key, what, path in [("h3-small", "small file", SMALL),
+                                  ("h3-1m", "1 MiB file", LARGE)]
+          for procs, conns, streams in [H3[key]]],
     ]
 
 
@@ -616,6 +650,37 @@ hosts:
     return conf
 
 
+def caddy_conf(tmp, root, port, tls):
+    """Caddy 2.6 configured as nomserve is on the HTTP/3 rows: the same document root, the same
+    certificate and key (`tls` names them; auto_https off, so no ACME, no certificate of its
+    own and no redirecting listener on port 80), HTTPS on TCP and HTTP/3 on UDP at the same
+    `port` (`protocols h1 h2 h3`, the default spelled out), the site matching any host name.
+    No access log (Caddy logs requests only where a `log` directive asks; its own log at ERROR,
+    to keep start-up messages out), the admin endpoint off (nomserve has none), no compression
+    (no `encode`: and the client asks for none), file_server's defaults otherwise (ETag,
+    Last-Modified, ranges, as nomserve sends). HTTP/3 and QUIC at quic-go's defaults, as
+    nomserve's are its own. Caddy's Go runtime uses every core, as nomserve's default
+    workers do."""
+    conf = Path(tmp) / "Caddyfile"
+    conf.write_text(f"""{{
+	admin off
+	auto_https off
+	log {{
+		level ERROR
+	}}
+	servers {{
+		protocols h1 h2 h3
+	}}
+}}
+:{port} {{
+	tls {tls[0]} {tls[1]}
+	root * {root}
+	file_server
+}}
+""")
+    return conf
+
+
 def check_serves(name, port, path, root, tls=None):
     """Fails unless the server answers a GET of `path` with 200 and the file's bytes (the
     limit: a body of the small file's length, whatever the path): a server that answers 404
@@ -668,6 +733,42 @@ def check_h2(name, port, paths, root, cert=None):
         if done.stdout != (root / path.lstrip("/")).read_bytes():
             raise RuntimeError(f"{name}: HTTP/2 GET {path} sent {len(done.stdout)} bytes of "
                                f"body, not the file's")
+
+
+def check_h3(name, port, path, root, cert):
+    """Fails unless the server answers a GET of `path` over HTTP/3 (ALPN h3 over QUIC on UDP
+    `port`, the certificate verified against `cert`) with 200 and the file's bytes, asked with
+    bench/h3load.py --check; returns the TLS cipher suite chosen."""
+    done = subprocess.run([sys.executable, str(H3_LOAD), "127.0.0.1", str(port), path,
+                           "--cafile", str(cert), "--check", str(root / path.lstrip("/"))],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: HTTP/3 GET {path}: {done.stderr.strip()}")
+    chose = json.loads(done.stdout)
+    if chose["alpn"] != "h3":
+        raise RuntimeError(f"{name}: HTTP/3 GET {path}: ALPN chose {chose['alpn']}, not h3")
+    return f"TLSv1.3 {chose['cipher']}"
+
+
+def h3load(port, path, seconds, cert, procs, conns, streams, length):
+    """Runs bench/h3load.py once for `seconds`: `procs` processes, `conns` connections over all
+    of them, `streams` requests in flight on each, a GET of `path` answered by `length` bytes
+    of body. Returns what wrk() does: requests/s (each process's, summed), p50 and p99 in µs,
+    socket errors (0: any failure stops the run), the requests completed and the bytes of
+    body read. Fails, stopping the run, if any request failed: reset, closed, or not a 200
+    with `length` bytes."""
+    cmd = [sys.executable, str(H3_LOAD), "127.0.0.1", str(port), path, "--cafile", str(cert),
+           "--length", str(length), "--processes", str(procs),
+           "--connections", str(conns // procs), "--streams", str(streams),
+           "--duration", str(seconds)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 180)
+    if done.returncode != 0:
+        raise RuntimeError(f"h3load failed (status {done.returncode}): {done.stderr[-2000:]}")
+    out = json.loads(done.stdout)
+    if out["failed"] or not out["requests"]:
+        raise RuntimeError(f"h3load: {out['failed']} requests failed, {out['requests']} "
+                           f"succeeded")
+    return out["rps"], out["p50_us"], out["p99_us"], 0, out["requests"], out["bytes"]
 
 
 def decode(coding, body):
@@ -735,7 +836,7 @@ class Servers:
         self.h2_ports = {}
 
     def start(self, name, access_log=False, nopush=True, big=False, tls=False, compress=False,
-              h2=None):
+              h2=None, h3=False):
         """Starts server `name` on a free port; returns the process once it accepts and, for
         nginx, once its workers are up (their CPU and memory are counted from their pids).
         `big`: configured for more than MAX_CONNECTIONS connections. `tls`: HTTPS on
@@ -744,7 +845,8 @@ class Servers:
         (--compress br,zstd,gzip), and a request without Accept-Encoding, as on the other
         rows, gets the file as it is. `h2`, an HTTP/2 row's mode (H2): nginx is configured for
         it (nginx_conf), on a second port for h2c (h2_port); nomserve and h2o speak HTTP/2 by
-        default, h2 by ALPN over TLS and h2c on their plain port."""
+        default, h2 by ALPN over TLS and h2c on their plain port. `h3`: nomserve also serves
+        HTTP/3 on UDP at its HTTPS port (--http3 on); Caddy (HTTP/3 rows only) always does."""
         tls_args = ["--tls-cert", str(self.cert[0]), "--tls-key", str(self.cert[1])] \
             if tls else []
         self.stop(name)
@@ -757,8 +859,15 @@ class Servers:
                 cmd = [str(self.binary), "--port", str(port), "--root", str(self.root),
                        "--keep-alive-timeout", KEEP_ALIVE,
                        "--max-connections", conns, "--max-connections-per-ip", conns,
-                       *tls_args]
+                       *tls_args, *(["--http3", "on"] if h3 else [])]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
+            elif name == "caddy":
+                # Its config autosave and data directories in the scratch directory, not $HOME.
+                conf = caddy_conf(self.tmp, self.root, port, self.cert)
+                env = {**os.environ, "HOME": self.tmp, "XDG_CONFIG_HOME": f"{self.tmp}/caddy",
+                       "XDG_DATA_HOME": f"{self.tmp}/caddy"}
+                cmd = ["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"]
+                proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env)
             elif name == "baseline":
                 # An earlier nomserve build, for a before/after comparison in one run. It may
                 # predate --max-connections-per-ip, so it is started without it.
@@ -1365,6 +1474,24 @@ def h2_goals(chosen, row, memory):
     return lines
 
 
+def h3_goals(chosen, row):
+    """The HTTP/3 goals' lines, each a ratio of nomserve's figure to Caddy's in this run, on
+    each HTTP/3 row both ran: requests/s ≥ 1.0× Caddy's, CPU per request ≤ 1.0× Caddy's.
+    `row` combines a server's rounds on a row (None if it did not run)."""
+    lines = []
+    for key, title, *_ in chosen:
+        ours, caddy = (row(key, "nomserve"), row(key, "caddy")) if key in H3 else (None, None)
+        if not (ours and caddy):
+            continue
+        for what, ratio, met, bound in [
+                ("requests/s ÷ Caddy's", ours.rps / caddy.rps, ours.rps >= caddy.rps, "≥ 1.0"),
+                ("CPU per request ÷ Caddy's", ours.cpu_us / caddy.cpu_us,
+                 ours.cpu_us <= caddy.cpu_us, "≤ 1.0")]:
+            lines.append(f"| {what} | {title} | {ratio:.2f} | {bound} | "
+                         f"{'yes' if met else '**no**'} |")
+    return lines
+
+
 def report_idle(key, name, rest, kib, count):
     """Prints an idle row's figures for one server as they are measured."""
     print(f"{key:15} {name:9} {kib:>10,} KiB resident, {rest:,} at rest: "
@@ -1401,12 +1528,13 @@ def main():
         ap.error(f"unknown servers: {', '.join(sorted(wanted - set(SERVERS)))}")
     chosen = [(*s[:-1], [n for n in s[-1] if n in wanted]) for s in chosen if s[0] in keys]
     if args.baseline:
-        # Not on the compression rows nor the HTTP/2 ones: an earlier build may not compress
-        # or speak HTTP/2, and its check would stop the run there.
+        # Not on the compression rows nor the HTTP/2 and HTTP/3 ones: an earlier build may not
+        # compress or speak HTTP/2 or HTTP/3, and its check would stop the run there.
         chosen = [(*s[:-1], [m for n in s[-1] for m in ([n, "baseline"]
                                                          if n == "nomserve"
                                                          and s[0] not in COMPRESSED
                                                          and s[0] not in H2
+                                                         and s[0] not in H3
                                                          else [n])]) for s in chosen]
 
     # SIGTERM and SIGHUP end the run like Ctrl+C: through the cleanup below.
@@ -1438,6 +1566,15 @@ def main():
     if keys & set(H2):
         need("h2load", "nghttp2-client")
         need("curl", "curl")
+    # Caddy is the HTTP/3 rows' peer; h3load.py, their client, is built on aioquic.
+    if keys & set(H3):
+        if "caddy" in wanted:
+            need("caddy", "caddy")
+        try:
+            importlib.metadata.version("aioquic")
+        except importlib.metadata.PackageNotFoundError:
+            raise SystemExit("the HTTP/3 rows' client, bench/h3load.py, needs aioquic: "
+                             "pip install aioquic")
     # The checks decode the compression rows' responses: gzip in Python, br and zstd with these.
     if "br-100k-20" in keys:
         need("brotli", "brotli")
@@ -1462,6 +1599,7 @@ def main():
     memory = {}
     negotiated = {}  # server -> the TLS protocol and cipher suite it chose
     negotiated_h2 = {}  # server -> the same, for h2load on the HTTP/2 rows
+    negotiated_h3 = {}  # server -> the cipher suite it chose for h3load on the HTTP/3 rows
     encoded = {}  # (compression row, server) -> (body bytes per response, framing)
     syscalls = {}  # server -> {system call: calls per new connection}
     tlsnew = None  # the compiled bench/tlsnew.c, once built
@@ -1478,10 +1616,11 @@ def main():
                 tls = key in HTTPS
                 coding = COMPRESSED.get(key)
                 h2 = H2.get(key)
+                h3 = key in H3
                 for name in order:
                     proc = servers.start(name, nopush=key not in NGINX_NOPUSH_OFF,
                                          big=conns > MAX_CONNECTIONS, tls=tls,
-                                         compress=coding is not None, h2=h2)
+                                         compress=coding is not None, h2=h2, h3=h3)
                     chose = check_serves(name, servers.port(name), path, servers.root,
                                          client if tls else None)
                     if chose:
@@ -1490,6 +1629,9 @@ def main():
                         check_h2(name, servers.h2_port(name),
                                  PAGE_URIS if path == PAGE_INDEX else [path], servers.root,
                                  servers.cert[0] if tls else None)
+                    if h3:
+                        negotiated_h3[name] = check_h3(name, servers.port(name), path,
+                                                       servers.root, servers.cert[0])
                     sent = ""
                     if coding:
                         encoded[(key, name)] = check_compressed(name, servers.port(name), path,
@@ -1507,6 +1649,12 @@ def main():
                                                            h2_chose))
                         if "tls" in h2_chose:
                             negotiated_h2[name] = h2_chose["tls"]
+                    elif h3:
+                        length = (servers.root / path.lstrip("/")).stat().st_size
+                        run = measure(proc, lambda: h3load(servers.port(name), path,
+                                                           args.duration, servers.cert[0],
+                                                           threads, conns, H3[key][2],
+                                                           length))
                     else:
                         run = measure(proc, lambda: wrk(servers.port(name), path, conns,
                                                         args.duration, extra, threads, tls))
@@ -1679,6 +1827,13 @@ def main():
         lines.append("| HTTP/2 goal: nomserve's ratio, in this run | row | ratio | goal | met |")
         lines.append("|---|---|---:|---|---|")
         lines.extend(goals)
+    goals = h3_goals(chosen, row)
+    if goals:
+        lines.append("")
+        lines.append("| HTTP/3 goal: nomserve's ratio to Caddy's, in this run | row | ratio "
+                     "| goal | met |")
+        lines.append("|---|---|---:|---|---|")
+        lines.extend(goals)
     if syscalls:
         names = list(syscalls)
         lines.append("")
@@ -1762,6 +1917,21 @@ def main():
             f"http2` port of its own, HTTP/2 otherwise at its defaults, as h2o and nomserve "
             f"are. What each chose for h2load's TLS offer: "
             f"{', '.join(f'{n} {c}' for n, c in negotiated_h2.items()) or '—'}.")
+    if results.keys() & {(k, n) for k in H3 for n in SERVERS}:
+        caddy_version, aioquic_version = "?", importlib.metadata.version("aioquic")
+        if shutil.which("caddy"):
+            caddy_version = subprocess.run(["caddy", "version"], capture_output=True,
+                                           text=True).stdout.split()[0]
+        header += (
+            f" HTTP/3 rows: nomserve with --http3 on against Caddy {caddy_version} (quic-go), "
+            f"both on the HTTPS rows' certificate with TCP and UDP at one port, Caddy with "
+            f"`protocols h1 h2 h3`, admin and auto_https off, no access log, file_server; "
+            f"driven by bench/h3load.py (aioquic {aioquic_version}, pure Python) in the "
+            f"processes the row names, a new request as each ends, for {args.duration} s; "
+            f"the client limits the absolute requests/s, so only the ratios of one run "
+            f"compare (the HTTP/3 goal table), CPU per request above all. Latency from the "
+            f"client, its own queueing included. What each chose for aioquic's offer: "
+            f"{', '.join(f'{n} {c}' for n, c in negotiated_h3.items()) or '—'}.")
     if encoded:
         header += (
             f" Compression rows: a {ARTICLE_SIZE:,}-byte HTML page generated at start from a "

@@ -6,6 +6,8 @@
 //! machine's addresses, so the banner lists those (from `getifaddrs`), loopback first; it
 //! leaves out IPv6 link-local addresses, which a URL can only name with a zone.
 
+mod qr;
+
 use crate::http::access_log::Destination;
 use crate::server::listeners::{Address, interface_addresses};
 use std::fmt::Write as _;
@@ -31,6 +33,8 @@ pub struct Banner<'a> {
     pub activated: bool,
     /// Whether the server speaks TLS on them.
     pub tls: bool,
+    /// With ACME, where its certificate stands (served, or being ordered).
+    pub acme: Option<String>,
     /// Whether directory listings are on (`--list-dirs`).
     pub list_dirs: bool,
     /// Whether `/echo` is on (no `--no-echo`).
@@ -50,6 +54,12 @@ pub struct Banner<'a> {
     pub auth_file: Option<PathBuf>,
     /// Where the access log goes (`--access-log`); `None` for the default, the log on stderr.
     pub access_log: Option<Destination>,
+    /// Whether to draw a QR code of the first URL another machine can reach (`--qr`).
+    pub qr: bool,
+    /// The upload folders (`--upload`, `[[upload]]`), none when uploads are off.
+    pub uploads: Vec<String>,
+    /// Whether anyone may upload, without authentication (`--upload-anonymous`).
+    pub upload_anonymous: bool,
 }
 
 /// The escape sequences of the banner's few styles (SGR, ECMA-48 §8.3.117), or nothing at
@@ -59,6 +69,7 @@ struct Styles {
     url: &'static str,
     on: &'static str,
     off: &'static str,
+    warn: &'static str,
     reset: &'static str,
 }
 
@@ -70,6 +81,7 @@ impl Styles {
                 url: "\x1b[1;36m",
                 on: "\x1b[32m",
                 off: "\x1b[2m",
+                warn: "\x1b[1;33m",
                 reset: "\x1b[0m",
             },
             false => Styles {
@@ -77,6 +89,7 @@ impl Styles {
                 url: "",
                 on: "",
                 off: "",
+                warn: "",
                 reset: "",
             },
         }
@@ -131,8 +144,21 @@ impl Banner<'_> {
                 "  on the sockets systemd passed (--bind and --port are not used)"
             );
         }
-        for url in self.urls(interfaces) {
+        let addresses = self.addresses(interfaces);
+        for (url, _) in &addresses {
             let _ = writeln!(text, "  {}{url}{}", s.url, s.reset);
+        }
+        if self.qr {
+            match qr::phone_url(&addresses).and_then(|url| qr::render(url, colour)) {
+                Some(code) => text.push_str(&code),
+                None => {
+                    _ = writeln!(
+                        text,
+                        "  no QR code: no address here is reachable from another machine \
+                     (bind one, such as -b 0.0.0.0)"
+                    )
+                }
+            }
         }
         let switch = |on: bool, detail: &str| match on {
             true => format!("{}on{}{detail}", s.on, s.reset),
@@ -146,9 +172,10 @@ impl Banner<'_> {
             true => switch(true, " at /echo"),
             false => switch(false, ""),
         };
-        let https = match self.tls {
-            true => switch(true, ""),
-            false => switch(false, " (--tls-cert, --tls-key)"),
+        let https = match (self.tls, &self.acme) {
+            (true, Some(acme)) => switch(true, &format!(": {acme}")),
+            (true, None) => switch(true, ""),
+            (false, _) => switch(false, " (--tls-cert, --tls-key)"),
         };
         let compression = match self.compress.is_empty() {
             true => switch(false, ""),
@@ -189,23 +216,55 @@ impl Banner<'_> {
         for addr in self.redirect {
             let _ = writeln!(text, "  redirecting http://{addr}/ to HTTPS");
         }
+        self.render_uploads(&s, &mut text);
         let _ = writeln!(text, "Press {}Ctrl+C{} to stop.", s.bold, s.reset);
         text
     }
 
+    /// The uploads line, and a warning when anyone may upload and the server is reachable
+    /// from another machine (a TCP socket not on a loopback address).
+    fn render_uploads(&self, s: &Styles, text: &mut String) {
+        if self.uploads.is_empty() {
+            return;
+        }
+        let who = match self.upload_anonymous {
+            true => "anyone",
+            false => "authenticated users",
+        };
+        let folders = self.uploads.join(", ");
+        let _ = writeln!(
+            text,
+            "  uploads {}on{} ({folders}, by {who})",
+            s.on, s.reset
+        );
+        let exposed = self
+            .listening
+            .iter()
+            .any(|l| matches!(&l.address, Address::Tcp(addr) if !addr.ip().is_loopback()));
+        if self.upload_anonymous && exposed {
+            let _ = writeln!(
+                text,
+                "  {}warning: anyone who can reach this server can upload files into {folders} \
+                 (--upload-anonymous){}",
+                s.warn, s.reset
+            );
+        }
+    }
+
     /// Where a person can reach the site: a URL for each TCP socket (for a wildcard address,
     /// one for each of `interfaces` of the families it takes), and for a Unix socket the
-    /// `curl` command that reaches it. Without duplicates, in the order of the sockets.
-    fn urls(&self, interfaces: &[IpAddr]) -> Vec<String> {
+    /// `curl` command that reaches it. Without duplicates, in the order of the sockets. Each
+    /// with the address it names (`None` for a Unix socket).
+    fn addresses(&self, interfaces: &[IpAddr]) -> Vec<(String, Option<IpAddr>)> {
         let scheme = if self.tls { "https" } else { "http" };
-        let mut urls: Vec<String> = Vec::new();
+        let mut urls: Vec<(String, Option<IpAddr>)> = Vec::new();
         for listening in self.listening {
             let addr = match &listening.address {
                 Address::Tcp(addr) => *addr,
                 Address::Unix(name) => {
-                    urls.push(format!(
-                        "unix:{name} (curl --unix-socket {name} {scheme}://localhost/)"
-                    ));
+                    let url =
+                        format!("unix:{name} (curl --unix-socket {name} {scheme}://localhost/)");
+                    urls.push((url, None));
                     continue;
                 }
             };
@@ -224,8 +283,8 @@ impl Banner<'_> {
             };
             for ip in ips {
                 let url = url(scheme, SocketAddr::new(ip, addr.port()));
-                if !urls.contains(&url) {
-                    urls.push(url);
+                if !urls.iter().any(|(known, _)| *known == url) {
+                    urls.push((url, Some(ip)));
                 }
             }
         }
@@ -260,12 +319,18 @@ mod tests {
         }
     }
 
+    fn urls(banner: &Banner<'_>, interfaces: &[IpAddr]) -> Vec<String> {
+        let addresses = banner.addresses(interfaces);
+        addresses.into_iter().map(|(url, _)| url).collect()
+    }
+
     fn banner<'a>(listening: &'a [Listening], root: &'a Path) -> Banner<'a> {
         Banner {
             root,
             listening,
             activated: false,
             tls: false,
+            acme: None,
             list_dirs: false,
             echo: true,
             compress: vec!["br", "zstd", "gzip"],
@@ -275,7 +340,41 @@ mod tests {
             auth_areas: 0,
             auth_file: None,
             access_log: None,
+            qr: false,
+            uploads: Vec::new(),
+            upload_anonymous: false,
         }
+    }
+
+    #[test]
+    fn anonymous_uploads_on_a_reachable_address_are_warned_of_in_colour() {
+        let root = Path::new("/srv/www");
+        let exposed = [tcp("0.0.0.0:8080", false)];
+        let mut open = banner(&exposed, root);
+        open.uploads = vec!["/inbox".to_string()];
+        open.upload_anonymous = true;
+        let text = open.render(&[], true);
+        assert!(
+            text.contains("uploads \x1b[32mon\x1b[0m (/inbox, by anyone)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\x1b[1;33mwarning: anyone who can reach this server can upload"),
+            "{text}"
+        );
+        // On loopback only, or with authentication: no warning.
+        let local = [tcp("127.0.0.1:8080", false)];
+        let mut quiet = banner(&local, root);
+        quiet.uploads = vec!["/inbox".to_string()];
+        quiet.upload_anonymous = true;
+        assert!(!quiet.render(&[], false).contains("warning"));
+        open.upload_anonymous = false;
+        let text = open.render(&[], false);
+        assert!(
+            text.contains("uploads on (/inbox, by authenticated users)"),
+            "{text}"
+        );
+        assert!(!text.contains("warning"), "{text}");
     }
 
     #[test]
@@ -287,17 +386,17 @@ mod tests {
         let root = Path::new("/srv/www");
         let v4 = [tcp("0.0.0.0:8080", false)];
         assert_eq!(
-            banner(&v4, root).urls(&interfaces),
+            urls(&banner(&v4, root), &interfaces),
             ["http://127.0.0.1:8080/", "http://192.168.1.20:8080/"]
         );
         let v6_only = [tcp("[::]:8080", false)];
         assert_eq!(
-            banner(&v6_only, root).urls(&interfaces),
+            urls(&banner(&v6_only, root), &interfaces),
             ["http://[::1]:8080/", "http://[2001:db8::7]:8080/"]
         );
         let dual = [tcp("[::]:80", true)];
         assert_eq!(
-            banner(&dual, root).urls(&interfaces),
+            urls(&banner(&dual, root), &interfaces),
             [
                 "http://127.0.0.1/",
                 "http://[::1]/",
@@ -307,7 +406,7 @@ mod tests {
         );
         let both = [tcp("0.0.0.0:8080", false), tcp("127.0.0.1:8080", false)];
         assert_eq!(
-            banner(&both, root).urls(&interfaces[..1]),
+            urls(&banner(&both, root), &interfaces[..1]),
             ["http://127.0.0.1:8080/"]
         );
     }

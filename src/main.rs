@@ -3,13 +3,15 @@
 //! `main` only starts things: it reads the [`settings`] and has them assembled into the
 //! handler stack and the server's configuration, sets up the log, opens the listening
 //! sockets, prints the banner, and runs the [`server`] until a shutdown signal. The modules
-//! import one way, each only those after it: [`settings`] (the command line, the config file,
+//! import one way, each only those after it: [`acme`] (certificates from an ACME CA, on a
+//! thread of its own) → [`settings`] (the command line, the config file,
 //! their assembly) → [`server`] (accept, limits, workers, the socket) → [`conn`] (the
 //! connection's state machine: head, body, dispatch) → [`handlers`] (echo, static files) →
 //! [`http`] (response, writer, output, access log).
 
 #![forbid(unsafe_code)]
 
+mod acme;
 mod banner;
 mod conn;
 mod handlers;
@@ -20,10 +22,11 @@ mod settings;
 mod systemd;
 
 use banner::Banner;
+use handlers::acme::Http01;
 use handlers::https::RedirectToHttps;
 use handlers::metrics::Metrics;
 use http::access_log;
-use server::certs::{Certificates, TlsFiles};
+use server::certs::{Certificates, Source, TlsFiles};
 use server::listeners::{self, Bind, Listener};
 use server::{Config, Control, Server};
 use settings::{Assembly, Settings, cli, config};
@@ -95,6 +98,7 @@ fn check(settings: &Settings) -> Result<(), Fatal> {
     let root = settings::document_root(&settings.args.root).map_err(bad_config)?;
     settings::assemble(settings, &root).map_err(bad_config)?;
     load_certificates(&settings.args)?;
+    acme::check(&settings.args).map_err(bad_config)?;
     let auth_file = settings.args.auth_file.as_deref();
     for warning in handlers::auth::slow_hashes(&settings.auth, auth_file) {
         eprintln!("nomserve: warning: {warning}");
@@ -230,7 +234,14 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
     start_access_log(args)?;
     // After binding: a port in use is reported before the file handler logs anything.
     let Assembly { config, handler } = settings::assemble(&settings, &root).map_err(bad_config)?;
-    let certificates = load_certificates(args)?;
+    let acme = acme::prepare(args).map_err(bad_config)?;
+    let certificates = match &acme {
+        Some(acme) => {
+            acme.check_terms().map_err(bad_config)?;
+            Some(acme.certificates())
+        }
+        None => load_certificates(args)?,
+    };
     let tls = certificates
         .as_ref()
         .map(|certificates| certificates.server_config(config.http2))
@@ -238,13 +249,20 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         .map_err(|e| cannot_start("cannot set up TLS", std::io::Error::other(e)))?;
 
     let speaks_tls = tls.is_some();
+    if config.http3 == Some(true) && !speaks_tls {
+        return Err(bad_config(
+            "--http3 needs HTTPS (--tls-cert and --tls-key): QUIC is always encrypted".to_string(),
+        ));
+    }
     let server = Server::start(listeners, config.clone(), handler, tls)
         .map_err(|e| cannot_start("cannot start the worker threads", e))?;
     let mut controls = vec![server.control()];
     let redirect = match args.redirect_http {
         Some(port) => {
             let https = listening.iter().find_map(|l| l.address.tcp());
-            let (redirect, addrs) = start_redirect(&args.bind, port, https, config.clone())?;
+            let http01 = acme.as_ref().map(acme::Acme::http01_folder);
+            let (redirect, addrs) =
+                start_redirect(&args.bind, port, https, http01, config.clone())?;
             controls.push(redirect.control());
             thread::Builder::new()
                 .name("redirect".to_string())
@@ -268,6 +286,7 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         listening: &listening,
         activated,
         tls: speaks_tls,
+        acme: acme.as_ref().map(acme::Acme::describe),
         list_dirs: args.list_dirs,
         echo: !args.no_echo,
         compress: args.compress.names(),
@@ -277,7 +296,14 @@ fn run(settings: Settings, argv: Vec<OsString>) -> Result<(), Fatal> {
         auth_areas: settings.auth.len() + usize::from(args.auth_file.is_some()),
         auth_file: args.auth_file.clone(),
         access_log: args.access_log.clone(),
+        qr: args.qr,
+        uploads: settings.upload.iter().map(|f| f.path.clone()).collect(),
+        upload_anonymous: args.upload_anonymous,
     };
+    if let (Some(acme), Some(certificates)) = (acme, &certificates) {
+        acme.start(Arc::clone(certificates))
+            .map_err(|e| cannot_start("cannot start the ACME thread", e))?;
+    }
     let signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGUSR1])
         .map_err(|e| cannot_start("cannot handle signals", e))?;
     thread::Builder::new()
@@ -368,11 +394,13 @@ fn start_metrics(listener: Listener, server: &Server, config: Config) -> std::io
 
 /// Starts the plain-HTTP listener of `--redirect-http` on `port` of each IP address in
 /// `binds`, with one worker, redirecting to the HTTPS listener at `https` (the first TCP
-/// one, if there is one). Returns it and the addresses it listens on.
+/// one, if there is one), and answering ACME http-01 challenges from `http01` first when
+/// given. Returns it and the addresses it listens on.
 fn start_redirect(
     binds: &[Bind],
     port: u16,
     https: Option<SocketAddr>,
+    http01: Option<std::path::PathBuf>,
     config: Config,
 ) -> Result<(Server, Vec<SocketAddr>), Fatal> {
     let cannot_start = |message: String| Fatal {
@@ -404,12 +432,16 @@ fn start_redirect(
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
     };
-    let handler = RedirectToHttps::new(https.port(), fallback_host);
+    let redirect = RedirectToHttps::new(https.port(), fallback_host);
+    let handler: Arc<dyn handlers::Handler> = match http01 {
+        Some(folder) => Arc::new(Http01::new(folder, redirect)),
+        None => Arc::new(redirect),
+    };
     let config = Config {
         threads: 1,
         ..config
     };
-    let server = Server::start(listeners, config, Arc::new(handler), None)
+    let server = Server::start(listeners, config, handler, None)
         .map_err(|e| cannot_start(format!("cannot start the redirect listener: {e}")))?;
     Ok((server, addrs))
 }
@@ -508,7 +540,10 @@ fn reload(live: &mut Live) {
     let Some(certificates) = &live.certificates else {
         return;
     };
-    let files = certificates.files();
+    let Source::Files(files) = certificates.source() else {
+        log::info!("SIGHUP: the ACME certificate is renewed on its own; nothing to reload");
+        return;
+    };
     match certificates.reload() {
         Ok(()) => log::info!(
             "SIGHUP: reloaded the TLS certificate {} and key {}; new connections use them",

@@ -86,6 +86,17 @@ static H2_REFUSED_STREAMS: AtomicU64 = AtomicU64::new(0);
 /// the connections closed by a bound against abuse.
 static H2_GOAWAYS: [AtomicU64; H2ErrorCode::ALL.len()] =
     [const { AtomicU64::new(0) }; H2ErrorCode::ALL.len()];
+/// When the certificate HTTPS now serves expires, in seconds since the Unix epoch; 0 while
+/// there is none.
+static CERTIFICATE_EXPIRY: AtomicU64 = AtomicU64::new(0);
+/// ACME orders placed with the CA.
+static ACME_ORDERS: AtomicU64 = AtomicU64::new(0);
+/// ACME orders that ended without a certificate.
+static ACME_ORDERS_FAILED: AtomicU64 = AtomicU64::new(0);
+/// HTTP/3 connections started (QUIC handshakes that began, with `--http3`).
+static H3_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+/// Responses sent on HTTP/3 streams (also counted in [`REQUESTS`]).
+static H3_REQUESTS: AtomicU64 = AtomicU64::new(0);
 /// Access-log lines dropped because the log's buffer was full.
 static LOG_DROPPED: AtomicU64 = AtomicU64::new(0);
 
@@ -163,6 +174,16 @@ pub fn count_h2_request() {
     H2_REQUESTS.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Counts an HTTP/3 connection started.
+pub fn count_h3_connection() {
+    H3_CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a response sent on an HTTP/3 stream.
+pub fn count_h3_request() {
+    H3_REQUESTS.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Counts an HTTP/2 stream refused (REFUSED_STREAM).
 pub fn count_h2_refused_stream() {
     H2_REFUSED_STREAMS.fetch_add(1, Ordering::Relaxed);
@@ -177,6 +198,21 @@ pub fn count_h2_goaway(code: H2ErrorCode) {
     {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Records when the certificate now served expires (`not_after`, Unix seconds).
+pub fn set_certificate_expiry(not_after: i64) {
+    CERTIFICATE_EXPIRY.store(u64::try_from(not_after).unwrap_or(0), Ordering::Relaxed);
+}
+
+/// Counts an ACME order placed.
+pub fn count_acme_order() {
+    ACME_ORDERS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts an ACME order that ended without a certificate.
+pub fn count_acme_order_failed() {
+    ACME_ORDERS_FAILED.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Counts an access-log line dropped; returns the count so far.
@@ -298,6 +334,24 @@ pub fn exposition(connections: (usize, usize)) -> String {
         "TLS handshakes completed.",
         TLS_HANDSHAKES.load(Ordering::Relaxed),
     );
+    let expiry = CERTIFICATE_EXPIRY.load(Ordering::Relaxed);
+    if expiry > 0 {
+        out.gauge(
+            "nomserve_tls_certificate_expiry_seconds",
+            "When the certificate HTTPS serves expires, in seconds since the Unix epoch.",
+            expiry,
+        );
+    }
+    out.counter(
+        "nomserve_acme_orders_total",
+        "ACME certificate orders placed with the CA.",
+        ACME_ORDERS.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_acme_orders_failed_total",
+        "ACME certificate orders that ended without a certificate.",
+        ACME_ORDERS_FAILED.load(Ordering::Relaxed),
+    );
     out.counter(
         "nomserve_http2_connections_total",
         "HTTP/2 connections started (ALPN h2, or h2c with prior knowledge).",
@@ -307,6 +361,16 @@ pub fn exposition(connections: (usize, usize)) -> String {
         "nomserve_http2_requests_total",
         "Responses sent over HTTP/2 (also in nomserve_requests_total; the rest are HTTP/1.x).",
         H2_REQUESTS.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_http3_connections_total",
+        "HTTP/3 connections started (QUIC, with --http3).",
+        H3_CONNECTIONS.load(Ordering::Relaxed),
+    );
+    out.counter(
+        "nomserve_http3_requests_total",
+        "Responses sent over HTTP/3 (also in nomserve_requests_total).",
+        H3_REQUESTS.load(Ordering::Relaxed),
     );
     out.counter(
         "nomserve_http2_refused_streams_total",

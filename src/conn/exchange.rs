@@ -5,7 +5,6 @@
 //! reading the body, keep-alive or close, the lingering close) is the state machine's and
 //! `persistence`'s; a stream of another protocol would call these the same way.
 
-use crate::conn::body::MAX_DISCARDED_BODY;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use crate::http::access_log::{self, RequestInfo};
@@ -71,11 +70,12 @@ pub struct Prepared {
 }
 
 /// Decides what to do with `request` (whose raw head is `head`) from `peer`: the response of
-/// `ctx`'s handler, or 417 for an expectation the server cannot meet, 413 at once for a body
-/// announced with `100-continue` that is over the limit, 500 if the handler panicked. The
-/// client the handler is told of, and the access log records, is the peer or the one a
-/// trusted proxy names ([`TrustedProxies::client`]). Logs the raw head and its fields at
-/// debug level.
+/// `ctx`'s handler (which may take the body, [`Response::accepting`]), or 417 for an
+/// expectation the server cannot meet, 500 if the handler panicked. A body announced with
+/// `100-continue` that the handler does not take is refused at once when the answer is an
+/// error or the body is over the discarded limit (413). The client the handler is told of,
+/// and the access log records, is the peer or the one a trusted proxy names
+/// ([`TrustedProxies::client`]). Logs the raw head and its fields at debug level.
 pub fn prepare(
     request: &Request<'_, '_>,
     head: &[u8],
@@ -122,22 +122,10 @@ pub fn prepare(
         let response = Response::text(417, "the only expectation supported is 100-continue\n");
         return refuse(response, exchange);
     }
-    // RFC 9110 §10.1.1: a server that will not accept the body answers with a final status
-    // instead of 100 (Continue), and the client does not send it.
-    if let BodyFraming::ContentLength(length) = request.framing {
-        if expectation == Expectation::Continue && length > MAX_DISCARDED_BODY {
-            return refuse(body_too_large(), exchange);
-        }
-    }
-    match catch_unwind(AssertUnwindSafe(|| {
+    let response = match catch_unwind(AssertUnwindSafe(|| {
         ctx.handler.handle(request, head, client)
     })) {
-        Ok(response) => Prepared {
-            response: for_them(response),
-            exchange,
-            send_continue: expectation == Expectation::Continue,
-            refused: false,
-        },
+        Ok(response) => response,
         Err(payload) => {
             let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
             log::error!(
@@ -145,8 +133,31 @@ pub fn prepare(
                 access_log::escape(line),
                 panic_message(payload.as_ref())
             );
-            refuse(Response::text(500, "internal server error\n"), exchange)
+            return refuse(Response::text(500, "internal server error\n"), exchange);
         }
+    };
+    let continues = expectation == Expectation::Continue;
+    // RFC 9110 §10.1.1: 100 (Continue) is sent only for a body the server will read. A
+    // handler that takes the body (a sink) gets it whatever its length; for any other
+    // answer the body is read only to be discarded, so a refusal (4xx, 5xx), or a body
+    // announced over what is discarded, is answered at once, and the client, which waits
+    // for the 100, does not send it. The connection closes after such an answer: whether
+    // the client sends the body anyway cannot be known (RFC 9110 §10.1.1, "SHOULD indicate
+    // whether it intends to close the connection").
+    if continues && response.sink.is_none() {
+        let over = matches!(request.framing, BodyFraming::ContentLength(length) if length > MAX_DISCARDED_BODY);
+        if over {
+            return refuse(body_too_large(), exchange);
+        }
+        if response.status >= 400 && request.framing != BodyFraming::None {
+            return refuse(response, exchange);
+        }
+    }
+    Prepared {
+        response: for_them(response),
+        exchange,
+        send_continue: continues,
+        refused: false,
     }
 }
 
@@ -176,6 +187,11 @@ pub fn malformed_head(e: &Error, received: &[u8]) -> Response {
         response
     }
 }
+
+/// The most request-body bytes read and discarded for one request (on any protocol): 1 MiB.
+/// Past this a client is sending a body no handler takes, and gets 413 (and on HTTP/1.1 a
+/// closed connection).
+pub const MAX_DISCARDED_BODY: u64 = 1024 * 1024;
 
 /// 413 (Content Too Large, RFC 9110 §15.5.14): a body past [`MAX_DISCARDED_BODY`].
 pub fn body_too_large() -> Response {

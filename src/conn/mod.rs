@@ -62,7 +62,9 @@ mod body;
 pub mod client;
 mod dispatch;
 mod exchange;
+mod fields;
 mod h2;
+pub mod h3;
 mod head;
 mod park;
 mod persistence;
@@ -72,15 +74,13 @@ use crate::http::buffers;
 use crate::http::output::Output;
 use crate::http::response::Response;
 use crate::http::writer;
-use body::{BodyReader, BodyState, MAX_DISCARDED_BODY};
+use body::{BodyReader, Pending};
 pub use dispatch::{Core, Want};
 pub use exchange::Context;
-use exchange::{
-    Exchange, Prepared, body_too_large, head_timed_out, malformed, malformed_head, refused, secured,
-};
+use exchange::{Exchange, Prepared, head_timed_out, malformed_head, refused, secured};
 use head::{Head, HeadScan};
 use park::Parked;
-use persistence::{Close, Persistence};
+use persistence::Persistence;
 use send::SendClock;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -127,6 +127,17 @@ pub struct Stats {
     pub head_bytes_parsed: u64,
 }
 
+/// Why the server closes a connection after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// The request did not ask for persistence (RFC 9112 §9.3), or the server is shutting
+    /// down; the framing is intact.
+    Requested,
+    /// The framing of what the client sends next is in doubt (a malformed or unfinished
+    /// request, a body not read): RFC 9112 §9.3 leaves closing as the only safe course.
+    Error,
+}
+
 /// A client connection, without its socket.
 #[derive(Debug)]
 pub struct Conn {
@@ -162,7 +173,8 @@ enum State {
     Idle { deadline: Instant },
     /// Part of a head has arrived; the rest must arrive by the deadline (else 408).
     Head { deadline: Instant, scan: HeadScan },
-    /// Reading and discarding a request body; then `pending` is sent.
+    /// Reading a request body (into the handler's sink, or discarded); then `pending` is
+    /// sent.
     Body {
         body: BodyReader,
         deadline: Instant,
@@ -182,14 +194,6 @@ enum State {
     Parked(Box<Parked>),
     /// Over, once the queued output is written.
     Closed,
-}
-
-/// A response waiting for its request's body to be read.
-#[derive(Debug)]
-struct Pending {
-    response: Response,
-    exchange: Exchange,
-    close: Option<Close>,
 }
 
 /// One step of the state machine.
@@ -264,12 +268,15 @@ impl Conn {
     }
 
     /// Whether the connection has nothing to send and no response to finish (a parked
-    /// request's is one to finish): a shutdown closes it, as it would a connection waiting
-    /// for its next request. (Bytes of a request that has not been answered yet are dropped
-    /// with it; its client sees the close.)
+    /// request's is one to finish, and so is a body a handler takes: an upload under way
+    /// is given the shutdown's grace to complete): a shutdown closes it, as it would a
+    /// connection waiting for its next request. (Bytes of a request that has not been
+    /// answered yet are dropped with it; its client sees the close.)
     pub fn is_quiet(&self) -> bool {
+        let taking = matches!(&self.state, State::Body { pending, .. } if pending.sink.is_some());
         self.output.is_empty()
             && !self.holding
+            && !taking
             && !matches!(self.state, State::Lingering { .. } | State::Parked(_))
     }
 
@@ -529,13 +536,19 @@ impl Conn {
                 }
                 self.pos += consumed;
                 let Prepared {
-                    response,
+                    mut response,
                     exchange,
                     send_continue,
                     ..
                 } = prepared;
                 let Persistence { body, close } = persistence;
+                let sink = response.sink.take();
                 let Some(body) = body else {
+                    // No body to take: the sink's answer is its answer to an empty one.
+                    let response = match sink {
+                        Some(sink) => response.after_body(sink.finish()),
+                        None => response,
+                    };
                     return self.finish(response, exchange, close, ctx.shutting_down, now);
                 };
                 // RFC 9110 §10.1.1: a server may omit 100 (Continue) once content arrived.
@@ -547,69 +560,11 @@ impl Conn {
                     body,
                     deadline: now + self.timeouts.header,
                     pending: Box::new(Pending {
-                        response,
-                        exchange,
-                        close,
+                        sink,
+                        ..Pending::discarding(response, exchange, close)
                     }),
                 };
                 Step::Continue
-            }
-        }
-    }
-
-    /// Discards the buffered body bytes; once the body is through, queues the pending
-    /// response. A malformed chunked body is answered with its error (400), a body past
-    /// [`MAX_DISCARDED_BODY`] with 413; both close. A body still arriving after its deadline
-    /// closes the connection.
-    fn read_body(
-        &mut self,
-        mut body: BodyReader,
-        deadline: Instant,
-        pending: Pending,
-        ctx: &Context<'_>,
-        now: Instant,
-    ) -> Step {
-        if now >= deadline {
-            log::debug!(
-                "{}: request body unfinished at its deadline; closing",
-                self.peer
-            );
-            return Step::Close;
-        }
-        let Pending {
-            response,
-            exchange,
-            close,
-        } = pending;
-        match body.consume(self.unprocessed()) {
-            Ok((used, BodyState::More)) => {
-                self.pos += used;
-                self.state = State::Body {
-                    body,
-                    deadline,
-                    pending: Box::new(Pending {
-                        response,
-                        exchange,
-                        close,
-                    }),
-                };
-                Step::NeedBytes
-            }
-            Ok((used, BodyState::Done)) => {
-                self.pos += used;
-                self.finish(response, exchange, close, ctx.shutting_down, now)
-            }
-            Ok((used, BodyState::TooLarge)) => {
-                self.pos += used;
-                log::debug!(
-                    "{}: request body past {MAX_DISCARDED_BODY} bytes; 413",
-                    self.peer
-                );
-                self.fail(body_too_large(), exchange, now)
-            }
-            Err(e) => {
-                log::debug!("{}: malformed request body: {e}", self.peer);
-                self.fail(malformed(&e), exchange, now)
             }
         }
     }

@@ -1,21 +1,11 @@
 //! Whether a connection stays open after a response, and what it reads of the request before
 //! (RFC 9112 §9.3): HTTP/1.1's part of an exchange that `exchange` answered.
 
+use super::Close;
 use super::body::BodyReader;
 use super::exchange::{Exchange, Prepared};
 use crate::http::writer::Framing;
 use nomserve_grammar::Request;
-
-/// Why the server closes a connection after a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Close {
-    /// The request did not ask for persistence (RFC 9112 §9.3), or the server is shutting
-    /// down; the framing is intact.
-    Requested,
-    /// The framing of what the client sends next is in doubt (a malformed or unfinished
-    /// request, a body not read): RFC 9112 §9.3 leaves closing as the only safe course.
-    Error,
-}
 
 /// How the connection goes on from a request's answer.
 #[derive(Debug)]

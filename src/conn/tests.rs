@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::conn::client::TrustedProxies;
+use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::handlers::Handler;
 use crate::http::output::Item;
 use crate::http::response::{Body, Ticket};
@@ -56,6 +57,8 @@ enum Ended {
 /// `budget` bytes per run.
 struct Harness {
     conn: Conn,
+    /// Answers the requests ([`Echo`] unless a test sets another).
+    handler: Arc<dyn Handler>,
     now: Instant,
     sent: Vec<u8>,
     /// How many write items were taken (one per `write`/`sendfile` a transport makes).
@@ -76,6 +79,7 @@ impl Harness {
                 TIMEOUTS,
                 now,
             ),
+            handler: Arc::new(Echo),
             now,
             sent: Vec::new(),
             writes: 0,
@@ -96,8 +100,9 @@ impl Harness {
     /// Does what the connection asks until it wants bytes, is over, or has had `budget`
     /// bytes written.
     fn run_with(&mut self, mut budget: usize) -> Ended {
+        let handler = Arc::clone(&self.handler);
         let ctx = Context {
-            handler: &Echo,
+            handler: &*handler,
             trusted: &TrustedProxies::default(),
             shutting_down: self.shutting_down,
             waker: &|| Waker::noop().clone(),
@@ -426,12 +431,18 @@ fn the_write_side_is_shut_only_after_the_last_response_is_written() {
 
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
+    // A body discarded for an answer that is not a refusal: read after the 100.
     let mut h = Harness::new();
-    h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    h.feed(b"GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
     assert_eq!(h.run(), Ended::Read);
     assert_eq!(h.take_sent(), "HTTP/1.1 100 Continue\r\n\r\n");
     h.feed(b"abc");
     assert_eq!(h.run(), Ended::Read);
+    assert_eq!(statuses(&h.take_sent()), [200]);
+    // A refusal (405) is answered at once, without the 100 (see `taking`).
+    let mut h = Harness::new();
+    h.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+    assert_eq!(h.run(), Ended::Read, "lingering");
     assert_eq!(statuses(&h.take_sent()), [405]);
 }
 
@@ -572,6 +583,8 @@ mod allocations {
             },
             compress: Default::default(),
             compress_cache: 0,
+            archives: Vec::new(),
+            readme: false,
         })
         .unwrap();
         let router = Router::new(files);
@@ -614,4 +627,5 @@ fn a_read_that_finds_nothing_gives_an_empty_buffer_back() {
 }
 
 mod parking;
+mod taking;
 mod transforming;

@@ -2,7 +2,7 @@
 //! content (`--redirect-http`), and Strict-Transport-Security on every HTTPS response
 //! (`--hsts`).
 
-use super::Handler;
+use super::{Gate, Handler};
 use crate::http::response::Response;
 use nomserve_grammar::Request;
 use std::net::IpAddr;
@@ -104,6 +104,63 @@ impl<H: Handler> Handler for Hsts<H> {
     }
 }
 
+/// Adds `Alt-Svc: h3=":PORT"; ma=86400` (RFC 7838 §3) to every response of the handler it
+/// wraps that goes over HTTP/1.1 or HTTP/2, so that a browser learns that HTTP/3 is served
+/// on UDP at `PORT` and moves its next requests there; the advertisement holds for a day
+/// (`ma`, in seconds). Not on HTTP/3 responses, which need none.
+pub struct AltSvc {
+    inner: Arc<dyn Handler>,
+    value: Arc<str>,
+}
+
+impl AltSvc {
+    /// `inner`'s responses, advertising HTTP/3 on UDP `port`.
+    pub fn new(inner: Arc<dyn Handler>, port: u16) -> Self {
+        AltSvc {
+            inner,
+            value: Arc::from(format!("h3=\":{port}\"; ma=86400")),
+        }
+    }
+
+    /// `response` to `request`, with the advertisement unless it goes over HTTP/3.
+    fn advertise(&self, request: &Request<'_, '_>, response: Response) -> Response {
+        if request.version.major < 3 {
+            response.header("Alt-Svc", self.value.to_string())
+        } else {
+            response
+        }
+    }
+}
+
+impl Handler for AltSvc {
+    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+        self.advertise(request, self.inner.handle(request, head, client))
+    }
+
+    fn strict_transport_security(&self) -> Option<Arc<str>> {
+        self.inner.strict_transport_security()
+    }
+
+    fn handle_gated(
+        &self,
+        request: &Request<'_, '_>,
+        head: &[u8],
+        client: IpAddr,
+        gate: &dyn Gate,
+    ) -> Response {
+        let response = self.inner.handle_gated(request, head, client, gate);
+        self.advertise(request, response)
+    }
+
+    fn gate<'a>(
+        &'a self,
+        request: &'a Request<'_, '_>,
+        client: IpAddr,
+    ) -> Option<Box<dyn Gate + 'a>> {
+        self.inner.gate(request, client)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +210,36 @@ mod tests {
             "GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n",
         );
         assert_eq!(location(&response), Some("https://example.com/a"));
+    }
+
+    #[test]
+    fn alt_svc_advertises_http3_on_http1_and_http2_not_on_http3() {
+        use nomserve_grammar::{
+            BodyFraming, ConnectionOptions, Headers, Method, RequestTarget, Version,
+        };
+        let inner: Arc<dyn Handler> = Arc::new(RedirectToHttps::new(443, "h".to_string()));
+        let alt = AltSvc::new(inner, 8443);
+        let response = answer(&alt, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        let value = crate::handlers::testing::header(&response, "Alt-Svc");
+        assert_eq!(value, Some("h3=\":8443\"; ma=86400"));
+        for major in [2, 3] {
+            let request = Request {
+                method: Method::Get,
+                target: RequestTarget::Origin {
+                    path: "/",
+                    query: None,
+                },
+                version: Version { major, minor: 0 },
+                headers: Headers::new(&[]),
+                host: Some("h"),
+                framing: BodyFraming::None,
+                connection: ConnectionOptions::default(),
+            };
+            let ip = IpAddr::from([127, 0, 0, 1]);
+            let response = alt.handle(&request, b"", ip);
+            let value = crate::handlers::testing::header(&response, "Alt-Svc");
+            assert_eq!(value.is_some(), major < 3, "HTTP/{major}");
+        }
     }
 
     #[test]

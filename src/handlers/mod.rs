@@ -1,9 +1,11 @@
 //! Handlers: what the server answers to a parsed request.
 //!
 //! The connection layer has read and checked the head; a [`Handler`] turns it into a
-//! [`Response`]. [`Router`] is the server's handler: it allows GET and HEAD only, answers
-//! `/echo` itself and sends every other path to the static files.
+//! [`Response`]. [`Router`] is the server's handler: it allows GET and HEAD (and, in upload
+//! folders, `POST` and `PUT`: [`upload`]), answers `/echo` itself and sends every other path
+//! to the static files.
 
+pub mod acme;
 pub mod auth;
 pub mod cors;
 pub mod echo;
@@ -15,6 +17,7 @@ mod prefix;
 pub mod redirects;
 #[cfg(test)]
 pub mod testing;
+pub mod upload;
 
 use crate::http::response::{Response, Ticket};
 use files::StaticFiles;
@@ -22,13 +25,16 @@ use nomserve_grammar::{Method, Request};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use upload::Uploads;
 
 /// Something that answers requests. Called on worker threads, one request at a time per
 /// connection; a panic is caught by the caller and answered with 500.
 pub trait Handler: Send + Sync {
     /// Answers `request`, whose raw head (request-line, field lines and the empty line,
     /// exactly as received) is `head`, from the client at `client`. The body, if any, is not
-    /// available: the connection layer reads and discards it before the response is sent.
+    /// in the request: a handler that wants it answers [`Response::accepting`] with a sink
+    /// that takes it as it arrives; otherwise the connection layer reads and discards it
+    /// before the response is sent.
     fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response;
 
     /// The Strict-Transport-Security value the handler adds to its responses, if it does:
@@ -81,7 +87,18 @@ pub trait Gate {
     /// checked on another thread): the answer given meanwhile is provisional, and the
     /// request is to wait for it and be handled again ([`Response::pending`]).
     fn pending(&self) -> Option<Ticket>;
+
+    /// The verdicts this request has reached, as a judge that outlives it, for content made
+    /// after the response is handed over (a folder's archive, sent as the client reads): a
+    /// path in an area the client passed is shown, as is a path in no area; a path in an
+    /// area refused, or never asked about, is not. So whatever the content holds was asked
+    /// about while the request was handled ([`Gate::shows`]), or is left out.
+    fn verdicts(&self) -> Verdicts;
 }
+
+/// A judge of paths, in the form a [`Gate`] is asked about, that may be sent to wherever a
+/// response's body is made.
+pub type Verdicts = Arc<dyn Fn(&Path) -> bool + Send + Sync>;
 
 /// A handler chosen when the settings are read: wrappers that are configured or not
 /// compose over it.
@@ -121,12 +138,25 @@ pub const ALLOW: &str = "GET, HEAD";
 pub struct Router {
     files: StaticFiles,
     echo: bool,
+    uploads: Option<Uploads>,
 }
 
 impl Router {
     /// A router whose non-`/echo` paths go to `files`, with `/echo` on.
     pub fn new(files: StaticFiles) -> Self {
-        Router { files, echo: true }
+        Router {
+            files,
+            echo: true,
+            uploads: None,
+        }
+    }
+
+    /// The same router taking uploads into `uploads`' folders.
+    pub fn with_uploads(self, uploads: Uploads) -> Self {
+        Router {
+            uploads: Some(uploads),
+            ..self
+        }
     }
 
     /// The same router with `/echo` on or off (`--no-echo`); off, `/echo` is a path like
@@ -137,8 +167,8 @@ impl Router {
 }
 
 impl Handler for Router {
-    /// GET and HEAD are served; any other method, standard or extension, gets 405 with
-    /// `Allow: GET, HEAD` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler unless it
+    /// GET and HEAD are served, and in upload folders POST (a form) and PUT (a file); any
+    /// other method, standard or extension, gets 405 with `Allow` (RFC 9110 §15.5.6). `/echo` exactly is the echo handler unless it
     /// is off; every other path, origin-form or absolute-form (routed on its path, RFC 9112 §3.2.2), is a
     /// static file.
     ///
@@ -165,7 +195,18 @@ impl Handler for Router {
 impl Router {
     /// [`Router::handle`], the static files asking `gate` when there is one.
     fn route(&self, request: &Request<'_, '_>, head: &[u8], gate: Option<&dyn Gate>) -> Response {
+        let uploads = self.uploads.as_ref();
         if !matches!(request.method, Method::Get | Method::Head) {
+            if let Some(uploads) = uploads.filter(|uploads| uploads.takes(request)) {
+                return uploads.handle(request, gate);
+            }
+            if let Some(malformed) = uploads.and_then(|uploads| uploads.malformed(request)) {
+                return malformed;
+            }
+            if let Some(allow) = uploads.and_then(|uploads| uploads.allow(request)) {
+                return Response::text(405, format!("method not allowed: this takes {allow}\n"))
+                    .header("Allow", allow);
+            }
             return Response::text(
                 405,
                 "method not allowed: this server answers GET and HEAD\n",
@@ -174,6 +215,9 @@ impl Router {
         }
         match request.target.path() {
             Some("/echo") if self.echo => echo::respond(request, head),
+            _ if uploads.is_some_and(|uploads| uploads.is_folder(request)) => {
+                upload::page::with_form(self.files.serve(request, gate))
+            }
             _ => self.files.serve(request, gate),
         }
     }

@@ -17,7 +17,7 @@ use crate::http::output::{LogEntry, Output};
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{is_field_value, is_token};
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
@@ -177,13 +177,14 @@ fn checked(response: Response) -> Response {
 /// `HTTP/1.1`, the highest version the server supports (RFC 9110 §6.2), whatever minor
 /// version the client sent.
 pub fn head(out: &mut Vec<u8>, response: &Response, framing: Framing, date: &[u8; 29]) {
-    // Formatting into a Vec cannot fail; the numbers are written without a String between.
-    let _ = write!(
-        out,
-        "HTTP/1.1 {} {}\r\nDate: ",
-        response.status,
-        reason_phrase(response.status)
-    );
+    // Numbers go through `itoa`, not `fmt`: a quarter of the instructions a small
+    // keep-alive response costs to write (callgrind).
+    let mut digits = itoa::Buffer::new();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(digits.format(response.status).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(reason_phrase(response.status).as_bytes());
+    out.extend_from_slice(b"\r\nDate: ");
     out.extend_from_slice(date);
     out.extend_from_slice(b"\r\nServer: ");
     out.extend_from_slice(SERVER.as_bytes());
@@ -205,7 +206,9 @@ pub fn head(out: &mut Vec<u8>, response: &Response, framing: Framing, date: &[u8
         if matches!(response.body, Body::Stream(_)) {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
         } else {
-            let _ = write!(out, "Content-Length: {}\r\n", response.body.len());
+            out.extend_from_slice(b"Content-Length: ");
+            out.extend_from_slice(digits.format(response.body.len()).as_bytes());
+            out.extend_from_slice(b"\r\n");
         }
     }
     if framing.close {
@@ -315,6 +318,7 @@ pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 mod tests {
     use super::*;
     use crate::http::output::Item;
+    use std::io::Write;
     use std::net::{IpAddr, Ipv4Addr};
 
     const DATE: &[u8; 29] = b"Tue, 24 Nov 2026 06:02:13 GMT";

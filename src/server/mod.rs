@@ -48,10 +48,12 @@
 //! (systemd may hold the same ones to start the next run), responses from then on close
 //! their connections, and the connections being served get `--shutdown-timeout` to finish.
 
+mod alpn01;
 pub mod certs;
 pub mod limits;
 pub mod listeners;
 mod proxied;
+mod quic;
 mod tls;
 mod transport;
 mod wake;
@@ -104,6 +106,10 @@ pub struct Config {
     /// HTTP/2 is spoken: with prior knowledge in the clear, and offered with ALPN over TLS
     /// (`--http2`).
     pub http2: bool,
+    /// HTTP/3 is spoken over QUIC, on UDP at each HTTPS listener's address (`--http3`;
+    /// with HTTPS only): `Some(true)` asked for (a UDP port that cannot be had stops the
+    /// start), `Some(false)` refused, `None` unsaid (on with HTTPS, a warning if UDP fails).
+    pub http3: Option<bool>,
 }
 
 /// A running server: the workers are up and accepting; [`Server::run`] waits for the end.
@@ -174,14 +180,31 @@ impl Server {
             }
         }
         let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
-        let shared = Arc::new(Shared::new(handler, &config, tls));
         let limits = Limits::new(
             config.max_connections,
             config.max_connections_per_ip,
             config.ipv6_prefix,
             config.threads,
         );
-        let lanes = worker::spawn(sets, &shared, &limits)?;
+        let quic = match (&tls, config.http3) {
+            (Some(tls), Some(true)) => quic_endpoints(&all, tls, &config, &limits)?,
+            // On by default with HTTPS: a UDP port taken by another program must not keep
+            // the site from being served.
+            (Some(tls), None) => quic_endpoints(&all, tls, &config, &limits).unwrap_or_else(|e| {
+                log::warn!(
+                    "HTTP/3 not served: cannot listen on UDP at the HTTPS port: {e} \
+                     (--http3 off stops trying, --http3 on makes this an error)"
+                );
+                Vec::new()
+            }),
+            _ => Vec::new(),
+        };
+        let alt_svc = quic
+            .first()
+            .and_then(|first| first.first())
+            .map(quic::Quic::port);
+        let shared = Arc::new(Shared::new(handler, &config, tls, alt_svc));
+        let lanes = worker::spawn(sets, &shared, &limits, quic)?;
         Ok(Server {
             listeners: all,
             wake: Arc::new(wake),
@@ -276,4 +299,70 @@ impl Vitals for Control {
     fn draining(&self) -> bool {
         self.shared.shutting_down()
     }
+}
+
+/// For each worker, a QUIC endpoint on UDP at the address of each TCP listener in
+/// `listeners` (the HTTPS port), with `tls`'s certificates: the workers' sockets at one
+/// address share it with `SO_REUSEPORT`, and their endpoints share their keys (see
+/// `quic::steer`). Fails if a UDP socket cannot be bound there.
+fn quic_endpoints(
+    listeners: &[Arc<Listener>],
+    tls: &Arc<ServerConfig>,
+    config: &Config,
+    limits: &Arc<Limits>,
+) -> io::Result<Vec<Vec<quic::Quic>>> {
+    let quic_config = quic::server_config(tls, config.timeouts).map_err(io::Error::other)?;
+    let keys = quinn_proto::EndpointConfig::default();
+    let mut addresses: Vec<(SocketAddr, bool)> = Vec::new();
+    for listener in listeners.iter().filter(|listener| listener.is_tcp()) {
+        let address = rustix::net::getsockname(listener.socket())?;
+        let address = SocketAddr::try_from(address).map_err(io::Error::other)?;
+        let v6only = address.is_ipv6() && rustix::net::sockopt::ipv6_v6only(listener.socket())?;
+        // A worker's sibling of a listening socket has the same address: one endpoint each.
+        if !addresses.iter().any(|(seen, _)| *seen == address) {
+            addresses.push((address, v6only));
+        }
+    }
+    let mut workers = Vec::new();
+    for worker in 0..config.threads {
+        let mut endpoints = Vec::new();
+        for (index, &(address, v6only)) in addresses.iter().enumerate() {
+            let socket = udp_socket(address, v6only).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on UDP {address} for HTTP/3: {e}"),
+                )
+            })?;
+            let id = (u16::try_from(worker).unwrap_or(u16::MAX), index);
+            endpoints.push(quic::Quic::new(
+                id,
+                socket,
+                &keys,
+                Arc::clone(&quic_config),
+                limits,
+                config.timeouts,
+                config.recorded,
+            )?);
+        }
+        workers.push(endpoints);
+    }
+    Ok(workers)
+}
+
+/// A UDP socket bound to `address` with `SO_REUSEPORT` (each worker has one), for IPv6 only
+/// if `v6only` (as the TCP listener there is).
+fn udp_socket(address: SocketAddr, v6only: bool) -> io::Result<std::net::UdpSocket> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, sockopt};
+    let family = if address.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let socket = rustix::net::socket_with(family, SocketType::DGRAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_reuseport(&socket, true)?;
+    if v6only {
+        sockopt::set_ipv6_v6only(&socket, true)?;
+    }
+    rustix::net::bind(&socket, &address)?;
+    Ok(std::net::UdpSocket::from(socket))
 }

@@ -9,6 +9,7 @@
 
 use crate::conn::client::Cidr;
 use crate::handlers::files::ErrorPage;
+use crate::handlers::files::archive::Format as ArchiveFormat;
 use crate::handlers::files::coding::{ContentCoding, PerCoding};
 use crate::http::access_log::{Destination, Format};
 use crate::server::listeners::Bind;
@@ -17,18 +18,25 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 pub(crate) use values::parse_header;
+pub(crate) use values::parse_size;
 use values::{
     parse_access_log, parse_bind, parse_error_page, parse_field_value, parse_index_name,
-    parse_log_format, parse_mode, parse_origin, parse_rate, parse_site_file, parse_size,
-    parse_timeout,
+    parse_log_format, parse_mode, parse_origin, parse_rate, parse_site_file, parse_timeout,
 };
 
+mod acme;
 mod values;
+
+pub use acme::{AcmeArgs, Challenge, KeyType};
 
 /// The group of the flags fixed when the server starts (where and how it listens, its
 /// workers, limits and timeouts, TLS, the log): a reload reports a change to one as taking a
 /// restart. A flag outside it is applied by a reload.
 pub const RESTART: &str = "restart";
+
+/// The group of the flags that give HTTPS a certificate: `--tls-cert` or `--acme`, not
+/// both.
+const HTTPS_SOURCE: &str = "https_source";
 
 /// The help's headings, in the order `--help` shows them (the order of each one's first
 /// flag below).
@@ -68,7 +76,8 @@ command line wins over the environment, and the environment over the file.";
     after_help = SHORT_EPILOGUE,
     after_long_help = LONG_EPILOGUE,
     mut_args = |arg: clap::Arg| arg.hide_env(true),
-    group(ArgGroup::new(RESTART).multiple(true))
+    group(ArgGroup::new(RESTART).multiple(true)),
+    group(ArgGroup::new(HTTPS_SOURCE).args(["tls_cert", "acme"]).multiple(false))
 )]
 pub struct Args {
     /// The folder to serve (default: www).
@@ -130,6 +139,35 @@ pub struct Args {
     /// /.well-known/ is served either way.
     #[arg(long, help_heading = SERVING)]
     pub dotfiles: bool,
+
+    /// Offer listed folders as archives: tar, tar.gz and/or zip.
+    ///
+    /// A comma-separated list, or repeat the flag; none by default. A listing links each
+    /// format, and GET /folder/?download=zip sends the folder as it is, made while it is
+    /// sent: what the listings show (no dotfiles unless --dotfiles, nothing outside the
+    /// root, nothing in an auth area the client has not passed). Only with --list-dirs.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        value_parser = parse_archive_format,
+        help_heading = SERVING,
+        hide_short_help = true
+    )]
+    pub archives: Vec<ArchiveFormat>,
+
+    /// Show a listed folder's README.md below its listing.
+    ///
+    /// Rendered from CommonMark; HTML in it is shown as text. Only with --list-dirs.
+    #[arg(long, help_heading = SERVING, hide_short_help = true)]
+    pub readme: bool,
+
+    /// Print a QR code of the first address other than loopback in the banner.
+    ///
+    /// So that a phone on the same network can open the site: bind an address it can
+    /// reach, such as -b 0.0.0.0.
+    #[arg(long, group = RESTART, help_heading = SERVING, hide_short_help = true)]
+    pub qr: bool,
 
     /// The names tried, in order, for a directory's index.
     ///
@@ -244,6 +282,30 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = SITE_RULES)]
     pub auth_file: Option<PathBuf>,
 
+    /// Take uploads into this URL folder (/inbox).
+    ///
+    /// Repeatable. The folder's listing shows an upload form (several files, drag and
+    /// drop), and it takes a multipart form POSTed to it and PUT /inbox/NAME. It needs an
+    /// auth area covering it (--auth-file or [[auth]]) unless --upload-anonymous; it is
+    /// created when missing. Per-folder options go in the config file's [[upload]].
+    #[arg(long, value_name = "PATH", help_heading = SITE_RULES)]
+    pub upload: Vec<String>,
+
+    /// The largest file an upload folder takes.
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "1GiB",
+        value_parser = parse_size,
+        help_heading = SITE_RULES,
+        hide_short_help = true
+    )]
+    pub upload_max_size: u64,
+
+    /// Let anyone upload, without a password.
+    #[arg(long, help_heading = SITE_RULES)]
+    pub upload_anonymous: bool,
+
     /// Serve HTTPS with this PEM certificate (and --tls-key).
     ///
     /// A PEM file, the server's certificate first, then any intermediates (what Let's
@@ -272,16 +334,21 @@ pub struct Args {
     /// With HTTPS, also redirect plain HTTP on this port to HTTPS.
     ///
     /// Listens on this port on each IP address of --bind, and answers every request there
-    /// with a 308 redirect to the same path and query over HTTPS.
+    /// with a 308 redirect to the same path and query over HTTPS; with --acme, the CA's
+    /// http-01 challenges at /.well-known/acme-challenge/ first.
     #[arg(
         long,
         value_name = "PORT",
-        requires = "tls_cert",
+        requires = HTTPS_SOURCE,
         group = RESTART,
         help_heading = HTTPS,
         hide_short_help = true
     )]
     pub redirect_http: Option<u16>,
+
+    /// Automatic HTTPS: `--acme` and the flags that go with it.
+    #[command(flatten)]
+    pub acme: AcmeArgs,
 
     /// With HTTPS, send Strict-Transport-Security with this max-age, such as 180d.
     ///
@@ -290,7 +357,7 @@ pub struct Args {
     #[arg(
         long,
         value_name = "DUR",
-        requires = "tls_cert",
+        requires = HTTPS_SOURCE,
         value_parser = humantime::parse_duration,
         help_heading = HTTPS,
         hide_short_help = true
@@ -611,6 +678,23 @@ pub struct Args {
         hide_short_help = true
     )]
     pub http2: OnOff,
+
+    /// Speak HTTP/3 over QUIC (on or off) [default: on with HTTPS].
+    ///
+    /// On: HTTP/3 is served on UDP at the HTTPS port (the firewall must let UDP through
+    /// there), and HTTP/1.1 and HTTP/2 responses advertise it with
+    /// `Alt-Svc: h3=":PORT"; ma=86400`, so that browsers move to it. Unsaid, it is on
+    /// whenever HTTPS is served, and a UDP port that cannot be had is a warning (HTTPS goes
+    /// on without it); `on` makes that an error, and asks for HTTPS.
+    #[arg(
+        long,
+        value_name = "on/off",
+        value_parser = parse_on_off,
+        group = RESTART,
+        help_heading = OPERATIONS,
+        hide_short_help = true
+    )]
+    pub http3: Option<OnOff>,
 }
 
 /// A setting that is on or off (`--http2`).
@@ -646,6 +730,12 @@ impl Args {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
+}
+
+/// Parses one archive format: `tar`, `tar.gz` or `zip`.
+fn parse_archive_format(text: &str) -> Result<ArchiveFormat, String> {
+    ArchiveFormat::named(text.trim())
+        .ok_or_else(|| format!("{text:?} is not an archive format: tar, tar.gz or zip"))
 }
 
 /// Parses `none` or a comma-separated list of `br`, `zstd` and `gzip`.

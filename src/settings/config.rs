@@ -26,6 +26,7 @@ use super::cli::{Args, RESTART};
 use crate::handlers::auth::Area;
 use crate::handlers::files::FieldRule;
 use crate::handlers::redirects::RedirectRule;
+use crate::handlers::upload::UploadFolder;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command, CommandFactory, FromArgMatches};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +51,9 @@ pub struct Settings {
     pub redirects: Vec<RedirectRule>,
     /// `[[auth]]`: password-protected parts of the site, in file order.
     pub auth: Vec<Area>,
+    /// The upload folders: `--upload`'s, then the file's `upload` (a folder given by both
+    /// is configured by the file's table).
+    pub upload: Vec<UploadFolder>,
     /// Each setting as written (its key, its values joined by `, `), for telling what a
     /// reload changed.
     written: BTreeMap<String, String>,
@@ -155,12 +159,19 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     let mut first = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
     let folder_given = first.dir.is_some();
     folder_as_root(&mut first, &matches)?;
+    acme_port(&mut first, &matches);
     let Some(path) = first.config.clone() else {
+        let upload = first
+            .upload
+            .iter()
+            .map(|path| UploadFolder::at(path))
+            .collect();
         return Ok(Settings {
             args: first,
             rules: Vec::new(),
             redirects: Vec::new(),
             auth: Vec::new(),
+            upload,
             written: written(&matches, &Tables::default()),
         });
     };
@@ -229,12 +240,21 @@ pub fn load(argv: &[OsString]) -> Result<Settings, Error> {
     })?;
     let mut args = Args::from_arg_matches(&matches).map_err(Error::Usage)?;
     folder_as_root(&mut args, &matches)?;
+    acme_port(&mut args, &matches);
     let written = written(&matches, &settings_tables);
+    let mut upload: Vec<UploadFolder> = args
+        .upload
+        .iter()
+        .filter(|path| !settings_tables.upload.iter().any(|f| &f.path == *path))
+        .map(|path| UploadFolder::at(path))
+        .collect();
+    upload.extend(settings_tables.upload);
     Ok(Settings {
         args,
         rules: settings_tables.rules,
         redirects: settings_tables.redirects,
         auth: settings_tables.auth,
+        upload,
         written,
     })
 }
@@ -282,7 +302,7 @@ fn unknown<'a>(name: &str, candidates: impl Iterator<Item = (&'a str, bool)>) ->
 /// are beneath the root, and follow it.
 fn from_folder(folder: &Path, key: &str, text: &str) -> OsString {
     let (prefix, path) = match key {
-        "root" | "tls_cert" | "tls_key" | "auth_file" => ("", text),
+        "root" | "tls_cert" | "tls_key" | "auth_file" | "acme_state" | "acme_ca_root" => ("", text),
         "access_log" if text != "-" && text != "off" => ("", text),
         "bind" => match text.strip_prefix("unix:") {
             Some(path) => ("unix:", path),
@@ -344,7 +364,13 @@ fn written(matches: &ArgMatches, tables: &Tables) -> BTreeMap<String, String> {
         .iter()
         .map(|area| format!("{} {} {}", area.path, area.file.display(), area.realm))
         .collect();
-    for (key, entries) in [("rules", rules), ("redirects", redirects), ("auth", auth)] {
+    let upload: Vec<String> = tables.upload.iter().map(|f| format!("{f:?}")).collect();
+    for (key, entries) in [
+        ("rules", rules),
+        ("redirects", redirects),
+        ("auth", auth),
+        ("upload", upload),
+    ] {
         if !entries.is_empty() {
             written.insert(key.to_string(), entries.join("; "));
         }
@@ -376,6 +402,14 @@ fn from_default(matches: &ArgMatches, id: &str) -> bool {
     )
 }
 
+/// With `--acme` and no `--port`, HTTPS listens on 443, the port of `https` URLs (RFC 9110
+/// §4.2.2), which the CA's tls-alpn-01 validation connects to (RFC 8737 §3).
+fn acme_port(args: &mut Args, matches: &ArgMatches) {
+    if !args.acme.domains.is_empty() && from_default(matches, "port") {
+        args.port = 443;
+    }
+}
+
 /// The key of the flag a file key stands for, and its value: the key itself, except `echo`,
 /// which says `no_echo` the other way round (`echo = false` is `--no-echo`).
 fn file_key<'a, 'i>(name: &'a str, value: &'a Spanned<DeValue<'i>>) -> (&'a str, KeyValue<'a, 'i>) {
@@ -384,6 +418,9 @@ fn file_key<'a, 'i>(name: &'a str, value: &'a Spanned<DeValue<'i>>) -> (&'a str,
         ("echo", _) => ("no_echo", KeyValue::NotBool),
         ("http2", DeValue::Boolean(on)) => {
             ("http2", KeyValue::Word(if *on { "on" } else { "off" }))
+        }
+        ("http3", DeValue::Boolean(on)) => {
+            ("http3", KeyValue::Word(if *on { "on" } else { "off" }))
         }
         _ => (name, KeyValue::Toml(value.get_ref())),
     }

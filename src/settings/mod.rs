@@ -24,6 +24,7 @@ use crate::handlers::cors::Cors;
 use crate::handlers::files::{CacheLimits, ErrorPages, FieldRules, FileOptions, StaticFiles};
 use crate::handlers::https::Hsts;
 use crate::handlers::redirects::Redirects;
+use crate::handlers::upload::{UploadOptions, Uploads};
 use crate::handlers::{Handler, Router};
 use crate::server::Config;
 pub use config::Settings;
@@ -68,6 +69,7 @@ fn server_config(args: &cli::Args) -> Config {
         shutdown_timeout: args.shutdown_timeout,
         recorded: true,
         http2: args.http2.0,
+        http3: args.http3.map(|on| on.0),
     }
 }
 
@@ -79,6 +81,11 @@ fn server_config(args: &cli::Args) -> Config {
 fn handler_stack(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, String> {
     let args = &settings.args;
     let fields = FieldRules::new(&args.cache_control, &args.headers, &settings.rules)?;
+    // Archives and READMEs come with listings: said rather than refused, as the flags may
+    // come from different sources (a file that turns listings off for a while).
+    if !args.list_dirs && (!args.archives.is_empty() || args.readme) {
+        log::warn!("--archives and --readme apply to listings, which are off (--list-dirs)");
+    }
     let files = StaticFiles::new(FileOptions {
         root: root.to_path_buf(),
         dotfiles: args.dotfiles,
@@ -94,10 +101,15 @@ fn handler_stack(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, S
         },
         compress: args.compress.0,
         compress_cache: args.compress_cache,
+        archives: args.archives.clone(),
+        readme: args.readme,
     })
     .map_err(|e| format!("document root {}: {e}", root.display()))?;
     files.check_fallback()?;
-    let router = Router::new(files).with_echo(!args.no_echo);
+    let mut router = Router::new(files).with_echo(!args.no_echo);
+    if !settings.upload.is_empty() {
+        router = router.with_uploads(uploads(settings, root)?);
+    }
     let site = Auth::new(router, &settings.auth, args.auth_file.as_deref())?;
     let mut handler: Box<dyn Handler> = Box::new(site);
     if !args.error_page.is_empty() {
@@ -114,6 +126,23 @@ fn handler_stack(settings: &Settings, root: &Path) -> Result<Arc<dyn Handler>, S
         Some(max_age) => Arc::new(Hsts::new(handler, max_age)),
         None => Arc::from(handler),
     })
+}
+
+/// The upload folders of `settings`, beneath `root`. Each must be covered by an auth area
+/// (`--auth-file` covers all; an `[[auth]]` glob must match the folder's path, `/inbox/`)
+/// unless `--upload-anonymous`.
+fn uploads(settings: &Settings, root: &Path) -> Result<Uploads, String> {
+    let args = &settings.args;
+    let options = UploadOptions {
+        folders: settings.upload.clone(),
+        max_size: args.upload_max_size,
+        anonymous: args.upload_anonymous,
+        dotfiles: args.dotfiles,
+    };
+    let protected = |folder: &str| {
+        args.auth_file.is_some() || settings.auth.iter().any(|area| area.glob.is_match(folder))
+    };
+    Uploads::new(root, &options, &protected)
 }
 
 /// The absolute path of the document root `root`, checked to be a directory the server can

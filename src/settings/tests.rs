@@ -341,3 +341,36 @@ fn a_reload_reports_the_restart_keys_and_applies_the_rest() {
     let proxied = settings(&top, "port = 9000\nproxy_protocol = true\n", &[]);
     assert_eq!(old.restart_only(&proxied), ["proxy_protocol"]);
 }
+
+#[test]
+fn an_upload_folder_needs_an_auth_area_covering_it_unless_anonymous() {
+    let top = site();
+    let users = top.path().join("users");
+    let users = users.to_str().unwrap();
+    let area = |glob: &str| format!("[[auth]]\npath = \"{glob}\"\nfile = \"{users}\"\n");
+    let root = document_root(&top.path().join("www")).unwrap();
+    for glob in ["/inbox/**", "/inbox/", "/**"] {
+        let settings = settings(&top, &area(glob), &["--upload", "/inbox"]);
+        assert!(assemble(&settings, &root).is_ok(), "{glob}");
+    }
+    let uncovered = settings(&top, &area("/private/**"), &["--upload", "/inbox"]);
+    let Err(e) = assemble(&uncovered, &root) else {
+        panic!("an upload folder outside every area was taken");
+    };
+    assert!(e.contains("no auth area covers /inbox/"), "{e}");
+    let anonymous = settings(&top, "", &["--upload", "/inbox", "--upload-anonymous"]);
+    assert!(assemble(&anonymous, &root).is_ok());
+    // Through the whole stack: a PUT without credentials is challenged, with them taken.
+    let handler = stack(&top, &area("/inbox/**"), &["--upload", "/inbox"]);
+    let put = "PUT /inbox/a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\n";
+    assert_eq!(answer(&*handler, put).status, 401);
+    assert!(
+        top.path().join("www/inbox").is_dir(),
+        "created beneath the root"
+    );
+    // A folder's name is matched decoded, as the areas match every path; an area of the
+    // folder alone guards the files put into it.
+    let handler = stack(&top, &area("/caf\u{e9}/"), &["--upload", "/caf\u{e9}"]);
+    let put = "PUT /caf%C3%A9/a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\n";
+    assert_eq!(answer(&*handler, put).status, 401);
+}

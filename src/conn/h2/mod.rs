@@ -26,8 +26,8 @@
 mod bounds;
 mod read;
 mod ready;
-mod send;
-mod sending;
+pub(super) mod send;
+pub(super) mod sending;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -58,8 +58,9 @@ pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// a server (nginx and h2o advertise 128 and 100).
 pub const MAX_CONCURRENT_STREAMS: u32 = 128;
 
-/// SETTINGS_INITIAL_WINDOW_SIZE we advertise: request bodies are bounded (a static server
-/// discards them), so a stream needs no more than this in flight.
+/// SETTINGS_INITIAL_WINDOW_SIZE we advertise: what a stream's client may send ahead of what
+/// the server took. A body is discarded as it arrives, or taken by a handler's sink, and its
+/// window given back only as that happens; an upload's rate is this much per round trip.
 pub const INITIAL_WINDOW: u32 = 64 * 1024;
 
 /// SETTINGS_MAX_FRAME_SIZE: the initial value, which we do not raise (RFC 9113 §4.2).
@@ -141,8 +142,9 @@ pub struct H2Conn {
     recv_unacked: u32,
     /// The connection's receive window: what the client may still send (§6.9).
     recv_window: i64,
-    /// The streams open or half-closed, by id.
-    streams: BTreeMap<u32, Stream>,
+    /// The streams open or half-closed, by id. Boxed: a stream closing takes its map node's
+    /// later entries one place down, and these are then pointers, not streams of 300 bytes.
+    streams: BTreeMap<u32, Box<Stream>>,
     /// Streams with DATA to send, in turn order within each urgency.
     ready: Ready,
     /// The highest stream id the client opened (§5.1.1).
@@ -567,14 +569,17 @@ impl H2Conn {
             }
             Phase::Preface { .. } | Phase::Open => {
                 if self.streams.is_empty() && self.input.len() == self.pos {
-                    // Nothing under way: an idle connection holds no buffers, and no node of
+                    // Nothing under way: an idle connection holds no buffers, no node of
                     // the stream map (an emptied map keeps its last one: 11 streams' room,
-                    // 2.7 KiB).
+                    // 2.7 KiB), nor the last header list or the turn queues: little more
+                    // than its HPACK tables. The next request makes them again.
                     buffers::give(std::mem::take(&mut self.input));
                     buffers::give(std::mem::take(&mut self.out));
                     self.pos = 0;
                     self.out_pos = 0;
                     self.streams = BTreeMap::new();
+                    self.fields = DecodedFields::new();
+                    self.ready.clear();
                 }
                 Want::Read
             }

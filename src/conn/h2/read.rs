@@ -3,6 +3,7 @@
 //! applied.
 
 use super::bounds::{LAST_STREAM_ID, MAX_BLOCK_FRAMES, MAX_HEADER_BLOCK, Verdict};
+use super::stream::{Answer, Data};
 use super::{H2Conn, MAX_CONCURRENT_STREAMS, MAX_FRAME_SIZE, Phase};
 use crate::conn::exchange::Context;
 use nomserve_grammar::{
@@ -38,8 +39,18 @@ impl H2Conn {
             match parse_frame(buffered, MAX_FRAME_SIZE) {
                 Ok(ParsedFrame::Partial { .. }) => return,
                 Ok(ParsedFrame::Complete { frame, consumed }) => {
-                    // The frame borrows the input: copy out what outlives the parse.
-                    let owned = OwnedFrame::of(frame);
+                    // The frame borrows the input: copy out what outlives the parse, a DATA
+                    // payload only for a stream whose handler takes its body.
+                    let payload = match &frame {
+                        Frame::Data(data) if self.takes_body(data.stream_id) => {
+                            Some(data.data.to_vec())
+                        }
+                        _ => None,
+                    };
+                    let mut owned = OwnedFrame::of(frame);
+                    if let OwnedFrame::Data(data) = &mut owned {
+                        data.payload = payload;
+                    }
                     self.pos += consumed;
                     self.consumed += consumed;
                     self.frame(owned, ctx, now);
@@ -124,11 +135,18 @@ impl H2Conn {
 
     /// Forgets stream `id`, remembering it as closed.
     pub(super) fn close_stream(&mut self, id: u32) {
-        if let Some(stream) = self.streams.remove(&id) {
+        let was_open = self.streams.remove(&id).map(|stream| {
+            // Only a stream with a body still to send can be waiting for its turn.
+            let sending = matches!(stream.answer, Answer::Sending(_));
             stream.abandon(self.peer.ip(), self.unrecorded);
+            sending
+        });
+        if was_open == Some(true) {
+            self.ready.remove(id);
         }
-        self.ready.remove(id);
-        if !self.closed.contains(&id) {
+        // An open stream is closed once; only a stream never opened (refused) or closed
+        // already needs the search.
+        if was_open.is_some() || !self.closed.contains(&id) {
             if self.closed.len() == CLOSED_MEMORY {
                 self.closed.pop_front();
             }
@@ -178,7 +196,7 @@ impl H2Conn {
             }
             Some(true) => {}
         }
-        self.body(id, frame.len, flow, frame.end_stream, now);
+        self.body(id, frame, now);
     }
 
     /// Gives `n` received bytes back to the client's window of stream `id` (0: the
@@ -225,7 +243,7 @@ impl H2Conn {
                     "trailers without END_STREAM",
                 );
             }
-        } else if self.closed.contains(&id) {
+        } else if !self.is_idle_stream(id) && self.closed.contains(&id) {
             return self.connection_error(
                 H2ErrorCode::StreamClosed,
                 b"HEADERS on a closed stream (RFC 9113 5.1)",
@@ -452,16 +470,6 @@ impl H2Conn {
     }
 }
 
-/// What a DATA frame says: its payload is discarded (a static server reads no bodies),
-/// only its length counts.
-struct Data {
-    stream_id: u32,
-    len: u64,
-    /// The payload with its padding: what counts against the windows (§6.9).
-    flow: u32,
-    end_stream: bool,
-}
-
 /// A frame with what it borrowed from the input copied out (a header block fragment, a
 /// DATA payload's length, settings).
 enum OwnedFrame {
@@ -489,8 +497,8 @@ enum OwnedFrame {
 }
 
 impl OwnedFrame {
-    /// Copies what `frame` borrows. A DATA payload is not kept: the body is discarded, only
-    /// its length counts.
+    /// Copies what `frame` borrows. A DATA payload is not kept here: only its length counts
+    /// unless a sink takes it (see [`H2Conn::read_frames`]).
     fn of(frame: Frame<'_>) -> OwnedFrame {
         match frame {
             Frame::Data(data) => OwnedFrame::Data(Data {
@@ -498,6 +506,7 @@ impl OwnedFrame {
                 len: data.data.len() as u64,
                 flow: data.flow_controlled_len(),
                 end_stream: data.end_stream,
+                payload: None,
             }),
             Frame::Headers(headers) => OwnedFrame::Headers(
                 HeadersFrame {

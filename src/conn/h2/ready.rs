@@ -8,16 +8,22 @@ use std::collections::VecDeque;
 /// Urgencies 0 to 7 (RFC 9218 §4.1).
 const URGENCIES: usize = 8;
 
-/// Streams waiting for their turn at the output.
+/// The queues, one per urgency.
+type Queues = [VecDeque<u32>; URGENCIES];
+
+/// Streams waiting for their turn at the output. The queues are made when a first stream is
+/// queued and dropped by [`Ready::clear`]: an idle connection keeps one pointer of them,
+/// not eight empty queues.
 #[derive(Debug, Default)]
 pub struct Ready {
-    queues: [VecDeque<u32>; URGENCIES],
+    queues: Option<Box<Queues>>,
 }
 
 impl Ready {
-    /// The queue of `urgency` (past 7: the least urgent).
+    /// The queue of `urgency` (past 7: the least urgent), the queues made if need be.
     fn queue(&mut self, urgency: u8) -> &mut VecDeque<u32> {
-        &mut self.queues[usize::from(urgency).min(URGENCIES - 1)]
+        let queues = self.queues.get_or_insert_with(Box::default);
+        &mut queues[usize::from(urgency).min(URGENCIES - 1)]
     }
 
     /// Queues stream `id` of `urgency` behind the others of its urgency.
@@ -34,26 +40,29 @@ impl Ready {
     /// Takes the next stream to send: the first of the most urgent; with its urgency.
     pub fn pop(&mut self) -> Option<(u32, u8)> {
         self.queues
+            .as_deref_mut()?
             .iter_mut()
             .zip(0u8..)
             .find_map(|(queue, urgency)| Some((queue.pop_front()?, urgency)))
     }
 
     /// Whether stream `id` of `urgency` is queued.
-    pub fn contains(&mut self, id: u32, urgency: u8) -> bool {
-        self.queue(urgency).contains(&id)
+    pub fn contains(&self, id: u32, urgency: u8) -> bool {
+        self.queues
+            .as_deref()
+            .is_some_and(|queues| queues[usize::from(urgency).min(URGENCIES - 1)].contains(&id))
     }
 
     /// Takes stream `id` out, whatever its urgency.
     pub fn remove(&mut self, id: u32) {
-        for queue in &mut self.queues {
+        for queue in self.queues.iter_mut().flat_map(|queues| queues.iter_mut()) {
             queue.retain(|&queued| queued != id);
         }
     }
 
-    /// Empties every queue.
+    /// Empties every queue, and lets their room go.
     pub fn clear(&mut self) {
-        self.queues.iter_mut().for_each(VecDeque::clear);
+        self.queues = None;
     }
 }
 

@@ -16,10 +16,13 @@ use super::H2Conn;
 use super::sending::{Piece, Sending, pieces};
 use super::stream::Answer;
 use crate::conn::exchange::Exchange;
+use crate::conn::fields::handler_fields;
 use crate::http::clock;
 use crate::http::response::{Body, Response};
-use nomserve_grammar::{FrameHeader, H2ErrorCode, write_rst_stream};
-use std::borrow::Cow;
+use nomserve_grammar::{
+    FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, encode_unindexed, write_rst_stream,
+};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
@@ -28,22 +31,6 @@ use std::time::Instant;
 
 /// The Server field value (RFC 9110 §10.2.4), as HTTP/1.1 sends it.
 const SERVER: &str = concat!("nomserve/", env!("CARGO_PKG_VERSION"));
-
-/// Fields that HTTP/2 forbids (RFC 9113 §8.2.2) or that the connection sets itself: a
-/// handler's are left out.
-const LEFT_OUT: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "content-length",
-    "date",
-    "server",
-];
-
-/// A response's header fields, in order, names lowercase.
-type Fields<'a> = Vec<(Cow<'a, [u8]>, Cow<'a, [u8]>)>;
 
 /// What one stream's turn at the output came to.
 enum Turn {
@@ -75,6 +62,11 @@ impl H2Conn {
         else {
             return;
         };
+        // A handler that took the body answers now that it is through.
+        let response = match stream.sink.take() {
+            Some(sink) => response.after_body(sink.finish()),
+            None => response,
+        };
         self.start_output(now);
         let sending = self.head(id, response, exchange);
         self.stats.responses += 1;
@@ -88,63 +80,67 @@ impl H2Conn {
         }
     }
 
+    /// Queues `100 (Continue)` on stream `id`, whose handler takes the body the client waits
+    /// to send (RFC 9110 §10.1.1): an interim response is a HEADERS frame without END_STREAM
+    /// (RFC 9113 §8.1).
+    pub(super) fn send_continue(&mut self, id: u32) {
+        let start = self.out.len();
+        self.out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
+        self.encoder.begin(&mut self.out);
+        self.encoder.field(b":status", b"100", &mut self.out);
+        let len = (self.out.len() - start - FRAME_HEADER_LEN) as u32;
+        let header = FrameHeader::headers(id, len, false, true).encode();
+        self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header);
+    }
+
     /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`; returns
     /// its body, to send.
+    ///
+    /// The header block is encoded straight into the output after room for the HEADERS
+    /// frame's header, which is filled in once the block's length is known; only a block
+    /// longer than the client's frame size is moved, to be cut into CONTINUATION frames.
     fn head(&mut self, id: u32, response: Response, exchange: Exchange) -> Sending {
         let status = response.status;
-        let status_text = status.to_string();
-        let date = clock::http_date();
         let content = has_content(status) && !exchange.head_request;
-        let mut fields: Fields<'_> = vec![
-            (
-                Cow::Borrowed(b":status"),
-                Cow::Borrowed(status_text.as_bytes()),
-            ),
-            (Cow::Borrowed(b"date"), Cow::Borrowed(&date[..])),
-            (Cow::Borrowed(b"server"), Cow::Borrowed(SERVER.as_bytes())),
-        ];
-        for (name, value) in &response.headers {
-            push_field(&mut fields, name.as_bytes(), value.as_bytes());
-        }
-        if let Some(lines) = &response.fields {
-            for line in lines.split(|&b| b == b'\n') {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if let Some(colon) = line.iter().position(|&b| b == b':') {
-                    let value = line.get(colon + 1..).unwrap_or_default().trim_ascii();
-                    push_field(&mut fields, &line[..colon], value);
-                }
-            }
-        }
-        let length = response.body.len().to_string();
         // RFC 9110 §8.6: as HTTP/1.1 sends it, for HEAD too; none for 1xx, 204, 304, nor
         // for a body made as it is sent.
-        if has_content(status) && !matches!(response.body, Body::Stream(_)) {
-            fields.push((
-                Cow::Borrowed(b"content-length"),
-                Cow::Borrowed(length.as_bytes()),
-            ));
+        let length = (has_content(status) && !matches!(response.body, Body::Stream(_)))
+            .then(|| response.body.len());
+        let start = self.out.len();
+        self.out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
+        let out = &mut self.out;
+        let encoder = &mut self.encoder;
+        let mut digits = itoa::Buffer::new();
+        encoder.begin(out);
+        encoder.field(b":status", digits.format(status).as_bytes(), out);
+        push_date(out);
+        encoder.field(b"server", SERVER.as_bytes(), out);
+        handler_fields(&response, |name, value| encoder.field(name, value, out));
+        if let Some(length) = length {
+            encoder.field(b"content-length", digits.format(length).as_bytes(), out);
         }
-        let mut block = Vec::with_capacity(256);
-        self.encoder.encode(
-            fields.iter().map(|(name, value)| (&name[..], &value[..])),
-            &mut block,
-        );
         let pieces = if content {
             pieces(response.body)
         } else {
             VecDeque::new()
         };
-        let max = self.peer_max_frame as usize;
-        let mut chunks = block.chunks(max.max(1)).peekable();
-        let first = chunks.next().unwrap_or_default();
-        let end_headers = chunks.peek().is_none();
-        FrameHeader::headers(id, first.len() as u32, pieces.is_empty(), end_headers)
-            .write(&mut self.out);
-        self.out.extend_from_slice(first);
-        while let Some(chunk) = chunks.next() {
-            let end = chunks.peek().is_none();
-            FrameHeader::continuation(id, chunk.len() as u32, end).write(&mut self.out);
-            self.out.extend_from_slice(chunk);
+        let block_len = self.out.len() - start - FRAME_HEADER_LEN;
+        let end_stream = pieces.is_empty();
+        if block_len <= self.peer_max_frame as usize {
+            let header = FrameHeader::headers(id, block_len as u32, end_stream, true);
+            self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header.encode());
+        } else {
+            let block = self.out.split_off(start + FRAME_HEADER_LEN);
+            self.out.truncate(start);
+            let mut chunks = block.chunks(self.peer_max_frame as usize).peekable();
+            let first = chunks.next().unwrap_or_default();
+            FrameHeader::headers(id, first.len() as u32, end_stream, false).write(&mut self.out);
+            self.out.extend_from_slice(first);
+            while let Some(chunk) = chunks.next() {
+                let end = chunks.peek().is_none();
+                FrameHeader::continuation(id, chunk.len() as u32, end).write(&mut self.out);
+                self.out.extend_from_slice(chunk);
+            }
         }
         Sending {
             pieces,
@@ -305,7 +301,12 @@ impl H2Conn {
 
 /// Copies at most `limit` bytes of `bytes` from `from` into `out`; returns the count and
 /// whether `bytes` is used up.
-fn copy(out: &mut Vec<u8>, bytes: &[u8], from: &mut usize, limit: usize) -> (usize, bool) {
+pub(in crate::conn) fn copy(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    from: &mut usize,
+    limit: usize,
+) -> (usize, bool) {
     let rest = bytes.get(*from..).unwrap_or_default();
     let n = rest.len().min(limit);
     out.extend_from_slice(&rest[..n]);
@@ -315,7 +316,12 @@ fn copy(out: &mut Vec<u8>, bytes: &[u8], from: &mut usize, limit: usize) -> (usi
 
 /// Reads up to `want` bytes of `file` at `offset` onto `out`; the count, or `None` when
 /// the file ends early (it shrank) or a read fails.
-fn read_file(out: &mut Vec<u8>, file: &File, offset: u64, want: usize) -> Option<usize> {
+pub(in crate::conn) fn read_file(
+    out: &mut Vec<u8>,
+    file: &File,
+    offset: u64,
+    want: usize,
+) -> Option<usize> {
     let start = out.len();
     out.resize(start + want, 0);
     loop {
@@ -337,19 +343,22 @@ fn read_file(out: &mut Vec<u8>, file: &File, offset: u64, want: usize) -> Option
     }
 }
 
-/// Adds a handler's field, its name lowercase (RFC 9113 §8.2.1), unless HTTP/2 forbids it
-/// or the connection sets it.
-fn push_field<'a>(fields: &mut Fields<'a>, name: &'a [u8], value: &'a [u8]) {
-    if LEFT_OUT
-        .iter()
-        .any(|left| left.as_bytes().eq_ignore_ascii_case(name))
-    {
-        return;
-    }
-    let name = if name.iter().any(u8::is_ascii_uppercase) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    };
-    fields.push((name, Cow::Borrowed(value)));
+thread_local! {
+    /// The `date` field of the current second HPACK-encoded, and the date it encodes: every
+    /// response of that second on this thread appends the same octets.
+    static DATE_FIELD: RefCell<([u8; 29], Vec<u8>)> = const { RefCell::new(([0; 29], Vec::new())) };
+}
+
+/// Appends the `date` field (RFC 9110 §6.6.1), encoded once a second per thread: a literal
+/// without indexing (RFC 7541 §6.2.2) depends on no connection's table.
+fn push_date(out: &mut Vec<u8>) {
+    let date = clock::http_date();
+    DATE_FIELD.with_borrow_mut(|(encoded_date, field)| {
+        if *encoded_date != date || field.is_empty() {
+            field.clear();
+            encode_unindexed(b"date", &date, field);
+            *encoded_date = date;
+        }
+        out.extend_from_slice(field);
+    });
 }

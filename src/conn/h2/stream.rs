@@ -1,21 +1,27 @@
 //! Streams (RFC 9113 §5.1) and the requests they carry: a header list mapped to the same
 //! [`nomserve_grammar::Request`] HTTP/1.1 parses, answered through the same exchange
 //! ([`crate::conn::exchange::prepare`]: the handler, error pages, the access log), parked
-//! while a handler's work is under way (the other streams go on), its body counted and
-//! discarded.
+//! while a handler's work is under way (the other streams go on), its body given to the
+//! handler's sink or counted and discarded.
 //!
 //! A stream's life here: open (the request, and maybe its body, arriving) → half-closed
 //! (remote) once END_STREAM arrives → closed once the response's END_STREAM is queued. The
 //! answer is made as soon as the header block is in, as HTTP/1.1 makes it from the head, and
 //! sent once the request has ended (or at once, for an answer that refuses the body).
+//!
+//! A handler that takes the body ([`Response::accepting`]) gets each DATA payload as it
+//! arrives, before the window it used is given back (WINDOW_UPDATE): the client can send
+//! no more than one window ahead of what the sink took. While it takes the body, the
+//! request's deadline is one header timeout from the last DATA taken.
 
 use super::H2Conn;
 use super::sending::Sending;
-use crate::conn::body::MAX_DISCARDED_BODY;
+use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
 };
 use crate::conn::park::Parked;
+use crate::http::response::BodySink;
 use crate::http::response::Response;
 use nomserve_grammar::{
     BodyFraming, DecodedFields, Field, H2ErrorCode, Header, HpackError, Limits, parse_h2_request,
@@ -72,6 +78,26 @@ pub struct Stream {
     pub urgency: u8,
     /// Where the answer stands.
     pub answer: Answer,
+    /// The handler's sink, while it takes the request's body.
+    pub sink: Option<Box<dyn BodySink>>,
+    /// DATA received while the answer is parked: held, its window not given back (so the
+    /// stream's window bounds it), until the request is handled again and its handler
+    /// takes the body or not.
+    pub held: Vec<u8>,
+    /// The flow-controlled length of `held`'s frames, given back once they are taken.
+    pub held_flow: u32,
+}
+
+/// What a DATA frame says: its payload's length, and the payload itself only for a stream
+/// whose handler takes the body (others are discarded).
+pub(super) struct Data {
+    pub stream_id: u32,
+    pub len: u64,
+    /// The payload with its padding: what counts against the windows (§6.9).
+    pub flow: u32,
+    pub end_stream: bool,
+    /// The payload, for a sink.
+    pub payload: Option<Vec<u8>>,
 }
 
 /// Where a stream's answer stands.
@@ -130,7 +156,7 @@ impl H2Conn {
     ) {
         self.streams.insert(
             id,
-            Stream {
+            Box::new(Stream {
                 receiving: !end_stream,
                 declared: None,
                 received: 0,
@@ -140,7 +166,10 @@ impl H2Conn {
                 deadline: now + self.timeouts.header,
                 urgency: DEFAULT_URGENCY,
                 answer: Answer::None,
-            },
+                sink: None,
+                held: Vec::new(),
+                held_flow: 0,
+            }),
         );
         if let Some(e) = bound {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
@@ -191,9 +220,12 @@ impl H2Conn {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
+        stream.sink = prepared.response.sink.take();
         stream.declared = declared;
         stream.urgency = urgency(request.headers.get_all("priority"));
-        if !stream.receiving && declared.is_some_and(|n| n != 0) {
+        // HEADERS with END_STREAM, no DATA: a request handled again after its DATA arrived
+        // had its length checked at its END_STREAM.
+        if !stream.receiving && stream.received == 0 && declared.is_some_and(|n| n != 0) {
             return self.stream_error(
                 id,
                 H2ErrorCode::ProtocolError,
@@ -206,11 +238,35 @@ impl H2Conn {
             stream.answer = Answer::Parked(Box::new(parked), Box::new(fields.clone()));
             return;
         }
+        // DATA held while the request was parked goes to the sink now, and its window back.
+        let held = std::mem::take(&mut stream.held);
+        let held_flow = std::mem::take(&mut stream.held_flow);
+        let refusal = match stream.sink.as_mut() {
+            Some(sink) if !held.is_empty() => sink.take(&held).err(),
+            _ => None,
+        };
+        if refusal.is_some() {
+            stream.sink = None;
+        }
+        if stream.receiving && held_flow > 0 {
+            self.give_back(id, held_flow);
+        }
+        if let Some(refusal) = refusal {
+            return self.answer_now(id, *refusal, prepared.exchange, now);
+        }
         if prepared.refused {
             return self.answer_now(id, prepared.response, prepared.exchange, now);
         }
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let continues = prepared.send_continue && stream.receiving && stream.sink.is_some();
+        let receiving = stream.receiving;
         stream.answer = Answer::Ready(prepared.response, prepared.exchange);
-        if !stream.receiving {
+        if continues {
+            self.send_continue(id);
+        }
+        if !receiving {
             self.start_answer(id, now);
         }
     }
@@ -225,9 +281,18 @@ impl H2Conn {
         }
     }
 
-    /// DATA of `len` bytes (`flow` with padding) on stream `id`, open: its window, its
-    /// declared length, the body bound, the request's end.
-    pub(super) fn body(&mut self, id: u32, len: u64, flow: u32, end_stream: bool, now: Instant) {
+    /// Whether the DATA payloads of stream `id` are kept: its handler takes its body, or its
+    /// answer is parked (they are held for the handler asked again).
+    pub(super) fn takes_body(&self, id: u32) -> bool {
+        self.streams.get(&id).is_some_and(|stream| {
+            stream.sink.is_some() || matches!(stream.answer, Answer::Parked(..))
+        })
+    }
+
+    /// DATA `frame` on stream `id`, open: its window, its declared length, the handler's
+    /// sink or the discarded body's bound, the request's end.
+    pub(super) fn body(&mut self, id: u32, frame: &Data, now: Instant) {
+        let (len, flow, end_stream) = (frame.len, frame.flow, frame.end_stream);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
@@ -250,15 +315,33 @@ impl H2Conn {
                 "more DATA than Content-Length (RFC 9113 8.1.1)",
             );
         }
-        let too_large = stream.received > MAX_DISCARDED_BODY
+        let parked = matches!(stream.answer, Answer::Parked(..));
+        if parked {
+            stream
+                .held
+                .extend_from_slice(frame.payload.as_deref().unwrap_or_default());
+            stream.held_flow += flow;
+        }
+        let refusal = match (stream.sink.as_mut(), frame.payload.as_deref()) {
+            (Some(sink), Some(payload)) if !payload.is_empty() => {
+                stream.deadline = now + self.timeouts.header;
+                sink.take(payload).err()
+            }
+            _ => None,
+        };
+        let too_large = stream.sink.is_none()
+            && stream.received > MAX_DISCARDED_BODY
             && matches!(stream.answer, Answer::Ready(..) | Answer::Parked(..));
-        let exchange =
-            too_large.then(
-                || match std::mem::replace(&mut stream.answer, Answer::None) {
-                    Answer::Ready(_, exchange) => exchange,
-                    _ => Exchange::unparsed(b""),
-                },
-            );
+        let refused = refusal.is_some() || too_large;
+        if refusal.is_some() {
+            stream.sink = None;
+        }
+        let exchange = refused.then(
+            || match std::mem::replace(&mut stream.answer, Answer::None) {
+                Answer::Ready(_, exchange) => exchange,
+                _ => Exchange::unparsed(b""),
+            },
+        );
         if end_stream {
             stream.receiving = false;
             if stream
@@ -271,15 +354,28 @@ impl H2Conn {
                     "less DATA than Content-Length (RFC 9113 8.1.1)",
                 );
             }
-        } else {
+        } else if !parked {
             self.give_back(id, flow);
         }
         if let Some(exchange) = exchange {
-            log::debug!(
-                "{}: stream {id}: body past {MAX_DISCARDED_BODY} bytes; 413",
-                self.peer
-            );
-            return self.answer_now(id, body_too_large(), exchange, now);
+            let response = match refusal {
+                Some(refusal) => {
+                    log::debug!(
+                        "{}: stream {id}: the handler refused the body: {}",
+                        self.peer,
+                        refusal.status
+                    );
+                    *refusal
+                }
+                None => {
+                    log::debug!(
+                        "{}: stream {id}: body past {MAX_DISCARDED_BODY} bytes; 413",
+                        self.peer
+                    );
+                    body_too_large()
+                }
+            };
+            return self.answer_now(id, response, exchange, now);
         }
         if end_stream {
             self.end_request(id, now);

@@ -13,6 +13,7 @@ use nomserve_grammar::{
 };
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Mutex;
 use std::task::Waker;
 
 const TIMEOUTS: Timeouts = Timeouts {
@@ -29,6 +30,8 @@ const BIG: usize = 200 * 1024;
 /// `/wait`: parked on the gate until it is done). POST: 200 `posted`. Other methods: 405.
 struct Echo {
     gate: Ticket,
+    /// What the sink of `PUT /take` took, and whether it finished and was dropped.
+    taken: Arc<Mutex<(Vec<u8>, bool, bool)>>,
 }
 
 impl Handler for Echo {
@@ -38,6 +41,12 @@ impl Handler for Echo {
                 Response::text(503, "try again").pending(self.gate.clone())
             }
             (Method::Post, _) => Response::text(200, "posted"),
+            (Method::Put, Some("/take-wait")) if !self.gate.is_done() => {
+                Response::text(503, "try again").pending(self.gate.clone())
+            }
+            (Method::Put, Some("/take" | "/take-wait")) => {
+                Response::accepting(Box::new(taking::Taking(Arc::clone(&self.taken))))
+            }
             (Method::Get | Method::Head, Some("/big")) => {
                 Response::new(200).body(Body::Bytes(Cow::Owned(vec![b'b'; BIG])))
             }
@@ -109,7 +118,10 @@ impl Client {
         let (gate, completion) = Ticket::new();
         Client {
             conn: H2Conn::new(peer, TIMEOUTS, Vec::new(), now),
-            handler: Echo { gate },
+            handler: Echo {
+                gate,
+                taken: Arc::default(),
+            },
             completion: Some(completion),
             now,
             encoder: HpackEncoder::new(),
@@ -864,7 +876,7 @@ fn a_body_past_the_limit_gets_413_and_the_stream_is_reset_after_it() {
     let chunk = vec![0; 16 * 1024];
     let mut frames = Vec::new();
     let mut sent = 0;
-    while sent <= crate::conn::body::MAX_DISCARDED_BODY as usize {
+    while sent <= crate::conn::exchange::MAX_DISCARDED_BODY as usize {
         client.send(&data(1, &chunk, false));
         sent += chunk.len();
         frames.extend(client.run());
@@ -976,3 +988,5 @@ fn the_most_urgent_stream_sends_first() {
         "{order:?}"
     );
 }
+
+mod taking;

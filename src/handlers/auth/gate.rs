@@ -2,13 +2,15 @@
 //! files a request resolves to, each area's verdict asked for at most once.
 
 use super::{Auth, Protected, Verdict, unavailable};
-use crate::handlers::{Gate, Handler};
+use crate::handlers::{Gate, Handler, Verdicts};
 use crate::http::response::{Response, Ticket};
+use globset::GlobMatcher;
 use nomserve_grammar::Request;
 use std::cell::Cell;
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The areas' verdicts for one request.
 pub(super) struct Areas<'a, 'b, 'h, H> {
@@ -91,6 +93,24 @@ impl<H: Handler> Gate for Areas<'_, '_, '_, H> {
 
     fn pending(&self) -> Option<Ticket> {
         self.pending.borrow().clone()
+    }
+
+    /// The first area matching a path decides, as in [`Areas::area_of`]: its verdict if
+    /// this request reached one that let the client in; refused otherwise.
+    fn verdicts(&self) -> Verdicts {
+        let areas: Vec<(GlobMatcher, bool)> = self
+            .auth
+            .areas
+            .iter()
+            .zip(&self.passed)
+            .map(|(area, passed)| (area.glob.clone(), passed.get() == Some(true)))
+            .collect();
+        Arc::new(move |path: &Path| {
+            areas
+                .iter()
+                .find(|(glob, _)| glob.is_match(path))
+                .is_none_or(|(_, passed)| *passed)
+        })
     }
 }
 

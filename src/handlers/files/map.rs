@@ -80,7 +80,7 @@ fn is_unreserved(byte: u8) -> bool {
 /// Appends `segment` to `out`, percent-encoded (RFC 3986 §2.1, uppercase hex digits) except
 /// for unreserved bytes, so the result is one `segment` (RFC 3986 §3.3) whatever bytes the
 /// name holds, UTF-8 or not.
-pub(super) fn encode_segment(segment: &[u8], out: &mut String) {
+pub(crate) fn encode_segment(segment: &[u8], out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &byte in segment {
         if is_unreserved(byte) {

@@ -32,6 +32,7 @@
 //! Files are streamed (`Body::File`, `Body::Multipart`): nothing reads a whole file into
 //! memory.
 
+pub mod archive;
 mod cache;
 pub mod coding;
 pub mod compress;
@@ -45,6 +46,7 @@ mod open;
 mod pages;
 mod precompressed;
 mod ranges;
+mod readme;
 mod represent;
 mod resource;
 mod validators;
@@ -58,6 +60,7 @@ use coding::PerCoding;
 use compress::Compression;
 use headers::Field;
 pub use headers::{FieldRule, FieldRules};
+pub(crate) use map::encode_segment;
 use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure, Strategy};
 pub use pages::{ErrorPage, ErrorPages};
@@ -92,6 +95,10 @@ pub struct FileOptions {
     pub compress: PerCoding<bool>,
     /// The most bytes of compressed variants kept (`--compress-cache`).
     pub compress_cache: u64,
+    /// The formats a listed folder is offered in as an archive (`--archives`).
+    pub archives: Vec<archive::Format>,
+    /// Render a listed folder's `README.md` below its listing (`--readme`).
+    pub readme: bool,
 }
 
 /// Serves files under one root.
@@ -284,6 +291,12 @@ impl StaticFiles {
         }
     }
 
+    /// The root folder's own name, for its archive's file name (`root` if it has none).
+    fn root_name(&self) -> Vec<u8> {
+        let name = self.options.root.file_name().unwrap_or("root".as_ref());
+        name.as_encoded_bytes().to_vec()
+    }
+
     /// Opens `rel` beneath the root for reading and `fstat`s it; `resolve` says where it
     /// leads as well, for a [`Gate`].
     fn open(&self, rel: &Path, resolve: bool) -> Result<Opened, Failure> {
@@ -333,6 +346,23 @@ impl StaticFiles {
             );
             return not_found();
         }
+        let real = dir.real.as_deref().unwrap_or(rel);
+        if let Some(asked) = archive::requested(request.target.query()) {
+            let name = match decoded.segments.last() {
+                Some(name) => name.to_vec(),
+                None => self.root_name(),
+            };
+            let folder = archive::Folder {
+                beneath: &self.beneath,
+                dir: &dir.file,
+                rel,
+                real,
+                name: &name,
+                dotfiles: self.options.dotfiles,
+            };
+            let response = archive::respond(&self.options.archives, &asked, request, &folder, gate);
+            return with_fields(response, &self.options.fields.for_path(&path));
+        }
         let listing = match listing::load(
             &self.beneath,
             &self.cache,
@@ -344,16 +374,17 @@ impl StaticFiles {
             Ok(listing) => listing,
             Err(error) => return failure_response(key, Failure::Other(error)),
         };
-        let shown = gate.map(|gate| {
-            let real = dir.real.as_deref().unwrap_or(rel);
-            listing::shown(&listing, (rel, real), gate)
-        });
+        let shown = gate.map(|gate| listing::shown(&listing, (rel, real), gate));
+        let mut footer = archive::links(&self.options.archives);
+        if self.options.readme {
+            footer.extend(readme::section(&self.beneath, (rel, real), gate));
+        }
         let response = listing::respond(
             &listing,
             shown.as_deref(),
             decoded,
-            request.target.query(),
-            &request.headers,
+            (request.target.query(), &request.headers),
+            &footer,
         );
         with_fields(response, &self.options.fields.for_path(&path))
     }
@@ -537,6 +568,8 @@ mod tests {
             },
             compress: PerCoding::default(),
             compress_cache: 0,
+            archives: Vec::new(),
+            readme: false,
         })
         .unwrap()
     }
@@ -624,6 +657,41 @@ mod tests {
             page.contains("href=\"sub/\"") && page.contains("href=\"f.txt\""),
             "{page}"
         );
+    }
+
+    #[test]
+    fn archives_where_listings_are_and_refusals() {
+        let top = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(top.path().join("caf\u{e9}/sub")).unwrap();
+        std::fs::create_dir_all(top.path().join("site")).unwrap();
+        std::fs::write(top.path().join("caf\u{e9}/sub/f.txt"), "f").unwrap();
+        std::fs::write(top.path().join("site/index.html"), "<p>site</p>").unwrap();
+        let mut files = files(top.path(), true);
+        files.options.archives = vec![archive::Format::Tar, archive::Format::TarGz];
+        let get = |target: &str| serve(&files, Method::Get, target, &[]);
+
+        let made = get("/caf%C3%A9/?download=tar.gz");
+        assert_eq!(made.status, 200);
+        assert!(matches!(made.body, crate::http::response::Body::Stream(_)));
+        assert_eq!(header(&made, "Content-Type"), Some("application/gzip"));
+        // The configured fields, as on the folder's listing.
+        assert_eq!(header(&made, "Cache-Control"), Some("no-cache"));
+        assert_eq!(
+            header(&made, "Content-Disposition"),
+            Some("attachment; filename*=UTF-8''caf%C3%A9.tar.gz")
+        );
+        let page = String::from_utf8(body(&get("/caf%C3%A9/"))).unwrap();
+        assert!(page.contains("?download=tar.gz"), "{page}");
+        assert_eq!(get("/caf%C3%A9/?download=zip").status, 404);
+        let unknown = get("/caf%C3%A9/?download=rar");
+        assert_eq!(unknown.status, 400);
+        assert!(
+            String::from_utf8(body(&unknown))
+                .unwrap()
+                .contains("tar, tar.gz or zip")
+        );
+        // A folder served by its index file is a page, not a listing: no archive.
+        assert_eq!(body(&get("/site/?download=tar")), b"<p>site</p>");
     }
 
     #[test]

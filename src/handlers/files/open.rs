@@ -198,6 +198,15 @@ impl Beneath {
         Beneath { strategy, ..self }
     }
 
+    /// The same root on a descriptor of its own, for work that outlives the request (a
+    /// folder's archive, made as the client reads it).
+    pub(super) fn try_clone(&self) -> io::Result<Beneath> {
+        Ok(Beneath {
+            root: self.root.try_clone()?,
+            ..*self
+        })
+    }
+
     /// The strategy in use.
     pub(super) fn strategy(&self) -> Strategy {
         self.strategy

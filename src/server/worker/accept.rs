@@ -46,7 +46,7 @@ const ACCEPT_BATCH: usize = 16;
 /// Most listening sockets a server can have; their epoll tokens are the numbers just below
 /// the bell's (`u64::MAX`). A connection's token (table.rs: its place's index in the low 32
 /// bits) never reaches them: that would take four billion places.
-const MAX_LISTENERS: u64 = 1 << 16;
+pub(super) const MAX_LISTENERS: u64 = 1 << 16;
 
 /// The listening socket an epoll token names, if it names one.
 pub(super) fn listener_of(token: u64) -> Option<usize> {

@@ -41,6 +41,8 @@ use crate::conn::{Context, Core};
 use crate::handlers::Handler;
 use crate::server::limits::{Limits, Slot};
 use crate::server::listeners::Listener;
+use crate::server::quic::Quic;
+use crate::server::quic::steer::Inbound;
 use crate::server::tls::RECORD;
 use crate::server::transport::{Readiness, Turn};
 use preface::Preface;
@@ -58,24 +60,35 @@ use table::Table;
 /// The epoll token of the eventfd that wakes the worker; connection tokens never reach it.
 const WAKE_TOKEN: u64 = u64::MAX;
 
+/// The epoll token of the worker's QUIC sockets: just below the listeners' tokens.
+const QUIC_TOKEN: u64 = u64::MAX - 1 - accept::MAX_LISTENERS;
+
 /// Events taken per `epoll_wait`.
 const EVENTS: usize = 64;
 
 /// Starts one worker per set of listening sockets, each accepting from its own set, under
-/// `limits`; returns their lanes. Fails if a thread, an epoll instance or an eventfd cannot
+/// `limits`, and serving its own QUIC endpoints, `quic[index]` (see [`Quic`]); returns their
+/// lanes. Fails if a thread, an epoll instance or an eventfd cannot
 /// be created, or a listening socket cannot be watched.
 pub fn spawn(
     sets: Vec<Vec<Arc<Listener>>>,
     shared: &Arc<Shared>,
     limits: &Arc<Limits>,
+    quic: Vec<Vec<Quic>>,
 ) -> std::io::Result<Arc<[Arc<Lane>]>> {
     let lanes: Arc<[Arc<Lane>]> = sets
         .iter()
         .map(|_| Lane::new().map(Arc::new))
         .collect::<std::io::Result<_>>()?;
+    let inbound: Arc<[Arc<Inbound>]> = lanes
+        .iter()
+        .map(|lane| Arc::new(Inbound::new(lane.bell.waker(QUIC_TOKEN))))
+        .collect();
+    let mut quic = quic.into_iter();
     for (index, set) in sets.into_iter().enumerate() {
         let mut worker = Worker::new(shared, &lanes, index, limits)?;
         worker.watch(set)?;
+        worker.serve_quic(quic.next().unwrap_or_default(), &inbound)?;
         std::thread::Builder::new()
             .name(format!("worker-{index}"))
             .spawn(move || worker.run())?;
@@ -130,6 +143,11 @@ struct Worker {
     /// Plaintext on its way to rustls, for one TLS connection's turn at a time (empty
     /// without HTTPS).
     stage: Vec<u8>,
+    /// The QUIC endpoints this worker serves (`--http3`), with their connections, one per
+    /// HTTP/3 address.
+    quic: Vec<Quic>,
+    /// The datagrams other workers forwarded to this one's connections.
+    inbound: Option<Arc<Inbound>>,
 }
 
 impl Worker {
@@ -173,6 +191,8 @@ impl Worker {
             } else {
                 Vec::new()
             },
+            quic: Vec::new(),
+            inbound: None,
         })
     }
 
@@ -183,8 +203,9 @@ impl Worker {
                 self.draining = true;
                 self.stop_accepting();
                 self.close_quiet();
+                self.quic.iter_mut().for_each(Quic::begin_shutdown);
             }
-            if self.draining && self.table.len() == 0 {
+            if self.draining && self.table.len() == 0 && self.quic.iter().all(Quic::is_empty) {
                 break;
             }
             let timeout = self.wait_time();
@@ -196,11 +217,20 @@ impl Worker {
                     break;
                 }
             };
+            // Before any event: a connection accepted below runs its first turn at once, and
+            // must see a handler replaced before its request came in.
+            if self.shared.handler_generation.load(Ordering::Acquire) != self.handler_generation {
+                (self.handler, self.handler_generation) = self.shared.handler();
+            }
             let mut woken = false;
+            let mut datagrams = false;
+            let mut quic_woken = false;
             for event in ready.iter() {
                 let token = event.data.u64();
                 if token == WAKE_TOKEN {
                     woken = true;
+                } else if token == QUIC_TOKEN {
+                    datagrams = true;
                 } else if let Some(listener) = accept::listener_of(token) {
                     self.accept_from(listener);
                 } else {
@@ -208,14 +238,12 @@ impl Worker {
                 }
             }
             if woken {
-                self.answer_bell();
+                quic_woken = self.answer_bell();
             }
             self.resume_accepting();
-            if self.shared.handler_generation.load(Ordering::Acquire) != self.handler_generation {
-                (self.handler, self.handler_generation) = self.shared.handler();
-            }
             self.expire_due();
             self.run_queued();
+            self.drive_quic(datagrams, quic_woken);
         }
         self.lane.clear_inbox();
     }
@@ -230,7 +258,12 @@ impl Worker {
                 tv_nsec: 0,
             });
         }
+        let quic = self.quic.iter().filter_map(Quic::deadline).min();
         let deadline = self.timers.peek().map(|Reverse((at, _))| *at);
+        let deadline = match (deadline, quic) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let at = match (deadline, self.accepting.paused_until()) {
             (Some(deadline), Some(paused)) => deadline.min(paused),
             (at, None) | (None, at) => at?,
@@ -262,11 +295,18 @@ impl Worker {
     }
 
     /// The bell rang: queues the connections woken through it, and takes the inbox.
-    fn answer_bell(&mut self) {
+    /// Returns whether it rang for a request parked on HTTP/3.
+    fn answer_bell(&mut self) -> bool {
+        let mut quic = false;
         for token in self.lane.bell.answer() {
-            self.queue(token);
+            if token == QUIC_TOKEN {
+                quic = true;
+            } else {
+                self.queue(token);
+            }
         }
         self.take_inbox();
+        quic
     }
 
     /// Queues the connection `token` names, if it is still open, for a turn.
@@ -431,6 +471,57 @@ impl Worker {
         log::debug!("closing {} quiet connections", quiet.len());
         for token in quiet {
             self.remove(token);
+        }
+    }
+
+    /// Watches the QUIC endpoints `quic` and serves them from now on, forwarding the
+    /// datagrams of other workers' connections to their `inbound` queues.
+    fn serve_quic(
+        &mut self,
+        mut quic: Vec<Quic>,
+        inbound: &Arc<[Arc<Inbound>]>,
+    ) -> std::io::Result<()> {
+        self.inbound = inbound.get(self.index).map(Arc::clone);
+        for endpoint in &mut quic {
+            endpoint.set_peers(inbound);
+            epoll::add(
+                &self.epoll,
+                endpoint.fd(),
+                epoll::EventData::new_u64(QUIC_TOKEN),
+                // Level-triggered: a turn reads a bounded number of batches, and the socket
+                // is reported again while datagrams wait.
+                epoll::EventFlags::IN,
+            )?;
+        }
+        self.quic.extend(quic);
+        Ok(())
+    }
+
+    /// Gives the QUIC endpoints their turn (`readable`: datagrams arrived; `woken`: the bell
+    /// rang for a parked HTTP/3 request): each reads a bounded number of batches, then turns
+    /// the connections with something to do ([`Quic::drive`]).
+    fn drive_quic(&mut self, readable: bool, woken: bool) {
+        if self.quic.is_empty() {
+            return;
+        }
+        let bell = &self.lane.bell;
+        let waker = || bell.waker(QUIC_TOKEN);
+        let ctx = Context {
+            handler: &*self.handler,
+            trusted: &self.shared.trusted,
+            shutting_down: self.shared.shutting_down(),
+            waker: &waker,
+        };
+        let now = Instant::now();
+        if let Some(inbound) = &self.inbound {
+            for datagram in inbound.take() {
+                if let Some(endpoint) = self.quic.get_mut(datagram.endpoint) {
+                    endpoint.forwarded(now, datagram);
+                }
+            }
+        }
+        for endpoint in &mut self.quic {
+            endpoint.drive(&ctx, now, readable, woken);
         }
     }
 

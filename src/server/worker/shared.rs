@@ -4,6 +4,7 @@
 use crate::conn::Timeouts;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::handlers::https::AltSvc;
 use crate::server::Config;
 use crate::server::limits::{Slot, Victim};
 use crate::server::proxied::Complaints;
@@ -35,6 +36,8 @@ pub struct Shared {
     pub tls: Option<Arc<ServerConfig>>,
     /// A client that opens with the HTTP/2 preface in the clear gets HTTP/2.
     pub h2c: bool,
+    /// With `--http3`, the UDP port whose HTTP/3 every other response advertises.
+    alt_svc: Option<u16>,
     shutting_down: AtomicBool,
 }
 
@@ -45,9 +48,11 @@ impl Shared {
         handler: Arc<dyn Handler>,
         config: &Config,
         tls: Option<Arc<ServerConfig>>,
+        alt_svc: Option<u16>,
     ) -> Shared {
         Shared {
-            handler: RwLock::new(handler),
+            handler: RwLock::new(advertised(handler, alt_svc)),
+            alt_svc,
             handler_generation: AtomicU64::new(0),
             timeouts: config.timeouts,
             trusted: config.trusted.clone(),
@@ -64,7 +69,8 @@ impl Shared {
     /// turn, so requests already being answered finish with the old one, and no connection
     /// is dropped.
     pub fn replace_handler(&self, handler: Arc<dyn Handler>) {
-        *self.handler.write().unwrap_or_else(PoisonError::into_inner) = handler;
+        *self.handler.write().unwrap_or_else(PoisonError::into_inner) =
+            advertised(handler, self.alt_svc);
         self.handler_generation.fetch_add(1, Ordering::Release);
     }
 
@@ -168,5 +174,13 @@ impl Lane {
     pub fn clear_inbox(&self) {
         let left = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(PoisonError::into_inner));
         self.open.fetch_sub(left.len(), Ordering::Relaxed);
+    }
+}
+
+/// `handler`, advertising HTTP/3 on UDP `port` ([`AltSvc`]) when there is one.
+fn advertised(handler: Arc<dyn Handler>, port: Option<u16>) -> Arc<dyn Handler> {
+    match port {
+        Some(port) => Arc::new(AltSvc::new(handler, port)),
+        None => handler,
     }
 }

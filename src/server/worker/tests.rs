@@ -91,8 +91,9 @@ fn workers(threads: usize, max: usize, proxy_protocol: bool) -> (Vec<Worker>, Ar
         shutdown_timeout: Duration::from_secs(1),
         recorded: true,
         http2: true,
+        http3: Some(false),
     };
-    let shared = Arc::new(Shared::new(Arc::new(Fine), &config, None));
+    let shared = Arc::new(Shared::new(Arc::new(Fine), &config, None, None));
     let limits = Limits::new(max, None, config.ipv6_prefix, threads);
     let lanes: Arc<[Arc<Lane>]> = (0..threads)
         .map(|_| Arc::new(Lane::new().unwrap()))

@@ -88,7 +88,7 @@ pub(super) fn parse_rate(text: &str) -> Result<u64, String> {
 
 /// Parses a size in bytes: a count and an optional unit (`B`, `KB` = 1000 B, `KiB` =
 /// 1024 B, `MB`, `MiB`, `GB`, `GiB`), such as `64KiB` or `512`.
-pub(super) fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("{text:?} is not a size such as 64KiB, 1MiB or 512");
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let (number, unit) = text.split_at(digits);

@@ -1,17 +1,20 @@
-//! The file's arrays of tables: `[[rules]]`, `[[redirects]]` and `[[auth]]`, each read into
-//! the type of the part it configures. Every mistake in them is noted, not only the first.
+//! The file's arrays of tables: `[[rules]]`, `[[redirects]]`, `[[auth]]` and `[[upload]]`,
+//! each read into the type of the part it configures. Every mistake in them is noted, not
+//! only the first. `upload` is also the key of `--upload`: a string in its array is a
+//! folder with the defaults, as the flag gives it.
 
 use super::{File, Mistakes, kind, missing, unknown};
 use crate::handlers::auth::Area;
 use crate::handlers::files::FieldRule;
 use crate::handlers::redirects::RedirectRule;
-use crate::settings::cli::parse_header;
+use crate::handlers::upload::UploadFolder;
+use crate::settings::cli::{parse_header, parse_size};
 use globset::{Glob, GlobBuilder};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// The file's tables that are not flags.
-pub(super) const TABLES: [&str; 3] = ["rules", "redirects", "auth"];
+pub(super) const TABLES: [&str; 4] = ["rules", "redirects", "auth", "upload"];
 
 /// A mistake in a table: its line and the message, `FILE:LINE: key `K`: REASON`.
 type Found<T> = Result<T, (usize, String)>;
@@ -22,6 +25,7 @@ pub(super) struct Tables {
     pub(super) rules: Vec<FieldRule>,
     pub(super) redirects: Vec<RedirectRule>,
     pub(super) auth: Vec<Area>,
+    pub(super) upload: Vec<UploadFolder>,
 }
 
 impl Tables {
@@ -41,6 +45,10 @@ impl Tables {
         };
         for item in items.iter() {
             let at = file.line(item.span().start);
+            if let (DeValue::String(path), "upload") = (item.get_ref(), name) {
+                self.upload.push(UploadFolder::at(path));
+                continue;
+            }
             let DeValue::Table(table) = item.get_ref() else {
                 mistakes.push(file.error(at, name, "expected a table"));
                 continue;
@@ -54,6 +62,7 @@ impl Tables {
             match name {
                 "rules" => self.rules.extend(fields.rule(mistakes)),
                 "redirects" => self.redirects.extend(fields.redirect(mistakes)),
+                "upload" => self.upload.extend(fields.upload(mistakes)),
                 _ => self.auth.extend(fields.auth(mistakes)),
             }
         }
@@ -196,6 +205,61 @@ impl Fields<'_, '_> {
             ));
         }
         Ok(from)
+    }
+
+    /// An `[[upload]]` folder: `path`, and the optional `max_size` (bytes, or a size such
+    /// as `"10MiB"`), `overwrite` (default false) and `mkdir` (default true).
+    fn upload(&self, mistakes: &mut Mistakes) -> Option<UploadFolder> {
+        self.only(&["path", "max_size", "overwrite", "mkdir"], mistakes);
+        let path = keep(mistakes, self.string("path"));
+        let max_size = match self.get("max_size") {
+            None => Some(None),
+            Some((DeValue::Integer(n), line)) => {
+                let size = n.as_str().parse::<u64>().map_err(|_| {
+                    self.error(
+                        "max_size",
+                        line,
+                        "expected a size in bytes, or such as \"10MiB\"",
+                    )
+                });
+                keep(mistakes, size).map(Some)
+            }
+            Some((DeValue::String(text), line)) => {
+                let size = parse_size(text).map_err(|why| self.error("max_size", line, &why));
+                keep(mistakes, size).map(Some)
+            }
+            Some((other, line)) => {
+                let why = format!("expected a size, found {}", kind(other));
+                mistakes.push(self.error("max_size", line, &why));
+                None
+            }
+        };
+        let overwrite = keep(mistakes, self.flag("overwrite", false));
+        let mkdir = keep(mistakes, self.flag("mkdir", true));
+        let (path, _) = path?;
+        if !path.starts_with('/') {
+            mistakes.push(self.error("path", self.at, "a folder path starts with /"));
+            return None;
+        }
+        Some(UploadFolder {
+            path,
+            max_size: max_size?,
+            overwrite: overwrite?,
+            mkdir: mkdir?,
+        })
+    }
+
+    /// The boolean `key`, `default` when absent.
+    fn flag(&self, key: &str, default: bool) -> Found<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some((DeValue::Boolean(on), _)) => Ok(*on),
+            Some((other, line)) => Err(self.error(
+                key,
+                line,
+                &format!("expected true or false, found {}", kind(other)),
+            )),
+        }
     }
 
     /// A redirect's `status`: 301 unless it says 302, 307 or 308.

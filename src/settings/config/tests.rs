@@ -271,3 +271,54 @@ fn http2_is_on_by_default_and_turned_off_by_a_boolean_or_a_word() {
     let error = with_file("http2 = \"maybe\"\n", &[]).unwrap_err();
     assert!(error.contains("neither on nor off"), "{error}");
 }
+
+#[test]
+fn upload_folders_come_from_the_flag_and_the_file() {
+    let text = "\
+                [[upload]]\npath = \"/inbox\"\nmax_size = \"10MiB\"\noverwrite = true\nmkdir = false\n\
+                [[upload]]\npath = \"/bytes\"\nmax_size = 4096\n";
+    // A folder given by both is configured by the file's table.
+    let settings = with_file(text, &["--upload", "/cli", "--upload", "/inbox"]).unwrap();
+    let folders: Vec<(&str, Option<u64>, bool, bool)> = settings
+        .upload
+        .iter()
+        .map(|f| (f.path.as_str(), f.max_size, f.overwrite, f.mkdir))
+        .collect();
+    assert_eq!(
+        folders,
+        [
+            ("/cli", None, false, true),
+            ("/inbox", Some(10 * 1024 * 1024), true, false),
+            ("/bytes", Some(4096), false, true),
+        ]
+    );
+    let settings = with_file("upload = [\"/drop\"]\n", &[]).unwrap();
+    assert_eq!(settings.upload[0], UploadFolder::at("/drop"));
+    let mistakes = with_file(
+        "[[upload]]\npath = \"inbox\"\nsize = 3\noverwrite = \"yes\"\n",
+        &[],
+    )
+    .unwrap_err();
+    for expected in [
+        "key `upload.size`: unknown key",
+        "key `upload.overwrite`: expected true or false",
+        "key `upload.path`: a folder path starts with /",
+    ] {
+        assert!(mistakes.contains(expected), "{expected}: {mistakes}");
+    }
+}
+
+#[test]
+fn http3_is_unsaid_by_default_and_set_by_a_boolean_or_a_word() {
+    use crate::settings::cli::OnOff;
+    assert_eq!(with_file("", &[]).unwrap().args.http3, None);
+    for text in ["http3 = true\n", "http3 = \"on\"\n"] {
+        assert_eq!(
+            with_file(text, &[]).unwrap().args.http3,
+            Some(OnOff(true)),
+            "{text}"
+        );
+    }
+    let off = with_file("http3 = true\n", &["--http3", "off"]).unwrap();
+    assert_eq!(off.args.http3, Some(OnOff(false)), "the command line wins");
+}
