@@ -9,7 +9,7 @@
 //! and a connection that sends it becomes HTTP/2, keeping the bytes read. The h2c Upgrade
 //! mechanism is not offered (RFC 9113 §3.1 deprecates it).
 
-use super::h2::{H2Conn, PREFACE};
+use super::h2::{FilePayload, H2Conn, PREFACE};
 use super::{Conn, Context, State, Stats, Timeouts};
 use crate::http::output::Item;
 use std::net::SocketAddr;
@@ -84,12 +84,15 @@ impl Core {
         matches!(self.kind, Kind::H2(_))
     }
 
-    /// Switches to HTTP/2 at `now` (ALPN chose `h2`), keeping the bytes read so far.
-    pub fn start_h2(&mut self, now: Instant) {
+    /// Switches to HTTP/2 at `now` (ALPN chose `h2`, or a client in the clear sent the
+    /// preface), keeping the bytes read so far; `file_payload`: whether DATA frames' file
+    /// payloads come to the transport as file regions (TLS) or in the frames' bytes (h2c).
+    pub fn start_h2(&mut self, now: Instant, file_payload: FilePayload) {
         let Kind::H1(conn) = &mut self.kind else {
             return;
         };
         let mut h2 = H2Conn::new(conn.peer(), self.timeouts, conn.take_input(), now);
+        h2.set_file_payload(file_payload);
         h2.set_hsts(self.hsts.clone());
         if let Some(message) = self.refusal {
             h2.refuse(message);
@@ -130,7 +133,8 @@ impl Core {
                     }
                 }
             }
-            Prior::Yes => self.start_h2(now),
+            // The plain transport sends the output as it is, many frames per `send`.
+            Prior::Yes => self.start_h2(now, FilePayload::InOutput),
         }
         match &mut self.kind {
             Kind::H1(conn) => conn.poll(ctx, now),

@@ -21,7 +21,9 @@
 //!   would send them unencrypted): they are read into the worker's staging buffer with
 //!   `pread`. A head that is followed by a file is staged with the file's first bytes, so a
 //!   small file goes out in one record with its head; a small cached file is already one
-//!   slice with its head.
+//!   slice with its head. HTTP/2's DATA frames of a file come the same way, each header
+//!   followed by its payload as a file region ([`FilePayload::Region`]) of at most
+//!   [`REGION_PAYLOAD`] bytes: header and payload make one whole record.
 //! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
 //!   plaintext, so a client cannot make the server buffer more than one record it has not
 //!   asked for. A `close_notify`, or the end of the stream, is the client's close.
@@ -39,7 +41,7 @@
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
 use super::transport::{Budget, Readiness, Turn, log_io_error};
-use crate::conn::{Context, Core, Want};
+use crate::conn::{Context, Core, FilePayload, REGION_PAYLOAD, Want};
 use crate::http::output::Item;
 use crate::metrics;
 use rustix::fd::OwnedFd;
@@ -52,6 +54,9 @@ use std::time::Instant;
 /// The most plaintext one TLS record carries (RFC 8446 §5.1, RFC 5246 §6.2.1): the unit
 /// plaintext is staged and handed to rustls in.
 pub const RECORD: usize = 16 * 1024;
+
+// An HTTP/2 DATA frame whose payload is a file region fills one record, header included.
+const _: () = assert!(REGION_PAYLOAD + nomserve_grammar::FRAME_HEADER_LEN == RECORD);
 
 /// The first byte of a TLS handshake record (`ContentType handshake(22)`, RFC 8446 §5.1).
 const HANDSHAKE_RECORD: u8 = 0x16;
@@ -285,7 +290,8 @@ fn turn(
                         metrics::count_tls_handshake();
                         // RFC 9113 §3.2: ALPN chose HTTP/2.
                         if tls.session.alpn_protocol() == Some(b"h2") {
-                            conn.start_h2(now);
+                            // The stage takes DATA payloads straight from the file.
+                            conn.start_h2(now, FilePayload::Region);
                         }
                     }
                     continue;

@@ -19,13 +19,16 @@
 //! client's windows, round-robin over the streams that have data. Every bound against a
 //! misbehaving client is in [`bounds`], named after the attack it stops.
 //!
-//! Output is one buffer of frames. Nothing more is read while it holds bytes, and DATA is
-//! made only while it holds less than [`OUTPUT_HIGH`]: whatever a client sends or fails to
-//! read, a connection holds at most one read, one header block, and this much output.
+//! Output is one buffer of frames, and over TLS at most one DATA frame's file payload left
+//! in the file for the transport to read ([`region`]). Nothing more is read while it holds
+//! bytes, and DATA is made only while it holds less than [`OUTPUT_HIGH`]: whatever a client
+//! sends or fails to read, a connection holds at most one read, one header block, and this
+//! much output.
 
 mod bounds;
 mod read;
 mod ready;
+mod region;
 pub(super) mod send;
 pub(super) mod sending;
 mod stream;
@@ -37,7 +40,6 @@ use super::exchange::Context;
 use super::send::SendClock;
 use super::{Timeouts, Want};
 use crate::http::buffers;
-use crate::http::output::Item;
 use crate::metrics;
 use bounds::Floods;
 use nomserve_grammar::{
@@ -45,6 +47,8 @@ use nomserve_grammar::{
     write_settings,
 };
 use ready::Ready;
+use region::Region;
+pub use region::{FilePayload, REGION_PAYLOAD};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -115,6 +119,10 @@ pub struct H2Conn {
     /// Frames to send; `out[..out_pos]` is written.
     out: Vec<u8>,
     out_pos: usize,
+    /// The file payload of the last DATA frame queued, when the transport reads it from the
+    /// file: it goes on the wire at its place in `out`.
+    region: Option<Region>,
+    file_payload: FilePayload,
     /// Bytes of the connection taken by the parser since the preface: GOAWAY debug data
     /// counts error offsets from here.
     consumed: usize,
@@ -184,6 +192,8 @@ impl H2Conn {
             pos: 0,
             out: buffers::take(READ_CHUNK),
             out_pos: 0,
+            region: None,
+            file_payload: FilePayload::InOutput,
             consumed: 0,
             send: SendClock::new(now),
             peer_closed: false,
@@ -247,6 +257,12 @@ impl H2Conn {
     /// Over TLS with `--hsts`: the responses the connection makes itself carry it.
     pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
         self.hsts = hsts;
+    }
+
+    /// Where DATA frames' file payloads go: into the output, or to the transport as file
+    /// regions (see [`FilePayload`]).
+    pub fn set_file_payload(&mut self, file_payload: FilePayload) {
+        self.file_payload = file_payload;
     }
 
     /// The server will not serve this connection: its first request is answered 503 with
@@ -333,11 +349,7 @@ impl H2Conn {
 
     /// The transport took `n` bytes of the output, to send in its own form.
     pub fn took(&mut self, n: usize) {
-        self.out_pos = (self.out_pos + n).min(self.out.len());
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
-        }
+        self.advance_output(n);
     }
 
     /// The client's socket took `n` bytes at `now` (in the transport's form).
@@ -372,9 +384,10 @@ impl H2Conn {
         }
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written, the pending file region's included.
     fn pending_out(&self) -> usize {
-        self.out.len() - self.out_pos
+        let region = self.region.as_ref().map_or(0, |region| region.len as usize);
+        self.out.len() - self.out_pos + region
     }
 
     /// Whether anything waits to be sent: queued frames, bytes the transport holds, or
@@ -481,6 +494,7 @@ impl H2Conn {
     fn abandon(&mut self) {
         self.out.clear();
         self.out_pos = 0;
+        self.region = None;
         self.holding = false;
         self.streams.clear();
         self.ready.clear();
@@ -541,8 +555,7 @@ impl H2Conn {
             self.fill();
         }
         if self.pending_out() > 0 {
-            let bytes = self.out.get(self.out_pos..).unwrap_or_default();
-            return Want::Write(Item::Bytes { bytes, more: false });
+            return Want::Write(self.next_output());
         }
         match self.phase {
             Phase::Closing { shut: false, .. } => Want::ShutdownWrite,

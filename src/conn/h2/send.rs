@@ -3,18 +3,22 @@
 //! with data served round-robin, so that a large download does not hold up the small
 //! responses after it.
 //!
-//! A file body is read with `pread` straight into the output, one frame at a time, never
-//! more than the windows allow: a connection holds at most [`super::OUTPUT_HIGH`] of it.
-//! Whether `sendfile` would pay on h2c (over TLS the kernel cannot encrypt, so the copy is
-//! needed anyway): it would spare copying 16 KiB per DATA frame, but take a system call per
-//! frame (header, then payload) where one `send` now takes up to [`super::OUTPUT_HIGH`] of
-//! frames at once. Estimated, not measured: on loopback a 16 KiB copy costs about as much
-//! as a system call, so the two cancel out and it is not built. A server behind a proxy
-//! speaking h2c is the case where it could matter; HTTP/1.1 keeps `sendfile`.
+//! A file body goes one frame at a time, never more than the windows allow. Over TLS, each
+//! DATA frame's payload is left in the file as a region ([`super::region`]) that the
+//! transport reads with `pread` straight into its staging buffer, where rustls encrypts it:
+//! [`super::REGION_PAYLOAD`] bytes, so that header and payload fill one TLS record. On h2c
+//! it is read with `pread` into the output, which holds at most [`super::OUTPUT_HIGH`] of
+//! it. Whether `sendfile` would pay on h2c: it would spare copying 16 KiB per DATA frame,
+//! but take a system call per frame (header, then payload) where one `send` now takes up to
+//! [`super::OUTPUT_HIGH`] of frames at once. Estimated, not measured: on loopback a 16 KiB
+//! copy costs about as much as a system call, so the two cancel out and it is not built. A
+//! server behind a proxy speaking h2c is the case where it could matter; HTTP/1.1 keeps
+//! `sendfile`.
 
-use super::H2Conn;
+use super::region::Region;
 use super::sending::{Piece, Sending, pieces};
 use super::stream::Answer;
+use super::{FilePayload, H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
 use crate::http::clock;
@@ -27,6 +31,7 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The Server field value (RFC 9110 §10.2.4), as HTTP/1.1 sends it.
@@ -165,10 +170,14 @@ impl H2Conn {
         self.close_stream(id);
     }
 
-    /// Queues DATA frames, a stream at a time in turn, while the output is short and the
-    /// connection's window open.
+    /// Queues DATA frames, a stream at a time in turn, while the output is short, the
+    /// connection's window open, and no file region waits for the transport (one at a time:
+    /// the next DATA is made once it is taken).
     pub(super) fn fill(&mut self) {
-        while self.pending_out() < super::OUTPUT_HIGH && self.send_window > 0 {
+        while self.region.is_none()
+            && self.pending_out() < super::OUTPUT_HIGH
+            && self.send_window > 0
+        {
             let Some((id, urgency)) = self.ready.pop() else {
                 return;
             };
@@ -215,8 +224,10 @@ impl H2Conn {
     }
 
     /// Queues one DATA frame of stream `id`'s body, as large as the windows, the client's
-    /// frame size and the piece at hand allow.
+    /// frame size and the piece at hand allow (a file's, when it goes as a region, at most
+    /// [`REGION_PAYLOAD`]).
     fn data_frame(&mut self, id: u32) -> Turn {
+        let regions = self.file_payload == FilePayload::Region;
         let Some(stream) = self.streams.get_mut(&id) else {
             return Turn::Blocked;
         };
@@ -239,6 +250,20 @@ impl H2Conn {
             None => (0, true),
             Some(Piece::Cow(bytes, from)) => copy(out, bytes, from, limit),
             Some(Piece::Shared(bytes, from)) => copy(out, bytes, from, limit),
+            Some(Piece::File { file, offset, len }) if regions => {
+                // The payload stays in the file; the transport reads it after the header.
+                let n = usize::try_from(*len).map_or(limit, |len| len.min(limit));
+                let n = n.min(REGION_PAYLOAD);
+                self.region = Some(Region {
+                    at: out.len(),
+                    file: Arc::clone(file),
+                    offset: *offset,
+                    len: n as u64,
+                });
+                *offset += n as u64;
+                *len -= n as u64;
+                (n, *len == 0)
+            }
             Some(Piece::File { file, offset, len }) => {
                 let want = usize::try_from(*len).map_or(limit, |len| len.min(limit));
                 match read_file(out, file, *offset, want) {

@@ -6,6 +6,7 @@ use super::bounds::{FLOOD_BASE, FLOOD_PER_STREAM, MAX_EARLY_RESETS};
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::http::output::Item;
 use crate::http::response::{Body, Completion, Response, Ticket};
 use nomserve_grammar::{
     DecodeLimits, Frame, FrameHeader, FrameType, H2ErrorCode, HpackEncoder, Method, ParsedFrame,
@@ -26,8 +27,9 @@ const TIMEOUTS: Timeouts = Timeouts {
 /// Size of `/big`'s body: several frames and more than the initial windows.
 const BIG: usize = 200 * 1024;
 
-/// GET and HEAD: 200 with the path as the body (`/big`: [`BIG`] bytes, `/304`: 304,
-/// `/wait`: parked on the gate until it is done). POST: 200 `posted`. Other methods: 405.
+/// GET and HEAD: 200 with the path as the body (`/big`: [`BIG`] bytes, `/file`: a file of
+/// three DATA frames, see [`regions`], `/304`: 304, `/wait`: parked on the gate until it is
+/// done). POST: 200 `posted`. Other methods: 405.
 struct Echo {
     gate: Ticket,
     /// What the sink of `PUT /take` took, and whether it finished and was dropped.
@@ -50,6 +52,7 @@ impl Handler for Echo {
             (Method::Get | Method::Head, Some("/big")) => {
                 Response::new(200).body(Body::Bytes(Cow::Owned(vec![b'b'; BIG])))
             }
+            (Method::Get | Method::Head, Some("/file")) => regions::file_response(),
             (Method::Get | Method::Head, Some("/304")) => Response::new(304),
             (Method::Get, Some("/fat")) => {
                 Response::text(200, "fat").header("x-fat", "f".repeat(40_000))
@@ -989,4 +992,5 @@ fn the_most_urgent_stream_sends_first() {
     );
 }
 
+mod regions;
 mod taking;
