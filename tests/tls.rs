@@ -306,6 +306,31 @@ fn keep_alive_reuses_one_tls_connection_and_alpn_is_http11() {
     assert!(leftover.is_empty(), "bytes after the second response");
 }
 
+/// A client that offers only `http/1.0` (as `curl --http1.0` does) gets it, not a
+/// `no_application_protocol` alert: the server speaks HTTP/1.0 (RFC 7301 §3.2 refuses only a
+/// client whose protocols the server has none of; `http/1.0` is registered in §6). Its
+/// request is answered whole, the close's close_notify after it.
+#[test]
+fn an_http10_client_offering_alpn_http10_is_served_and_closed_after() {
+    let pki = Pki::new();
+    let files = Files::new(&pki, &pki.leaf(1));
+    let server = serve(&www(), &files, &[]);
+    let mut tls = tls_connect(&server, &client_config(&pki, &[b"http/1.0"]), "localhost");
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.0"[..]));
+    tls.write_all(b"GET /style.css HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .expect("send a request over TLS");
+    let mut received = Vec::new();
+    tls.read_to_end(&mut received)
+        .expect("the response, then close_notify");
+    let style = fs::read(www().join("style.css")).unwrap();
+    assert!(
+        received.starts_with(b"HTTP/1.1 200 "),
+        "{}",
+        received.escape_ascii()
+    );
+    assert!(received.ends_with(&style), "{}", received.escape_ascii());
+}
+
 /// A 20 MiB file of random bytes arrives whole and intact over TLS.
 #[test]
 fn a_large_file_arrives_intact_over_tls() {

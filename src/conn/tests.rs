@@ -63,6 +63,8 @@ struct Harness {
     sent: Vec<u8>,
     /// How many write items were taken (one per `write`/`sendfile` a transport makes).
     writes: usize,
+    /// Each byte item's `more` flag, in order.
+    mores: Vec<bool>,
     shut: bool,
     shutting_down: bool,
     /// Bytes a transport that holds them took and the socket has not (see `transforming`);
@@ -83,6 +85,7 @@ impl Harness {
             now,
             sent: Vec::new(),
             writes: 0,
+            mores: Vec::new(),
             shut: false,
             shutting_down: false,
             held: None,
@@ -110,7 +113,8 @@ impl Harness {
         loop {
             let n = match self.conn.poll(&ctx, self.now) {
                 Want::Write(_) if budget == 0 => return Ended::Blocked,
-                Want::Write(Item::Bytes { bytes, .. }) => {
+                Want::Write(Item::Bytes { bytes, more }) => {
+                    self.mores.push(more);
                     let n = bytes.len().min(budget);
                     self.sent.extend_from_slice(&bytes[..n]);
                     n
@@ -427,6 +431,34 @@ fn the_write_side_is_shut_only_after_the_last_response_is_written() {
     assert_eq!(h.run(), Ended::Read, "lingering");
     assert!(h.shut);
     assert_eq!(statuses(&h.take_sent()), [200, 400]);
+}
+
+#[test]
+fn the_last_bytes_before_the_end_of_the_connection_wait_for_its_fin() {
+    // Kept alive: the response leaves at once.
+    let mut h = Harness::new();
+    h.feed(GET);
+    assert_eq!(h.run(), Ended::Read);
+    assert_eq!(h.mores, [false]);
+    // Closed after it (and a pipelined one before it, in the same write): sent with `more`,
+    // so the close's FIN goes in their last segment.
+    let mut h = Harness::new();
+    h.feed(GET);
+    h.feed(b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(h.run(), Ended::Closed);
+    assert_eq!(h.mores, [true]);
+    assert_eq!(statuses(&h.take_sent()), [200, 200]);
+    // A malformed request's 400, written in pieces, then the shutdown's FIN.
+    let mut h = Harness::new();
+    h.feed(b"BAD\x01 / HTTP/1.1\r\n\r\n");
+    assert_eq!(h.run_with(10), Ended::Blocked);
+    assert_eq!(h.run(), Ended::Read, "lingering");
+    assert!(h.shut);
+    assert!(
+        h.mores.len() > 1 && h.mores.iter().all(|&more| more),
+        "{:?}",
+        h.mores
+    );
 }
 
 #[test]

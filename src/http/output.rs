@@ -49,8 +49,9 @@ enum Segment {
 /// What the transport writes next.
 #[derive(Debug, Clone, Copy)]
 pub enum Item<'a> {
-    /// These bytes; `more` says a file region or a streamed body follows at once (send with
-    /// `MSG_MORE`, so the head shares a segment with the body's first bytes).
+    /// These bytes; `more` says more follows at once (send with `MSG_MORE`): a file region
+    /// or a streamed body, so the head shares a segment with the body's first bytes, or the
+    /// connection's end, so the last bytes share a segment with the FIN.
     Bytes { bytes: &'a [u8], more: bool },
     /// `len` bytes of `file` from `offset`.
     File {
@@ -108,6 +109,11 @@ impl Output {
     /// Bytes queued and not yet written.
     pub fn queued(&self) -> u64 {
         self.queued
+    }
+
+    /// Whether the front segment is the last one queued: once it is written, the output is.
+    pub fn front_is_last(&self) -> bool {
+        self.segments.len() == 1
     }
 
     /// Whether a file region or a streamed body is queued (then no more responses are queued

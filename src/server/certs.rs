@@ -170,7 +170,9 @@ impl Certificates {
 
     /// The rustls configuration that serves HTTPS with this pair (see the module's notes).
     /// With `http2`, ALPN offers `h2` first (RFC 9113 §3.2; RFC 7301 §3.2: the server picks
-    /// from the client's list in its own order), then `http/1.1`. With ACME it also takes
+    /// from the client's list in its own order), then `http/1.1` and `http/1.0` (a client
+    /// that offers only `http/1.0`, as `curl --http1.0` does, would otherwise get a fatal
+    /// `no_application_protocol` alert, though the server speaks it). With ACME it also takes
     /// `acme-tls/1`, which only a CA validating tls-alpn-01 offers (RFC 8737 §3).
     pub fn server_config(self: &Arc<Self>, http2: bool) -> Result<Arc<ServerConfig>, String> {
         let resolver: Arc<dyn ResolvesServerCert> = Arc::clone(self) as _;
@@ -180,9 +182,9 @@ impl Certificates {
             .with_no_client_auth()
             .with_cert_resolver(resolver);
         config.alpn_protocols = if http2 {
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+            vec![b"h2".to_vec(), b"http/1.1".to_vec(), b"http/1.0".to_vec()]
         } else {
-            vec![b"http/1.1".to_vec()]
+            vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()]
         };
         if let Source::Acme(_) = self.source {
             config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());

@@ -359,6 +359,13 @@ fn turn(
             }
             // Woken through the connection's waker.
             Want::Park => return Turn::Wait,
+            // A last response staged with `more` goes to rustls, and its records to the
+            // socket like any (the loop's start), before the close: the core asks again.
+            Want::Close if stage.len > 0 => {
+                if stage.feed(&mut tls.session).is_err() {
+                    return Turn::Close;
+                }
+            }
             Want::Close => {
                 // A close_notify, if the socket takes it at once; the close follows anyway.
                 tls.session.send_close_notify();
