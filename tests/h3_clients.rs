@@ -147,9 +147,15 @@ fn http3_is_on_by_default_with_https_and_a_taken_udp_port_only_warns() {
         "HTTP/3 is served without --http3"
     );
     // Another program holds the UDP port: HTTPS is served all the same, without HTTP/3,
-    // and the log says why.
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = udp.local_addr().unwrap().port().to_string();
+    // and the log says why. The port is one free for TCP when it is picked (an ephemeral UDP
+    // port alone may be some other test's TCP port at that moment).
+    let (_udp, port) = loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if let Ok(udp) = std::net::UdpSocket::bind(("127.0.0.1", port)) {
+            break (udp, port.to_string());
+        }
+    };
     let mut command = Command::new(env!("CARGO_BIN_EXE_nomserve"));
     command
         .args(["--port", &port, "--root"])
