@@ -58,7 +58,7 @@ fuzz_target!(|input: &[u8]| {
     let fields = fields(input);
     let limits = Limits::default();
     let mut headers = [Header::EMPTY; FIELDS];
-    let request = match parse_h2_request(&fields, &mut headers, &limits) {
+    let request = match parse_h2_request(fields.iter().copied(), &mut headers, &limits) {
         Ok(request) => request,
         Err(error) => {
             let part: &[u8] = match error.position() {
@@ -131,7 +131,7 @@ fuzz_target!(|input: &[u8]| {
     ];
     again.extend(regular.iter().copied().copied());
     let mut again_headers = [Header::EMPTY; FIELDS];
-    let mapped = parse_h2_request(&again, &mut again_headers, &limits).expect("said again");
+    let mapped = parse_h2_request(again.iter().copied(), &mut again_headers, &limits).expect("said again");
     assert_eq!(summary(&mapped), expected);
 
     // Written as HTTP/1.1, the same request.

@@ -1,8 +1,10 @@
 //! A response's fields as HTTP/2 and HTTP/3 send them: names lowercase (RFC 9113 §8.2.1,
 //! RFC 9114 §4.2), without the connection-specific fields both protocols forbid (RFC 9113
-//! §8.2.2, RFC 9114 §4.2) or those the connection sets itself.
+//! §8.2.2, RFC 9114 §4.2) or those the connection sets itself; and a request's decoded
+//! fields as the HTTP/1.1-style head the handlers and the access log take.
 
 use crate::http::response::Response;
+use nomserve_grammar::DecodedFields;
 
 /// The longest field name lowercased on the stack; a longer one (rare) is lowercased into an
 /// allocation.
@@ -58,6 +60,34 @@ fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8]
     ) {
         each(lower, value);
     }
+}
+
+/// The request whose decoded fields are `fields` as an HTTP/1.1-style head, `method SP path
+/// SP version` CRLF, the regular fields, CRLF: what the handler and the access log take as
+/// the raw head (the access log reads its protocol, `version`, there: `HTTP/2.0`,
+/// `HTTP/3.0`).
+pub fn synthetic_head(fields: &DecodedFields, version: &[u8]) -> Vec<u8> {
+    let pseudo = |name: &[u8]| {
+        fields
+            .iter()
+            .find(|field| field.name == name)
+            .map_or(&b""[..], |field| field.value)
+    };
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(pseudo(b":method"));
+    head.push(b' ');
+    head.extend_from_slice(pseudo(b":path"));
+    head.push(b' ');
+    head.extend_from_slice(version);
+    head.extend_from_slice(b"\r\n");
+    for field in fields.iter().filter(|field| !field.name.starts_with(b":")) {
+        head.extend_from_slice(field.name);
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(field.value);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
 }
 
 #[cfg(test)]

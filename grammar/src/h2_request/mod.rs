@@ -76,7 +76,7 @@ pub enum FieldPosition {
 ///     Field { name: b"User-Agent", value: b"x" },
 /// ];
 /// let mut headers = [Header::EMPTY; 16];
-/// let error = parse_h2_request(&fields, &mut headers, &Limits::default()).unwrap_err();
+/// let error = parse_h2_request(fields, &mut headers, &Limits::default()).unwrap_err();
 /// assert_eq!(error.kind(), ErrorKind::UppercaseFieldName);
 /// assert_eq!(error.position(), FieldPosition::Name(4));
 /// assert!(error.is_malformed());
@@ -251,6 +251,9 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// came, one header each, as HTTP/1.1 keeps repeated field lines: no handler reads Cookie,
 /// and one that did would read every value with [`Headers::get_all`].
 ///
+/// The fields come in order from any source: an array, as below, or the HPACK decoder's
+/// [`DecodedFields`](crate::DecodedFields) without a copy, `fields.iter().map(Field::from)`.
+///
 /// ```
 /// use nomserve_grammar::{parse_h2_request, Field, Header, Limits, Method, RequestTarget};
 ///
@@ -262,7 +265,7 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 ///     Field { name: b"accept", value: b"text/html" },
 /// ];
 /// let mut headers = [Header::EMPTY; 16];
-/// let request = parse_h2_request(&fields, &mut headers, &Limits::default()).unwrap();
+/// let request = parse_h2_request(fields, &mut headers, &Limits::default()).unwrap();
 /// assert_eq!(request.method, Method::Get);
 /// assert_eq!(request.target, RequestTarget::Origin { path: "/docs/", query: Some("q=1") });
 /// assert_eq!(request.host, Some("example.com"));
@@ -270,11 +273,11 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// assert_eq!(request.headers.get("Accept"), Some(&b"text/html"[..]));
 /// ```
 pub fn parse_h2_request<'b, 'h>(
-    fields: &[Field<'b>],
+    fields: impl IntoIterator<Item = Field<'b>>,
     headers: &'h mut [Header<'b>],
     limits: &Limits,
 ) -> Result<Request<'b, 'h>, H2RequestError> {
-    map_request(fields.iter().copied(), headers, limits, HTTP_2)
+    map_request(fields, headers, limits, HTTP_2)
 }
 
 /// The protocol version of the requests [`parse_h3_request`] maps: HTTP/3 (RFC 9114), 3.0.

@@ -30,14 +30,19 @@ fn base() -> Vec<(&'static str, &'static [u8])> {
 /// The error `pairs` is refused with, under the default limits.
 fn refusal(pairs: &[(&str, &[u8])]) -> H2RequestError {
     let mut headers = [Header::EMPTY; 16];
-    parse_h2_request(&list(pairs), &mut headers, &Limits::default()).expect_err("a refusal")
+    parse_h2_request(
+        list(pairs).iter().copied(),
+        &mut headers,
+        &Limits::default(),
+    )
+    .expect_err("a refusal")
 }
 
 /// The request `pairs` map to is `check`ed, under the default limits.
 fn accepted(pairs: &[(&str, &[u8])], check: impl FnOnce(&Request<'_, '_>)) {
     let mut headers = [Header::EMPTY; 32];
     let fields = list(pairs);
-    match parse_h2_request(&fields, &mut headers, &Limits::default()) {
+    match parse_h2_request(fields.iter().copied(), &mut headers, &Limits::default()) {
         Ok(request) => check(&request),
         Err(error) => panic!("{pairs:?} refused: {error}"),
     }
@@ -469,7 +474,7 @@ fn a_field_past_the_count_bound_is_431() {
         ..Limits::default()
     };
     let mut headers = [Header::EMPTY; 8];
-    let error = parse_h2_request(&fields, &mut headers, &limits).unwrap_err();
+    let error = parse_h2_request(fields.iter().copied(), &mut headers, &limits).unwrap_err();
     assert_eq!(
         (error.kind(), error.status()),
         (ErrorKind::TooManyHeaders, 431)
@@ -478,10 +483,10 @@ fn a_field_past_the_count_bound_is_431() {
     assert!(!error.is_malformed());
     // The caller's storage bounds the count too.
     let mut two = [Header::EMPTY; 2];
-    let error = parse_h2_request(&fields, &mut two, &Limits::default()).unwrap_err();
+    let error = parse_h2_request(fields.iter().copied(), &mut two, &Limits::default()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::TooManyHeaders);
     let mut three = [Header::EMPTY; 3];
-    assert!(parse_h2_request(&fields, &mut three, &Limits::default()).is_ok());
+    assert!(parse_h2_request(fields.iter().copied(), &mut three, &Limits::default()).is_ok());
 }
 
 #[test]
@@ -499,12 +504,12 @@ fn a_list_past_the_size_bound_is_431() {
         max_head: size,
         ..Limits::default()
     };
-    assert!(parse_h2_request(&fields, &mut headers, &fits).is_ok());
+    assert!(parse_h2_request(fields.iter().copied(), &mut headers, &fits).is_ok());
     let short = Limits {
         max_head: size - 1,
         ..Limits::default()
     };
-    let error = parse_h2_request(&fields, &mut headers, &short).unwrap_err();
+    let error = parse_h2_request(fields.iter().copied(), &mut headers, &short).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::HeaderSectionTooLarge);
     assert_eq!(error.position(), FieldPosition::Name(4));
 }
@@ -712,7 +717,7 @@ proptest! {
             value,
         }));
         let mut h2_headers = [Header::EMPTY; 16];
-        let h2 = match parse_h2_request(&h2_fields, &mut h2_headers, &Limits::default()) {
+        let h2 = match parse_h2_request(h2_fields.iter().copied(), &mut h2_headers, &Limits::default()) {
             Ok(h2) => h2,
             Err(error) => return Err(TestCaseError::fail(format!("{error}"))),
         };
@@ -747,7 +752,7 @@ proptest! {
         let fields: Vec<Field<'_>> =
             raw.iter().map(|(name, value)| Field { name, value }).collect();
         let mut headers = [Header::EMPTY; 8];
-        match parse_h2_request(&fields, &mut headers, &Limits::default()) {
+        match parse_h2_request(fields.iter().copied(), &mut headers, &Limits::default()) {
             Ok(request) => {
                 for header in request.headers.iter() {
                     prop_assert!(crate::is_token(header.name.as_bytes()));
@@ -800,7 +805,7 @@ proptest! {
             raw.iter().map(|(name, value)| Field { name, value }).collect();
         let mut h2_headers = [Header::EMPTY; 8];
         let mut h3_headers = [Header::EMPTY; 8];
-        let h2 = parse_h2_request(&fields, &mut h2_headers, &Limits::default());
+        let h2 = parse_h2_request(fields.iter().copied(), &mut h2_headers, &Limits::default());
         let h3 = parse_h3_request(fields.iter().copied(), &mut h3_headers, &Limits::default());
         match (h2, h3) {
             (Ok(h2), Ok(h3)) => {

@@ -20,6 +20,7 @@ use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
 };
+use crate::conn::fields::synthetic_head;
 use crate::conn::park::Parked;
 use crate::http::response::BodySink;
 use crate::http::response::Response;
@@ -28,6 +29,9 @@ use nomserve_grammar::{
 };
 use std::net::IpAddr;
 use std::time::Instant;
+
+/// The protocol of the HTTP/1.1-style head a request is given to the handlers as.
+const HTTP_2: &[u8] = b"HTTP/2.0";
 
 /// The urgency of a request that names none (RFC 9218 §4.1).
 const DEFAULT_URGENCY: u8 = 3;
@@ -175,8 +179,7 @@ impl H2Conn {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
             let response = Response::text(431, format!("{e}\n"));
-            let list = field_list(fields);
-            let exchange = Exchange::unparsed(&synthetic_head(&list));
+            let exchange = Exchange::unparsed(&synthetic_head(fields, HTTP_2));
             return self.answer_now(id, response, exchange, now);
         }
         if let Some(message) = self.refusal.take() {
@@ -197,9 +200,9 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        let list = field_list(fields);
         let mut headers = [Header::EMPTY; MAX_HEADERS];
-        let request = match parse_h2_request(&list, &mut headers, &self.limits) {
+        let list = fields.iter().map(Field::from);
+        let request = match parse_h2_request(list, &mut headers, &self.limits) {
             Ok(request) => request,
             Err(e) if e.is_malformed() => {
                 return self.stream_error(id, H2ErrorCode::ProtocolError, &e.to_string());
@@ -207,7 +210,7 @@ impl H2Conn {
             Err(e) => {
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
-                let exchange = Exchange::unparsed(&synthetic_head(&list));
+                let exchange = Exchange::unparsed(&synthetic_head(fields, HTTP_2));
                 return self.answer_now(id, response, exchange, now);
             }
         };
@@ -215,7 +218,7 @@ impl H2Conn {
             BodyFraming::ContentLength(n) => Some(n),
             _ => None,
         };
-        let head = synthetic_head(&list);
+        let head = synthetic_head(fields, HTTP_2);
         let mut prepared = prepare(&request, &head, self.peer, ctx);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
@@ -457,42 +460,6 @@ impl H2Conn {
             sending.record(self.peer.ip());
         }
     }
-}
-
-/// The decoded fields as the request mapping takes them.
-fn field_list(fields: &DecodedFields) -> Vec<Field<'_>> {
-    fields
-        .iter()
-        .map(|field| Field {
-            name: field.name,
-            value: field.value,
-        })
-        .collect()
-}
-
-/// The request as an HTTP/1.1-style head, `method SP path SP HTTP/2.0` CRLF, the regular
-/// fields, CRLF: what the handler and the access log take as the raw head (the access log
-/// reads its protocol, `HTTP/2.0`, there).
-fn synthetic_head(fields: &[Field<'_>]) -> Vec<u8> {
-    let pseudo = |name: &[u8]| {
-        fields
-            .iter()
-            .find(|field| field.name == name)
-            .map_or(&b""[..], |field| field.value)
-    };
-    let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(pseudo(b":method"));
-    head.push(b' ');
-    head.extend_from_slice(pseudo(b":path"));
-    head.extend_from_slice(b" HTTP/2.0\r\n");
-    for field in fields.iter().filter(|field| !field.name.starts_with(b":")) {
-        head.extend_from_slice(field.name);
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(field.value);
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(b"\r\n");
-    head
 }
 
 #[cfg(test)]

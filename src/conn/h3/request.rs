@@ -6,6 +6,7 @@ use super::send::Answer;
 use super::{H3Conn, STREAM_HIGH};
 use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{Exchange, body_too_large, malformed, prepare, secured};
+use crate::conn::fields::synthetic_head;
 use crate::conn::park::Parked;
 use crate::http::response::Response;
 use nomserve_grammar::{
@@ -294,11 +295,11 @@ impl H3Conn {
             }
             Err(e) => {
                 let response = malformed(&e.error());
-                let exchange = Exchange::unparsed(&synthetic_head(fields));
+                let exchange = Exchange::unparsed(&synthetic_head(fields, b"HTTP/3.0"));
                 return self.answer_now(id, response, exchange, now);
             }
         };
-        let head = synthetic_head(fields);
+        let head = synthetic_head(fields, b"HTTP/3.0");
         let mut prepared = prepare(&request, &head, self.peer, ctx);
         let Some(stream) = self.requests.get_mut(&id) else {
             return;
@@ -446,29 +447,4 @@ impl H3Conn {
             _ => (&[], false),
         }
     }
-}
-
-/// The request as an HTTP/1.1-style head, `method SP path SP HTTP/3.0` CRLF, the regular
-/// fields, CRLF: what the handler and the access log take as the raw head (the access log
-/// reads its protocol, `HTTP/3.0`, there).
-fn synthetic_head(fields: &DecodedFields) -> Vec<u8> {
-    let pseudo = |name: &[u8]| {
-        fields
-            .iter()
-            .find(|field| field.name == name)
-            .map_or(&b""[..], |field| field.value)
-    };
-    let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(pseudo(b":method"));
-    head.push(b' ');
-    head.extend_from_slice(pseudo(b":path"));
-    head.extend_from_slice(b" HTTP/3.0\r\n");
-    for field in fields.iter().filter(|field| !field.name.starts_with(b":")) {
-        head.extend_from_slice(field.name);
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(field.value);
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(b"\r\n");
-    head
 }
