@@ -8,6 +8,16 @@
 //! HTTP/1.1 core looks at a connection's first bytes, they are compared with the preface,
 //! and a connection that sends it becomes HTTP/2, keeping the bytes read. The h2c Upgrade
 //! mechanism is not offered (RFC 9113 §3.1 deprecates it).
+//!
+//! A first line of three words whose last is no HTTP version (`INVALID CONNECTION
+//! PREFACE`) is neither an HTTP/1.x request line (RFC 9112 §3: its third word is the
+//! HTTP-version, §2.3) nor the preface, which is such a line itself (`PRI * HTTP/2.0`). On a
+//! port that takes h2c it goes to the HTTP/2 core, which answers an invalid preface with
+//! GOAWAY(PROTOCOL_ERROR) and closes (RFC 9113 §3.4): the answer an HTTP/2 client
+//! understands, where an HTTP/1.1 400 would reach it as a 4.7 MB frame header. This is a
+//! deviation from RFC 9112 §2.2's SHOULD answer 400 for this one shape; lines of other
+//! shapes (two words, or a version of any kind, `http/1.1` and `HTTP/9.9` included) still
+//! get the HTTP/1.1 core's 400 or 505 naming the rule, as they do with `--http2 off`.
 
 use super::h2::{FilePayload, H2Conn, PREFACE};
 use super::{Conn, Context, State, Stats, Timeouts};
@@ -61,8 +71,26 @@ enum Prior {
     No,
     /// A prefix of the preface: read more before deciding.
     Maybe,
-    /// The whole preface.
+    /// The whole preface, or a first line that is no HTTP/1.x request line: HTTP/2's to
+    /// answer.
     Yes,
+}
+
+/// Whether `bytes` start with a whole line of three words whose third does not begin with
+/// an HTTP-name and slash (RFC 9112 §2.3, compared without case so that `http/1.1` stays an
+/// HTTP/1.1 client's mistake).
+fn is_versionless_line(bytes: &[u8]) -> bool {
+    let Some(end) = memchr::memchr(b'\n', bytes) else {
+        return false;
+    };
+    let line = bytes[..end].strip_suffix(b"\r").unwrap_or(&bytes[..end]);
+    let mut words = line.split(|&b| b == b' ').filter(|word| !word.is_empty());
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some(_), Some(_), Some(version), None) => !version
+            .get(..5)
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"HTTP/")),
+        _ => false,
+    }
 }
 
 impl Core {
@@ -114,7 +142,11 @@ impl Core {
         let buffered = conn.buffered();
         let n = buffered.len().min(PREFACE.len());
         if buffered.get(..n) != PREFACE.get(..n) {
-            Prior::No
+            if is_versionless_line(buffered) {
+                Prior::Yes
+            } else {
+                Prior::No
+            }
         } else if n < PREFACE.len() {
             Prior::Maybe
         } else {
@@ -441,5 +473,38 @@ mod tests {
         let (core, want) = first_want(true, b"PUT / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(!core.is_h2(), "P, but not the preface");
         assert!(want.starts_with(b"HTTP/1.1 200"));
+    }
+
+    #[test]
+    fn a_line_with_no_version_is_an_invalid_preface_where_h2c_is_taken() {
+        let line = b"INVALID CONNECTION PREFACE\r\n\r\n";
+        let (core, want) = first_want(true, line);
+        assert!(core.is_h2());
+        // The server's SETTINGS (type 4) first, then a GOAWAY (type 7) with PROTOCOL_ERROR (1).
+        assert_eq!(want.get(3), Some(&4));
+        let mut goaway = 0;
+        while want.get(goaway + 3) != Some(&7) {
+            goaway += 9 + usize::from(u16::from_be_bytes([want[goaway + 1], want[goaway + 2]]));
+            assert!(goaway < want.len(), "no GOAWAY in {want:?}");
+        }
+        assert_eq!(want.get(goaway + 13..goaway + 17), Some(&[0, 0, 0, 1][..]));
+        assert!(want.ends_with(b"invalid connection preface"));
+        let (core, want) = first_want(false, line);
+        assert!(!core.is_h2());
+        assert!(want.starts_with(b"HTTP/1.1 400"), "without h2c");
+        // A version of any kind, two words, or a line not yet whole: HTTP/1.1's to answer.
+        for line in [
+            &b"GET / http/1.1\r\n\r\n"[..],
+            b"GET / HTTP/9.9\r\n\r\n",
+            b"GET / HTTP/ 1.1\r\n\r\n",
+            b"GET /\r\n\r\n",
+            b"PROXY TCP4 192.0.2.1 127.0.0.1 1 80\r\n",
+        ] {
+            let (core, want) = first_want(true, line);
+            assert!(!core.is_h2(), "{line:?}");
+            assert!(want.starts_with(b"HTTP/1.1 4") || want.starts_with(b"HTTP/1.1 5"));
+        }
+        let (core, _) = first_want(true, b"INVALID CONNECTION PREF");
+        assert!(!core.is_h2());
     }
 }
