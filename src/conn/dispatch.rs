@@ -405,6 +405,7 @@ mod tests {
     use super::*;
     use crate::conn::client::TrustedProxies;
     use crate::handlers::Handler;
+    use crate::http::head::RequestHead;
     use crate::http::response::Response;
     use nomserve_grammar::Request;
     use std::net::{IpAddr, Ipv4Addr};
@@ -421,7 +422,7 @@ mod tests {
     struct Fine;
 
     impl Handler for Fine {
-        fn handle(&self, _: &Request<'_, '_>, _: &[u8], _: IpAddr) -> Response {
+        fn handle(&self, _: &Request<'_, '_>, _: &RequestHead<'_>, _: IpAddr) -> Response {
             Response::text(200, "fine")
         }
     }

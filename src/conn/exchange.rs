@@ -9,6 +9,7 @@ use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use crate::http::access_log::{self, RequestInfo};
 use crate::http::error_page;
+use crate::http::head::RequestHead;
 use crate::http::negotiate::{prefers_html, refused_head_prefers_html};
 use crate::http::response::Response;
 use nomserve_grammar::{BodyFraming, Error, Method, Request, Version};
@@ -69,7 +70,7 @@ pub struct Prepared {
     pub refused: bool,
 }
 
-/// Decides what to do with `request` (whose raw head is `head`) from `peer`: the response of
+/// Decides what to do with `request` (whose head is `head`) from `peer`: the response of
 /// `ctx`'s handler (which may take the body, [`Response::accepting`]), or 417 for an
 /// expectation the server cannot meet, 500 if the handler panicked. A body announced with
 /// `100-continue` that the handler does not take is refused at once when the answer is an
@@ -78,12 +79,13 @@ pub struct Prepared {
 /// ([`TrustedProxies::client`]). Logs the raw head and its fields at debug level.
 pub fn prepare(
     request: &Request<'_, '_>,
-    head: &[u8],
+    head: &RequestHead<'_>,
     peer: SocketAddr,
     ctx: &Context<'_>,
 ) -> Prepared {
     let client = ctx.trusted.client(peer.ip(), &request.headers);
     if log::log_enabled!(log::Level::Debug) {
+        let head = head.bytes();
         log::debug!(
             "{peer}: request head ({} bytes): \"{}\"",
             head.len(),
@@ -127,10 +129,9 @@ pub fn prepare(
     })) {
         Ok(response) => response,
         Err(payload) => {
-            let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
             log::error!(
                 "{peer}: handler panicked on \"{}\": {}; answered 500",
-                access_log::escape(line),
+                access_log::escape(&head.request_line()),
                 panic_message(payload.as_ref())
             );
             return refuse(Response::text(500, "internal server error\n"), exchange);

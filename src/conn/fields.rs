@@ -1,10 +1,10 @@
 //! A response's fields as HTTP/2 and HTTP/3 send them: names lowercase (RFC 9113 §8.2.1,
 //! RFC 9114 §4.2), without the connection-specific fields both protocols forbid (RFC 9113
-//! §8.2.2, RFC 9114 §4.2) or those the connection sets itself; and a request's decoded
-//! fields as the HTTP/1.1-style head the handlers and the access log take.
+//! §8.2.2, RFC 9114 §4.2) or those the connection sets itself; and the storage a decoded
+//! request's fields are mapped into.
 
 use crate::http::response::Response;
-use nomserve_grammar::DecodedFields;
+use nomserve_grammar::{Header, Limits};
 
 /// The longest field name lowercased on the stack; a longer one (rare) is lowercased into an
 /// allocation.
@@ -62,32 +62,37 @@ fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8]
     }
 }
 
-/// The request whose decoded fields are `fields` as an HTTP/1.1-style head, `method SP path
-/// SP version` CRLF, the regular fields, CRLF: what the handler and the access log take as
-/// the raw head (the access log reads its protocol, `version`, there: `HTTP/2.0`,
-/// `HTTP/3.0`).
-pub fn synthetic_head(fields: &DecodedFields, version: &[u8]) -> Vec<u8> {
-    let pseudo = |name: &[u8]| {
-        fields
-            .iter()
-            .find(|field| field.name == name)
-            .map_or(&b""[..], |field| field.value)
-    };
-    let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(pseudo(b":method"));
-    head.push(b' ');
-    head.extend_from_slice(pseudo(b":path"));
-    head.push(b' ');
-    head.extend_from_slice(version);
-    head.extend_from_slice(b"\r\n");
-    for field in fields.iter().filter(|field| !field.name.starts_with(b":")) {
-        head.extend_from_slice(field.name);
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(field.value);
-        head.extend_from_slice(b"\r\n");
+/// Header storage for a request mapped from a decoded list (HTTP/2, HTTP/3): most requests
+/// have a few fields, and 16 slots cost less to set up than the grammar's bound of 100; a
+/// request with more gets the full storage.
+pub struct HeaderStorage<'b> {
+    few: [Header<'b>; FEW_HEADERS],
+    all: Option<[Header<'b>; MAX_HEADERS]>,
+}
+
+/// The fields most requests stay within.
+const FEW_HEADERS: usize = 16;
+
+/// The grammar's field-count bound.
+const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
+
+impl<'b> HeaderStorage<'b> {
+    /// Storage, not yet set up for its full size.
+    pub fn new() -> Self {
+        HeaderStorage {
+            few: [Header::EMPTY; FEW_HEADERS],
+            all: None,
+        }
     }
-    head.extend_from_slice(b"\r\n");
-    head
+
+    /// Room for the regular fields of a list of `count` fields.
+    pub fn for_fields(&mut self, count: usize) -> &mut [Header<'b>] {
+        if count <= FEW_HEADERS {
+            &mut self.few
+        } else {
+            self.all.insert([Header::EMPTY; MAX_HEADERS])
+        }
+    }
 }
 
 #[cfg(test)]

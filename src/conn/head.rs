@@ -17,6 +17,7 @@
 
 use crate::conn::exchange::{Context, Prepared, prepare};
 use crate::conn::persistence::Persistence;
+use crate::http::head::RequestHead;
 use memchr::memchr_iter;
 use nomserve_grammar::{Error, Header, Limits, Parsed, parse_request};
 use std::net::SocketAddr;
@@ -81,7 +82,7 @@ impl HeadScan {
         match parse_request(input, &mut fields, &limits) {
             Ok(Parsed::Complete { value, consumed }) => {
                 let head = input.get(..consumed).unwrap_or(input);
-                let prepared = prepare(&value, head, peer, ctx);
+                let prepared = prepare(&value, &RequestHead::Raw(head), peer, ctx);
                 let persistence = Persistence::of(&value, &prepared);
                 Head::Complete(prepared, persistence, consumed)
             }

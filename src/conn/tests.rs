@@ -5,6 +5,7 @@ use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::handlers::Handler;
+use crate::http::head::RequestHead;
 use crate::http::output::Item;
 use crate::http::response::{Body, Ticket};
 use nomserve_grammar::{Method, Request};
@@ -30,7 +31,12 @@ const BIG: usize = 100 * 1024;
 struct Echo;
 
 impl Handler for Echo {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(405, "no\n");
         }

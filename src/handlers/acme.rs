@@ -6,6 +6,7 @@
 //! instance sharing the folder answers the CA, whichever one ordered.
 
 use super::Handler;
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;
@@ -46,7 +47,12 @@ impl<H: Handler> Handler for Http01<H> {
     /// `application/octet-stream` (RFC 8555 §8.3), or `404` when no challenge has that
     /// token: the CA then fails the validation at once, where a redirect to HTTPS would
     /// have it try a port that may not serve the challenge.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         let token = request.target.path().and_then(|p| p.strip_prefix(PREFIX));
         let (Some(token), Method::Get | Method::Head) = (token, request.method) else {
             return self.inner.handle(request, head, client);

@@ -13,6 +13,7 @@
 //! the response to the page.
 
 use super::{ALLOW, Handler};
+use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use nomserve_grammar::{Method, Request, is_token};
 use std::net::IpAddr;
@@ -57,7 +58,12 @@ impl<H: Handler> Cors<H> {
 }
 
 impl<H: Handler> Handler for Cors<H> {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         let allowed = request
             .headers
             .get("origin")
@@ -130,7 +136,7 @@ mod tests {
     struct Inner;
 
     impl Handler for Inner {
-        fn handle(&self, _: &Request<'_, '_>, _: &[u8], _: IpAddr) -> Response {
+        fn handle(&self, _: &Request<'_, '_>, _: &RequestHead<'_>, _: IpAddr) -> Response {
             Response::new(200).header("X-Inner", "yes")
         }
     }

@@ -4,23 +4,24 @@
 //! field lines, the empty line), followed by one `name: value` line per query parameter,
 //! form-decoded, in order, repeats kept.
 
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{Request, parse_query};
 use std::borrow::Cow;
 
-/// The echo of `request`, whose raw head is `head`: 200, `text/plain; charset=utf-8`.
+/// The echo of `request`, whose head is `head` (as received over HTTP/1.1): 200, `text/plain; charset=utf-8`.
 ///
 /// The body reflects every field, `Cookie` and `Authorization` included, so it must stay
 /// with the client that sent them: `Cache-Control: no-store` keeps every cache from storing
 /// it (RFC 9111 §5.2.2.5), and `X-Content-Type-Options: nosniff` keeps a browser from taking
 /// reflected bytes for HTML or script.
-pub fn respond(request: &Request<'_, '_>, head: &[u8]) -> Response {
+pub fn respond(request: &Request<'_, '_>, head: &RequestHead<'_>) -> Response {
     Response::new(200)
         .header("Content-Type", "text/plain; charset=utf-8")
         .header("Cache-Control", "no-store")
         .header("X-Content-Type-Options", "nosniff")
         .body(Body::Bytes(Cow::Owned(echo_body(
-            head,
+            &head.bytes(),
             request.target.query(),
         ))))
 }

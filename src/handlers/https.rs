@@ -3,6 +3,7 @@
 //! (`--hsts`).
 
 use super::{Gate, Handler};
+use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use nomserve_grammar::Request;
 use std::net::IpAddr;
@@ -51,7 +52,12 @@ impl RedirectToHttps {
 }
 
 impl Handler for RedirectToHttps {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         let location = self.location(request);
         Response::text(308, format!("This site is served over HTTPS: {location}\n"))
             .header("Location", location)
@@ -93,7 +99,12 @@ impl<H: Handler> Hsts<H> {
 }
 
 impl<H: Handler> Handler for Hsts<H> {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         self.inner
             .handle(request, head, client)
             .header("Strict-Transport-Security", self.value.to_string())
@@ -133,7 +144,12 @@ impl AltSvc {
 }
 
 impl Handler for AltSvc {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         self.advertise(request, self.inner.handle(request, head, client))
     }
 
@@ -144,7 +160,7 @@ impl Handler for AltSvc {
     fn handle_gated(
         &self,
         request: &Request<'_, '_>,
-        head: &[u8],
+        head: &RequestHead<'_>,
         client: IpAddr,
         gate: &dyn Gate,
     ) -> Response {
@@ -236,7 +252,7 @@ mod tests {
                 connection: ConnectionOptions::default(),
             };
             let ip = IpAddr::from([127, 0, 0, 1]);
-            let response = alt.handle(&request, b"", ip);
+            let response = alt.handle(&request, &RequestHead::Raw(b""), ip);
             let value = crate::handlers::testing::header(&response, "Alt-Svc");
             assert_eq!(value.is_some(), major < 3, "HTTP/{major}");
         }

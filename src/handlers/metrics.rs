@@ -9,6 +9,7 @@
 //! (RFC 9111 §5.2.2.5).
 
 use crate::handlers::{ALLOW, Handler};
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Response};
 use crate::metrics;
 use nomserve_grammar::{Method, Request};
@@ -41,7 +42,12 @@ impl<V: Vitals> Metrics<V> {
 }
 
 impl<V: Vitals> Handler for Metrics<V> {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         if !matches!(request.method, Method::Get | Method::Head) {
             return Response::text(405, "GET or HEAD only\n")
                 .header("Allow", ALLOW)
@@ -92,7 +98,11 @@ mod tests {
             framing: BodyFraming::None,
             connection: ConnectionOptions::default(),
         };
-        Metrics::new(vitals).handle(&request, b"", IpAddr::from([127, 0, 0, 1]))
+        Metrics::new(vitals).handle(
+            &request,
+            &RequestHead::Raw(b""),
+            IpAddr::from([127, 0, 0, 1]),
+        )
     }
 
     /// Whether `response` has the field `name: value`.

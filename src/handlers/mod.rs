@@ -19,6 +19,7 @@ pub mod redirects;
 pub mod testing;
 pub mod upload;
 
+use crate::http::head::RequestHead;
 use crate::http::response::{Response, Ticket};
 use files::StaticFiles;
 use nomserve_grammar::{Method, Request};
@@ -35,7 +36,8 @@ pub trait Handler: Send + Sync {
     /// in the request: a handler that wants it answers [`Response::accepting`] with a sink
     /// that takes it as it arrives; otherwise the connection layer reads and discards it
     /// before the response is sent.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response;
+    fn handle(&self, request: &Request<'_, '_>, head: &RequestHead<'_>, client: IpAddr)
+    -> Response;
 
     /// The Strict-Transport-Security value the handler adds to its responses, if it does:
     /// over TLS, the connection layer adds it to the responses it makes itself.
@@ -50,7 +52,7 @@ pub trait Handler: Send + Sync {
     fn handle_gated(
         &self,
         request: &Request<'_, '_>,
-        head: &[u8],
+        head: &RequestHead<'_>,
         client: IpAddr,
         gate: &dyn Gate,
     ) -> Response {
@@ -103,7 +105,12 @@ pub type Verdicts = Arc<dyn Fn(&Path) -> bool + Send + Sync>;
 /// A handler chosen when the settings are read: wrappers that are configured or not
 /// compose over it.
 impl Handler for Box<dyn Handler> {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         (**self).handle(request, head, client)
     }
 
@@ -114,7 +121,7 @@ impl Handler for Box<dyn Handler> {
     fn handle_gated(
         &self,
         request: &Request<'_, '_>,
-        head: &[u8],
+        head: &RequestHead<'_>,
         client: IpAddr,
         gate: &dyn Gate,
     ) -> Response {
@@ -176,7 +183,12 @@ impl Handler for Router {
     /// §7.8 lets a server do ("A server MAY ignore a received Upgrade header field"): nomserve
     /// speaks no other protocol, so there is nothing to switch to, and a 426 would demand an
     /// upgrade it cannot perform.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         self.route(request, head, None)
     }
 
@@ -184,7 +196,7 @@ impl Handler for Router {
     fn handle_gated(
         &self,
         request: &Request<'_, '_>,
-        head: &[u8],
+        head: &RequestHead<'_>,
         _client: IpAddr,
         gate: &dyn Gate,
     ) -> Response {
@@ -194,7 +206,12 @@ impl Handler for Router {
 
 impl Router {
     /// [`Router::handle`], the static files asking `gate` when there is one.
-    fn route(&self, request: &Request<'_, '_>, head: &[u8], gate: Option<&dyn Gate>) -> Response {
+    fn route(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        gate: Option<&dyn Gate>,
+    ) -> Response {
         let uploads = self.uploads.as_ref();
         if !matches!(request.method, Method::Get | Method::Head) {
             if let Some(uploads) = uploads.filter(|uploads| uploads.takes(request)) {

@@ -26,6 +26,7 @@
 
 use super::Handler;
 use super::prefix::PrefixTree;
+use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use nomserve_grammar::{Request, decode_path};
 use std::net::IpAddr;
@@ -59,7 +60,12 @@ impl<H: Handler> Redirects<H> {
 }
 
 impl<H: Handler> Handler for Redirects<H> {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         let path = request
             .target
             .path()

@@ -2,6 +2,7 @@
 //! of the answer.
 
 use super::Handler;
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{Header, Limits, Parsed, parse_request};
 use std::net::IpAddr;
@@ -15,7 +16,11 @@ pub fn answer(handler: &dyn Handler, head: &str) -> Response {
     else {
         panic!("a valid head: {head:?}");
     };
-    handler.handle(&value, head.as_bytes(), IpAddr::from([127, 0, 0, 1]))
+    handler.handle(
+        &value,
+        &RequestHead::Raw(head.as_bytes()),
+        IpAddr::from([127, 0, 0, 1]),
+    )
 }
 
 /// The value of the field `name`, set by the handler or among the prebuilt fields.

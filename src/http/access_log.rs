@@ -19,6 +19,7 @@
 //! (and DEL, U+2028 and U+2029) as `\u00XX`, and bytes that are not UTF-8 are each replaced
 //! by U+FFFD, so that every line is one valid JSON object.
 
+use crate::http::head::RequestHead;
 use crate::http::{clock, json};
 use crate::metrics;
 use nomserve_grammar::Request;
@@ -323,24 +324,27 @@ struct Text {
 
 impl RequestInfo {
     /// The fields of a request that parsed, from `client`, or `None` when neither the access
-    /// log nor the metrics are on (so that they cost nothing then). `head` is the raw head;
-    /// its first line is the request-line.
-    pub fn parsed(head: &[u8], request: &Request<'_, '_>, client: IpAddr) -> Option<RequestInfo> {
+    /// log nor the metrics are on (so that they cost nothing then). The access log takes the
+    /// request-line from `head`.
+    pub fn parsed(
+        head: &RequestHead<'_>,
+        request: &Request<'_, '_>,
+        client: IpAddr,
+    ) -> Option<RequestInfo> {
         let logged = enabled();
         if !logged && !metrics::enabled() {
             return None;
         }
-        let line_end = head.iter().position(|&b| b == b'\r').unwrap_or(head.len());
-        let line = &head[..line_end];
-        let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
         let text = logged.then(|| {
+            let line = head.request_line();
+            let method_end = line.iter().position(|&b| b == b' ').unwrap_or(line.len());
             let protocol = line
                 .iter()
                 .rposition(|&b| b == b' ')
                 .map_or(line.len(), |i| i + 1);
             let field = |name: &str| request.headers.get(name).map(Box::from);
             Box::new(Text {
-                line: Box::from(line),
+                line: Box::from(line.as_ref()),
                 parts: (method_end + 1 < protocol).then_some((method_end, protocol)),
                 referer: field("Referer"),
                 user_agent: field("User-Agent"),
@@ -349,7 +353,7 @@ impl RequestInfo {
         Some(RequestInfo {
             client: Some(client),
             start: Instant::now(),
-            method: metrics::method_index(&line[..method_end]),
+            method: metrics::method_index(request.method.as_str().as_bytes()),
             text,
         })
     }

@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod buffers;
 pub mod clock;
 pub mod error_page;
+pub mod head;
 pub mod html;
 pub mod json;
 pub mod negotiate;

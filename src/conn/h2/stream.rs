@@ -20,12 +20,13 @@ use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
 };
-use crate::conn::fields::synthetic_head;
+use crate::conn::fields::HeaderStorage;
 use crate::conn::park::Parked;
+use crate::http::head::RequestHead;
 use crate::http::response::BodySink;
 use crate::http::response::Response;
 use nomserve_grammar::{
-    BodyFraming, DecodedFields, Field, H2ErrorCode, Header, HpackError, Limits, parse_h2_request,
+    BodyFraming, DecodedFields, Field, H2ErrorCode, HpackError, parse_h2_request,
 };
 use std::net::IpAddr;
 use std::time::Instant;
@@ -56,9 +57,6 @@ fn urgency<'a>(values: impl Iterator<Item = &'a [u8]>) -> u8 {
     }
     found
 }
-
-/// Header storage per request: the grammar's field-count bound.
-const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
 
 /// One stream opened by the client.
 #[derive(Debug)]
@@ -179,7 +177,7 @@ impl H2Conn {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
             let response = Response::text(431, format!("{e}\n"));
-            let exchange = Exchange::unparsed(&synthetic_head(fields, HTTP_2));
+            let exchange = Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).bytes());
             return self.answer_now(id, response, exchange, now);
         }
         if let Some(message) = self.refusal.take() {
@@ -200,9 +198,10 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let mut storage = HeaderStorage::new();
+        let headers = storage.for_fields(fields.len());
         let list = fields.iter().map(Field::from);
-        let request = match parse_h2_request(list, &mut headers, &self.limits) {
+        let request = match parse_h2_request(list, headers, &self.limits) {
             Ok(request) => request,
             Err(e) if e.is_malformed() => {
                 return self.stream_error(id, H2ErrorCode::ProtocolError, &e.to_string());
@@ -210,7 +209,7 @@ impl H2Conn {
             Err(e) => {
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
-                let exchange = Exchange::unparsed(&synthetic_head(fields, HTTP_2));
+                let exchange = Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).bytes());
                 return self.answer_now(id, response, exchange, now);
             }
         };
@@ -218,7 +217,7 @@ impl H2Conn {
             BodyFraming::ContentLength(n) => Some(n),
             _ => None,
         };
-        let head = synthetic_head(fields, HTTP_2);
+        let head = RequestHead::Fields(fields, HTTP_2);
         let mut prepared = prepare(&request, &head, self.peer, ctx);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;

@@ -6,6 +6,7 @@ use super::bounds::{FLOOD_BASE, FLOOD_PER_STREAM, MAX_EARLY_RESETS};
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::http::head::RequestHead;
 use crate::http::output::Item;
 use crate::http::response::{Body, Completion, Response, Ticket};
 use nomserve_grammar::{
@@ -37,7 +38,12 @@ struct Echo {
 }
 
 impl Handler for Echo {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         match (request.method, request.target.path()) {
             (Method::Get, Some("/wait")) if !self.gate.is_done() => {
                 Response::text(503, "try again").pending(self.gate.clone())

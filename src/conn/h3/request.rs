@@ -6,18 +6,16 @@ use super::send::Answer;
 use super::{H3Conn, STREAM_HIGH};
 use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{Exchange, body_too_large, malformed, prepare, secured};
-use crate::conn::fields::synthetic_head;
+use crate::conn::fields::HeaderStorage;
 use crate::conn::park::Parked;
+use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use nomserve_grammar::{
-    BodyFraming, DecodeLimits, DecodedFields, Field, H3ErrorCode, H3Frame, H3StreamKind, Header,
-    Limits, ParsedH3Frame, QpackSection, parse_h3_frame, parse_h3_request,
+    BodyFraming, DecodeLimits, DecodedFields, Field, H3ErrorCode, H3Frame, H3StreamKind,
+    ParsedH3Frame, QpackSection, parse_h3_frame, parse_h3_request,
 };
 use std::net::IpAddr;
 use std::time::Instant;
-
-/// Header storage per request: the grammar's field-count bound.
-const MAX_HEADERS: usize = Limits::DEFAULT_MAX_HEADERS;
 
 /// Where the reading of a request stream is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,20 +284,22 @@ impl H3Conn {
         ctx: &crate::conn::Context<'_>,
         now: Instant,
     ) {
-        let mut headers = [Header::EMPTY; MAX_HEADERS];
+        let mut storage = HeaderStorage::new();
+        let headers = storage.for_fields(fields.len());
         let list = fields.iter().map(Field::from);
-        let request = match parse_h3_request(list, &mut headers, &self.limits) {
+        let request = match parse_h3_request(list, headers, &self.limits) {
             Ok(request) => request,
             Err(e) if e.is_malformed() => {
                 return self.stream_error(id, H3ErrorCode::MessageError, &e.to_string());
             }
             Err(e) => {
                 let response = malformed(&e.error());
-                let exchange = Exchange::unparsed(&synthetic_head(fields, b"HTTP/3.0"));
+                let exchange =
+                    Exchange::unparsed(&RequestHead::Fields(fields, b"HTTP/3.0").bytes());
                 return self.answer_now(id, response, exchange, now);
             }
         };
-        let head = synthetic_head(fields, b"HTTP/3.0");
+        let head = RequestHead::Fields(fields, b"HTTP/3.0");
         let mut prepared = prepare(&request, &head, self.peer, ctx);
         let Some(stream) = self.requests.get_mut(&id) else {
             return;

@@ -5,6 +5,7 @@
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Completion, Response, Ticket};
 use nomserve_grammar::{
     DecodeLimits, H3Frame, H3StreamKind, Method, ParsedH3Frame, QpackSection, Request,
@@ -32,7 +33,12 @@ struct Echo {
 }
 
 impl Handler for Echo {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         match (request.method, request.target.path()) {
             (Method::Get, Some("/wait")) if !self.gate.is_done() => {
                 Response::text(503, "try again").pending(self.gate.clone())

@@ -2,6 +2,7 @@
 //! its ticket is done.
 
 use super::*;
+use crate::http::head::RequestHead;
 
 /// Answers `/wait` with a 503 that waits for `ticket` until the ticket is done, then like
 /// every other path: 200 with the path. With `done_at_once`, the first `/wait` gets a
@@ -12,7 +13,12 @@ struct Waits {
 }
 
 impl Handler for Waits {
-    fn handle(&self, request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         let path = request.target.path().unwrap_or("*");
         if path == "/wait" && self.done_at_once.swap(false, Ordering::SeqCst) {
             let (ticket, completion) = Ticket::new();

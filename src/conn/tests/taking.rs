@@ -3,6 +3,7 @@
 //! without its answer, and `100 (Continue)` is sent only for a body the server takes.
 
 use super::*;
+use crate::http::head::RequestHead;
 use crate::http::response::{BodySink, Refusal};
 use std::sync::Mutex;
 
@@ -51,7 +52,12 @@ impl Drop for Recording {
 struct Takes(Arc<Mutex<Record>>);
 
 impl Handler for Takes {
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         if request.method == Method::Put && request.target.path() == Some("/take") {
             let sink = Recording {
                 record: Arc::clone(&self.0),

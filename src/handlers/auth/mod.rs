@@ -72,6 +72,7 @@ mod pool;
 mod verify;
 
 use super::{Gate, Handler};
+use crate::http::head::RequestHead;
 use crate::http::response::{Response, Ticket};
 use gate::Areas;
 use globset::{Glob, GlobMatcher};
@@ -333,7 +334,12 @@ impl<H: Handler> Handler for Auth<H> {
     /// without a path (`OPTIONS *`). A path that does not decode is answered here, as the
     /// file handler would (`400`), so that no inner handler reads it differently from the
     /// areas.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         if self.areas.is_empty() {
             return self.inner.handle(request, head, client);
         }

@@ -28,6 +28,7 @@
 use super::open::{Beneath, Failure};
 use super::{describe, guard, mime};
 use crate::handlers::{Gate, Handler};
+use crate::http::head::RequestHead;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::Request;
 use std::borrow::Cow;
@@ -147,7 +148,12 @@ impl<H: Handler> Handler for ErrorPages<H> {
     /// Content-Type, which becomes the page's, and its body, which becomes the page (when
     /// the gate of the handler inside, if any, lets the client be served it). Other
     /// responses pass as they are.
-    fn handle(&self, request: &Request<'_, '_>, head: &[u8], client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        request: &Request<'_, '_>,
+        head: &RequestHead<'_>,
+        client: IpAddr,
+    ) -> Response {
         let mut response = self.inner.handle(request, head, client);
         if response.status < 400 {
             return response;

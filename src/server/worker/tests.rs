@@ -6,6 +6,7 @@
 use super::*;
 use crate::conn::client::TrustedProxies;
 use crate::conn::{READ_CHUNK, Timeouts};
+use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use crate::server::Config;
 use crate::server::limits::{Admission, Limits, Victim};
@@ -32,7 +33,12 @@ pub(super) const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 pub(super) struct Fine;
 
 impl Handler for Fine {
-    fn handle(&self, _request: &Request<'_, '_>, _head: &[u8], _client: IpAddr) -> Response {
+    fn handle(
+        &self,
+        _request: &Request<'_, '_>,
+        _head: &RequestHead<'_>,
+        _client: IpAddr,
+    ) -> Response {
         Response::text(200, "ok\n")
     }
 }
