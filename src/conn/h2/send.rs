@@ -16,7 +16,7 @@
 //! `sendfile`.
 
 use super::region::Region;
-use super::sending::{Piece, Sending, pieces};
+use super::sending::{Piece, Pieces, Sending, pieces};
 use super::stream::Answer;
 use super::{FilePayload, H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
@@ -27,7 +27,6 @@ use nomserve_grammar::{
     FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, encode_unindexed, write_rst_stream,
 };
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
@@ -127,7 +126,7 @@ impl H2Conn {
         let pieces = if content {
             pieces(response.body)
         } else {
-            VecDeque::new()
+            Pieces::default()
         };
         let block_len = self.out.len() - start - FRAME_HEADER_LEN;
         let end_stream = pieces.is_empty();

@@ -15,7 +15,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Sending {
     /// What is left of the body.
-    pub pieces: VecDeque<Piece>,
+    pub pieces: Pieces,
     /// The response's status.
     pub status: u16,
     /// The access log's view of the request.
@@ -55,9 +55,52 @@ impl std::fmt::Debug for Piece {
     }
 }
 
+/// What is left of a body, in order. Most bodies are one piece, held without an allocation;
+/// a multipart body's further pieces wait in a queue.
+#[derive(Debug, Default)]
+pub struct Pieces {
+    first: Option<Piece>,
+    rest: VecDeque<Piece>,
+}
+
+impl Pieces {
+    /// Whether the body is all sent.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The piece to send next.
+    pub fn front_mut(&mut self) -> Option<&mut Piece> {
+        self.first.as_mut()
+    }
+
+    /// Drops the piece sent in full, for the next one.
+    pub fn pop_front(&mut self) {
+        self.first = self.rest.pop_front();
+    }
+
+    /// Appends `piece` unless it is empty.
+    fn push_back(&mut self, piece: Piece) {
+        let empty = match &piece {
+            Piece::Cow(bytes, _) => bytes.is_empty(),
+            Piece::Shared(bytes, _) => bytes.is_empty(),
+            Piece::File { len, .. } => *len == 0,
+            Piece::Stream { .. } => false,
+        };
+        if empty {
+            return;
+        }
+        if self.first.is_none() {
+            self.first = Some(piece);
+        } else {
+            self.rest.push_back(piece);
+        }
+    }
+}
+
 /// The pieces of `body` to send as DATA.
-pub fn pieces(body: Body) -> VecDeque<Piece> {
-    let mut pieces = VecDeque::new();
+pub fn pieces(body: Body) -> Pieces {
+    let mut pieces = Pieces::default();
     match body {
         Body::Empty => {}
         Body::Bytes(bytes) => pieces.push_back(Piece::Cow(bytes, 0)),
@@ -81,11 +124,38 @@ pub fn pieces(body: Body) -> VecDeque<Piece> {
             done: false,
         }),
     }
-    pieces.retain(|piece| match piece {
-        Piece::Cow(bytes, _) => !bytes.is_empty(),
-        Piece::Shared(bytes, _) => !bytes.is_empty(),
-        Piece::File { len, .. } => *len > 0,
-        Piece::Stream { .. } => true,
-    });
     pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is left of `pieces`, taken in turn: a byte piece's bytes, a file piece's range.
+    fn taken(mut pieces: Pieces) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(piece) = pieces.front_mut() {
+            seen.push(match piece {
+                Piece::Cow(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+                Piece::File { offset, len, .. } => format!("{offset}+{len}"),
+                _ => "other".to_string(),
+            });
+            pieces.pop_front();
+        }
+        seen
+    }
+
+    #[test]
+    fn a_multipart_body_goes_in_order_and_empty_pieces_are_left_out() {
+        let file = Arc::new(tempfile::tempfile().unwrap());
+        let body = Body::Multipart {
+            file,
+            parts: vec![(b"--a\r\n\r\n".to_vec(), 0, 2), (Vec::new(), 5, 0)],
+            tail: b"--a--\r\n".to_vec(),
+        };
+        assert_eq!(taken(pieces(body)), ["--a\r\n\r\n", "0+2", "--a--\r\n"]);
+        assert!(pieces(Body::Empty).is_empty());
+        assert!(pieces(Body::Bytes(Cow::Borrowed(b""))).is_empty());
+        assert_eq!(taken(pieces(Body::Bytes(Cow::Borrowed(b"x")))), ["x"]);
+    }
 }

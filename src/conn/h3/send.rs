@@ -8,7 +8,7 @@ use super::{DATA_CHUNK, H3Conn};
 use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
 use crate::conn::h2::send::{copy, read_file};
-use crate::conn::h2::sending::{Piece, pieces};
+use crate::conn::h2::sending::{Piece, Pieces, pieces};
 use crate::conn::park::Parked;
 use crate::conn::send::SendClock;
 use crate::http::access_log::{self, RequestInfo};
@@ -18,7 +18,6 @@ use crate::metrics;
 use nomserve_grammar::{
     DecodedFields, QpackEncoder, write_h3_data_header, write_h3_headers_header,
 };
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -45,7 +44,7 @@ pub struct Outgoing {
     out: Vec<u8>,
     pos: usize,
     /// What is left of the body.
-    pieces: VecDeque<Piece>,
+    pieces: Pieces,
     /// A body piece failed (a file shrank): the stream is reset once `out` is taken.
     pub failed: bool,
     status: u16,
@@ -172,7 +171,7 @@ impl H3Conn {
         let pieces = if content {
             pieces(response.body)
         } else {
-            VecDeque::new()
+            Pieces::default()
         };
         stream.answer = Answer::Sending(Box::new(Outgoing {
             out,
