@@ -5,9 +5,19 @@
 #![forbid(unsafe_code)]
 
 use crate::abnf::TCHAR;
-use crate::class::FIELD_VALUE_BYTE;
+use crate::class::{ByteClass, FIELD_VALUE_BYTE, class};
 use crate::error::ErrorKind;
 use crate::fail::Fail;
+use crate::text::{AsciiClass, CHUNK, non_field_value_mask};
+
+/// The bytes of an HTTP/2 field name: tchar without the uppercase letters (RFC 9113 §8.2,
+/// §8.2.1).
+static LOWER_TCHAR: AsciiClass =
+    AsciiClass::new(class!(|b| TCHAR.contains(b) && !b.is_ascii_uppercase()));
+
+/// The bytes that may end (or start) a field value: a field-value byte other than SP and
+/// HTAB (RFC 9113 §8.2.1).
+static FIELD_VCHAR: ByteClass = class!(|b| FIELD_VALUE_BYTE.contains(b) && b != b' ' && b != b'\t');
 
 /// ```text
 /// field-name = token                  ; RFC 9110 §5.1
@@ -22,21 +32,23 @@ use crate::fail::Fail;
 /// Only regular fields go through this rule: a pseudo-header field's name starts with `:`
 /// and is matched whole against the four a request may carry.
 pub(super) fn field_name(name: &[u8]) -> Result<&str, Fail<'_>> {
-    let bad = name
-        .iter()
-        .position(|&b| !TCHAR.contains(b) || b.is_ascii_uppercase());
-    let (kind, at) = match (bad, name) {
-        (_, []) => (ErrorKind::EmptyFieldName, name),
-        (None, _) => return Ok(TCHAR.run(name).0),
-        (Some(i), _) => {
-            let at = name.get(i..).unwrap_or_default();
-            match at {
-                [b, ..] if b.is_ascii_uppercase() => (ErrorKind::UppercaseFieldName, at),
-                _ => (ErrorKind::InvalidFieldName, at),
-            }
-        }
+    match LOWER_TCHAR.whole(name) {
+        Some(name) if !name.is_empty() => Ok(name),
+        _ => Err(name_failure(name)),
+    }
+}
+
+/// Where and why `name`, which [`field_name`] refused, fails: at its start when it is
+/// empty, else at its first byte outside [`LOWER_TCHAR`].
+#[cold]
+fn name_failure(name: &[u8]) -> Fail<'_> {
+    let at = name.get(LOWER_TCHAR.prefix_len(name)..).unwrap_or_default();
+    let kind = match at {
+        [] => ErrorKind::EmptyFieldName,
+        [b, ..] if b.is_ascii_uppercase() => ErrorKind::UppercaseFieldName,
+        _ => ErrorKind::InvalidFieldName,
     };
-    Err(Fail { kind, at })
+    Fail { kind, at }
 }
 
 /// ```text
@@ -55,6 +67,30 @@ pub(super) fn field_name(name: &[u8]) -> Result<&str, Fail<'_>> {
 /// no OWS to strip, and RFC 9113 §8.2.1 makes a value with it malformed rather than asking
 /// for it to be trimmed, so it is refused, never trimmed.
 pub(super) fn field_value(value: &[u8]) -> Result<(), Fail<'_>> {
+    // Sixteen bytes at a time, then the rest looked up without a branch; the input is
+    // tested once, at the end: most values are short and clean.
+    let mut chunks = value.chunks_exact(CHUNK);
+    let bad = chunks
+        .by_ref()
+        .fold(0, |bad, chunk| bad | non_field_value_mask(chunk));
+    let clean = chunks
+        .remainder()
+        .iter()
+        .fold(bad == 0, |all, &b| all & FIELD_VALUE_BYTE.contains(b));
+    let ends = match value {
+        [first, .., last] => FIELD_VCHAR.contains(*first) & FIELD_VCHAR.contains(*last),
+        [only] => FIELD_VCHAR.contains(*only),
+        [] => true,
+    };
+    if clean & ends {
+        return Ok(());
+    }
+    value_failure(value)
+}
+
+/// Where and why `value`, which [`field_value`] refused, fails.
+#[cold]
+fn value_failure(value: &[u8]) -> Result<(), Fail<'_>> {
     let clean = FIELD_VALUE_BYTE.prefix_len(value);
     let fail = |kind, at| Err(Fail { kind, at });
     match value.get(clean..).unwrap_or_default() {

@@ -13,11 +13,17 @@
 use crate::abnf::{
     DIGIT, HEXDIG, PATH_CHAR, QUERY_CHAR, REG_NAME_CHAR, SCHEME_CHAR, TCHAR, ascii_str,
 };
+use crate::class::class;
 use crate::error::ErrorKind;
 use crate::fail::Fail;
 use crate::request::method_named;
 use crate::target::ip_literal;
+use crate::text::AsciiClass;
 use crate::types::{Limits, Method, RequestTarget};
+
+/// The bytes of a reg-name and `:`, for the usual `:authority` and Host, `host:port`.
+static REG_NAME_OR_COLON: AsciiClass =
+    AsciiClass::new(class!(|b| REG_NAME_CHAR.contains(b) || b == b':'));
 
 /// ```text
 /// method = token                      ; RFC 9110 §9.1
@@ -25,6 +31,11 @@ use crate::types::{Limits, Method, RequestTarget};
 /// The value of `:method` (RFC 9113 §8.3.1), case-sensitive as in HTTP/1.1. Error:
 /// `InvalidMethod` at the first non-tchar, or at the start of an empty value.
 pub(super) fn method(value: &[u8]) -> Result<Method<'_>, Fail<'_>> {
+    // The methods this server knows are tokens: no scan needed.
+    let named = method_named(value);
+    if !matches!(named, Method::Extension(_)) {
+        return Ok(named);
+    }
     let (name, rest) = TCHAR.run(value);
     if name.is_empty() || !rest.is_empty() {
         return Err(Fail {
@@ -32,7 +43,7 @@ pub(super) fn method(value: &[u8]) -> Result<Method<'_>, Fail<'_>> {
             at: rest,
         });
     }
-    Ok(method_named(value))
+    Ok(named)
 }
 
 /// ```text
@@ -103,6 +114,10 @@ pub(super) fn path<'b>(
 /// `target.rs`, with the deviations argued there, and the escapes as [`whole_escape_len`]
 /// reads them. The value must end where they stop.
 fn origin_form(value: &[u8]) -> Result<RequestTarget<'_>, Fail<'_>> {
+    // The usual value, a path with neither escape nor query, in one scan.
+    if let Some(path) = PATH_CHAR.whole(value) {
+        return Ok(RequestTarget::Origin { path, query: None });
+    }
     let (path, rest) = PATH_CHAR.text(value, whole_escape_len)?;
     let (query, rest) = match rest {
         [b'?', after @ ..] => {
@@ -153,10 +168,13 @@ fn whole_escape_len(rest: &[u8]) -> Result<usize, Fail<'_>> {
 /// (RFC 9110 §4.2.1: an `http` URI has a non-empty host; argued at `framing.rs`'s `host`).
 /// Returns the value as `&str`.
 pub(super) fn authority(value: &[u8], kind: ErrorKind) -> Result<&str, Fail<'_>> {
-    // The usual value, a name with neither escape nor port, in one scan.
-    if let Some(name) = REG_NAME_CHAR.whole(value) {
-        if !name.is_empty() {
-            return Ok(name);
+    // The usual values, a name with neither escape nor port, or with a port, in one scan:
+    // bytes of a reg-name or `:`, and digits only after the first `:`.
+    if let Some(text) = REG_NAME_OR_COLON.whole(value) {
+        let host_len = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+        let port = value.get(host_len + 1..).unwrap_or_default();
+        if host_len > 0 && port.iter().all(|&b| DIGIT.contains(b)) {
+            return Ok(text);
         }
     }
     let invalid = |at| Fail { kind, at };

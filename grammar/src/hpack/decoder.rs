@@ -27,6 +27,13 @@ use super::static_table::STATIC;
 use super::string::string_literal;
 use crate::fail::offset_in;
 
+/// The octets a [`DecodedFields`] makes room for before a block is decoded: a browser's
+/// request list fits.
+const LIST_BYTES: usize = 1024;
+
+/// The fields a [`DecodedFields`] makes room for before a block is decoded.
+const LIST_FIELDS: usize = 24;
+
 /// Bounds on one decoded header list, set by the caller from what it advertised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
@@ -204,6 +211,10 @@ impl HpackDecoder {
         limits: &DecodeLimits,
     ) -> Result<(), HpackError> {
         out.clear();
+        // Room for a usual request's list in one allocation each, rather than a few as the
+        // buffers double from empty.
+        out.bytes.reserve(LIST_BYTES);
+        out.spans.reserve(LIST_FIELDS);
         let mut state = Block {
             limits,
             field_seen: false,
