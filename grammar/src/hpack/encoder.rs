@@ -13,9 +13,16 @@
 //!   (`content-length`, `etag`, `last-modified`, `content-range`, `date`), a literal without
 //!   indexing (§6.2.2), its name indexed from the static table when it is there. Indexing
 //!   them would insert a new entry per response and, the table being a FIFO of 4096 octets,
-//!   soon evict the repeated fields above, which are worth more. `date` changes once a second;
-//!   indexing it would save about 20 octets per response within that second but put an
-//!   entry of 65 octets in the table every second, evicting the others within a minute.
+//!   soon evict the repeated fields above, which are worth more. Measured on a page of 60
+//!   files with distinct modification times, fetched 20 times over one connection (h2load
+//!   `-i`), indexing `etag` and `last-modified` as h2o does made the header blocks 3% longer
+//!   (99,026 to 101,882 octets: the table holds about half the page, so each entry is
+//!   evicted before its file comes round again) and cost 58% more instructions per request
+//!   (15,334 to 24,266: a table search and an insertion per field); it pays only when one
+//!   file is asked again and again, or when files share a modification second. `date`
+//!   changes once a second; indexing it would save about 20 octets per response within that
+//!   second but put an entry of 65 octets in the table every second, evicting the others
+//!   within a minute.
 //!
 //! A literal is Huffman-encoded only when that makes it shorter (§5.2).
 
