@@ -35,6 +35,10 @@ pub fn handler_fields<'r>(response: &'r Response, mut each: impl FnMut(&[u8], &'
 /// Lowercases `name` and calls `each` unless the field is left out (see [`handler_fields`]).
 fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8])) {
     let name = name.trim_ascii();
+    if let Some(lower) = usual_spelling(name) {
+        each(lower, value);
+        return;
+    }
     let mut stack = [0u8; NAME_ON_STACK];
     let mut heap = Vec::new();
     let lower = match stack.get_mut(..name.len()) {
@@ -60,6 +64,35 @@ fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8]
     ) {
         each(lower, value);
     }
+}
+
+/// The lowercase of `name` when it is one of the names the handlers send, spelled as they
+/// spell it (the file handler's `ETag`, `Last-Modified`, `Content-Type`...), none of them
+/// left out. Those make nearly every field of a response, and a match on their length and
+/// octets costs about 30 instructions a field where the copy and lowercasing of any other
+/// name take 145 (callgrind).
+fn usual_spelling(name: &[u8]) -> Option<&'static [u8]> {
+    let lower: &[u8] = match name.len() {
+        4 => match name {
+            b"ETag" => b"etag",
+            b"Vary" => b"vary",
+            _ => return None,
+        },
+        5 if name == b"Allow" => b"allow",
+        8 if name == b"Location" => b"location",
+        12 if name == b"Content-Type" => b"content-type",
+        13 => match name {
+            b"Last-Modified" => b"last-modified",
+            b"Accept-Ranges" => b"accept-ranges",
+            b"Cache-Control" => b"cache-control",
+            b"Content-Range" => b"content-range",
+            _ => return None,
+        },
+        16 if name == b"Content-Encoding" => b"content-encoding",
+        22 if name == b"X-Content-Type-Options" => b"x-content-type-options",
+        _ => return None,
+    };
+    Some(lower)
 }
 
 /// Header storage for a request mapped from a decoded list (HTTP/2, HTTP/3): most requests
@@ -118,7 +151,7 @@ mod tests {
                 "1",
             );
         response.fields = Some(
-            b"ETag: \"a\"\r\nTransfer-Encoding: chunked\r\nServer: x\r\n: nameless\r\nDate: d\r\n"
+            b"ETag: \"a\"\r\n Cache-Control : no-cache\r\nVARY: x\r\nTransfer-Encoding: chunked\r\nServer: x\r\n: nameless\r\nDate: d\r\n"
                 .to_vec()
                 .into(),
         );
@@ -131,6 +164,8 @@ mod tests {
                     "1".into()
                 ),
                 ("etag".into(), "\"a\"".into()),
+                ("cache-control".into(), "no-cache".into()),
+                ("vary".into(), "x".into()),
             ]
         );
     }

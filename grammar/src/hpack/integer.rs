@@ -78,6 +78,10 @@ fn bounded_integer(
 
 /// Appends `value` to `out` as a prefixed integer of `prefix_bits` bits (RFC 7541 §5.1), the
 /// first octet's bits above the prefix set to `flags`.
+///
+/// Inlined, so that the one-octet form most calls take is a push in the caller; the longer
+/// form is a call.
+#[inline]
 pub(crate) fn encode_integer(value: impl Into<u64>, prefix_bits: u8, flags: u8, out: &mut Vec<u8>) {
     let value: u64 = value.into();
     let max_prefix = (1u64 << prefix_bits) - 1;
@@ -85,6 +89,12 @@ pub(crate) fn encode_integer(value: impl Into<u64>, prefix_bits: u8, flags: u8, 
         out.push(flags | value as u8);
         return;
     }
+    encode_long_integer(value, max_prefix, flags, out);
+}
+
+/// Appends `value`, at least `max_prefix`, as a prefixed integer whose prefix is full
+/// (RFC 7541 §5.1).
+fn encode_long_integer(value: u64, max_prefix: u64, flags: u8, out: &mut Vec<u8>) {
     out.push(flags | max_prefix as u8);
     let mut rest = value - max_prefix;
     while rest >= 0x80 {

@@ -185,10 +185,17 @@ pub(crate) fn name_index(name: &[u8]) -> Option<u32> {
     }
 }
 
+/// The last entry with a value, `accept-encoding: gzip, deflate` (Appendix A).
+const LAST_WITH_VALUE: u32 = 16;
+
 /// The static index of `name` with `value`, when the table holds both, else of `name` alone
 /// (the first entry with that name), with whether the value matched too.
 pub(crate) fn find(name: &[u8], value: &[u8]) -> Option<(u32, bool)> {
     let first = name_index(name)?;
+    // Past index 16 every entry has an empty value (Appendix A): no scan.
+    if first > LAST_WITH_VALUE {
+        return Some((first, value.is_empty()));
+    }
     let same_name = STATIC
         .iter()
         .enumerate()
@@ -214,7 +221,16 @@ mod tests {
     }
 
     #[test]
+    fn no_entry_past_the_last_with_a_value_has_one() {
+        let past = &STATIC[LAST_WITH_VALUE as usize..];
+        assert!(past.iter().all(|&(_, value)| value.is_empty()));
+        assert!(!STATIC[LAST_WITH_VALUE as usize - 1].1.is_empty());
+    }
+
+    #[test]
     fn finds_name_and_value_or_name() {
+        assert_eq!(find(b"etag", b""), Some((34, true)));
+        assert_eq!(find(b"etag", b"\"a\""), Some((34, false)));
         assert_eq!(find(b":status", b"404"), Some((13, true)));
         assert_eq!(find(b":status", b"301"), Some((8, false)));
         assert_eq!(find(b"content-type", b"text/html"), Some((31, false)));
