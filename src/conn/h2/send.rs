@@ -15,18 +15,15 @@
 //! server behind a proxy speaking h2c is the case where it could matter; HTTP/1.1 keeps
 //! `sendfile`.
 
+use super::memo::{push_date, push_file_field};
 use super::region::Region;
 use super::sending::{Piece, Pieces, Sending, pieces};
 use super::stream::Answer;
 use super::{FilePayload, H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
-use crate::http::clock;
 use crate::http::response::{Body, Response};
-use nomserve_grammar::{
-    FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, encode_unindexed, write_rst_stream,
-};
-use std::cell::RefCell;
+use nomserve_grammar::{FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, write_rst_stream};
 use std::fs::File;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
@@ -119,7 +116,11 @@ impl H2Conn {
         encoder.field(b":status", digits.format(status).as_bytes(), out);
         push_date(out);
         encoder.field(b"server", SERVER.as_bytes(), out);
-        handler_fields(&response, |name, value| encoder.field(name, value, out));
+        handler_fields(&response, |name, value| match name {
+            b"etag" => push_file_field(b"etag", value, out),
+            b"last-modified" => push_file_field(b"last-modified", value, out),
+            _ => encoder.field(name, value, out),
+        });
         if let Some(length) = length {
             encoder.field(b"content-length", digits.format(length).as_bytes(), out);
         }
@@ -365,24 +366,4 @@ pub(in crate::conn) fn read_file(
             }
         }
     }
-}
-
-thread_local! {
-    /// The `date` field of the current second HPACK-encoded, and the date it encodes: every
-    /// response of that second on this thread appends the same octets.
-    static DATE_FIELD: RefCell<([u8; 29], Vec<u8>)> = const { RefCell::new(([0; 29], Vec::new())) };
-}
-
-/// Appends the `date` field (RFC 9110 §6.6.1), encoded once a second per thread: a literal
-/// without indexing (RFC 7541 §6.2.2) depends on no connection's table.
-fn push_date(out: &mut Vec<u8>) {
-    let date = clock::http_date();
-    DATE_FIELD.with_borrow_mut(|(encoded_date, field)| {
-        if *encoded_date != date || field.is_empty() {
-            field.clear();
-            encode_unindexed(b"date", &date, field);
-            *encoded_date = date;
-        }
-        out.extend_from_slice(field);
-    });
 }
