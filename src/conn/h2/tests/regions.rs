@@ -295,25 +295,3 @@ fn answers_queued_behind_a_region_are_bounded_with_it() {
         "the rest waits unread"
     );
 }
-
-#[test]
-fn in_the_clear_a_file_goes_in_the_frames_bytes() {
-    let mut client = Client::new();
-    client.get_file();
-    let given = client.take_all(usize::MAX);
-    assert!(
-        given
-            .iter()
-            .all(|item| matches!(item, Given::Bytes(_, false)))
-    );
-    let data = data_frames(&client.received);
-    let lengths: Vec<usize> = data.iter().map(|(_, payload, _)| payload.len()).collect();
-    // Frames as large as the client's SETTINGS_MAX_FRAME_SIZE.
-    let max = MAX_FRAME_SIZE as usize;
-    assert_eq!(lengths, [max, max, FILE_LEN - 2 * max]);
-    let content: Vec<u8> = data
-        .into_iter()
-        .flat_map(|(_, payload, _)| payload)
-        .collect();
-    assert!(content.iter().enumerate().all(|(i, &b)| b == byte_at(i)));
-}
