@@ -54,6 +54,9 @@ impl Held {
     ) -> Result<(), ()> {
         let rest = self.bytes.get(self.at..).unwrap_or_default();
         let n = send(socket, rest, ready, conn.peer())?;
+        if n == 0 {
+            return Ok(());
+        }
         conn.sent(n, now);
         budget.wrote(n);
         self.at += n;
@@ -62,6 +65,7 @@ impl Held {
             buffers::give(std::mem::take(&mut self.bytes));
             self.at = 0;
         }
+        conn.set_holding(!self.is_empty());
         Ok(())
     }
 
@@ -169,8 +173,9 @@ impl<'a> Stage<'a> {
         Ok(n)
     }
 
-    /// Sends what is staged, as far as the socket takes it, and holds the rest; `Err` when
-    /// the connection failed (logged).
+    /// Sends what is staged, as far as the socket takes it, and holds the rest (the core is
+    /// told whether bytes are held: it is not over while they are); `Err` when the
+    /// connection failed (logged).
     pub fn flush(
         &mut self,
         socket: &OwnedFd,
@@ -179,12 +184,18 @@ impl<'a> Stage<'a> {
         now: Instant,
         budget: &mut Budget,
     ) -> Result<(), ()> {
+        if self.len == 0 {
+            return Ok(());
+        }
         let staged = &self.buffer[..self.len];
         let n = send(socket, staged, ready, conn.peer())?;
-        conn.sent(n, now);
-        budget.wrote(n);
+        if n > 0 {
+            conn.sent(n, now);
+            budget.wrote(n);
+        }
         self.held.keep(&staged[n..]);
         self.len = 0;
+        conn.set_holding(self.is_holding());
         Ok(())
     }
 }

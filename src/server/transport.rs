@@ -120,10 +120,11 @@ pub fn drive(
     if stage.flush(socket, ready, conn, now, &mut budget).is_err() {
         return Turn::Close;
     }
-    conn.set_holding(stage.is_holding());
     turn
 }
 
+/// The turn itself: what the core asks, until the socket would block, the budget is spent
+/// or the connection is over.
 fn turn(
     conn: &mut Core,
     socket: &OwnedFd,
