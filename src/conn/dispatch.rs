@@ -19,7 +19,7 @@
 //! shapes (two words, or a version of any kind, `http/1.1` and `HTTP/9.9` included) still
 //! get the HTTP/1.1 core's 400 or 505 naming the rule, as they do with `--http2 off`.
 
-use super::h2::{FilePayload, H2Conn, PREFACE};
+use super::h2::{H2Conn, PREFACE};
 use super::{Conn, Context, State, Stats, Timeouts};
 use crate::http::output::Item;
 use std::net::SocketAddr;
@@ -113,14 +113,12 @@ impl Core {
     }
 
     /// Switches to HTTP/2 at `now` (ALPN chose `h2`, or a client in the clear sent the
-    /// preface), keeping the bytes read so far; `file_payload`: whether DATA frames' file
-    /// payloads come to the transport as file regions (TLS) or in the frames' bytes (h2c).
-    pub fn start_h2(&mut self, now: Instant, file_payload: FilePayload) {
+    /// preface), keeping the bytes read so far.
+    pub fn start_h2(&mut self, now: Instant) {
         let Kind::H1(conn) = &mut self.kind else {
             return;
         };
         let mut h2 = H2Conn::new(conn.peer(), self.timeouts, conn.take_input(), now);
-        h2.set_file_payload(file_payload);
         h2.set_hsts(self.hsts.clone());
         if let Some(message) = self.refusal {
             h2.refuse(message);
@@ -165,8 +163,7 @@ impl Core {
                     }
                 }
             }
-            // The plain transport sends the output as it is, many frames per `send`.
-            Prior::Yes => self.start_h2(now, FilePayload::InOutput),
+            Prior::Yes => self.start_h2(now),
         }
         match &mut self.kind {
             Kind::H1(conn) => conn.poll(ctx, now),
@@ -317,6 +314,17 @@ impl Core {
     pub fn begin_shutdown(&mut self) {
         if let Kind::H2(conn) = &mut self.kind {
             conn.begin_shutdown();
+        }
+    }
+
+    /// HTTP/2's next bytes or file region to write, DATA made for it as the windows allow,
+    /// without reading or waking anything first: for a transport gathering several items
+    /// for one write after [`Core::poll`] gave it the first. `None` for HTTP/1.1, or when
+    /// nothing more is to be written.
+    pub fn more_output(&mut self) -> Option<Item<'_>> {
+        match &mut self.kind {
+            Kind::H1(_) => None,
+            Kind::H2(conn) => conn.more_output(),
         }
     }
 

@@ -78,7 +78,7 @@ use body::{BodyReader, Pending};
 pub use dispatch::{Core, Want};
 pub use exchange::Context;
 use exchange::{Exchange, Prepared, head_timed_out, malformed_head, refused, secured};
-pub use h2::{FilePayload, REGION_PAYLOAD};
+pub use h2::REGION_PAYLOAD;
 use head::{Head, HeadScan};
 use park::Parked;
 use persistence::Persistence;

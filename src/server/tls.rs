@@ -22,7 +22,7 @@
 //!   `pread`. A head that is followed by a file is staged with the file's first bytes, so a
 //!   small file goes out in one record with its head; a small cached file is already one
 //!   slice with its head. HTTP/2's DATA frames of a file come the same way, each header
-//!   followed by its payload as a file region ([`FilePayload::Region`]) of at most
+//!   followed by its payload as a file region of at most
 //!   [`REGION_PAYLOAD`] bytes: header and payload make one whole record.
 //! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
 //!   plaintext, so a client cannot make the server buffer more than one record it has not
@@ -41,7 +41,7 @@
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
 use super::transport::{Budget, Readiness, Turn, log_io_error};
-use crate::conn::{Context, Core, FilePayload, REGION_PAYLOAD, Want};
+use crate::conn::{Context, Core, REGION_PAYLOAD, Want};
 use crate::http::output::Item;
 use crate::metrics;
 use rustix::fd::OwnedFd;
@@ -290,8 +290,7 @@ fn turn(
                         metrics::count_tls_handshake();
                         // RFC 9113 §3.2: ALPN chose HTTP/2.
                         if tls.session.alpn_protocol() == Some(b"h2") {
-                            // The stage takes DATA payloads straight from the file.
-                            conn.start_h2(now, FilePayload::Region);
+                            conn.start_h2(now);
                         }
                     }
                     continue;

@@ -14,7 +14,13 @@
 //! a socket and copies through an 8 KiB buffer.) A static file server takes sendfile's
 //! trade-off knowingly, as nginx's `sendfile on` does: a file rewritten while it is sent
 //! yields mixed content either way.
+//!
+//! HTTP/2 is the exception: its file regions are DATA frames' payloads, at most 16 KiB each,
+//! and a `sendfile` per frame (with a `send` for its header) would take two system calls
+//! per 16 KiB. They are read into the worker's stage with the frames around them and leave
+//! together, 64 KiB per `send` ([`staged`](super::staged)).
 
+use super::staged::{Held, Stage};
 use crate::conn::{Context, Core, Want};
 use crate::http::output::Item;
 use rustix::buffer::spare_capacity;
@@ -91,15 +97,96 @@ pub enum Turn {
     Close,
 }
 
-/// Runs one turn of `conn` over `socket`.
-pub fn drive(conn: &mut Core, socket: &OwnedFd, ready: &mut Readiness, ctx: &Context<'_>) -> Turn {
-    let peer = conn.peer();
+/// Runs one turn of `conn` over `socket`; `held` is what the connection staged and the
+/// socket has not taken, `stage` the worker's staging buffer (see [`super::staged`]).
+pub fn drive(
+    conn: &mut Core,
+    socket: &OwnedFd,
+    ready: &mut Readiness,
+    ctx: &Context<'_>,
+    held: &mut Held,
+    stage: &mut [u8],
+) -> Turn {
+    let mut stage = Stage::new(stage, held);
     let mut budget = Budget::new(conn.stats().responses);
     // One reading of the clock per turn: a turn lasts microseconds, and deadlines are
     // kept to milliseconds.
     let now = Instant::now();
+    let turn = turn(conn, socket, ready, ctx, &mut stage, &mut budget, now);
+    if turn == Turn::Close {
+        return turn;
+    }
+    // What is staged when the turn ends is sent now, or held for the next.
+    if stage.flush(socket, ready, conn, now, &mut budget).is_err() {
+        return Turn::Close;
+    }
+    turn
+}
+
+/// The turn itself: what the core asks, until the socket would block, the budget is spent
+/// or the connection is over.
+fn turn(
+    conn: &mut Core,
+    socket: &OwnedFd,
+    ready: &mut Readiness,
+    ctx: &Context<'_>,
+    stage: &mut Stage<'_>,
+    budget: &mut Budget,
+    now: Instant,
+) -> Turn {
+    let peer = conn.peer();
     loop {
+        // Bytes held go out before anything else; HTTP/2 reads on while they wait for the
+        // socket, as far as its core takes more.
+        if stage.is_holding() {
+            // The core cut the client off at a send deadline: what is held is dropped.
+            if conn.is_finished() {
+                return Turn::Close;
+            }
+            if stage.send_held(socket, ready, conn, now, budget).is_err() {
+                return Turn::Close;
+            }
+            if !ready.writable {
+                if !(ready.readable && conn.reads_while_writing()) {
+                    return Turn::Wait;
+                }
+                match read(conn, socket, ready) {
+                    Ok(n) => {
+                        budget.wrote(n);
+                        conn.absorb(ctx, now);
+                    }
+                    Err(()) => return Turn::Close,
+                }
+            }
+            if budget.spent(conn.stats().responses) {
+                return Turn::Yield;
+            }
+            continue;
+        }
+        let h2 = conn.is_h2();
         match conn.poll(ctx, now) {
+            Want::Write(item) if h2 && ready.writable && stage.takes(&item) => {
+                let Ok(n) = stage.push(item, peer) else {
+                    return Turn::Close;
+                };
+                conn.took(n);
+                // The frames that follow, while they fit: one `send` takes them all.
+                while let Some(item) = conn.more_output().filter(|item| stage.takes(item)) {
+                    let Ok(n) = stage.push(item, peer) else {
+                        return Turn::Close;
+                    };
+                    conn.took(n);
+                }
+                if stage.flush(socket, ready, conn, now, budget).is_err() {
+                    return Turn::Close;
+                }
+            }
+            // What is staged leaves before anything else is done.
+            _ if !stage.is_empty() => {
+                if stage.flush(socket, ready, conn, now, budget).is_err() {
+                    return Turn::Close;
+                }
+            }
             Want::Write(item) => {
                 if ready.writable {
                     match write(socket, item) {

@@ -19,8 +19,8 @@
 //! client's windows, round-robin over the streams that have data. Every bound against a
 //! misbehaving client is in [`bounds`], named after the attack it stops.
 //!
-//! Output is one buffer of frames, and over TLS at most one DATA frame's file payload left
-//! in the file for the transport to read ([`region`]). Nothing more is read while it holds
+//! Output is one buffer of frames, and at most one DATA frame's file payload left in the
+//! file for the transport to read ([`region`]). Nothing more is read while it holds
 //! bytes, and DATA is made only while it holds less than [`OUTPUT_HIGH`]: whatever a client
 //! sends or fails to read, a connection holds at most one read, one header block, and this
 //! much output.
@@ -48,8 +48,8 @@ use nomserve_grammar::{
     write_settings,
 };
 use ready::Ready;
+pub use region::REGION_PAYLOAD;
 use region::Region;
-pub use region::{FilePayload, REGION_PAYLOAD};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -123,7 +123,6 @@ pub struct H2Conn {
     /// The file payload of the last DATA frame queued, when the transport reads it from the
     /// file: it goes on the wire at its place in `out`.
     region: Option<Region>,
-    file_payload: FilePayload,
     /// Bytes of the connection taken by the parser since the preface: GOAWAY debug data
     /// counts error offsets from here.
     consumed: usize,
@@ -194,7 +193,6 @@ impl H2Conn {
             out: buffers::take(READ_CHUNK),
             out_pos: 0,
             region: None,
-            file_payload: FilePayload::InOutput,
             consumed: 0,
             send: SendClock::new(now),
             peer_closed: false,
@@ -258,12 +256,6 @@ impl H2Conn {
     /// Over TLS with `--hsts`: the responses the connection makes itself carry it.
     pub fn set_hsts(&mut self, hsts: Option<Arc<str>>) {
         self.hsts = hsts;
-    }
-
-    /// Where DATA frames' file payloads go: into the output, or to the transport as file
-    /// regions (see [`FilePayload`]).
-    pub fn set_file_payload(&mut self, file_payload: FilePayload) {
-        self.file_payload = file_payload;
     }
 
     /// The server will not serve this connection: its first request is answered 503 with
@@ -598,6 +590,14 @@ impl H2Conn {
                 Want::Read
             }
         }
+    }
+
+    /// The next output to write, DATA made for it first (see [`super::Core::more_output`]).
+    pub fn more_output(&mut self) -> Option<crate::http::output::Item<'_>> {
+        if self.phase == Phase::Open {
+            self.fill();
+        }
+        (self.pending_out() > 0).then(|| self.next_output())
     }
 
     /// Checks the client's preface once its 24 bytes are in: a connection that starts with

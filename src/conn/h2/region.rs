@@ -1,9 +1,9 @@
 //! A DATA frame's file payload handed to the transport as a region of the file
-//! ([`Item::File`]) instead of read into the output. Over TLS the transport copies the
-//! output into its staging buffer anyway: a region is read from the file straight into it
-//! with `pread`, one copy where reading it into the output first made two (and zero-filled
-//! the room before each read). In the clear the output is sent as it is, many frames per
-//! `send`, and file payloads are read into it ([`FilePayload::InOutput`]).
+//! ([`Item::File`]) instead of read into the output. The transports copy the output into a
+//! staging buffer of their own (TLS: one record's plaintext; in the clear: several frames
+//! for one `send`): a region is read from the file straight into it with `pread`, one copy
+//! where reading it into the output first made two (and zero-filled the room before each
+//! read).
 //!
 //! With a region pending, the output is three parts, written in this order: the bytes up
 //! to the region (ending with its DATA frame's header), the region, and the bytes queued
@@ -18,17 +18,6 @@ use crate::http::output::Item;
 use nomserve_grammar::FRAME_HEADER_LEN;
 use std::fs::File;
 use std::sync::Arc;
-
-/// Where an HTTP/2 connection puts the file payload of a DATA frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilePayload {
-    /// Read into the output after the frame's header, for a transport that sends the output
-    /// as it is (h2c: one `send` carries up to [`super::OUTPUT_HIGH`] of frames).
-    InOutput,
-    /// Handed to the transport as a file region after the frame's header, for one that
-    /// copies into a buffer of its own anyway (TLS), at most [`REGION_PAYLOAD`] bytes a frame.
-    Region,
-}
 
 /// The most file payload a DATA frame carries as a region: with its 9-byte header it fills
 /// one TLS record's plaintext (16 KiB, RFC 8446 §5.1), so the transport, which encrypts as

@@ -3,23 +3,18 @@
 //! with data served round-robin, so that a large download does not hold up the small
 //! responses after it.
 //!
-//! A file body goes one frame at a time, never more than the windows allow. Over TLS, each
-//! DATA frame's payload is left in the file as a region ([`super::region`]) that the
-//! transport reads with `pread` straight into its staging buffer, where rustls encrypts it:
-//! [`super::REGION_PAYLOAD`] bytes, so that header and payload fill one TLS record. On h2c
-//! it is read with `pread` into the output, which holds at most [`super::OUTPUT_HIGH`] of
-//! it. Whether `sendfile` would pay on h2c: it would spare copying 16 KiB per DATA frame,
-//! but take a system call per frame (header, then payload) where one `send` now takes up to
-//! [`super::OUTPUT_HIGH`] of frames at once. Estimated, not measured: on loopback a 16 KiB
-//! copy costs about as much as a system call, so the two cancel out and it is not built. A
-//! server behind a proxy speaking h2c is the case where it could matter; HTTP/1.1 keeps
-//! `sendfile`.
+//! A file body goes one frame at a time, never more than the windows allow. Each DATA
+//! frame's payload is left in the file as a region ([`super::region`]) that the transport
+//! reads with `pread` straight into its staging buffer: [`super::REGION_PAYLOAD`] bytes, so
+//! that header and payload fill one TLS record, or a quarter of the stage that h2c sends
+//! with one `send`. (A `sendfile` per frame would take two system calls per frame, its
+//! header's `send` and its payload's; HTTP/1.1 keeps `sendfile`.)
 
 use super::memo::{push_date, push_file_field};
 use super::region::Region;
 use super::sending::{Piece, Pieces, Sending, pieces};
 use super::stream::Answer;
-use super::{FilePayload, H2Conn, REGION_PAYLOAD};
+use super::{H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
 use crate::http::response::{Body, Response};
@@ -224,10 +219,9 @@ impl H2Conn {
     }
 
     /// Queues one DATA frame of stream `id`'s body, as large as the windows, the client's
-    /// frame size and the piece at hand allow (a file's, when it goes as a region, at most
+    /// frame size and the piece at hand allow (a file's, which goes as a region, at most
     /// [`REGION_PAYLOAD`]).
     fn data_frame(&mut self, id: u32) -> Turn {
-        let regions = self.file_payload == FilePayload::Region;
         let Some(stream) = self.streams.get_mut(&id) else {
             return Turn::Blocked;
         };
@@ -250,7 +244,7 @@ impl H2Conn {
             None => (0, true),
             Some(Piece::Cow(bytes, from)) => copy(out, bytes, from, limit),
             Some(Piece::Shared(bytes, from)) => copy(out, bytes, from, limit),
-            Some(Piece::File { file, offset, len }) if regions => {
+            Some(Piece::File { file, offset, len }) => {
                 // The payload stays in the file; the transport reads it after the header.
                 let n = usize::try_from(*len).map_or(limit, |len| len.min(limit));
                 let n = n.min(REGION_PAYLOAD);
@@ -263,20 +257,6 @@ impl H2Conn {
                 *offset += n as u64;
                 *len -= n as u64;
                 (n, *len == 0)
-            }
-            Some(Piece::File { file, offset, len }) => {
-                let want = usize::try_from(*len).map_or(limit, |len| len.min(limit));
-                match read_file(out, file, *offset, want) {
-                    Some(n) => {
-                        *offset += n as u64;
-                        *len -= n as u64;
-                        (n, *len == 0)
-                    }
-                    None => {
-                        out.truncate(at);
-                        return Turn::Failed;
-                    }
-                }
             }
             Some(Piece::Stream {
                 source,

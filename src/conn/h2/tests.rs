@@ -15,6 +15,7 @@ use nomserve_grammar::{
 };
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 use std::task::Waker;
 
@@ -169,7 +170,14 @@ impl Client {
                     budget -= n;
                     self.conn.wrote(n, self.now);
                 }
-                Want::Write(Item::File { .. }) => panic!("HTTP/2 sends files as DATA"),
+                Want::Write(Item::File { file, offset, len }) => {
+                    let n = (len as usize).min(budget);
+                    let mut payload = vec![0; n];
+                    file.read_exact_at(&mut payload, offset).unwrap();
+                    self.received.extend_from_slice(&payload);
+                    budget -= n;
+                    self.conn.wrote(n, self.now);
+                }
                 Want::ShutdownWrite => self.conn.write_shut(self.now),
                 Want::Read | Want::Park | Want::Close => break,
             }

@@ -43,6 +43,7 @@ use crate::server::limits::{Limits, Slot};
 use crate::server::listeners::Listener;
 use crate::server::quic::Quic;
 use crate::server::quic::steer::Inbound;
+use crate::server::staged::STAGE;
 use crate::server::tls::RECORD;
 use crate::server::transport::{Readiness, Turn};
 use preface::Preface;
@@ -140,8 +141,9 @@ struct Worker {
     timers: BinaryHeap<Reverse<(Instant, u64)>>,
     /// Shutting down: quiet connections are closed, and the worker stops once it has none.
     draining: bool,
-    /// Plaintext on its way to rustls, for one TLS connection's turn at a time (empty
-    /// without HTTPS).
+    /// Output staged for one connection's turn at a time: plaintext on its way to rustls,
+    /// or HTTP/2 frames in the clear on their way to one `send` (initialized once, so that
+    /// files are read into it without zero-filling it first).
     stage: Vec<u8>,
     /// The QUIC endpoints this worker serves (`--http3`), with their connections, one per
     /// HTTP/3 address.
@@ -186,11 +188,7 @@ impl Worker {
             run: VecDeque::new(),
             timers: BinaryHeap::new(),
             draining: false,
-            stage: if shared.tls.is_some() {
-                vec![0; RECORD]
-            } else {
-                Vec::new()
-            },
+            stage: vec![0; STAGE.max(RECORD)],
             quic: Vec::new(),
             inbound: None,
         })

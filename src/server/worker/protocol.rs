@@ -7,6 +7,7 @@
 //! that connection alone, and the worker goes on serving the others.
 
 use crate::conn::{Context, Core};
+use crate::server::staged::Held;
 use crate::server::tls::{self, Tls};
 use crate::server::transport::{self, Readiness, Turn};
 use rustix::fd::OwnedFd;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 /// What a connection speaks under its core.
 #[derive(Debug)]
 pub enum Protocol {
-    /// HTTP/1.1 in the clear.
-    Plain,
+    /// HTTP/1.1 or HTTP/2 in the clear, with the HTTP/2 output staged and not yet sent.
+    Plain(Held),
     /// TLS, with the connection's session.
     Tls(Box<Tls>),
 }
@@ -32,13 +33,13 @@ impl Protocol {
             Some(config) => Protocol::Tls(Box::new(Tls::new(ServerConnection::new(Arc::clone(
                 config,
             ))?))),
-            None => Protocol::Plain,
+            None => Protocol::Plain(Held::default()),
         })
     }
 
     /// Runs one turn of `conn` over `stream` in this protocol; `stage` is the worker's
-    /// staging buffer for TLS ([`tls::RECORD`] bytes; empty without HTTPS). A turn that
-    /// panics closes the connection.
+    /// staging buffer ([`STAGE`](crate::server::staged::STAGE) bytes; TLS stages one [`tls::RECORD`] at a time). A turn
+    /// that panics closes the connection.
     pub fn drive(
         &mut self,
         conn: &mut Core,
@@ -49,8 +50,11 @@ impl Protocol {
     ) -> Turn {
         let peer = conn.peer();
         contain(peer, || match self {
-            Protocol::Plain => transport::drive(conn, stream, ready, ctx),
-            Protocol::Tls(tls) => tls::drive(conn, tls, stream, ready, ctx, stage),
+            Protocol::Plain(held) => transport::drive(conn, stream, ready, ctx, held, stage),
+            Protocol::Tls(tls) => {
+                let record = stage.len().min(tls::RECORD);
+                tls::drive(conn, tls, stream, ready, ctx, &mut stage[..record])
+            }
         })
     }
 }
@@ -104,7 +108,7 @@ mod tests {
     #[test]
     fn in_the_clear_a_turn_yields_after_its_budget() {
         let mut protocol = Protocol::new(None).unwrap();
-        assert!(matches!(protocol, Protocol::Plain));
+        assert!(matches!(protocol, Protocol::Plain(_)));
         let (stream, mut client) = pair();
         let mut conn = Core::new(PEER, TIMEOUTS, Instant::now(), true);
         let requests = pipeline();

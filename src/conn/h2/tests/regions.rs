@@ -1,4 +1,4 @@
-//! A file's DATA frames with file regions on (over TLS): each frame's header ends the bytes
+//! A file's DATA frames with their payloads as file regions: each frame's header ends the bytes
 //! the transport is given, its payload follows as a region of the file, frames queued
 //! meanwhile come after the region, and the frames put back together carry the file,
 //! whatever prefixes of each item the transport takes.
@@ -52,13 +52,6 @@ enum Given {
 }
 
 impl Client {
-    /// A client whose connection hands file payloads to the transport as regions.
-    fn over_tls() -> Client {
-        let mut client = Client::new();
-        client.conn.set_file_payload(FilePayload::Region);
-        client
-    }
-
     /// Polls once and takes at most `budget` bytes of what the connection gives, as the TLS
     /// transport does: bytes as they are, a region read from its file. `None`: the
     /// connection wants no write.
@@ -141,7 +134,7 @@ fn check_file_frames(client: &mut Client) -> Vec<Got> {
 
 #[test]
 fn each_data_frame_of_a_file_is_its_header_then_a_region() {
-    let mut client = Client::over_tls();
+    let mut client = Client::new();
     client.get_file();
     let given = client.take_all(usize::MAX);
     let Some(&Given::Bytes(head, true)) = given.first() else {
@@ -173,7 +166,7 @@ fn each_data_frame_of_a_file_is_its_header_then_a_region() {
 
 #[test]
 fn a_transport_may_take_a_prefix_of_each_item() {
-    let mut client = Client::over_tls();
+    let mut client = Client::new();
     client.get_file();
     let Some(Given::Bytes(head, true)) = client.take(5) else {
         panic!("the head comes first");
@@ -198,7 +191,7 @@ fn a_transport_may_take_a_prefix_of_each_item() {
 #[test]
 fn the_frames_put_back_together_carry_the_file_whatever_the_transport_takes() {
     for budget in [1, 7, 997, 16 * 1024, 20_000] {
-        let mut client = Client::over_tls();
+        let mut client = Client::new();
         client.get_file();
         let given = client.take_all(budget);
         assert!(given.iter().any(|item| matches!(item, Given::File(..))));
@@ -209,7 +202,7 @@ fn the_frames_put_back_together_carry_the_file_whatever_the_transport_takes() {
 
 #[test]
 fn a_ping_answered_while_a_region_is_pending_follows_it() {
-    let mut client = Client::over_tls();
+    let mut client = Client::new();
     client.get_file();
     assert!(matches!(
         client.take(usize::MAX),
@@ -245,7 +238,7 @@ fn a_ping_answered_while_a_region_is_pending_follows_it() {
 
 #[test]
 fn a_region_is_no_larger_than_the_stream_window() {
-    let mut client = Client::over_tls();
+    let mut client = Client::new();
     // SETTINGS_INITIAL_WINDOW_SIZE (0x4): 1000 bytes per stream.
     client.send(&settings(&[(0x4, 1000)]));
     client.get_file();
@@ -275,7 +268,7 @@ fn a_region_is_no_larger_than_the_stream_window() {
 
 #[test]
 fn answers_queued_behind_a_region_are_bounded_with_it() {
-    let mut client = Client::over_tls();
+    let mut client = Client::new();
     client.get_file();
     assert!(matches!(
         client.take(usize::MAX),
@@ -301,26 +294,4 @@ fn answers_queued_behind_a_region_are_bounded_with_it() {
         client.conn.input.len() > client.conn.pos,
         "the rest waits unread"
     );
-}
-
-#[test]
-fn in_the_clear_a_file_goes_in_the_frames_bytes() {
-    let mut client = Client::new();
-    client.get_file();
-    let given = client.take_all(usize::MAX);
-    assert!(
-        given
-            .iter()
-            .all(|item| matches!(item, Given::Bytes(_, false)))
-    );
-    let data = data_frames(&client.received);
-    let lengths: Vec<usize> = data.iter().map(|(_, payload, _)| payload.len()).collect();
-    // Frames as large as the client's SETTINGS_MAX_FRAME_SIZE.
-    let max = MAX_FRAME_SIZE as usize;
-    assert_eq!(lengths, [max, max, FILE_LEN - 2 * max]);
-    let content: Vec<u8> = data
-        .into_iter()
-        .flat_map(|(_, payload, _)| payload)
-        .collect();
-    assert!(content.iter().enumerate().all(|(i, &b)| b == byte_at(i)));
 }
