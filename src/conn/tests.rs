@@ -7,7 +7,7 @@ use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::handlers::Handler;
 use crate::http::head::RequestHead;
 use crate::http::output::Item;
-use crate::http::response::{Body, Ticket};
+use crate::http::response::{Body, Response, Ticket};
 use nomserve_grammar::{Method, Request};
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
