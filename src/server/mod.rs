@@ -57,6 +57,7 @@ mod quic;
 mod staged;
 mod tls;
 mod transport;
+mod turn;
 mod wake;
 mod worker;
 

@@ -10,7 +10,7 @@
 //! refusal is logged at most once a minute per address, so a misconfigured balancer or a scan
 //! cannot flood the log.
 
-use super::transport::Readiness;
+use super::turn::Readiness;
 use nomserve_grammar::{MAX_V2_LEN, Parsed, parse_proxy_header};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;

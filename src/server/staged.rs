@@ -11,7 +11,7 @@
 //! the connection's [`Held`] until it is writable again; nothing more is staged until that
 //! is sent, so a connection holds at most [`STAGE`] bytes here.
 
-use super::transport::{Budget, Readiness, log_io_error};
+use super::turn::{Budget, Readiness, log_io_error};
 use crate::conn::Core;
 use crate::http::buffers;
 use crate::http::output::Item;

@@ -40,7 +40,7 @@
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
 //! and the record's overhead) and one outgoing record, besides the core's buffers.
 
-use super::transport::{Budget, Readiness, Turn, log_io_error};
+use super::turn::{Budget, Readiness, Turn, log_io_error};
 use crate::conn::{Context, Core, REGION_PAYLOAD, Want};
 use crate::http::output::Item;
 use crate::metrics;

@@ -8,7 +8,7 @@ use super::protocol::Protocol;
 use super::{Admitted, Entry, Worker};
 use crate::conn::Core;
 use crate::server::limits::{self, Victim};
-use crate::server::transport::Readiness;
+use crate::server::turn::Readiness;
 use rustix::event::epoll;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;

@@ -45,7 +45,7 @@ use crate::server::quic::Quic;
 use crate::server::quic::steer::Inbound;
 use crate::server::staged::STAGE;
 use crate::server::tls::RECORD;
-use crate::server::transport::{Readiness, Turn};
+use crate::server::turn::{Readiness, Turn};
 use preface::Preface;
 use protocol::Protocol;
 use rustix::event::{Timespec, epoll};

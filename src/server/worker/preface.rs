@@ -10,7 +10,7 @@
 use crate::conn::Core;
 use crate::server::limits::Slot;
 use crate::server::proxied::{self, Arrival, Complaints};
-use crate::server::transport::Readiness;
+use crate::server::turn::Readiness;
 use rustix::fd::OwnedFd;
 
 /// What reading the preface came to.

@@ -9,7 +9,8 @@
 use crate::conn::{Context, Core};
 use crate::server::staged::Held;
 use crate::server::tls::{self, Tls};
-use crate::server::transport::{self, Readiness, Turn};
+use crate::server::transport;
+use crate::server::turn::{Readiness, Turn};
 use rustix::fd::OwnedFd;
 use rustls::{ServerConfig, ServerConnection};
 use std::net::SocketAddr;
@@ -74,7 +75,7 @@ mod tests {
     use super::*;
     use crate::conn::client::TrustedProxies;
     use crate::server::certs::{Certificates, TlsFiles};
-    use crate::server::transport::TURN_RESPONSES;
+    use crate::server::turn::TURN_RESPONSES;
     use crate::server::worker::tests::{Fine, GET, PEER, TIMEOUTS, pair, pipeline, responses};
     use std::io::{Read, Write};
     use std::task::Waker;

@@ -10,7 +10,7 @@ use crate::http::head::RequestHead;
 use crate::http::response::Response;
 use crate::server::Config;
 use crate::server::limits::{Admission, Limits, Victim};
-use crate::server::transport::TURN_RESPONSES;
+use crate::server::turn::TURN_RESPONSES;
 use nomserve_grammar::Request;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, SocketAddr};
