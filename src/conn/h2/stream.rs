@@ -177,7 +177,7 @@ impl H2Conn {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
             let response = Response::text(431, format!("{e}\n"));
-            let exchange = Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).bytes());
+            let exchange = Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).request_line());
             return self.answer_now(id, response, exchange, now);
         }
         if let Some(message) = self.refusal.take() {
@@ -209,7 +209,8 @@ impl H2Conn {
             Err(e) => {
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
-                let exchange = Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).bytes());
+                let exchange =
+                    Exchange::unparsed(&RequestHead::Fields(fields, HTTP_2).request_line());
                 return self.answer_now(id, response, exchange, now);
             }
         };

@@ -295,7 +295,7 @@ impl H3Conn {
             Err(e) => {
                 let response = malformed(&e.error());
                 let exchange =
-                    Exchange::unparsed(&RequestHead::Fields(fields, b"HTTP/3.0").bytes());
+                    Exchange::unparsed(&RequestHead::Fields(fields, b"HTTP/3.0").request_line());
                 return self.answer_now(id, response, exchange, now);
             }
         };
