@@ -3,7 +3,7 @@
 //! §8.2.2, RFC 9114 §4.2) or those the connection sets itself; and the storage a decoded
 //! request's fields are mapped into.
 
-use crate::http::response::Response;
+use crate::http::response::{Response, left_out_of_h2};
 use nomserve_grammar::{Header, Limits};
 
 /// The longest field name lowercased on the stack; a longer one (rare) is lowercased into an
@@ -19,15 +19,9 @@ pub fn handler_fields<'r>(response: &'r Response, mut each: impl FnMut(&[u8], &'
     for (name, value) in &response.headers {
         field(name.as_bytes(), value.as_bytes(), &mut each);
     }
-    if let Some(lines) = &response.fields {
-        let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', lines).chain([lines.len()]) {
-            let line = &lines[start..end];
-            start = end + 1;
-            if let Some(colon) = memchr::memchr(b':', line) {
-                let value = line.get(colon + 1..).unwrap_or_default().trim_ascii();
-                field(&line[..colon], value, &mut each);
-            }
+    if let Some(prebuilt) = &response.fields {
+        for (name, value) in prebuilt.fields() {
+            each(name, value);
         }
     }
 }
@@ -50,18 +44,7 @@ fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8]
     };
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    if !matches!(
-        &lower[..],
-        b"connection"
-            | b"keep-alive"
-            | b"proxy-connection"
-            | b"transfer-encoding"
-            | b"upgrade"
-            | b"content-length"
-            | b"date"
-            | b"server"
-            | b""
-    ) {
+    if !left_out_of_h2(lower) {
         each(lower, value);
     }
 }
@@ -131,6 +114,8 @@ impl<'b> HeaderStorage<'b> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::response::Prebuilt;
+    use std::sync::Arc;
 
     fn collected(response: &Response) -> Vec<(String, String)> {
         let mut fields = Vec::new();
@@ -150,11 +135,10 @@ mod tests {
                 "X-Long-Name-Past-The-Stack-Buffer-Of-Sixty-Four-Bytes-Which-Is-Rare",
                 "1",
             );
-        response.fields = Some(
+        response.fields = Some(Arc::new(Prebuilt::new(
             b"ETag: \"a\"\r\n Cache-Control : no-cache\r\nVARY: x\r\nTransfer-Encoding: chunked\r\nServer: x\r\n: nameless\r\nDate: d\r\n"
-                .to_vec()
-                .into(),
-        );
+                .to_vec(),
+        )));
         assert_eq!(
             collected(&response),
             [

@@ -26,7 +26,7 @@ pub fn answer(handler: &dyn Handler, head: &str) -> Response {
 /// The value of the field `name`, set by the handler or among the prebuilt fields.
 pub fn header<'r>(response: &'r Response, name: &str) -> Option<&'r str> {
     let prebuilt = response.fields.as_deref().map(|fields| {
-        std::str::from_utf8(fields)
+        std::str::from_utf8(fields.lines())
             .unwrap()
             .split("\r\n")
             .filter_map(|line| line.split_once(": "))

@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Waker;
 
@@ -59,9 +60,9 @@ pub struct Response {
     /// Fields set by the handler, in the order they are written. The connection layer adds
     /// Date, Server, Content-Length and Connection itself; handlers never set those.
     pub headers: Vec<(FieldName, FieldValue)>,
-    /// Field lines serialised ahead of time (`Name: value` CRLF each), written after
-    /// `headers`: a cached file's fields, built and checked once, sent without allocating.
-    pub fields: Option<Arc<[u8]>>,
+    /// Field lines prepared ahead of time, sent after `headers`: a cached file's fields,
+    /// built and checked once, sent without allocating.
+    pub fields: Option<Arc<Prebuilt>>,
     /// The content.
     pub body: Body,
     /// Not the answer yet: the work this ticket stands for is under way, and the request is
@@ -139,6 +140,91 @@ impl Body {
             }
         }
     }
+}
+
+/// Field lines prepared once and sent with many responses: as HTTP/1.1 writes them, and
+/// split into the fields HTTP/2 and HTTP/3 encode one by one, so that neither protocol parses
+/// them again for each response.
+#[derive(Debug, Clone)]
+pub struct Prebuilt {
+    /// `Name: value` CRLF each, as HTTP/1.1 writes them (RFC 9112 §5).
+    lines: Box<[u8]>,
+    /// The same octets with the names lowercased (RFC 9113 §8.2.1, RFC 9114 §4.2).
+    lower: Box<[u8]>,
+    /// Each field HTTP/2 and HTTP/3 send, in order: its name's and its value's place in
+    /// `lower`, both trimmed.
+    split: Box<[(Range<usize>, Range<usize>)]>,
+}
+
+impl Prebuilt {
+    /// The fields of `lines` (`Name: value` CRLF each). Those HTTP/2 and HTTP/3 leave out
+    /// ([`left_out_of_h2`]) and a line without a name are written by HTTP/1.1 only.
+    pub fn new(lines: Vec<u8>) -> Prebuilt {
+        let mut lower = lines.clone();
+        let mut split = Vec::new();
+        let mut start = 0;
+        for line in lines.split(|&b| b == b'\n') {
+            let at = start;
+            start += line.len() + 1;
+            let Some(colon) = line.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let name = trimmed(line, 0..colon);
+            let value = trimmed(line, colon + 1..line.len());
+            let name = at + name.start..at + name.end;
+            lower[name.clone()].make_ascii_lowercase();
+            if !left_out_of_h2(&lower[name.clone()]) {
+                split.push((name, at + value.start..at + value.end));
+            }
+        }
+        Prebuilt {
+            lines: lines.into(),
+            lower: lower.into(),
+            split: split.into(),
+        }
+    }
+
+    /// The lines as HTTP/1.1 writes them.
+    pub fn lines(&self) -> &[u8] {
+        &self.lines
+    }
+
+    /// The fields HTTP/2 and HTTP/3 send, in order: the name lowercase, name and value
+    /// trimmed.
+    pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.split
+            .iter()
+            .map(|(name, value)| (&self.lower[name.clone()], &self.lower[value.clone()]))
+    }
+}
+
+/// The part of `line[range]` without the whitespace around it.
+fn trimmed(line: &[u8], range: Range<usize>) -> Range<usize> {
+    let part = &line[range.clone()];
+    let lead = part.len() - part.trim_ascii_start().len();
+    let trail = part.len() - part.trim_ascii_end().len();
+    if lead == part.len() {
+        return range.start..range.start;
+    }
+    range.start + lead..range.end - trail
+}
+
+/// Whether HTTP/2 and HTTP/3 leave a handler's field named `lower` (lowercase) out: the
+/// connection-specific fields they forbid (RFC 9113 §8.2.2, RFC 9114 §4.2), those the
+/// connection sets itself (Content-Length, Date, Server), and a field without a name.
+pub fn left_out_of_h2(lower: &[u8]) -> bool {
+    matches!(
+        lower,
+        b"connection"
+            | b"keep-alive"
+            | b"proxy-connection"
+            | b"transfer-encoding"
+            | b"upgrade"
+            | b"content-length"
+            | b"date"
+            | b"server"
+            | b""
+    )
 }
 
 impl Response {

@@ -196,7 +196,7 @@ pub fn head(out: &mut Vec<u8>, response: &Response, framing: Framing, date: &[u8
         out.extend_from_slice(b"\r\n");
     }
     if let Some(fields) = &response.fields {
-        out.extend_from_slice(fields);
+        out.extend_from_slice(fields.lines());
     }
     // RFC 9110 §8.6: no Content-Length in 1xx or 204; none in 304 either, where it could
     // only repeat the selected representation's length. A HEAD response carries the length

@@ -75,16 +75,20 @@ fn indexed_slot(name: &[u8]) -> Option<usize> {
     })
 }
 
-/// The `:status` values of the static table (Appendix A, indices 8 to 14).
-const STATUS_INDEXED: [(&[u8], u32); 7] = [
-    (b"200", 8),
-    (b"204", 9),
-    (b"206", 10),
-    (b"304", 11),
-    (b"400", 12),
-    (b"404", 13),
-    (b"500", 14),
-];
+/// The static index of `:status` with `value`, for the seven codes the static table holds
+/// (Appendix A, indices 8 to 14).
+fn status_index(value: &[u8]) -> Option<u32> {
+    Some(match value {
+        b"200" => 8,
+        b"204" => 9,
+        b"206" => 10,
+        b"304" => 11,
+        b"400" => 12,
+        b"404" => 13,
+        b"500" => 14,
+        _ => return None,
+    })
+}
 
 /// An HPACK encoder: the dynamic table of one connection's response headers.
 #[derive(Debug, Clone)]
@@ -168,33 +172,46 @@ impl HpackEncoder {
     /// Appends one field's representation to the block begun in `out` with
     /// [`HpackEncoder::begin`]; `name` lowercase, as RFC 9113 §8.2.1 requires of the caller.
     pub fn field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+        // A repeated field is looked for first where it usually is, its newest entry: one
+        // match on the name and one comparison. Its static entry (the name with an empty
+        // value) is never the better choice then: a field that matches it is sent indexed
+        // from the static table and never inserted, so no dynamic entry holds it.
+        if let Some(slot) = indexed_slot(name) {
+            match self.newest_entry(slot, name, value) {
+                Some(index) => encode_integer(static_index_end() + index as u32, 7, 0x80, out),
+                None => self.repeated_field(slot, name, value, out),
+            }
+            return;
+        }
         if name == b":status" {
-            match STATUS_INDEXED.iter().find(|(code, _)| *code == value) {
-                Some(&(_, index)) => encode_integer(index, 7, 0x80, out),
+            match status_index(value) {
+                Some(index) => encode_integer(index, 7, 0x80, out),
                 None => literal(8, name, value, 0x00, 4, out),
             }
             return;
         }
-        let static_name = static_table::find(name, value);
-        if let Some((index, true)) = static_name {
-            encode_integer(index, 7, 0x80, out);
-            return;
-        }
         // Only the repeated fields are ever inserted: for the others the dynamic table holds
         // neither the field nor its name, and is not searched.
-        let Some(slot) = indexed_slot(name) else {
-            literal(
+        match static_table::find(name, value) {
+            Some((index, true)) => encode_integer(index, 7, 0x80, out),
+            static_name => literal(
                 static_name.map_or(0, |(index, _)| index),
                 name,
                 value,
                 0x00,
                 4,
                 out,
-            );
-            return;
-        };
-        if let Some(index) = self.newest_entry(slot, name, value) {
-            encode_integer(static_index_end() + index as u32, 7, 0x80, out);
+            ),
+        }
+    }
+
+    /// Appends [`INDEXED`]`[slot]`, `name: value`, which its newest entry does not hold: from
+    /// the static table if it holds the field, else from an older dynamic entry that does,
+    /// else as a literal inserted in the table (§6.2.1) when [`Self::worth_indexing`].
+    fn repeated_field(&mut self, slot: usize, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
+        let static_name = static_table::find(name, value);
+        if let Some((index, true)) = static_name {
+            encode_integer(index, 7, 0x80, out);
             return;
         }
         let dynamic = self.table.find(name, value);
@@ -296,5 +313,16 @@ mod tests {
         }
         assert_eq!(indexed_slot(b"etag"), None);
         assert_eq!(indexed_slot(b"Server"), None);
+    }
+
+    #[test]
+    fn status_index_is_the_static_entry() {
+        for code in [&b"200"[..], b"204", b"206", b"304", b"400", b"404", b"500"] {
+            assert_eq!(
+                status_index(code),
+                static_table::find(b":status", code).map(|f| f.0)
+            );
+        }
+        assert_eq!(status_index(b"301"), None);
     }
 }

@@ -6,6 +6,7 @@ use super::coding::PerCoding;
 use super::head::{self, Answer, Representation};
 use super::headers::Field;
 use super::validators::Validators;
+use crate::http::response::Prebuilt;
 use std::borrow::Cow;
 use std::fs::{File, Metadata};
 use std::os::fd::AsRawFd;
@@ -39,7 +40,7 @@ pub struct Resource {
     /// The fields of a plain `200` for the file as it is, serialised: ETag, Last-Modified,
     /// Accept-Ranges, Content-Type, Vary (with variants, on disk or made here), nosniff,
     /// merged with the configured fields.
-    pub(super) fields: Arc<[u8]>,
+    pub(super) fields: Arc<Prebuilt>,
     /// The content, for a file small enough to keep in memory.
     pub(super) bytes: Option<Arc<[u8]>>,
 }
@@ -79,7 +80,7 @@ impl Resource {
             variants,
             offers,
             configured: Arc::from(configured),
-            fields: Arc::from(fields),
+            fields: Arc::new(Prebuilt::new(fields)),
             bytes,
         }
     }
@@ -104,7 +105,7 @@ impl Resource {
             variants: self.variants.clone(),
             offers: self.offers,
             configured: Arc::from(&self.configured[..]),
-            fields: Arc::from(&self.fields[..]),
+            fields: Arc::new(Prebuilt::clone(&self.fields)),
             bytes: self.bytes.as_deref().map(Arc::from),
         }
     }
