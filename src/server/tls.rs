@@ -15,14 +15,17 @@
 //!   0x16); anything else is answered, in plain text, with a 400 that says this port speaks
 //!   HTTPS, as nginx does, and closed after a lingering read, so the answer is not lost to a
 //!   reset.
-//! - **Sending.** Plaintext goes to rustls only once every record before it is on the
-//!   socket, at most [`RECORD`] bytes at a time, so each connection holds at most one record
-//!   of output whatever the client's pace. Files cannot go through `sendfile` (the kernel
+//! - **Sending.** Plaintext is staged into whole records of [`RECORD`] bytes and handed to
+//!   rustls a record at a time; the records are written together, with one `writev`, once
+//!   [`FLUSH_AT`] bytes of them wait, or when the core has no more output for now (it waits
+//!   for the client, parks, closes or shuts down its side). A connection whose socket is full
+//!   makes no more output, so it holds at most [`FLUSH_AT`] and one record whatever the
+//!   client's pace. Files cannot go through `sendfile` (the kernel
 //!   would send them unencrypted): they are read into the worker's staging buffer with
 //!   `pread`. A head that is followed by a file is staged with the file's first bytes, so a
-//!   small file goes out in one record with its head; a small cached file is already one
-//!   slice with its head. HTTP/2's DATA frames of a file come the same way, each header
-//!   followed by its payload as a file region of at most
+//!   small file goes out in one record with its head; the responses of pipelined requests,
+//!   and HTTP/2's frames of many streams, share records. HTTP/2's DATA frames of a file come
+//!   the same way, each header followed by its payload as a file region of at most
 //!   [`REGION_PAYLOAD`] bytes: header and payload make one whole record.
 //! - **Receiving.** Records are read only when the core wants bytes and rustls holds no
 //!   plaintext, so a client cannot make the server buffer more than one record it has not
@@ -38,7 +41,8 @@
 //!   not over an insecure transport).
 //!
 //! Memory per connection: rustls's state, its buffer for one incoming record (up to 16 KiB
-//! and the record's overhead) and one outgoing record, besides the core's buffers.
+//! and the record's overhead) and, while the socket is full, the records not yet taken (up to
+//! [`FLUSH_AT`] and one record), besides the core's buffers.
 
 use super::turn::{Budget, Readiness, Turn, log_io_error};
 use crate::conn::{Context, Core, REGION_PAYLOAD, Want};
@@ -54,6 +58,16 @@ use std::time::Instant;
 /// The most plaintext one TLS record carries (RFC 8446 §5.1, RFC 5246 §6.2.1): the unit
 /// plaintext is staged and handed to rustls in.
 pub const RECORD: usize = 16 * 1024;
+
+/// Records are written once this much plaintext waits in them: three whole records a
+/// `writev`, where one a call cost a system call and a wake-up of the client per 16 KiB
+/// (the 60-asset page over TLS: 5,511 writes for 6,100 responses, against h2o's 601).
+const FLUSH_AT: usize = 3 * RECORD;
+
+/// What rustls may hold of records not yet written: [`FLUSH_AT`], the record that reaches
+/// it, and room for the records' overhead and a `close_notify`. rustls refuses plaintext
+/// past its limit (64 KiB unless set), which would cut the connection.
+const RUSTLS_LIMIT: usize = FLUSH_AT + 2 * RECORD;
 
 // An HTTP/2 DATA frame whose payload is a file region fills one record, header included.
 const _: () = assert!(REGION_PAYLOAD + nomserve_grammar::FRAME_HEADER_LEN == RECORD);
@@ -97,6 +111,8 @@ pub struct Tls {
     phase: Phase,
     /// Every record queued so far must reach the socket before its write side is shut down.
     shut_after_flush: bool,
+    /// Plaintext handed to rustls since its records were last all written.
+    unflushed: usize,
 }
 
 /// Where the connection is in its life, as far as TLS is concerned.
@@ -115,11 +131,13 @@ enum Phase {
 
 impl Tls {
     /// A new server-side TLS connection.
-    pub fn new(session: ServerConnection) -> Tls {
+    pub fn new(mut session: ServerConnection) -> Tls {
+        session.set_buffer_limit(Some(RUSTLS_LIMIT));
         Tls {
             session,
             phase: Phase::Fresh,
             shut_after_flush: false,
+            unflushed: 0,
         }
     }
 }
@@ -141,10 +159,16 @@ impl Stage<'_> {
         n
     }
 
+    /// Whether the stage holds a whole record.
+    fn is_full(&self) -> bool {
+        self.len == self.buffer.len()
+    }
+
     /// Hands the staged bytes to rustls, which encrypts them into records at once.
-    fn feed(&mut self, session: &mut ServerConnection) -> io::Result<()> {
+    fn feed(&mut self, tls: &mut Tls) -> io::Result<()> {
         if self.len > 0 {
-            session.writer().write_all(&self.buffer[..self.len])?;
+            tls.session.writer().write_all(&self.buffer[..self.len])?;
+            tls.unflushed += self.len;
             self.len = 0;
         }
         Ok(())
@@ -171,7 +195,7 @@ pub fn drive(
     }
     // Bytes staged when the turn ended (a head waiting for its file's first bytes) go to
     // rustls now; the next turn writes their records.
-    if stage.feed(&mut tls.session).is_err() {
+    if stage.feed(tls).is_err() {
         return Turn::Close;
     }
     conn.set_holding(tls.session.wants_write());
@@ -193,11 +217,19 @@ fn turn(
     if conn.is_finished() {
         return Turn::Close;
     }
+    // Records left from the last turn go out before anything else is done.
+    let mut flush = true;
     loop {
-        // Records already made go out before anything else is done; HTTP/2 reads on while
-        // they wait for the socket, as far as its core takes more (a WINDOW_UPDATE, the next
-        // request must not wait behind a download).
-        if tls.session.wants_write() {
+        // Records are written when enough wait, when the core has no more output for now,
+        // and during the handshake; HTTP/2 reads on while they wait for the socket, as far as
+        // its core takes more (a WINDOW_UPDATE, the next request must not wait behind a
+        // download).
+        let due = flush
+            || tls.unflushed >= FLUSH_AT
+            || !ready.writable
+            || tls.phase != Phase::Tls
+            || tls.session.is_handshaking();
+        if tls.session.wants_write() && due {
             if !ready.writable {
                 if !(ready.readable && conn.reads_while_writing()) {
                     return Turn::Wait;
@@ -226,6 +258,9 @@ fn turn(
                     if sink.short {
                         ready.writable = false;
                     }
+                    if !tls.session.wants_write() {
+                        tls.unflushed = 0;
+                    }
                     continue;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -239,6 +274,7 @@ fn turn(
                 }
             }
         }
+        flush = false;
         if tls.shut_after_flush {
             tls.shut_after_flush = false;
             if let Err(e) = rustix::net::shutdown(socket, Shutdown::Write) {
@@ -300,13 +336,13 @@ fn turn(
             }
         }
         match conn.poll(ctx, now) {
-            Want::Write(Item::Bytes { bytes, more }) => {
+            Want::Write(Item::Bytes { bytes, .. }) => {
+                // Output fills whole records: a head followed by a file waits for the file's
+                // first bytes, small responses share a record.
                 let n = stage.push(bytes);
-                // A head followed by a file waits for the file's first bytes.
-                let wait_for_file = more && n == bytes.len();
                 conn.took(n);
                 budget.wrote(n);
-                if !wait_for_file && stage.feed(&mut tls.session).is_err() {
+                if stage.is_full() && stage.feed(tls).is_err() {
                     return Turn::Close;
                 }
             }
@@ -326,7 +362,7 @@ fn turn(
                         stage.len += n;
                         conn.took(n);
                         budget.wrote(n);
-                        if stage.feed(&mut tls.session).is_err() {
+                        if stage.is_full() && stage.feed(tls).is_err() {
                             return Turn::Close;
                         }
                     }
@@ -342,6 +378,13 @@ fn turn(
                 // cannot keep the worker.
                 Delivered::Bytes(n) if conn.is_h2() => budget.wrote(n),
                 Delivered::Bytes(_) => {}
+                // The output made so far goes out before the client is waited for.
+                Delivered::Nothing if stage.len > 0 || tls.session.wants_write() => {
+                    if stage.feed(tls).is_err() {
+                        return Turn::Close;
+                    }
+                    flush = true;
+                }
                 Delivered::Nothing => match receive(tls, socket, ready) {
                     Step::Go(_) => {}
                     Step::Wait => return Turn::Wait,
@@ -350,20 +393,28 @@ fn turn(
                 Delivered::Failed => return Turn::Close,
             },
             Want::ShutdownWrite => {
-                if stage.feed(&mut tls.session).is_err() {
+                if stage.feed(tls).is_err() {
                     return Turn::Close;
                 }
                 tls.session.send_close_notify();
                 tls.shut_after_flush = true;
+                flush = true;
             }
-            // Woken through the connection's waker.
+            // Woken through the connection's waker, once the output made so far is out.
+            Want::Park if stage.len > 0 || tls.session.wants_write() => {
+                if stage.feed(tls).is_err() {
+                    return Turn::Close;
+                }
+                flush = true;
+            }
             Want::Park => return Turn::Wait,
             // A last response staged with `more` goes to rustls, and its records to the
             // socket like any (the loop's start), before the close: the core asks again.
             Want::Close if stage.len > 0 => {
-                if stage.feed(&mut tls.session).is_err() {
+                if stage.feed(tls).is_err() {
                     return Turn::Close;
                 }
+                flush = true;
             }
             Want::Close => {
                 // A close_notify, if the socket takes it at once; the close follows anyway.
