@@ -32,23 +32,31 @@ pub struct Block {
 
 impl H2Conn {
     /// Applies the buffered frames, one at a time, while the output stays under
-    /// [`super::READ_HIGH`] and the connection is open.
+    /// [`super::READ_HIGH`] and the connection is open. The input is taken out while they
+    /// are applied, so that a frame's fragments are used where they lie, not copied.
     pub(super) fn read_frames(&mut self, ctx: &Context<'_>, now: Instant) {
+        let input = std::mem::take(&mut self.input);
+        self.frames_in(&input, ctx, now);
+        self.input = input;
+    }
+
+    /// [`H2Conn::read_frames`] on `input`, the connection's input.
+    fn frames_in(&mut self, input: &[u8], ctx: &Context<'_>, now: Instant) {
         while self.phase == Phase::Open && self.pending_out() < super::READ_HIGH {
-            let buffered = self.input.get(self.pos..).unwrap_or_default();
+            let buffered = input.get(self.pos..).unwrap_or_default();
             match parse_frame(buffered, MAX_FRAME_SIZE) {
                 Ok(ParsedFrame::Partial { .. }) => return,
                 Ok(ParsedFrame::Complete { frame, consumed }) => {
-                    // The frame borrows the input: copy out what outlives the parse, a DATA
-                    // payload only for a stream whose handler takes its body.
+                    // What outlives the frame is copied out of it: a DATA payload only for
+                    // a stream whose handler takes its body.
                     let payload = match &frame {
                         Frame::Data(data) if self.takes_body(data.stream_id) => {
                             Some(data.data.to_vec())
                         }
                         _ => None,
                     };
-                    let mut owned = OwnedFrame::of(frame);
-                    if let OwnedFrame::Data(data) = &mut owned {
+                    let mut owned = AppliedFrame::of(frame);
+                    if let AppliedFrame::Data(data) = &mut owned {
                         data.payload = payload;
                     }
                     self.pos += consumed;
@@ -71,50 +79,48 @@ impl H2Conn {
     }
 
     /// Applies one frame.
-    fn frame(&mut self, frame: OwnedFrame, ctx: &Context<'_>, now: Instant) {
-        if !self.settings_seen && !matches!(frame, OwnedFrame::Settings(_)) {
+    fn frame(&mut self, frame: AppliedFrame<'_>, ctx: &Context<'_>, now: Instant) {
+        if !self.settings_seen && !matches!(frame, AppliedFrame::Settings(_)) {
             // §3.4: the client preface ends with a SETTINGS frame.
             return self.connection_error(H2ErrorCode::ProtocolError, b"first frame not SETTINGS");
         }
-        if self.block.is_some() && !matches!(frame, OwnedFrame::Continuation { .. }) {
+        if self.block.is_some() && !matches!(frame, AppliedFrame::Continuation { .. }) {
             return self.connection_error(
                 H2ErrorCode::ProtocolError,
                 b"frame inside a header block (RFC 9113 6.10)",
             );
         }
         match frame {
-            OwnedFrame::Data(data) => self.data(&data, now),
-            OwnedFrame::Headers(headers, fragment) => {
-                self.headers(headers, fragment, ctx, now);
-            }
+            AppliedFrame::Data(data) => self.data(&data, now),
+            AppliedFrame::Headers(headers) => self.headers(headers, ctx, now),
             // §5.3.2: RFC 7540's priority signals are parsed and ignored, in any stream
             // state; each is work for nothing (PRIORITY churn, CVE-2019-9513).
-            OwnedFrame::Priority => self.cheap("PRIORITY flood"),
-            OwnedFrame::RstStream(stream_id) => self.rst_stream(stream_id),
-            OwnedFrame::Settings(settings) => self.settings(&settings),
-            OwnedFrame::SettingsAck => {
+            AppliedFrame::Priority => self.cheap("PRIORITY flood"),
+            AppliedFrame::RstStream(stream_id) => self.rst_stream(stream_id),
+            AppliedFrame::Settings(settings) => self.settings(&settings),
+            AppliedFrame::SettingsAck => {
                 if self.settings_ack_due.take().is_none() {
                     self.cheap("unsolicited SETTINGS ACK flood");
                 }
             }
-            OwnedFrame::Ping { ack, opaque } => {
+            AppliedFrame::Ping { ack, opaque } => {
                 // We send no PING: an acknowledgement is as cheap a frame as a PING is.
                 if !ack {
                     write_ping_ack(&mut self.out, opaque);
                 }
                 self.cheap("PING flood");
             }
-            OwnedFrame::GoAway => self.peer_going_away = true,
-            OwnedFrame::WindowUpdate {
+            AppliedFrame::GoAway => self.peer_going_away = true,
+            AppliedFrame::WindowUpdate {
                 stream_id,
                 increment,
             } => self.window_update(stream_id, increment),
-            OwnedFrame::Continuation {
+            AppliedFrame::Continuation {
                 stream_id,
                 fragment,
                 end_headers,
-            } => self.continuation(stream_id, &fragment, end_headers, ctx, now),
-            OwnedFrame::Unknown => self.cheap("unknown frame flood"),
+            } => self.continuation(stream_id, fragment, end_headers, ctx, now),
+            AppliedFrame::Unknown => self.cheap("unknown frame flood"),
         }
     }
 
@@ -135,10 +141,11 @@ impl H2Conn {
 
     /// Forgets stream `id`, remembering it as closed.
     pub(super) fn close_stream(&mut self, id: u32) {
-        let was_open = self.streams.remove(&id).map(|stream| {
+        let (peer, unrecorded) = (self.peer.ip(), self.unrecorded);
+        let was_open = self.streams.remove_with(id, |stream| {
             // Only a stream with a body still to send can be waiting for its turn.
             let sending = matches!(stream.answer, Answer::Sending(_));
-            stream.abandon(self.peer.ip(), self.unrecorded);
+            stream.abandon(peer, unrecorded);
             sending
         });
         if was_open == Some(true) {
@@ -220,13 +227,7 @@ impl H2Conn {
     }
 
     /// HEADERS (§6.2): a new stream's request, or a request's trailers.
-    fn headers(
-        &mut self,
-        headers: HeadersFrame<'_>,
-        fragment: Vec<u8>,
-        ctx: &Context<'_>,
-        now: Instant,
-    ) {
+    fn headers(&mut self, headers: HeadersFrame<'_>, ctx: &Context<'_>, now: Instant) {
         let id = headers.stream_id;
         if let Some(stream) = self.streams.get(&id) {
             if !stream.receiving {
@@ -254,17 +255,18 @@ impl H2Conn {
                 b"stream id not above the last one (RFC 9113 5.1.1)",
             );
         }
-        let block = Block {
+        let mut block = Block {
             stream_id: id,
             end_stream: headers.end_stream,
-            fragments: fragment,
+            fragments: Vec::new(),
             frames: 1,
             deadline: now + self.timeouts.header,
             error: headers.priority_error(),
         };
         if headers.end_headers {
-            self.complete_block(block, ctx, now);
+            self.complete_block(block, headers.fragment, ctx, now);
         } else {
+            block.fragments.extend_from_slice(headers.fragment);
             self.block = Some(block);
         }
     }
@@ -305,18 +307,20 @@ impl H2Conn {
         }
         block.fragments.extend_from_slice(fragment);
         if end_headers {
-            self.complete_block(block, ctx, now);
+            let fragments = std::mem::take(&mut block.fragments);
+            self.complete_block(block, &fragments, ctx, now);
         } else {
             self.block = Some(block);
         }
     }
 
-    /// A whole header block: decoded (always, to keep the HPACK tables in step, §4.3), then
-    /// a new stream's request or a request's trailers.
-    fn complete_block(&mut self, block: Block, ctx: &Context<'_>, now: Instant) {
+    /// A whole header block, `fragments` (the HEADERS frame's own when it is the only one):
+    /// decoded (always, to keep the HPACK tables in step, §4.3), then a new stream's request
+    /// or a request's trailers.
+    fn complete_block(&mut self, block: Block, fragments: &[u8], ctx: &Context<'_>, now: Instant) {
         let mut fields = std::mem::take(&mut self.fields);
         let limits = nomserve_grammar::DecodeLimits::default();
-        let decoded = self.decoder.decode(&block.fragments, &mut fields, &limits);
+        let decoded = self.decoder.decode(fragments, &mut fields, &limits);
         let outcome = self.after_decode(block, decoded, &fields, ctx, now);
         self.fields = fields;
         if let Err((code, why)) = outcome {
@@ -470,11 +474,11 @@ impl H2Conn {
     }
 }
 
-/// A frame with what it borrowed from the input copied out (a header block fragment, a
-/// DATA payload's length, settings).
-enum OwnedFrame {
+/// A frame as it is applied: a header block fragment still borrowed from the input, a DATA
+/// payload's length, the settings collected.
+enum AppliedFrame<'a> {
     Data(Data),
-    Headers(HeadersFrame<'static>, Vec<u8>),
+    Headers(HeadersFrame<'a>),
     Priority,
     RstStream(u32),
     Settings(Vec<Setting>),
@@ -490,41 +494,35 @@ enum OwnedFrame {
     },
     Continuation {
         stream_id: u32,
-        fragment: Vec<u8>,
+        fragment: &'a [u8],
         end_headers: bool,
     },
     Unknown,
 }
 
-impl OwnedFrame {
-    /// Copies what `frame` borrows. A DATA payload is not kept here: only its length counts
-    /// unless a sink takes it (see [`H2Conn::read_frames`]).
-    fn of(frame: Frame<'_>) -> OwnedFrame {
+impl<'a> AppliedFrame<'a> {
+    /// What `frame` says, its fragments borrowed. A DATA payload is not kept here: only its
+    /// length counts unless a sink takes it (see [`H2Conn::read_frames`]).
+    fn of(frame: Frame<'a>) -> AppliedFrame<'a> {
         match frame {
-            Frame::Data(data) => OwnedFrame::Data(Data {
+            Frame::Data(data) => AppliedFrame::Data(Data {
                 stream_id: data.stream_id,
                 len: data.data.len() as u64,
                 flow: data.flow_controlled_len(),
                 end_stream: data.end_stream,
                 payload: None,
             }),
-            Frame::Headers(headers) => OwnedFrame::Headers(
-                HeadersFrame {
-                    fragment: &[],
-                    ..headers
-                },
-                headers.fragment.to_vec(),
-            ),
-            Frame::Priority { .. } => OwnedFrame::Priority,
-            Frame::RstStream { stream_id, .. } => OwnedFrame::RstStream(stream_id),
-            Frame::Settings(settings) => OwnedFrame::Settings(settings.iter().collect()),
-            Frame::SettingsAck => OwnedFrame::SettingsAck,
-            Frame::Ping { ack, opaque } => OwnedFrame::Ping { ack, opaque },
-            Frame::GoAway { .. } => OwnedFrame::GoAway,
+            Frame::Headers(headers) => AppliedFrame::Headers(headers),
+            Frame::Priority { .. } => AppliedFrame::Priority,
+            Frame::RstStream { stream_id, .. } => AppliedFrame::RstStream(stream_id),
+            Frame::Settings(settings) => AppliedFrame::Settings(settings.iter().collect()),
+            Frame::SettingsAck => AppliedFrame::SettingsAck,
+            Frame::Ping { ack, opaque } => AppliedFrame::Ping { ack, opaque },
+            Frame::GoAway { .. } => AppliedFrame::GoAway,
             Frame::WindowUpdate {
                 stream_id,
                 increment,
-            } => OwnedFrame::WindowUpdate {
+            } => AppliedFrame::WindowUpdate {
                 stream_id,
                 increment,
             },
@@ -532,12 +530,12 @@ impl OwnedFrame {
                 stream_id,
                 fragment,
                 end_headers,
-            } => OwnedFrame::Continuation {
+            } => AppliedFrame::Continuation {
                 stream_id,
-                fragment: fragment.to_vec(),
+                fragment,
                 end_headers,
             },
-            Frame::Unknown { .. } => OwnedFrame::Unknown,
+            Frame::Unknown { .. } => AppliedFrame::Unknown,
         }
     }
 }

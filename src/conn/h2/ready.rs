@@ -8,6 +8,10 @@ use std::collections::VecDeque;
 /// Urgencies 0 to 7 (RFC 9218 §4.1).
 const URGENCIES: usize = 8;
 
+/// The room a queue is made with: a page's worth of streams, so that a burst of requests
+/// grows it once, if at all, not from four places up.
+const FIRST_ROOM: usize = 16;
+
 /// The queues, one per urgency.
 type Queues = [VecDeque<u32>; URGENCIES];
 
@@ -20,10 +24,15 @@ pub struct Ready {
 }
 
 impl Ready {
-    /// The queue of `urgency` (past 7: the least urgent), the queues made if need be.
+    /// The queue of `urgency` (past 7: the least urgent), the queues made if need be, and
+    /// with room.
     fn queue(&mut self, urgency: u8) -> &mut VecDeque<u32> {
         let queues = self.queues.get_or_insert_with(Box::default);
-        &mut queues[usize::from(urgency).min(URGENCIES - 1)]
+        let queue = &mut queues[usize::from(urgency).min(URGENCIES - 1)];
+        if queue.capacity() == 0 {
+            queue.reserve_exact(FIRST_ROOM);
+        }
+        queue
     }
 
     /// Queues stream `id` of `urgency` behind the others of its urgency.

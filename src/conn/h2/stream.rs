@@ -61,6 +61,8 @@ fn urgency<'a>(values: impl Iterator<Item = &'a [u8]>) -> u8 {
 /// One stream opened by the client.
 #[derive(Debug)]
 pub struct Stream {
+    /// Its id.
+    pub id: u32,
     /// The client may still send DATA (no END_STREAM yet).
     pub receiving: bool,
     /// The Content-Length the request declared (§8.1.1: the DATA must add up to it).
@@ -135,8 +137,8 @@ impl Stream {
 
     /// The stream is dropped (reset, or the connection closes): a response cut short is
     /// logged with the content bytes that left.
-    pub fn abandon(self, peer: IpAddr, unrecorded: bool) {
-        if let Answer::Sending(sending) = self.answer {
+    pub fn abandon(&self, peer: IpAddr, unrecorded: bool) {
+        if let Answer::Sending(sending) = &self.answer {
             if !unrecorded {
                 sending.record(peer);
             }
@@ -156,23 +158,21 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        self.streams.insert(
+        self.streams.insert(Stream {
             id,
-            Box::new(Stream {
-                receiving: !end_stream,
-                declared: None,
-                received: 0,
-                recv_unacked: 0,
-                recv_window: i64::from(super::INITIAL_WINDOW),
-                send_window: self.peer_initial_window,
-                deadline: now + self.timeouts.header,
-                urgency: DEFAULT_URGENCY,
-                answer: Answer::None,
-                sink: None,
-                held: Vec::new(),
-                held_flow: 0,
-            }),
-        );
+            receiving: !end_stream,
+            declared: None,
+            received: 0,
+            recv_unacked: 0,
+            recv_window: i64::from(super::INITIAL_WINDOW),
+            send_window: self.peer_initial_window,
+            deadline: now + self.timeouts.header,
+            urgency: DEFAULT_URGENCY,
+            answer: Answer::None,
+            sink: None,
+            held: Vec::new(),
+            held_flow: 0,
+        });
         if let Some(e) = bound {
             // An HPACK bomb or too many fields (RFC 9113 §10.5.1): 431, the connection goes on.
             log::debug!("{}: stream {id}: {e}; 431", self.peer);
