@@ -9,20 +9,22 @@
 //!   a literal with incremental indexing (§6.2.1), and from then on one indexed octet while
 //!   the entry lasts; unless the field would take more than a quarter of the table, then a
 //!   literal without indexing.
+//! - Fields whose value changes, but not on every response ([`CHANGING`]): `date` once a
+//!   second, and a file's `etag` and `last-modified` with the file. Each is sent indexed
+//!   when its newest entry holds it (one comparison, no search of the table), else:
+//!   `date` is inserted (one entry of 65 octets a second, where every response of that
+//!   second saves about 20 octets, and its client a Huffman decoding); a file's field is
+//!   inserted only when the entry inserted before it has been sent indexed since (the same
+//!   file was asked again), or is gone from the table, and otherwise goes as a literal
+//!   without indexing. So one file asked again and again costs a few octets a response, and
+//!   a client walking through many files does not churn the table: indexing every `etag`
+//!   and `last-modified` as h2o does, measured on a page of 60 files with distinct
+//!   modification times fetched 20 times over one connection, made the header blocks 3%
+//!   longer (each entry is evicted before its file comes round again) and, with a search of
+//!   the table for each, cost 58% more instructions per request.
 //! - Every other field, in particular those that change on every response
-//!   (`content-length`, `etag`, `last-modified`, `content-range`, `date`), a literal without
-//!   indexing (§6.2.2), its name indexed from the static table when it is there. Indexing
-//!   them would insert a new entry per response and, the table being a FIFO of 4096 octets,
-//!   soon evict the repeated fields above, which are worth more. Measured on a page of 60
-//!   files with distinct modification times, fetched 20 times over one connection (h2load
-//!   `-i`), indexing `etag` and `last-modified` as h2o does made the header blocks 3% longer
-//!   (99,026 to 101,882 octets: the table holds about half the page, so each entry is
-//!   evicted before its file comes round again) and cost 58% more instructions per request
-//!   (15,334 to 24,266: a table search and an insertion per field); it pays only when one
-//!   file is asked again and again, or when files share a modification second. `date`
-//!   changes once a second; indexing it would save about 20 octets per response within that
-//!   second but put an entry of 65 octets in the table every second, evicting the others
-//!   within a minute.
+//!   (`content-length`, `content-range`), a literal without indexing (§6.2.2), its name
+//!   indexed from the static table when it is there.
 //!
 //! A literal is Huffman-encoded only when that makes it shorter (§5.2).
 
@@ -75,6 +77,23 @@ fn indexed_slot(name: &[u8]) -> Option<usize> {
     })
 }
 
+/// Fields whose value changes from time to time, indexed while that pays (see the module
+/// comment): `date`, `etag`, `last-modified`.
+const CHANGING: &[&[u8]] = &[b"date", b"etag", b"last-modified"];
+
+/// The slot of `date` in [`CHANGING`], inserted whenever its newest entry does not hold it.
+const DATE: usize = 0;
+
+/// The position of `name` in [`CHANGING`].
+fn changing_slot(name: &[u8]) -> Option<usize> {
+    Some(match name {
+        b"date" => DATE,
+        b"etag" => 1,
+        b"last-modified" => 2,
+        _ => return None,
+    })
+}
+
 /// The static index of `:status` with `value`, for the seven codes the static table holds
 /// (Appendix A, indices 8 to 14).
 fn status_index(value: &[u8]) -> Option<u32> {
@@ -90,6 +109,9 @@ fn status_index(value: &[u8]) -> Option<u32> {
     })
 }
 
+/// A field's name and value.
+type Field<'a> = (&'a [u8], &'a [u8]);
+
 /// An HPACK encoder: the dynamic table of one connection's response headers.
 #[derive(Debug, Clone)]
 pub struct HpackEncoder {
@@ -103,6 +125,9 @@ pub struct HpackEncoder {
     /// repeats from response to response, so its newest entry is usually the one to send:
     /// found at once, without a search of the table.
     newest: [u32; INDEXED.len()],
+    /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and
+    /// whether that entry has been sent indexed since it was inserted.
+    changing: [(u32, bool); CHANGING.len()],
 }
 
 impl Default for HpackEncoder {
@@ -119,6 +144,7 @@ impl HpackEncoder {
             pending_min: None,
             inserts: 0,
             newest: [0; INDEXED.len()],
+            changing: [(0, false); CHANGING.len()],
         }
     }
 
@@ -183,6 +209,12 @@ impl HpackEncoder {
             }
             return;
         }
+        if changing_slot(name).is_some() {
+            if !self.changing_field(name, value, out) {
+                encode_unindexed(name, value, out);
+            }
+            return;
+        }
         if name == b":status" {
             match status_index(value) {
                 Some(index) => encode_integer(index, 7, 0x80, out),
@@ -203,6 +235,37 @@ impl HpackEncoder {
                 out,
             ),
         }
+    }
+
+    /// Appends `name: value`, one of [`CHANGING`], indexed when its newest entry holds it,
+    /// or inserted in the table (§6.2.1) when that pays (see the module comment); returns
+    /// false, having appended nothing, when the field is to go as a literal without indexing
+    /// (§6.2.2), which [`encode_unindexed`] makes: the caller may keep those octets. Any
+    /// other field is appended as [`HpackEncoder::field`] does.
+    pub fn changing_field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) -> bool {
+        let Some(slot) = changing_slot(name) else {
+            self.field(name, value, out);
+            return true;
+        };
+        let (inserted, sent_indexed) = self.changing[slot];
+        let newest = self.live_entry(inserted);
+        if let Some((index, (entry_name, entry_value))) = newest {
+            if entry_name == name && entry_value == value {
+                self.changing[slot].1 = true;
+                encode_integer(static_index_end() + index as u32, 7, 0x80, out);
+                return true;
+            }
+        }
+        let pays = slot == DATE || newest.is_none() || sent_indexed;
+        if !pays || !self.worth_indexing(name, value) {
+            return false;
+        }
+        let name_index = static_table::name_index(name).unwrap_or(0);
+        literal(name_index, name, value, 0x40, 6, out);
+        self.table.insert(name, value);
+        self.inserts = self.inserts.wrapping_add(1);
+        self.changing[slot] = (self.inserts, false);
+        true
     }
 
     /// Appends [`INDEXED`]`[slot]`, `name: value`, which its newest entry does not hold: from
@@ -240,13 +303,18 @@ impl HpackEncoder {
     /// the table (entries leave oldest first, so the newest of a name is the last to go)
     /// and holds `name: value`.
     fn newest_entry(&self, slot: usize, name: &[u8], value: &[u8]) -> Option<usize> {
-        let inserted = self.newest[slot];
+        let (index, (entry_name, entry_value)) = self.live_entry(self.newest[slot])?;
+        (entry_name == name && entry_value == value).then_some(index)
+    }
+
+    /// The dynamic index and the field of the `inserted`-th entry (0: none), while it is
+    /// still in the table.
+    fn live_entry(&self, inserted: u32) -> Option<(usize, Field<'_>)> {
         if inserted == 0 {
             return None;
         }
         let index = self.inserts.wrapping_sub(inserted) as usize + 1;
-        let (entry_name, entry_value) = self.table.get(index)?;
-        (entry_name == name && entry_value == value).then_some(index)
+        Some((index, self.table.get(index)?))
     }
 
     /// Whether a repeated field is small enough to index: at most a quarter of the table
@@ -260,19 +328,20 @@ impl HpackEncoder {
 /// Appends `name: value` as a literal field without indexing (§6.2.2), its name indexed
 /// from the static table when it is there. The representation neither depends on nor changes
 /// a dynamic table, so one encoding can be kept and appended to any header block of any
-/// connection after [`HpackEncoder::begin`] (the `date` of the current second, say).
+/// connection after [`HpackEncoder::begin`] (a file's `etag`, say, when
+/// [`HpackEncoder::changing_field`] does not index it).
 ///
 /// ```
 /// use nomserve_grammar::{HpackEncoder, encode_unindexed};
 ///
-/// let mut date = Vec::new();
-/// encode_unindexed(b"date", b"Mon, 07 Dec 2026 07:35:42 GMT", &mut date);
+/// let mut range = Vec::new();
+/// encode_unindexed(b"content-range", b"bytes 0-99/1000", &mut range);
 /// let mut encoder = HpackEncoder::new();
 /// let mut block = Vec::new();
 /// encoder.begin(&mut block);
-/// block.extend_from_slice(&date);
+/// block.extend_from_slice(&range);
 /// let mut direct = Vec::new();
-/// encoder.encode([(&b"date"[..], &b"Mon, 07 Dec 2026 07:35:42 GMT"[..])], &mut direct);
+/// encoder.encode([(&b"content-range"[..], &b"bytes 0-99/1000"[..])], &mut direct);
 /// assert_eq!(block, direct);
 /// ```
 pub fn encode_unindexed(name: &[u8], value: &[u8], out: &mut Vec<u8>) {

@@ -361,8 +361,10 @@ fn repeated_fields_cost_one_octet_the_second_time() {
     encoder.encode(fields.iter().copied(), &mut first);
     let mut second = Vec::new();
     encoder.encode(fields.iter().copied(), &mut second);
-    // :status and the five repeated fields are one octet each; the three others literal.
-    assert_eq!(&second[..6], [0x88, 0xc2, 0xc1, 0xc0, 0xbf, 0xbe]);
+    // :status, the five repeated fields, etag and date are one octet each the second time;
+    // content-length is a literal (static name 28, without indexing), as the first time.
+    assert_eq!(&second[..7], [0x88, 0xc4, 0xc3, 0xc2, 0xc1, 0xc0, 0x0f]);
+    assert_eq!(&second[second.len() - 2..], [0xbf, 0xbe]);
     for block in [&first, &second] {
         let expected: List = fields
             .iter()
@@ -458,5 +460,107 @@ proptest! {
             prop_assert!(out.len() <= limits.max_fields);
             prop_assert!(decoder.table_size() <= 256);
         }
+    }
+}
+
+/// The octets of one field encoded by `encoder`.
+fn one(encoder: &mut HpackEncoder, name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encoder.encode([(name, value)], &mut out);
+    out
+}
+
+#[test]
+fn date_is_indexed_within_its_second_and_inserted_each_new_second() {
+    let mut encoder = HpackEncoder::new();
+    let mut decoder = HpackDecoder::new(4096);
+    let first = b"Mon, 07 Dec 2026 16:40:00 GMT";
+    let next = b"Mon, 07 Dec 2026 16:40:01 GMT";
+    for (value, octets) in [
+        (first, None),
+        (first, Some(0xbe)),
+        (next, None),
+        (next, Some(0xbe)),
+    ] {
+        let block = one(&mut encoder, b"date", value);
+        match octets {
+            // Indexed: the newest dynamic entry.
+            Some(octet) => assert_eq!(block, [octet]),
+            // A literal with incremental indexing, name static index 33 (§6.2.1).
+            None => assert_eq!(block[0], 0x40 | 33),
+        }
+        assert_eq!(
+            decode(&mut decoder, &block),
+            Ok(vec![(b"date".to_vec(), value.to_vec())])
+        );
+    }
+}
+
+#[test]
+fn a_file_field_is_inserted_again_only_once_indexing_it_paid() {
+    let mut encoder = HpackEncoder::new();
+    let mut decoder = HpackDecoder::new(4096);
+    let (a, b, c) = (&b"\"a\""[..], &b"\"b\""[..], &b"\"c\""[..]);
+    // (value, how it goes): 'i' inserted, 'x' indexed, 'l' a literal without indexing.
+    let story = [
+        (a, 'i'), // the first: inserted
+        (a, 'x'), // asked again: indexed, so indexing pays
+        (b, 'i'), // another file: inserted, since the one before paid
+        (c, 'l'), // b was not asked again: c goes without indexing
+        (c, 'l'),
+        (b, 'x'), // b comes round again while in the table: indexed, and pays
+        (c, 'i'),
+    ];
+    for (step, &(value, how)) in story.iter().enumerate() {
+        let block = one(&mut encoder, b"etag", value);
+        let first = block[0];
+        match how {
+            'i' => assert_eq!(first, 0x40 | 34, "step {step}"),
+            'x' => assert_eq!(block.len(), 1, "step {step}"),
+            _ => assert_eq!(
+                first, 0x0f,
+                "step {step}: static name 34 past a 4-bit prefix"
+            ),
+        }
+        assert_eq!(
+            decode(&mut decoder, &block),
+            Ok(vec![(b"etag".to_vec(), value.to_vec())]),
+            "step {step}"
+        );
+    }
+}
+
+#[test]
+fn a_file_field_whose_entry_left_the_table_is_inserted_again() {
+    let mut encoder = HpackEncoder::new();
+    encoder.set_peer_table_size(300);
+    let mut out = Vec::new();
+    encoder.begin(&mut out);
+    let modified = b"Mon, 07 Dec 2026 11:03:07 GMT";
+    assert_eq!(one(&mut encoder, b"last-modified", modified)[0], 0x40 | 44);
+    // Four dates (65 octets each) evict its entry (74) from a table of 300: the next value
+    // is inserted, though the entry before it was never sent indexed.
+    for second in 0..4 {
+        let date = format!("Mon, 07 Dec 2026 16:40:0{second} GMT");
+        one(&mut encoder, b"date", date.as_bytes());
+    }
+    let other = b"Tue, 08 Dec 2026 11:03:07 GMT";
+    assert_eq!(one(&mut encoder, b"last-modified", other)[0], 0x40 | 44);
+}
+
+#[test]
+fn changing_fields_go_without_indexing_when_the_table_has_no_room() {
+    let mut encoder = HpackEncoder::new();
+    encoder.set_peer_table_size(0);
+    let mut out = Vec::new();
+    encoder.begin(&mut out);
+    let date = b"Mon, 07 Dec 2026 16:40:00 GMT";
+    for _ in 0..2 {
+        let mut block = Vec::new();
+        assert!(!encoder.changing_field(b"date", date, &mut block));
+        assert!(block.is_empty());
+        let mut unindexed = Vec::new();
+        encode_unindexed(b"date", date, &mut unindexed);
+        assert_eq!(one(&mut encoder, b"date", date), unindexed);
     }
 }

@@ -10,13 +10,14 @@
 //! with one `send`. (A `sendfile` per frame would take two system calls per frame, its
 //! header's `send` and its payload's; HTTP/1.1 keeps `sendfile`.)
 
-use super::memo::{push_date, push_file_field};
+use super::memo::push_file_field;
 use super::region::Region;
 use super::sending::{Piece, Pieces, Sending, pieces};
 use super::stream::Answer;
 use super::{H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
+use crate::http::clock;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, write_rst_stream};
 use std::fs::File;
@@ -109,11 +110,21 @@ impl H2Conn {
         let mut digits = itoa::Buffer::new();
         encoder.begin(out);
         encoder.field(b":status", digits.format(status).as_bytes(), out);
-        push_date(out);
+        encoder.field(b"date", &clock::http_date(), out);
         encoder.field(b"server", SERVER.as_bytes(), out);
+        // A file's fields go indexed while that pays, else as literals this thread keeps
+        // encoded.
         handler_fields(&response, |name, value| match name {
-            b"etag" => push_file_field(b"etag", value, out),
-            b"last-modified" => push_file_field(b"last-modified", value, out),
+            b"etag" => {
+                if !encoder.changing_field(b"etag", value, out) {
+                    push_file_field(b"etag", value, out);
+                }
+            }
+            b"last-modified" => {
+                if !encoder.changing_field(b"last-modified", value, out) {
+                    push_file_field(b"last-modified", value, out);
+                }
+            }
             _ => encoder.field(name, value, out),
         });
         if let Some(length) = length {
