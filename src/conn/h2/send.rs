@@ -59,6 +59,20 @@ impl H2Conn {
         else {
             return;
         };
+        self.send_answer(id, response, exchange, now);
+    }
+
+    /// Sends `response` on stream `id`, open: HEADERS now, the body as the windows allow.
+    pub(super) fn send_answer(
+        &mut self,
+        id: u32,
+        response: Response,
+        exchange: Exchange,
+        now: Instant,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
         // A handler that took the body answers now that it is through.
         let response = match stream.sink.take() {
             Some(sink) => response.after_body(sink.finish()),
@@ -72,7 +86,7 @@ impl H2Conn {
             return;
         }
         if let Some(stream) = self.streams.get_mut(&id) {
-            stream.answer = Answer::Sending(Box::new(sending));
+            stream.answer = Answer::Sending(sending);
             self.ready.push_back(id, stream.urgency);
         }
     }
