@@ -20,6 +20,7 @@ use crate::conn::fields::handler_fields;
 use crate::http::clock;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, write_rst_stream};
+use std::cell::Cell;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
@@ -43,6 +44,25 @@ enum Turn {
     Failed,
 }
 
+thread_local! {
+    /// The Date of the responses made at one `now`, and that `now`.
+    static TURN_DATE: Cell<Option<(Instant, [u8; 29])>> = const { Cell::new(None) };
+}
+
+/// The Date field value (RFC 9110 §6.6.1, to the second) of a response made at `now`: the
+/// clock comes in once per turn of the event loop, so the responses of one turn share one
+/// reading of the wall clock.
+fn date_at(now: Instant) -> [u8; 29] {
+    TURN_DATE.with(|turn| match turn.get() {
+        Some((at, date)) if at == now => date,
+        _ => {
+            let date = clock::http_date();
+            turn.set(Some((now, date)));
+            date
+        }
+    })
+}
+
 /// Whether responses with `status` carry content (RFC 9110 §6.4.1).
 fn has_content(status: u16) -> bool {
     !(status < 200 || status == 204 || status == 304)
@@ -59,20 +79,34 @@ impl H2Conn {
         else {
             return;
         };
+        self.send_answer(id, response, exchange, now);
+    }
+
+    /// Sends `response` on stream `id`, open: HEADERS now, the body as the windows allow.
+    pub(super) fn send_answer(
+        &mut self,
+        id: u32,
+        response: Response,
+        exchange: Exchange,
+        now: Instant,
+    ) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
         // A handler that took the body answers now that it is through.
         let response = match stream.sink.take() {
             Some(sink) => response.after_body(sink.finish()),
             None => response,
         };
         self.start_output(now);
-        let sending = self.head(id, response, exchange);
+        let sending = self.head(id, response, exchange, now);
         self.stats.responses += 1;
         if sending.pieces.is_empty() {
             self.finish(id, &sending);
             return;
         }
         if let Some(stream) = self.streams.get_mut(&id) {
-            stream.answer = Answer::Sending(Box::new(sending));
+            stream.answer = Answer::Sending(sending);
             self.ready.push_back(id, stream.urgency);
         }
     }
@@ -96,7 +130,7 @@ impl H2Conn {
     /// The header block is encoded straight into the output after room for the HEADERS
     /// frame's header, which is filled in once the block's length is known; only a block
     /// longer than the client's frame size is moved, to be cut into CONTINUATION frames.
-    fn head(&mut self, id: u32, response: Response, exchange: Exchange) -> Sending {
+    fn head(&mut self, id: u32, response: Response, exchange: Exchange, now: Instant) -> Sending {
         let status = response.status;
         let content = has_content(status) && !exchange.head_request;
         // RFC 9110 §8.6: as HTTP/1.1 sends it, for HEAD too; none for 1xx, 204, 304, nor
@@ -110,7 +144,7 @@ impl H2Conn {
         let mut digits = itoa::Buffer::new();
         encoder.begin(out);
         encoder.field(b":status", digits.format(status).as_bytes(), out);
-        encoder.field(b"date", &clock::http_date(), out);
+        encoder.field(b"date", &date_at(now), out);
         encoder.field(b"server", SERVER.as_bytes(), out);
         // A file's fields go indexed while that pays, else as literals this thread keeps
         // encoded.
@@ -161,10 +195,15 @@ impl H2Conn {
         }
     }
 
-    /// The response of stream `id` is queued in full: it is recorded, and the stream closed
-    /// (with RST_STREAM(NO_ERROR) if the request is still arriving, RFC 9113 §8.1).
+    /// The response of stream `id` is queued in full: it is recorded, and the stream closed.
     fn finish(&mut self, id: u32, sending: &Sending) {
         self.record(sending);
+        self.close_sent(id);
+    }
+
+    /// Closes stream `id`, whose response is queued in full and recorded (with
+    /// RST_STREAM(NO_ERROR) if the request is still arriving, RFC 9113 §8.1).
+    fn close_sent(&mut self, id: u32) {
         self.floods.finished = self.floods.finished.saturating_add(1);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
@@ -195,12 +234,12 @@ impl H2Conn {
                     return;
                 }
                 Turn::Done => {
-                    if let Some(stream) = self.streams.get_mut(&id) {
-                        if let Answer::Sending(sending) =
-                            std::mem::replace(&mut stream.answer, Answer::Sent)
-                        {
-                            self.finish(id, &sending);
-                        }
+                    // Recorded in place: the answer is not moved out of the stream to be.
+                    if let Some(Answer::Sending(sending)) =
+                        self.streams.get(&id).map(|stream| &stream.answer)
+                    {
+                        self.record(sending);
+                        self.close_sent(id);
                     }
                 }
                 Turn::Failed => {

@@ -113,8 +113,9 @@ pub enum Answer {
     Ready(Response, Exchange),
     /// Waiting for the handler's work; `fields` is the request, handled again once done.
     Parked(Box<Parked>, Box<DecodedFields>),
-    /// Being sent.
-    Sending(Box<Sending>),
+    /// Being sent (held inline: a Sending is smaller than a Ready answer, so this costs no
+    /// room, and saves an allocation per response).
+    Sending(Sending),
     /// Sent in full; the request is still arriving.
     Sent,
 }
@@ -263,14 +264,15 @@ impl H2Conn {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
-        let continues = prepared.send_continue && stream.receiving && stream.sink.is_some();
-        let receiving = stream.receiving;
+        if !stream.receiving {
+            // The request is complete: the answer goes out now, without being parked in the
+            // stream as Ready.
+            return self.send_answer(id, prepared.response, prepared.exchange, now);
+        }
+        let continues = prepared.send_continue && stream.sink.is_some();
         stream.answer = Answer::Ready(prepared.response, prepared.exchange);
         if continues {
             self.send_continue(id);
-        }
-        if !receiving {
-            self.start_answer(id, now);
         }
     }
 
@@ -278,10 +280,7 @@ impl H2Conn {
     /// the connection makes itself (with HSTS over TLS).
     fn answer_now(&mut self, id: u32, response: Response, exchange: Exchange, now: Instant) {
         let response = secured(response, self.hsts.as_ref());
-        if let Some(stream) = self.streams.get_mut(&id) {
-            stream.answer = Answer::Ready(response, exchange);
-            self.start_answer(id, now);
-        }
+        self.send_answer(id, response, exchange, now);
     }
 
     /// Whether the DATA payloads of stream `id` are kept: its handler takes its body, or its
