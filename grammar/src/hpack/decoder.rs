@@ -317,11 +317,23 @@ impl HpackDecoder {
     ) -> HResult<'b, ()> {
         state.field_seen = true;
         let (rest, index) = integer(input, 7)?;
-        let (name, value) = self.lookup(index, input)?;
+        // A dynamic entry's name and value lie side by side: one copy, as the span wants.
+        let dynamic = (index as usize)
+            .checked_sub(STATIC.len())
+            .and_then(|i| self.table.get_joined(i));
+        let (name, value) = match dynamic {
+            Some((bytes, name_len)) => bytes.split_at(name_len),
+            None => self.lookup(index, input)?,
+        };
         if admit(out, state, name.len() + value.len(), at) {
             let start = out.bytes.len();
-            out.bytes.extend_from_slice(name);
-            out.bytes.extend_from_slice(value);
+            match dynamic {
+                Some((bytes, _)) => out.bytes.extend_from_slice(bytes),
+                None => {
+                    out.bytes.extend_from_slice(name);
+                    out.bytes.extend_from_slice(value);
+                }
+            }
             out.spans.push(FieldSpan {
                 start,
                 name_len: name.len(),
