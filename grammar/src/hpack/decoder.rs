@@ -107,18 +107,25 @@ impl DecodedFields {
 
     /// The field at `index`, in the order they were sent.
     pub fn get(&self, index: usize) -> Option<DecodedField<'_>> {
-        let span = self.spans.get(index)?;
-        let name_end = span.start + span.name_len;
-        Some(DecodedField {
-            name: self.bytes.get(span.start..name_end)?,
-            value: self.bytes.get(name_end..name_end + span.value_len)?,
-            never_indexed: span.never_indexed,
-        })
+        self.field(self.spans.get(index)?)
     }
 
     /// The fields, in the order they were sent.
     pub fn iter(&self) -> impl Iterator<Item = DecodedField<'_>> {
-        (0..self.len()).filter_map(|i| self.get(i))
+        self.spans.iter().filter_map(|span| self.field(span))
+    }
+
+    /// The field `span` marks out.
+    fn field(&self, span: &FieldSpan) -> Option<DecodedField<'_>> {
+        let (name, rest) = self
+            .bytes
+            .get(span.start..)?
+            .split_at_checked(span.name_len)?;
+        Some(DecodedField {
+            name,
+            value: rest.get(..span.value_len)?,
+            never_indexed: span.never_indexed,
+        })
     }
 
     /// Appends a field, counting its size; the caller has measured it against its bounds
