@@ -107,18 +107,25 @@ impl DecodedFields {
 
     /// The field at `index`, in the order they were sent.
     pub fn get(&self, index: usize) -> Option<DecodedField<'_>> {
-        let span = self.spans.get(index)?;
-        let name_end = span.start + span.name_len;
-        Some(DecodedField {
-            name: self.bytes.get(span.start..name_end)?,
-            value: self.bytes.get(name_end..name_end + span.value_len)?,
-            never_indexed: span.never_indexed,
-        })
+        self.field(self.spans.get(index)?)
     }
 
     /// The fields, in the order they were sent.
     pub fn iter(&self) -> impl Iterator<Item = DecodedField<'_>> {
-        (0..self.len()).filter_map(|i| self.get(i))
+        self.spans.iter().filter_map(|span| self.field(span))
+    }
+
+    /// The field `span` marks out.
+    fn field(&self, span: &FieldSpan) -> Option<DecodedField<'_>> {
+        let (name, rest) = self
+            .bytes
+            .get(span.start..)?
+            .split_at_checked(span.name_len)?;
+        Some(DecodedField {
+            name,
+            value: rest.get(..span.value_len)?,
+            never_indexed: span.never_indexed,
+        })
     }
 
     /// Appends a field, counting its size; the caller has measured it against its bounds
@@ -317,11 +324,23 @@ impl HpackDecoder {
     ) -> HResult<'b, ()> {
         state.field_seen = true;
         let (rest, index) = integer(input, 7)?;
-        let (name, value) = self.lookup(index, input)?;
+        // A dynamic entry's name and value lie side by side: one copy, as the span wants.
+        let dynamic = (index as usize)
+            .checked_sub(STATIC.len())
+            .and_then(|i| self.table.get_joined(i));
+        let (name, value) = match dynamic {
+            Some((bytes, name_len)) => bytes.split_at(name_len),
+            None => self.lookup(index, input)?,
+        };
         if admit(out, state, name.len() + value.len(), at) {
             let start = out.bytes.len();
-            out.bytes.extend_from_slice(name);
-            out.bytes.extend_from_slice(value);
+            match dynamic {
+                Some((bytes, _)) => out.bytes.extend_from_slice(bytes),
+                None => {
+                    out.bytes.extend_from_slice(name);
+                    out.bytes.extend_from_slice(value);
+                }
+            }
             out.spans.push(FieldSpan {
                 start,
                 name_len: name.len(),

@@ -64,6 +64,13 @@ impl DynamicTable {
         Some((entry.name(), entry.value()))
     }
 
+    /// The entry at `index`, as [`DynamicTable::get`] numbers it, as its name and value
+    /// joined in one slice and the name's length: copied whole in one move.
+    pub(crate) fn get_joined(&self, index: usize) -> Option<(&[u8], usize)> {
+        let entry = self.entries.get(index.checked_sub(1)?)?;
+        Some((&entry.bytes, entry.name_len))
+    }
+
     /// Changes the maximum size, evicting the oldest entries until the table fits (§4.3).
     pub(crate) fn set_max_size(&mut self, max_size: usize) {
         self.max_size = max_size;
@@ -133,6 +140,8 @@ mod tests {
         assert_eq!(table.get(0), None);
         assert_eq!(table.get(3), None);
         assert_eq!(table.size(), 34 + 36);
+        assert_eq!(table.get_joined(1), Some((&b"bb22"[..], 2)));
+        assert_eq!(table.get_joined(3), None);
     }
 
     #[test]
