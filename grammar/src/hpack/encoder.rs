@@ -11,17 +11,17 @@
 //!   literal without indexing.
 //! - Fields whose value changes, but not on every response ([`CHANGING`]): `date` once a
 //!   second, and a file's `etag` and `last-modified` with the file. Each is sent indexed
-//!   when its newest entry holds it (one comparison, no search of the table), else:
-//!   `date` is inserted (one entry of 65 octets a second, where every response of that
-//!   second saves about 20 octets, and its client a Huffman decoding); a file's field is
-//!   inserted only when the entry inserted before it has been sent indexed since (the same
-//!   file was asked again), or is gone from the table, and otherwise goes as a literal
-//!   without indexing. So one file asked again and again costs a few octets a response, and
-//!   a client walking through many files does not churn the table: indexing every `etag`
-//!   and `last-modified` as h2o does, measured on a page of 60 files with distinct
-//!   modification times fetched 20 times over one connection, made the header blocks 3%
-//!   longer (each entry is evicted before its file comes round again) and, with a search of
-//!   the table for each, cost 58% more instructions per request.
+//!   when its newest entry holds it (one comparison, no search of the table); else it is
+//!   inserted when the same value went as a literal just before (the second response of a
+//!   second, the same file asked again), and otherwise goes as a literal without indexing.
+//!   So a second's responses after the first two send `date` in one octet (an entry of 65
+//!   octets a second, where each saves about 20 octets and its client a Huffman decoding),
+//!   one file asked again and again costs a few octets a response, and neither a client
+//!   walking through many files nor a connection that makes one request puts an entry in
+//!   the table: indexing every `etag` and `last-modified` as h2o does, measured on a page of
+//!   60 files with distinct modification times fetched 20 times over one connection, made
+//!   the header blocks 3% longer (each entry is evicted before its file comes round again)
+//!   and, with a search of the table for each, cost 58% more instructions per request.
 //! - Every other field, in particular those that change on every response
 //!   (`content-length`, `content-range`), a literal without indexing (§6.2.2), its name
 //!   indexed from the static table when it is there.
@@ -81,17 +81,25 @@ fn indexed_slot(name: &[u8]) -> Option<usize> {
 /// comment): `date`, `etag`, `last-modified`.
 const CHANGING: &[&[u8]] = &[b"date", b"etag", b"last-modified"];
 
-/// The slot of `date` in [`CHANGING`], inserted whenever its newest entry does not hold it.
-const DATE: usize = 0;
-
 /// The position of `name` in [`CHANGING`].
 fn changing_slot(name: &[u8]) -> Option<usize> {
     Some(match name {
-        b"date" => DATE,
+        b"date" => 0,
         b"etag" => 1,
         b"last-modified" => 2,
         _ => return None,
     })
+}
+
+/// A hash of a field value (FNV-1a, 64 bits), never 0: what [`HpackEncoder::changing_field`]
+/// remembers of the value a field last went as a literal with. A collision only inserts a
+/// field that would have gone as a literal.
+fn value_hash(value: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in value {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash.max(1)
 }
 
 /// The static index of `:status` with `value`, for the seven codes the static table holds
@@ -125,9 +133,9 @@ pub struct HpackEncoder {
     /// repeats from response to response, so its newest entry is usually the one to send:
     /// found at once, without a search of the table.
     newest: [u32; INDEXED.len()],
-    /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and
-    /// whether that entry has been sent indexed since it was inserted.
-    changing: [(u32, bool); CHANGING.len()],
+    /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and a
+    /// hash of the value it last went as a literal with (0: none).
+    changing: [(u32, u64); CHANGING.len()],
 }
 
 impl Default for HpackEncoder {
@@ -144,7 +152,7 @@ impl HpackEncoder {
             pending_min: None,
             inserts: 0,
             newest: [0; INDEXED.len()],
-            changing: [(0, false); CHANGING.len()],
+            changing: [(0, 0); CHANGING.len()],
         }
     }
 
@@ -247,24 +255,23 @@ impl HpackEncoder {
             self.field(name, value, out);
             return true;
         };
-        let (inserted, sent_indexed) = self.changing[slot];
-        let newest = self.live_entry(inserted);
-        if let Some((index, (entry_name, entry_value))) = newest {
+        let (inserted, last_literal) = self.changing[slot];
+        if let Some((index, (entry_name, entry_value))) = self.live_entry(inserted) {
             if entry_name == name && entry_value == value {
-                self.changing[slot].1 = true;
                 encode_integer(static_index_end() + index as u32, 7, 0x80, out);
                 return true;
             }
         }
-        let pays = slot == DATE || newest.is_none() || sent_indexed;
-        if !pays || !self.worth_indexing(name, value) {
+        let hash = value_hash(value);
+        if hash != last_literal || !self.worth_indexing(name, value) {
+            self.changing[slot].1 = hash;
             return false;
         }
         let name_index = static_table::name_index(name).unwrap_or(0);
         literal(name_index, name, value, 0x40, 6, out);
         self.table.insert(name, value);
         self.inserts = self.inserts.wrapping_add(1);
-        self.changing[slot] = (self.inserts, false);
+        self.changing[slot] = (self.inserts, 0);
         true
     }
 
