@@ -56,6 +56,7 @@ mod proxied;
 mod quic;
 mod staged;
 mod tls;
+mod tls_opening;
 mod transport;
 mod turn;
 mod wake;

@@ -26,6 +26,7 @@
 //! much output.
 
 mod bounds;
+mod control;
 mod memo;
 mod read;
 mod ready;

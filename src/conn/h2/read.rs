@@ -7,8 +7,8 @@ use super::stream::{Answer, Data};
 use super::{H2Conn, MAX_CONCURRENT_STREAMS, MAX_FRAME_SIZE, Phase};
 use crate::conn::exchange::Context;
 use nomserve_grammar::{
-    Frame, H2Error, H2ErrorCode, HeadersFrame, MAX_WINDOW_SIZE, ParsedFrame, Setting, parse_frame,
-    write_ping_ack, write_rst_stream, write_settings_ack, write_window_update,
+    Frame, H2Error, H2ErrorCode, HeadersFrame, ParsedFrame, Setting, parse_frame, write_ping_ack,
+    write_rst_stream, write_window_update,
 };
 use std::time::Instant;
 
@@ -125,7 +125,7 @@ impl H2Conn {
     }
 
     /// Counts a frame against the flood budget; past it, ENHANCE_YOUR_CALM.
-    fn cheap(&mut self, what: &'static str) {
+    pub(super) fn cheap(&mut self, what: &'static str) {
         if let Verdict::Calm(why) = self.floods.cheap(what) {
             self.connection_error(H2ErrorCode::EnhanceYourCalm, why.as_bytes());
         }
@@ -165,7 +165,7 @@ impl H2Conn {
     }
 
     /// Whether `id` is a stream the client never opened (§5.1: idle).
-    fn is_idle_stream(&self, id: u32) -> bool {
+    pub(super) fn is_idle_stream(&self, id: u32) -> bool {
         id > self.last_stream
     }
 
@@ -386,91 +386,6 @@ impl H2Conn {
         self.floods.opened = self.floods.opened.saturating_add(1);
         self.open_stream(id, block.end_stream, decoded.err(), fields, ctx, now);
         Ok(())
-    }
-
-    /// RST_STREAM (§6.4): the stream is closed, its response dropped.
-    fn rst_stream(&mut self, id: u32) {
-        if self.is_idle_stream(id) {
-            return self.connection_error(
-                H2ErrorCode::ProtocolError,
-                b"RST_STREAM on an idle stream (RFC 9113 6.4)",
-            );
-        }
-        if self.streams.contains_key(&id) {
-            self.close_stream(id);
-            if let Verdict::Calm(why) = self.floods.early_reset() {
-                self.connection_error(H2ErrorCode::EnhanceYourCalm, why.as_bytes());
-            }
-        }
-    }
-
-    /// SETTINGS (§6.5): applied, then acknowledged.
-    fn settings(&mut self, settings: &[Setting]) {
-        self.settings_seen = true;
-        for &setting in settings {
-            match setting {
-                Setting::HeaderTableSize(size) => {
-                    self.encoder.set_peer_table_size(size as usize);
-                }
-                Setting::InitialWindowSize(size) => {
-                    // §6.9.2: the change applies to every open stream's window.
-                    let delta = i64::from(size) - self.peer_initial_window;
-                    self.peer_initial_window = i64::from(size);
-                    for stream in self.streams.values_mut() {
-                        stream.send_window += delta;
-                        if stream.send_window > i64::from(MAX_WINDOW_SIZE) {
-                            return self.connection_error(
-                                H2ErrorCode::FlowControlError,
-                                b"SETTINGS_INITIAL_WINDOW_SIZE overflows a window",
-                            );
-                        }
-                    }
-                    self.requeue_blocked();
-                }
-                Setting::MaxFrameSize(size) => self.peer_max_frame = size,
-                Setting::EnablePush(_)
-                | Setting::MaxConcurrentStreams(_)
-                | Setting::MaxHeaderListSize(_)
-                | Setting::EnableConnectProtocol(_)
-                | Setting::NoRfc7540Priorities(_) => {}
-            }
-        }
-        write_settings_ack(&mut self.out);
-        self.cheap("SETTINGS flood");
-    }
-
-    /// WINDOW_UPDATE (§6.9): a send window grows; past 2^31−1 is an error.
-    fn window_update(&mut self, id: u32, increment: u32) {
-        if id == 0 {
-            self.send_window += i64::from(increment);
-            if self.send_window > i64::from(MAX_WINDOW_SIZE) {
-                return self.connection_error(
-                    H2ErrorCode::FlowControlError,
-                    b"connection window past 2^31-1 (RFC 9113 6.9.1)",
-                );
-            }
-            return;
-        }
-        if self.is_idle_stream(id) {
-            return self.connection_error(
-                H2ErrorCode::ProtocolError,
-                b"WINDOW_UPDATE on an idle stream",
-            );
-        }
-        let Some(stream) = self.streams.get_mut(&id) else {
-            return;
-        };
-        stream.send_window += i64::from(increment);
-        if stream.send_window > i64::from(MAX_WINDOW_SIZE) {
-            return self.stream_error(
-                id,
-                H2ErrorCode::FlowControlError,
-                "stream window past 2^31-1 (RFC 9113 6.9.1)",
-            );
-        }
-        if stream.has_data() && !self.ready.contains(id, stream.urgency) {
-            self.ready.push_back(id, stream.urgency);
-        }
     }
 }
 
