@@ -27,6 +27,21 @@ const CONDITIONAL_FIELDS: [&str; 6] = [
     "If-Range",
 ];
 
+/// Whether a request field named `name` makes the answer depend on more than the file: one
+/// of [`CONDITIONAL_FIELDS`], or Accept-Encoding for a `negotiable` file (ASCII
+/// case-insensitive, RFC 9110 §5.1). Every name there starts with `a`, `i` or `r`, so a field
+/// starting otherwise is passed over with one test: the plain answer reads each field line
+/// once.
+fn changes_the_answer(name: &str, negotiable: bool) -> bool {
+    match name.as_bytes().first().map(u8::to_ascii_lowercase) {
+        Some(b'i' | b'r') => CONDITIONAL_FIELDS
+            .iter()
+            .any(|conditional| name.eq_ignore_ascii_case(conditional)),
+        Some(b'a') => negotiable && name.eq_ignore_ascii_case("Accept-Encoding"),
+        _ => false,
+    }
+}
+
 impl StaticFiles {
     /// Answers `request` for `resource`: a plain GET or HEAD (no precondition, no range, no
     /// variant to choose) from what is prepared, without allocating; anything else after
@@ -44,10 +59,10 @@ impl StaticFiles {
         }
         let on_disk = resource.variants.map(|_, variant| variant.is_some());
         let negotiable = on_disk.any() || resource.offers.any();
-        let plain = CONDITIONAL_FIELDS
+        let plain = request
+            .headers
             .iter()
-            .all(|name| request.headers.get(name).is_none())
-            && (!negotiable || request.headers.get("Accept-Encoding").is_none());
+            .all(|field| !changes_the_answer(field.name, negotiable));
         if plain {
             let mut response = Response::new(200);
             response.fields = Some(Arc::clone(&resource.fields));
