@@ -176,7 +176,8 @@ pub struct HpackEncoder {
     /// The smallest table size the peer allowed since the last block, when it changed: the
     /// next block starts with size updates (§4.2).
     pending_min: Option<usize>,
-    /// Entries inserted so far (wrapping): the newest is the `inserts`-th.
+    /// Entries inserted so far (counted again from 1 when the count wraps, see
+    /// [`HpackEncoder::count_insert`]): the newest is the `inserts`-th.
     inserts: u32,
     /// For each of [`INDEXED`], the `inserts` count of its newest entry (0: none). The field
     /// repeats from response to response, so its newest entry is usually the one to send:
@@ -274,10 +275,10 @@ impl HpackEncoder {
     ) -> bool {
         match token.0 {
             // A repeated field is looked for first where it usually is, its newest entry:
-            // one comparison. Its static entry (the name with an empty value) is never the
+            // one comparison of the value. Its static entry (the name with an empty value) is never the
             // better choice then: a field that matches it is sent indexed from the static
             // table and never inserted, so no dynamic entry holds it.
-            Kind::Repeated(slot) => match self.newest_entry(slot, name, value) {
+            Kind::Repeated(slot) => match self.newest_entry(slot, value) {
                 Some(index) => encode_integer(static_index_end() + index as u32, 7, 0x80, out),
                 None => self.repeated_field(slot, name, value, out),
             },
@@ -351,8 +352,8 @@ impl HpackEncoder {
         out: &mut Vec<u8>,
     ) -> bool {
         let (inserted, last_literal) = self.changing[slot];
-        if let Some((index, (entry_name, entry_value))) = self.live_entry(inserted) {
-            if entry_name == name && entry_value == value {
+        if let Some((index, (_, entry_value))) = self.live_entry(inserted) {
+            if entry_value == value {
                 encode_integer(static_index_end() + index as u32, 7, 0x80, out);
                 return true;
             }
@@ -365,8 +366,7 @@ impl HpackEncoder {
         let name_index = static_table::name_index(name).unwrap_or(0);
         literal(name_index, name, value, 0x40, 6, out);
         self.table.insert(name, value);
-        self.inserts = self.inserts.wrapping_add(1);
-        self.changing[slot] = (self.inserts, 0);
+        self.changing[slot] = (self.count_insert(), 0);
         true
     }
 
@@ -392,8 +392,7 @@ impl HpackEncoder {
         if self.worth_indexing(name, value) {
             literal(name_index, name, value, 0x40, 6, out);
             self.table.insert(name, value);
-            self.inserts = self.inserts.wrapping_add(1);
-            self.newest[slot] = self.inserts;
+            self.newest[slot] = self.count_insert();
         } else {
             literal(name_index, name, value, 0x00, 4, out);
         }
@@ -403,10 +402,23 @@ impl HpackEncoder {
 impl HpackEncoder {
     /// The dynamic index of the newest entry of [`INDEXED`]`[slot]`, when it is still in
     /// the table (entries leave oldest first, so the newest of a name is the last to go)
-    /// and holds `name: value`.
-    fn newest_entry(&self, slot: usize, name: &[u8], value: &[u8]) -> Option<usize> {
-        let (index, (entry_name, entry_value)) = self.live_entry(self.newest[slot])?;
-        (entry_name == name && entry_value == value).then_some(index)
+    /// and holds `value`: its name is the slot's, the name it was inserted with.
+    fn newest_entry(&self, slot: usize, value: &[u8]) -> Option<usize> {
+        let (index, (_, entry_value)) = self.live_entry(self.newest[slot])?;
+        (entry_value == value).then_some(index)
+    }
+
+    /// Counts an entry just inserted; returns its count. When the count wraps, it starts
+    /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
+    /// kept count always names the entry inserted for its slot, with its slot's name.
+    fn count_insert(&mut self) -> u32 {
+        self.inserts = self.inserts.wrapping_add(1);
+        if self.inserts == 0 {
+            self.newest = [0; INDEXED.len()];
+            self.changing = [(0, 0); CHANGING.len()];
+            self.inserts = 1;
+        }
+        self.inserts
     }
 
     /// The dynamic index and the field of the `inserted`-th entry (0: none), while it is
@@ -500,6 +512,20 @@ mod tests {
         }
         assert_eq!(indexed_slot(b"etag"), None);
         assert_eq!(indexed_slot(b"Server"), None);
+    }
+
+    #[test]
+    fn a_wrapped_insert_count_forgets_the_kept_counts() {
+        let mut encoder = HpackEncoder::new();
+        encoder.inserts = u32::MAX - 1;
+        let fields: [(&[u8], &[u8]); 2] = [(b"server", b"a"), (b"content-type", b"b")];
+        let mut first = Vec::new();
+        encoder.encode(fields.iter().copied(), &mut first);
+        assert_eq!(encoder.inserts, 1);
+        let mut second = Vec::new();
+        encoder.encode(fields.iter().copied(), &mut second);
+        // server found by a search of the table, content-type as its slot's newest entry.
+        assert_eq!(second, [0x80 | 63, 0x80 | 62]);
     }
 
     #[test]
