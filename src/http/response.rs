@@ -154,8 +154,12 @@ pub struct Prebuilt {
     lower: Box<[u8]>,
     /// Each field HTTP/2 and HTTP/3 send, in order: its name's and its value's place in
     /// `lower`, both trimmed, and the HPACK encoder's token of its name.
-    split: Box<[(Range<usize>, Range<usize>, FieldToken)]>,
+    split: Box<[SplitField]>,
 }
+
+/// A field of [`Prebuilt`]: its name's and its value's place in the lowercased lines, and
+/// the HPACK encoder's token of its name.
+type SplitField = (Range<usize>, Range<usize>, FieldToken);
 
 impl Prebuilt {
     /// The fields of `lines` (`Name: value` CRLF each). Those HTTP/2 and HTTP/3 leave out
