@@ -84,8 +84,8 @@ pub use h3::{
     write_h3_headers_header, write_h3_settings, write_varint,
 };
 pub use hpack::{
-    DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, HpackDecoder, HpackEncoder,
-    HpackError, HpackErrorKind, INDEXED, encode_unindexed,
+    DecodeLimits, DecodedField, DecodedFields, ENCODER_TABLE_SIZE, FieldToken, HpackDecoder,
+    HpackEncoder, HpackError, HpackErrorKind, INDEXED, encode_unindexed,
 };
 pub use multipart::{
     Boundary, MultipartDecoder, MultipartError, MultipartErrorKind, MultipartEvent,

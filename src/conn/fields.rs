@@ -4,33 +4,37 @@
 //! request's fields are mapped into.
 
 use crate::http::response::{Response, left_out_of_h2};
-use nomserve_grammar::{Header, Limits};
+use nomserve_grammar::{FieldToken, Header, Limits};
 
 /// The longest field name lowercased on the stack; a longer one (rare) is lowercased into an
 /// allocation.
 const NAME_ON_STACK: usize = 64;
 
 /// Calls `each` with every field a handler set on `response`, in order (its `headers`, then
-/// the lines of its preformatted `fields`): the name trimmed and lowercased, the value
-/// trimmed. Left out: the connection-specific fields (Connection, Keep-Alive,
+/// the lines of its preformatted `fields`): the HPACK encoder's token of the name (found
+/// when the fields were prepared, for the preformatted ones), the name trimmed and
+/// lowercased, the value trimmed. Left out: the connection-specific fields (Connection, Keep-Alive,
 /// Proxy-Connection, Transfer-Encoding, Upgrade), the fields the connection sets itself
 /// (Content-Length, Date, Server), and a line without a name.
-pub fn handler_fields<'r>(response: &'r Response, mut each: impl FnMut(&[u8], &'r [u8])) {
+pub fn handler_fields<'r>(
+    response: &'r Response,
+    mut each: impl FnMut(FieldToken, &[u8], &'r [u8]),
+) {
     for (name, value) in &response.headers {
         field(name.as_bytes(), value.as_bytes(), &mut each);
     }
     if let Some(prebuilt) = &response.fields {
-        for (name, value) in prebuilt.fields() {
-            each(name, value);
+        for (token, name, value) in prebuilt.fields() {
+            each(token, name, value);
         }
     }
 }
 
 /// Lowercases `name` and calls `each` unless the field is left out (see [`handler_fields`]).
-fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8])) {
+fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(FieldToken, &[u8], &'r [u8])) {
     let name = name.trim_ascii();
     if let Some(lower) = usual_spelling(name) {
-        each(lower, value);
+        each(FieldToken::of(lower), lower, value);
         return;
     }
     let mut stack = [0u8; NAME_ON_STACK];
@@ -45,7 +49,7 @@ fn field<'r>(name: &[u8], value: &'r [u8], each: &mut impl FnMut(&[u8], &'r [u8]
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
     if !left_out_of_h2(lower) {
-        each(lower, value);
+        each(FieldToken::of(lower), lower, value);
     }
 }
 
@@ -119,7 +123,7 @@ mod tests {
 
     fn collected(response: &Response) -> Vec<(String, String)> {
         let mut fields = Vec::new();
-        handler_fields(response, |name, value| {
+        handler_fields(response, |_, name, value| {
             let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
             fields.push((text(name), text(value)));
         });

@@ -9,6 +9,7 @@
 //! connection then waits, without holding its worker, until the ticket is done, and asks the
 //! handler again; the response itself is what the client gets if the wait runs out.
 
+use nomserve_grammar::FieldToken;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io;
@@ -152,9 +153,13 @@ pub struct Prebuilt {
     /// The same octets with the names lowercased (RFC 9113 §8.2.1, RFC 9114 §4.2).
     lower: Box<[u8]>,
     /// Each field HTTP/2 and HTTP/3 send, in order: its name's and its value's place in
-    /// `lower`, both trimmed.
-    split: Box<[(Range<usize>, Range<usize>)]>,
+    /// `lower`, both trimmed, and the HPACK encoder's token of its name.
+    split: Box<[SplitField]>,
 }
+
+/// A field of [`Prebuilt`]: its name's and its value's place in the lowercased lines, and
+/// the HPACK encoder's token of its name.
+type SplitField = (Range<usize>, Range<usize>, FieldToken);
 
 impl Prebuilt {
     /// The fields of `lines` (`Name: value` CRLF each). Those HTTP/2 and HTTP/3 leave out
@@ -174,7 +179,8 @@ impl Prebuilt {
             let name = at + name.start..at + name.end;
             lower[name.clone()].make_ascii_lowercase();
             if !left_out_of_h2(&lower[name.clone()]) {
-                split.push((name, at + value.start..at + value.end));
+                let token = FieldToken::of(&lower[name.clone()]);
+                split.push((name, at + value.start..at + value.end, token));
             }
         }
         Prebuilt {
@@ -189,12 +195,16 @@ impl Prebuilt {
         &self.lines
     }
 
-    /// The fields HTTP/2 and HTTP/3 send, in order: the name lowercase, name and value
-    /// trimmed.
-    pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.split
-            .iter()
-            .map(|(name, value)| (&self.lower[name.clone()], &self.lower[value.clone()]))
+    /// The fields HTTP/2 and HTTP/3 send, in order: the HPACK encoder's token of the name,
+    /// the name lowercase, name and value trimmed.
+    pub fn fields(&self) -> impl Iterator<Item = (FieldToken, &[u8], &[u8])> {
+        self.split.iter().map(|(name, value, token)| {
+            (
+                *token,
+                &self.lower[name.clone()],
+                &self.lower[value.clone()],
+            )
+        })
     }
 }
 

@@ -33,7 +33,7 @@
 use super::dynamic::{DynamicTable, ENTRY_OVERHEAD};
 use super::integer::encode_integer;
 use super::static_table;
-use super::string::encode_string;
+use super::string::{encode_measured_string, encode_string};
 
 /// The largest dynamic table the encoder uses, whatever larger size the peer allows: the
 /// RFC 9113 §6.5.2 default. Our repeated fields take a few hundred octets.
@@ -91,6 +91,55 @@ fn changing_slot(name: &[u8]) -> Option<usize> {
     })
 }
 
+/// What the encoder does with a field, found from its name once: where the name is known
+/// ahead (the connection's own fields, a cached file's fields split when it is cached), the
+/// name is not matched again for each response, as h2o's tokens spare its encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldToken(Kind);
+
+/// The kinds of field of the module comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// [`INDEXED`]`[slot]`.
+    Repeated(usize),
+    /// [`CHANGING`]`[slot]`.
+    Changing(usize),
+    /// `:status`.
+    Status,
+    /// Any other field.
+    Other,
+}
+
+impl FieldToken {
+    /// `date`.
+    pub const DATE: FieldToken = FieldToken(Kind::Changing(0));
+    /// `server`.
+    pub const SERVER: FieldToken = FieldToken(Kind::Repeated(0));
+
+    /// The token of `name` (lowercase).
+    pub fn of(name: &[u8]) -> FieldToken {
+        FieldToken(if let Some(slot) = indexed_slot(name) {
+            Kind::Repeated(slot)
+        } else if let Some(slot) = changing_slot(name) {
+            Kind::Changing(slot)
+        } else if name == b":status" {
+            Kind::Status
+        } else {
+            Kind::Other
+        })
+    }
+
+    /// The name of a field whose value changes from time to time ([`CHANGING`]: `date`,
+    /// `etag`, `last-modified`), for which [`HpackEncoder::known_field`] may leave the
+    /// literal to the caller; `None` for any other.
+    pub fn changing_name(self) -> Option<&'static [u8]> {
+        match self.0 {
+            Kind::Changing(slot) => Some(CHANGING[slot]),
+            _ => None,
+        }
+    }
+}
+
 /// A hash of a field value (FNV-1a, 64 bits), never 0: what [`HpackEncoder::changing_field`]
 /// remembers of the value a field last went as a literal with. A collision only inserts a
 /// field that would have gone as a literal.
@@ -127,7 +176,8 @@ pub struct HpackEncoder {
     /// The smallest table size the peer allowed since the last block, when it changed: the
     /// next block starts with size updates (§4.2).
     pending_min: Option<usize>,
-    /// Entries inserted so far (wrapping): the newest is the `inserts`-th.
+    /// Entries inserted so far (counted again from 1 when the count wraps, see
+    /// [`HpackEncoder::count_insert`]): the newest is the `inserts`-th.
     inserts: u32,
     /// For each of [`INDEXED`], the `inserts` count of its newest entry (0: none). The field
     /// repeats from response to response, so its newest entry is usually the one to send:
@@ -206,43 +256,82 @@ impl HpackEncoder {
     /// Appends one field's representation to the block begun in `out` with
     /// [`HpackEncoder::begin`]; `name` lowercase, as RFC 9113 §8.2.1 requires of the caller.
     pub fn field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) {
-        // A repeated field is looked for first where it usually is, its newest entry: one
-        // match on the name and one comparison. Its static entry (the name with an empty
-        // value) is never the better choice then: a field that matches it is sent indexed
-        // from the static table and never inserted, so no dynamic entry holds it.
-        if let Some(slot) = indexed_slot(name) {
-            match self.newest_entry(slot, name, value) {
+        if !self.known_field(FieldToken::of(name), name, value, out) {
+            encode_unindexed(name, value, out);
+        }
+    }
+
+    /// Appends `name: value` as [`HpackEncoder::field`] does, `token` being
+    /// [`FieldToken::of`]`(name)`, found ahead; except that a field of
+    /// [`FieldToken::changing_name`] to go as a literal without indexing (§6.2.2) is not
+    /// appended: false is returned, and the caller appends what [`encode_unindexed`] makes,
+    /// whose octets it may keep.
+    pub fn known_field(
+        &mut self,
+        token: FieldToken,
+        name: &[u8],
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        match token.0 {
+            // A repeated field is looked for first where it usually is, its newest entry:
+            // one comparison of the value. Its static entry (the name with an empty value) is never the
+            // better choice then: a field that matches it is sent indexed from the static
+            // table and never inserted, so no dynamic entry holds it.
+            Kind::Repeated(slot) => match self.newest_entry(slot, value) {
                 Some(index) => encode_integer(static_index_end() + index as u32, 7, 0x80, out),
                 None => self.repeated_field(slot, name, value, out),
-            }
-            return;
-        }
-        if changing_slot(name).is_some() {
-            if !self.changing_field(name, value, out) {
-                encode_unindexed(name, value, out);
-            }
-            return;
-        }
-        if name == b":status" {
-            match status_index(value) {
+            },
+            Kind::Changing(slot) => return self.changing_slot_field(slot, name, value, out),
+            Kind::Status => match status_index(value) {
                 Some(index) => encode_integer(index, 7, 0x80, out),
                 None => literal(8, name, value, 0x00, 4, out),
+            },
+            // Only the repeated fields are ever inserted: for the others the dynamic table
+            // holds neither the field nor its name, and is not searched.
+            Kind::Other => match static_table::find(name, value) {
+                Some((index, true)) => encode_integer(index, 7, 0x80, out),
+                static_name => literal(
+                    static_name.map_or(0, |(index, _)| index),
+                    name,
+                    value,
+                    0x00,
+                    4,
+                    out,
+                ),
+            },
+        }
+        true
+    }
+
+    /// Appends `:status` with `code`: indexed from the static table for the seven codes it
+    /// holds (Appendix A), else a literal without indexing whose name is static index 8.
+    pub fn status(&mut self, code: u16, out: &mut Vec<u8>) {
+        let index: u32 = match code {
+            200 => 8,
+            204 => 9,
+            206 => 10,
+            304 => 11,
+            400 => 12,
+            404 => 13,
+            500 => 14,
+            _ => {
+                let mut digits = [0; DIGITS];
+                encode_integer(8u32, 4, 0x00, out);
+                encode_string(decimal(u64::from(code), &mut digits), out);
+                return;
             }
-            return;
-        }
-        // Only the repeated fields are ever inserted: for the others the dynamic table holds
-        // neither the field nor its name, and is not searched.
-        match static_table::find(name, value) {
-            Some((index, true)) => encode_integer(index, 7, 0x80, out),
-            static_name => literal(
-                static_name.map_or(0, |(index, _)| index),
-                name,
-                value,
-                0x00,
-                4,
-                out,
-            ),
-        }
+        };
+        encode_integer(index, 7, 0x80, out);
+    }
+
+    /// Appends `content-length` with `length`: a literal without indexing whose name is
+    /// static index 28, the digits Huffman-encoded only when that is shorter (§5.2), which
+    /// takes three digits or more.
+    pub fn content_length(&mut self, length: u64, out: &mut Vec<u8>) {
+        let mut digits = [0; DIGITS];
+        encode_integer(28u32, 4, 0x00, out);
+        encode_measured_string(decimal(length, &mut digits), out);
     }
 
     /// Appends `name: value`, one of [`CHANGING`], indexed when its newest entry holds it,
@@ -251,13 +340,20 @@ impl HpackEncoder {
     /// (§6.2.2), which [`encode_unindexed`] makes: the caller may keep those octets. Any
     /// other field is appended as [`HpackEncoder::field`] does.
     pub fn changing_field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) -> bool {
-        let Some(slot) = changing_slot(name) else {
-            self.field(name, value, out);
-            return true;
-        };
+        self.known_field(FieldToken::of(name), name, value, out)
+    }
+
+    /// Appends [`CHANGING`]`[slot]`, `name: value`, as [`HpackEncoder::changing_field`] does.
+    fn changing_slot_field(
+        &mut self,
+        slot: usize,
+        name: &[u8],
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
         let (inserted, last_literal) = self.changing[slot];
-        if let Some((index, (entry_name, entry_value))) = self.live_entry(inserted) {
-            if entry_name == name && entry_value == value {
+        if let Some((index, (_, entry_value))) = self.live_entry(inserted) {
+            if entry_value == value {
                 encode_integer(static_index_end() + index as u32, 7, 0x80, out);
                 return true;
             }
@@ -270,8 +366,7 @@ impl HpackEncoder {
         let name_index = static_table::name_index(name).unwrap_or(0);
         literal(name_index, name, value, 0x40, 6, out);
         self.table.insert(name, value);
-        self.inserts = self.inserts.wrapping_add(1);
-        self.changing[slot] = (self.inserts, 0);
+        self.changing[slot] = (self.count_insert(), 0);
         true
     }
 
@@ -297,8 +392,7 @@ impl HpackEncoder {
         if self.worth_indexing(name, value) {
             literal(name_index, name, value, 0x40, 6, out);
             self.table.insert(name, value);
-            self.inserts = self.inserts.wrapping_add(1);
-            self.newest[slot] = self.inserts;
+            self.newest[slot] = self.count_insert();
         } else {
             literal(name_index, name, value, 0x00, 4, out);
         }
@@ -308,10 +402,23 @@ impl HpackEncoder {
 impl HpackEncoder {
     /// The dynamic index of the newest entry of [`INDEXED`]`[slot]`, when it is still in
     /// the table (entries leave oldest first, so the newest of a name is the last to go)
-    /// and holds `name: value`.
-    fn newest_entry(&self, slot: usize, name: &[u8], value: &[u8]) -> Option<usize> {
-        let (index, (entry_name, entry_value)) = self.live_entry(self.newest[slot])?;
-        (entry_name == name && entry_value == value).then_some(index)
+    /// and holds `value`: its name is the slot's, the name it was inserted with.
+    fn newest_entry(&self, slot: usize, value: &[u8]) -> Option<usize> {
+        let (index, (_, entry_value)) = self.live_entry(self.newest[slot])?;
+        (entry_value == value).then_some(index)
+    }
+
+    /// Counts an entry just inserted; returns its count. When the count wraps, it starts
+    /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
+    /// kept count always names the entry inserted for its slot, with its slot's name.
+    fn count_insert(&mut self) -> u32 {
+        self.inserts = self.inserts.wrapping_add(1);
+        if self.inserts == 0 {
+            self.newest = [0; INDEXED.len()];
+            self.changing = [(0, 0); CHANGING.len()];
+            self.inserts = 1;
+        }
+        self.inserts
     }
 
     /// The dynamic index and the field of the `inserted`-th entry (0: none), while it is
@@ -356,6 +463,22 @@ pub fn encode_unindexed(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
     literal(name_index, name, value, 0x00, 4, out);
 }
 
+/// Room for the decimal digits of any `u64`.
+const DIGITS: usize = 20;
+
+/// The decimal digits of `n`, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; DIGITS]) -> &[u8] {
+    let mut at = DIGITS;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 /// The number of static entries: dynamic index 1 is 62 (§2.3.3).
 fn static_index_end() -> u32 {
     static_table::STATIC.len() as u32
@@ -389,6 +512,20 @@ mod tests {
         }
         assert_eq!(indexed_slot(b"etag"), None);
         assert_eq!(indexed_slot(b"Server"), None);
+    }
+
+    #[test]
+    fn a_wrapped_insert_count_forgets_the_kept_counts() {
+        let mut encoder = HpackEncoder::new();
+        encoder.inserts = u32::MAX - 1;
+        let fields: [(&[u8], &[u8]); 2] = [(b"server", b"a"), (b"content-type", b"b")];
+        let mut first = Vec::new();
+        encoder.encode(fields.iter().copied(), &mut first);
+        assert_eq!(encoder.inserts, 1);
+        let mut second = Vec::new();
+        encoder.encode(fields.iter().copied(), &mut second);
+        // server found by a search of the table, content-type as its slot's newest entry.
+        assert_eq!(second, [0x80 | 63, 0x80 | 62]);
     }
 
     #[test]

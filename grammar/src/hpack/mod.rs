@@ -30,5 +30,5 @@ pub(crate) mod string;
 mod tests;
 
 pub use decoder::{DecodeLimits, DecodedField, DecodedFields, HpackDecoder};
-pub use encoder::{ENCODER_TABLE_SIZE, HpackEncoder, INDEXED, encode_unindexed};
+pub use encoder::{ENCODER_TABLE_SIZE, FieldToken, HpackEncoder, INDEXED, encode_unindexed};
 pub use error::{HpackError, HpackErrorKind};

@@ -75,6 +75,20 @@ pub(crate) fn encode_string(value: &[u8], out: &mut Vec<u8>) {
     encode_prefixed_string(value, 7, 0, out);
 }
 
+/// Appends `value` as [`encode_string`] does, its Huffman length measured first: for a
+/// value that seldom comes out shorter Huffman-encoded (decimal digits, 5 or 6 bits each,
+/// shorter only from three digits), whose encoding [`encode_string`] would mostly undo.
+pub(crate) fn encode_measured_string(value: &[u8], out: &mut Vec<u8>) {
+    let huffman_len = huffman::encoded_len(value);
+    if huffman_len < value.len() {
+        encode_integer(huffman_len as u64, 7, 0x80, out);
+        huffman::encode(value, out);
+    } else {
+        encode_integer(value.len() as u64, 7, 0, out);
+        out.extend_from_slice(value);
+    }
+}
+
 /// Appends `value` as a string literal whose length has a `prefix_bits`-bit prefix, the bits
 /// of the first octet above the H flag set to `flags` (RFC 9204 §4.1.2), Huffman-encoded
 /// only when that is shorter.

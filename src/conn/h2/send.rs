@@ -19,7 +19,9 @@ use crate::conn::exchange::Exchange;
 use crate::conn::fields::handler_fields;
 use crate::http::clock;
 use crate::http::response::{Body, Response};
-use nomserve_grammar::{FRAME_HEADER_LEN, FrameHeader, H2ErrorCode, write_rst_stream};
+use nomserve_grammar::{
+    FRAME_HEADER_LEN, FieldToken, FrameHeader, H2ErrorCode, encode_unindexed, write_rst_stream,
+};
 use std::cell::Cell;
 use std::fs::File;
 use std::io::ErrorKind;
@@ -118,7 +120,7 @@ impl H2Conn {
         let start = self.out.len();
         self.out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
         self.encoder.begin(&mut self.out);
-        self.encoder.field(b":status", b"100", &mut self.out);
+        self.encoder.status(100, &mut self.out);
         let len = (self.out.len() - start - FRAME_HEADER_LEN) as u32;
         let header = FrameHeader::headers(id, len, false, true).encode();
         self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header);
@@ -141,28 +143,24 @@ impl H2Conn {
         self.out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
         let out = &mut self.out;
         let encoder = &mut self.encoder;
-        let mut digits = itoa::Buffer::new();
         encoder.begin(out);
-        encoder.field(b":status", digits.format(status).as_bytes(), out);
-        encoder.field(b"date", &date_at(now), out);
-        encoder.field(b"server", SERVER.as_bytes(), out);
+        encoder.status(status, out);
+        let date = date_at(now);
+        if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
+            encode_unindexed(b"date", &date, out);
+        }
+        encoder.known_field(FieldToken::SERVER, b"server", SERVER.as_bytes(), out);
         // A file's fields go indexed while that pays, else as literals this thread keeps
         // encoded.
-        handler_fields(&response, |name, value| match name {
-            b"etag" => {
-                if !encoder.changing_field(b"etag", value, out) {
-                    push_file_field(b"etag", value, out);
+        handler_fields(&response, |token, name, value| {
+            if !encoder.known_field(token, name, value, out) {
+                if let Some(name) = token.changing_name() {
+                    push_file_field(name, value, out);
                 }
             }
-            b"last-modified" => {
-                if !encoder.changing_field(b"last-modified", value, out) {
-                    push_file_field(b"last-modified", value, out);
-                }
-            }
-            _ => encoder.field(name, value, out),
         });
         if let Some(length) = length {
-            encoder.field(b"content-length", digits.format(length).as_bytes(), out);
+            encoder.content_length(length, out);
         }
         let pieces = if content {
             pieces(response.body)

@@ -230,7 +230,7 @@ fn encode_head(
     encoder.field(b":status", digits.format(response.status).as_bytes(), out);
     encoder.field(b"date", &clock::http_date(), out);
     encoder.field(b"server", SERVER.as_bytes(), out);
-    handler_fields(response, |name, value| encoder.field(name, value, out));
+    handler_fields(response, |_, name, value| encoder.field(name, value, out));
     if let Some(length) = length {
         encoder.field(b"content-length", digits.format(length).as_bytes(), out);
     }
