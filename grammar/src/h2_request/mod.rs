@@ -70,12 +70,6 @@ mod sealed {
     }
 }
 
-/// Whether `value` is a valid value for any field of an HTTP/2 request (RFC 9113 §8.2.1),
-/// as the mapping checks it: for the decoder, which checks a table entry's value once.
-pub(crate) fn value_is_valid(value: &[u8]) -> bool {
-    field::field_value(value).is_ok()
-}
-
 impl<'b> From<crate::DecodedField<'b>> for Field<'b> {
     /// The name and value of a field HPACK or QPACK decoded.
     fn from(field: crate::DecodedField<'b>) -> Self {

@@ -25,8 +25,8 @@ use super::error::{Fail, HResult, HpackError, HpackErrorKind, fail};
 use super::integer::integer;
 use super::static_table::STATIC;
 use super::string::string_literal;
+use crate::abnf::is_trimmed_field_value;
 use crate::fail::offset_in;
-use crate::h2_request::value_is_valid;
 
 /// The octets a [`DecodedFields`] makes room for before a block is decoded: a browser's
 /// request list fits.
@@ -305,7 +305,7 @@ impl HpackDecoder {
         // An entry's value is checked once, here, for every request that refers to it.
         let value_checked = indexing && {
             let (name, value) = out.bytes[start..].split_at(name_len);
-            let value_checked = value_is_valid(value);
+            let value_checked = is_trimmed_field_value(value);
             self.table.insert_checked(name, value, value_checked);
             value_checked
         };
@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn every_static_value_is_a_valid_field_value() {
         for (name, value) in STATIC {
-            assert!(value_is_valid(value), "{name:?}: {value:?}");
+            assert!(is_trimmed_field_value(value), "{name:?}: {value:?}");
         }
     }
 
