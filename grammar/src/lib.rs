@@ -76,7 +76,9 @@ pub use h2::{
     ParsedFrame, Setting, SettingsFrame, StreamPriority, parse_frame, write_goaway, write_ping_ack,
     write_rst_stream, write_settings, write_settings_ack, write_window_update,
 };
-pub use h2_request::{Field, FieldPosition, H2RequestError, parse_h2_request, parse_h3_request};
+pub use h2_request::{
+    Field, FieldPosition, H2RequestError, RequestField, parse_h2_request, parse_h3_request,
+};
 pub use h3::{
     H3Error, H3ErrorCode, H3Frame, H3Rule, H3Setting, H3SettingsFrame, H3StreamKind, MAX_VARINT,
     ParsedH3Frame, UniStreamType, is_reserved_h3_value, parse_h3_frame, parse_uni_stream_type,

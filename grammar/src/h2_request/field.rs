@@ -4,20 +4,16 @@
 
 #![forbid(unsafe_code)]
 
-use crate::abnf::TCHAR;
-use crate::class::{ByteClass, FIELD_VALUE_BYTE, class};
+use crate::abnf::{TCHAR, is_trimmed_field_value};
+use crate::class::{FIELD_VALUE_BYTE, class};
 use crate::error::ErrorKind;
 use crate::fail::Fail;
-use crate::text::{AsciiClass, CHUNK, non_field_value_mask};
+use crate::text::AsciiClass;
 
 /// The bytes of an HTTP/2 field name: tchar without the uppercase letters (RFC 9113 §8.2,
 /// §8.2.1).
 static LOWER_TCHAR: AsciiClass =
     AsciiClass::new(class!(|b| TCHAR.contains(b) && !b.is_ascii_uppercase()));
-
-/// The bytes that may end (or start) a field value: a field-value byte other than SP and
-/// HTAB (RFC 9113 §8.2.1).
-static FIELD_VCHAR: ByteClass = class!(|b| FIELD_VALUE_BYTE.contains(b) && b != b' ' && b != b'\t');
 
 /// ```text
 /// field-name = token                  ; RFC 9110 §5.1
@@ -67,28 +63,12 @@ fn name_failure(name: &[u8]) -> Fail<'_> {
 /// no OWS to strip, and RFC 9113 §8.2.1 makes a value with it malformed rather than asking
 /// for it to be trimmed, so it is refused, never trimmed.
 pub(super) fn field_value(value: &[u8]) -> Result<(), Fail<'_>> {
-    // Sixteen bytes at a time, then the rest looked up without a branch; the input is
-    // tested once, at the end: most values are short and clean.
-    let mut chunks = value.chunks_exact(CHUNK);
-    let bad = chunks
-        .by_ref()
-        .fold(0, |bad, chunk| bad | non_field_value_mask(chunk));
-    let clean = chunks
-        .remainder()
-        .iter()
-        .fold(bad == 0, |all, &b| all & FIELD_VALUE_BYTE.contains(b));
-    let ends = match value {
-        [first, .., last] => FIELD_VCHAR.contains(*first) & FIELD_VCHAR.contains(*last),
-        [only] => FIELD_VCHAR.contains(*only),
-        [] => true,
-    };
-    if clean & ends {
+    if is_trimmed_field_value(value) {
         return Ok(());
     }
     value_failure(value)
 }
 
-/// Where and why `value`, which [`field_value`] refused, fails.
 #[cold]
 fn value_failure(value: &[u8]) -> Result<(), Fail<'_>> {
     let clean = FIELD_VALUE_BYTE.prefix_len(value);

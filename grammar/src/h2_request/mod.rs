@@ -41,6 +41,35 @@ pub struct Field<'b> {
     pub value: &'b [u8],
 }
 
+/// A field as [`parse_h2_request`] and [`parse_h3_request`] take it: a [`Field`], or a
+/// [`DecodedField`](crate::DecodedField) straight from the decoder, whose value the mapping
+/// need not check again when its table entry was checked (RFC 9113 §8.2.1's rule depends on
+/// the value alone). Sealed: only a decoder can vouch for a value.
+pub trait RequestField<'b>: sealed::Parts<'b> {}
+
+impl<'b> RequestField<'b> for Field<'b> {}
+
+impl<'b> RequestField<'b> for crate::DecodedField<'b> {}
+
+mod sealed {
+    /// A field's name and value, and whether the value is known valid.
+    pub trait Parts<'b> {
+        fn parts(self) -> (&'b [u8], &'b [u8], bool);
+    }
+
+    impl<'b> Parts<'b> for super::Field<'b> {
+        fn parts(self) -> (&'b [u8], &'b [u8], bool) {
+            (self.name, self.value, false)
+        }
+    }
+
+    impl<'b> Parts<'b> for crate::DecodedField<'b> {
+        fn parts(self) -> (&'b [u8], &'b [u8], bool) {
+            (self.name, self.value, self.value_checked)
+        }
+    }
+}
+
 impl<'b> From<crate::DecodedField<'b>> for Field<'b> {
     /// The name and value of a field HPACK or QPACK decoded.
     fn from(field: crate::DecodedField<'b>) -> Self {
@@ -251,8 +280,9 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// came, one header each, as HTTP/1.1 keeps repeated field lines: no handler reads Cookie,
 /// and one that did would read every value with [`Headers::get_all`].
 ///
-/// The fields come in order from any source: an array, as below, or the HPACK decoder's
-/// [`DecodedFields`](crate::DecodedFields) without a copy, `fields.iter().map(Field::from)`.
+/// The fields come in order from any source: an array of [`Field`], as below, or the HPACK
+/// decoder's [`DecodedFields`](crate::DecodedFields) without a copy, `fields.iter()`, which
+/// spares the check of a value decoded from a table entry ([`RequestField`]).
 ///
 /// ```
 /// use nomserve_grammar::{parse_h2_request, Field, Header, Limits, Method, RequestTarget};
@@ -273,7 +303,7 @@ const HTTP_2: Version = Version { major: 2, minor: 0 };
 /// assert_eq!(request.headers.get("Accept"), Some(&b"text/html"[..]));
 /// ```
 pub fn parse_h2_request<'b, 'h>(
-    fields: impl IntoIterator<Item = Field<'b>>,
+    fields: impl IntoIterator<Item = impl RequestField<'b>>,
     headers: &'h mut [Header<'b>],
     limits: &Limits,
 ) -> Result<Request<'b, 'h>, H2RequestError> {
@@ -312,7 +342,7 @@ const HTTP_3: Version = Version { major: 3, minor: 0 };
 /// assert_eq!((request.version.major, request.host), (3, Some("example.com")));
 /// ```
 pub fn parse_h3_request<'b, 'h>(
-    fields: impl IntoIterator<Item = Field<'b>>,
+    fields: impl IntoIterator<Item = impl RequestField<'b>>,
     headers: &'h mut [Header<'b>],
     limits: &Limits,
 ) -> Result<Request<'b, 'h>, H2RequestError> {
@@ -321,7 +351,7 @@ pub fn parse_h3_request<'b, 'h>(
 
 /// The mapping both protocols share, from the fields of one section in order.
 fn map_request<'b, 'h>(
-    fields: impl IntoIterator<Item = Field<'b>>,
+    fields: impl IntoIterator<Item = impl RequestField<'b>>,
     headers: &'h mut [Header<'b>],
     limits: &Limits,
     version: Version,
@@ -331,7 +361,7 @@ fn map_request<'b, 'h>(
     let mut count = 0;
     let mut size: usize = 0;
     for (index, field) in fields.into_iter().enumerate() {
-        let Field { name, value } = field;
+        let (name, value, value_checked) = sealed::Parts::parts(field);
         let in_name = |fail: Fail<'b>| at_name(index, name, fail);
         size = size.saturating_add(name.len() + value.len() + 32);
         if size > limits.max_head {
@@ -344,12 +374,16 @@ fn map_request<'b, 'h>(
             let slot = section
                 .pseudo(pseudo_name)
                 .map_err(|kind| in_name(fail_at(kind, name)))?;
-            field::field_value(value).map_err(|fail| at_value(index, value, fail))?;
+            if !value_checked {
+                field::field_value(value).map_err(|fail| at_value(index, value, fail))?;
+            }
             *slot = Some((index, value));
             continue;
         }
         let name_str = field::field_name(name).map_err(in_name)?;
-        field::field_value(value).map_err(|fail| at_value(index, value, fail))?;
+        if !value_checked {
+            field::field_value(value).map_err(|fail| at_value(index, value, fail))?;
+        }
         section.regular(index, name_str, value)?;
         let slot = match headers.get_mut(count) {
             Some(slot) if count < bound => slot,

@@ -25,6 +25,7 @@ use super::error::{Fail, HResult, HpackError, HpackErrorKind, fail};
 use super::integer::integer;
 use super::static_table::STATIC;
 use super::string::string_literal;
+use crate::abnf::is_trimmed_field_value;
 use crate::fail::offset_in;
 
 /// The octets a [`DecodedFields`] makes room for before a block is decoded: a browser's
@@ -62,6 +63,7 @@ struct FieldSpan {
     name_len: usize,
     value_len: usize,
     never_indexed: bool,
+    value_checked: bool,
 }
 
 /// One decoded field, borrowed from [`DecodedFields`].
@@ -73,6 +75,10 @@ pub struct DecodedField<'a> {
     pub value: &'a [u8],
     /// Sent as "never indexed" (§6.2.3): a proxy forwarding it must keep that so.
     pub never_indexed: bool,
+    /// The value is known to pass the field-value rule of an HTTP/2 request (RFC 9113
+    /// §8.2.1), checked when its table entry was made: the request mapping need not check
+    /// it again. Private, so that only a decoder can vouch for a value.
+    pub(crate) value_checked: bool,
 }
 
 /// A decoded header list: one byte buffer holding every name and value, reused from block to
@@ -125,6 +131,7 @@ impl DecodedFields {
             name,
             value: rest.get(..span.value_len)?,
             never_indexed: span.never_indexed,
+            value_checked: span.value_checked,
         })
     }
 
@@ -139,6 +146,7 @@ impl DecodedFields {
             name_len: name.len(),
             value_len: value.len(),
             never_indexed,
+            value_checked: false,
         });
         self.list_size += name.len() + value.len() + ENTRY_OVERHEAD;
     }
@@ -294,16 +302,20 @@ impl HpackDecoder {
         let (rest, value) = string_literal(rest)?;
         value.decode_into(&mut out.bytes)?;
         let value_len = out.bytes.len() - start - name_len;
-        if indexing {
+        // An entry's value is checked once, here, for every request that refers to it.
+        let value_checked = indexing && {
             let (name, value) = out.bytes[start..].split_at(name_len);
-            self.table.insert(name, value);
-        }
+            let value_checked = is_trimmed_field_value(value);
+            self.table.insert_checked(name, value, value_checked);
+            value_checked
+        };
         if admit(out, state, name_len + value_len, at) {
             out.spans.push(FieldSpan {
                 start,
                 name_len,
                 value_len,
                 never_indexed,
+                value_checked,
             });
         } else {
             out.bytes.truncate(start);
@@ -328,14 +340,22 @@ impl HpackDecoder {
         let dynamic = (index as usize)
             .checked_sub(STATIC.len())
             .and_then(|i| self.table.get_joined(i));
-        let (name, value) = match dynamic {
-            Some((bytes, name_len)) => bytes.split_at(name_len),
-            None => self.lookup(index, input)?,
+        // Every static entry's value is valid (tested); a dynamic one's was checked when
+        // it was inserted.
+        let (name, value, value_checked) = match dynamic {
+            Some((bytes, name_len, value_checked)) => {
+                let (name, value) = bytes.split_at(name_len);
+                (name, value, value_checked)
+            }
+            None => {
+                let (name, value) = self.lookup(index, input)?;
+                (name, value, true)
+            }
         };
         if admit(out, state, name.len() + value.len(), at) {
             let start = out.bytes.len();
             match dynamic {
-                Some((bytes, _)) => out.bytes.extend_from_slice(bytes),
+                Some((bytes, ..)) => out.bytes.extend_from_slice(bytes),
                 None => {
                     out.bytes.extend_from_slice(name);
                     out.bytes.extend_from_slice(value);
@@ -346,6 +366,7 @@ impl HpackDecoder {
                 name_len: name.len(),
                 value_len: value.len(),
                 never_indexed: false,
+                value_checked,
             });
         }
         Ok((rest, ()))
@@ -411,6 +432,42 @@ fn admit(out: &mut DecodedFields, state: &mut Block<'_>, octets: usize, at: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_static_value_is_a_valid_field_value() {
+        for (name, value) in STATIC {
+            assert!(is_trimmed_field_value(value), "{name:?}: {value:?}");
+        }
+    }
+
+    #[test]
+    fn a_table_entry_carries_its_value_check_to_every_request() {
+        use crate::{ErrorKind, FieldPosition, Header, Limits, parse_h2_request};
+        let mut decoder = HpackDecoder::new(4096);
+        let mut out = DecodedFields::new();
+        let limits = DecodeLimits::default();
+        // :method GET, :scheme http, :path /, then two literals with incremental indexing:
+        // :authority a (valid) and x-v "b\x01" (a control byte).
+        let mut block = vec![0x82, 0x86, 0x84, 0x41, 0x01, b'a'];
+        block.extend_from_slice(&[0x40, 0x03, b'x', b'-', b'v', 0x02, b'b', 0x01]);
+        decoder.decode(&block, &mut out, &limits).unwrap();
+        let checked: Vec<_> = out.iter().map(|f| f.value_checked).collect();
+        assert_eq!(checked, [true, true, true, true, false]);
+        let mut headers = [Header::EMPTY; 8];
+        let first = parse_h2_request(out.iter(), &mut headers, &Limits::default()).unwrap_err();
+        // The same list again, from the table: 63 is :authority, 62 (the newest) x-v.
+        let mut again = DecodedFields::new();
+        let block = [0x82, 0x86, 0x84, 0xbf, 0xbe];
+        decoder.decode(&block, &mut again, &limits).unwrap();
+        let checked: Vec<_> = again.iter().map(|f| f.value_checked).collect();
+        assert_eq!(checked, [true, true, true, true, false]);
+        let mut headers = [Header::EMPTY; 8];
+        let again = parse_h2_request(again.iter(), &mut headers, &Limits::default()).unwrap_err();
+        assert_eq!(again, first);
+        assert_eq!(again.kind(), ErrorKind::InvalidFieldValue);
+        assert_eq!(again.position(), FieldPosition::Value(4));
+        assert_eq!(again.error().offset(), 1);
+    }
 
     #[test]
     fn hpack_bomb_hits_the_list_bound_without_copying() {

@@ -8,11 +8,13 @@ use std::collections::VecDeque;
 /// What an entry costs beyond its octets (§4.1).
 pub(crate) const ENTRY_OVERHEAD: usize = 32;
 
-/// One entry: its name and value in one allocation, made when it is inserted.
+/// One entry: its name and value in one allocation, made when it is inserted, and whether
+/// the value was found, then, to be a valid HTTP/2 field value.
 #[derive(Debug, Clone)]
 struct Entry {
     bytes: Box<[u8]>,
     name_len: usize,
+    value_checked: bool,
 }
 
 impl Entry {
@@ -65,10 +67,11 @@ impl DynamicTable {
     }
 
     /// The entry at `index`, as [`DynamicTable::get`] numbers it, as its name and value
-    /// joined in one slice and the name's length: copied whole in one move.
-    pub(crate) fn get_joined(&self, index: usize) -> Option<(&[u8], usize)> {
+    /// joined in one slice and the name's length: copied whole in one move; and whether its
+    /// value was inserted as checked ([`DynamicTable::insert_checked`]).
+    pub(crate) fn get_joined(&self, index: usize) -> Option<(&[u8], usize, bool)> {
         let entry = self.entries.get(index.checked_sub(1)?)?;
-        Some((&entry.bytes, entry.name_len))
+        Some((&entry.bytes, entry.name_len, entry.value_checked))
     }
 
     /// Changes the maximum size, evicting the oldest entries until the table fits (§4.3).
@@ -80,6 +83,12 @@ impl DynamicTable {
     /// Adds a field as the newest entry, first evicting the oldest entries until it fits
     /// (§4.4). A field larger than the maximum size empties the table and is not added.
     pub(crate) fn insert(&mut self, name: &[u8], value: &[u8]) {
+        self.insert_checked(name, value, false);
+    }
+
+    /// [`DynamicTable::insert`], the entry marked with `value_checked`: whether the caller
+    /// found its value valid, which [`DynamicTable::get_joined`] gives back with it.
+    pub(crate) fn insert_checked(&mut self, name: &[u8], value: &[u8], value_checked: bool) {
         let size = name.len() + value.len() + ENTRY_OVERHEAD;
         if size > self.max_size {
             self.evict_to(0);
@@ -92,6 +101,7 @@ impl DynamicTable {
         self.entries.push_front(Entry {
             bytes: bytes.into_boxed_slice(),
             name_len: name.len(),
+            value_checked,
         });
         self.size += size;
     }
@@ -140,8 +150,11 @@ mod tests {
         assert_eq!(table.get(0), None);
         assert_eq!(table.get(3), None);
         assert_eq!(table.size(), 34 + 36);
-        assert_eq!(table.get_joined(1), Some((&b"bb22"[..], 2)));
-        assert_eq!(table.get_joined(3), None);
+        assert_eq!(table.get_joined(1), Some((&b"bb22"[..], 2, false)));
+        table.insert_checked(b"c", b"3", true);
+        assert_eq!(table.get_joined(1), Some((&b"c3"[..], 1, true)));
+        assert_eq!(table.get_joined(2), Some((&b"bb22"[..], 2, false)));
+        assert_eq!(table.get_joined(4), None);
     }
 
     #[test]

@@ -25,9 +25,7 @@ use crate::conn::park::Parked;
 use crate::http::head::RequestHead;
 use crate::http::response::BodySink;
 use crate::http::response::Response;
-use nomserve_grammar::{
-    BodyFraming, DecodedFields, Field, H2ErrorCode, HpackError, parse_h2_request,
-};
+use nomserve_grammar::{BodyFraming, DecodedFields, H2ErrorCode, HpackError, parse_h2_request};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -201,8 +199,7 @@ impl H2Conn {
     ) {
         let mut storage = HeaderStorage::new();
         let headers = storage.for_fields(fields.len());
-        let list = fields.iter().map(Field::from);
-        let request = match parse_h2_request(list, headers, &self.limits) {
+        let request = match parse_h2_request(fields.iter(), headers, &self.limits) {
             Ok(request) => request,
             Err(e) if e.is_malformed() => {
                 return self.stream_error(id, H2ErrorCode::ProtocolError, &e.to_string());
