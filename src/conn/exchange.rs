@@ -207,7 +207,7 @@ pub fn body_too_large() -> Response {
 /// every response over secure transport).
 pub fn secured(response: Response, hsts: Option<&Arc<str>>) -> Response {
     match hsts {
-        Some(hsts) => response.header("Strict-Transport-Security", hsts.to_string()),
+        Some(hsts) => response.header("Strict-Transport-Security", Arc::clone(hsts)),
         None => response,
     }
 }

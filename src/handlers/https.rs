@@ -107,7 +107,7 @@ impl<H: Handler> Handler for Hsts<H> {
     ) -> Response {
         self.inner
             .handle(request, head, client)
-            .header("Strict-Transport-Security", self.value.to_string())
+            .header("Strict-Transport-Security", Arc::clone(&self.value))
     }
 
     fn strict_transport_security(&self) -> Option<Arc<str>> {
@@ -136,7 +136,7 @@ impl AltSvc {
     /// `response` to `request`, with the advertisement unless it goes over HTTP/3.
     fn advertise(&self, request: &Request<'_, '_>, response: Response) -> Response {
         if request.version.major < 3 {
-            response.header("Alt-Svc", self.value.to_string())
+            response.header("Alt-Svc", Arc::clone(&self.value))
         } else {
             response
         }

@@ -21,8 +21,81 @@ use std::task::Waker;
 /// built when the settings are read. Borrowed names cost no allocation to send.
 pub type FieldName = Cow<'static, str>;
 
-/// A field value: usually a static string, sometimes one built for this response.
-pub type FieldValue = Cow<'static, str>;
+/// A field value: usually a static string; sometimes one built for this response; or one
+/// built when the settings were read and shared by every response that carries it
+/// (Strict-Transport-Security, Alt-Svc), sent without allocating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// A value known when the server was built.
+    Static(&'static str),
+    /// A value built for this response.
+    Owned(String),
+    /// A value shared by many responses.
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for FieldValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            FieldValue::Static(value) => value,
+            FieldValue::Owned(value) => value,
+            FieldValue::Shared(value) => value,
+        }
+    }
+}
+
+impl AsRef<str> for FieldValue {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq<str> for FieldValue {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for FieldValue {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl From<&'static str> for FieldValue {
+    fn from(value: &'static str) -> Self {
+        FieldValue::Static(value)
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(value: String) -> Self {
+        FieldValue::Owned(value)
+    }
+}
+
+impl From<Arc<str>> for FieldValue {
+    fn from(value: Arc<str>) -> Self {
+        FieldValue::Shared(value)
+    }
+}
+
+impl From<Cow<'static, str>> for FieldValue {
+    fn from(value: Cow<'static, str>) -> Self {
+        match value {
+            Cow::Borrowed(value) => FieldValue::Static(value),
+            Cow::Owned(value) => FieldValue::Owned(value),
+        }
+    }
+}
 
 /// A sink's refusal: the response, boxed (it travels in a `Result`'s error).
 pub type Refusal = Box<Response>;

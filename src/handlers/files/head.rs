@@ -67,7 +67,7 @@ pub(super) fn head(
             Answer::Parts(multipart) => Cow::Owned(multipart.to_string()),
             _ => representation.content_type.clone(),
         };
-        fields.push(("Content-Type".into(), content_type));
+        fields.push(("Content-Type".into(), content_type.into()));
     }
     if representation.vary {
         fields.push(("Vary".into(), "Accept-Encoding".into()));

@@ -9,7 +9,7 @@
 //! (`connect-src 'self'`) and the form's target (`form-action 'self'`): nothing else runs,
 //! whatever a file name holds.
 
-use crate::http::response::{Body, Response};
+use crate::http::response::{Body, FieldValue, Response};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
@@ -105,7 +105,7 @@ pub fn with_form(mut listing: Response) -> Response {
     with.push_str(&page[end..]);
     for (name, value) in &mut listing.headers {
         if name.eq_ignore_ascii_case("content-security-policy") {
-            *value = Cow::Owned(POLICY.clone());
+            *value = FieldValue::Owned(POLICY.clone());
         }
     }
     listing.body = Body::Bytes(Cow::Owned(with.into_bytes()));
