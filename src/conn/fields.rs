@@ -100,7 +100,9 @@ impl<'b> HeaderStorage<'b> {
     /// Storage, not yet set up for its full size.
     pub fn new() -> Self {
         HeaderStorage {
-            few: [Header::EMPTY; FEW_HEADERS],
+            // Filled slot by slot in place: an array expression of this size is copied
+            // from a constant with a call to memcpy.
+            few: std::array::from_fn(|_| Header::EMPTY),
             all: None,
         }
     }

@@ -57,6 +57,10 @@ pub(super) fn method(value: &[u8]) -> Result<Method<'_>, Fail<'_>> {
 /// RFC 9113 §8.3.1 allows: the handlers serve the path whatever the scheme, as they do for
 /// an HTTP/1.1 origin-form request, which names none.
 pub(super) fn scheme(value: &[u8]) -> Result<&[u8], Fail<'_>> {
+    // The schemes every request names are well-formed: no scan needed.
+    if matches!(value, b"https" | b"http") {
+        return Ok(value);
+    }
     let rest = match value {
         [first, rest @ ..] if first.is_ascii_alphabetic() => {
             rest.get(SCHEME_CHAR.prefix_len(rest)..).unwrap_or_default()

@@ -266,6 +266,15 @@ impl HpackEncoder {
     /// [`FieldToken::changing_name`] to go as a literal without indexing (§6.2.2) is not
     /// appended: false is returned, and the caller appends what [`encode_unindexed`] makes,
     /// whose octets it may keep.
+    ///
+    /// A repeated or changing field is looked for first where it usually is, the newest
+    /// entry of its kind (a kept count names the entry inserted for its slot, with the
+    /// slot's name; entries leave oldest first, so the newest of a name is the last to go):
+    /// one comparison of the value, and one indexed octet (§6.1) when it holds it; inlined into the caller, as most fields of a response end there. Its static
+    /// entry (the name with an empty value) is never the better choice then: a field that
+    /// matches it is sent indexed from the static table and never inserted, so no dynamic
+    /// entry holds it.
+    #[inline]
     pub fn known_field(
         &mut self,
         token: FieldToken,
@@ -273,15 +282,31 @@ impl HpackEncoder {
         value: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
+        let kept = match token.0 {
+            Kind::Repeated(slot) => self.newest[slot],
+            Kind::Changing(slot) => self.changing[slot].0,
+            Kind::Status | Kind::Other => 0,
+        };
+        if let Some((index, (_, entry_value))) = self.live_entry(kept) {
+            if entry_value == value {
+                encode_integer(static_index_end() + index as u32, 7, 0x80, out);
+                return true;
+            }
+        }
+        self.unkept_field(token, name, value, out)
+    }
+
+    /// Appends `name: value` as [`HpackEncoder::known_field`] does, when the newest entry of
+    /// its kind, if any, does not hold it.
+    fn unkept_field(
+        &mut self,
+        token: FieldToken,
+        name: &[u8],
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
         match token.0 {
-            // A repeated field is looked for first where it usually is, its newest entry:
-            // one comparison of the value. Its static entry (the name with an empty value) is never the
-            // better choice then: a field that matches it is sent indexed from the static
-            // table and never inserted, so no dynamic entry holds it.
-            Kind::Repeated(slot) => match self.newest_entry(slot, value) {
-                Some(index) => encode_integer(static_index_end() + index as u32, 7, 0x80, out),
-                None => self.repeated_field(slot, name, value, out),
-            },
+            Kind::Repeated(slot) => self.repeated_field(slot, name, value, out),
             Kind::Changing(slot) => return self.changing_slot_field(slot, name, value, out),
             Kind::Status => match status_index(value) {
                 Some(index) => encode_integer(index, 7, 0x80, out),
@@ -343,7 +368,8 @@ impl HpackEncoder {
         self.known_field(FieldToken::of(name), name, value, out)
     }
 
-    /// Appends [`CHANGING`]`[slot]`, `name: value`, as [`HpackEncoder::changing_field`] does.
+    /// Appends [`CHANGING`]`[slot]`, `name: value`, which its newest entry does not hold, as
+    /// [`HpackEncoder::changing_field`] does.
     fn changing_slot_field(
         &mut self,
         slot: usize,
@@ -351,13 +377,7 @@ impl HpackEncoder {
         value: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
-        let (inserted, last_literal) = self.changing[slot];
-        if let Some((index, (_, entry_value))) = self.live_entry(inserted) {
-            if entry_value == value {
-                encode_integer(static_index_end() + index as u32, 7, 0x80, out);
-                return true;
-            }
-        }
+        let last_literal = self.changing[slot].1;
         let hash = value_hash(value);
         if hash != last_literal || !self.worth_indexing(name, value) {
             self.changing[slot].1 = hash;
@@ -400,14 +420,6 @@ impl HpackEncoder {
 }
 
 impl HpackEncoder {
-    /// The dynamic index of the newest entry of [`INDEXED`]`[slot]`, when it is still in
-    /// the table (entries leave oldest first, so the newest of a name is the last to go)
-    /// and holds `value`: its name is the slot's, the name it was inserted with.
-    fn newest_entry(&self, slot: usize, value: &[u8]) -> Option<usize> {
-        let (index, (_, entry_value)) = self.live_entry(self.newest[slot])?;
-        (entry_value == value).then_some(index)
-    }
-
     /// Counts an entry just inserted; returns its count. When the count wraps, it starts
     /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
     /// kept count always names the entry inserted for its slot, with its slot's name.

@@ -1,11 +1,12 @@
 //! The Huffman code of HPACK string literals (RFC 7541 §5.2, Appendix B).
 //!
-//! Decoding is a state machine that takes four bits at a time: a state is an internal node of
-//! the code's tree (257 leaves, so 256 internal nodes, the root being state 0), and
-//! [`DECODE`] says, for each state and nibble, the state it leads to and the symbol it
-//! completes on the way, if any (every code is at least 5 bits long, so a nibble completes
-//! at most one). Two table look-ups per octet, no bit-by-bit walk. The table is built at
-//! compile time from the code lengths of `table.rs`, so it cannot drift from the appendix.
+//! Decoding is a state machine that takes a whole octet at a time: a state is an internal node
+//! of the code's tree (257 leaves, so 256 internal nodes, the root being state 0), and
+//! [`DECODE_OCTET`] says, for each state and octet, the state it leads to and the symbols it
+//! completes on the way (every code is at least 5 bits long, so an octet completes at most
+//! two). One table look-up per octet, no bit-by-bit walk. The table is built at compile time,
+//! through a table of nibble steps, from the code lengths of `table.rs`, so it cannot drift
+//! from the appendix.
 
 #![forbid(unsafe_code)]
 
@@ -104,6 +105,45 @@ const DECODE: [[Step; 16]; 256] = {
     steps
 };
 
+/// [`DECODE_OCTET`]'s entry: the next state in bits 0..8, the symbols completed in bits 8..16
+/// and 16..24 (the second only when two are), their count in bits 24..26, and [`OCTET_FAILS`].
+const OCTET_SYMBOLS: u32 = 8;
+/// The count of symbols an octet completes, in its entry.
+const OCTET_COUNT: u32 = 24;
+/// The octet decodes EOS: an error (§5.2).
+const OCTET_FAILS: u32 = 1 << 26;
+
+/// The decoding steps an octet at a time, `DECODE_OCTET[state << 8 | octet]`: the two nibble
+/// steps of [`DECODE`] taken in turn.
+static DECODE_OCTET: [u32; 256 * 256] = {
+    let mut steps = [0u32; 256 * 256];
+    let mut state = 0;
+    while state < 256 {
+        let mut octet = 0;
+        while octet < 256 {
+            let high = DECODE[state][octet >> 4];
+            let low = DECODE[high.next as usize][octet & 0x0f];
+            let mut entry = low.next as u32;
+            let mut count = 0;
+            if high.flags & EMITS != 0 {
+                entry |= (high.symbol as u32) << OCTET_SYMBOLS;
+                count += 1;
+            }
+            if low.flags & EMITS != 0 {
+                entry |= (low.symbol as u32) << (OCTET_SYMBOLS + 8 * count);
+                count += 1;
+            }
+            if (high.flags | low.flags) & FAILS != 0 {
+                entry |= OCTET_FAILS;
+            }
+            steps[state << 8 | octet] = entry | count << OCTET_COUNT;
+            octet += 1;
+        }
+        state += 1;
+    }
+    steps
+};
+
 /// The states a string may end in (§5.2): the root, or a node reached from it by at most
 /// seven 1 bits, that is a padding of at most 7 bits taken from the start of EOS.
 const PADDING_OK: [bool; 256] = {
@@ -125,21 +165,23 @@ const PADDING_OK: [bool; 256] = {
 /// `HuffmanPadding` at the last octet when the code ends in more than 7 bits, or in bits that
 /// are not all ones. On failure, `out` may hold part of the string.
 pub(crate) fn decode(input: &[u8], out: &mut Vec<u8>) -> Result<(), (HpackErrorKind, usize)> {
-    out.reserve(input.len() * 8 / 5);
-    let mut state = 0usize;
+    // Each octet's two symbol slots are written whether or not it completes symbols, the
+    // count it completes then kept: room for the most symbols (one per 5 bits) and two more.
+    let mut len = out.len();
+    out.resize(len + input.len() * 8 / 5 + 2, 0);
+    let mut state = 0u8;
     for (at, &octet) in input.iter().enumerate() {
-        for nibble in [octet >> 4, octet & 0x0f] {
-            let step = DECODE[state][usize::from(nibble)];
-            if step.flags & FAILS != 0 {
-                return Err((HpackErrorKind::HuffmanEos, at));
-            }
-            if step.flags & EMITS != 0 {
-                out.push(step.symbol);
-            }
-            state = usize::from(step.next);
+        let step = DECODE_OCTET[usize::from(state) << 8 | usize::from(octet)];
+        if step & OCTET_FAILS != 0 {
+            out.truncate(len);
+            return Err((HpackErrorKind::HuffmanEos, at));
         }
+        out[len..len + 2].copy_from_slice(&((step >> OCTET_SYMBOLS) as u16).to_le_bytes());
+        len += (step >> OCTET_COUNT) as usize & 3;
+        state = step as u8;
     }
-    if !PADDING_OK[state] {
+    out.truncate(len);
+    if !PADDING_OK[usize::from(state)] {
         return Err((
             HpackErrorKind::HuffmanPadding,
             input.len().saturating_sub(1),
