@@ -2,7 +2,7 @@
 //! and read back with Python's `tarfile` and `zipfile`: nested folders, unicode names, a
 //! dotfile, symlinks out of the root and into an auth area, over HTTP/1.1 and HTTP/2; a
 //! 2 GiB sparse file archived in bounded memory; a client that stops reading cut off by the
-//! send timeout.
+//! send timeout; archives made at once bounded, past that 503.
 
 mod common;
 #[path = "common/proc.rs"]
@@ -345,4 +345,55 @@ fn a_client_that_stops_reading_is_cut_off() {
     );
     assert!(!rest.ends_with(b"0\r\n\r\n"), "the body was finished");
     assert_eq!(get(&server, "/big/").status, 200, "the server is unharmed");
+}
+
+/// Archives made at once are bounded (8 a server): past that, `503` with `Retry-After`, while
+/// files and listings are served as ever; a place is given back when its client goes, and
+/// the next archive is made.
+#[test]
+fn archives_past_the_most_at_once_are_refused_with_503() {
+    const AT_ONCE: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    fs::create_dir_all(&big).unwrap();
+    fs::File::create(big.join("sparse.bin"))
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let server = Server::with_args(dir.path(), &["--list-dirs", "--archives", "tar,zip"]);
+    let head = "HEAD /big/?download=tar HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    assert_eq!(request(&server, head).status, 200, "a place is free");
+    let mut held: Vec<_> = (0..AT_ONCE)
+        .map(|_| {
+            // A tar of 256 MiB of zeros: far more than the socket buffers hold (a compressed
+            // one could end, and give its place back, before the client reads).
+            let mut stream = slow_socket(server.addr);
+            stream
+                .write_all(b"GET /big/?download=tar HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            let mut first = [0u8; 64];
+            let n = stream.read(&mut first).unwrap();
+            assert!(first[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &first[..n]);
+            stream
+        })
+        .collect();
+    let refused = get(&server, "/big/?download=zip");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.header("Retry-After"), Some("5"));
+    assert!(refused.text().contains("8 archives are being made already"));
+    assert_eq!(request(&server, head).status, 503);
+    assert_eq!(get(&server, "/big/").status, 200, "listings are served");
+    // One client goes: its place comes back once the server sees the connection end.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        match request(&server, head).status {
+            200 => break,
+            503 if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            status => panic!("HEAD of an archive: {status}, a place was not given back"),
+        }
+    }
+    assert_eq!(request(&server, head).status, 200, "HEAD holds no place");
 }

@@ -49,6 +49,7 @@ mod ranges;
 mod readme;
 mod represent;
 mod resource;
+mod slots;
 mod validators;
 
 use crate::handlers::Gate;
@@ -65,6 +66,7 @@ use nomserve_grammar::{DecodedPath, Request, decode_path};
 use open::{Beneath, Failure, Strategy};
 pub use pages::{ErrorPage, ErrorPages};
 use resource::{Resource, Stat, Variant};
+use slots::Places;
 use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -109,6 +111,8 @@ pub struct StaticFiles {
     cache: Arc<FileCache>,
     compression: Compression,
     listings: listing::Listings,
+    /// The archives being made ([`archive::AT_ONCE`] at most).
+    archives: Places,
 }
 
 /// The body of every `404`.
@@ -148,6 +152,7 @@ impl StaticFiles {
             cache,
             compression,
             listings: listing::Listings::default(),
+            archives: Places::new(archive::AT_ONCE),
         })
     }
 
@@ -360,7 +365,14 @@ impl StaticFiles {
                 name: &name,
                 dotfiles: self.options.dotfiles,
             };
-            let response = archive::respond(&self.options.archives, &asked, request, &folder, gate);
+            let response = archive::respond(
+                &self.options.archives,
+                &self.archives,
+                &asked,
+                request,
+                &folder,
+                gate,
+            );
             return with_fields(response, &self.options.fields.for_path(&path));
         }
         let listing = match listing::load(

@@ -19,6 +19,13 @@
 //! an HTTP/1.0 request, which has no chunked coding, is refused with `400`; a format that
 //! is not offered is `404`, as the archive does not exist; a value that names no format is
 //! `400`, naming the formats.
+//!
+//! At most [`AT_ONCE`] archives are made at once by one server: each holds a walk, an
+//! encoder (gzip's or zip's, some 300 KiB) and, for zip, the directory of what it sent, and
+//! takes worker time for every step its client reads. Past that, `503` with `Retry-After`
+//! (RFC 9110 §15.6.4, §10.2.3): an archive is made while it is sent, so a client that asks
+//! again once one has ended gets it whole. The send timeout and minimum send rate cut off a
+//! client that holds a place without reading.
 
 mod ustar;
 mod walk;
@@ -26,6 +33,7 @@ mod writer;
 
 use super::map::encode_segment;
 use super::open::Beneath;
+use super::slots::{Places, Slot};
 use crate::handlers::Gate;
 use crate::http::response::{Body, Response};
 use nomserve_grammar::{Request, Version, parse_query};
@@ -33,6 +41,12 @@ use std::fs::File;
 use std::path::Path;
 use walk::Walk;
 use writer::Archive;
+
+/// The most archives made at once by one server.
+pub(super) const AT_ONCE: usize = 8;
+
+/// How long a client refused for [`AT_ONCE`] is asked to wait, in seconds.
+const RETRY_AFTER: &str = "5";
 
 /// An archive format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,10 +134,11 @@ pub(super) struct Folder<'a> {
 }
 
 /// The answer to `?download=asked` for `folder`, with the `offered` formats: the archive,
-/// or why not (see the module's documentation). With a `gate`, the archive holds what it
-/// shows.
+/// or why not (see the module's documentation), holding one of the `places` while it is
+/// made. With a `gate`, the archive holds what it shows.
 pub(super) fn respond(
     offered: &[Format],
+    places: &Places,
     asked: &str,
     request: &Request<'_, '_>,
     folder: &Folder<'_>,
@@ -145,7 +160,21 @@ pub(super) fn respond(
              ask with HTTP/1.1\n",
         );
     }
-    match archive(format, folder, gate) {
+    let Some(slot) = places.take() else {
+        log::info!(
+            "archive of /{}: {AT_ONCE} archives are being made already: 503",
+            folder.rel.display()
+        );
+        return refusal(
+            503,
+            format!(
+                "{AT_ONCE} archives are being made already, the most at once: \
+                 ask again in a few seconds\n"
+            ),
+        )
+        .header("Retry-After", RETRY_AFTER);
+    };
+    match archive(format, folder, gate, slot) {
         Ok(body) => Response::new(200)
             .header("Content-Type", format.content_type())
             .header("Content-Disposition", disposition(folder.name, format))
@@ -158,11 +187,12 @@ pub(super) fn respond(
     }
 }
 
-/// The archive of `folder` in `format`, judged by `gate`'s verdicts.
+/// The archive of `folder` in `format`, judged by `gate`'s verdicts, holding `slot`.
 fn archive(
     format: Format,
     folder: &Folder<'_>,
     gate: Option<&dyn Gate>,
+    slot: Slot,
 ) -> std::io::Result<Box<dyn crate::http::response::Source>> {
     let place = (folder.dir, folder.rel, folder.real);
     let Some(gate) = gate else {
@@ -172,7 +202,7 @@ fn archive(
             folder.dotfiles,
             (false, |_: &Path| true),
         )?;
-        return Ok(Box::new(Archive::new(walk, format)));
+        return Ok(Box::new(Archive::new(walk, format, slot)));
     };
     let asking = Walk::new(
         folder.beneath.try_clone()?,
@@ -190,7 +220,7 @@ fn archive(
         folder.dotfiles,
         (true, move |path: &Path| verdicts(path)),
     )?;
-    Ok(Box::new(Archive::new(walk, format)))
+    Ok(Box::new(Archive::new(walk, format, slot)))
 }
 
 /// `Content-Disposition: attachment` with the file name `name.ext` (RFC 6266 §4.1), in the

@@ -21,6 +21,7 @@
 use super::Format;
 use super::ustar::{self, Kind};
 use super::walk::{Item, Walk};
+use crate::handlers::files::slots::Slot;
 use crate::http::response::Source;
 use flate2::write::GzEncoder;
 use std::fs::{File, Metadata};
@@ -231,11 +232,12 @@ pub(super) struct Archive<J> {
     sink: Sink,
     member: Option<Member>,
     chunk: Vec<u8>,
+    _slot: Slot,
 }
 
 impl<J: Fn(&Path) -> bool> Archive<J> {
-    /// The archive of what `walk` gives, in `format`.
-    pub(super) fn new(walk: Walk<J>, format: Format) -> Archive<J> {
+    /// The archive of what `walk` gives, in `format`, holding `slot` until it is dropped.
+    pub(super) fn new(walk: Walk<J>, format: Format, slot: Slot) -> Archive<J> {
         let sink = Sink::default();
         Archive {
             walk,
@@ -243,6 +245,7 @@ impl<J: Fn(&Path) -> bool> Archive<J> {
             sink,
             member: None,
             chunk: Vec::new(),
+            _slot: slot,
         }
     }
 
@@ -321,6 +324,7 @@ impl<J: Fn(&Path) -> bool + Send> Source for Archive<J> {
 mod tests {
     use super::*;
     use crate::handlers::files::open::Beneath;
+    use crate::handlers::files::slots::Places;
     use std::collections::BTreeMap;
     use std::io::Read;
 
@@ -341,7 +345,7 @@ mod tests {
         let dir = beneath.open(Path::new("d")).unwrap();
         let d = Path::new("d");
         let walk = Walk::new(beneath, (&dir, d, d), false, (false, |_: &Path| true)).unwrap();
-        Archive::new(walk, format)
+        Archive::new(walk, format, Places::new(1).take().unwrap())
     }
 
     /// Every step's output, and the most one step gave.

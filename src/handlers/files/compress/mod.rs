@@ -41,13 +41,14 @@ mod stream;
 
 use super::coding::{ContentCoding, PerCoding};
 use super::resource::Stat;
+use super::slots::Places;
 use crate::handlers::lru::Lru;
 use crate::http::response::Body;
 use crate::metrics;
 pub use level::Pass;
 use std::collections::HashSet;
 use std::fs::File;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -124,7 +125,7 @@ pub struct Compression {
     shared: Arc<Shared>,
     jobs: Mutex<Option<SyncSender<Job>>>,
     /// The responses being streamed ([`stream::STREAMS`] at most).
-    streams: Arc<AtomicUsize>,
+    streams: Places,
 }
 
 /// One file version to compress into one coding: the fast version first when asked, then
@@ -159,7 +160,7 @@ impl Compression {
                 stop: AtomicBool::new(false),
             }),
             jobs: Mutex::new(None),
-            streams: Arc::default(),
+            streams: Places::new(stream::STREAMS),
         }
     }
 
@@ -202,7 +203,7 @@ impl Compression {
             Some((variant, pass)) => variant.map(|bytes| served(stat, bytes, pass, true)),
             None if stat.len <= INLINE_UP_TO => self.inline(key, file),
             None if streamable => {
-                let slot = stream::Slot::take(&self.streams)?;
+                let slot = self.streams.take()?;
                 let stream = stream::Stream::new(Arc::clone(file), stat.len, coding, slot);
                 Some(Made {
                     body: Body::Stream(Box::new(stream)),

@@ -15,11 +15,11 @@
 
 use super::level::{self, Encoder, Pass};
 use crate::handlers::files::coding::ContentCoding;
+use crate::handlers::files::slots::Slot;
 use crate::http::response::Source;
 use std::fs::File;
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The most responses streamed at once by one server (past it, a file goes as it is until
 /// its fast version is made): each holds an encoder (up to a few MiB of window for brotli and
@@ -27,28 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// fast levels. Four keep that within a few percent of two cores and some 16 MiB of memory,
 /// while the compression threads make the kept versions every later client gets.
 pub const STREAMS: usize = 4;
-
-/// One of the [`STREAMS`] places, held by a stream until it is dropped.
-#[derive(Debug)]
-pub struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    /// A place among the `taken` ones, if one is free.
-    pub fn take(taken: &Arc<AtomicUsize>) -> Option<Slot> {
-        taken
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < STREAMS).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Slot(Arc::clone(taken)))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// The fast version of `len` bytes of `file` in one coding, made a chunk at a time. The
 /// encoder is made at the first step: a HEAD response, which sends no body, makes none.
@@ -104,6 +82,7 @@ impl Source for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handlers::files::slots::Places;
     use std::io::Write;
     use std::sync::atomic::AtomicBool;
 
@@ -118,12 +97,11 @@ mod tests {
         let text: String = (0..40_000).map(|i| format!("<p>row {i}</p>\n")).collect();
         let len = text.len() as u64;
         let file = file(text.as_bytes());
-        let taken = Arc::new(AtomicUsize::new(0));
+        let places = Places::new(STREAMS);
         for coding in ContentCoding::ALL {
             let fast = level::level(coding, len, Pass::Fast);
             let whole = level::compress(&file, len, coding, fast, &AtomicBool::new(false)).unwrap();
-            let mut stream =
-                Stream::new(Arc::clone(&file), len, coding, Slot::take(&taken).unwrap());
+            let mut stream = Stream::new(Arc::clone(&file), len, coding, places.take().unwrap());
             let (mut streamed, mut steps) = (Vec::new(), 0);
             loop {
                 steps += 1;
@@ -142,26 +120,16 @@ mod tests {
     #[test]
     fn a_file_that_shrank_fails_the_stream() {
         let file = file(&[b'a'; 100_000]);
-        let taken = Arc::new(AtomicUsize::new(0));
+        let places = Places::new(STREAMS);
         let mut stream = Stream::new(
             Arc::clone(&file),
             200_000,
             ContentCoding::Gzip,
-            Slot::take(&taken).unwrap(),
+            places.take().unwrap(),
         );
         let mut out = Vec::new();
         assert!(!stream.fill(&mut out).unwrap());
         let error = stream.fill(&mut out).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
-    }
-
-    #[test]
-    fn at_most_streams_at_once() {
-        let taken = Arc::new(AtomicUsize::new(0));
-        let slots: Vec<Slot> = (0..STREAMS).map(|_| Slot::take(&taken).unwrap()).collect();
-        assert!(Slot::take(&taken).is_none());
-        drop(slots);
-        assert_eq!(taken.load(Ordering::Relaxed), 0);
-        assert!(Slot::take(&taken).is_some());
     }
 }
