@@ -5,12 +5,14 @@
 //! send timeout; archives made at once bounded, past that 503.
 
 mod common;
+#[path = "common/curl.rs"]
+mod curl;
 #[path = "common/proc.rs"]
 mod proc;
 
 use common::{Server, TIMEOUT, get, request, slow_socket};
+use curl::{curl, sha256};
 use proc::{fd_count, proc_status_kb, wait_fds_at_most};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
@@ -106,56 +108,6 @@ impl Site {
     }
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// What curl got: its HTTP version, the status, the header block; the body is in `body`.
-struct Got {
-    version: String,
-    status: u16,
-    head: String,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Runs curl with `args` on `url`, the body written to `body`.
-fn curl(url: &str, body: &Path, args: &[&str]) -> Got {
-    let head = body.with_extension("head");
-    let out = Command::new("curl")
-        .args(["-sS", "-o"])
-        .arg(body)
-        .arg("-D")
-        .arg(&head)
-        .args(["-w", "%{http_version} %{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("curl runs");
-    assert!(
-        out.status.success(),
-        "curl {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let written = String::from_utf8(out.stdout).unwrap();
-    let (version, status) = written.split_once(' ').unwrap();
-    Got {
-        version: version.to_string(),
-        status: status.parse().unwrap(),
-        head: fs::read_to_string(head).unwrap(),
-    }
-}
-
 /// Python reads the archive at `path` in `format`: each member's SHA-256 by its name (a
 /// folder as `/`), checking on the way that a zip member with a name that is not ASCII has
 /// the UTF-8 flag (APPNOTE 6.3 §4.4.4 bit 11).
@@ -211,8 +163,8 @@ fn each_format_holds_what_the_listing_shows() {
     for format in ["tar", "tar.gz", "zip"] {
         let body = site.dir.path().join(format!("shared.{format}"));
         let got = curl(
-            &server.url(&format!("/shared/?download={format}")),
             &body,
+            &server.url(&format!("/shared/?download={format}")),
             &[],
         );
         assert_eq!(got.status, 200, "{format}");
@@ -228,7 +180,7 @@ fn each_format_holds_what_the_listing_shows() {
         );
         let body = site.dir.path().join(format!("alice.{format}"));
         let url = server.url(&format!("/shared/?download={format}"));
-        let got = curl(&url, &body, &["-u", "alice:pw"]);
+        let got = curl(&body, &url, &["-u", "alice:pw"]);
         assert_eq!(got.status, 200, "{format}");
         assert_eq!(
             read_back(&body, format),
@@ -244,7 +196,7 @@ fn archives_over_http2_and_their_refusals() {
     let server = site.serve(&[]);
     let body = site.dir.path().join("h2.zip");
     let url = server.url("/shared/?download=zip");
-    let got = curl(&url, &body, &["--http2-prior-knowledge"]);
+    let got = curl(&body, &url, &["--http2-prior-knowledge"]);
     assert_eq!((got.version.as_str(), got.status), ("2", 200));
     assert_eq!(got.header("content-type"), Some("application/zip"));
     assert_eq!(read_back(&body, "zip"), site.expected(false));

@@ -4,11 +4,13 @@
 //! compression and an auth area, and the access log says `HTTP/2.0`.
 
 mod common;
+#[path = "common/curl.rs"]
+mod curl;
 
 use common::{Server, metric, metrics_addr};
-use sha2::{Digest, Sha256};
+use curl::{curl, sha256};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use tempfile::TempDir;
 
@@ -50,6 +52,11 @@ impl Site {
         fs::read(self.root().join(name)).unwrap()
     }
 
+    /// Where curl writes the body it gets.
+    fn body(&self) -> PathBuf {
+        self.dir.path().join("body")
+    }
+
     /// A self-signed certificate for localhost: `--tls-cert` and `--tls-key` arguments.
     fn tls_args(&self) -> Vec<String> {
         let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -74,93 +81,44 @@ impl Site {
     }
 }
 
-/// What curl got: the protocol version, the status, the header block, the body.
-struct Got {
-    version: String,
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Got {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Runs curl with `args` on `url`, the body written to a file in `dir`.
-fn curl(dir: &Path, url: &str, args: &[&str]) -> Got {
-    let body = dir.join("body");
-    let head = dir.join("head");
-    // curl writes no file for an empty body: none is left from an earlier call.
-    let _ = fs::remove_file(&body);
-    let _ = fs::remove_file(&head);
-    let out = Command::new("curl")
-        .args(["-sS", "-k", "-o"])
-        .arg(&body)
-        .arg("-D")
-        .arg(&head)
-        .args(["-w", "%{http_version} %{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("curl runs");
-    assert!(
-        out.status.success(),
-        "curl {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let written = String::from_utf8(out.stdout).unwrap();
-    let (version, status) = written.split_once(' ').unwrap();
-    Got {
-        version: version.to_string(),
-        status: status.parse().unwrap(),
-        head: fs::read_to_string(&head).unwrap_or_default(),
-        body: fs::read(&body).unwrap_or_default(),
-    }
-}
-
-fn sha256(bytes: &[u8]) -> Vec<u8> {
-    Sha256::digest(bytes).to_vec()
-}
-
 /// The exchanges every HTTP/2 client gets, by `flag` (`--http2-prior-knowledge` in the
 /// clear, `--http2` over TLS) at `base`.
 fn files_over_h2(site: &Site, base: &str, flag: &str) {
-    let dir = site.dir.path();
+    let body = site.body();
     let url = |path: &str| format!("{base}{path}");
-    let page = curl(dir, &url("/"), &[flag]);
+    let page = curl(&body, &url("/"), &[flag]);
     assert_eq!((page.version.as_str(), page.status), ("2", 200));
     assert_eq!(page.body, site.file("index.html"));
-    let big = curl(dir, &url("/big.bin"), &[flag]);
+    let big = curl(&body, &url("/big.bin"), &[flag]);
     assert_eq!(big.status, 200);
     assert_eq!(sha256(&big.body), sha256(&site.file("big.bin")));
-    let range = curl(dir, &url("/big.bin"), &[flag, "-r", "1000-1999"]);
+    let range = curl(&body, &url("/big.bin"), &[flag, "-r", "1000-1999"]);
     assert_eq!(range.status, 206);
     assert_eq!(range.body, site.file("big.bin")[1000..2000]);
     let etag = page.header("etag").expect("an ETag").to_string();
     let if_none = format!("If-None-Match: {etag}");
-    let not_modified = curl(dir, &url("/"), &[flag, "-H", &if_none]);
+    let not_modified = curl(&body, &url("/"), &[flag, "-H", &if_none]);
     assert_eq!(not_modified.status, 304);
     assert!(not_modified.body.is_empty());
-    let head = curl(dir, &url("/big.bin"), &[flag, "-I"]);
+    let head = curl(&body, &url("/big.bin"), &[flag, "-I"]);
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-length"), Some("20971520"));
     let gzip = curl(
-        dir,
+        &body,
         &url("/text.txt"),
         &[flag, "-H", "Accept-Encoding: gzip"],
     );
     assert_eq!(gzip.header("content-encoding"), Some("gzip"));
-    let decoded = curl(dir, &url("/text.txt"), &[flag, "--compressed"]);
+    let decoded = curl(&body, &url("/text.txt"), &[flag, "--compressed"]);
     assert_eq!(decoded.body, site.file("text.txt"));
-    let challenged = curl(dir, &url("/private/secret.txt"), &[flag]);
+    let challenged = curl(&body, &url("/private/secret.txt"), &[flag]);
     assert_eq!(challenged.status, 401);
     assert!(challenged.header("www-authenticate").is_some());
-    let allowed = curl(dir, &url("/private/secret.txt"), &[flag, "-u", "alice:pw"]);
+    let allowed = curl(
+        &body,
+        &url("/private/secret.txt"),
+        &[flag, "-u", "alice:pw"],
+    );
     assert_eq!(allowed.status, 200);
     assert_eq!(allowed.body, b"secret\n");
 }
@@ -172,7 +130,7 @@ fn h2c_with_prior_knowledge_serves_files() {
     files_over_h2(&site, &server.url(""), "--http2-prior-knowledge");
     server.wait_for_log("\"GET /big.bin HTTP/2.0\" 200 20971520");
     // HTTP/1.1 on the same port, as before.
-    let plain = curl(site.dir.path(), &server.url("/"), &["--http1.1"]);
+    let plain = curl(&site.body(), &server.url("/"), &["--http1.1"]);
     assert_eq!((plain.version.as_str(), plain.status), ("1.1", 200));
 }
 
@@ -182,15 +140,15 @@ fn h2_over_tls_by_alpn_and_http11_on_the_same_port() {
     let server = site.serve(&site.tls_args());
     let base = format!("https://localhost:{}", server.addr.port());
     let resolve = format!("localhost:{}:127.0.0.1", server.addr.port());
-    let dir = site.dir.path();
+    let body = site.body();
     let page = curl(
-        dir,
+        &body,
         &format!("{base}/"),
         &["--http2", "--resolve", &resolve],
     );
     assert_eq!((page.version.as_str(), page.status), ("2", 200));
     files_over_h2(&site, &server.https_url(""), "--http2");
-    let old = curl(dir, &server.https_url("/"), &["--http1.1"]);
+    let old = curl(&body, &server.https_url("/"), &["--http1.1"]);
     assert_eq!((old.version.as_str(), old.status), ("1.1", 200));
     assert_eq!(old.body, site.file("index.html"));
 }
@@ -201,7 +159,7 @@ fn http2_off_keeps_every_connection_on_http11() {
     let mut args = site.tls_args();
     args.extend(["--http2".to_string(), "off".to_string()]);
     let server = site.serve(&args);
-    let got = curl(site.dir.path(), &server.https_url("/"), &["--http2"]);
+    let got = curl(&site.body(), &server.https_url("/"), &["--http2"]);
     assert_eq!((got.version.as_str(), got.status), ("1.1", 200));
     // In the clear, the preface is what HTTP/1.1 makes of it: a version it does not speak.
     let site = Site::new();
@@ -254,14 +212,10 @@ fn metrics_count_http2_requests() {
     let server = site.serve(&["--metrics".to_string(), "127.0.0.1:0".to_string()]);
     let addr = metrics_addr(&server);
     for _ in 0..3 {
-        let got = curl(
-            site.dir.path(),
-            &server.url("/"),
-            &["--http2-prior-knowledge"],
-        );
+        let got = curl(&site.body(), &server.url("/"), &["--http2-prior-knowledge"]);
         assert_eq!(got.status, 200);
     }
-    let plain = curl(site.dir.path(), &server.url("/"), &["--http1.1"]);
+    let plain = curl(&site.body(), &server.url("/"), &["--http1.1"]);
     assert_eq!(plain.status, 200);
     assert_eq!(metric(addr, "nomserve_http2_connections_total"), 3);
     assert_eq!(metric(addr, "nomserve_http2_requests_total"), 3);

@@ -10,11 +10,13 @@
 #[path = "common/cert.rs"]
 mod cert;
 mod common;
+#[path = "common/curl.rs"]
+mod curl;
 #[path = "common/browser.rs"]
 mod headless;
 
 use common::{Server, read_response};
-use sha2::{Digest, Sha256};
+use curl::sha256;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -52,13 +54,6 @@ fn contents(dir: &Path) -> BTreeMap<String, String> {
             let name = entry.file_name().to_string_lossy().into_owned();
             (name, sha256(&fs::read(entry.path()).unwrap_or_default()))
         })
-        .collect()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 
