@@ -219,16 +219,22 @@ fn archives_over_http2_and_their_refusals() {
 
 /// A 2 GiB sparse file archived as tar: the server's peak resident memory (VmHWM) grows by
 /// a few MiB at most, as each step holds one 64 KiB piece of the file.
-#[test]
-fn a_2_gib_sparse_file_in_bounded_memory() {
+/// A root whose folder `big/` holds `sparse.bin`, `len` bytes long: a length and no data, so
+/// the file takes no disk space, and reads as zeros.
+fn sparse_folder(len: u64) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big");
     fs::create_dir_all(&big).unwrap();
-    // A length and no data: the file takes no disk space, and reads as zeros.
     fs::File::create(big.join("sparse.bin"))
         .unwrap()
-        .set_len(2 << 30)
+        .set_len(len)
         .unwrap();
+    dir
+}
+
+#[test]
+fn a_2_gib_sparse_file_in_bounded_memory() {
+    let dir = sparse_folder(2 << 30);
     let server = Server::with_args(dir.path(), &["--list-dirs", "--archives", "tar"]);
     assert_eq!(get(&server, "/big/").status, 200);
     let before = proc_status_kb(server.pid(), "VmHWM");
@@ -264,13 +270,7 @@ fn a_2_gib_sparse_file_in_bounded_memory() {
 /// being sent, and what the client reads afterwards ends short.
 #[test]
 fn a_client_that_stops_reading_is_cut_off() {
-    let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big");
-    fs::create_dir_all(&big).unwrap();
-    fs::File::create(big.join("sparse.bin"))
-        .unwrap()
-        .set_len(256 << 20)
-        .unwrap();
+    let dir = sparse_folder(256 << 20);
     let server = Server::with_args(
         dir.path(),
         &["--list-dirs", "--archives", "tar", "--send-timeout", "1s"],
@@ -305,13 +305,7 @@ fn a_client_that_stops_reading_is_cut_off() {
 #[test]
 fn archives_past_the_most_at_once_are_refused_with_503() {
     const AT_ONCE: usize = 8;
-    let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big");
-    fs::create_dir_all(&big).unwrap();
-    fs::File::create(big.join("sparse.bin"))
-        .unwrap()
-        .set_len(256 << 20)
-        .unwrap();
+    let dir = sparse_folder(256 << 20);
     let server = Server::with_args(dir.path(), &["--list-dirs", "--archives", "tar,zip"]);
     let head = "HEAD /big/?download=tar HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     assert_eq!(request(&server, head).status, 200, "a place is free");
