@@ -56,7 +56,7 @@ pub async fn window(
 
 /// The certificate's ARI identifier (RFC 9773 §4.1): its authority key identifier and its
 /// serial number.
-fn identifier(cert: &[u8]) -> Result<CertificateIdentifier<'static>, String> {
+pub(super) fn identifier(cert: &[u8]) -> Result<CertificateIdentifier<'static>, String> {
     let (_, parsed) =
         x509_parser::parse_x509_certificate(cert).map_err(|e| format!("the certificate: {e}"))?;
     let aki = parsed
@@ -85,7 +85,7 @@ pub fn renewal_time(window: (i64, i64), draw: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::acme::fake_ca::{FakeCa, account_file, block_on};
+    use crate::acme::fake_ca::{FakeCa, account_file, block_on, issued_cert};
 
     #[test]
     fn renewal_is_drawn_within_the_window() {
@@ -100,20 +100,18 @@ mod tests {
     fn setup(dir: &Path) -> (std::path::PathBuf, Vec<u8>) {
         let account = dir.join("account.json");
         account_file(&account);
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_identifier_method = rcgen::KeyIdMethod::Sha256;
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let mut params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
-        params.use_authority_key_identifier_extension = true;
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&leaf_key, &issuer).unwrap();
-        (account, cert.der().to_vec())
+        (account, issued_cert())
     }
 
     fn ask(account: &Path, cert: &[u8], ari: bool) -> Result<Option<Window>, String> {
-        block_on(window(account, cert, Box::new(FakeCa { ari })))
+        block_on(window(
+            account,
+            cert,
+            Box::new(FakeCa {
+                ari,
+                ..FakeCa::default()
+            }),
+        ))
     }
 
     #[test]

@@ -352,6 +352,7 @@ impl Acme {
         let retry_after = RetryAfter::default();
         let client = Client::new(self.roots.as_deref(), retry_after.clone())
             .map_err(|message| (message, None))?;
+        let current = served.and_then(leaf);
         let order = order::Order {
             names: &self.names,
             ca: &self.ca,
@@ -361,6 +362,7 @@ impl Acme {
             http01: self.http01,
             key_type: self.key_type,
             state: &self.state,
+            replacing: current.as_deref(),
         };
         // The timer is made inside the runtime, whose clock it needs.
         let bounded =
@@ -411,7 +413,7 @@ impl Acme {
         stored: &Stored,
         renew_at: &mut Option<SystemTime>,
     ) -> Option<SystemTime> {
-        let cert = CertificateDer::pem_slice_iter(&stored.chain).next()?.ok()?;
+        let cert = leaf(stored)?;
         let client = Client::new(self.roots.as_deref(), RetryAfter::default()).ok()?;
         let account = self.state.account(&self.ca);
         let asked = ari::window(&account, &cert, Box::new(client));
@@ -459,6 +461,12 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+}
+
+/// The leaf certificate (DER) of `stored`'s chain: what renewal information is asked of,
+/// and what a renewal's order names as the certificate it replaces (RFC 9773 §4.1, §5).
+fn leaf(stored: &Stored) -> Option<CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(&stored.chain).next()?.ok()
 }
 
 /// Now, in Unix seconds.

@@ -12,14 +12,18 @@ use super::state::State;
 use crate::metrics;
 use crate::settings::cli::{Challenge, KeyType};
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Error, Identifier, NewAccount,
-    NewOrder, OrderStatus, Problem, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, CertificateIdentifier, ChallengeType, Error,
+    Identifier, NewAccount, NewOrder, OrderStatus, Problem, RetryPolicy,
 };
 use std::time::Duration;
 
 /// The problem type of a request signed by an account the CA does not know (RFC 8555
 /// §7.3.1).
 const ACCOUNT_GONE: &str = "urn:ietf:params:acme:error:accountDoesNotExist";
+
+/// The problem type of an order naming a certificate that another order replaced already
+/// (RFC 9773 §5, §7.4).
+const ALREADY_REPLACED: &str = "urn:ietf:params:acme:error:alreadyReplaced";
 
 /// How long the CA is given to validate the challenges, and again to issue the certificate.
 const POLL_TIMEOUT: Duration = Duration::from_secs(90);
@@ -42,6 +46,8 @@ pub struct Order<'a> {
     pub key_type: KeyType,
     /// Where the account and the challenges are kept.
     pub state: &'a State,
+    /// The certificate (DER) this order renews, if one is served.
+    pub replacing: Option<&'a [u8]>,
 }
 
 /// Why an order ended without a certificate.
@@ -110,7 +116,10 @@ pub async fn obtain(order: &Order<'_>, client: Client) -> Result<(String, String
         .map(|name| Identifier::Dns(name.clone()))
         .collect();
     metrics::count_acme_order();
-    let mut placed = match account.new_order(&NewOrder::new(&identifiers)).await {
+    let replaces = order
+        .replacing
+        .and_then(|cert| super::ari::identifier(cert).ok());
+    let mut placed = match place(&account, &identifiers, replaces).await {
         Ok(placed) => placed,
         Err(Error::Api(problem)) if problem.r#type.as_deref() == Some(ACCOUNT_GONE) => {
             // The CA forgot the account (deactivated, or a test CA restarted): a new one
@@ -284,6 +293,34 @@ impl Order<'_> {
     }
 }
 
+/// Places the order for `identifiers`, naming the certificate it `replaces` (RFC 9773 §5),
+/// so that the CA can let the renewal past its rate limits and see the old one is done
+/// with. A CA that offers no renewal information, or says the certificate was replaced
+/// already (by another instance's order, say), gets the order without it.
+async fn place(
+    account: &Account,
+    identifiers: &[Identifier],
+    replaces: Option<CertificateIdentifier<'_>>,
+) -> Result<instant_acme::Order, Error> {
+    if let Some(replaces) = replaces {
+        match account
+            .new_order(&NewOrder::new(identifiers).replaces(replaces))
+            .await
+        {
+            Err(Error::Unsupported(_)) => {}
+            Err(Error::Api(problem)) if problem.r#type.as_deref() == Some(ALREADY_REPLACED) => {
+                log::info!(
+                    "ACME: the CA says the certificate was replaced already ({}): ordering \
+                     without naming it",
+                    describe(&problem)
+                );
+            }
+            placed => return placed,
+        }
+    }
+    account.new_order(&NewOrder::new(identifiers)).await
+}
+
 /// The account: restored from the state folder, else created (which takes
 /// `--acme-agree-tos`) and stored.
 async fn account(order: &Order<'_>, client: Client) -> Result<Account, Failure> {
@@ -339,7 +376,7 @@ async fn account(order: &Order<'_>, client: Client) -> Result<Account, Failure> 
 mod tests {
     use super::*;
     use crate::acme::client::RetryAfter;
-    use crate::acme::fake_ca::{DIRECTORY, FakeCa, account_file, block_on};
+    use crate::acme::fake_ca::{DIRECTORY, FakeCa, account_file, block_on, issued_cert};
     use std::time::SystemTime;
 
     #[test]
@@ -348,7 +385,7 @@ mod tests {
         let state = State::open(&dir.path().join("acme")).unwrap();
         account_file(&state.account(DIRECTORY));
         let retry_after = RetryAfter::default();
-        let client = Client::over(Box::new(FakeCa { ari: false }), retry_after.clone());
+        let client = Client::over(Box::new(FakeCa::default()), retry_after.clone());
         let names = ["a.test".to_string()];
         let order = Order {
             names: &names,
@@ -359,6 +396,7 @@ mod tests {
             http01: false,
             key_type: KeyType::EcdsaP256,
             state: &state,
+            replacing: None,
         };
         let failure = block_on(obtain(&order, client)).unwrap_err();
         assert!(failure.rate_limited);
@@ -378,11 +416,13 @@ mod tests {
         assert!(wait.as_secs() > 100 && wait.as_secs() <= 120, "{wait:?}");
     }
 
-    #[test]
-    fn without_an_account_or_the_terms_no_order_is_made() {
+    /// The orders `ca` was sent for a renewal of `replacing`, which it refuses in the end.
+    fn orders_placed(ca: FakeCa, replacing: &[u8]) -> Vec<serde_json::Value> {
         let dir = tempfile::tempdir().unwrap();
         let state = State::open(&dir.path().join("acme")).unwrap();
-        let client = Client::over(Box::new(FakeCa { ari: false }), RetryAfter::default());
+        account_file(&state.account(DIRECTORY));
+        let orders = std::sync::Arc::clone(&ca.orders);
+        let client = Client::over(Box::new(ca), RetryAfter::default());
         let names = ["a.test".to_string()];
         let order = Order {
             names: &names,
@@ -393,6 +433,56 @@ mod tests {
             http01: false,
             key_type: KeyType::EcdsaP256,
             state: &state,
+            replacing: Some(replacing),
+        };
+        assert!(block_on(obtain(&order, client)).unwrap_err().rate_limited);
+        orders.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn a_renewal_names_the_certificate_it_replaces_where_the_ca_takes_it() {
+        let cert = issued_cert();
+        let id = crate::acme::ari::identifier(&cert).unwrap().to_string();
+        let with_ari = FakeCa {
+            ari: true,
+            ..FakeCa::default()
+        };
+        let orders = orders_placed(with_ari, &cert);
+        assert_eq!(orders.len(), 1);
+        assert_eq!(orders[0]["replaces"], id.as_str());
+        assert_eq!(orders[0]["identifiers"][0]["value"], "a.test");
+        // Replaced already: the order again, without naming it.
+        let replaced = FakeCa {
+            ari: true,
+            already_replaced: true,
+            ..FakeCa::default()
+        };
+        let orders = orders_placed(replaced, &cert);
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0]["replaces"], id.as_str());
+        assert!(orders[1].get("replaces").is_none(), "{}", orders[1]);
+        // A CA without renewal information is not told.
+        let orders = orders_placed(FakeCa::default(), &cert);
+        assert_eq!(orders.len(), 1);
+        assert!(orders[0].get("replaces").is_none(), "{}", orders[0]);
+    }
+
+    #[test]
+    fn without_an_account_or_the_terms_no_order_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(&dir.path().join("acme")).unwrap();
+        let client = Client::over(Box::new(FakeCa::default()), RetryAfter::default());
+        let names = ["a.test".to_string()];
+        let order = Order {
+            names: &names,
+            ca: DIRECTORY,
+            email: None,
+            agree_tos: false,
+            forced: None,
+            http01: false,
+            key_type: KeyType::EcdsaP256,
+            state: &state,
+            replacing: None,
         };
         let failure = block_on(obtain(&order, client)).unwrap_err();
         assert!(!failure.rate_limited);
@@ -416,6 +506,7 @@ mod tests {
             http01,
             key_type: KeyType::EcdsaP256,
             state: &state,
+            replacing: None,
         };
         let (alpn, http, dns) = (
             ChallengeType::TlsAlpn01,
