@@ -157,15 +157,17 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        self.streams.insert(Stream {
+        let send_window = self.peer_initial_window;
+        let deadline = now + self.timeouts.header;
+        self.streams.insert_with(|| Stream {
             id,
             receiving: !end_stream,
             declared: None,
             received: 0,
             recv_unacked: 0,
             recv_window: i64::from(super::INITIAL_WINDOW),
-            send_window: self.peer_initial_window,
-            deadline: now + self.timeouts.header,
+            send_window,
+            deadline,
             urgency: DEFAULT_URGENCY,
             answer: Answer::None,
             sink: None,
