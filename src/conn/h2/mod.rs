@@ -582,16 +582,15 @@ impl H2Conn {
                 if self.streams.is_empty() && self.input.len() == self.pos {
                     // Nothing under way: an idle connection holds no buffers, no room for
                     // streams (an emptied vector keeps its room: 8 streams' at least, 2.5
-                    // KiB), nor the last header list or the turn queues: little more than
-                    // its HPACK tables and the slots of a request's fields (32 bytes a field,
-                    // made again at each burst they cost 50 instructions a request). The next
-                    // request makes them again.
+                    // KiB), nor the last header list, its fields' slots or the turn queues:
+                    // little more than its HPACK tables. The next request makes them again.
                     buffers::give(std::mem::take(&mut self.input));
                     buffers::give(std::mem::take(&mut self.out));
                     self.pos = 0;
                     self.out_pos = 0;
                     self.streams = Streams::default();
                     self.fields = DecodedFields::new();
+                    self.header_room = HeaderRoom::default();
                     self.ready.clear();
                 }
                 Want::Read
