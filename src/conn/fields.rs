@@ -117,6 +117,29 @@ impl<'b> HeaderStorage<'b> {
     }
 }
 
+/// Room for the regular fields of HTTP/2 requests, kept from one request to the next: lent
+/// to a request as one slot per field of its list, taken back emptied. Setting up a request's
+/// few slots in memory already there costs less than a [`HeaderStorage`] on the stack,
+/// whose 16 slots are filled and then copied into place (callgrind).
+#[derive(Debug, Default)]
+pub struct HeaderRoom(Vec<Header<'static>>);
+
+impl HeaderRoom {
+    /// `count` empty slots, for the regular fields of a list of `count` fields.
+    pub fn lend<'b>(&mut self, count: usize) -> Vec<Header<'b>> {
+        let mut slots: Vec<Header<'b>> = std::mem::take(&mut self.0);
+        slots.resize(count, Header::EMPTY);
+        slots
+    }
+
+    /// Takes back slots lent: emptied, their memory kept (collected in place: no element
+    /// is left to map, and the element type keeps its layout).
+    pub fn give_back(&mut self, mut slots: Vec<Header<'_>>) {
+        slots.clear();
+        self.0 = slots.into_iter().map(|_| Header::EMPTY).collect();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +153,23 @@ mod tests {
             fields.push((text(name), text(value)));
         });
         fields
+    }
+
+    #[test]
+    fn header_room_is_lent_empty_and_keeps_its_memory() {
+        let mut room = HeaderRoom::default();
+        let value = b"v".to_vec();
+        let mut slots = room.lend(3);
+        assert_eq!(slots, [Header::EMPTY; 3]);
+        slots[0] = Header {
+            name: "x",
+            value: &value,
+        };
+        let memory = slots.as_ptr();
+        room.give_back(slots);
+        let slots = room.lend(2);
+        assert_eq!(slots, [Header::EMPTY; 2]);
+        assert_eq!(slots.as_ptr(), memory);
     }
 
     #[test]

@@ -35,6 +35,60 @@ const LIST_BYTES: usize = 1024;
 /// The fields a [`DecodedFields`] makes room for before a block is decoded.
 const LIST_FIELDS: usize = 24;
 
+/// The octets of every static entry's name and value, side by side as a dynamic entry's
+/// are: an indexed static field is copied in one piece.
+static STATIC_JOINED: [u8; static_joined_len()] = {
+    let mut joined = [0; static_joined_len()];
+    let mut at = 0;
+    let mut i = 0;
+    while i < STATIC.len() {
+        let (name, value) = STATIC[i];
+        let mut j = 0;
+        while j < name.len() {
+            joined[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        j = 0;
+        while j < value.len() {
+            joined[at] = value[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    joined
+};
+
+/// Where each static entry starts in [`STATIC_JOINED`], and where the last ends.
+static STATIC_STARTS: [u16; STATIC.len() + 1] = {
+    let mut starts = [0; STATIC.len() + 1];
+    let mut i = 0;
+    while i < STATIC.len() {
+        starts[i + 1] = starts[i] + (STATIC[i].0.len() + STATIC[i].1.len()) as u16;
+        i += 1;
+    }
+    starts
+};
+
+/// The octets of every static entry's name and value.
+const fn static_joined_len() -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < STATIC.len() {
+        len += STATIC[i].0.len() + STATIC[i].1.len();
+        i += 1;
+    }
+    len
+}
+
+/// Static entry `i` (index `i + 1`): its name and value side by side, and its name's length.
+fn static_joined(i: usize) -> Option<(&'static [u8], usize)> {
+    let (start, end) = (*STATIC_STARTS.get(i)?, *STATIC_STARTS.get(i + 1)?);
+    let joined = STATIC_JOINED.get(usize::from(start)..usize::from(end))?;
+    Some((joined, STATIC.get(i)?.0.len()))
+}
+
 /// Bounds on one decoded header list, set by the caller from what it advertised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
@@ -336,35 +390,28 @@ impl HpackDecoder {
     ) -> HResult<'b, ()> {
         state.field_seen = true;
         let (rest, index) = integer(input, 7)?;
-        // A dynamic entry's name and value lie side by side: one copy, as the span wants.
-        let dynamic = (index as usize)
-            .checked_sub(STATIC.len())
-            .and_then(|i| self.table.get_joined(i));
-        // Every static entry's value is valid (tested); a dynamic one's was checked when
-        // it was inserted.
-        let (name, value, value_checked) = match dynamic {
-            Some((bytes, name_len, value_checked)) => {
-                let (name, value) = bytes.split_at(name_len);
-                (name, value, value_checked)
+        // An entry's name and value lie side by side, static or dynamic: one copy, as the
+        // span wants. Every static entry's value is valid (tested); a dynamic one's was
+        // checked when it was inserted.
+        let index = index as usize;
+        let entry = match index.checked_sub(1) {
+            Some(i) if i < STATIC.len() => {
+                static_joined(i).map(|(bytes, name_len)| (bytes, name_len, true))
             }
-            None => {
-                let (name, value) = self.lookup(index, input)?;
-                (name, value, true)
-            }
+            _ => index
+                .checked_sub(STATIC.len())
+                .and_then(|i| self.table.get_joined(i)),
         };
-        if admit(out, state, name.len() + value.len(), at) {
+        let Some((bytes, name_len, value_checked)) = entry else {
+            return fail(HpackErrorKind::InvalidIndex, input);
+        };
+        if admit(out, state, bytes.len(), at) {
             let start = out.bytes.len();
-            match dynamic {
-                Some((bytes, ..)) => out.bytes.extend_from_slice(bytes),
-                None => {
-                    out.bytes.extend_from_slice(name);
-                    out.bytes.extend_from_slice(value);
-                }
-            }
+            out.bytes.extend_from_slice(bytes);
             out.spans.push(FieldSpan {
                 start,
-                name_len: name.len(),
-                value_len: value.len(),
+                name_len,
+                value_len: bytes.len() - name_len,
                 never_indexed: false,
                 value_checked,
             });
@@ -438,6 +485,15 @@ mod tests {
         for (name, value) in STATIC {
             assert!(is_trimmed_field_value(value), "{name:?}: {value:?}");
         }
+    }
+
+    #[test]
+    fn every_static_entry_is_joined_in_order() {
+        for (i, (name, value)) in STATIC.iter().enumerate() {
+            let (joined, name_len) = static_joined(i).unwrap();
+            assert_eq!(joined.split_at(name_len), (*name, *value), "{i}");
+        }
+        assert_eq!(static_joined(STATIC.len()), None);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod tests;
 
 use super::Stats;
 use super::exchange::Context;
+use super::fields::HeaderRoom;
 use super::send::SendClock;
 use super::{Timeouts, Want};
 use crate::http::buffers;
@@ -141,6 +142,8 @@ pub struct H2Conn {
     decoder: HpackDecoder,
     /// The last decoded header list (its buffer reused from block to block).
     fields: DecodedFields,
+    /// The slots of a request's regular fields, reused from request to request.
+    header_room: HeaderRoom,
     encoder: HpackEncoder,
     /// The client's SETTINGS_MAX_FRAME_SIZE: the largest frame we send.
     peer_max_frame: u32,
@@ -205,6 +208,7 @@ impl H2Conn {
             settings_ack_due: Some(now + timeouts.header),
             decoder: HpackDecoder::new(HEADER_TABLE_SIZE as usize),
             fields: DecodedFields::new(),
+            header_room: HeaderRoom::default(),
             encoder: HpackEncoder::new(),
             peer_max_frame: MAX_FRAME_SIZE,
             peer_initial_window: DEFAULT_WINDOW,
@@ -578,14 +582,15 @@ impl H2Conn {
                 if self.streams.is_empty() && self.input.len() == self.pos {
                     // Nothing under way: an idle connection holds no buffers, no room for
                     // streams (an emptied vector keeps its room: 8 streams' at least, 2.5
-                    // KiB), nor the last header list or the turn queues: little more than
-                    // its HPACK tables. The next request makes them again.
+                    // KiB), nor the last header list, its fields' slots or the turn queues:
+                    // little more than its HPACK tables. The next request makes them again.
                     buffers::give(std::mem::take(&mut self.input));
                     buffers::give(std::mem::take(&mut self.out));
                     self.pos = 0;
                     self.out_pos = 0;
                     self.streams = Streams::default();
                     self.fields = DecodedFields::new();
+                    self.header_room = HeaderRoom::default();
                     self.ready.clear();
                 }
                 Want::Read

@@ -20,7 +20,6 @@ use crate::conn::exchange::MAX_DISCARDED_BODY;
 use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
 };
-use crate::conn::fields::HeaderStorage;
 use crate::conn::park::Parked;
 use crate::http::head::RequestHead;
 use crate::http::response::BodySink;
@@ -157,15 +156,17 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        self.streams.insert(Stream {
+        let send_window = self.peer_initial_window;
+        let deadline = now + self.timeouts.header;
+        self.streams.insert_with(|| Stream {
             id,
             receiving: !end_stream,
             declared: None,
             received: 0,
             recv_unacked: 0,
             recv_window: i64::from(super::INITIAL_WINDOW),
-            send_window: self.peer_initial_window,
-            deadline: now + self.timeouts.header,
+            send_window,
+            deadline,
             urgency: DEFAULT_URGENCY,
             answer: Answer::None,
             sink: None,
@@ -197,14 +198,15 @@ impl H2Conn {
         ctx: &Context<'_>,
         now: Instant,
     ) {
-        let mut storage = HeaderStorage::new();
-        let headers = storage.for_fields(fields.len());
-        let request = match parse_h2_request(fields.iter(), headers, &self.limits) {
+        let mut headers = self.header_room.lend(fields.len());
+        let request = match parse_h2_request(fields.iter(), &mut headers, &self.limits) {
             Ok(request) => request,
             Err(e) if e.is_malformed() => {
+                self.header_room.give_back(headers);
                 return self.stream_error(id, H2ErrorCode::ProtocolError, &e.to_string());
             }
             Err(e) => {
+                self.header_room.give_back(headers);
                 log::debug!("{}: stream {id}: {e}", self.peer);
                 let response = malformed(&e.error());
                 let exchange =
@@ -218,12 +220,14 @@ impl H2Conn {
         };
         let head = RequestHead::Fields(fields, HTTP_2);
         let mut prepared = prepare(&request, &head, self.peer, ctx);
+        let urgency = urgency(request.headers.get_all("priority"));
+        self.header_room.give_back(headers);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
         stream.sink = prepared.response.sink.take();
         stream.declared = declared;
-        stream.urgency = urgency(request.headers.get_all("priority"));
+        stream.urgency = urgency;
         // HEADERS with END_STREAM, no DATA: a request handled again after its DATA arrived
         // had its length checked at its END_STREAM.
         if !stream.receiving && stream.received == 0 && declared.is_some_and(|n| n != 0) {
