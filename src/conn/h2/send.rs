@@ -12,7 +12,7 @@
 
 use super::memo::push_file_field;
 use super::region::Region;
-use super::sending::{Piece, Pieces, Sending, pieces};
+use super::sending::{self, Piece, Pieces, Sending};
 use super::stream::Answer;
 use super::{H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
@@ -95,13 +95,14 @@ impl H2Conn {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
+        let window = stream.send_window;
         // A handler that took the body answers now that it is through.
         let response = match stream.sink.take() {
             Some(sink) => response.after_body(sink.finish()),
             None => response,
         };
         self.start_output(now);
-        let sending = self.head(id, response, exchange, now);
+        let sending = self.head(id, window, response, exchange, now);
         self.stats.responses += 1;
         if sending.pieces.is_empty() {
             self.finish(id, &sending);
@@ -126,13 +127,22 @@ impl H2Conn {
         self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header);
     }
 
-    /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`; returns
-    /// its body, to send.
+    /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`, whose
+    /// send window is `window`; returns its body, to send.
     ///
     /// The header block is encoded straight into the output after room for the HEADERS
     /// frame's header, which is filled in once the block's length is known; only a block
     /// longer than the client's frame size is moved, to be cut into CONTINUATION frames.
-    fn head(&mut self, id: u32, response: Response, exchange: Exchange, now: Instant) -> Sending {
+    /// A body held in memory that [`H2Conn::fits_now`] goes with it as one DATA frame (with
+    /// END_STREAM), and nothing is left to send.
+    fn head(
+        &mut self,
+        id: u32,
+        window: i64,
+        response: Response,
+        exchange: Exchange,
+        now: Instant,
+    ) -> Sending {
         let status = response.status;
         let content = has_content(status) && !exchange.head_request;
         // RFC 9110 §8.6: as HTTP/1.1 sends it, for HEAD too; none for 1xx, 204, 304, nor
@@ -162,13 +172,15 @@ impl H2Conn {
         if let Some(length) = length {
             encoder.content_length(length, out);
         }
-        let pieces = if content {
-            pieces(response.body)
+        let body = if content { response.body } else { Body::Empty };
+        let fits = in_memory(&body).is_some_and(|bytes| self.fits_now(bytes, window));
+        let (pieces, at_once) = if fits {
+            (Pieces::default(), Some(body))
         } else {
-            Pieces::default()
+            (sending::pieces(body), None)
         };
         let block_len = self.out.len() - start - FRAME_HEADER_LEN;
-        let end_stream = pieces.is_empty();
+        let end_stream = pieces.is_empty() && at_once.is_none();
         if block_len <= self.peer_max_frame as usize {
             let header = FrameHeader::headers(id, block_len as u32, end_stream, true);
             self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header.encode());
@@ -185,12 +197,33 @@ impl H2Conn {
                 self.out.extend_from_slice(chunk);
             }
         }
+        let mut body_sent = 0;
+        if let Some(bytes) = at_once.as_ref().and_then(in_memory) {
+            FrameHeader::data(id, bytes.len() as u32, true).write(&mut self.out);
+            self.out.extend_from_slice(bytes);
+            // The stream's window is not counted down: the stream closes with this frame.
+            self.send_window -= bytes.len() as i64;
+            body_sent = bytes.len() as u64;
+        }
         Sending {
             pieces,
             status,
             info: exchange.info,
-            body_sent: 0,
+            body_sent,
         }
+    }
+
+    /// Whether `body`, held in memory, goes as one DATA frame at once: it is not empty and
+    /// within the client's frame size and both windows (RFC 9113 §5.2, §6.9), the output is
+    /// short, and no other stream waits for its turn at the output, which it would pass
+    /// (RFC 9218 §4.1).
+    fn fits_now(&self, body: &[u8], window: i64) -> bool {
+        let len = body.len();
+        len > 0
+            && len <= self.peer_max_frame as usize
+            && len as i64 <= window.min(self.send_window)
+            && self.pending_out() < super::OUTPUT_HIGH
+            && self.ready.is_empty()
     }
 
     /// The response of stream `id` is queued in full: it is recorded, and the stream closed.
@@ -349,6 +382,15 @@ impl H2Conn {
         } else {
             Turn::More
         }
+    }
+}
+
+/// The bytes of `body` when it is held in memory.
+fn in_memory(body: &Body) -> Option<&[u8]> {
+    match body {
+        Body::Bytes(bytes) => Some(bytes),
+        Body::Shared(bytes) => Some(bytes),
+        _ => None,
     }
 }
 
