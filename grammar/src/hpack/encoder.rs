@@ -186,6 +186,9 @@ pub struct HpackEncoder {
     /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and a
     /// hash of the value it last went as a literal with (0: none).
     changing: [(u32, u64); CHANGING.len()],
+    /// Counts the changes to all of the above but `pending_min`: see
+    /// [`HpackEncoder::generation`].
+    generation: u64,
 }
 
 impl Default for HpackEncoder {
@@ -203,7 +206,16 @@ impl HpackEncoder {
             inserts: 0,
             newest: [0; INDEXED.len()],
             changing: [(0, 0); CHANGING.len()],
+            generation: 0,
         }
+    }
+
+    /// The encoder's state, as a count of its changes: an entry inserted, the table
+    /// resized, a changing field's literal remembered. While it stays the same, fields
+    /// encode to the same octets after [`HpackEncoder::begin`]; and fields whose encoding
+    /// left it the same may be sent again as those octets, for as long as it stays so.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE: the table is resized to it (at most
@@ -213,6 +225,7 @@ impl HpackEncoder {
         let size = peer_size.min(ENCODER_TABLE_SIZE);
         self.pending_min = Some(self.pending_min.map_or(size, |min| min.min(size)));
         self.table.set_max_size(size);
+        self.generation += 1;
     }
 
     /// Appends to `out` the header block for `fields`, in order (names lowercase, as
@@ -381,6 +394,7 @@ impl HpackEncoder {
         let hash = value_hash(value);
         if hash != last_literal || !self.worth_indexing(name, value) {
             self.changing[slot].1 = hash;
+            self.generation += 1;
             return false;
         }
         let name_index = static_table::name_index(name).unwrap_or(0);
@@ -424,6 +438,7 @@ impl HpackEncoder {
     /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
     /// kept count always names the entry inserted for its slot, with its slot's name.
     fn count_insert(&mut self) -> u32 {
+        self.generation += 1;
         self.inserts = self.inserts.wrapping_add(1);
         if self.inserts == 0 {
             self.newest = [0; INDEXED.len()];
@@ -538,6 +553,26 @@ mod tests {
         encoder.encode(fields.iter().copied(), &mut second);
         // server found by a search of the table, content-type as its slot's newest entry.
         assert_eq!(second, [0x80 | 63, 0x80 | 62]);
+    }
+
+    #[test]
+    fn the_generation_moves_with_every_change_of_state() {
+        let mut encoder = HpackEncoder::new();
+        let fields: [(&[u8], &[u8]); 2] = [(b"server", b"a"), (b"date", b"Mon")];
+        let mut blocks = Vec::new();
+        let mut generations = vec![encoder.generation()];
+        for _ in 0..4 {
+            let mut block = Vec::new();
+            encoder.encode(fields.iter().copied(), &mut block);
+            blocks.push(block);
+            generations.push(encoder.generation());
+        }
+        // server inserted and date's literal remembered, then date inserted; from then on
+        // both go indexed, and the state stays as it is.
+        assert_eq!(generations, [0, 2, 3, 3, 3]);
+        assert_eq!(blocks[2], blocks[3]);
+        encoder.set_peer_table_size(4096);
+        assert_eq!(encoder.generation(), 4);
     }
 
     #[test]

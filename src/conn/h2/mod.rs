@@ -142,6 +142,8 @@ pub struct H2Conn {
     /// The last decoded header list (its buffer reused from block to block).
     fields: DecodedFields,
     encoder: HpackEncoder,
+    /// The fields of the last cached file's response head, as they were encoded.
+    last_head: memo::LastHead,
     /// The client's SETTINGS_MAX_FRAME_SIZE: the largest frame we send.
     peer_max_frame: u32,
     /// The client's SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window.
@@ -206,6 +208,7 @@ impl H2Conn {
             decoder: HpackDecoder::new(HEADER_TABLE_SIZE as usize),
             fields: DecodedFields::new(),
             encoder: HpackEncoder::new(),
+            last_head: memo::LastHead::default(),
             peer_max_frame: MAX_FRAME_SIZE,
             peer_initial_window: DEFAULT_WINDOW,
             send_window: DEFAULT_WINDOW,

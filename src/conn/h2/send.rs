@@ -156,19 +156,32 @@ impl H2Conn {
         encoder.begin(out);
         encoder.status(status, out);
         let date = date_at(now);
-        if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
-            encode_unindexed(b"date", &date, out);
-        }
-        encoder.known_field(FieldToken::SERVER, b"server", SERVER.as_bytes(), out);
-        // A file's fields go indexed while that pays, else as literals this thread keeps
-        // encoded.
-        handler_fields(&response, |token, name, value| {
-            if !encoder.known_field(token, name, value, out) {
-                if let Some(name) = token.changing_name() {
-                    push_file_field(name, value, out);
-                }
+        // A cached file's head: the fields as the last head of the same ones went, while
+        // that still holds.
+        let prepared = response
+            .fields
+            .as_ref()
+            .filter(|_| response.headers.is_empty());
+        let generation = encoder.generation();
+        if !prepared.is_some_and(|fields| self.last_head.replay(&date, fields, generation, out)) {
+            let mark = out.len();
+            if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
+                encode_unindexed(b"date", &date, out);
             }
-        });
+            encoder.known_field(FieldToken::SERVER, b"server", SERVER.as_bytes(), out);
+            // A file's fields go indexed while that pays, else as literals this thread keeps
+            // encoded.
+            handler_fields(&response, |token, name, value| {
+                if !encoder.known_field(token, name, value, out) {
+                    if let Some(name) = token.changing_name() {
+                        push_file_field(name, value, out);
+                    }
+                }
+            });
+            if let Some(fields) = prepared.filter(|_| encoder.generation() == generation) {
+                self.last_head.keep(&date, fields, generation, &out[mark..]);
+            }
+        }
         if let Some(length) = length {
             encoder.content_length(length, out);
         }
