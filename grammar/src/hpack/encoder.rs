@@ -365,8 +365,20 @@ impl HpackEncoder {
 
     /// Appends `content-length` with `length`: a literal without indexing whose name is
     /// static index 28, the digits Huffman-encoded only when that is shorter (§5.2), which
-    /// takes three digits or more.
+    /// takes three digits or more (a digit's code is 5 or 6 bits, Appendix B); one or two
+    /// digits are written straight out.
     pub fn content_length(&mut self, length: u64, out: &mut Vec<u8>) {
+        // The name: index 28 on a 4-bit prefix, 15 and then 13 (§5.1).
+        const NAME: [u8; 2] = [0x0f, 28 - 15];
+        if let Ok(n @ 0..100) = u8::try_from(length) {
+            let [a, b] = NAME;
+            if n < 10 {
+                out.extend_from_slice(&[a, b, 1, b'0' + n]);
+            } else {
+                out.extend_from_slice(&[a, b, 2, b'0' + n / 10, b'0' + n % 10]);
+            }
+            return;
+        }
         let mut digits = [0; DIGITS];
         encode_integer(28u32, 4, 0x00, out);
         encode_measured_string(decimal(length, &mut digits), out);
@@ -553,6 +565,18 @@ mod tests {
         encoder.encode(fields.iter().copied(), &mut second);
         // server found by a search of the table, content-type as its slot's newest entry.
         assert_eq!(second, [0x80 | 63, 0x80 | 62]);
+    }
+
+    #[test]
+    fn content_length_is_its_literal() {
+        for length in (0..1000).chain([u64::MAX]) {
+            let mut direct = Vec::new();
+            HpackEncoder::new().content_length(length, &mut direct);
+            let mut literal = Vec::new();
+            encode_integer(28u32, 4, 0x00, &mut literal);
+            encode_measured_string(length.to_string().as_bytes(), &mut literal);
+            assert_eq!(direct, literal, "{length}");
+        }
     }
 
     #[test]
