@@ -102,14 +102,25 @@ impl H2Conn {
             None => response,
         };
         self.start_output(now);
-        let sending = self.head(id, window, response, exchange, now);
+        let status = response.status;
+        let (rest, body_sent) = self.head(id, window, response, exchange.head_request, now);
         self.stats.responses += 1;
-        if sending.pieces.is_empty() {
-            self.finish(id, &sending);
+        let info = exchange.info;
+        let Some(pieces) = rest else {
+            // Queued in full: recorded, and the stream closed.
+            if !self.unrecorded {
+                sending::record(self.peer.ip(), info.as_ref(), status, body_sent);
+            }
+            self.close_sent(id);
             return;
-        }
+        };
         if let Some(stream) = self.streams.get_mut(&id) {
-            stream.answer = Answer::Sending(sending);
+            stream.answer = Answer::Sending(Sending {
+                pieces,
+                status,
+                info,
+                body_sent,
+            });
             self.ready.push_back(id, stream.urgency);
         }
     }
@@ -128,7 +139,8 @@ impl H2Conn {
     }
 
     /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`, whose
-    /// send window is `window`; returns its body, to send.
+    /// send window is `window`, for a HEAD request if `head_request`; returns what is left
+    /// of its body to send (`None`: nothing), and the content bytes queued.
     ///
     /// The header block is encoded straight into the output after room for the HEADERS
     /// frame's header, which is filled in once the block's length is known; only a block
@@ -139,12 +151,12 @@ impl H2Conn {
         &mut self,
         id: u32,
         window: i64,
-        response: Response,
-        exchange: Exchange,
+        mut response: Response,
+        head_request: bool,
         now: Instant,
-    ) -> Sending {
+    ) -> (Option<Pieces>, u64) {
         let status = response.status;
-        let content = has_content(status) && !exchange.head_request;
+        let content = has_content(status) && !head_request;
         // RFC 9110 §8.6: as HTTP/1.1 sends it, for HEAD too; none for 1xx, 204, 304, nor
         // for a body made as it is sent.
         let length = (has_content(status) && !matches!(response.body, Body::Stream(_)))
@@ -185,15 +197,13 @@ impl H2Conn {
         if let Some(length) = length {
             encoder.content_length(length, out);
         }
-        let body = if content { response.body } else { Body::Empty };
-        let fits = in_memory(&body).is_some_and(|bytes| self.fits_now(bytes, window));
-        let (pieces, at_once) = if fits {
-            (Pieces::default(), Some(body))
-        } else {
-            (sending::pieces(body), None)
-        };
+        let at_once =
+            content && in_memory(&response.body).is_some_and(|bytes| self.fits_now(bytes, window));
+        let rest = (content && !at_once)
+            .then(|| sending::pieces(std::mem::replace(&mut response.body, Body::Empty)))
+            .filter(|pieces| !pieces.is_empty());
         let block_len = self.out.len() - start - FRAME_HEADER_LEN;
-        let end_stream = pieces.is_empty() && at_once.is_none();
+        let end_stream = rest.is_none() && !at_once;
         if block_len <= self.peer_max_frame as usize {
             let header = FrameHeader::headers(id, block_len as u32, end_stream, true);
             self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header.encode());
@@ -211,19 +221,14 @@ impl H2Conn {
             }
         }
         let mut body_sent = 0;
-        if let Some(bytes) = at_once.as_ref().and_then(in_memory) {
+        if let Some(bytes) = in_memory(&response.body).filter(|_| at_once) {
             FrameHeader::data(id, bytes.len() as u32, true).write(&mut self.out);
             self.out.extend_from_slice(bytes);
             // The stream's window is not counted down: the stream closes with this frame.
             self.send_window -= bytes.len() as i64;
             body_sent = bytes.len() as u64;
         }
-        Sending {
-            pieces,
-            status,
-            info: exchange.info,
-            body_sent,
-        }
+        (rest, body_sent)
     }
 
     /// Whether `body`, held in memory, goes as one DATA frame at once: it is not empty and
@@ -237,12 +242,6 @@ impl H2Conn {
             && len as i64 <= window.min(self.send_window)
             && self.pending_out() < super::OUTPUT_HIGH
             && self.ready.is_empty()
-    }
-
-    /// The response of stream `id` is queued in full: it is recorded, and the stream closed.
-    fn finish(&mut self, id: u32, sending: &Sending) {
-        self.record(sending);
-        self.close_sent(id);
     }
 
     /// Closes stream `id`, whose response is queued in full and recorded (with
