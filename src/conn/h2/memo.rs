@@ -4,6 +4,11 @@
 //! does, and the Huffman code (§5.2) of their 20 to 30 octets is most of what a response head
 //! costs to encode (callgrind: about 800 instructions a response, against about 100 for the
 //! look-up here).
+//!
+//! And a connection's last head of a cached file's fields ([`LastHead`]), copied while the
+//! encoder's state that made it lasts: once every field goes indexed, one comparison and one
+//! copy stand for the encoding of each field (callgrind: about 860 instructions a response
+//! less).
 
 use crate::http::response::Prebuilt;
 use nomserve_grammar::encode_unindexed;
