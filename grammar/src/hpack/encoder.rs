@@ -186,6 +186,9 @@ pub struct HpackEncoder {
     /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and a
     /// hash of the value it last went as a literal with (0: none).
     changing: [(u32, u64); CHANGING.len()],
+    /// Counts the changes to all of the above but `pending_min`: see
+    /// [`HpackEncoder::generation`].
+    generation: u64,
 }
 
 impl Default for HpackEncoder {
@@ -203,7 +206,16 @@ impl HpackEncoder {
             inserts: 0,
             newest: [0; INDEXED.len()],
             changing: [(0, 0); CHANGING.len()],
+            generation: 0,
         }
+    }
+
+    /// The encoder's state, as a count of its changes: an entry inserted, the table
+    /// resized, a changing field's literal remembered. While it stays the same, fields
+    /// encode to the same octets after [`HpackEncoder::begin`]; and fields whose encoding
+    /// left it the same may be sent again as those octets, for as long as it stays so.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE: the table is resized to it (at most
@@ -213,6 +225,7 @@ impl HpackEncoder {
         let size = peer_size.min(ENCODER_TABLE_SIZE);
         self.pending_min = Some(self.pending_min.map_or(size, |min| min.min(size)));
         self.table.set_max_size(size);
+        self.generation += 1;
     }
 
     /// Appends to `out` the header block for `fields`, in order (names lowercase, as
@@ -244,13 +257,20 @@ impl HpackEncoder {
     /// Starts a header block in `out`: the dynamic table size updates the peer's decoder is
     /// owed (§4.2: the smallest size since the last block, then the final one), if any. The
     /// block's fields follow, each appended with [`HpackEncoder::field`].
+    #[inline]
     pub fn begin(&mut self, out: &mut Vec<u8>) {
         if let Some(min) = self.pending_min.take() {
-            if min < self.table.max_size() {
-                encode_integer(min as u32, 5, 0x20, out);
-            }
-            encode_integer(self.table.max_size() as u32, 5, 0x20, out);
+            self.size_updates(min, out);
         }
+    }
+
+    /// Appends the dynamic table size updates of [`HpackEncoder::begin`], `min` the smallest
+    /// size since the last block.
+    fn size_updates(&self, min: usize, out: &mut Vec<u8>) {
+        if min < self.table.max_size() {
+            encode_integer(min as u32, 5, 0x20, out);
+        }
+        encode_integer(self.table.max_size() as u32, 5, 0x20, out);
     }
 
     /// Appends one field's representation to the block begun in `out` with
@@ -331,8 +351,10 @@ impl HpackEncoder {
 
     /// Appends `:status` with `code`: indexed from the static table for the seven codes it
     /// holds (Appendix A), else a literal without indexing whose name is static index 8.
+    /// Inlined: 200 is one octet pushed.
+    #[inline]
     pub fn status(&mut self, code: u16, out: &mut Vec<u8>) {
-        let index: u32 = match code {
+        let index: u8 = match code {
             200 => 8,
             204 => 9,
             206 => 10,
@@ -340,20 +362,27 @@ impl HpackEncoder {
             400 => 12,
             404 => 13,
             500 => 14,
-            _ => {
-                let mut digits = [0; DIGITS];
-                encode_integer(8u32, 4, 0x00, out);
-                encode_string(decimal(u64::from(code), &mut digits), out);
-                return;
-            }
+            _ => return literal_status(code, out),
         };
-        encode_integer(index, 7, 0x80, out);
+        out.push(0x80 | index);
     }
 
     /// Appends `content-length` with `length`: a literal without indexing whose name is
     /// static index 28, the digits Huffman-encoded only when that is shorter (§5.2), which
-    /// takes three digits or more.
+    /// takes three digits or more (a digit's code is 5 or 6 bits, Appendix B); one or two
+    /// digits are written straight out.
     pub fn content_length(&mut self, length: u64, out: &mut Vec<u8>) {
+        // The name: index 28 on a 4-bit prefix, 15 and then 13 (§5.1).
+        const NAME: [u8; 2] = [0x0f, 28 - 15];
+        if let Ok(n @ 0..100) = u8::try_from(length) {
+            let [a, b] = NAME;
+            if n < 10 {
+                out.extend_from_slice(&[a, b, 1, b'0' + n]);
+            } else {
+                out.extend_from_slice(&[a, b, 2, b'0' + n / 10, b'0' + n % 10]);
+            }
+            return;
+        }
         let mut digits = [0; DIGITS];
         encode_integer(28u32, 4, 0x00, out);
         encode_measured_string(decimal(length, &mut digits), out);
@@ -381,6 +410,7 @@ impl HpackEncoder {
         let hash = value_hash(value);
         if hash != last_literal || !self.worth_indexing(name, value) {
             self.changing[slot].1 = hash;
+            self.generation += 1;
             return false;
         }
         let name_index = static_table::name_index(name).unwrap_or(0);
@@ -424,6 +454,7 @@ impl HpackEncoder {
     /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
     /// kept count always names the entry inserted for its slot, with its slot's name.
     fn count_insert(&mut self) -> u32 {
+        self.generation += 1;
         self.inserts = self.inserts.wrapping_add(1);
         if self.inserts == 0 {
             self.newest = [0; INDEXED.len()];
@@ -473,6 +504,13 @@ impl HpackEncoder {
 pub fn encode_unindexed(name: &[u8], value: &[u8], out: &mut Vec<u8>) {
     let name_index = static_table::name_index(name).unwrap_or(0);
     literal(name_index, name, value, 0x00, 4, out);
+}
+
+/// Appends `:status` with `code` as a literal without indexing whose name is static index 8.
+fn literal_status(code: u16, out: &mut Vec<u8>) {
+    let mut digits = [0; DIGITS];
+    encode_integer(8u32, 4, 0x00, out);
+    encode_string(decimal(u64::from(code), &mut digits), out);
 }
 
 /// Room for the decimal digits of any `u64`.
@@ -538,6 +576,49 @@ mod tests {
         encoder.encode(fields.iter().copied(), &mut second);
         // server found by a search of the table, content-type as its slot's newest entry.
         assert_eq!(second, [0x80 | 63, 0x80 | 62]);
+    }
+
+    #[test]
+    fn status_is_the_field() {
+        for code in [100u16, 200, 204, 206, 301, 304, 400, 404, 500, 999] {
+            let mut direct = Vec::new();
+            HpackEncoder::new().status(code, &mut direct);
+            let mut field = Vec::new();
+            HpackEncoder::new().field(b":status", code.to_string().as_bytes(), &mut field);
+            assert_eq!(direct, field, "{code}");
+        }
+    }
+
+    #[test]
+    fn content_length_is_its_literal() {
+        for length in (0..1000).chain([u64::MAX]) {
+            let mut direct = Vec::new();
+            HpackEncoder::new().content_length(length, &mut direct);
+            let mut literal = Vec::new();
+            encode_integer(28u32, 4, 0x00, &mut literal);
+            encode_measured_string(length.to_string().as_bytes(), &mut literal);
+            assert_eq!(direct, literal, "{length}");
+        }
+    }
+
+    #[test]
+    fn the_generation_moves_with_every_change_of_state() {
+        let mut encoder = HpackEncoder::new();
+        let fields: [(&[u8], &[u8]); 2] = [(b"server", b"a"), (b"date", b"Mon")];
+        let mut blocks = Vec::new();
+        let mut generations = vec![encoder.generation()];
+        for _ in 0..4 {
+            let mut block = Vec::new();
+            encoder.encode(fields.iter().copied(), &mut block);
+            blocks.push(block);
+            generations.push(encoder.generation());
+        }
+        // server inserted and date's literal remembered, then date inserted; from then on
+        // both go indexed, and the state stays as it is.
+        assert_eq!(generations, [0, 2, 3, 3, 3]);
+        assert_eq!(blocks[2], blocks[3]);
+        encoder.set_peer_table_size(4096);
+        assert_eq!(encoder.generation(), 4);
     }
 
     #[test]

@@ -145,6 +145,8 @@ pub struct H2Conn {
     /// The slots of a request's regular fields, reused from request to request.
     header_room: HeaderRoom,
     encoder: HpackEncoder,
+    /// The fields of the last cached file's response head, as they were encoded.
+    last_head: memo::LastHead,
     /// The client's SETTINGS_MAX_FRAME_SIZE: the largest frame we send.
     peer_max_frame: u32,
     /// The client's SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window.
@@ -210,6 +212,7 @@ impl H2Conn {
             fields: DecodedFields::new(),
             header_room: HeaderRoom::default(),
             encoder: HpackEncoder::new(),
+            last_head: memo::LastHead::default(),
             peer_max_frame: MAX_FRAME_SIZE,
             peer_initial_window: DEFAULT_WINDOW,
             send_window: DEFAULT_WINDOW,

@@ -55,6 +55,13 @@ impl Ready {
             .find_map(|(queue, urgency)| Some((queue.pop_front()?, urgency)))
     }
 
+    /// Whether no stream is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queues
+            .as_deref()
+            .is_none_or(|queues| queues.iter().all(VecDeque::is_empty))
+    }
+
     /// Whether stream `id` of `urgency` is queued.
     pub fn contains(&self, id: u32, urgency: u8) -> bool {
         self.queues
@@ -82,7 +89,9 @@ mod tests {
     #[test]
     fn the_most_urgent_go_first_and_take_turns_within_an_urgency() {
         let mut ready = Ready::default();
+        assert!(ready.is_empty());
         ready.push_back(1, 3);
+        assert!(!ready.is_empty());
         ready.push_back(3, 3);
         ready.push_back(5, 0);
         assert_eq!(ready.pop(), Some((5, 0)));

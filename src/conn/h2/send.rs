@@ -12,7 +12,7 @@
 
 use super::memo::push_file_field;
 use super::region::Region;
-use super::sending::{Piece, Pieces, Sending, pieces};
+use super::sending::{self, Piece, Pieces, Sending};
 use super::stream::Answer;
 use super::{H2Conn, REGION_PAYLOAD};
 use crate::conn::exchange::Exchange;
@@ -95,20 +95,32 @@ impl H2Conn {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
+        let window = stream.send_window;
         // A handler that took the body answers now that it is through.
         let response = match stream.sink.take() {
             Some(sink) => response.after_body(sink.finish()),
             None => response,
         };
         self.start_output(now);
-        let sending = self.head(id, response, exchange, now);
+        let status = response.status;
+        let (rest, body_sent) = self.head(id, window, response, exchange.head_request, now);
         self.stats.responses += 1;
-        if sending.pieces.is_empty() {
-            self.finish(id, &sending);
+        let info = exchange.info;
+        let Some(pieces) = rest else {
+            // Queued in full: recorded, and the stream closed.
+            if !self.unrecorded {
+                sending::record(self.peer.ip(), info.as_ref(), status, body_sent);
+            }
+            self.close_sent(id);
             return;
-        }
+        };
         if let Some(stream) = self.streams.get_mut(&id) {
-            stream.answer = Answer::Sending(sending);
+            stream.answer = Answer::Sending(Sending {
+                pieces,
+                status,
+                info,
+                body_sent,
+            });
             self.ready.push_back(id, stream.urgency);
         }
     }
@@ -126,15 +138,25 @@ impl H2Conn {
         self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header);
     }
 
-    /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`; returns
-    /// its body, to send.
+    /// Queues the HEADERS (and CONTINUATION) frames of `response` on stream `id`, whose
+    /// send window is `window`, for a HEAD request if `head_request`; returns what is left
+    /// of its body to send (`None`: nothing), and the content bytes queued.
     ///
     /// The header block is encoded straight into the output after room for the HEADERS
     /// frame's header, which is filled in once the block's length is known; only a block
     /// longer than the client's frame size is moved, to be cut into CONTINUATION frames.
-    fn head(&mut self, id: u32, response: Response, exchange: Exchange, now: Instant) -> Sending {
+    /// A body held in memory that [`H2Conn::fits_now`] goes with it as one DATA frame (with
+    /// END_STREAM), and nothing is left to send.
+    fn head(
+        &mut self,
+        id: u32,
+        window: i64,
+        mut response: Response,
+        head_request: bool,
+        now: Instant,
+    ) -> (Option<Pieces>, u64) {
         let status = response.status;
-        let content = has_content(status) && !exchange.head_request;
+        let content = has_content(status) && !head_request;
         // RFC 9110 §8.6: as HTTP/1.1 sends it, for HEAD too; none for 1xx, 204, 304, nor
         // for a body made as it is sent.
         let length = (has_content(status) && !matches!(response.body, Body::Stream(_)))
@@ -146,29 +168,42 @@ impl H2Conn {
         encoder.begin(out);
         encoder.status(status, out);
         let date = date_at(now);
-        if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
-            encode_unindexed(b"date", &date, out);
-        }
-        encoder.known_field(FieldToken::SERVER, b"server", SERVER.as_bytes(), out);
-        // A file's fields go indexed while that pays, else as literals this thread keeps
-        // encoded.
-        handler_fields(&response, |token, name, value| {
-            if !encoder.known_field(token, name, value, out) {
-                if let Some(name) = token.changing_name() {
-                    push_file_field(name, value, out);
-                }
+        // A cached file's head: the fields as the last head of the same ones went, while
+        // that still holds.
+        let prepared = response
+            .fields
+            .as_ref()
+            .filter(|_| response.headers.is_empty());
+        let generation = encoder.generation();
+        if !prepared.is_some_and(|fields| self.last_head.replay(&date, fields, generation, out)) {
+            let mark = out.len();
+            if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
+                encode_unindexed(b"date", &date, out);
             }
-        });
+            encoder.known_field(FieldToken::SERVER, b"server", SERVER.as_bytes(), out);
+            // A file's fields go indexed while that pays, else as literals this thread keeps
+            // encoded.
+            handler_fields(&response, |token, name, value| {
+                if !encoder.known_field(token, name, value, out) {
+                    if let Some(name) = token.changing_name() {
+                        push_file_field(name, value, out);
+                    }
+                }
+            });
+            if let Some(fields) = prepared.filter(|_| encoder.generation() == generation) {
+                self.last_head.keep(&date, fields, generation, &out[mark..]);
+            }
+        }
         if let Some(length) = length {
             encoder.content_length(length, out);
         }
-        let pieces = if content {
-            pieces(response.body)
-        } else {
-            Pieces::default()
-        };
+        let at_once =
+            content && in_memory(&response.body).is_some_and(|bytes| self.fits_now(bytes, window));
+        let rest = (content && !at_once)
+            .then(|| sending::pieces(std::mem::replace(&mut response.body, Body::Empty)))
+            .filter(|pieces| !pieces.is_empty());
         let block_len = self.out.len() - start - FRAME_HEADER_LEN;
-        let end_stream = pieces.is_empty();
+        let end_stream = rest.is_none() && !at_once;
         if block_len <= self.peer_max_frame as usize {
             let header = FrameHeader::headers(id, block_len as u32, end_stream, true);
             self.out[start..start + FRAME_HEADER_LEN].copy_from_slice(&header.encode());
@@ -185,18 +220,28 @@ impl H2Conn {
                 self.out.extend_from_slice(chunk);
             }
         }
-        Sending {
-            pieces,
-            status,
-            info: exchange.info,
-            body_sent: 0,
+        let mut body_sent = 0;
+        if let Some(bytes) = in_memory(&response.body).filter(|_| at_once) {
+            FrameHeader::data(id, bytes.len() as u32, true).write(&mut self.out);
+            self.out.extend_from_slice(bytes);
+            // The stream's window is not counted down: the stream closes with this frame.
+            self.send_window -= bytes.len() as i64;
+            body_sent = bytes.len() as u64;
         }
+        (rest, body_sent)
     }
 
-    /// The response of stream `id` is queued in full: it is recorded, and the stream closed.
-    fn finish(&mut self, id: u32, sending: &Sending) {
-        self.record(sending);
-        self.close_sent(id);
+    /// Whether `body`, held in memory, goes as one DATA frame at once: it is not empty and
+    /// within the client's frame size and both windows (RFC 9113 §5.2, §6.9), the output is
+    /// short, and no other stream waits for its turn at the output, which it would pass
+    /// (RFC 9218 §4.1).
+    fn fits_now(&self, body: &[u8], window: i64) -> bool {
+        let len = body.len();
+        len > 0
+            && len <= self.peer_max_frame as usize
+            && len as i64 <= window.min(self.send_window)
+            && self.pending_out() < super::OUTPUT_HIGH
+            && self.ready.is_empty()
     }
 
     /// Closes stream `id`, whose response is queued in full and recorded (with
@@ -349,6 +394,15 @@ impl H2Conn {
         } else {
             Turn::More
         }
+    }
+}
+
+/// The bytes of `body` when it is held in memory.
+fn in_memory(body: &Body) -> Option<&[u8]> {
+    match body {
+        Body::Bytes(bytes) => Some(bytes),
+        Body::Shared(bytes) => Some(bytes),
+        _ => None,
     }
 }
 

@@ -27,9 +27,15 @@ pub struct Sending {
 impl Sending {
     /// Records the response, with the content bytes sent, as sent to `peer`.
     pub fn record(&self, peer: IpAddr) {
-        access_log::record(peer, self.info.as_ref(), self.status, self.body_sent);
-        metrics::count_h2_request();
+        record(peer, self.info.as_ref(), self.status, self.body_sent);
     }
+}
+
+/// Records a response of `status` with `body_sent` content bytes, as sent to `peer`, for
+/// the request `info` describes.
+pub fn record(peer: IpAddr, info: Option<&RequestInfo>, status: u16, body_sent: u64) {
+    access_log::record(peer, info, status, body_sent);
+    metrics::count_h2_request();
 }
 
 /// Part of a body still to send.
