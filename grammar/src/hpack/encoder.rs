@@ -34,6 +34,7 @@ use super::dynamic::{DynamicTable, ENTRY_OVERHEAD};
 use super::integer::encode_integer;
 use super::static_table;
 use super::string::{encode_measured_string, encode_string};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The largest dynamic table the encoder uses, whatever larger size the peer allows: the
 /// RFC 9113 §6.5.2 default. Our repeated fields take a few hundred octets.
@@ -186,9 +187,18 @@ pub struct HpackEncoder {
     /// For each of [`CHANGING`], the `inserts` count of its newest entry (0: none), and a
     /// hash of the value it last went as a literal with (0: none).
     changing: [(u32, u64); CHANGING.len()],
-    /// Counts the changes to all of the above but `pending_min`: see
+    /// Names the state of all of the above but `pending_min`: see
     /// [`HpackEncoder::generation`].
     generation: u64,
+}
+
+/// The next number [`HpackEncoder::generation`] gives a state, shared by every encoder of
+/// the process, so that no two states, of one encoder or of two, have the same.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// A number no encoder state had.
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Default for HpackEncoder {
@@ -206,14 +216,16 @@ impl HpackEncoder {
             inserts: 0,
             newest: [0; INDEXED.len()],
             changing: [(0, 0); CHANGING.len()],
-            generation: 0,
+            generation: next_generation(),
         }
     }
 
-    /// The encoder's state, as a count of its changes: an entry inserted, the table
-    /// resized, a changing field's literal remembered. While it stays the same, fields
-    /// encode to the same octets after [`HpackEncoder::begin`]; and fields whose encoding
-    /// left it the same may be sent again as those octets, for as long as it stays so.
+    /// The encoder's state, as a number no other state of any encoder in the process has:
+    /// it changes with every change of state (an entry inserted, the table resized, a
+    /// changing field's literal remembered). While it stays the same, fields encode to the
+    /// same octets after [`HpackEncoder::begin`]; and fields whose encoding left it the same
+    /// may be sent again as those octets, for as long as it stays so, by whoever kept them
+    /// with the number (one memo can serve every connection of a thread).
     pub fn generation(&self) -> u64 {
         self.generation
     }
@@ -225,7 +237,7 @@ impl HpackEncoder {
         let size = peer_size.min(ENCODER_TABLE_SIZE);
         self.pending_min = Some(self.pending_min.map_or(size, |min| min.min(size)));
         self.table.set_max_size(size);
-        self.generation += 1;
+        self.generation = next_generation();
     }
 
     /// Appends to `out` the header block for `fields`, in order (names lowercase, as
@@ -410,7 +422,7 @@ impl HpackEncoder {
         let hash = value_hash(value);
         if hash != last_literal || !self.worth_indexing(name, value) {
             self.changing[slot].1 = hash;
-            self.generation += 1;
+            self.generation = next_generation();
             return false;
         }
         let name_index = static_table::name_index(name).unwrap_or(0);
@@ -454,7 +466,7 @@ impl HpackEncoder {
     /// again at 1 and every count kept in `newest` and `changing` is forgotten, so that a
     /// kept count always names the entry inserted for its slot, with its slot's name.
     fn count_insert(&mut self) -> u32 {
-        self.generation += 1;
+        self.generation = next_generation();
         self.inserts = self.inserts.wrapping_add(1);
         if self.inserts == 0 {
             self.newest = [0; INDEXED.len()];
@@ -615,10 +627,16 @@ mod tests {
         }
         // server inserted and date's literal remembered, then date inserted; from then on
         // both go indexed, and the state stays as it is.
-        assert_eq!(generations, [0, 2, 3, 3, 3]);
+        let moved: Vec<bool> = generations.windows(2).map(|w| w[0] != w[1]).collect();
+        assert_eq!(moved, [true, true, false, false]);
         assert_eq!(blocks[2], blocks[3]);
+        let before = encoder.generation();
         encoder.set_peer_table_size(4096);
-        assert_eq!(encoder.generation(), 4);
+        assert_ne!(encoder.generation(), before);
+        // Another encoder's states are numbered apart, even in the same state.
+        let other = HpackEncoder::new();
+        assert!(!generations.contains(&other.generation()));
+        assert_ne!(other.generation(), HpackEncoder::new().generation());
     }
 
     #[test]

@@ -5,10 +5,11 @@
 //! costs to encode (callgrind: about 800 instructions a response, against about 100 for the
 //! look-up here).
 //!
-//! And a connection's last head of a cached file's fields ([`LastHead`]), copied while the
+//! And the thread's last head of a cached file's fields ([`LastHead`]), copied while the
 //! encoder's state that made it lasts: once every field goes indexed, one comparison and one
 //! copy stand for the encoding of each field (callgrind: about 860 instructions a response
-//! less).
+//! less). One per thread rather than per connection, which an idle connection would hold
+//! (80 bytes): a connection's turn sends its responses one after the other.
 
 use crate::http::response::Prebuilt;
 use nomserve_grammar::encode_unindexed;
@@ -19,22 +20,32 @@ use std::sync::Arc;
 /// octets a field.
 const KEPT: usize = 32;
 
-/// The fields after `:status` of a connection's last response head made of the Date, the
-/// Server and a prepared set of a handler's fields, when their encoding left the encoder's
-/// state ([`nomserve_grammar::HpackEncoder::generation`]) as it was: while that state and the
-/// Date stay the same, the same fields encode to the same octets (each field indexed, by
-/// indices counted in a table that has not changed, RFC 7541 §2.3.3), so the next head of
-/// the same fields copies them instead of encoding them again.
-#[derive(Debug, Default)]
+/// The fields after `:status` of a last response head made of the Date, the Server and a
+/// prepared set of a handler's fields, when their encoding left the encoder's state
+/// ([`nomserve_grammar::HpackEncoder::generation`], a number no other state of any encoder
+/// has) as it was: while that state and the Date stay the same, the same fields encode to
+/// the same octets (each field indexed, by indices counted in a table that has not changed,
+/// RFC 7541 §2.3.3), so the next head of the same fields copies them instead of encoding
+/// them again.
+#[derive(Debug)]
 pub struct LastHead {
     date: [u8; 29],
     fields: Option<Arc<Prebuilt>>,
     generation: u64,
-    len: usize,
+    len: u8,
     octets: [u8; KEPT],
 }
 
 impl LastHead {
+    /// Nothing kept.
+    const EMPTY: LastHead = LastHead {
+        date: [0; 29],
+        fields: None,
+        generation: 0,
+        len: 0,
+        octets: [0; KEPT],
+    };
+
     /// Appends the octets kept for `date` and `fields`, if they were kept at encoder state
     /// `generation`; whether they were.
     pub fn replay(
@@ -51,7 +62,7 @@ impl LastHead {
                 .is_some_and(|kept| Arc::ptr_eq(kept, fields))
             && *date == self.date;
         if same {
-            out.extend_from_slice(&self.octets[..self.len]);
+            out.extend_from_slice(&self.octets[..usize::from(self.len)]);
         }
         same
     }
@@ -70,7 +81,8 @@ impl LastHead {
             return;
         };
         room.copy_from_slice(octets);
-        self.len = octets.len();
+        // At most KEPT (32): the slice above has that room.
+        self.len = octets.len() as u8;
         self.date = *date;
         self.generation = generation;
         if !self
@@ -81,6 +93,28 @@ impl LastHead {
             self.fields = Some(Arc::clone(fields));
         }
     }
+}
+
+thread_local! {
+    /// The last head kept on this thread, whichever connection sent it.
+    static LAST_HEAD: RefCell<LastHead> = const { RefCell::new(LastHead::EMPTY) };
+}
+
+/// Appends the octets this thread kept for `date` and `fields` at encoder state
+/// `generation`, if it did ([`LastHead::replay`]); whether it did.
+pub fn replay_head(
+    date: &[u8; 29],
+    fields: &Arc<Prebuilt>,
+    generation: u64,
+    out: &mut Vec<u8>,
+) -> bool {
+    LAST_HEAD.with_borrow(|head| head.replay(date, fields, generation, out))
+}
+
+/// Keeps on this thread what `date` and `fields` encoded to at encoder state `generation`
+/// ([`LastHead::keep`]).
+pub fn keep_head(date: &[u8; 29], fields: &Arc<Prebuilt>, generation: u64, octets: &[u8]) {
+    LAST_HEAD.with_borrow_mut(|head| head.keep(date, fields, generation, octets));
 }
 
 /// Per-file fields remembered per thread: a direct-mapped table, so a look-up is one slot's
@@ -160,7 +194,7 @@ mod tests {
         let same = Arc::new(Prebuilt::new(b"ETag: \"a\"\r\n".to_vec()));
         let date = *b"Mon, 07 Dec 2026 11:03:07 GMT";
         let later = *b"Mon, 07 Dec 2026 11:03:08 GMT";
-        let mut head = LastHead::default();
+        let mut head = LastHead::EMPTY;
         let mut out = Vec::new();
         assert!(!head.replay(&date, &fields, 0, &mut out));
         head.keep(&date, &fields, 3, &[0xbe, 0xbf]);

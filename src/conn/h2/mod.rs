@@ -145,8 +145,6 @@ pub struct H2Conn {
     /// The slots of a request's regular fields, reused from request to request.
     header_room: HeaderRoom,
     encoder: HpackEncoder,
-    /// The fields of the last cached file's response head, as they were encoded.
-    last_head: memo::LastHead,
     /// The client's SETTINGS_MAX_FRAME_SIZE: the largest frame we send.
     peer_max_frame: u32,
     /// The client's SETTINGS_INITIAL_WINDOW_SIZE: each new stream's send window.
@@ -167,7 +165,9 @@ pub struct H2Conn {
     /// not on one never opened (§5.1).
     closed: VecDeque<u32>,
     /// A header block being received: HEADERS without END_HEADERS, and its CONTINUATIONs.
-    block: Option<read::Block>,
+    /// Boxed: most blocks come whole in one HEADERS frame, and every connection would
+    /// otherwise hold its room (80 bytes).
+    block: Option<Box<read::Block>>,
     /// A GOAWAY was queued: no new stream is taken.
     going_away: bool,
     /// The client sent GOAWAY: it opens no new stream.
@@ -212,7 +212,6 @@ impl H2Conn {
             fields: DecodedFields::new(),
             header_room: HeaderRoom::default(),
             encoder: HpackEncoder::new(),
-            last_head: memo::LastHead::default(),
             peer_max_frame: MAX_FRAME_SIZE,
             peer_initial_window: DEFAULT_WINDOW,
             send_window: DEFAULT_WINDOW,

@@ -267,7 +267,7 @@ impl H2Conn {
             self.complete_block(block, headers.fragment, ctx, now);
         } else {
             block.fragments.extend_from_slice(headers.fragment);
-            self.block = Some(block);
+            self.block = Some(Box::new(block));
         }
     }
 
@@ -308,7 +308,7 @@ impl H2Conn {
         block.fragments.extend_from_slice(fragment);
         if end_headers {
             let fragments = std::mem::take(&mut block.fragments);
-            self.complete_block(block, &fragments, ctx, now);
+            self.complete_block(*block, &fragments, ctx, now);
         } else {
             self.block = Some(block);
         }

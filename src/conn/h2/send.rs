@@ -10,7 +10,7 @@
 //! with one `send`. (A `sendfile` per frame would take two system calls per frame, its
 //! header's `send` and its payload's; HTTP/1.1 keeps `sendfile`.)
 
-use super::memo::push_file_field;
+use super::memo::{keep_head, push_file_field, replay_head};
 use super::region::Region;
 use super::sending::{self, Piece, Pieces, Sending};
 use super::stream::Answer;
@@ -175,7 +175,7 @@ impl H2Conn {
             .as_ref()
             .filter(|_| response.headers.is_empty());
         let generation = encoder.generation();
-        if !prepared.is_some_and(|fields| self.last_head.replay(&date, fields, generation, out)) {
+        if !prepared.is_some_and(|fields| replay_head(&date, fields, generation, out)) {
             let mark = out.len();
             if !encoder.known_field(FieldToken::DATE, b"date", &date, out) {
                 encode_unindexed(b"date", &date, out);
@@ -191,7 +191,7 @@ impl H2Conn {
                 }
             });
             if let Some(fields) = prepared.filter(|_| encoder.generation() == generation) {
-                self.last_head.keep(&date, fields, generation, &out[mark..]);
+                keep_head(&date, fields, generation, &out[mark..]);
             }
         }
         if let Some(length) = length {
