@@ -379,13 +379,18 @@ mod tests {
     use crate::acme::fake_ca::{DIRECTORY, FakeCa, account_file, block_on, issued_cert};
     use std::time::SystemTime;
 
-    #[test]
-    fn a_rate_limited_order_fails_with_the_cas_reason_and_its_retry_after() {
+    /// An order of a certificate for `a.test` from `ca`, with a stored account, renewing
+    /// `replacing`: how it failed, and the orders the CA was sent.
+    fn refused_order(
+        ca: FakeCa,
+        replacing: Option<&[u8]>,
+        retry_after: RetryAfter,
+    ) -> (Failure, Vec<serde_json::Value>) {
         let dir = tempfile::tempdir().unwrap();
         let state = State::open(&dir.path().join("acme")).unwrap();
         account_file(&state.account(DIRECTORY));
-        let retry_after = RetryAfter::default();
-        let client = Client::over(Box::new(FakeCa::default()), retry_after.clone());
+        let orders = std::sync::Arc::clone(&ca.orders);
+        let client = Client::over(Box::new(ca), retry_after);
         let names = ["a.test".to_string()];
         let order = Order {
             names: &names,
@@ -396,9 +401,17 @@ mod tests {
             http01: false,
             key_type: KeyType::EcdsaP256,
             state: &state,
-            replacing: None,
+            replacing,
         };
         let failure = block_on(obtain(&order, client)).unwrap_err();
+        let sent = orders.lock().unwrap().clone();
+        (failure, sent)
+    }
+
+    #[test]
+    fn a_rate_limited_order_fails_with_the_cas_reason_and_its_retry_after() {
+        let retry_after = RetryAfter::default();
+        let (failure, _) = refused_order(FakeCa::default(), None, retry_after.clone());
         assert!(failure.rate_limited);
         assert!(
             failure.message.contains(
@@ -418,25 +431,9 @@ mod tests {
 
     /// The orders `ca` was sent for a renewal of `replacing`, which it refuses in the end.
     fn orders_placed(ca: FakeCa, replacing: &[u8]) -> Vec<serde_json::Value> {
-        let dir = tempfile::tempdir().unwrap();
-        let state = State::open(&dir.path().join("acme")).unwrap();
-        account_file(&state.account(DIRECTORY));
-        let orders = std::sync::Arc::clone(&ca.orders);
-        let client = Client::over(Box::new(ca), RetryAfter::default());
-        let names = ["a.test".to_string()];
-        let order = Order {
-            names: &names,
-            ca: DIRECTORY,
-            email: None,
-            agree_tos: false,
-            forced: None,
-            http01: false,
-            key_type: KeyType::EcdsaP256,
-            state: &state,
-            replacing: Some(replacing),
-        };
-        assert!(block_on(obtain(&order, client)).unwrap_err().rate_limited);
-        orders.lock().unwrap().clone()
+        let (failure, orders) = refused_order(ca, Some(replacing), RetryAfter::default());
+        assert!(failure.rate_limited, "{}", failure.message);
+        orders
     }
 
     #[test]
