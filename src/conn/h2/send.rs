@@ -108,9 +108,7 @@ impl H2Conn {
         let info = exchange.info;
         let Some(pieces) = rest else {
             // Queued in full: recorded, and the stream closed.
-            if !self.unrecorded {
-                sending::record(self.peer.ip(), info.as_ref(), status, body_sent);
-            }
+            self.record(info.as_ref(), status, body_sent);
             self.close_sent(id);
             return;
         };
@@ -281,7 +279,7 @@ impl H2Conn {
                     if let Some(Answer::Sending(sending)) =
                         self.streams.get(&id).map(|stream| &stream.answer)
                     {
-                        self.record(sending);
+                        self.record(sending.info.as_ref(), sending.status, sending.body_sent);
                         self.close_sent(id);
                     }
                 }

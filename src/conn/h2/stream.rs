@@ -21,6 +21,7 @@ use crate::conn::exchange::{
     Context, Exchange, body_too_large, malformed, prepare, refused, secured,
 };
 use crate::conn::park::Parked;
+use crate::http::access_log::RequestInfo;
 use crate::http::head::RequestHead;
 use crate::http::response::BodySink;
 use crate::http::response::Response;
@@ -454,10 +455,11 @@ impl H2Conn {
         }
     }
 
-    /// Records, in the access log and the metrics, a response sent in full.
-    pub(super) fn record(&self, sending: &Sending) {
+    /// Records, in the access log and the metrics, a response of `status` sent in full,
+    /// with `body_sent` content bytes, for the request `info` describes.
+    pub(super) fn record(&self, info: Option<&RequestInfo>, status: u16, body_sent: u64) {
         if !self.unrecorded {
-            sending.record(self.peer.ip());
+            super::sending::record(self.peer.ip(), info, status, body_sent);
         }
     }
 }
