@@ -130,8 +130,8 @@ impl FieldToken {
         })
     }
 
-    /// The name of a field whose value changes from time to time ([`CHANGING`]: `date`,
-    /// `etag`, `last-modified`), for which [`HpackEncoder::known_field`] may leave the
+    /// The name of a field whose value changes from time to time (`date`, `etag`,
+    /// `last-modified`), for which [`HpackEncoder::known_field`] may leave the
     /// literal to the caller; `None` for any other.
     pub fn changing_name(self) -> Option<&'static [u8]> {
         match self.0 {
@@ -141,7 +141,7 @@ impl FieldToken {
     }
 }
 
-/// A hash of a field value (FNV-1a, 64 bits), never 0: what [`HpackEncoder::changing_field`]
+/// A hash of a field value (FNV-1a, 64 bits), never 0: what [`HpackEncoder::known_field`]
 /// remembers of the value a field last went as a literal with. A collision only inserts a
 /// field that would have gone as a literal.
 fn value_hash(value: &[u8]) -> u64 {
@@ -302,10 +302,10 @@ impl HpackEncoder {
     /// A repeated or changing field is looked for first where it usually is, the newest
     /// entry of its kind (a kept count names the entry inserted for its slot, with the
     /// slot's name; entries leave oldest first, so the newest of a name is the last to go):
-    /// one comparison of the value, and one indexed octet (§6.1) when it holds it; inlined into the caller, as most fields of a response end there. Its static
-    /// entry (the name with an empty value) is never the better choice then: a field that
-    /// matches it is sent indexed from the static table and never inserted, so no dynamic
-    /// entry holds it.
+    /// one comparison of the value, and one indexed octet (§6.1) when it holds it; inlined
+    /// into the caller, as most fields of a response end there. Its static entry (the name
+    /// with an empty value) is never the better choice then: a field that matches it is sent
+    /// indexed from the static table and never inserted, so no dynamic entry holds it.
     #[inline]
     pub fn known_field(
         &mut self,
@@ -400,17 +400,10 @@ impl HpackEncoder {
         encode_measured_string(decimal(length, &mut digits), out);
     }
 
-    /// Appends `name: value`, one of [`CHANGING`], indexed when its newest entry holds it,
-    /// or inserted in the table (§6.2.1) when that pays (see the module comment); returns
-    /// false, having appended nothing, when the field is to go as a literal without indexing
-    /// (§6.2.2), which [`encode_unindexed`] makes: the caller may keep those octets. Any
-    /// other field is appended as [`HpackEncoder::field`] does.
-    pub fn changing_field(&mut self, name: &[u8], value: &[u8], out: &mut Vec<u8>) -> bool {
-        self.known_field(FieldToken::of(name), name, value, out)
-    }
-
-    /// Appends [`CHANGING`]`[slot]`, `name: value`, which its newest entry does not hold, as
-    /// [`HpackEncoder::changing_field`] does.
+    /// Appends [`CHANGING`]`[slot]`, `name: value`, which its newest entry does not hold:
+    /// inserted in the table (§6.2.1) when that pays (see the module comment); else false,
+    /// having appended nothing, for a literal without indexing (§6.2.2) that the caller
+    /// appends ([`HpackEncoder::known_field`]).
     fn changing_slot_field(
         &mut self,
         slot: usize,
@@ -498,7 +491,7 @@ impl HpackEncoder {
 /// from the static table when it is there. The representation neither depends on nor changes
 /// a dynamic table, so one encoding can be kept and appended to any header block of any
 /// connection after [`HpackEncoder::begin`] (a file's `etag`, say, when
-/// [`HpackEncoder::changing_field`] does not index it).
+/// [`HpackEncoder::known_field`] does not index it).
 ///
 /// ```
 /// use nomserve_grammar::{HpackEncoder, encode_unindexed};

@@ -137,7 +137,7 @@ thread_local! {
 /// Appends `name: value` as a literal without indexing, from the octets encoded the last
 /// time this thread sent it when its slot still holds it. `name` is one whose values follow
 /// the file (`etag`, `last-modified`), sent so when the connection's encoder does not index
-/// it (see `nomserve_grammar::HpackEncoder::changing_field`).
+/// it (see `nomserve_grammar::HpackEncoder::known_field`).
 pub fn push_file_field(name: &'static [u8], value: &[u8], out: &mut Vec<u8>) {
     FILE_FIELDS.with_borrow_mut(|slots| {
         if slots.is_empty() {
