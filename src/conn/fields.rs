@@ -13,9 +13,9 @@ const NAME_ON_STACK: usize = 64;
 /// Calls `each` with every field a handler set on `response`, in order (its `headers`, then
 /// the lines of its preformatted `fields`): the HPACK encoder's token of the name (found
 /// when the fields were prepared, for the preformatted ones), the name trimmed and
-/// lowercased, the value trimmed. Left out: the connection-specific fields (Connection, Keep-Alive,
-/// Proxy-Connection, Transfer-Encoding, Upgrade), the fields the connection sets itself
-/// (Content-Length, Date, Server), and a line without a name.
+/// lowercased, the value trimmed. Left out: the connection-specific fields (Connection,
+/// Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade), the fields the connection
+/// sets itself (Content-Length, Date, Server), and a line without a name.
 pub fn handler_fields<'r>(
     response: &'r Response,
     mut each: impl FnMut(FieldToken, &[u8], &'r [u8]),

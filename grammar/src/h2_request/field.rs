@@ -69,6 +69,7 @@ pub(super) fn field_value(value: &[u8]) -> Result<(), Fail<'_>> {
     value_failure(value)
 }
 
+/// Where and why `value`, which [`field_value`] refused, fails.
 #[cold]
 fn value_failure(value: &[u8]) -> Result<(), Fail<'_>> {
     let clean = FIELD_VALUE_BYTE.prefix_len(value);

@@ -27,6 +27,16 @@ const CONDITIONAL_FIELDS: [&str; 6] = [
     "If-Range",
 ];
 
+// [`changes_the_answer`] passes over a name by its first letter: each of the fields above
+// must start with `I` or `R`.
+const _: () = {
+    let mut i = 0;
+    while i < CONDITIONAL_FIELDS.len() {
+        assert!(matches!(CONDITIONAL_FIELDS[i].as_bytes()[0], b'I' | b'R'));
+        i += 1;
+    }
+};
+
 /// Whether a request field named `name` makes the answer depend on more than the file: one
 /// of [`CONDITIONAL_FIELDS`], or Accept-Encoding for a `negotiable` file (ASCII
 /// case-insensitive, RFC 9110 §5.1). Every name there starts with `a`, `i` or `r`, so a field
