@@ -8,7 +8,7 @@ use crate::conn::client::TrustedProxies;
 use crate::handlers::Handler;
 use crate::http::head::RequestHead;
 use crate::http::output::Item;
-use crate::http::response::{Body, Completion, Response, Ticket};
+use crate::http::response::{Body, Completion, Prebuilt, Response, Ticket};
 use nomserve_grammar::{
     DecodeLimits, Frame, FrameHeader, FrameType, H2ErrorCode, HpackEncoder, Method, ParsedFrame,
     Request, parse_frame, write_rst_stream, write_window_update,
@@ -16,7 +16,7 @@ use nomserve_grammar::{
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::task::Waker;
 
 const TIMEOUTS: Timeouts = Timeouts {
@@ -31,7 +31,8 @@ const BIG: usize = 200 * 1024;
 
 /// GET and HEAD: 200 with the path as the body (`/big`: [`BIG`] bytes, `/file`: a file of
 /// three DATA frames, see [`regions`], `/304`: 304, `/wait`: parked on the gate until it is
-/// done). POST: 200 `posted`. Other methods: 405.
+/// done, `/cached` and `/cached2`: 200 with the prepared fields of two cached files).
+/// POST: 200 `posted`. Other methods: 405.
 struct Echo {
     gate: Ticket,
     /// What the sink of `PUT /take` took, and whether it finished and was dropped.
@@ -60,6 +61,11 @@ impl Handler for Echo {
                 Response::new(200).body(Body::Bytes(Cow::Owned(vec![b'b'; BIG])))
             }
             (Method::Get | Method::Head, Some("/file")) => regions::file_response(),
+            (Method::Get, Some(path @ ("/cached" | "/cached2"))) => {
+                let mut response = Response::new(200).body(Body::Bytes(Cow::Borrowed(b"cached")));
+                response.fields = Some(Arc::clone(&CACHED[usize::from(path == "/cached2")]));
+                response
+            }
             (Method::Get | Method::Head, Some("/304")) => Response::new(304),
             (Method::Get, Some("/fat")) => {
                 Response::text(200, "fat").header("x-fat", "f".repeat(40_000))
@@ -69,6 +75,13 @@ impl Handler for Echo {
         }
     }
 }
+
+/// The prepared fields of two cached files, shared by every connection of the thread as the
+/// file cache shares them.
+static CACHED: LazyLock<[Arc<Prebuilt>; 2]> = LazyLock::new(|| {
+    [&b"ETag: \"kept\"\r\n"[..], b"ETag: \"other\"\r\n"]
+        .map(|lines| Arc::new(Prebuilt::new(lines.to_vec())))
+});
 
 /// A frame the server sent, owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -427,6 +440,30 @@ fn a_get_is_answered_with_headers_and_data() {
 
 /// The Server field the writer sends.
 const SERVER_FIELD: &str = concat!("nomserve/", env!("CARGO_PKG_VERSION"));
+
+/// The head kept for a cached file is one per thread, for whichever connection sent it
+/// last: another connection whose encoder has made as many changes, but another table (its
+/// file's ETag where the first has this one's), gets the head encoded for its own table.
+#[test]
+fn a_kept_head_is_replayed_only_by_the_encoder_that_made_it() {
+    let mut a = Client::new();
+    let mut b = Client::new();
+    let get = |client: &mut Client, id: u32, path: &str| {
+        let request = client.request(id, "GET", path, true);
+        client.send(&request);
+        let frames = client.run();
+        assert_eq!(data_of(&frames, id), (6, true), "{path}");
+        field(&frames, id, "etag").map(str::to_string)
+    };
+    for id in [1, 3, 5] {
+        assert_eq!(get(&mut a, id, "/cached").as_deref(), Some("\"kept\""));
+        assert_eq!(get(&mut b, id, "/cached2").as_deref(), Some("\"other\""));
+    }
+    // a's head of /cached, all indexed by now, is kept; b asks for the same file.
+    assert_eq!(get(&mut a, 7, "/cached").as_deref(), Some("\"kept\""));
+    assert_eq!(get(&mut b, 7, "/cached").as_deref(), Some("\"kept\""));
+    assert_eq!(get(&mut a, 9, "/cached").as_deref(), Some("\"kept\""));
+}
 
 #[test]
 fn head_and_304_have_no_data() {
