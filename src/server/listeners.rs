@@ -6,6 +6,7 @@
 //! second signal ends the process at once) is replaced by the next start, after checking
 //! that it is a socket nothing listens on.
 
+use super::sockopt;
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 use std::fmt;
@@ -17,6 +18,10 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+
+/// How long the kernel keeps a new connection that sends nothing from `accept` (see
+/// `open_tcp`).
+const DEFER_ACCEPT_SECONDS: u32 = 1;
 
 /// Where to listen (`--bind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,15 +290,22 @@ fn open_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     // a burst of clients waits in the kernel rather than being refused, and the workers
     // drain it at their pace.
     //
-    // Two options are left off, measured (2 workers, wrk -t1 -c50 Connection: close):
-    // TCP_DEFER_ACCEPT would wake a worker only once the request has arrived, but the
-    // worker reads at once after `accept` and finds the request already there for 99% of
-    // connections (125 EAGAIN of 13,049 first reads): it would save 0.03 system calls per
-    // connection, and hide clients that connect without sending from the limits and the
-    // header timeout (the kernel would hold them, unseen). TCP_FASTOPEN saves a round trip
-    // only for clients that send data in their SYN, which wrk, curl by default and the
-    // browsers in use do not; and data in a SYN can be replayed (RFC 7413 §6), which a
-    // request that writes must not be.
+    //
+    // TCP_DEFER_ACCEPT (one second, as h2o sets it): the kernel queues a connection for
+    // `accept` once its first bytes (a request, a TLS ClientHello, a PROXY header) arrive,
+    // not at the end of the handshake. Without it the client's `connect` itself wakes a
+    // worker, which takes one or two connections and sleeps again: measured (2 workers,
+    // wrk -t1 -c50 Connection: close, 5 s), 0.71 context switches per connection and
+    // 14.0–15.5 µs of CPU per request at 181–209 k requests, against 0.14 and 8.8 µs at
+    // 230 k with it; the wake-ups cost the client too. A client that connects and sends
+    // nothing is kept by the kernel (a request socket in the SYN queue, not a descriptor of
+    // ours) for about a second, then queued when it answers the retransmitted SYN-ACK: from
+    // then on the limits count it and the header timeout runs, as before.
+    //
+    // TCP_FASTOPEN is left off: it saves a round trip only for clients that send data in
+    // their SYN, which wrk, curl by default and the browsers in use do not; and data in a
+    // SYN can be replayed (RFC 7413 §6), which a request that writes must not be.
+    sockopt::defer_accept(&socket, DEFER_ACCEPT_SECONDS)?;
     rustix::net::listen(&socket, -1)?;
     let local = local_address(&socket)?;
     Ok(Listener {

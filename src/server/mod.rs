@@ -54,6 +54,7 @@ pub mod limits;
 pub mod listeners;
 mod proxied;
 mod quic;
+mod sockopt;
 mod staged;
 mod tls;
 mod tls_opening;
