@@ -294,13 +294,14 @@ fn open_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     // TCP_DEFER_ACCEPT (one second, as h2o sets it): the kernel queues a connection for
     // `accept` once its first bytes (a request, a TLS ClientHello, a PROXY header) arrive,
     // not at the end of the handshake. Without it the client's `connect` itself wakes a
-    // worker, which takes one or two connections and sleeps again: measured (2 workers,
-    // wrk -t1 -c50 Connection: close, 5 s), 0.71 context switches per connection and
-    // 14.0–15.5 µs of CPU per request at 181–209 k requests, against 0.14 and 8.8 µs at
-    // 230 k with it; the wake-ups cost the client too. A client that connects and sends
-    // nothing is kept by the kernel (a request socket in the SYN queue, not a descriptor of
-    // ours) for about a second, then queued when it answers the retransmitted SYN-ACK: from
-    // then on the limits count it and the header timeout runs, as before.
+    // worker, which takes one or two connections and sleeps again. Measured on the bench's
+    // close-50 row (2 workers, wrk -t1 -c50 Connection: close), side by side: 0.71 context
+    // switches per connection without it, 0.14 with it; 13.9–14.3 µs of CPU per request and
+    // 40.4 k requests/s without, 8.1–8.6 µs and 49.9 k with (the wake-ups cost the client
+    // too). A client that connects and sends nothing is kept by the kernel (a request
+    // socket in the SYN queue, not a descriptor of ours) for about a second, then queued
+    // when it answers the retransmitted SYN-ACK: from then on the limits count it and the
+    // header timeout runs, as before (tests/tls.rs: an unfinished handshake).
     //
     // TCP_FASTOPEN is left off: it saves a round trip only for clients that send data in
     // their SYN, which wrk, curl by default and the browsers in use do not; and data in a
