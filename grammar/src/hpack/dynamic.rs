@@ -9,21 +9,30 @@ use std::collections::VecDeque;
 pub(crate) const ENTRY_OVERHEAD: usize = 32;
 
 /// One entry: its name and value in one allocation, made when it is inserted, and whether
-/// the value was found, then, to be a valid HTTP/2 field value.
+/// the value was found, then, to be a valid HTTP/2 field value. 24 octets beside its
+/// allocation (the name's length fits 32 bits: an entry is at most the table's size, which
+/// SETTINGS_HEADER_TABLE_SIZE gives in 32 bits), so that the queue of a connection's
+/// tables, kept while it is idle, is a quarter smaller than with a `usize`.
 #[derive(Debug, Clone)]
 struct Entry {
     bytes: Box<[u8]>,
-    name_len: usize,
+    name_len: u32,
     value_checked: bool,
 }
 
+const _: () = assert!(size_of::<Entry>() == 24);
+
 impl Entry {
+    fn name_len(&self) -> usize {
+        self.name_len as usize
+    }
+
     fn name(&self) -> &[u8] {
-        self.bytes.get(..self.name_len).unwrap_or_default()
+        self.bytes.get(..self.name_len()).unwrap_or_default()
     }
 
     fn value(&self) -> &[u8] {
-        self.bytes.get(self.name_len..).unwrap_or_default()
+        self.bytes.get(self.name_len()..).unwrap_or_default()
     }
 
     fn size(&self) -> usize {
@@ -71,7 +80,7 @@ impl DynamicTable {
     /// value was inserted as checked ([`DynamicTable::insert_checked`]).
     pub(crate) fn get_joined(&self, index: usize) -> Option<(&[u8], usize, bool)> {
         let entry = self.entries.get(index.checked_sub(1)?)?;
-        Some((&entry.bytes, entry.name_len, entry.value_checked))
+        Some((&entry.bytes, entry.name_len(), entry.value_checked))
     }
 
     /// Changes the maximum size, evicting the oldest entries until the table fits (§4.3).
@@ -90,17 +99,20 @@ impl DynamicTable {
     /// found its value valid, which [`DynamicTable::get_joined`] gives back with it.
     pub(crate) fn insert_checked(&mut self, name: &[u8], value: &[u8], value_checked: bool) {
         let size = name.len() + value.len() + ENTRY_OVERHEAD;
-        if size > self.max_size {
-            self.evict_to(0);
-            return;
-        }
+        let name_len = match u32::try_from(name.len()) {
+            Ok(name_len) if size <= self.max_size => name_len,
+            _ => {
+                self.evict_to(0);
+                return;
+            }
+        };
         self.evict_to(self.max_size - size);
         let mut bytes = Vec::with_capacity(name.len() + value.len());
         bytes.extend_from_slice(name);
         bytes.extend_from_slice(value);
         self.entries.push_front(Entry {
             bytes: bytes.into_boxed_slice(),
-            name_len: name.len(),
+            name_len,
             value_checked,
         });
         self.size += size;
