@@ -15,8 +15,9 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Whether pebble and pebble-challtestsrv are installed. When they are not: prints why the
 /// test is skipped, or fails it when `CI` is set (CI installs them).
@@ -39,12 +40,36 @@ pub fn installed() -> bool {
     found
 }
 
-/// A port free now on 127.0.0.1.
+/// The lowest port [`free_port`] gives.
+const LOWEST_PORT: u16 = 10_000;
+
+/// A port free now on 127.0.0.1, below the kernel's ephemeral range
+/// (net.ipv4.ip_local_port_range). Pebble is told the ports before nomserve binds them, and
+/// a port from that range (what binding port 0 gives) can meanwhile become the local port of
+/// any test's outgoing connection, failing nomserve's bind with "the port is in use". The
+/// candidates differ per process (its id and start time), and per call within one: the
+/// prime stride walks every port of the span once (the span, 22,768 ports by default, is
+/// no multiple of it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|socket| socket.local_addr())
-        .expect("a free port")
-        .port()
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let span = u32::from(low.saturating_sub(LOWEST_PORT)).max(1);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let start = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
+    for _ in 0..span {
+        let call = CALLS.fetch_add(1, Ordering::Relaxed);
+        let offset = start.wrapping_add(call.wrapping_mul(7_919)) % span;
+        let port = LOWEST_PORT + u16::try_from(offset).expect("below the span");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port from {LOWEST_PORT} to {low}");
 }
 
 /// How pebble is started.
