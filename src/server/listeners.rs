@@ -286,27 +286,28 @@ fn open_tcp(addr: SocketAddr, v6only: bool) -> io::Result<Listener> {
     let socket = tcp_socket(addr, v6only)?;
     rustix::net::sockopt::set_socket_reuseport(&socket, true)?;
     rustix::net::bind(&socket, &addr)?;
-    // A negative backlog is the system's maximum (net.core.somaxconn, 4096 since Linux 5.4):
-    // a burst of clients waits in the kernel rather than being refused, and the workers
-    // drain it at their pace.
-    //
-    //
     // TCP_DEFER_ACCEPT (one second, as h2o sets it): the kernel queues a connection for
     // `accept` once its first bytes (a request, a TLS ClientHello, a PROXY header) arrive,
     // not at the end of the handshake. Without it the client's `connect` itself wakes a
-    // worker, which takes one or two connections and sleeps again. Measured on the bench's
-    // close-50 row (2 workers, wrk -t1 -c50 Connection: close), side by side: 0.71 context
-    // switches per connection without it, 0.14 with it; 13.9–14.3 µs of CPU per request and
-    // 40.4 k requests/s without, 8.1–8.6 µs and 49.9 k with (the wake-ups cost the client
-    // too). A client that connects and sends nothing is kept by the kernel (a request
-    // socket in the SYN queue, not a descriptor of ours) for about a second, then queued
-    // when it answers the retransmitted SYN-ACK: from then on the limits count it and the
-    // header timeout runs, as before (tests/tls.rs: an unfinished handshake).
+    // worker, which takes one or two connections and sleeps again: 0.71 times a connection
+    // without it, 0.14 with it (2 workers, wrk -t1 -c50 Connection: close), and the
+    // wake-ups cost the client too. On the bench's close-50 row, side by side: 13.9–14.3 µs
+    // of CPU per request and 40.4 k requests/s without, 8.1–8.6 µs and 49.9 k with. A client
+    // that connects and sends nothing is kept by the kernel (a request socket in the SYN
+    // queue, not a descriptor of ours) for about a second, then queued when it answers the
+    // retransmitted SYN-ACK: from then on the limits count it and the header timeout runs,
+    // as before (tests/tls.rs: an unfinished handshake). A kernel that refuses the option
+    // costs the wake-ups, not the listener.
     //
     // TCP_FASTOPEN is left off: it saves a round trip only for clients that send data in
     // their SYN, which wrk, curl by default and the browsers in use do not; and data in a
     // SYN can be replayed (RFC 7413 §6), which a request that writes must not be.
-    sockopt::defer_accept(&socket, DEFER_ACCEPT_SECONDS)?;
+    if let Err(e) = sockopt::defer_accept(&socket, DEFER_ACCEPT_SECONDS) {
+        log::warn!("{addr}: cannot set TCP_DEFER_ACCEPT: {e}; every connect wakes a worker");
+    }
+    // A negative backlog is the system's maximum (net.core.somaxconn, 4096 since Linux 5.4):
+    // a burst of clients waits in the kernel rather than being refused, and the workers
+    // drain it at their pace.
     rustix::net::listen(&socket, -1)?;
     let local = local_address(&socket)?;
     Ok(Listener {
