@@ -18,7 +18,7 @@
 //! HTTP/2 is the exception: its file regions are DATA frames' payloads, at most 16 KiB each,
 //! and a `sendfile` per frame (with a `send` for its header) would take two system calls
 //! per 16 KiB. They are read into the worker's stage with the frames around them and leave
-//! together, 64 KiB per `send` ([`staged`](super::staged)).
+//! together, up to 60 KiB per `send` ([`staged`](super::staged)).
 
 use super::staged::{Held, Stage};
 use super::turn::{Budget, Readiness, Turn, log_io_error};
