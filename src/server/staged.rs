@@ -11,7 +11,7 @@
 //! the connection's [`Held`] until it is writable again; nothing more is staged until that
 //! is sent, so a connection holds at most [`STAGE`] bytes here.
 
-use super::turn::{Budget, Readiness, log_io_error};
+use super::turn::{Budget, Readiness, SEND_MAX, log_io_error};
 use crate::conn::Core;
 use crate::http::buffers;
 use crate::http::output::Item;
@@ -23,18 +23,9 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::time::Instant;
 
-/// The most bytes of HTTP/2 output staged for one `send`: 60 KiB, under one TCP segment
-/// offload packet (64 KiB with its headers; on loopback one segment of 65,483 bytes). With
-/// the kernel pacing a socket (BBR does, and is the default here), a `send` the kernel
-/// splits in two sends the first part at once and leaves the second to a pacing timer:
-/// an interrupt and a softirq each, costly in a virtual machine. Smaller sends go whole,
-/// the time between them spent reading the next frames. Measured on h2load's 1 MiB h2c
-/// row (10 connections × 1 stream, 2 client threads, 5 s, three alternating runs each):
-/// 60 KiB gave 26.0–29.9 k responses at 169–199 µs of server CPU each and 0.6 pacing
-/// timers a response; 64 KiB (just over a segment) 15.2–17.0 k at 332–376 µs and 6.1
-/// timers; 256 KiB 19.0–21.8 k at 262–301 µs. No more than this is held for a client
-/// that does not read (until the send timeout cuts it off).
-pub const STAGE: usize = 60 * 1024;
+/// The most bytes of HTTP/2 output staged for one `send` ([`SEND_MAX`]), and no more than
+/// this held for a client that does not read (until the send timeout cuts it off).
+pub const STAGE: usize = SEND_MAX;
 
 /// Staged output of a plain connection the socket has not taken yet, kept between turns.
 #[derive(Debug, Default)]

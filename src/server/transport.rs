@@ -21,7 +21,7 @@
 //! together, up to 60 KiB per `send` ([`staged`](super::staged)).
 
 use super::staged::{Held, Stage};
-use super::turn::{Budget, Readiness, Turn, log_io_error};
+use super::turn::{Budget, Readiness, SEND_MAX, Turn, log_io_error};
 use crate::conn::{Context, Core, Want};
 use crate::http::output::Item;
 use rustix::buffer::spare_capacity;
@@ -29,11 +29,6 @@ use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
 use std::time::Instant;
-
-/// Most bytes of a file one `sendfile` call moves: on loopback the socket takes a whole
-/// MiB at once, and a worker that queues it in one call does the receiving side's work too
-/// while its other connections wait; in chunks, the connections take turns.
-const SENDFILE_CHUNK: u64 = 256 * 1024;
 
 /// Runs one turn of `conn` over `socket`; `held` is what the connection staged and the
 /// socket has not taken, `stage` the worker's staging buffer (see [`super::staged`]).
@@ -225,7 +220,7 @@ fn write(socket: &OwnedFd, item: Item<'_>) -> Result<usize, Errno> {
         }
         Item::File { file, offset, len } => {
             let mut position = offset;
-            let count = usize::try_from(len.min(SENDFILE_CHUNK)).unwrap_or(0);
+            let count = usize::try_from(len).map_or(SEND_MAX, |len| len.min(SEND_MAX));
             match rustix::fs::sendfile(socket, file, Some(&mut position), count)? {
                 0 => {
                     log::warn!(
