@@ -211,18 +211,36 @@ impl H2Conn {
     pub(super) fn give_back(&mut self, id: u32, n: u32) {
         if id == 0 {
             self.recv_unacked += n;
-            if self.recv_unacked >= super::INITIAL_WINDOW / 2 {
+            if self.recv_unacked >= super::CONNECTION_WINDOW / 2 {
                 write_window_update(&mut self.out, 0, self.recv_unacked);
                 self.recv_window += i64::from(self.recv_unacked);
                 self.recv_unacked = 0;
             }
         } else if let Some(stream) = self.streams.get_mut(&id) {
             stream.recv_unacked += n;
-            if stream.receiving && stream.recv_unacked >= super::INITIAL_WINDOW / 2 {
+            let window = match stream.sink {
+                Some(_) => super::UPLOAD_WINDOW,
+                None => super::INITIAL_WINDOW,
+            };
+            if stream.receiving && stream.recv_unacked >= window / 2 {
                 write_window_update(&mut self.out, id, stream.recv_unacked);
                 stream.recv_window += i64::from(stream.recv_unacked);
                 stream.recv_unacked = 0;
             }
+        }
+    }
+
+    /// Opens the window of stream `id` to [`super::UPLOAD_WINDOW`] once a handler's sink
+    /// takes its body as it arrives (what was received meanwhile is given back with it).
+    pub(super) fn widen(&mut self, id: u32) {
+        let Some(stream) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let raise = i64::from(super::UPLOAD_WINDOW) - stream.recv_window;
+        if stream.receiving && stream.sink.is_some() && raise > 0 {
+            write_window_update(&mut self.out, id, u32::try_from(raise).unwrap_or(0));
+            stream.recv_window += raise;
+            stream.recv_unacked = 0;
         }
     }
 

@@ -11,7 +11,8 @@
 //!
 //! A handler that takes the body ([`Response::accepting`]) gets each DATA payload as it
 //! arrives, before the window it used is given back (WINDOW_UPDATE): the client can send
-//! no more than one window ahead of what the sink took. While it takes the body, the
+//! no more than one window ahead of what the sink took, a window opened to
+//! [`super::UPLOAD_WINDOW`] once the sink is there. While it takes the body, the
 //! request's deadline is one header timeout from the last DATA taken.
 
 use super::H2Conn;
@@ -263,6 +264,7 @@ impl H2Conn {
         if prepared.refused {
             return self.answer_now(id, prepared.response, prepared.exchange, now);
         }
+        self.widen(id);
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };

@@ -127,7 +127,11 @@ impl Client {
         let frames = client.run();
         assert_eq!(
             frames,
-            [Got::Settings, Got::WindowUpdate(0, 1), Got::SettingsAck]
+            [
+                Got::Settings,
+                Got::WindowUpdate(0, CONNECTION_WINDOW - 65_535),
+                Got::SettingsAck
+            ]
         );
         client.send(&settings_ack());
         assert!(client.run().is_empty());
