@@ -192,7 +192,7 @@ pub struct Args {
 
     /// The Cache-Control value sent with files.
     ///
-    /// Per-path values go in the config file's [[rules]].
+    /// Empty ("") for none. Per-path values go in the config file's [[rules]].
     #[arg(
         long,
         value_name = "VALUE",
@@ -250,7 +250,8 @@ pub struct Args {
 
     /// A field added to every file response. Repeatable.
     ///
-    /// Such as "X-Frame-Options: DENY". Per-path fields go in the config file's [[rules]].
+    /// Such as "X-Frame-Options: DENY"; an empty value ("X-Content-Type-Options:") sends
+    /// none of that name. Per-path fields go in the config file's [[rules]].
     #[arg(
         long = "header",
         value_name = "NAME: VALUE",

@@ -35,7 +35,7 @@ pub(super) enum Answer<'a> {
 }
 
 /// The fields of `answer` about `representation`, merged with the `configured` fields for
-/// its path ([`headers::merge`]).
+/// its path ([`headers::apply`]).
 ///
 /// A content answer carries the validators, Accept-Ranges (when ranges are answered),
 /// Content-Encoding, Content-Type, Vary (when the file has other codings) and
@@ -74,14 +74,14 @@ pub(super) fn head(
     }
     fields.push(("X-Content-Type-Options".into(), "nosniff".into()));
     if answer == Answer::Content {
-        headers::merge(&mut fields, configured);
+        headers::apply(&mut fields, configured);
     } else {
         let configured: Vec<Field> = configured
             .iter()
             .filter(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"))
             .cloned()
             .collect();
-        headers::merge(&mut fields, &configured);
+        headers::apply(&mut fields, &configured);
     }
     fields
 }

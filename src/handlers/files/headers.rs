@@ -6,7 +6,8 @@
 //! A stronger source that names a field replaces every field of that name (compared
 //! case-insensitively, RFC 9110 §5.1) from the weaker ones, so for each name the last
 //! matching rule wins, and a rule overrides `--header` and `--cache-control`; fields named
-//! twice in one source (two `--header "Link: ..."`) are all sent.
+//! twice in one source (two `--header "Link: ..."`) are all sent. A field configured with an
+//! empty value is not sent, and removes the weaker ones of its name.
 //!
 //! The globs are matched together, by an index of their literal prefixes (the `globs` module).
 //!
@@ -114,6 +115,14 @@ pub fn merge(fields: &mut Vec<Field>, stronger: &[Field]) {
             || !stronger.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
     });
     fields.extend(stronger.iter().cloned());
+}
+
+/// The handler's `fields` with the `configured` ones merged in ([`merge`]), as they are
+/// sent: a field configured empty (`--cache-control ""`, `"X-Content-Type-Options" = ""`)
+/// is none, and removes the handler's of its name.
+pub fn apply(fields: &mut Vec<Field>, configured: &[Field]) {
+    merge(fields, configured);
+    fields.retain(|(_, value)| !value.is_empty());
 }
 
 #[cfg(test)]
@@ -225,6 +234,34 @@ mod tests {
                 ("Vary", "Accept-Encoding"),
                 ("content-type", "text/plain"),
                 ("Vary", "Origin"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_field_configured_empty_is_not_sent_and_removes_the_handlers() {
+        let rules = FieldRules::new(
+            "",
+            &[("X-Content-Type-Options".to_string(), String::new())],
+            &[rule("/keep/*", &[("Cache-Control", "max-age=60")])],
+        )
+        .unwrap();
+        let handler = || -> Vec<Field> {
+            vec![
+                ("Content-Type".into(), "text/plain".into()),
+                ("X-Content-Type-Options".into(), "nosniff".into()),
+            ]
+        };
+        let mut fields = handler();
+        apply(&mut fields, &rules.for_path("/a"));
+        assert_eq!(pairs(&fields), [("Content-Type", "text/plain")]);
+        let mut fields = handler();
+        apply(&mut fields, &rules.for_path("/keep/a"));
+        assert_eq!(
+            pairs(&fields),
+            [
+                ("Content-Type", "text/plain"),
+                ("Cache-Control", "max-age=60")
             ]
         );
     }

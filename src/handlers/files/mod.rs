@@ -490,10 +490,10 @@ impl StaticFiles {
     }
 }
 
-/// `response` with the `configured` fields merged in ([`headers::merge`]: each replaces the
-/// handler's field of its name, `Vary` excepted).
+/// `response` with the `configured` fields merged in ([`headers::apply`]: each replaces the
+/// handler's field of its name, `Vary` excepted; an empty one is none).
 fn with_fields(mut response: Response, configured: &[Field]) -> Response {
-    headers::merge(&mut response.headers, configured);
+    headers::apply(&mut response.headers, configured);
     response
 }
 
