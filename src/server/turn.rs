@@ -18,12 +18,13 @@ pub const TURN_BYTES: u64 = 256 * 1024;
 /// does), a call it splits in two sends the first part at once and leaves the rest to a
 /// pacing timer, an interrupt and a softirq each; smaller calls go whole, the time between
 /// them spent on the next piece (and, on loopback, where the sender does the receiving
-/// side's work too, the worker's other connections get their turns between them). Measured on loopback, 10 connections fetching 1 MiB:
-/// - HTTP/1.1 (wrk -t2, 5 s, two runs each): 60 KiB 7.4–7.7 k responses/s at 104–111 µs
-///   of server CPU each; 256 KiB 3.8 k at 279–288 µs, 10 pacing timers a response.
-/// - HTTP/2 h2c (h2load -t2, 5 s, three alternating runs each): 60 KiB 26.0–29.9 k
-///   responses at 169–199 µs each and 0.6 pacing timers a response; 64 KiB, just over a
-///   segment, 15.2–17.0 k at 332–376 µs and 6.1 timers; 256 KiB 19.0–21.8 k at 262–301 µs.
+/// side's work too, the worker's other connections get their turns between them).
+/// Measured on loopback, 10 connections fetching 1 MiB, 5 s a run:
+/// - HTTP/1.1 (wrk -t2): 60 KiB 4.8–7.8 k responses/s at 92–111 µs of server CPU each
+///   (four runs); 256 KiB 3.8 k at 279–288 µs (two), and 10 pacing timers a response.
+/// - HTTP/2 h2c (h2load -t2, alternating runs): 60 KiB 26.0–29.9 k responses at 169–199 µs
+///   each, 0.6 pacing timers a response; 64 KiB, just over a segment, 16.9–21.0 k at
+///   267–334 µs, 6.1 timers; 256 KiB 19.0–21.8 k at 262–301 µs.
 pub const SEND_MAX: usize = 60 * 1024;
 
 /// What a turn may still do before it yields: [`TURN_RESPONSES`] responses, [`TURN_BYTES`]
