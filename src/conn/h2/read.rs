@@ -236,9 +236,14 @@ impl H2Conn {
         let Some(stream) = self.streams.get_mut(&id) else {
             return;
         };
+        // The window is at most INITIAL_WINDOW here (never negative: past it is a stream
+        // error), so the raise is positive and fits a WINDOW_UPDATE.
         let raise = i64::from(super::UPLOAD_WINDOW) - stream.recv_window;
-        if stream.receiving && stream.sink.is_some() && raise > 0 {
-            write_window_update(&mut self.out, id, u32::try_from(raise).unwrap_or(0));
+        if let Ok(increment @ 1..) = u32::try_from(raise)
+            && stream.receiving
+            && stream.sink.is_some()
+        {
+            write_window_update(&mut self.out, id, increment);
             stream.recv_window += raise;
             stream.recv_unacked = 0;
         }

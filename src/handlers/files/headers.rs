@@ -7,7 +7,8 @@
 //! case-insensitively, RFC 9110 §5.1) from the weaker ones, so for each name the last
 //! matching rule wins, and a rule overrides `--header` and `--cache-control`; fields named
 //! twice in one source (two `--header "Link: ..."`) are all sent. A field configured with an
-//! empty value is not sent, and removes the weaker ones of its name.
+//! empty value is not sent, and removes the weaker ones of its name, but for `Vary`, which
+//! only adds (the handler's `Vary: Accept-Encoding` keeps caches from mixing codings).
 //!
 //! The globs are matched together, by an index of their literal prefixes (the `globs` module).
 //!
@@ -119,7 +120,7 @@ pub fn merge(fields: &mut Vec<Field>, stronger: &[Field]) {
 
 /// The handler's `fields` with the `configured` ones merged in ([`merge`]), as they are
 /// sent: a field configured empty (`--cache-control ""`, `"X-Content-Type-Options" = ""`)
-/// is none, and removes the handler's of its name.
+/// is none, and removes the handler's of its name (`Vary` excepted, see [`merge`]).
 pub fn apply(fields: &mut Vec<Field>, configured: &[Field]) {
     merge(fields, configured);
     fields.retain(|(_, value)| !value.is_empty());
@@ -242,7 +243,10 @@ mod tests {
     fn a_field_configured_empty_is_not_sent_and_removes_the_handlers() {
         let rules = FieldRules::new(
             "",
-            &[("X-Content-Type-Options".to_string(), String::new())],
+            &[
+                ("X-Content-Type-Options".to_string(), String::new()),
+                ("Vary".to_string(), String::new()),
+            ],
             &[rule("/keep/*", &[("Cache-Control", "max-age=60")])],
         )
         .unwrap();
@@ -250,17 +254,23 @@ mod tests {
             vec![
                 ("Content-Type".into(), "text/plain".into()),
                 ("X-Content-Type-Options".into(), "nosniff".into()),
+                ("Vary".into(), "Accept-Encoding".into()),
             ]
         };
+        // An empty Vary adds nothing and removes nothing: the handler's stays.
         let mut fields = handler();
         apply(&mut fields, &rules.for_path("/a"));
-        assert_eq!(pairs(&fields), [("Content-Type", "text/plain")]);
+        assert_eq!(
+            pairs(&fields),
+            [("Content-Type", "text/plain"), ("Vary", "Accept-Encoding")]
+        );
         let mut fields = handler();
         apply(&mut fields, &rules.for_path("/keep/a"));
         assert_eq!(
             pairs(&fields),
             [
                 ("Content-Type", "text/plain"),
+                ("Vary", "Accept-Encoding"),
                 ("Cache-Control", "max-age=60")
             ]
         );
