@@ -73,7 +73,11 @@ with the chunked framing removed, the coding kept) and all that wrk read per req
 The HTTP/2 rows run h2load (Debian's nghttp2-client, installed if missing) instead of wrk for
 the run's duration (-D), with one client thread (-t1, leaving the server a core, as on the -t1
 rows) except on h2-1m (-t2, as on the 1 MiB rows: with one thread h2load waits on its own reads,
-at half the throughput with a third of a core busy), each row over TLS (key `-tls`: h2 chosen by
+at half the throughput with a third of a core busy) and on h2-small-t2 (the small file again with
+h2load -t2, as on small-50-t2: on h2-small one h2load thread is the bottleneck, busy all the
+time while the server is not, so that row's requests/s is what the client can decode of each
+server's responses; with two threads client and server share both cores and each server's own
+cost counts too), each row over TLS (key `-tls`: h2 chosen by
 ALPN, on the HTTPS rows' certificate) and over h2c (`-h2c`: cleartext with prior knowledge, the
 connection opening with the preface), against nomserve, nginx and h2o: h2-small (the small file,
 10 connections × 100 concurrent streams), h2-page (a page of 60 assets: an index linking 20
@@ -117,15 +121,15 @@ Everything runs on loopback on free ports picked at start; every wrk run is boun
 every process the script starts is stopped, and its scratch directory removed, however the run
 ends (an error, Ctrl+C, SIGTERM). Standard library only.
 
-A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 76 runs a round)
+A full run (`python3 bench/run.py`: 2 rounds of 5 s per server and row, 82 runs a round)
 takes about 13 minutes for the servers on a 2-core machine, plus the build and the grammar
 benches (skip those with --no-grammar).
 `--only small-50-t1,small-10000` runs some rows, and
 `--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones,
 `--only close-50,tls-new-full,tls-new-resumed,syscalls-close` the new-connection ones,
 `--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones,
-`--only h2-small-tls,h2-small-h2c,h2-page-tls,h2-page-h2c,h2-1m-tls,h2-1m-h2c,h2-idle-500-tls,
-h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break), `--only h3-small,h3-1m`
+`--only h2-small-tls,h2-small-h2c,h2-small-t2-tls,h2-small-t2-h2c,h2-page-tls,h2-page-h2c,h2-1m-tls,
+h2-1m-h2c,h2-idle-500-tls,h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break), `--only h3-small,h3-1m`
 the HTTP/3 ones; `--servers nomserve,nginx` some servers (Caddy runs on the HTTP/3 rows only).
 A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
@@ -211,7 +215,8 @@ IDLE_CONNECTIONS = 1000
 # cleartext with prior knowledge (the connection opens with the preface, no Upgrade). nginx
 # speaks h2c only on a listener of its own (`listen ... http2` without ssl answers nothing
 # else), so on the h2c rows it gets a second port beside its HTTP/1.1 one (Servers.h2_port).
-H2 = {"h2-small-tls": "tls", "h2-small-h2c": "h2c", "h2-page-tls": "tls", "h2-page-h2c": "h2c",
+H2 = {"h2-small-tls": "tls", "h2-small-h2c": "h2c", "h2-small-t2-tls": "tls",
+      "h2-small-t2-h2c": "h2c", "h2-page-tls": "tls", "h2-page-h2c": "h2c",
       "h2-1m-tls": "tls", "h2-1m-h2c": "h2c"}
 
 # The 60-asset page of the h2-page rows: an index page under /page/ that links 60 assets
@@ -317,6 +322,7 @@ def scenarios():
            threads, ["-m", str(streams), *more], anchors)
           for row, what, path, conns, threads, streams, more in [
               ("small", "small file, 10 conns × 100 streams", SMALL, 10, 1, 100, []),
+              ("small-t2", "small file, 10 conns × 100 streams", SMALL, 10, 2, 100, []),
               ("page", "60-asset page, 6 conns × 61 streams", PAGE_INDEX, 6, 1, 61,
                PAGE_ASSETS),
               ("1m", "1 MiB file, 10 conns × 1 stream", LARGE, 10, 2, 1, [])]
@@ -1910,7 +1916,7 @@ def main():
                                         text=True).stdout.split()[-1]
         header += (
             f" HTTP/2 rows: {h2load_version} h2load -D {args.duration} instead of wrk "
-            f"(-t1 but on the 1 MiB rows), "
+            f"(-t1 or -t2, as each row says), "
             f"over TLS (h2 by ALPN, the HTTPS rows' certificate) and h2c (prior knowledge); "
             f"requests/s and requests completed are h2load's, no latency percentiles (h2load "
             f"prints none); nginx with `listen ... ssl http2` and, for h2c, a `listen ... "
