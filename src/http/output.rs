@@ -55,8 +55,8 @@ pub enum Item<'a> {
     Bytes { bytes: &'a [u8], more: bool },
     /// `len` bytes of `file` from `offset`.
     File {
-        /// The file.
-        file: &'a File,
+        /// The file (shared: a transport may keep it until it has read the region).
+        file: &'a Arc<File>,
         /// Where to start.
         offset: u64,
         /// How many bytes.

@@ -1,9 +1,9 @@
 //! A DATA frame's file payload handed to the transport as a region of the file
 //! ([`Item::File`]) instead of read into the output. The transports copy the output into a
 //! staging buffer of their own (TLS: one record's plaintext; in the clear: several frames
-//! for one `send`): a region is read from the file straight into it with `pread`, one copy
-//! where reading it into the output first made two (and zero-filled the room before each
-//! read).
+//! for one `send`): a region is read from the file straight into it (with `pread`; in the
+//! clear, one `preadv` for a stream's consecutive frames), one copy where reading it into
+//! the output first made two (and zero-filled the room before each read).
 //!
 //! With a region pending, the output is three parts, written in this order: the bytes up
 //! to the region (ending with its DATA frame's header), the region, and the bytes queued

@@ -5,10 +5,11 @@
 //!
 //! A file body goes one frame at a time, never more than the windows allow. Each DATA
 //! frame's payload is left in the file as a region ([`super::region`]) that the transport
-//! reads with `pread` straight into its staging buffer: [`super::REGION_PAYLOAD`] bytes, so
-//! that header and payload fill one TLS record; on h2c the transport gathers several frames
-//! for one `send`. (A `sendfile` per frame would take two system calls per frame, its
-//! header's `send` and its payload's; HTTP/1.1 keeps `sendfile`.)
+//! reads straight into its staging buffer: [`super::REGION_PAYLOAD`] bytes, so that header
+//! and payload fill one TLS record; on h2c the transport gathers several frames for one
+//! `send`, their payloads read with one `preadv`. (A `sendfile` per frame would take two
+//! system calls per frame, its header's `send` and its payload's; HTTP/1.1 keeps
+//! `sendfile`.)
 
 use super::memo::{keep_head, push_file_field, replay_head};
 use super::region::Region;
