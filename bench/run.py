@@ -128,9 +128,10 @@ benches (skip those with --no-grammar).
 `--only https-small-50,https-1m-10,https-idle-1000` the HTTPS ones,
 `--only close-50,tls-new-full,tls-new-resumed,syscalls-close` the new-connection ones,
 `--only gzip-100k-20,br-100k-20,zstd-100k-20` the compression ones,
-`--only h2-small-tls,h2-small-h2c,h2-small-t2-tls,h2-small-t2-h2c,h2-page-tls,h2-page-h2c,h2-1m-tls,
-h2-1m-h2c,h2-idle-500-tls,h2-idle-500-h2c` the HTTP/2 ones (one argument, without the line break), `--only h3-small,h3-1m`
-the HTTP/3 ones; `--servers nomserve,nginx` some servers (Caddy runs on the HTTP/3 rows only).
+`--only h2-small-tls,h2-small-h2c,h2-small-t2-tls,h2-small-t2-h2c,h2-page-tls,h2-page-h2c,
+h2-1m-tls,h2-1m-h2c,h2-idle-500-tls,h2-idle-500-h2c` the HTTP/2 ones (one argument, without
+the line break), `--only h3-small,h3-1m` the HTTP/3 ones; `--servers nomserve,nginx` some
+servers (Caddy runs on the HTTP/3 rows only).
 A run writes bench/RESULTS.md and bench/ratios.svg with the rows it ran and no
 others: add --no-write to a run of a few rows unless they are to replace the full tables.
 """
