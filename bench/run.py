@@ -77,8 +77,8 @@ at half the throughput with a third of a core busy) and on h2-small-t2 (the smal
 h2load -t2, as on small-50-t2: on h2-small one h2load thread is the bottleneck, busy all the
 time while the server is not, so that row's requests/s is what the client can decode of each
 server's responses; with two threads client and server share both cores and each server's own
-cost counts too), each row over TLS (key `-tls`: h2 chosen by
-ALPN, on the HTTPS rows' certificate) and over h2c (`-h2c`: cleartext with prior knowledge, the
+cost counts too), each row over TLS (key `-tls`: h2 chosen by ALPN, on the HTTPS rows'
+certificate) and over h2c (`-h2c`: cleartext with prior knowledge, the
 connection opening with the preface), against nomserve, nginx and h2o: h2-small (the small file,
 10 connections × 100 concurrent streams), h2-page (a page of 60 assets: an index linking 20
 style sheets, 20 scripts and 20 images of 0.5 to 12 KiB, sizes drawn from a fixed seed; 6

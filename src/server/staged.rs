@@ -395,6 +395,26 @@ mod tests {
     }
 
     #[test]
+    fn a_run_longer_than_one_read_takes_is_read_in_two() {
+        let f = file(b"abcdefghijkl");
+        let (mut buffer, mut held) = (vec![b'.'; 64], Held::default());
+        let mut stage = Stage::new(&mut buffer, &mut held);
+        // Twelve one-byte regions, each after a one-byte frame: more places than one read
+        // fills, so the first PLACES are read when the next one comes.
+        for offset in 0..12 {
+            stage.push(bytes(b"|"), peer()).unwrap();
+            stage.push(region(&f, offset, 1), peer()).unwrap();
+        }
+        assert_eq!(
+            stage.unread.as_ref().map(|unread| unread.count),
+            Some(12 - super::PLACES)
+        );
+        stage.read_placed(peer()).unwrap();
+        let len = stage.len;
+        assert_eq!(&buffer[..len], b"|a|b|c|d|e|f|g|h|i|j|k|l");
+    }
+
+    #[test]
     fn a_file_that_shrank_before_it_was_read_fails_the_stage() {
         let f = file(b"0123");
         let (mut buffer, mut held) = (vec![0; 64], Held::default());

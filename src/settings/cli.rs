@@ -251,7 +251,8 @@ pub struct Args {
     /// A field added to every file response. Repeatable.
     ///
     /// Such as "X-Frame-Options: DENY"; an empty value ("X-Content-Type-Options:") sends
-    /// none of that name (but Vary, which only adds). Per-path fields go in the config file's [[rules]].
+    /// none of that name (but Vary, which only adds). Per-path fields go in the config file's
+    /// [[rules]].
     #[arg(
         long = "header",
         value_name = "NAME: VALUE",
